@@ -1,0 +1,148 @@
+"""Write a promotion's files atomically: all or none, one run per repository at a time.
+
+Order of operations: take the lock; roll back any promotion a crash interrupted; check that no
+file changed since it was planned; write each new text to a temp file beside its target and
+fsync it; save the old texts and a journal under the git dir; rename every temp file over its
+target; fsync the directories; drop the journal. A crash before the journal leaves only temp
+files (removed by the next run); after it, the next run restores every old file from the journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from promoter.errors import Refused
+from promoter.model import FileChange
+
+LOCK = "promoter.lock"
+JOURNAL = "promoter-journal.json"
+TMP_SUFFIX = ".promoter-tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def lock(state_dir: Path) -> Iterator[None]:
+    """An exclusive lock file; a lock left by a dead process on this host is taken over."""
+    path = state_dir / LOCK
+    me = f"{os.getpid()} {socket.gethostname()}"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid_s, _, host = path.read_text().partition(" ")
+                pid = int(pid_s)
+            except (OSError, ValueError):
+                pid, host = 0, ""
+            if host.strip() == socket.gethostname() and pid and not _pid_alive(pid):
+                path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            raise Refused(
+                f"another promoter run holds {path} (pid {pid or '?'} on {host.strip() or '?'}); "
+                "wait for it, or delete the file if no promoter is running"
+            ) from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(me)
+        break
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durable(path: Path, data: bytes, mode: int | None = None) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644 if mode is None else mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if mode is not None:
+            os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def recover(root: Path, state_dir: Path) -> list[str]:
+    """Undo a promotion a crash interrupted; returns the files restored (none normally)."""
+    journal = state_dir / JOURNAL
+    if not journal.exists():
+        return []
+    entries = json.loads(journal.read_text(encoding="utf-8"))
+    restored: list[str] = []
+    for entry in entries:
+        target = root / entry["file"]
+        old = bytes.fromhex(entry["old"])
+        tmp = Path(entry["tmp"])
+        tmp.unlink(missing_ok=True)
+        if not target.exists() or target.read_bytes() != old:
+            back = target.with_name(target.name + TMP_SUFFIX)
+            _write_durable(back, old, entry.get("mode"))
+            os.replace(back, target)
+            restored.append(entry["file"])
+    journal.unlink()
+    _fsync_dir(state_dir)
+    return restored
+
+
+def write(root: Path, state_dir: Path, changes: list[FileChange]) -> None:
+    """Write every change or none. The caller holds the lock."""
+    planned: list[tuple[FileChange, Path, Path, int]] = []
+    for ch in changes:
+        path = root / ch.file
+        try:
+            current = path.read_bytes()
+            mode = path.stat().st_mode & 0o7777
+        except OSError as exc:
+            raise Refused(f"{ch.file}: cannot read ({exc.strerror}); nothing written") from None
+        if current != ch.old_text.encode("utf-8"):
+            raise Refused(f"{ch.file}: changed since it was planned; nothing written, run again")
+        planned.append((ch, path, path.with_name(f".{path.name}{TMP_SUFFIX}"), mode))
+    written: list[Path] = []
+    try:
+        for ch, path, tmp, mode in planned:
+            written.append(tmp)
+            _write_durable(tmp, ch.new_text.encode("utf-8"), mode)
+    except OSError as exc:
+        for tmp in written:
+            tmp.unlink(missing_ok=True)
+        raise Refused(f"cannot write {tmp.parent}: {exc.strerror}; nothing written") from None
+    journal = state_dir / JOURNAL
+    entries = [
+        {"file": ch.file, "tmp": str(tmp), "mode": mode, "old": ch.old_text.encode("utf-8").hex()}
+        for ch, _, tmp, mode in planned
+    ]
+    _write_durable(journal, json.dumps(entries).encode("utf-8"))
+    _fsync_dir(state_dir)
+    try:
+        for _, path, tmp, _ in planned:
+            os.replace(tmp, path)
+        for parent in {path.parent for _, path, _, _ in planned}:
+            _fsync_dir(parent)
+    except OSError as exc:
+        recover(root, state_dir)
+        raise Refused(f"renaming the new files failed ({exc.strerror}); every file restored") from None
+    journal.unlink()
+    _fsync_dir(state_dir)

@@ -1,0 +1,176 @@
+"""The pipeline as a library: open a repo, locate, plan, apply, report status.
+
+Nothing here prints. Each function returns data (`TargetScan`, `Plan`, `ComponentStatus`) or
+raises a `PromoterError`; the CLI renders and maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promoter import apply, config, git
+from promoter.edit import change, edits_for
+from promoter.errors import ExternalError, PromoterError, Refused, UsageError
+from promoter.locate import LocateError, classify, find
+from promoter.locate.yamlnodes import YamlSyntaxError
+from promoter.model import Component, Config, Edit, Plan, Target, TargetChange, TargetScan
+from promoter.upstream import FULL_SHA, Upstream
+from promoter.workspace import Workspace
+
+
+@dataclass
+class Repo:
+    root: Path
+    state_dir: Path
+    config: Config
+    workspace: Workspace
+    recovered: list[str] = field(default_factory=list)
+
+
+def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo:
+    """The config repository at (or above) `repo`, with its validated promotion.yaml."""
+    root = git.toplevel(repo or Path.cwd())
+    state_dir = git.git_dir(root)
+    recovered: list[str] = []
+    if (state_dir / apply.JOURNAL).exists():
+        with apply.lock(state_dir):
+            recovered = apply.recover(root, state_dir)
+    cfg = config.load(config_file or root / "promotion.yaml", root)
+    return Repo(root, state_dir, cfg, Workspace(root), recovered)
+
+
+def component(cfg: Config, name: str) -> Component:
+    if name not in cfg.components:
+        known = ", ".join(sorted(cfg.components))
+        near = difflib.get_close_matches(name, list(cfg.components), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise UsageError(f"unknown component '{name}'{hint}; {cfg.path} defines: {known}")
+    return cfg.components[name]
+
+
+def select(comp: Component, envs: Iterable[str] = (), names: Iterable[str] = ()) -> list[Target]:
+    """The targets of `comp` in the given environments and with the given names (all if none)."""
+    envs, names = list(envs), list(names)
+    known_envs = sorted({t.environment for t in comp.targets})
+    known_names = [t.name for t in comp.targets]
+    for e in envs:
+        if e not in known_envs:
+            raise UsageError(f"{comp.name}: unknown environment '{e}'; valid: {', '.join(known_envs)}")
+    for n in names:
+        if n not in known_names:
+            raise UsageError(f"{comp.name}: unknown target '{n}'; valid: {', '.join(known_names)}")
+    return [
+        t
+        for t in comp.targets
+        if (not envs or t.environment in envs) and (not names or t.name in names)
+    ]
+
+
+def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetScan]:
+    """Locate every target; a target that finds no pinned value is refused (or warned when optional)."""
+    scans: list[TargetScan] = []
+    for target in targets:
+        ts = TargetScan(target)
+        problems: list[str] = []
+        ts.files = repo.workspace.files_of(target)
+        if not ts.files:
+            problems.append(f"target '{target.name}': the glob {target.files} matches no file")
+        for file in ts.files:
+            if not repo.workspace.exists(file):
+                problems.append(f"{file}: target '{target.name}': no such file (moved or renamed?)")
+                continue
+            text = repo.workspace.read(file)
+            try:
+                found = find(text, comp, target)
+            except LocateError as exc:
+                raise Refused(f"{file}:{exc.line}: target '{target.name}': {exc.message}") from None
+            except YamlSyntaxError as exc:
+                raise Refused(f"{file}:{exc.line}: invalid YAML: {exc.problem} (column {exc.column})") from None
+            locations, tracking = classify(text, file, comp, target, found)
+            ts.locations += locations
+            ts.tracking += tracking
+            if not locations:
+                fmt = "40-hex sha" if target.format == "sha" else f"{comp.short_length}-hex short sha"
+                seen = f"; found only {', '.join(repr(t.value) for t in tracking)}" if tracking else ""
+                problems.append(
+                    f"{file}: target '{target.name}' ({target.locator.describe()}) located no pinned {fmt}{seen}"
+                )
+        if problems and not target.optional:
+            raise Refused("\n".join(problems))
+        ts.warnings += problems
+        scans.append(ts)
+    return scans
+
+
+def plan(repo: Repo, comp: Component, sha: str, targets: list[Target]) -> Plan:
+    """What promoting `targets` to `sha` changes, verified, without writing anything."""
+    if not FULL_SHA.fullmatch(sha):
+        raise UsageError(f"'{sha}' is not a full 40-character commit sha")
+    scans = scan(repo, comp, targets)
+    by_file: dict[str, list[Edit]] = {}
+    summary: list[TargetChange] = []
+    warnings: list[str] = []
+    for ts in scans:
+        warnings += ts.warnings
+        new = comp.render(sha, ts.target.format)
+        summary.append(TargetChange(ts.target, tuple(ts.values), new, len(ts.locations)))
+        for file in ts.files:
+            locs = [loc for loc in ts.locations if loc.file == file]
+            text = repo.workspace.read(file)
+            by_file.setdefault(file, []).extend(
+                edits_for(text, locs, lambda loc: comp.render(sha, loc.target.format))
+            )
+    changes = [
+        change(file, repo.workspace.read(file), edits, comp, sha)
+        for file, edits in sorted(by_file.items())
+        if edits
+    ]
+    return Plan(comp, sha, summary, changes, warnings)
+
+
+def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False) -> list[str]:
+    """Write the plan's files atomically; returns the files written."""
+    files = [c.file for c in p.changes]
+    if not allow_dirty:
+        dirty = git.dirty(repo.root, files)
+        if dirty:
+            raise Refused(
+                "uncommitted changes in files this promotion would write: "
+                + ", ".join(dirty)
+                + " (commit or stash them, or pass --allow-dirty)"
+            )
+    with apply.lock(repo.state_dir):
+        apply.write(repo.root, repo.state_dir, p.changes)
+    return files
+
+
+@dataclass
+class ComponentStatus:
+    component: Component
+    scans: list[TargetScan]
+    head: str | None = None
+    upstream_error: str | None = None
+    behind: dict[str, int | None] = field(default_factory=dict)  # deployed value -> commits behind head
+
+
+def status(repo: Repo, comp: Component, targets: list[Target], upstream: Upstream | None) -> ComponentStatus:
+    """Where each target stands; with `upstream`, how far each deployed value is behind its branch."""
+    st = ComponentStatus(comp, scan(repo, comp, targets))
+    if upstream is None:
+        return st
+    try:
+        st.head = upstream.head()
+        for ts in st.scans:
+            for value in ts.values:
+                if value in st.behind:
+                    continue
+                full = upstream.find(value)
+                st.behind[value] = upstream.count(full, st.head) if full else None
+    except PromoterError as exc:
+        if not isinstance(exc, (ExternalError, Refused)):
+            raise
+        st.upstream_error = str(exc)
+    return st

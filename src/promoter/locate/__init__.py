@@ -1,0 +1,103 @@
+"""Locators: find the values a target pins, as exact spans of a file's text.
+
+Each locator module turns a file's text into `Found` spans through a real parser (YAML nodes
+with positions, a dotenv line grammar, a regex group); `scan` sorts them into pinned locations
+(rewritten by a promotion) and tracking values (a branch: staging, never touched).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from promoter.locate.yamlnodes import Alias, Node, Scalar, version_span
+from promoter.model import (
+    Component,
+    EnvLocator,
+    KeyLocator,
+    Location,
+    PathLocator,
+    RegexLocator,
+    SaasLocator,
+    Target,
+    Tracking,
+)
+
+
+class LocateError(Exception):
+    """A value was found but cannot be edited safely (alias, anchor, duplicate key, ...)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Found:
+    start: int
+    end: int
+    line: int
+    value: str
+    plain_yaml: bool = False
+
+
+def yaml_value(text: str, node: Node, what: str) -> Found:
+    """The editable span of a located YAML value, or a LocateError saying why it is not one."""
+    if isinstance(node, Alias):
+        where = "defined in another file" if node.target is None else f"anchored at line {node.target.line}"
+        raise LocateError(
+            node.line, f"{what} is the alias *{node.name} ({where}); editing it would change every place that uses it"
+        )
+    if not isinstance(node, Scalar):
+        raise LocateError(node.line, f"{what} is a {type(node).__name__.lower()}, expected a string")
+    span = version_span(text, node)
+    if span is None:
+        raise LocateError(node.line, f"{what} is not written verbatim on one line (escaped or block scalar)")
+    return Found(span[0], span[1], node.line, node.value, plain_yaml=node.style == "")
+
+
+def refuse_anchor(node: Node, what: str) -> None:
+    if node.anchor:
+        raise LocateError(node.line, f"{what} carries the anchor &{node.anchor}; editing it would change every alias of it")
+
+
+def find(text: str, component: Component, target: Target) -> list[Found]:
+    """Every value `target`'s locator points at in `text`, pinned or not."""
+    loc = target.locator
+    if isinstance(loc, EnvLocator):
+        from promoter.locate import dotenv
+
+        return dotenv.find(text, loc.key)
+    if isinstance(loc, RegexLocator):
+        from promoter.locate import regex
+
+        return regex.find(text, loc.pattern)
+    from promoter.locate.yamlnodes import compose
+
+    roots = compose(text)
+    if isinstance(loc, SaasLocator):
+        from promoter.locate import saas
+
+        return saas.find(text, roots, component.repo, loc.resource_template, lambda v: component.pinned(v, target.format))
+    if isinstance(loc, KeyLocator):
+        from promoter.locate import key
+
+        return key.find(text, roots, loc.name, lambda v: component.pinned(v, target.format))
+    assert isinstance(loc, PathLocator)
+    from promoter.locate import path
+
+    return path.find(text, roots, loc.expr, lambda v: component.pinned(v, target.format))
+
+
+def classify(
+    text: str, file: str, component: Component, target: Target, found: list[Found]
+) -> tuple[list[Location], list[Tracking]]:
+    locations: list[Location] = []
+    tracking: list[Tracking] = []
+    for f in found:
+        if component.pinned(f.value, target.format):
+            column = f.start - (text.rfind("\n", 0, f.start) + 1) + 1
+            locations.append(Location(target, file, f.line, column, f.start, f.end, f.value, f.plain_yaml))
+        else:
+            tracking.append(Tracking(target, file, f.line, f.value))
+    return locations, tracking

@@ -1,0 +1,168 @@
+"""YAML documents as nodes that know where they are in the text.
+
+PyYAML's composer fails on an alias whose anchor lives in another file (Jenkins Job Builder's
+`<<: *local_defaults`), and it hides aliases by returning the anchored node itself. This module
+composes nodes from the (libyaml) event stream instead: an alias stays an `Alias` that points at
+its anchor, or at nothing when the anchor is defined elsewhere, so locators can refuse values
+that depend on one. Offsets are code-point indexes into the text as given, BOM included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import yaml
+
+BOM = "\ufeff"
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, problem: str, line: int, column: int) -> None:
+        super().__init__(f"line {line}, column {column}: {problem}")
+        self.problem = problem
+        self.line = line
+        self.column = column
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    start: int
+    end: int
+    line: int  # 1-based line of the start
+    anchor: str | None
+    tag: str | None
+
+
+@dataclass(eq=False, slots=True)
+class Scalar(Node):
+    value: str
+    style: str  # "" plain, "'" or '"' quoted, "|" or ">" block
+    plain_implicit: bool
+
+
+@dataclass(eq=False, slots=True)
+class Sequence(Node):
+    items: list[Node] = field(default_factory=list)
+    flow: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Mapping(Node):
+    pairs: list[tuple[Node, Node]] = field(default_factory=list)
+    flow: bool = False
+
+    def values_of(self, key: str) -> list[Node]:
+        """Every value whose key is the scalar `key` (more than one means a duplicated key)."""
+        return [v for k, v in self.pairs if isinstance(k, Scalar) and k.value == key]
+
+
+@dataclass(eq=False, slots=True)
+class Alias(Node):
+    name: str = ""
+    target: Node | None = None  # None: the anchor is defined in another file
+
+
+def parse_events(text: str) -> Iterator[yaml.Event]:
+    """libyaml events of `text`; marks are relative to the text without its BOM."""
+    body = text[1:] if text.startswith(BOM) else text
+    try:
+        yield from yaml.parse(body, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        col = mark.column + 1 if mark else 0
+        raise YamlSyntaxError(str(exc.problem or exc.context or "invalid YAML"), line, col) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(str(exc), 0, 0) from None
+
+
+def compose(text: str) -> list[Node]:
+    """The root node of every document in `text` (empty documents are left out)."""
+    shift = 1 if text.startswith(BOM) else 0
+    roots: list[Node] = []
+    anchors: dict[str, Node] = {}
+    stack: list[Node] = []
+    pending_key: list[Node | None] = []
+
+    def add(node: Node) -> None:
+        if not stack:
+            roots.append(node)
+            return
+        parent = stack[-1]
+        if isinstance(parent, Sequence):
+            parent.items.append(node)
+        elif isinstance(parent, Mapping):
+            key = pending_key[-1]
+            if key is None:
+                pending_key[-1] = node
+            else:
+                parent.pairs.append((key, node))
+                pending_key[-1] = None
+
+    for ev in parse_events(text):
+        s = ev.start_mark.index + shift
+        e = ev.end_mark.index + shift
+        line = ev.start_mark.line + 1
+        if isinstance(ev, yaml.ScalarEvent):
+            node: Node = Scalar(s, e, line, ev.anchor, ev.tag, ev.value, ev.style or "", bool(ev.implicit[0]))
+            if ev.anchor:
+                anchors[ev.anchor] = node
+            add(node)
+        elif isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            flow = bool(ev.flow_style)
+            node = (
+                Sequence(s, e, line, ev.anchor, ev.tag, flow=flow)
+                if isinstance(ev, yaml.SequenceStartEvent)
+                else Mapping(s, e, line, ev.anchor, ev.tag, flow=flow)
+            )
+            if ev.anchor:
+                anchors[ev.anchor] = node
+            add(node)
+            stack.append(node)
+            pending_key.append(None)
+        elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            done = stack.pop()
+            pending_key.pop()
+            done.end = e
+        elif isinstance(ev, yaml.AliasEvent):
+            add(Alias(s, e, line, None, None, name=ev.anchor, target=anchors.get(ev.anchor)))
+        elif isinstance(ev, yaml.DocumentStartEvent):
+            anchors = {}
+    return roots
+
+
+def walk(node: Node, through_aliases: bool = False) -> Iterator[Node]:
+    """Every node below `node`, depth first, in document order (keys before their values)."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        if isinstance(n, Mapping):
+            for k, v in reversed(n.pairs):
+                todo.append(v)
+                todo.append(k)
+        elif isinstance(n, Sequence):
+            todo.extend(reversed(n.items))
+        elif through_aliases and isinstance(n, Alias) and n.target is not None:
+            todo.append(n.target)
+
+
+def version_span(text: str, node: Scalar) -> tuple[int, int] | None:
+    """Where the scalar's characters stand in `text`, or None when they are not written verbatim
+    on one line (escapes, folding, block scalars) and so cannot be spliced safely."""
+    if node.style in ("|", ">"):
+        return None
+    quote = 1 if node.style in ("'", '"') else 0
+    end = node.end - quote
+    start = end - len(node.value)
+    if start < node.start or text[start:end] != node.value:
+        return None
+    if quote and text[start - 1] != node.style:
+        return None
+    return start, end

@@ -1,0 +1,176 @@
+"""The plain data of a promotion: config, what was located, what a plan changes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Format = Literal["sha", "short"]
+
+
+@dataclass(frozen=True)
+class SaasLocator:
+    resource_template: str | None = None
+
+    def describe(self) -> str:
+        rt = f" resource_template={self.resource_template}" if self.resource_template else ""
+        return f"saas{rt}"
+
+
+@dataclass(frozen=True)
+class EnvLocator:
+    key: str
+
+    def describe(self) -> str:
+        return f"env {self.key}"
+
+
+@dataclass(frozen=True)
+class KeyLocator:
+    name: str
+
+    def describe(self) -> str:
+        return f"key {self.name}"
+
+
+@dataclass(frozen=True)
+class PathLocator:
+    expr: str
+
+    def describe(self) -> str:
+        return f"path {self.expr}"
+
+
+@dataclass(frozen=True)
+class RegexLocator:
+    pattern: str
+
+    def describe(self) -> str:
+        return f"regex {self.pattern}"
+
+
+Locator = SaasLocator | EnvLocator | KeyLocator | PathLocator | RegexLocator
+YAML_LOCATORS = (SaasLocator, KeyLocator, PathLocator)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    environment: str
+    file: str | None  # exactly one of file / files (a glob)
+    files: str | None
+    locator: Locator
+    format: Format
+    optional: bool
+    line: int  # where the target starts in the config file
+
+    @property
+    def where(self) -> str:
+        return self.file if self.file is not None else f"{self.files} (glob)"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    repo: str
+    fetch: str
+    branch: str | None
+    short_length: int
+    targets: tuple[Target, ...]
+    line: int
+
+    def render(self, sha: str, fmt: Format) -> str:
+        """The text a target of format `fmt` pins for commit `sha`."""
+        return sha if fmt == "sha" else sha[: self.short_length]
+
+    def pinned(self, value: str, fmt: Format) -> bool:
+        size = 40 if fmt == "sha" else self.short_length
+        return len(value) == size and _HEX.fullmatch(value) is not None
+
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str  # the config file as given
+    root: str  # the repository root every target path is relative to
+    components: dict[str, Component]
+
+
+@dataclass(frozen=True)
+class Location:
+    """One pinned value found in a file: `text[start:end] == value`."""
+
+    target: Target
+    file: str  # repo-relative, "/"-separated
+    line: int
+    column: int
+    start: int
+    end: int
+    value: str
+    plain_yaml: bool = False  # an unquoted YAML scalar: may need quotes for some new values
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """A value a target does not pin (a branch such as `master`): staging, never changed."""
+
+    target: Target
+    file: str
+    line: int
+    value: str
+
+
+@dataclass
+class TargetScan:
+    target: Target
+    files: list[str] = field(default_factory=list)
+    locations: list[Location] = field(default_factory=list)
+    tracking: list[Tracking] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def values(self) -> list[str]:
+        """The distinct pinned values, in the order found."""
+        return list(dict.fromkeys(loc.value for loc in self.locations))
+
+
+@dataclass(frozen=True)
+class Edit:
+    location: Location
+    new: str  # the text that replaces location.value (quotes included when added)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    file: str
+    old_text: str
+    new_text: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class TargetChange:
+    target: Target
+    old_values: tuple[str, ...]
+    new_value: str
+    locations: int
+
+    @property
+    def changed(self) -> bool:
+        return any(v != self.new_value for v in self.old_values)
+
+
+@dataclass
+class Plan:
+    component: Component
+    sha: str
+    targets: list[TargetChange]
+    changes: list[FileChange]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes

@@ -1,0 +1,155 @@
+"""The component's upstream repository: a cached bare mirror, revision resolution, ancestry.
+
+The mirror lives under the cache directory (`$PROMOTER_CACHE_DIR`, else
+`$XDG_CACHE_HOME/promoter`, else `~/.cache/promoter`), one per `fetch` location, cloned without
+blobs. It is fetched only when something asked for is missing from it, or to learn the head of
+the branch (after a cheap `ls-remote` says it moved).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from promoter.errors import ExternalError, Refused, UsageError
+from promoter.git import Git, GitError
+from promoter.model import Component
+
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
+_HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")
+_REFNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/+-]*")
+
+
+def cache_dir() -> Path:
+    if os.environ.get("PROMOTER_CACHE_DIR"):
+        return Path(os.environ["PROMOTER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "promoter"
+
+
+def check_rev(rev: str) -> str:
+    """A REV as the user gave it, refused when it is not a plain sha, branch or tag name."""
+    if not _REFNAME.fullmatch(rev) or ".." in rev or rev.endswith((".lock", "/", ".")) or "//" in rev:
+        raise UsageError(f"'{rev}' is not a commit sha, branch or tag name")
+    return rev
+
+
+class Upstream:
+    def __init__(self, component: Component, cache: Path | None = None) -> None:
+        self.component = component
+        key = hashlib.sha256(component.fetch.encode()).hexdigest()[:16]
+        self.path = (cache or cache_dir()) / "mirrors" / f"{component.name}-{key}.git"
+        self.git = Git(self.path)
+        self._fetched = False
+
+    # -- the mirror ---------------------------------------------------------------------------
+    def _source(self) -> str:
+        fetch = self.component.fetch
+        if "://" not in fetch and not re.match(r"[\w.-]+@[\w.-]+:", fetch):
+            path = Path(fetch).expanduser()
+            if not path.exists():
+                raise ExternalError(f"{self.component.name}: upstream {fetch} does not exist")
+            return str(path.resolve())
+        if fetch.split("://", 1)[0].lower() not in ("https", "http", "ssh", "git", "file"):
+            raise UsageError(f"{self.component.name}: refusing the git transport of {fetch}")
+        return fetch
+
+    def _ensure(self) -> None:
+        if (self.path / "HEAD").exists():
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
+        Git(self.path.parent).run(
+            "clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", "--", self._source(), str(tmp)
+        )
+        Git(tmp).run("config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
+        os.replace(tmp, self.path)
+        self._fetched = True
+        self.fetch()
+
+    def fetch(self) -> None:
+        try:
+            self.git.run("fetch", "--quiet", "--prune", "--tags", "--force", "origin")
+        except GitError as exc:
+            raise ExternalError(f"{self.component.name}: cannot fetch {self.component.fetch}: {exc}") from None
+        self._fetched = True
+
+    def _has_commit(self, sha: str) -> bool:
+        return self.git.ok("cat-file", "-e", f"{sha}^{{commit}}")
+
+    # -- questions ----------------------------------------------------------------------------
+    def branch(self) -> str:
+        if self.component.branch:
+            return self.component.branch
+        self._ensure()
+        head = self.git.run("symbolic-ref", "--short", "HEAD", check=False).stdout.strip()
+        if not head:
+            raise ExternalError(f"{self.component.name}: cannot tell the upstream's default branch; set 'branch'")
+        return head
+
+    def head(self) -> str:
+        """The newest commit of the component's branch (fetched when the remote moved)."""
+        self._ensure()
+        branch = self.branch()
+        if not self._fetched:
+            remote = self.git.run("ls-remote", "--", "origin", f"refs/heads/{branch}", check=False)
+            if remote.returncode != 0:
+                raise ExternalError(f"{self.component.name}: upstream {self.component.fetch} is unreachable")
+            sha = remote.stdout.split("\t", 1)[0].strip()
+            if not sha:
+                raise Refused(f"{self.component.name}: upstream has no branch '{branch}'")
+            if not self._has_commit(sha) or self._local(f"refs/heads/{branch}") != sha:
+                self.fetch()
+        local = self._local(f"refs/heads/{branch}")
+        if local is None:
+            raise Refused(f"{self.component.name}: upstream has no branch '{branch}'")
+        return local
+
+    def _local(self, ref: str) -> str | None:
+        proc = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        return proc.stdout.strip() or None
+
+    def resolve(self, rev: str | None) -> str:
+        """A full sha for REV: a sha, a unique prefix of 7+ hex digits, a branch or a tag."""
+        if rev is None:
+            return self.head()
+        check_rev(rev)
+        self._ensure()
+        for attempt in range(2):
+            sha = self._resolve_local(rev)
+            if sha:
+                return sha
+            if attempt == 0 and not self._fetched:
+                self.fetch()
+        raise Refused(f"{self.component.name}: no commit, branch or tag '{rev}' in {self.component.fetch}")
+
+    def _resolve_local(self, rev: str) -> str | None:
+        if FULL_SHA.fullmatch(rev):
+            return rev if self._has_commit(rev) else None
+        if not rev.startswith("refs/"):
+            for ref in (f"refs/heads/{rev}", f"refs/tags/{rev}"):
+                sha = self._local(ref)
+                if sha:
+                    return sha
+        if _HEX_PREFIX.fullmatch(rev):
+            proc = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False)
+            if proc.returncode == 0:
+                return proc.stdout.strip()
+            probe = self.git.run("rev-parse", "--end-of-options", rev, check=False)
+            if "ambiguous" in probe.stderr:
+                raise UsageError(f"{self.component.name}: '{rev}' is ambiguous; give more digits")
+        return None
+
+    def find(self, value: str) -> str | None:
+        """The full sha a deployed value (sha or short prefix) names, when upstream knows it."""
+        self._ensure()
+        if FULL_SHA.fullmatch(value):
+            return value if self._has_commit(value) else None
+        proc = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{value}^{{commit}}", check=False)
+        return proc.stdout.strip() or None
+
+    def count(self, old: str, new: str) -> int:
+        """How many commits `new` has that `old` does not."""
+        return int(self.git.out("rev-list", "--count", f"{old}..{new}", "--"))

@@ -1,0 +1,63 @@
+"""The config repository's files as the locators see them: inside the repo, UTF-8, read once."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from promoter.errors import Refused
+from promoter.model import Target
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._texts: dict[str, str] = {}
+
+    def inside(self, rel: str) -> Path:
+        """The real path of `rel`, refused when it (or a symlink on the way) leaves the repo."""
+        path = (self.root / rel).resolve()
+        if path != self.root and self.root not in path.parents:
+            raise Refused(f"{rel}: resolves to {path}, outside the repository {self.root}")
+        return path
+
+    def files_of(self, target: Target) -> list[str]:
+        """The repo-relative files a target names; a glob must match at least one file."""
+        if target.file is not None:
+            return [target.file]
+        assert target.files is not None
+        matches = sorted(
+            m.replace(os.sep, "/")
+            for m in glob.glob(target.files, root_dir=self.root, recursive=True, include_hidden=True)
+            if (self.root / m).is_file() and not m.startswith(".git" + os.sep)
+        )
+        return matches
+
+    def exists(self, rel: str) -> bool:
+        return self.inside(rel).is_file()
+
+    def read(self, rel: str) -> str:
+        if rel in self._texts:
+            return self._texts[rel]
+        path = self.inside(rel)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise Refused(f"{rel}: {size} bytes is larger than promoter edits ({MAX_FILE_BYTES} bytes)")
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise Refused(f"{rel}: no such file") from None
+        except IsADirectoryError:
+            raise Refused(f"{rel}: is a directory, expected a file") from None
+        except PermissionError:
+            raise Refused(f"{rel}: permission denied") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise Refused(f"{rel}:{line}: not UTF-8 text (byte {exc.start}); promoter edits UTF-8 files only") from None
+        self._texts[rel] = text
+        return text
