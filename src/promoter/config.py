@@ -124,17 +124,24 @@ def _parse(r: _Reader, doc: Node, root: str) -> Config:
     for name, (key, node) in comps.items():
         if not _NAME.fullmatch(name):
             raise r.error(key, f"component name '{name}' must be letters, digits, '.', '_' or '-'")
-        components[name] = _component(r, name, key, node)
+        components[name] = _component(r, name, key, node, root)
     return Config(r.file, root, components)
 
 
-def _component(r: _Reader, name: str, key: Scalar, node: Node) -> Component:
+def is_url(location: str) -> bool:
+    """A URL (`scheme://...`) or scp-like `user@host:path`, as git reads remote locations."""
+    return "://" in location or re.match(r"[\w.-]+@[\w.-]+:", location) is not None
+
+
+def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Component:
     what = f"component '{name}'"
     m = r.mapping(node, what, COMPONENT_KEYS)
     if "repo" not in m:
         raise r.error(key, f"{what}: missing 'repo' (the upstream repository URL)")
     repo = r.string(m["repo"][1], f"{what}: repo")
     fetch = r.string(m["fetch"][1], f"{what}: fetch") if "fetch" in m else repo
+    if not is_url(fetch) and not fetch.startswith(("/", "~")):
+        fetch = posixpath.join(root, fetch)  # a local path relative to the repository root
     branch = r.string(m["branch"][1], f"{what}: branch") if "branch" in m else None
     short = r.integer(m["short_length"][1], f"{what}: short_length", 4, 39) if "short_length" in m else 7
     if "targets" not in m:

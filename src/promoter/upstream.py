@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from promoter.config import is_url
 from promoter.errors import ExternalError, Refused, UsageError
 from promoter.git import Git, GitError
 from promoter.model import Component
@@ -47,7 +48,7 @@ class Upstream:
     # -- the mirror ---------------------------------------------------------------------------
     def _source(self) -> str:
         fetch = self.component.fetch
-        if "://" not in fetch and not re.match(r"[\w.-]+@[\w.-]+:", fetch):
+        if not is_url(fetch):
             path = Path(fetch).expanduser()
             if not path.exists():
                 raise ExternalError(f"{self.component.name}: upstream {fetch} does not exist")

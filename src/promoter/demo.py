@@ -1,0 +1,188 @@
+"""`promoter demo`: a self-contained example, built from scratch and promoted, with no network.
+
+It makes an upstream repository (a stand-in for qontract-reconcile, commits by several authors)
+and an app-interface-like config repository pinning it in saas files, a `.env`, Jenkins
+defaults and Tekton shared resources, then runs status, plan and promote on it through the
+real command line. The directory is left for the user to explore.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from promoter.git import Git
+
+REPO_URL = "https://github.com/app-sre/qontract-reconcile"
+
+_AUTHORS = [
+    ("Ada Lovelace", "ada@example.com"),
+    ("Grace Hopper", "grace@example.com"),
+    ("Linus Benedict", "linus@example.com"),
+]
+_COMMITS = [
+    (0, "initial integration runner"),
+    (1, "saas-deploy: retry on conflict"),
+    (2, "terraform-resources: support ca_cert"),
+    (0, "openshift-groups: skip deleted clusters"),
+    (1, "gitlab-mr: label promotions"),
+    (2, "jenkins: bump timeouts"),
+]
+
+
+def _saas(name: str, prod_ref: str, namespace: str) -> str:
+    return f"""---
+$schema: /app-sre/saas-file-2.yml
+
+labels:
+  service: app-interface
+
+name: {name}
+description: 'SaaS tracking file for App-interface'
+
+app:
+  $ref: /services/app-interface/app.yml
+
+resourceTemplates:
+- name: qontract-reconcile
+  url: {REPO_URL}
+  path: /openshift/qontract-reconcile.yaml
+  targets:
+  - namespace:
+      $ref: /services/app-interface/namespaces/{namespace}-stage.yml
+    ref: master  # staging follows the branch
+  - namespace:
+      $ref: /services/app-interface/namespaces/{namespace}.yml
+    ref: {prod_ref}
+- name: qontract-server
+  url: https://github.com/app-sre/qontract-server
+  path: /openshift/qontract-server.yaml
+  targets:
+  - namespace:
+      $ref: /services/app-interface/namespaces/{namespace}.yml
+    ref: 0123456789abcdef0123456789abcdef01234567
+"""
+
+
+def _config_files(deployed: str, upstream: Path) -> dict[str, str]:
+    short = deployed[:7]
+    return {
+        "promotion.yaml": f"""version: 1
+components:
+  qontract-reconcile:
+    repo: {REPO_URL}
+    fetch: ../{upstream.name}   # where git fetches from: a local repository in this demo
+    branch: master
+    targets:
+      - name: saas-production
+        environment: production
+        file: data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml
+        saas: {{}}
+      - name: saas-integration
+        environment: integration
+        file: data/services/app-interface/cicd/ci-int/saas-qontract-reconcile-int.yaml
+        saas: {{}}
+      - name: dotenv
+        environment: pipelines
+        file: .env
+        env: RECONCILE_IMAGE_TAG
+      - name: jenkins-defaults
+        environment: pipelines
+        file: resources/jenkins/global/defaults.yaml
+        key: qontract_reconcile_image_tag
+      - name: tekton-defaults
+        environment: pipelines
+        files: data/pipelines/tekton-*.yaml
+        key: qontract_reconcile_image_tag
+""",
+        "data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml": _saas(
+            "saas-qontract-reconcile", deployed, "app-interface-production"
+        ),
+        "data/services/app-interface/cicd/ci-int/saas-qontract-reconcile-int.yaml": _saas(
+            "saas-qontract-reconcile-int", deployed, "app-interface-production-int"
+        ),
+        ".env": f"""export RECONCILE_REPO={REPO_URL}
+export RECONCILE_IMAGE=quay.io/app-sre/qontract-reconcile
+# export RECONCILE_IMAGE_TAG=0000000  (an old pin, commented out: never touched)
+export RECONCILE_IMAGE_TAG={short}
+""",
+        "resources/jenkins/global/defaults.yaml": f"""- defaults:
+    <<: *local_defaults   # defined in another file: not valid standalone YAML, still editable
+    name: global
+    quay_org: app-sre
+    qontract_reconcile_image_tag: '{short}'
+    qontract_reconcile_image: 'quay.io/app-sre/qontract-reconcile:{{qontract_reconcile_image_tag}}'
+""",
+        "data/pipelines/tekton-provider-global-defaults.yaml": f"""---
+$schema: /app-sre/tekton-provider-defaults-1.yml
+name: tekton-provider-global-defaults
+taskTemplates:
+- name: openshift-saas-deploy
+  variables:
+    qontract_reconcile_image: quay.io/app-sre/qontract-reconcile
+    qontract_reconcile_image_tag: {short}
+""",
+    }
+
+
+def _commit(repo: Git, message: str, author: tuple[str, str], when: int) -> str:
+    name, email = author
+    env = {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_AUTHOR_DATE": f"@{when} +0000",
+        "GIT_COMMITTER_DATE": f"@{when} +0000",
+    }
+    repo.run("add", "-A", env=env)
+    repo.run("commit", "--quiet", "--no-verify", "-m", message, env=env)
+    return repo.out("rev-parse", "HEAD")
+
+
+def build(base: Path) -> tuple[Path, Path, list[str]]:
+    """Make the upstream and config repositories under `base`; returns them and the upstream shas."""
+    upstream, config = base / "qontract-reconcile", base / "app-interface"
+    for path in (upstream, config):
+        path.mkdir(parents=True)
+        Git(path).run("init", "--quiet", "-b", "master")
+        Git(path).run("config", "core.autocrlf", "false")
+    shas: list[str] = []
+    when = 1_767_225_600  # 2026-01-01, so the demo's shas are the same on every machine
+    for i, (who, subject) in enumerate(_COMMITS):
+        (upstream / "CHANGES").write_text("".join(f"{s}\n" for _, s in _COMMITS[: i + 1]))
+        shas.append(_commit(Git(upstream), subject, _AUTHORS[who], when + i * 3600))
+    for rel, text in _config_files(shas[1], upstream).items():
+        (config / rel).parent.mkdir(parents=True, exist_ok=True)
+        (config / rel).write_text(text, encoding="utf-8")
+    _commit(Git(config), "deploy qontract-reconcile", _AUTHORS[0], when + 86400)
+    return upstream, config, shas
+
+
+def run(directory: Path | None, out: Callable[[str], None]) -> int:
+    import os
+
+    from promoter.cli import main
+
+    base = directory.resolve() if directory else Path(tempfile.mkdtemp(prefix="promoter-demo-"))
+    if base.exists() and any(base.iterdir()):
+        from promoter.errors import UsageError
+
+        raise UsageError(f"{base} is not empty; give a new or empty directory")
+    upstream, config, shas = build(base)
+    os.environ.setdefault("PROMOTER_CACHE_DIR", str(base / "cache"))
+    out(f"Built an upstream repository ({len(shas)} commits) in {upstream}\n")
+    out(f"and a config repository pinning commit {shas[1][:7]} in {config}\n")
+    for argv in (
+        ["status"],
+        ["plan", "qontract-reconcile", "--env", "integration"],
+        ["promote", "qontract-reconcile", "--yes"],
+        ["status"],
+    ):
+        out(f"\n$ promoter {' '.join(argv)}\n")
+        code = main(["-C", str(config), *argv])
+        if code != 0:
+            return code
+    out(f"\nExplore it: cd {config} && git diff && cat promotion.yaml\n")
+    return 0
