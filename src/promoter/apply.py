@@ -122,7 +122,7 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> None:
         planned.append((ch, path, path.with_name(f".{path.name}{TMP_SUFFIX}"), mode))
     written: list[Path] = []
     try:
-        for ch, path, tmp, mode in planned:
+        for ch, _path, tmp, mode in planned:
             written.append(tmp)
             _write_durable(tmp, ch.new_text.encode("utf-8"), mode)
     except OSError as exc:

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from promoter import __version__
 from promoter.errors import PromoterError, UsageError
@@ -28,18 +28,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _global_options(p: argparse.ArgumentParser, top: bool) -> None:
-    d = {} if top else {"default": argparse.SUPPRESS}
-    p.add_argument("-C", "--repo", type=Path, metavar="PATH", help="the config repository (default: the git top-level of the working directory)", **d)  # type: ignore[arg-type]
-    p.add_argument("--config", type=Path, metavar="FILE", help="the config file (default: <repo>/promotion.yaml)", **d)  # type: ignore[arg-type]
-    p.add_argument("--offline", action="store_true", help="no network and no upstream access; REV must be a full sha", **d)  # type: ignore[arg-type]
-    p.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks for unexpected errors", **d)  # type: ignore[arg-type]
+    d: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    p.add_argument(
+        "-C",
+        "--repo",
+        type=Path,
+        metavar="PATH",
+        help="the config repository (default: the git top-level of the working directory)",
+        **d,
+    )
+    p.add_argument("--config", type=Path, metavar="FILE", help="the config file (default: <repo>/promotion.yaml)", **d)
+    p.add_argument(
+        "--offline", action="store_true", help="no network and no upstream access; REV must be a full sha", **d
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks for unexpected errors", **d)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="promoter",
         description="Promote a component's new version across every place a GitOps config repository pins it.",
-        epilog="exit codes: 0 ok, 1 unexpected error, 2 usage/config error, 3 refused (nothing written), 4 git/network failure",
+        epilog="exit codes: 0 ok, 1 unexpected error, 2 usage or config error, "
+        "3 refused (nothing written), 4 git or network failure, 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"promoter {__version__}")
     _global_options(parser, top=True)
@@ -50,15 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
     st.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
-    for name, helptext in (("plan", "show what a promotion would change; writes nothing"), ("promote", "apply a promotion")):
+    for name, helptext in (
+        ("plan", "show what a promotion would change; writes nothing"),
+        ("promote", "apply a promotion"),
+    ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("component", metavar="COMPONENT")
-        p.add_argument("rev", nargs="?", metavar="REV", help="sha, unique sha prefix (7+), branch or tag (default: head of the branch)")
+        p.add_argument(
+            "rev",
+            nargs="?",
+            metavar="REV",
+            help="sha, unique sha prefix (7+), branch or tag (default: head of the branch)",
+        )
         p.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
         p.add_argument("--target", action="append", default=[], metavar="T", help="only this target (repeatable)")
         if name == "plan":
             p.add_argument("-o", "--output", choices=("diff", "json"), default="diff")
-            p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 when nothing would change, 2 when something would")
+            p.add_argument(
+                "--detailed-exitcode",
+                action="store_true",
+                help="exit 0 when nothing would change, 2 when something would",
+            )
         else:
             p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -140,7 +162,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         _out(render.plan_text(p))
         if p.empty:
-            _out(f"{comp.name}: every selected target is already at {p.sha[:comp.short_length]}; nothing to change\n")
+            _out(f"{comp.name}: every selected target is already at {p.sha[: comp.short_length]}; nothing to change\n")
     return 2 if args.detailed_exitcode and not p.empty else 0
 
 
@@ -205,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors are reported
+    except Exception as exc:
         if verbose:
             import traceback
 

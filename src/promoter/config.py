@@ -112,7 +112,7 @@ def _parse(r: _Reader, doc: Node, root: str) -> Config:
     top = r.mapping(doc, "top level", ("version", "components"))
     if "version" not in top:
         raise r.error(doc, "missing 'version: 1'")
-    vkey, vnode = top["version"]
+    vnode = top["version"][1]
     if not (isinstance(vnode, Scalar) and vnode.value == "1" and not vnode.style):
         raise r.error(vnode, "unsupported config version; this promoter reads 'version: 1'")
     if "components" not in top:

@@ -62,11 +62,7 @@ def select(comp: Component, envs: Iterable[str] = (), names: Iterable[str] = ())
     for n in names:
         if n not in known_names:
             raise UsageError(f"{comp.name}: unknown target '{n}'; valid: {', '.join(known_names)}")
-    return [
-        t
-        for t in comp.targets
-        if (not envs or t.environment in envs) and (not names or t.name in names)
-    ]
+    return [t for t in comp.targets if (not envs or t.environment in envs) and (not names or t.name in names)]
 
 
 def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetScan]:
@@ -120,13 +116,9 @@ def plan(repo: Repo, comp: Component, sha: str, targets: list[Target]) -> Plan:
         for file in ts.files:
             locs = [loc for loc in ts.locations if loc.file == file]
             text = repo.workspace.read(file)
-            by_file.setdefault(file, []).extend(
-                edits_for(text, locs, lambda loc: comp.render(sha, loc.target.format))
-            )
+            by_file.setdefault(file, []).extend(edits_for(text, locs, lambda loc: comp.render(sha, loc.target.format)))
     changes = [
-        change(file, repo.workspace.read(file), edits, comp, sha)
-        for file, edits in sorted(by_file.items())
-        if edits
+        change(file, repo.workspace.read(file), edits, comp, sha) for file, edits in sorted(by_file.items()) if edits
     ]
     return Plan(comp, sha, summary, changes, warnings)
 

@@ -7,6 +7,7 @@ every other located value) is as it was.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 
@@ -14,7 +15,7 @@ import yaml
 
 from promoter.errors import Refused
 from promoter.locate import LocateError, classify, find
-from promoter.locate.yamlnodes import YamlSyntaxError, parse_events
+from promoter.locate.yamlnodes import YamlSyntaxError, mark, parse_events
 from promoter.model import YAML_LOCATORS, Component, Edit, FileChange, Location, Target
 
 _STR = "tag:yaml.org,2002:str"
@@ -31,7 +32,8 @@ def plain_reads_as_string(value: str) -> bool:
     """Whether `value`, written as a plain (unquoted) YAML scalar, is read back as a string."""
     if _YAML12_NON_STRING.fullmatch(value):
         return False
-    return bool(_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR)
+    tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag == _STR)
 
 
 def prevailing_quote(text: str) -> str:
@@ -65,17 +67,17 @@ def edits_for(text: str, locations: Iterable[Location], new_value: Callable[[Loc
 def splice(text: str, edits: Iterable[Edit]) -> str:
     """`text` with every edit's span replaced; the same span twice must mean the same edit."""
     by_span: dict[tuple[int, int], Edit] = {}
-    for e in edits:
-        span = (e.location.start, e.location.end)
+    for edit in edits:
+        span = (edit.location.start, edit.location.end)
         other = by_span.get(span)
-        if other is not None and other.new != e.new:
+        if other is not None and other.new != edit.new:
             raise Refused(
-                f"{e.location.file}:{e.location.line}: targets '{other.location.target.name}' and "
-                f"'{e.location.target.name}' would write different values at the same place"
+                f"{edit.location.file}:{edit.location.line}: targets '{other.location.target.name}' and "
+                f"'{edit.location.target.name}' would write different values at the same place"
             )
-        by_span[span] = e
+        by_span[span] = edit
     ordered = sorted(by_span)
-    for (s1, e1), (s2, _) in zip(ordered, ordered[1:]):
+    for (s1, e1), (s2, _) in itertools.pairwise(ordered):
         if s2 < e1:
             raise Refused(f"{by_span[(s1, e1)].location.file}: two located values overlap; check the targets' locators")
     parts: list[str] = []
@@ -118,21 +120,22 @@ def _verify_yaml(file: str, old: str, new: str, edits: list[Edit]) -> None:
         raise Refused(f"{file}: the edited text no longer parses to the same YAML structure; nothing written")
     shift = 1 if old.startswith("\ufeff") else 0
     for a, b in zip(before, after):
+        start, line = mark(a.start_mark)
+        end, _ = mark(a.end_mark)
         if type(a) is not type(b) or getattr(a, "anchor", None) != getattr(b, "anchor", None):
-            raise Refused(f"{file}:{a.start_mark.line + 1}: the edit changed the YAML structure; nothing written")
+            raise Refused(f"{file}:{line}: the edit changed the YAML structure; nothing written")
         if not isinstance(a, yaml.ScalarEvent):
             if getattr(a, "tag", None) != getattr(b, "tag", None):
-                raise Refused(f"{file}:{a.start_mark.line + 1}: the edit changed a YAML tag; nothing written")
+                raise Refused(f"{file}:{line}: the edit changed a YAML tag; nothing written")
             continue
         assert isinstance(b, yaml.ScalarEvent)
         if (a.value, a.tag, a.style, a.implicit) == (b.value, b.tag, b.style, b.implicit):
             continue
-        s, e = a.start_mark.index + shift, a.end_mark.index + shift
+        s, e = start + shift, end + shift
         inside = [x for x in edits if s <= x.location.start and x.location.end <= e]
         expected = a.value
         for x in inside:
             expected = expected.replace(x.location.value, x.new.strip("'\""))
-        line = a.start_mark.line + 1
         if not inside or b.value != expected or a.tag != b.tag:
             raise Refused(f"{file}:{line}: re-reading the edited file shows an unplanned change; nothing written")
         if _reads_as_string(a) and not _reads_as_string(b):

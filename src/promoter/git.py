@@ -73,5 +73,9 @@ def dirty(root: Path, files: list[str]) -> list[str]:
     """Which of `files` have uncommitted changes (staged, unstaged, or untracked)."""
     if not files:
         return []
-    out = Git(root).run("--literal-pathspecs", "status", "--porcelain", "-z", "--untracked-files=all", "--", *files).stdout
+    out = (
+        Git(root)
+        .run("--literal-pathspecs", "status", "--porcelain", "-z", "--untracked-files=all", "--", *files)
+        .stdout
+    )
     return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})

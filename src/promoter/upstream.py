@@ -135,7 +135,9 @@ class Upstream:
                 if sha:
                     return sha
         if _HEX_PREFIX.fullmatch(rev):
-            proc = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False)
+            proc = self.git.run(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+            )
             if proc.returncode == 0:
                 return proc.stdout.strip()
             probe = self.git.run("rev-parse", "--end-of-options", rev, check=False)

@@ -58,7 +58,9 @@ def yaml_value(text: str, node: Node, what: str) -> Found:
 
 def refuse_anchor(node: Node, what: str) -> None:
     if node.anchor:
-        raise LocateError(node.line, f"{what} carries the anchor &{node.anchor}; editing it would change every alias of it")
+        raise LocateError(
+            node.line, f"{what} carries the anchor &{node.anchor}; editing it would change every alias of it"
+        )
 
 
 def find(text: str, component: Component, target: Target) -> list[Found]:
@@ -78,7 +80,9 @@ def find(text: str, component: Component, target: Target) -> list[Found]:
     if isinstance(loc, SaasLocator):
         from promoter.locate import saas
 
-        return saas.find(text, roots, component.repo, loc.resource_template, lambda v: component.pinned(v, target.format))
+        return saas.find(
+            text, roots, component.repo, loc.resource_template, lambda v: component.pinned(v, target.format)
+        )
     if isinstance(loc, KeyLocator):
         from promoter.locate import key
 

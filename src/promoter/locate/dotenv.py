@@ -29,7 +29,11 @@ def find(text: str, key: str) -> list[Found]:
             continue
         m = _LINE.fullmatch(line)
         if m is None:
-            raise LocateError(number, f"cannot read the value of {key}: expected KEY=value, KEY='value' or KEY=\"value\" with an optional # comment")
+            raise LocateError(
+                number,
+                f"cannot read the value of {key}: expected KEY=value, KEY='value' or KEY=\"value\""
+                " with an optional # comment",
+            )
         group = next(g for g in ("dq", "sq", "bare") if m.group(g) is not None)
         out.append(Found(start + m.start(group), start + m.end(group), number, m.group(group)))
     return out

@@ -26,9 +26,7 @@ def _one(mapping: Mapping, key: str) -> Node | None:
     return value
 
 
-def find(
-    text: str, roots: list[Node], repo: str, template: str | None, pinned: Callable[[str], bool]
-) -> list[Found]:
+def find(text: str, roots: list[Node], repo: str, template: str | None, pinned: Callable[[str], bool]) -> list[Found]:
     out: list[Found] = []
     for root in roots:
         if not isinstance(root, Mapping):
@@ -38,7 +36,9 @@ def find(
             continue
         for rt in templates.items:
             if isinstance(rt, Alias):
-                raise LocateError(rt.line, f"a resource template is the alias *{rt.name}; promoter does not edit through aliases")
+                raise LocateError(
+                    rt.line, f"a resource template is the alias *{rt.name}; promoter does not edit through aliases"
+                )
             if not isinstance(rt, Mapping):
                 continue
             url = _one(rt, "url")
@@ -53,7 +53,9 @@ def find(
                 continue
             for t in targets.items:
                 if isinstance(t, Alias):
-                    raise LocateError(t.line, f"a saas target is the alias *{t.name}; promoter does not edit through aliases")
+                    raise LocateError(
+                        t.line, f"a saas target is the alias *{t.name}; promoter does not edit through aliases"
+                    )
                 if not isinstance(t, Mapping):
                     continue
                 ref = t.values_of("ref")

@@ -9,8 +9,9 @@ that depend on one. Offsets are code-point indexes into the text as given, BOM i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any
 
 import yaml
 
@@ -82,6 +83,11 @@ def parse_events(text: str) -> Iterator[yaml.Event]:
         raise YamlSyntaxError(str(exc), 0, 0) from None
 
 
+def mark(m: Any) -> tuple[int, int]:
+    """(code-point index, 1-based line) of an event mark (libyaml always sets both)."""
+    return (m.index, m.line + 1) if m is not None else (0, 0)
+
+
 def compose(text: str) -> list[Node]:
     """The root node of every document in `text` (empty documents are left out)."""
     shift = 1 if text.startswith(BOM) else 0
@@ -106,9 +112,9 @@ def compose(text: str) -> list[Node]:
                 pending_key[-1] = None
 
     for ev in parse_events(text):
-        s = ev.start_mark.index + shift
-        e = ev.end_mark.index + shift
-        line = ev.start_mark.line + 1
+        s, line = mark(ev.start_mark)
+        e, _ = mark(ev.end_mark)
+        s, e = s + shift, e + shift
         if isinstance(ev, yaml.ScalarEvent):
             node: Node = Scalar(s, e, line, ev.anchor, ev.tag, ev.value, ev.style or "", bool(ev.implicit[0]))
             if ev.anchor:
@@ -131,7 +137,8 @@ def compose(text: str) -> list[Node]:
             pending_key.pop()
             done.end = e
         elif isinstance(ev, yaml.AliasEvent):
-            add(Alias(s, e, line, None, None, name=ev.anchor, target=anchors.get(ev.anchor)))
+            name = ev.anchor or ""
+            add(Alias(s, e, line, None, None, name=name, target=anchors.get(name)))
         elif isinstance(ev, yaml.DocumentStartEvent):
             anchors = {}
     return roots

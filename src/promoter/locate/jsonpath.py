@@ -1,0 +1,349 @@
+"""JSONPath (the subset app-interface's promotion code uses), evaluated over positioned YAML nodes.
+
+Grammar; whitespace may separate tokens inside brackets, nowhere else::
+
+    path     := '$' segment*
+    segment  := '.' name | '.*' | '..' name | '..*' | '..' bracket | bracket
+    bracket  := '[' ( string | integer | '*' | '?(' filter ')' ) ']'
+    filter   := test ( '&&' test )*
+    test     := '@' field* ( '==' | '!=' ) ( string | integer )
+    field    := '.' name | '[' string ']'
+    name     := one or more letters, digits, '_', '-' or '$'   (anything else needs ['...'])
+    string   := '...' or "..."; a backslash makes the next character literal
+    integer  := '-'? digits
+
+Semantics:
+
+- `.name` / `['name']` select the value of the mapping key whose scalar text is `name` (a dotted name of
+  digits is still a key: `.0` is the key '0', `[0]` the first item).
+- `[i]` selects item i of a sequence, negative from the end; `*` every value of a mapping or item of a
+  sequence. A step that does not apply (an index on a mapping, a name on a scalar) selects nothing.
+- `..x` applies `x` to the current node and to every value and item below it (keys are not searched).
+- `[?(...)]` keeps the items of a sequence for which every test holds. A test compares the scalar text
+  at `@` plus its fields with the literal (an integer literal too: `3` matches `3` and `'3'`, not `03`);
+  a missing field, or one that is a mapping or sequence, fails the test, for `!=` as well.
+- `find` returns the selected nodes of every document in document order, each once. A step that needs
+  a key written twice in one mapping, or that would select or look into an alias, raises
+  `AliasOrDuplicateError`; the anchor of a selected scalar is left for the caller to refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_OPERATOR_CHARS = "=!<>&|~"
+
+
+class JsonPathError(ValueError):
+    """A malformed expression; `column` is the 1-based character where it goes wrong."""
+
+    def __init__(self, column: int, message: str) -> None:
+        super().__init__(f"column {column}: {message}")
+        self.column = column
+
+
+class AliasOrDuplicateError(Exception):
+    """The path needs a duplicated key or goes through an alias; `line` is 1-based."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "root", "name", "string", "op", "end", or the punctuation itself: . .. [ ] ( ) * ? @
+    text: str
+    column: int
+
+
+def _tokens(expr: str) -> Iterator[_Token]:
+    """Tokens of `expr`, lazily, so that the first error from the left is the one reported."""
+    i, depth = 0, 0
+    while i < len(expr):
+        c, column = expr[i], i + 1
+        if c.isspace():
+            if depth == 0:
+                raise JsonPathError(column, "unexpected whitespace outside brackets")
+            i += 1
+        elif c == "$" and i == 0:
+            yield _Token("root", c, column)
+            i += 1
+        elif c == ".":
+            dots = ".." if expr.startswith("..", i) else "."
+            yield _Token(dots, dots, column)
+            i += len(dots)
+        elif c in "'\"":
+            chars: list[str] = []
+            i += 1
+            while i < len(expr) and expr[i] != c:
+                if expr[i] == "\\" and i + 1 < len(expr):
+                    i += 1
+                chars.append(expr[i])
+                i += 1
+            if i == len(expr):
+                raise JsonPathError(column, f"expected a closing {c} for the string that starts here")
+            yield _Token("string", "".join(chars), column)
+            i += 1
+        elif c.isalnum() or c in "_-$" or c in _OPERATOR_CHARS:
+            operator = c in _OPERATOR_CHARS
+            j = i + 1
+            while j < len(expr) and (expr[j] in _OPERATOR_CHARS if operator else _is_name_char(expr[j])):
+                j += 1
+            yield _Token("op" if operator else "name", expr[i:j], column)
+            i = j
+        elif c in "[]()*?@":
+            depth += 1 if c == "[" else -1 if c == "]" and depth else 0
+            yield _Token(c, c, column)
+            i += 1
+        else:
+            raise JsonPathError(column, f"unexpected character {c!r}")
+    yield _Token("end", "", len(expr) + 1)
+
+
+def _is_name_char(c: str) -> bool:
+    return c.isalnum() or c in "_-$"
+
+
+@dataclass(frozen=True)
+class _Child:
+    name: str
+
+
+@dataclass(frozen=True)
+class _Index:
+    index: int
+
+
+@dataclass(frozen=True)
+class _Wildcard:
+    pass
+
+
+@dataclass(frozen=True)
+class _Test:
+    fields: tuple[str, ...]
+    op: str  # "==" or "!="
+    literal: str
+
+
+@dataclass(frozen=True)
+class _Filter:
+    tests: tuple[_Test, ...]
+
+
+@dataclass(frozen=True)
+class _Descend:
+    step: _Step
+
+
+_Step: TypeAlias = _Child | _Index | _Wildcard | _Filter | _Descend
+
+
+class _Parser:
+    def __init__(self, expr: str) -> None:
+        self._tokens = _tokens(expr)
+        self.tok = next(self._tokens)
+
+    def take(self) -> _Token:
+        tok = self.tok
+        if tok.kind != "end":
+            self.tok = next(self._tokens)
+        return tok
+
+    def fail(self, message: str) -> JsonPathError:
+        return JsonPathError(self.tok.column, message)
+
+    def close(self, after: str) -> None:
+        if self.tok.kind != "]":
+            raise self.fail(f"expected ']' after {after}")
+        self.take()
+
+    def path(self) -> tuple[_Step, ...]:
+        if self.tok.kind != "root":
+            raise self.fail("expected '$' at the start of the expression")
+        self.take()
+        steps: list[_Step] = []
+        while self.tok.kind != "end":
+            kind = self.take().kind if self.tok.kind in (".", "..", "[") else self.tok.kind
+            if kind == "[":
+                steps.append(self.bracket())
+            elif kind == "." and self.tok.kind in ("name", "*"):
+                tok = self.take()
+                steps.append(_Wildcard() if tok.kind == "*" else _Child(tok.text))
+            elif kind == ".":
+                raise self.fail("expected a name or '*' after '.'")
+            elif kind == ".." and self.tok.kind in ("name", "*", "["):
+                tok = self.take()
+                step = self.bracket() if tok.kind == "[" else _Wildcard() if tok.kind == "*" else _Child(tok.text)
+                steps.append(_Descend(step))
+            elif kind == "..":
+                raise self.fail("expected a name, '*' or '[' after '..'")
+            else:
+                raise self.fail("expected '.', '..' or '[' (or the end of the expression)")
+        return tuple(steps)
+
+    def bracket(self) -> _Step:
+        tok = self.tok
+        if tok.kind == "string":
+            self.take()
+            self.close("name")
+            return _Child(tok.text)
+        if tok.kind == "name" and _INTEGER.fullmatch(tok.text):
+            self.take()
+            self.close("index")
+            return _Index(int(tok.text))
+        if tok.kind == "*":
+            self.take()
+            self.close("'*'")
+            return _Wildcard()
+        if tok.kind != "?":
+            raise self.fail("expected a quoted name, an index, '*' or '?(' after '['")
+        self.take()
+        if self.tok.kind != "(":
+            raise self.fail("expected '(' after '?'")
+        self.take()
+        tests = [self.test()]
+        while self.tok.kind == "op" and self.tok.text == "&&":
+            self.take()
+            tests.append(self.test())
+        if self.tok.kind == "op":
+            raise self.fail(f"unknown operator '{self.tok.text}', expected '&&' or ')'")
+        if self.tok.kind != ")":
+            raise self.fail("expected '&&' or ')' after the comparison")
+        self.take()
+        self.close("the filter")
+        return _Filter(tuple(tests))
+
+    def test(self) -> _Test:
+        if self.tok.kind != "@":
+            raise self.fail("expected '@' at the start of a filter test")
+        self.take()
+        fields: list[str] = []
+        while self.tok.kind in (".", "["):
+            bracketed = self.take().kind == "["
+            if self.tok.kind != ("string" if bracketed else "name"):
+                raise self.fail("expected a quoted name after '['" if bracketed else "expected a name after '.'")
+            fields.append(self.take().text)
+            if bracketed:
+                self.close("name")
+        op = self.tok
+        if op.kind != "op":
+            raise self.fail("expected '==' or '!=' after the field")
+        if op.text not in ("==", "!="):
+            raise self.fail(f"unknown operator '{op.text}', expected '==' or '!='")
+        self.take()
+        literal = self.tok
+        if literal.kind != "string" and not (literal.kind == "name" and _INTEGER.fullmatch(literal.text)):
+            raise self.fail(f"expected a quoted string or an integer after '{op.text}'")
+        self.take()
+        return _Test(tuple(fields), op.text, literal.text)
+
+
+# ------------------------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class JsonPath:
+    """A compiled expression; constructing one parses `expr` and raises JsonPathError if it is bad."""
+
+    expr: str
+    _steps: tuple[_Step, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.expr.strip():
+            raise JsonPathError(1, "empty expression")
+        object.__setattr__(self, "_steps", _Parser(self.expr).path())
+
+    def find(self, roots: list[Node]) -> list[Node]:
+        """The nodes the path selects in the documents `roots`, in document order, each once."""
+        current = list(roots)
+        for step in self._steps:
+            selected: dict[int, Node] = {}
+            for node in current:
+                for found in _apply(step, node):
+                    selected.setdefault(id(found), found)
+            current = list(selected.values())
+        if len(current) < 2:
+            return current
+        rank = {id(node): n for n, node in enumerate(node for root in roots for node in _below(root))}
+        return sorted(current, key=lambda node: rank[id(node)])
+
+
+def compile_path(expr: str) -> JsonPath:
+    return JsonPath(expr)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, Mapping):
+        return [value for _, value in node.pairs]
+    if isinstance(node, Sequence):
+        return list(node.items)
+    return []
+
+
+def _below(node: Node) -> Iterator[Node]:
+    """`node` and every value and item below it, in document order; aliases are not followed."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        todo.extend(reversed(_children(current)))
+
+
+def _select(node: Node) -> Node:
+    if isinstance(node, Alias):
+        raise AliasOrDuplicateError(
+            node.line,
+            f"path goes through alias *{node.name} at line {node.line}; "
+            "editing it would change every place that uses the anchor",
+        )
+    return node
+
+
+def _lookup(mapping: Mapping, key: str) -> Node | None:
+    pairs = [(k, v) for k, v in mapping.pairs if isinstance(k, Scalar) and k.value == key]
+    if len(pairs) > 1:
+        lines = [str(k.line) for k, _ in pairs]
+        times = "twice" if len(pairs) == 2 else f"{len(pairs)} times"
+        raise AliasOrDuplicateError(
+            pairs[1][0].line,
+            f"key '{key}' appears {times} in one mapping (lines {', '.join(lines[:-1])} and {lines[-1]})",
+        )
+    return _select(pairs[0][1]) if pairs else None
+
+
+def _apply(step: _Step, node: Node) -> Iterator[Node]:
+    _select(node)  # only a document root can still be an alias here
+    if isinstance(step, _Descend):
+        for below in _below(node):
+            if not isinstance(below, Alias):
+                yield from _apply(step.step, below)
+    elif isinstance(step, _Child):
+        value = _lookup(node, step.name) if isinstance(node, Mapping) else None
+        if value is not None:
+            yield value
+    elif isinstance(step, _Index):
+        if isinstance(node, Sequence) and -len(node.items) <= step.index < len(node.items):
+            yield _select(node.items[step.index])
+    elif isinstance(step, _Wildcard):
+        yield from (_select(child) for child in _children(node))
+    elif isinstance(node, Sequence):
+        yield from (item for item in node.items if all(_holds(test, _select(item)) for test in step.tests))
+
+
+def _holds(test: _Test, item: Node) -> bool:
+    node: Node | None = item
+    for name in test.fields:
+        node = _lookup(node, name) if isinstance(node, Mapping) else None
+    return isinstance(node, Scalar) and (node.value == test.literal) == (test.op == "==")
