@@ -145,7 +145,10 @@ def _resolve(args: argparse.Namespace, comp: Component) -> str:
         if args.rev is None or not FULL_SHA.fullmatch(args.rev):
             raise UsageError("with --offline, give REV as a full 40-character commit sha")
         return str(args.rev)
-    return _upstream(comp).resolve(args.rev)
+    sha = _upstream(comp).resolve(args.rev)
+    if args.verbose:
+        _err(f"{comp.name}: {args.rev or 'the branch head'} is {sha}")
+    return sha
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from promoter.core import ComponentStatus
-from promoter.model import FileChange, Plan, TargetScan
+from promoter.model import FileChange, PathLocator, Plan, SaasLocator, TargetScan
 
 
 def short(value: str, n: int = 7) -> str:
@@ -78,7 +78,7 @@ def plan_json(p: Plan) -> str:
 def _scan_rows(ts: TargetScan, st: ComponentStatus) -> list[list[str]]:
     rows: list[list[str]] = []
     agree = len(ts.values) <= 1
-    for loc in ts.locations:
+    for loc in sorted(ts.locations, key=lambda x: (x.file, x.line)):
         behind = st.behind.get(loc.value, None) if st.head else None
         if st.head is None:
             note = ""
@@ -92,7 +92,9 @@ def _scan_rows(ts: TargetScan, st: ComponentStatus) -> list[list[str]]:
             note = (note + ", " if note else "") + "DISAGREES"
         rows.append([ts.target.environment, ts.target.name, f"{loc.file}:{loc.line}", short(loc.value), note])
     for tr in ts.tracking:
-        rows.append([ts.target.environment, ts.target.name, f"{tr.file}:{tr.line}", f"tracks {tr.value}", ""])
+        shown = f"tracks {tr.value}" if isinstance(ts.target.locator, SaasLocator | PathLocator) else "not pinned"
+        note = "" if shown.startswith("tracks") else f"value {tr.value!r}"
+        rows.append([ts.target.environment, ts.target.name, f"{tr.file}:{tr.line}", shown, note])
     for w in ts.warnings:
         rows.append([ts.target.environment, ts.target.name, "-", "-", f"warning: {w}"])
     return rows

@@ -37,7 +37,8 @@ from typing import TypeAlias
 from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence
 
 _INTEGER = re.compile(r"-?[0-9]+")
-_OPERATOR_CHARS = "=!<>&|~"
+_NAME = re.compile(r"[\w$-]+")
+_OPERATOR = re.compile(r"[=!<>&|~]+")
 
 
 class JsonPathError(ValueError):
@@ -95,24 +96,19 @@ def _tokens(expr: str) -> Iterator[_Token]:
                 raise JsonPathError(column, f"expected a closing {c} for the string that starts here")
             yield _Token("string", "".join(chars), column)
             i += 1
-        elif c.isalnum() or c in "_-$" or c in _OPERATOR_CHARS:
-            operator = c in _OPERATOR_CHARS
-            j = i + 1
-            while j < len(expr) and (expr[j] in _OPERATOR_CHARS if operator else _is_name_char(expr[j])):
-                j += 1
-            yield _Token("op" if operator else "name", expr[i:j], column)
-            i = j
+        elif match := _NAME.match(expr, i) or _OPERATOR.match(expr, i):
+            yield _Token("name" if match.re is _NAME else "op", match.group(), column)
+            i = match.end()
         elif c in "[]()*?@":
-            depth += 1 if c == "[" else -1 if c == "]" and depth else 0
+            if c == "[":
+                depth += 1
+            elif c == "]":
+                depth = max(depth - 1, 0)
             yield _Token(c, c, column)
             i += 1
         else:
             raise JsonPathError(column, f"unexpected character {c!r}")
     yield _Token("end", "", len(expr) + 1)
-
-
-def _is_name_char(c: str) -> bool:
-    return c.isalnum() or c in "_-$"
 
 
 @dataclass(frozen=True)
@@ -175,23 +171,30 @@ class _Parser:
         self.take()
         steps: list[_Step] = []
         while self.tok.kind != "end":
-            kind = self.take().kind if self.tok.kind in (".", "..", "[") else self.tok.kind
-            if kind == "[":
+            tok = self.tok
+            if tok.kind not in (".", "..", "["):
+                raise self.fail("expected '.', '..', '[' or the end of the expression")
+            self.take()
+            if tok.kind == "[":
                 steps.append(self.bracket())
-            elif kind == "." and self.tok.kind in ("name", "*"):
-                tok = self.take()
-                steps.append(_Wildcard() if tok.kind == "*" else _Child(tok.text))
-            elif kind == ".":
-                raise self.fail("expected a name or '*' after '.'")
-            elif kind == ".." and self.tok.kind in ("name", "*", "["):
-                tok = self.take()
-                step = self.bracket() if tok.kind == "[" else _Wildcard() if tok.kind == "*" else _Child(tok.text)
-                steps.append(_Descend(step))
-            elif kind == "..":
-                raise self.fail("expected a name, '*' or '[' after '..'")
             else:
-                raise self.fail("expected '.', '..' or '[' (or the end of the expression)")
+                step = self.member(descend=tok.kind == "..")
+                steps.append(_Descend(step) if tok.kind == ".." else step)
         return tuple(steps)
+
+    def member(self, descend: bool) -> _Step:
+        """What follows '.' (a name or '*') or '..' (also a bracket)."""
+        tok = self.tok
+        if tok.kind == "name":
+            self.take()
+            return _Child(tok.text)
+        if tok.kind == "*":
+            self.take()
+            return _Wildcard()
+        if descend and tok.kind == "[":
+            self.take()
+            return self.bracket()
+        raise self.fail("expected a name, '*' or '[' after '..'" if descend else "expected a name or '*' after '.'")
 
     def bracket(self) -> _Step:
         tok = self.tok
