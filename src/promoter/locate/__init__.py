@@ -57,9 +57,17 @@ def yaml_value(text: str, node: Node, what: str) -> Found:
 
 
 def refuse_anchor(node: Node, what: str) -> None:
+    """Refuse a value whose text is shared: it carries an anchor, or sits inside an aliased one."""
     if node.anchor:
         raise LocateError(
             node.line, f"{what} carries the anchor &{node.anchor}; editing it would change every alias of it"
+        )
+    shared = node.shared_by_alias()
+    if shared is not None:
+        raise LocateError(
+            node.line,
+            f"{what} is inside &{shared.anchor} (line {shared.line}), which an alias reuses; "
+            "editing it would change every place that uses it",
         )
 
 

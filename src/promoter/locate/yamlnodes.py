@@ -38,6 +38,18 @@ class Node:
     line: int  # 1-based line of the start
     anchor: str | None
     tag: str | None
+    # the nearest enclosing collection that carries an anchor, and whether an alias uses a node
+    owner: Node | None = field(default=None, kw_only=True)
+    aliased: bool = field(default=False, kw_only=True)
+
+    def shared_by_alias(self) -> Node | None:
+        """The anchored node (this one or one around it) that an alias in this file reuses."""
+        n: Node | None = self
+        while n is not None:
+            if n.anchor and n.aliased:
+                return n
+            n = n.owner
+        return None
 
 
 @dataclass(eq=False, slots=True)
@@ -97,6 +109,9 @@ def compose(text: str) -> list[Node]:
     pending_key: list[Node | None] = []
 
     def add(node: Node) -> None:
+        if stack:
+            parent = stack[-1]
+            node.owner = parent if parent.anchor else parent.owner
         if not stack:
             roots.append(node)
             return
@@ -138,7 +153,10 @@ def compose(text: str) -> list[Node]:
             done.end = e
         elif isinstance(ev, yaml.AliasEvent):
             name = ev.anchor or ""
-            add(Alias(s, e, line, None, None, name=name, target=anchors.get(name)))
+            target = anchors.get(name)
+            if target is not None:
+                target.aliased = True
+            add(Alias(s, e, line, None, None, name=name, target=target))
         elif isinstance(ev, yaml.DocumentStartEvent):
             anchors = {}
     return roots
