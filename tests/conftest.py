@@ -22,8 +22,12 @@ GIT_ENV = {
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV, **(env or {})},
-        capture_output=True, text=True, check=True,
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return proc.stdout.strip()
 

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.conftest import make_repo, snapshot
 
 from promoter import apply, core
 from promoter.errors import Refused
-from tests.conftest import make_repo, snapshot
 
 OLD = "a" * 40
 NEW = "b" * 40
@@ -91,7 +91,9 @@ def test_failing_rename_restores_every_file(repo: core.Repo, monkeypatch: pytest
 
 
 def test_interrupted_promotion_is_rolled_back_by_the_next_run(
-    repo: core.Repo, monkeypatch: pytest.MonkeyPatch, run  # type: ignore[no-untyped-def]
+    repo: core.Repo,
+    monkeypatch: pytest.MonkeyPatch,
+    run,  # type: ignore[no-untyped-def]
 ) -> None:
     before = snapshot(repo.root)
     real = os.replace
@@ -125,7 +127,7 @@ def test_file_changed_after_planning_is_refused(repo: core.Repo) -> None:
     p = _plan(repo)
     (repo.root / "two.yaml").write_text(f"x: 2\nref: '{OLD}'\n")
     before = snapshot(repo.root)
-    with pytest.raises(Refused, match="two.yaml: changed since it was planned"):
+    with pytest.raises(Refused, match=r"two\.yaml: changed since it was planned"):
         core.apply_plan(repo, p, allow_dirty=True)
     assert snapshot(repo.root) == before
     _no_leftovers(repo)

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import git, snapshot
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "app-interface" / "promotions"
@@ -36,13 +35,17 @@ def promotion_yaml(tree: Path, repo_url: str) -> str:
         for name, path in SAAS_FILES.items()
         if (tree / path).exists()
     ]
-    targets.append("      - name: dotenv\n        environment: pipelines\n        file: .env\n        env: RECONCILE_IMAGE_TAG\n")
+    targets.append(
+        "      - name: dotenv\n        environment: pipelines\n        file: .env\n        env: RECONCILE_IMAGE_TAG\n"
+    )
     if (tree / JENKINS).exists():
         if "qontract_reconcile_image_tag:" in (tree / JENKINS).read_text():
             locator = "key: qontract_reconcile_image_tag"
         else:  # 2020 layout: the tag is inside an image reference, also in a commented-out line
             locator = "regex: 'qontract-reconcile:(?P<version>[0-9a-f]{7})\\b'\n        format: short"
-        targets.append(f"      - name: jenkins\n        environment: pipelines\n        file: {JENKINS}\n        {locator}\n")
+        targets.append(
+            f"      - name: jenkins\n        environment: pipelines\n        file: {JENKINS}\n        {locator}\n"
+        )
     if (tree / TEKTON).exists():
         targets.append(
             f"      - name: tekton\n        environment: pipelines\n        file: {TEKTON}\n"
@@ -65,7 +68,9 @@ def test_real_promotion_turns_before_into_after(case: Path, tmp_path: Path, run)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "before")
 
-    code, out, err = run("-C", repo, "--config", config, "promote", "qontract-reconcile", meta["new_sha"], "--offline", "--yes")
+    code, out, err = run(
+        "-C", repo, "--config", config, "promote", "qontract-reconcile", meta["new_sha"], "--offline", "--yes"
+    )
 
     assert (code, err) == (0, ""), out
     assert snapshot(repo) == snapshot(case / "after")
