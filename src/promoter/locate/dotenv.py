@@ -9,7 +9,7 @@ from promoter.locate import Found, LocateError
 _LINE = re.compile(
     r"""[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*
     (?:"(?P<dq>[^"\\\r\n]*)"|'(?P<sq>[^'\r\n]*)'|(?P<bare>[^\s"'\#;&|`$\\]*))
-    [ \t]*(?:\#.*)?\r?""",
+    (?:[ \t]+(?:\#.*)?)?\r?   # a comment needs white space before it: in sh, a#b is one word""",
     re.VERBOSE,
 )
 _MENTION = re.compile(r"[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
