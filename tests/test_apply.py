@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.conftest import make_repo, snapshot
 
 from promoter import apply, core
 from promoter.errors import Refused
+from tests.conftest import make_repo, snapshot
 
 OLD = "a" * 40
 NEW = "b" * 40

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import make_repo, snapshot
 
 from promoter import core
 from promoter.model import Component, Config, EnvLocator, KeyLocator, Target
 from promoter.workspace import Workspace
+from tests.conftest import make_repo, snapshot
 
 URL = "https://github.com/app-sre/qontract-reconcile"
 OTHER_URL = "https://github.com/app-sre/other-thing"

@@ -7,6 +7,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import git
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import git, snapshot
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "app-interface" / "promotions"

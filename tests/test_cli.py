@@ -1,0 +1,166 @@
+"""The command line as a person meets it: terminal confirmation, JSON output, start-up laziness."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_repo, snapshot
+
+OLD, NEW = "a" * 40, "b" * 40
+FILES = {
+    "promotion.yaml": (
+        "version: 1\ncomponents:\n  c:\n    repo: https://example.com/c\n    targets:\n"
+        "      - {name: prod, environment: production, file: saas.yaml, saas: {}}\n"
+        "      - {name: ci, environment: pipelines, file: .env, env: TAG}\n"
+    ),
+    "saas.yaml": (
+        "resourceTemplates:\n- name: c\n  url: https://example.com/c.git\n  targets:\n"
+        f"  - ref: master\n  - ref: {OLD}\n"
+    ),
+    ".env": f"export TAG={OLD[:7]}\n",
+}
+
+
+def _promote_on_a_terminal(repo: Path, answer: bytes) -> tuple[int, str]:
+    """Run `promoter promote` with its stdin on a pseudo-terminal and type `answer`."""
+    leader, follower = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", "-C", str(repo), "promote", "c", NEW, "--offline"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    deadline = time.monotonic() + 30
+    err = b""
+    while b"[y/N]" not in err and time.monotonic() < deadline:  # wait for the question
+        assert proc.stderr is not None
+        chunk = os.read(proc.stderr.fileno(), 1024)
+        if not chunk:
+            break
+        err += chunk
+    os.write(leader, answer)
+    out, rest = proc.communicate(timeout=30)
+    os.close(leader)
+    return proc.returncode, (out + err + rest).decode()
+
+
+def test_promote_asks_on_a_terminal_and_no_writes_nothing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", FILES)
+    before = snapshot(repo)
+    code, text = _promote_on_a_terminal(repo, b"n\n")
+    assert "Write 2 file(s)? [y/N]" in text
+    assert "nothing written" in text
+    assert code == 3
+    assert snapshot(repo) == before
+
+
+def test_promote_asks_on_a_terminal_and_yes_writes(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", FILES)
+    code, text = _promote_on_a_terminal(repo, b"y\n")
+    assert code == 0, text
+    assert (repo / ".env").read_text() == f"export TAG={NEW[:7]}\n"
+    assert f"  - ref: master\n  - ref: {NEW}\n" in (repo / "saas.yaml").read_text()
+
+
+def test_promote_without_a_terminal_does_not_ask(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", FILES)
+    proc = subprocess.run(
+        [sys.executable, "-m", "promoter", "-C", str(repo), "promote", "c", NEW, "--offline"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[y/N]" not in proc.stderr
+    assert "promoted c to bbbbbbb in 2 file(s)" in proc.stdout
+
+
+def test_dry_run_and_plan_write_nothing(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo(tmp_path / "r", FILES)
+    before = snapshot(repo)
+    code, out, _ = run("-C", repo, "promote", "c", NEW, "--offline", "--dry-run")
+    assert code == 0 and "dry run: nothing written" in out and f"+  - ref: {NEW}" in out
+    code, out, _ = run("-C", repo, "plan", "c", NEW, "--offline")
+    assert code == 0
+    assert out.splitlines()[-2:] == [
+        "prod [production] saas.yaml: aaaaaaa -> bbbbbbb (1 place)",
+        "ci [pipelines] .env: aaaaaaa -> bbbbbbb (1 place)",
+    ]
+    assert snapshot(repo) == before
+
+
+def test_plan_json(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo(tmp_path / "r", FILES)
+    code, out, _ = run("-C", repo, "plan", "c", NEW, "--offline", "-o", "json", "--env", "pipelines")
+    assert code == 0
+    assert json.loads(out) == {
+        "component": "c",
+        "sha": NEW,
+        "changed": True,
+        "targets": [
+            {
+                "name": "ci",
+                "environment": "pipelines",
+                "old": [OLD[:7]],
+                "new": NEW[:7],
+                "locations": 1,
+                "changed": True,
+            }
+        ],
+        "edits": [{"file": ".env", "line": 1, "column": 12, "target": "ci", "old": OLD[:7], "new": NEW[:7]}],
+        "warnings": [],
+    }
+
+
+def test_plan_diff_labels_and_status_table(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo(tmp_path / "r", FILES)
+    code, out, _ = run("-C", repo, "plan", "c", NEW, "--offline", "--target", "prod")
+    assert out.startswith("--- a/saas.yaml\n+++ b/saas.yaml\n@@ -3,4 +3,4 @@\n")
+    code, out, _ = run("-C", repo, "status", "--offline")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "c: upstream not checked (--offline)"
+    assert lines[1].split() == ["ENVIRONMENT", "TARGET", "FILE:LINE", "VALUE", "STATE"]
+    assert lines[2].split() == ["production", "prod", "saas.yaml:6", "aaaaaaa"]
+    assert lines[3].split() == ["production", "prod", "saas.yaml:5", "tracks", "master"]
+    assert lines[4].split() == ["pipelines", "ci", ".env:1", "aaaaaaa"]
+
+
+def test_status_flags_a_target_whose_values_disagree(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    files = dict(FILES)
+    files["saas.yaml"] += f"  - ref: {NEW}\n"
+    repo = make_repo(tmp_path / "r", files)
+    code, out, _ = run("-C", repo, "status", "--offline", "-o", "json")
+    prod = json.loads(out)[0]["targets"][0]
+    assert (prod["values"], prod["agree"]) == ([OLD, NEW], False)
+    code, out, _ = run("-C", repo, "status", "--offline")
+    assert out.count("DISAGREES") == 2
+
+
+def test_version_and_help_import_no_yaml() -> None:
+    code = (
+        "import sys\n"
+        "from promoter.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('yaml' in sys.modules, 'promoter.core' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.splitlines()[-1] == "False False"
+    proc = subprocess.run([sys.executable, "-m", "promoter", "--version"], capture_output=True, text=True, check=True)
+    assert proc.stdout.startswith("promoter ")
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["plan"], ["status", "--bogus"]])
+def test_usage_errors_exit_2(argv: list[str], run) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(*argv)
+    assert code == 2
+    assert err.startswith("promoter: error:") or "usage:" in out
