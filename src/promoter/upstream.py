@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 from pathlib import Path
 
 from promoter.config import is_url
@@ -62,11 +63,19 @@ class Upstream:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
-        Git(self.path.parent).run(
-            "clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", "--", self._source(), str(tmp)
-        )
-        Git(tmp).run("config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
-        os.replace(tmp, self.path)
+        try:
+            Git(self.path.parent).run(
+                "clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", "--", self._source(), str(tmp)
+            )
+            Git(tmp).run("config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
+            os.replace(tmp, self.path)
+        except GitError as exc:
+            raise ExternalError(f"{self.component.name}: cannot clone {self.component.fetch}: {exc}") from None
+        except OSError:
+            if not (self.path / "HEAD").exists():  # not just another run that cloned it first
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         self._fetched = True
         self.fetch()
 
