@@ -231,11 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as exc:
-        if verbose:
-            import traceback
+        import traceback
 
-            traceback.print_exc()
         from promoter.git import redact
+
+        if verbose:
+            _err(redact(traceback.format_exc()))
 
         _err(f"promoter: unexpected error: {redact(repr(exc))} (run with -v for details)")
         return 1
