@@ -20,11 +20,12 @@ GIT_ENV = {
 }
 
 
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None, input_: str | None = None) -> str:
     proc = subprocess.run(
         ["git", *args],
         cwd=cwd,
         env={**os.environ, **GIT_ENV, **(env or {})},
+        input=input_,
         capture_output=True,
         text=True,
         check=True,

@@ -140,6 +140,10 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         raise r.error(key, f"{what}: missing 'repo' (the upstream repository URL)")
     repo = r.string(m["repo"][1], f"{what}: repo")
     fetch = r.string(m["fetch"][1], f"{what}: fetch") if "fetch" in m else repo
+    if re.match(r"[A-Za-z0-9+.-]+::", fetch):
+        raise r.error(
+            m["fetch"][1], f"{what}: refusing the git transport of '{fetch}' (remote helpers like ext:: run commands)"
+        )
     if not is_url(fetch) and not fetch.startswith(("/", "~")):
         fetch = posixpath.join(root, fetch)  # a local path relative to the repository root
     branch = r.string(m["branch"][1], f"{what}: branch") if "branch" in m else None

@@ -144,23 +144,31 @@ class Upstream:
                 if sha:
                     return sha
         if _HEX_PREFIX.fullmatch(rev):
-            proc = self.git.run(
-                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
-            )
-            if proc.returncode == 0:
-                return proc.stdout.strip()
-            probe = self.git.run("rev-parse", "--end-of-options", rev, check=False)
-            if "ambiguous" in probe.stderr:
-                raise UsageError(f"{self.component.name}: '{rev}' is ambiguous; give more digits")
+            return self._commit_with_prefix(rev)
         return None
+
+    def _commit_with_prefix(self, prefix: str) -> str | None:
+        """The one commit whose sha starts with `prefix`; an error when several do."""
+        objects = self.git.run("rev-parse", f"--disambiguate={prefix}", check=False).stdout.split()
+        if not objects:
+            return None
+        kinds = self.git.run("cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(objects)).stdout
+        commits = [line.split()[0] for line in kinds.splitlines() if line.endswith(" commit")]
+        if len(commits) > 1:
+            raise UsageError(
+                f"{self.component.name}: '{prefix}' is ambiguous ({', '.join(sorted(commits))}); give more digits"
+            )
+        return commits[0] if commits else None
 
     def find(self, value: str) -> str | None:
         """The full sha a deployed value (sha or short prefix) names, when upstream knows it."""
         self._ensure()
         if FULL_SHA.fullmatch(value):
             return value if self._has_commit(value) else None
-        proc = self.git.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{value}^{{commit}}", check=False)
-        return proc.stdout.strip() or None
+        try:
+            return self._commit_with_prefix(value)
+        except UsageError:
+            return None  # ambiguous: shown as unknown rather than guessed
 
     def count(self, old: str, new: str) -> int:
         """How many commits `new` has that `old` does not."""
