@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from promoter.locate.yamlnodes import Alias, Node, Scalar, version_span
+from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, version_span
 from promoter.model import (
     Component,
     EnvLocator,
@@ -30,6 +30,26 @@ class LocateError(Exception):
         super().__init__(message)
         self.line = line
         self.message = message
+
+
+def single(mapping: Mapping, key: str) -> Node | None:
+    """The value of `key` in `mapping`, refused when the key is written more than once."""
+    pairs = [(k, v) for k, v in mapping.pairs if isinstance(k, Scalar) and k.value == key]
+    if len(pairs) > 1:
+        lines = [str(k.line) for k, _ in pairs]
+        times = "twice" if len(pairs) == 2 else f"{len(pairs)} times"
+        raise LocateError(
+            pairs[1][0].line,
+            f"key '{key}' appears {times} in one mapping (lines {', '.join(lines[:-1])} and {lines[-1]})",
+        )
+    return pairs[0][1] if pairs else None
+
+
+def no_alias(node: Node | None, what: str) -> Node | None:
+    """`node`, refused when it is an alias: what lies below it belongs to its anchor."""
+    if isinstance(node, Alias):
+        raise LocateError(node.line, f"{what} is the alias *{node.name}; promoter does not edit through aliases")
+    return node
 
 
 @dataclass(frozen=True)

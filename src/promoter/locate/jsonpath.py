@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+from promoter.locate import LocateError, single
 from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -49,13 +50,7 @@ class JsonPathError(ValueError):
         self.column = column
 
 
-class AliasOrDuplicateError(Exception):
-    """The path needs a duplicated key or goes through an alias; `line` is 1-based."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
+AliasOrDuplicateError = LocateError  # the path needs a duplicated key or goes through an alias
 
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -315,15 +310,8 @@ def _select(node: Node) -> Node:
 
 
 def _lookup(mapping: Mapping, key: str) -> Node | None:
-    pairs = [(k, v) for k, v in mapping.pairs if isinstance(k, Scalar) and k.value == key]
-    if len(pairs) > 1:
-        lines = [str(k.line) for k, _ in pairs]
-        times = "twice" if len(pairs) == 2 else f"{len(pairs)} times"
-        raise AliasOrDuplicateError(
-            pairs[1][0].line,
-            f"key '{key}' appears {times} in one mapping (lines {', '.join(lines[:-1])} and {lines[-1]})",
-        )
-    return _select(pairs[0][1]) if pairs else None
+    value = single(mapping, key)
+    return _select(value) if value is not None else None
 
 
 def _apply(step: _Step, node: Node) -> Iterator[Node]:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.locate import Found, LocateError, refuse_anchor, yaml_value
-from promoter.locate.jsonpath import AliasOrDuplicateError, compile_path
+from promoter.locate import Found, refuse_anchor, yaml_value
+from promoter.locate.jsonpath import compile_path
 from promoter.locate.yamlnodes import Node
 
 
 def find(text: str, roots: list[Node], expr: str, pinned: Callable[[str], bool]) -> list[Found]:
-    try:
-        nodes = compile_path(expr).find(roots)
-    except AliasOrDuplicateError as exc:
-        raise LocateError(exc.line, str(exc)) from None
+    nodes = compile_path(expr).find(roots)
     out: list[Found] = []
     for node in nodes:
         found = yaml_value(text, node, f"the value at {expr}")

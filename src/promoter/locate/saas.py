@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.locate import Found, LocateError, refuse_anchor, yaml_value
-from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence
+from promoter.locate import Found, no_alias, refuse_anchor, single, yaml_value
+from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence
 
 
 def same_repo(a: str, b: str) -> bool:
@@ -16,14 +16,7 @@ def same_repo(a: str, b: str) -> bool:
 
 
 def _one(mapping: Mapping, key: str) -> Node | None:
-    values = mapping.values_of(key)
-    if len(values) > 1:
-        lines = " and ".join(str(v.line) for v in values)
-        raise LocateError(values[1].line, f"key '{key}' appears twice in one mapping (lines {lines})")
-    value = values[0] if values else None
-    if isinstance(value, Alias):
-        raise LocateError(value.line, f"'{key}' is the alias *{value.name}; promoter does not edit through aliases")
-    return value
+    return no_alias(single(mapping, key), f"'{key}'")
 
 
 def find(text: str, roots: list[Node], repo: str, template: str | None, pinned: Callable[[str], bool]) -> list[Found]:
@@ -35,10 +28,7 @@ def find(text: str, roots: list[Node], repo: str, template: str | None, pinned: 
         if not isinstance(templates, Sequence):
             continue
         for rt in templates.items:
-            if isinstance(rt, Alias):
-                raise LocateError(
-                    rt.line, f"a resource template is the alias *{rt.name}; promoter does not edit through aliases"
-                )
+            no_alias(rt, "a resource template")
             if not isinstance(rt, Mapping):
                 continue
             url = _one(rt, "url")
@@ -52,20 +42,14 @@ def find(text: str, roots: list[Node], repo: str, template: str | None, pinned: 
             if not isinstance(targets, Sequence):
                 continue
             for t in targets.items:
-                if isinstance(t, Alias):
-                    raise LocateError(
-                        t.line, f"a saas target is the alias *{t.name}; promoter does not edit through aliases"
-                    )
+                no_alias(t, "a saas target")
                 if not isinstance(t, Mapping):
                     continue
-                ref = t.values_of("ref")
-                if len(ref) > 1:
-                    lines = " and ".join(str(v.line) for v in ref)
-                    raise LocateError(ref[1].line, f"key 'ref' appears twice in one mapping (lines {lines})")
-                if not ref:
+                ref = single(t, "ref")
+                if ref is None:
                     continue
-                found = yaml_value(text, ref[0], "ref")
+                found = yaml_value(text, ref, "ref")
                 if pinned(found.value):
-                    refuse_anchor(ref[0], "ref")
+                    refuse_anchor(ref, "ref")
                 out.append(found)
     return out
