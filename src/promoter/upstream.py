@@ -65,7 +65,7 @@ class Upstream:
         tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
         try:
             Git(self.path.parent).run(
-                "clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", "--", self._source(), str(tmp)
+                "clone", "--bare", "--quiet", "--filter=blob:none", "--", self._source(), str(tmp)
             )
             Git(tmp).run("config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
             os.replace(tmp, self.path)
@@ -76,8 +76,7 @@ class Upstream:
                 raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        self._fetched = True
-        self.fetch()
+        self._fetched = True  # a fresh clone has every branch and tag
 
     def fetch(self) -> None:
         try:
