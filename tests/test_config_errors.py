@@ -110,7 +110,7 @@ CASES = [
     (
         "bad-format",
         _cfg(GOOD_TARGET + "        format: long\n"),
-        "promotion.yaml:9: component 'c', target 't': format must be 'sha' or 'short', not 'long'",
+        "promotion.yaml:9: component 'c', target 't': format must be 'sha', 'short' or 'digest', not 'long'",
     ),
     (
         "short-length-range",

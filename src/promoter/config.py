@@ -16,13 +16,26 @@ from promoter.model import (
     Format,
     KeyLocator,
     Locator,
+    MergeRequestConfig,
     PathLocator,
     RegexLocator,
     SaasLocator,
     Target,
 )
 
-COMPONENT_KEYS = ("repo", "fetch", "branch", "short_length", "targets")
+COMPONENT_KEYS = ("repo", "fetch", "branch", "short_length", "image", "tag", "min_age", "depends_on", "targets")
+MR_KEYS = (
+    "method",
+    "forge",
+    "api_url",
+    "target_branch",
+    "branch",
+    "labels",
+    "reviewers",
+    "remove_source_branch",
+    "draft",
+)
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 TARGET_KEYS = ("name", "environment", "file", "files", "format", "optional")
 LOCATOR_KEYS = ("saas", "env", "key", "path", "regex")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -74,6 +87,22 @@ class _Reader:
             return node.value in _TRUE
         raise self.error(node, f"{what} must be true or false")
 
+    def strings(self, node: Node, what: str) -> tuple[str, ...]:
+        if isinstance(node, Scalar) and not node.style and node.value == "":
+            return ()
+        if not isinstance(node, Sequence):
+            raise self.error(node, f"{what} must be a list of strings")
+        return tuple(self.string(item, f"{what} item") for item in node.items)
+
+    def duration(self, node: Node, what: str) -> int:
+        """Seconds of a duration such as 30m, 1h30m, 2d or 45s."""
+        text = node.value if isinstance(node, Scalar) else ""
+        m = _DURATION.fullmatch(text)
+        if not text or m is None:
+            raise self.error(node, f"{what} must be a duration such as 30m, 2h, 1d or 1h30m")
+        d, h, mi, se = (int(g or 0) for g in m.groups())
+        return ((d * 24 + h) * 60 + mi) * 60 + se
+
     def repo_path(self, node: Node, what: str) -> str:
         """A path relative to the repository root that stays inside it."""
         raw = self.string(node, what)
@@ -109,7 +138,7 @@ def load(config_path: Path, root: Path) -> Config:
 
 
 def _parse(r: _Reader, doc: Node, root: str) -> Config:
-    top = r.mapping(doc, "top level", ("version", "components"))
+    top = r.mapping(doc, "top level", ("version", "components", "merge_request", "people", "bots"))
     if "version" not in top:
         raise r.error(doc, "missing 'version: 1'")
     vnode = top["version"][1]
@@ -125,7 +154,83 @@ def _parse(r: _Reader, doc: Node, root: str) -> Config:
         if not _NAME.fullmatch(name):
             raise r.error(key, f"component name '{name}' must be letters, digits, '.', '_' or '-'")
         components[name] = _component(r, name, key, node, root)
-    return Config(r.file, root, components)
+    for comp in components.values():
+        for dep in comp.depends_on:
+            if dep not in components or dep == comp.name:
+                known = ", ".join(sorted(set(components) - {comp.name})) or "none"
+                raise ConfigError(
+                    f"component '{comp.name}': depends_on names '{dep}'; other components: {known}", r.file, comp.line
+                )
+    _check_cycles(r, components)
+    mr = _merge_request(r, top["merge_request"][1]) if "merge_request" in top else MergeRequestConfig()
+    people = _people(r, top["people"][1], root) if "people" in top else {}
+    bots = r.strings(top["bots"][1], "bots") if "bots" in top else None
+    return Config(r.file, root, components, mr, people, bots)
+
+
+def _check_cycles(r: _Reader, components: dict[str, Component]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join([*path[path.index(name) :], name])
+            raise ConfigError(f"depends_on forms a cycle: {cycle}", r.file, components[name].line)
+        state[name] = 1
+        for dep in components[name].depends_on:
+            visit(dep, [*path, name])
+        state[name] = 2
+
+    for name in components:
+        visit(name, [])
+
+
+def _merge_request(r: _Reader, node: Node) -> MergeRequestConfig:
+    m = r.mapping(node, "merge_request", MR_KEYS)
+    kw: dict[str, object] = {}
+    if "method" in m:
+        method = r.string(m["method"][1], "merge_request.method")
+        if method not in ("push-options", "api"):
+            raise r.error(m["method"][1], f"merge_request.method must be 'push-options' or 'api', not '{method}'")
+        kw["method"] = method
+    if "forge" in m:
+        forge = r.string(m["forge"][1], "merge_request.forge")
+        if forge not in ("gitlab", "github"):
+            raise r.error(m["forge"][1], f"merge_request.forge must be 'gitlab' or 'github', not '{forge}'")
+        kw["forge"] = forge
+    for key in ("api_url", "target_branch", "branch"):
+        if key in m:
+            kw[key] = r.string(m[key][1], f"merge_request.{key}")
+    if "branch" in m:
+        try:
+            str(kw["branch"]).format(component="c", short="s", sha="x")
+        except (KeyError, IndexError, ValueError):
+            raise r.error(m["branch"][1], "merge_request.branch may use {component}, {short} and {sha} only") from None
+    for key in ("labels", "reviewers"):
+        if key in m:
+            kw[key] = r.strings(m[key][1], f"merge_request.{key}")
+    for key in ("remove_source_branch", "draft"):
+        if key in m:
+            kw[key] = r.boolean(m[key][1], f"merge_request.{key}")
+    return MergeRequestConfig(**kw)  # type: ignore[arg-type]
+
+
+def _people(r: _Reader, node: Node, root: str) -> dict[str, str]:
+    """`people:` inline (email or name -> handle) or the name of a YAML file holding that mapping."""
+    if isinstance(node, Scalar) and node.value:
+        rel = r.repo_path(node, "people")
+        path = Path(root) / rel
+        try:
+            text = path.read_text(encoding="utf-8")
+            docs = compose(text)
+        except (OSError, UnicodeDecodeError, YamlSyntaxError) as exc:
+            raise r.error(node, f"people: cannot read {rel}: {exc}") from None
+        if len(docs) != 1:
+            raise r.error(node, f"people: {rel} must hold one mapping of email or name to handle")
+        return _people(_Reader(str(path)), docs[0], root)
+    m = r.mapping(node, "people", ())
+    return {k: r.string(v, f"people: {k}") for k, (_, v) in m.items()}
 
 
 def is_url(location: str) -> bool:
@@ -148,6 +253,15 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         fetch = posixpath.join(root, fetch)  # a local path relative to the repository root
     branch = r.string(m["branch"][1], f"{what}: branch") if "branch" in m else None
     short = r.integer(m["short_length"][1], f"{what}: short_length", 4, 39) if "short_length" in m else 7
+    image = r.string(m["image"][1], f"{what}: image") if "image" in m else None
+    tag = r.string(m["tag"][1], f"{what}: tag") if "tag" in m else "{short}"
+    if "tag" in m:
+        try:
+            tag.format(sha="x", short="y")
+        except (KeyError, IndexError, ValueError):
+            raise r.error(m["tag"][1], f"{what}: tag may use {{sha}} and {{short}} only") from None
+    min_age = r.duration(m["min_age"][1], f"{what}: min_age") if "min_age" in m else 0
+    depends_on = r.strings(m["depends_on"][1], f"{what}: depends_on") if "depends_on" in m else ()
     if "targets" not in m:
         raise r.error(key, f"{what}: missing 'targets'")
     tnode = m["targets"][1]
@@ -161,7 +275,10 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
             raise r.error(item, f"{what}: duplicate target name '{t.name}' (first at line {seen[t.name]})")
         seen[t.name] = t.line
         targets.append(t)
-    return Component(name, repo, fetch, branch, short, tuple(targets), key.line)
+    for t in targets:
+        if t.format == "digest" and image is None:
+            raise r.error(node, f"{what}: target '{t.name}' has format digest, which needs the component's 'image'")
+    return Component(name, repo, fetch, branch, short, tuple(targets), key.line, image, tag, min_age, depends_on)
 
 
 def _target(r: _Reader, comp: str, node: Node) -> Target:
@@ -186,9 +303,9 @@ def _target(r: _Reader, comp: str, node: Node) -> Target:
     if "format" in m:
         fnode = m["format"][1]
         value = r.string(fnode, f"{what}: format")
-        if value not in ("sha", "short"):
-            raise r.error(fnode, f"{what}: format must be 'sha' or 'short', not '{value}'")
-        fmt = "sha" if value == "sha" else "short"
+        if value not in ("sha", "short", "digest"):
+            raise r.error(fnode, f"{what}: format must be 'sha', 'short' or 'digest', not '{value}'")
+        fmt = "sha" if value == "sha" else "short" if value == "short" else "digest"
     elif kind == "regex":
         raise r.error(node, f"{what}: a regex locator needs an explicit 'format' (sha or short)")
     optional = r.boolean(m["optional"][1], f"{what}: optional") if "optional" in m else False

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Format = Literal["sha", "short"]
+Format = Literal["sha", "short", "digest"]
 
 
 @dataclass(frozen=True)
@@ -79,17 +79,47 @@ class Component:
     short_length: int
     targets: tuple[Target, ...]
     line: int
+    image: str | None = None  # e.g. quay.io/app-sre/qontract-reconcile: gate promotions on its tag
+    tag: str = "{short}"  # the image tag of a commit, over {sha} and {short}
+    min_age: int = 0  # seconds a candidate must have been on the branch (soak time)
+    depends_on: tuple[str, ...] = ()
 
-    def render(self, sha: str, fmt: Format) -> str:
-        """The text a target of format `fmt` pins for commit `sha`."""
-        return sha if fmt == "sha" else sha[: self.short_length]
+    def short(self, sha: str) -> str:
+        return sha[: self.short_length]
+
+    def image_tag(self, sha: str) -> str:
+        return self.tag.format(sha=sha, short=self.short(sha))
+
+    def render(self, sha: str, fmt: Format, digest: str | None = None) -> str:
+        """The text a target of format `fmt` pins for commit `sha` (whose image has `digest`)."""
+        if fmt == "digest":
+            if digest is None:
+                raise ValueError("a digest target needs the image digest")
+            return digest
+        return sha if fmt == "sha" else self.short(sha)
 
     def pinned(self, value: str, fmt: Format) -> bool:
+        if fmt == "digest":
+            return _DIGEST.fullmatch(value) is not None
         size = 40 if fmt == "sha" else self.short_length
         return len(value) == size and _HEX.fullmatch(value) is not None
 
 
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _HEX = re.compile(r"[0-9a-f]+")
+
+
+@dataclass(frozen=True)
+class MergeRequestConfig:
+    method: Literal["push-options", "api"] = "push-options"
+    forge: Literal["gitlab", "github"] | None = None  # for the api method; default: from the remote's URL
+    api_url: str | None = None
+    target_branch: str | None = None  # default: the branch checked out when promoting
+    branch: str = "promote/{component}-{short}"
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    remove_source_branch: bool = True
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +127,9 @@ class Config:
     path: str  # the config file as given
     root: str  # the repository root every target path is relative to
     components: dict[str, Component]
+    merge_request: MergeRequestConfig = field(default_factory=MergeRequestConfig)
+    people: dict[str, str] = field(default_factory=dict)  # author email or name -> chat/forge handle
+    bots: tuple[str, ...] | None = None  # author patterns left out of "cc" (None: the defaults)
 
 
 @dataclass(frozen=True)
