@@ -101,24 +101,34 @@ def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetS
     return scans
 
 
-def plan(repo: Repo, comp: Component, sha: str, targets: list[Target]) -> Plan:
-    """What promoting `targets` to `sha` changes, verified, without writing anything."""
+def plan(
+    repo: Repo,
+    comp: Component,
+    sha: str,
+    targets: list[Target],
+    digest: str | None = None,
+    scans: list[TargetScan] | None = None,
+) -> Plan:
+    """What promoting `targets` to `sha` (whose image has `digest`) changes, verified, writing nothing."""
     if not FULL_SHA.fullmatch(sha):
         raise UsageError(f"'{sha}' is not a full 40-character commit sha")
-    scans = scan(repo, comp, targets)
+    if digest is None and any(t.format == "digest" for t in targets):
+        names = ", ".join(t.name for t in targets if t.format == "digest")
+        raise UsageError(f"{comp.name}: targets {names} pin the image digest, which needs the registry (not --offline)")
+    scans = scans if scans is not None else scan(repo, comp, targets)
+    new = {ts.target.name: comp.render(sha, ts.target.format, digest) for ts in scans}
     by_file: dict[str, list[Edit]] = {}
     summary: list[TargetChange] = []
     warnings: list[str] = []
     for ts in scans:
         warnings += ts.warnings
-        new = comp.render(sha, ts.target.format)
-        summary.append(TargetChange(ts.target, tuple(ts.values), new, len(ts.locations)))
+        summary.append(TargetChange(ts.target, tuple(ts.values), new[ts.target.name], len(ts.locations)))
         for file in ts.files:
             locs = [loc for loc in ts.locations if loc.file == file]
             text = repo.workspace.read(file)
-            by_file.setdefault(file, []).extend(edits_for(text, locs, lambda loc: comp.render(sha, loc.target.format)))
+            by_file.setdefault(file, []).extend(edits_for(text, locs, lambda loc: new[loc.target.name]))
     changes = [
-        change(file, repo.workspace.read(file), edits, comp, sha) for file, edits in sorted(by_file.items()) if edits
+        change(file, repo.workspace.read(file), edits, comp, new) for file, edits in sorted(by_file.items()) if edits
     ]
     return Plan(comp, sha, summary, changes, warnings)
 

@@ -90,11 +90,11 @@ def splice(text: str, edits: Iterable[Edit]) -> str:
     return "".join(parts)
 
 
-def change(file: str, text: str, edits: list[Edit], component: Component, sha: str) -> FileChange:
-    """The verified change of one file."""
+def change(file: str, text: str, edits: list[Edit], component: Component, new: dict[str, str]) -> FileChange:
+    """The verified change of one file; `new` maps each target name to the value it now pins."""
     new_text = splice(text, edits)
     _verify_yaml(file, text, new_text, edits)
-    _verify_relocate(file, new_text, edits, component, sha)
+    _verify_relocate(file, new_text, edits, component, new)
     return FileChange(file, text, new_text, tuple(sorted(edits, key=lambda e: e.location.start)))
 
 
@@ -148,11 +148,11 @@ def _reads_as_string(ev: yaml.ScalarEvent) -> bool:
     return bool(ev.style) or plain_reads_as_string(ev.value)
 
 
-def _verify_relocate(file: str, new_text: str, edits: list[Edit], component: Component, sha: str) -> None:
+def _verify_relocate(file: str, new_text: str, edits: list[Edit], component: Component, new: dict[str, str]) -> None:
     """Located again, every edited target finds exactly its new value where it found the old."""
     targets: dict[str, Target] = {e.location.target.name: e.location.target for e in edits}
     for target in targets.values():
-        want = component.render(sha, target.format)
+        want = new[target.name]
         try:
             found = find(new_text, component, target)
         except (LocateError, YamlSyntaxError) as exc:
