@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from promoter.core import Repo
     from promoter.model import Component
     from promoter.upstream import Upstream
+    from promoter.workflow import Options, Prepared
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,31 +61,42 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
     st.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
-    for name, helptext in (
-        ("plan", "show what a promotion would change; writes nothing"),
-        ("promote", "apply a promotion"),
-    ):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("component", metavar="COMPONENT")
-        p.add_argument(
-            "rev",
-            nargs="?",
-            metavar="REV",
-            help="sha, unique sha prefix (7+), branch or tag (default: head of the branch)",
-        )
+    rev_help = "sha, unique sha prefix (7+), branch or tag (default: head of the branch)"
+    pl = sub.add_parser("plan", help="show what a promotion would change; writes nothing")
+    pl.add_argument("component", metavar="COMPONENT")
+    pl.add_argument("rev", nargs="?", metavar="REV", help=rev_help)
+    pr = sub.add_parser(
+        "promote",
+        help="apply a promotion",
+        description="promote COMPONENT [REV], or several components (each after those it depends on)",
+    )
+    pr.add_argument("names", nargs="*", metavar="COMPONENT [REV] | COMPONENT...")
+    pr.add_argument("--all", action="store_true", help="every component, in dependency order")
+    for p in (pl, pr):
         p.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
         p.add_argument("--target", action="append", default=[], metavar="T", help="only this target (repeatable)")
-        if name == "plan":
-            p.add_argument("-o", "--output", choices=("diff", "json"), default="diff")
-            p.add_argument(
-                "--detailed-exitcode",
-                action="store_true",
-                help="exit 0 when nothing would change, 2 when something would",
-            )
-        else:
-            p.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
-            p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-            p.add_argument("--allow-dirty", action="store_true", help="write files that have uncommitted changes")
+        p.add_argument("--allow-downgrade", action="store_true", help="allow a candidate older than what runs")
+        p.add_argument("--allow-unmerged", action="store_true", help="allow a candidate that is not on the branch")
+        p.add_argument("--ignore-deps", action="store_true", help="skip the depends_on check")
+        p.add_argument("--wait", metavar="DURATION", help="poll the registry this long for a missing image (10m)")
+    pl.add_argument("-o", "--output", choices=("diff", "json"), default="diff")
+    pl.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 0 when nothing would change, 2 when something would"
+    )
+    pr.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    pr.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    pr.add_argument("--allow-dirty", action="store_true", help="write files that have uncommitted changes")
+    pr.add_argument("--commit", action="store_true", help="commit the written files on a new branch")
+    pr.add_argument(
+        "--push", nargs="?", const="origin", metavar="REMOTE", help="commit, push the branch, open its merge request"
+    )
+
+    cl = sub.add_parser("changelog", help="the commits a promotion brings, and their authors")
+    cl.add_argument("component", metavar="COMPONENT")
+    cl.add_argument("rev", nargs="?", metavar="REV", help=rev_help)
+    cl.add_argument("--from", dest="from_rev", metavar="REV", help="start here (default: the oldest deployed)")
+    cl.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
+    cl.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text")
 
     demo = sub.add_parser("demo", help="build a self-contained example and run status, plan and promote on it")
     demo.add_argument("dir", nargs="?", type=Path, metavar="DIR", help="where to build it (default: a new temp dir)")
@@ -136,36 +148,55 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve(args: argparse.Namespace, comp: Component) -> str:
-    from promoter.upstream import FULL_SHA, check_rev
+def _options(args: argparse.Namespace) -> Options:
+    from promoter.workflow import Options
 
-    if args.rev is not None:
-        check_rev(args.rev)
-    if args.offline:
-        if args.rev is None or not FULL_SHA.fullmatch(args.rev):
-            raise UsageError("with --offline, give REV as a full 40-character commit sha")
-        return str(args.rev)
-    sha = _upstream(comp).resolve(args.rev)
-    if args.verbose:
-        _err(f"{comp.name}: {args.rev or 'the branch head'} is {sha}")
-    return sha
+    wait = getattr(args, "wait", None)
+    return Options(
+        offline=args.offline,
+        envs=tuple(args.env),
+        targets=tuple(getattr(args, "target", ())),
+        allow_downgrade=getattr(args, "allow_downgrade", False),
+        allow_unmerged=getattr(args, "allow_unmerged", False),
+        ignore_deps=getattr(args, "ignore_deps", False),
+        wait=_seconds(wait) if wait else None,
+    )
+
+
+def _seconds(text: str) -> float:
+    import re
+
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    if not text or m is None:
+        raise UsageError(f"--wait takes a duration such as 10m, 1h or 90s, not '{text}'")
+    h, mi, se = (int(g or 0) for g in m.groups())
+    return float((h * 60 + mi) * 60 + se)
+
+
+def _notes(prepared: Prepared) -> None:
+    for n in prepared.notes:
+        _err(f"note: {n}")
+    for w in prepared.plan.warnings:
+        _err(f"warning: {w}")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from promoter import core, render
+    from promoter.workflow import Session
 
     repo = _repo(args)
     comp = core.component(repo.config, args.component)
-    targets = core.select(comp, args.env, args.target)
-    p = core.plan(repo, comp, _resolve(args, comp), targets)
-    for w in p.warnings:
-        _err(f"warning: {w}")
+    prepared = Session(repo, _options(args)).prepare(comp, args.rev)
+    _notes(prepared)
+    p = prepared.plan
+    if args.verbose:
+        _err(f"{comp.name}: {args.rev or 'the branch head'} is {p.sha}")
     if args.output == "json":
         _out(render.plan_json(p))
     else:
         _out(render.plan_text(p))
         if p.empty:
-            _out(f"{comp.name}: every selected target is already at {p.sha[: comp.short_length]}; nothing to change\n")
+            _out(f"{comp.name}: every selected target is already at {comp.short(p.sha)}; nothing to change\n")
     return 2 if args.detailed_exitcode and not p.empty else 0
 
 
@@ -176,29 +207,114 @@ def _confirm(question: str) -> bool:
     return answer in ("y", "yes")
 
 
+def _components_and_rev(args: argparse.Namespace, repo: Repo) -> tuple[list[str], str | None]:
+    """`promote A B ...` names components; `promote A REV` one component and its revision."""
+    from promoter import core
+
+    known = repo.config.components
+    if args.all:
+        if args.names:
+            raise UsageError("give component names or --all, not both")
+        return list(known), None
+    if not args.names:
+        raise UsageError("name the component to promote (or --all)")
+    names = [n for n in args.names if n in known]
+    others = [n for n in args.names if n not in known]
+    if len(args.names) == 2 and len(names) == 1 and args.names[0] in known:
+        return names, args.names[1]  # COMPONENT REV
+    if others:
+        core.component(repo.config, others[0])  # raises: unknown component, with the valid ones
+    return names, None
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
-    from promoter import core, render
+    from promoter import core, render, ship
+    from promoter.git import Git
+    from promoter.workflow import Session, order
 
     repo = _repo(args)
+    names, rev = _components_and_rev(args, repo)
+    commit = args.commit or args.push is not None
+    session = Session(repo, _options(args))
+    comps = order(repo.config.components, names)
+    start = session.base_branch
+    git = Git(repo.root)
+    if commit and start is None:
+        raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
+    done: list[str] = []
+    for i, comp in enumerate(comps):
+        if i and commit and ship.current_branch(git) != start:
+            assert start is not None
+            git.run("switch", "--quiet", start)
+            repo = session.repo = core.open_repo(repo.root, Path(repo.config.path))
+        prepared = session.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
+        _notes(prepared)
+        p = prepared.plan
+        new = comp.short(p.sha)
+        if p.empty:
+            _out(f"{comp.name}: every selected target is already at {new}; nothing to change\n")
+            continue
+        _out(render.plan_text(p))
+        if args.dry_run:
+            _out("dry run: nothing written\n")
+            continue
+        if not args.yes and sys.stdin.isatty() and not _confirm(f"Write {len(p.changes)} file(s)?"):
+            _out("nothing written\n")
+            return 3
+        branch = ship.branch_name(repo.config, p)
+        if commit:
+            ship.start_branch(git, branch)
+        try:
+            files = core.apply_plan(repo, p, allow_dirty=args.allow_dirty)
+        except BaseException:
+            if commit:
+                assert start is not None
+                ship.abandon_branch(git, branch, start)
+            raise
+        _out(f"promoted {comp.name} to {new} in {len(files)} file(s)\n")
+        done.append(comp.name)
+        if commit:
+            shipped = session.ship(
+                prepared, files, render.plan_summary(p), args.push, render.merge_request_description(prepared)
+            )
+            _out(f"committed {shipped.commit.sha[:12]} on {shipped.commit.branch}: {shipped.commit.subject}\n")
+            for n in shipped.notes:
+                _err(f"note: {n}")
+            if shipped.remote:
+                _out(f"pushed {shipped.commit.branch} to {shipped.remote}\n")
+            if shipped.merge_request:
+                verb = "opened" if shipped.merge_request.created else "updated"
+                _out(f"{verb} merge request {shipped.merge_request.url}\n")
+    return 0
+
+
+def cmd_changelog(args: argparse.Namespace) -> int:
+    import json
+
+    from promoter import core
+    from promoter.changelog import render_markdown, render_text, to_json
+    from promoter.workflow import Session
+
+    if args.offline:
+        raise UsageError("changelog reads the upstream's history; it does not work with --offline")
+    repo = _repo(args)
     comp = core.component(repo.config, args.component)
-    targets = core.select(comp, args.env, args.target)
-    sha = _resolve(args, comp)
-    p = core.plan(repo, comp, sha, targets)
-    for w in p.warnings:
-        _err(f"warning: {w}")
-    new = sha[: comp.short_length]
-    if p.empty:
-        _out(f"{comp.name}: every selected target is already at {new}; nothing to change\n")
-        return 0
-    _out(render.plan_text(p))
-    if args.dry_run:
-        _out("dry run: nothing written\n")
-        return 0
-    if not args.yes and sys.stdin.isatty() and not _confirm(f"Write {len(p.changes)} file(s)?"):
-        _out("nothing written\n")
-        return 3
-    files = core.apply_plan(repo, p, allow_dirty=args.allow_dirty)
-    _out(f"promoted {comp.name} to {new} in {len(files)} file(s)\n")
+    session = Session(repo, _options(args))
+    up = session.upstream(comp)
+    sha = up.resolve(args.rev)
+    base = up.resolve(args.from_rev) if args.from_rev else None
+    scans = core.scan(repo, comp, session.targets(comp))
+    log = session.changelog(comp, sha, scans, base)
+    if log is None:
+        raise UsageError(f"{comp.name}: no deployed commit of the upstream found; give --from REV")
+    if args.output == "json":
+        _out(json.dumps(to_json(log), indent=2) + "\n")
+    else:
+        _out(
+            render_markdown(log, comp.short_length)
+            if args.output == "markdown"
+            else render_text(log, comp.short_length)
+        )
     return 0
 
 
@@ -208,7 +324,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(args.dir, _out)
 
 
-COMMANDS = {"status": cmd_status, "plan": cmd_plan, "promote": cmd_promote, "demo": cmd_demo}
+COMMANDS = {
+    "status": cmd_status,
+    "plan": cmd_plan,
+    "promote": cmd_promote,
+    "changelog": cmd_changelog,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

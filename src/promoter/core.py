@@ -130,7 +130,7 @@ def plan(
     changes = [
         change(file, repo.workspace.read(file), edits, comp, new) for file, edits in sorted(by_file.items()) if edits
     ]
-    return Plan(comp, sha, summary, changes, warnings)
+    return Plan(comp, sha, summary, changes, warnings, digest)
 
 
 def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False) -> list[str]:

@@ -203,6 +203,7 @@ class Plan:
     targets: list[TargetChange]
     changes: list[FileChange]
     warnings: list[str] = field(default_factory=list)
+    digest: str | None = None  # the candidate image's digest, when a target pins it
 
     @property
     def empty(self) -> bool:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter.core import ComponentStatus
+
+if TYPE_CHECKING:
+    from promoter.workflow import Prepared
 from promoter.model import FileChange, PathLocator, Plan, SaasLocator, TargetScan
 
 
@@ -145,3 +148,38 @@ def status_json(statuses: list[ComponentStatus]) -> str:
         for st in statuses
     ]
     return json.dumps(doc, indent=2) + "\n"
+
+
+SOP_REMINDERS = (
+    "- Check this merge request's validation output (the integrations' dry runs) before merging.",
+    "- Newer team members: ask a teammate for a review before merging.",
+    "- Promote one environment alone with `promoter promote COMPONENT --env ENV` when needed.",
+)
+
+
+def merge_request_description(prepared: Prepared) -> str:
+    """Markdown for the merge request: targets old -> new, the changelog, who to tell, reminders."""
+    p = prepared.plan
+    comp = p.component
+    lines = [
+        f"Promotes **{comp.name}** to [`{comp.short(p.sha)}`]({comp.repo.rstrip('/')}/commit/{p.sha}).",
+        "",
+        "| environment | target | file | old | new |",
+        "|---|---|---|---|---|",
+    ]
+    for tc in p.targets:
+        if tc.changed:
+            old = ", ".join(f"`{short(v, comp.short_length)}`" for v in tc.old_values)
+            new = f"`{short(tc.new_value, comp.short_length)}`"
+            lines.append(f"| {tc.target.environment} | {tc.target.name} | `{tc.target.where}` | {old} | {new} |")
+    lines.append("")
+    if prepared.changelog is not None:
+        from promoter.changelog import render_markdown
+
+        lines.append(render_markdown(prepared.changelog, comp.short_length).rstrip("\n"))
+        lines.append("")
+    lines.append("Before merging:")
+    lines.extend(SOP_REMINDERS)
+    lines.append("")
+    lines.append(f"_Opened by promoter. Trailers: Promoted-Component: {comp.name}, Promoted-To: {p.sha}._")
+    return "\n".join(lines) + "\n"

@@ -169,6 +169,31 @@ class Upstream:
         except UsageError:
             return None  # ambiguous: shown as unknown rather than guessed
 
+    def is_ancestor(self, old: str, new: str) -> bool:
+        """Whether `old` is `new` or in its history."""
+        proc = self.git.run("merge-base", "--is-ancestor", "--end-of-options", old, new, check=False)
+        if proc.returncode > 1:
+            raise ExternalError(f"{self.component.name}: git merge-base failed: {proc.stderr.strip()}")
+        return proc.returncode == 0
+
+    def commit_time(self, sha: str) -> int:
+        """When `sha` was committed (landed), as a Unix time."""
+        return int(self.git.out("show", "-s", "--format=%ct", "--end-of-options", sha))
+
+    def missing(self, head: str, deployed: list[str]) -> list[tuple[str, int]]:
+        """(sha, commit time) of the commits in `head` that are missing from any of `deployed`, newest first."""
+        out: dict[str, int] = {}
+        for d in deployed:
+            log = self.git.out("log", "--format=%H %ct", f"{d}..{head}", "--")
+            for line in log.splitlines():
+                sha, when = line.split()
+                out[sha] = int(when)
+        return sorted(out.items(), key=lambda kv: -kv[1])
+
+    def first_parents(self, head: str, limit: int) -> list[str]:
+        """`head` and its first-parent ancestors, newest first, at most `limit`."""
+        return self.git.out("rev-list", "--first-parent", f"--max-count={limit}", head, "--").split()
+
     def count(self, old: str, new: str) -> int:
         """How many commits `new` has that `old` does not."""
         return int(self.git.out("rev-list", "--count", f"{old}..{new}", "--"))

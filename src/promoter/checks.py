@@ -1,0 +1,151 @@
+"""Checks a candidate must pass before anything is written: upstream, dependencies, image.
+
+Each check either returns quietly (with notes worth showing) or raises `Refused` saying what
+to do. They need the upstream (and the registry); under --offline the CLI skips them and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from promoter.errors import Refused
+from promoter.model import Component, Config, TargetScan
+from promoter.upstream import Upstream
+
+if TYPE_CHECKING:
+    from promoter.registry import Registry
+
+IMAGE_LOOKBACK = 20
+
+
+def duration(seconds: int) -> str:
+    """3725 -> '1h2m5s'; 0 -> '0s'."""
+    parts = []
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+def deployed(scans: Iterable[TargetScan]) -> dict[str, list[str]]:
+    """Each deployed commit value (sha or short; digests left out) and the targets running it."""
+    out: dict[str, list[str]] = {}
+    for ts in scans:
+        if ts.target.format == "digest":
+            continue
+        for value in ts.values:
+            out.setdefault(value, []).append(ts.target.name)
+    return out
+
+
+def candidate(
+    up: Upstream,
+    sha: str,
+    scans: list[TargetScan],
+    *,
+    allow_downgrade: bool = False,
+    allow_unmerged: bool = False,
+    now: float | None = None,
+) -> list[str]:
+    """Refuse a candidate that is off the branch, older than what runs, or too fresh."""
+    comp = up.component
+    short = comp.short(sha)
+    notes: list[str] = []
+    branch = up.branch()
+    head = up.head()
+    if not up.is_ancestor(sha, head):
+        if not allow_unmerged:
+            raise Refused(
+                f"{comp.name}: {short} is not on {branch} (not in the history of its head {comp.short(head)}); "
+                "pass --allow-unmerged to promote it anyway"
+            )
+        notes.append(f"{short} is not on {branch} (--allow-unmerged)")
+    for value, targets in deployed(scans).items():
+        full = up.find(value)
+        if full is None:
+            notes.append(f"{value} (run by {', '.join(targets)}) is not a commit of the upstream; no downgrade check")
+            continue
+        if full != sha and up.is_ancestor(sha, full):
+            if not allow_downgrade:
+                raise Refused(
+                    f"{comp.name}: {short} is older than {comp.short(full)}, which {', '.join(targets)} already "
+                    "run: that would be a rollback; pass --allow-downgrade to do it"
+                )
+            notes.append(f"rolling back {', '.join(targets)} from {comp.short(full)} (--allow-downgrade)")
+    if comp.min_age:
+        age = int((now if now is not None else datetime.now(UTC).timestamp()) - up.commit_time(sha))
+        if age < comp.min_age:
+            raise Refused(
+                f"{comp.name}: {short} landed {duration(max(age, 0))} ago; min_age is {duration(comp.min_age)}: "
+                f"{duration(comp.min_age - max(age, 0))} to go"
+            )
+    return notes
+
+
+def dependencies(
+    config: Config,
+    comp: Component,
+    sha: str,
+    up: Upstream,
+    upstream_of: Callable[[Component], Upstream],
+    scan_of: Callable[[Component], list[TargetScan]],
+    promoted_with: Iterable[str] = (),
+) -> list[str]:
+    """Refuse while a dependency has commits, older than the candidate, not deployed to its targets."""
+    notes: list[str] = []
+    when = up.commit_time(sha)
+    for name in comp.depends_on:
+        if name in promoted_with:
+            notes.append(f"{name} is promoted first in this run")
+            continue
+        dep = config.components[name]
+        dep_up = upstream_of(dep)
+        head = dep_up.head()
+        runs = []
+        for value in deployed(scan_of(dep)):
+            full = dep_up.find(value)
+            if full is None:
+                notes.append(f"{name}: deployed {value} is not a commit of its upstream; cannot tell what is pending")
+            else:
+                runs.append(full)
+        pending = [(s, t) for s, t in dep_up.missing(head, runs) if t <= when]
+        if pending:
+            newest, at = pending[0]
+            stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            raise Refused(
+                f"promote {name} first: {len(pending)} commit{'s' if len(pending) != 1 else ''} pending, "
+                f"newest {dep.short(newest)} {stamp} (or pass --ignore-deps)"
+            )
+    return notes
+
+
+def image(comp: Component, sha: str, registry: Registry, wait: float | None = None) -> str | None:
+    """The digest of the candidate's image; refused when it does not exist (after `wait` seconds)."""
+    if comp.image is None:
+        return None
+    tag = comp.image_tag(sha)
+    digest = registry.digest(comp.image, tag)
+    if digest is None and wait:
+        digest = registry.wait(comp.image, tag, timeout=wait)
+    if digest is None:
+        raise Refused(
+            f"{comp.name}: image {comp.image}:{tag} does not exist (not built yet?); "
+            "wait for the build, or pass --wait 10m to poll for it"
+        )
+    return digest
+
+
+def newest_with_image(up: Upstream, registry: Registry, lookback: int = IMAGE_LOOKBACK) -> tuple[str, str, list[str]]:
+    """The newest commit of the branch whose image exists: (sha, digest, the newer shas skipped)."""
+    comp = up.component
+    assert comp.image is not None
+    skipped: list[str] = []
+    for sha in up.first_parents(up.head(), lookback):
+        digest = registry.digest(comp.image, comp.image_tag(sha))
+        if digest is not None:
+            return sha, digest, skipped
+        skipped.append(sha)
+    raise Refused(f"{comp.name}: none of the last {len(skipped)} commits of {up.branch()} has an image in {comp.image}")

@@ -1,0 +1,120 @@
+"""Turn an applied plan into a reviewable change: a branch, a commit, a push, a merge request.
+
+Only the files the plan wrote are committed. A push the remote rejects because its branch moved
+is retried on top of what the remote has (the plan recomputed there), never forced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from promoter.errors import ExternalError, Refused
+from promoter.git import Git, redact
+from promoter.model import Config, Plan
+
+PUSH_TRIES = 3
+
+
+@dataclass(frozen=True)
+class Commit:
+    branch: str
+    sha: str
+    subject: str
+    message: str
+
+
+def branch_name(config: Config, plan: Plan) -> str:
+    return config.merge_request.branch.format(
+        component=plan.component.name, short=plan.component.short(plan.sha), sha=plan.sha
+    )
+
+
+def _from(plan: Plan) -> tuple[str, str]:
+    """(shown old version, Promoted-From value) of the targets the plan changes."""
+    comp = plan.component
+    olds = list(
+        dict.fromkeys(v for tc in plan.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:"))
+    )
+    shorts = list(dict.fromkeys(v[: comp.short_length] for v in olds))
+    longest = sorted(olds, key=len, reverse=True)
+    shown = shorts[0] if len(shorts) == 1 else "several versions"
+    return shown, ", ".join(dict.fromkeys(longest)) or "-"
+
+
+def message(plan: Plan, summary: list[str], changelog: str | None) -> tuple[str, str]:
+    """(subject, whole message) of a promotion commit."""
+    comp = plan.component
+    shown, promoted_from = _from(plan)
+    subject = (
+        f"promote {comp.name} from several versions to {comp.short(plan.sha)}"
+        if shown == "several versions"
+        else f"promote {comp.name} {shown} to {comp.short(plan.sha)}"
+    )
+    envs = ", ".join(dict.fromkeys(tc.target.environment for tc in plan.targets if tc.changed))
+    body = "\n".join(summary)
+    parts = [subject, body]
+    if changelog:
+        parts.append(changelog.rstrip("\n"))
+    parts.append(
+        f"Promoted-Component: {comp.name}\nPromoted-From: {promoted_from}\n"
+        f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}"
+    )
+    return subject, "\n\n".join(parts) + "\n"
+
+
+def current_branch(git: Git) -> str | None:
+    return git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip() or None
+
+
+def start_branch(git: Git, branch: str) -> None:
+    """Create `branch` at HEAD and switch to it (local changes come along)."""
+    if git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"):
+        raise Refused(f"branch {branch} already exists; delete it or set merge_request.branch")
+    git.run("switch", "--quiet", "-c", branch)
+
+
+def abandon_branch(git: Git, branch: str, back_to: str) -> None:
+    """Go back to `back_to` and drop `branch` when it holds no commit of its own."""
+    git.run("switch", "--quiet", back_to, check=False)
+    if git.ok("merge-base", "--is-ancestor", f"refs/heads/{branch}", back_to):
+        git.run("branch", "--quiet", "-D", branch, check=False)
+
+
+def commit(git: Git, files: list[str], branch: str, subject: str, text: str) -> Commit:
+    """Commit exactly `files` (whatever else is staged stays staged)."""
+    git.run("commit", "--quiet", "--no-edit", "-F", "-", "--", *files, input=text)
+    return Commit(branch, git.out("rev-parse", "HEAD"), subject, text)
+
+
+def push(
+    git: Git,
+    remote: str,
+    branch: str,
+    options: list[str],
+    redo: Callable[[], bool],
+    tries: int = PUSH_TRIES,
+) -> None:
+    """Push `branch`; when the remote's branch moved, rebuild on top of it with `redo` and try again.
+
+    `redo` is called with the local branch reset to the remote's; it re-plans and commits, and
+    returns False when the remote already holds the promotion (nothing left to push).
+    """
+    opts = [x for o in options for x in ("-o", o)]
+    ref = f"refs/heads/{branch}"
+    for attempt in range(1, tries + 1):
+        proc = git.run("push", "--porcelain", "--quiet", *opts, remote, f"{ref}:{ref}", check=False)
+        if proc.returncode == 0:
+            return
+        rejected = "[rejected]" in proc.stdout or "non-fast-forward" in proc.stderr or "fetch first" in proc.stderr
+        if not rejected:
+            detail = redact(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.stdout.strip())
+            raise ExternalError(f"git push to {remote} failed: {detail}")
+        if attempt == tries:
+            break
+        tracking = f"refs/promoter/{remote}/{branch}"
+        git.run("fetch", "--quiet", remote, f"+{ref}:{tracking}")
+        git.run("reset", "--quiet", "--keep", tracking)
+        if not redo():
+            return
+    raise Refused(f"{remote} kept moving {branch}; gave up after {tries} tries (nothing was forced)")

@@ -1,0 +1,213 @@
+"""A promotion from REV to merge request, as a library: resolve, check, plan, then ship.
+
+`Session.prepare` does everything that needs no write (resolve the candidate, gate on upstream,
+dependencies and the image, compute the changelog and the verified plan); the caller shows it,
+asks, then calls `core.apply_plan` and `Session.ship`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from promoter import checks, core, ship
+from promoter.errors import UsageError
+from promoter.git import Git
+from promoter.model import Component, Plan, Target, TargetScan
+from promoter.upstream import FULL_SHA, Upstream, check_rev
+
+if TYPE_CHECKING:
+    from promoter.changelog import Changelog
+    from promoter.forge import Opened
+    from promoter.registry import Registry
+
+
+@dataclass(frozen=True)
+class Options:
+    offline: bool = False
+    envs: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    allow_downgrade: bool = False
+    allow_unmerged: bool = False
+    ignore_deps: bool = False
+    wait: float | None = None  # seconds to poll the registry for a missing image
+
+
+@dataclass
+class Prepared:
+    plan: Plan
+    notes: list[str] = field(default_factory=list)
+    changelog: Changelog | None = None
+
+
+@dataclass
+class Shipped:
+    commit: ship.Commit
+    remote: str | None = None
+    merge_request: Opened | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def order(config_components: dict[str, Component], names: Iterable[str]) -> list[Component]:
+    """The named components, each after the ones it depends on (among those named)."""
+    chosen = list(dict.fromkeys(names))
+    out: list[Component] = []
+
+    def visit(name: str) -> None:
+        comp = config_components[name]
+        if comp in out:
+            return
+        for dep in comp.depends_on:
+            if dep in chosen:
+                visit(dep)
+        out.append(comp)
+
+    for name in chosen:
+        visit(name)
+    return out
+
+
+class Session:
+    """One command's view of the outside: upstream mirrors and the registry, each opened once."""
+
+    def __init__(self, repo: core.Repo, options: Options, registry: Registry | None = None) -> None:
+        self.repo = repo
+        self.options = options
+        self._upstreams: dict[str, Upstream] = {}
+        self._registry = registry
+        self.base_branch = ship.current_branch(Git(repo.root))  # where merge requests go by default
+
+    def upstream(self, comp: Component) -> Upstream:
+        if comp.name not in self._upstreams:
+            self._upstreams[comp.name] = Upstream(comp)
+        return self._upstreams[comp.name]
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            from promoter.registry import Registry
+
+            self._registry = Registry()
+        return self._registry
+
+    def targets(self, comp: Component) -> list[Target]:
+        return core.select(comp, self.options.envs, self.options.targets)
+
+    def prepare(self, comp: Component, rev: str | None, promoted_with: Iterable[str] = ()) -> Prepared:
+        opts = self.options
+        targets = self.targets(comp)
+        if rev is not None:
+            check_rev(rev)
+        if opts.offline:
+            if rev is None or not FULL_SHA.fullmatch(rev):
+                raise UsageError("with --offline, give REV as a full 40-character commit sha")
+            skipped = ["--offline: upstream, dependency and image checks skipped"]
+            return Prepared(core.plan(self.repo, comp, rev, targets), skipped)
+        up = self.upstream(comp)
+        notes: list[str] = []
+        digest: str | None = None
+        if rev is None and comp.image is not None:
+            sha, digest, skipped = checks.newest_with_image(up, self.registry())
+            for s in skipped:
+                notes.append(f"skipped {comp.short(s)}: no image {comp.image}:{comp.image_tag(s)} yet")
+        else:
+            sha = up.resolve(rev)
+            if comp.image is not None:
+                digest = checks.image(comp, sha, self.registry(), opts.wait)
+        scans = core.scan(self.repo, comp, targets)
+        notes += checks.candidate(
+            up, sha, scans, allow_downgrade=opts.allow_downgrade, allow_unmerged=opts.allow_unmerged
+        )
+        if opts.ignore_deps:
+            if comp.depends_on:
+                notes.append(f"dependency check skipped (--ignore-deps): {', '.join(comp.depends_on)}")
+        else:
+            notes += checks.dependencies(
+                self.repo.config,
+                comp,
+                sha,
+                up,
+                self.upstream,
+                lambda dep: core.scan(self.repo, dep, dep.targets),
+                promoted_with,
+            )
+        plan = core.plan(self.repo, comp, sha, targets, digest, scans)
+        return Prepared(plan, notes, self.changelog(comp, sha, scans))
+
+    def changelog(
+        self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
+    ) -> Changelog | None:
+        """The commits from what the selected targets run (the oldest of them) to `sha`."""
+        from promoter.changelog import DEFAULT_BOTS, build
+
+        up = self.upstream(comp)
+        if base is None:
+            runs = [f for f in (up.find(v) for v in checks.deployed(scans)) if f is not None]
+            if not runs:
+                return None
+            base = min(runs, key=lambda r: (sum(not up.is_ancestor(r, o) for o in runs), up.commit_time(r)))
+        cfg = self.repo.config
+        return build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
+
+    # -- shipping -----------------------------------------------------------------------------
+    def ship(
+        self,
+        prepared: Prepared,
+        files: list[str],
+        summary: list[str],
+        push_to: str | None,
+        description: str,
+    ) -> Shipped:
+        """Commit the written files on the current branch; push it and open its merge request."""
+        from promoter.changelog import render_text
+
+        repo, plan = self.repo, prepared.plan
+        git = Git(repo.root)
+        branch = ship.current_branch(git) or ship.branch_name(repo.config, plan)
+        log = render_text(prepared.changelog) if prepared.changelog else None
+        subject, text = ship.message(plan, summary, log)
+        done = ship.commit(git, files, branch, subject, text)
+        shipped = Shipped(done)
+        if push_to is None:
+            return shipped
+        mr_cfg = repo.config.merge_request
+        from promoter.forge import MergeRequest
+
+        target = mr_cfg.target_branch or self.base_branch or "main"
+        mr = MergeRequest(
+            source_branch=branch,
+            target_branch=target,
+            title=subject,
+            description=description,
+            labels=mr_cfg.labels,
+            reviewers=mr_cfg.reviewers,
+            remove_source_branch=mr_cfg.remove_source_branch,
+            draft=mr_cfg.draft,
+        )
+        options: list[str] = []
+        if mr_cfg.method == "push-options":
+            from promoter.forge.pushoptions import push_options
+
+            options = push_options(mr)
+            shipped.notes.append(
+                "merge request opened through push options (one-line description; method api gives the full one)"
+            )
+
+        def redo() -> bool:
+            fresh = core.open_repo(repo.root, Path(repo.config.path))
+            redone = core.plan(fresh, plan.component, plan.sha, self.targets(plan.component), plan.digest)
+            if redone.empty:
+                return False
+            ship.commit(git, core.apply_plan(fresh, redone), branch, subject, text)
+            return True
+
+        ship.push(git, push_to, branch, options, redo)
+        shipped.remote = push_to
+        if mr_cfg.method == "api":
+            from promoter.forge import forge_for
+
+            url = git.out("remote", "get-url", push_to)
+            kind = mr_cfg.forge or ("github" if "github" in url else "gitlab")
+            shipped.merge_request = forge_for(kind, url, api_url=mr_cfg.api_url).open_or_update(mr)
+        return shipped

@@ -1,0 +1,231 @@
+"""The workflow around a promotion, on real repositories: upstream checks, dependencies, commit, push.
+
+Upstreams, the config repository and its remote are real git repositories in temp dirs; the
+remote advertises push options and records what its pre-receive hook sees.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, make_repo, snapshot
+
+NOW = int(time.time())
+HOUR = 3600
+
+
+def commit(repo: Path, name: str, when: int, author: str = "Ada Lovelace <ada@example.com>") -> str:
+    (repo / "log").write_text(((repo / "log").read_text() if (repo / "log").exists() else "") + name + "\n")
+    git(repo, "add", "log")
+    who, mail = author[:-1].split(" <")
+    env = {
+        "GIT_AUTHOR_NAME": who,
+        "GIT_AUTHOR_EMAIL": mail,
+        "GIT_AUTHOR_DATE": f"@{when} +0000",
+        "GIT_COMMITTER_DATE": f"@{when} +0000",
+    }
+    git(repo, "commit", "-q", "-m", name, env=env)
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, object]:
+    """Two upstreams (schemas, reconcile depends on it), a config repo and its bare remote."""
+    schemas, reconcile = tmp_path / "schemas", tmp_path / "reconcile"
+    for up in (schemas, reconcile):
+        up.mkdir()
+        git(up, "init", "-q", "-b", "main")
+    s = [commit(schemas, f"s{i}", NOW - (50 - i) * HOUR) for i in range(3)]  # s0 s1 s2: 50h..48h ago
+    r = [commit(reconcile, f"r{i}", NOW - (40 - i * 10) * HOUR) for i in range(4)]  # 40h 30h 20h 10h ago
+    config = f"""version: 1
+merge_request:
+  labels: [promotion, bot]
+components:
+  schemas:
+    repo: https://github.com/example/schemas
+    fetch: {schemas}
+    branch: main
+    targets:
+      - {{name: env, environment: ci, file: .env, env: SCHEMAS_TAG}}
+  reconcile:
+    repo: https://github.com/example/reconcile
+    fetch: {reconcile}
+    branch: main
+    depends_on: [schemas]
+    targets:
+      - {{name: prod, environment: production, file: saas.yaml, saas: {{}}}}
+      - {{name: env, environment: ci, file: .env, env: RECONCILE_TAG}}
+"""
+    files = {
+        "promotion.yaml": config,
+        "saas.yaml": (
+            "resourceTemplates:\n- name: r\n  url: https://github.com/example/reconcile\n  targets:\n"
+            f"  - ref: main\n  - ref: {r[1]}\n"
+        ),
+        ".env": f"SCHEMAS_TAG={s[2][:7]}\nRECONCILE_TAG={r[1][:7]}\n",
+        "README": "config repo\n",
+    }
+    repo = make_repo(tmp_path / "config", files)
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(remote, "config", "receive.advertisePushOptions", "true")
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(
+        '#!/bin/sh\ncat >/dev/null\n: > "$GIT_DIR/options"\ni=0\n'
+        'while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do\n'
+        '  eval "echo \\"\\$GIT_PUSH_OPTION_$i\\"" >> "$GIT_DIR/options"\n  i=$((i+1))\ndone\n'
+    )
+    hook.chmod(0o755)
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    return {"schemas": schemas, "reconcile": reconcile, "s": s, "r": r, "repo": repo, "remote": remote}
+
+
+def test_downgrade_is_refused_unless_allowed(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    before = snapshot(repo)
+    code, out, err = run("-C", repo, "promote", "reconcile", r[0], "--yes", "--ignore-deps")
+    assert code == 3
+    assert f"reconcile: {r[0][:7]} is older than {r[1][:7]}, which prod, env already run" in err
+    assert "--allow-downgrade" in err
+    assert snapshot(repo) == before
+    code, out, err = run("-C", repo, "promote", "reconcile", r[0], "--yes", "--ignore-deps", "--allow-downgrade")
+    assert code == 0, err
+    assert "note: rolling back prod, env from" in err
+
+
+def test_candidate_off_the_branch_is_refused_unless_allowed(world, run) -> None:  # type: ignore[no-untyped-def]
+    up, repo = world["reconcile"], world["repo"]
+    git(up, "switch", "-q", "-c", "feature")
+    side = commit(up, "side", NOW - 5 * HOUR)
+    git(up, "switch", "-q", "main")
+    code, out, err = run("-C", repo, "plan", "reconcile", side, "--ignore-deps")
+    assert code == 3
+    assert f"reconcile: {side[:7]} is not on main" in err and "--allow-unmerged" in err
+    code, out, err = run("-C", repo, "plan", "reconcile", side, "--ignore-deps", "--allow-unmerged")
+    assert code == 0, err
+
+
+def test_min_age_soak(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, up = world["repo"], world["reconcile"]
+    fresh = commit(up, "fresh", NOW - 10 * 60)
+    text = (repo / "promotion.yaml").read_text().replace("    depends_on: [schemas]\n", "    min_age: 1h\n")
+    (repo / "promotion.yaml").write_text(text)
+    git(repo, "commit", "-qam", "soak")
+    code, out, err = run("-C", repo, "plan", "reconcile")
+    assert code == 3
+    assert re.search(rf"reconcile: {fresh[:7]} landed 10m\d*s? ago; min_age is 1h: 4\dm\d*s? to go", err), err
+    code, out, err = run("-C", repo, "plan", "reconcile", world["r"][3])  # 10 hours old: fine
+    assert code == 0, err
+
+
+def test_dependency_pending_is_refused(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, schemas, r = world["repo"], world["schemas"], world["r"]
+    s3 = commit(schemas, "s3", NOW - 25 * HOUR)  # before r2 (20h ago) and r3
+    commit(schemas, "s4", NOW - 24 * HOUR)
+    commit(schemas, "s5", NOW - 1 * HOUR)  # after r3: does not block r3
+    code, out, err = run("-C", repo, "plan", "reconcile", r[3])
+    assert code == 3
+    s4 = git(schemas, "rev-parse", "HEAD~1")
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(NOW - 24 * HOUR))
+    assert f"promote schemas first: 2 commits pending, newest {s4[:7]} {stamp} (or pass --ignore-deps)" in err
+    code, out, err = run("-C", repo, "plan", "reconcile", r[3], "--ignore-deps")
+    assert code == 0 and "note: dependency check skipped (--ignore-deps): schemas" in err
+    assert s3  # (older pending commit, counted above)
+
+
+def test_commit_on_a_new_branch_commits_exactly_the_files_written(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    (repo / "README").write_text("local notes, not part of the promotion\n")
+    code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--commit", "--ignore-deps")
+    assert code == 0, err
+    branch = f"promote/reconcile-{r[3][:7]}"
+    assert "committed " in out and f" on {branch}: promote reconcile {r[1][:7]} to {r[3][:7]}" in out
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == branch
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").splitlines() == [".env", "saas.yaml"]
+    assert git(repo, "status", "--porcelain") == "M README"
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.splitlines()[0] == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
+    assert f"prod [production] saas.yaml: {r[1][:7]} -> {r[3][:7]} (1 place)" in message
+    assert "2 commits from" in message
+    assert message.rstrip().splitlines()[-4:] == [
+        "Promoted-Component: reconcile",
+        f"Promoted-From: {r[1]}, {r[1][:7]}",
+        f"Promoted-To: {r[3]}",
+        "Promoted-Environments: production, ci",
+    ]
+
+
+def test_promote_several_components_in_dependency_order(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, schemas, r = world["repo"], world["schemas"], world["r"]
+    s3 = commit(schemas, "s3", NOW - 25 * HOUR)
+    code, out, err = run("-C", repo, "promote", "reconcile", "schemas", "--yes", "--commit")
+    assert code == 0, err
+    assert out.index("promoted schemas") < out.index("promoted reconcile")
+    assert "note: schemas is promoted first in this run" in err
+    for branch, subject in (
+        (f"promote/schemas-{s3[:7]}", f"promote schemas {world['s'][2][:7]} to {s3[:7]}"),
+        (f"promote/reconcile-{r[3][:7]}", f"promote reconcile {r[1][:7]} to {r[3][:7]}"),
+    ):
+        assert git(repo, "log", "-1", "--format=%s", branch) == subject
+        assert git(repo, "rev-parse", f"{branch}~1") == git(repo, "rev-parse", "main")  # each from main
+
+
+def test_push_opens_the_merge_request_through_push_options(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, remote, r = world["repo"], world["remote"], world["r"]
+    code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--push", "--ignore-deps")
+    assert code == 0, err
+    branch = f"promote/reconcile-{r[3][:7]}"
+    assert f"pushed {branch} to origin" in out
+    assert git(remote, "rev-parse", branch) == git(repo, "rev-parse", "HEAD")
+    options = (remote / "options").read_text().splitlines()
+    assert options[:3] == [
+        "merge_request.create",
+        "merge_request.target=main",
+        f"merge_request.title=promote reconcile {r[1][:7]} to {r[3][:7]}",
+    ]
+    assert "merge_request.label=promotion" in options and "merge_request.label=bot" in options
+    assert "merge_request.remove_source_branch" in options
+    assert all("\n" not in o for o in options)
+
+
+def test_push_rejected_because_the_remote_moved_is_rebuilt_on_top(world, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo, remote, r = world["repo"], world["remote"], world["r"]
+    branch = f"promote/reconcile-{r[3][:7]}"
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    git(other, "switch", "-q", "-c", branch)
+    (other / "README").write_text("a teammate's change on the same branch\n")
+    git(other, "commit", "-qam", "teammate")
+    git(other, "push", "-q", "origin", branch)
+    theirs = git(other, "rev-parse", "HEAD")
+
+    code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--push", "--ignore-deps")
+
+    assert code == 0, err
+    log = git(remote, "log", "--format=%H %s", branch).splitlines()
+    assert log[1].split()[0] == theirs  # their commit kept, ours on top: nothing forced
+    assert log[0].split(" ", 1)[1] == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
+    assert git(remote, "show", f"{branch}:README") == "a teammate's change on the same branch"
+
+
+def test_push_failure_is_an_external_error(world, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo = world["repo"]
+    git(repo, "remote", "set-url", "origin", str(tmp_path / "no-such-remote.git"))
+    code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--push", "--ignore-deps")
+    assert code == 4
+    assert "git push to origin failed" in err
+
+
+def test_credentials_in_a_remote_url_never_show(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo = world["repo"]
+    git(repo, "remote", "set-url", "origin", "https://oauth2:glpat-SECRET123@127.0.0.1:9/x.git")
+    code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--push", "--ignore-deps")
+    assert code == 4
+    assert "SECRET123" not in out + err
+    message = git(repo, "log", "-1", "--format=%B")
+    assert "SECRET123" not in message
