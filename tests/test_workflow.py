@@ -71,7 +71,7 @@ components:
     }
     repo = make_repo(tmp_path / "config", files)
     remote = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
     git(remote, "config", "receive.advertisePushOptions", "true")
     hook = remote / "hooks" / "pre-receive"
     hook.write_text(

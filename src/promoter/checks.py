@@ -63,11 +63,14 @@ def candidate(
                 "pass --allow-unmerged to promote it anyway"
             )
         notes.append(f"{short} is not on {branch} (--allow-unmerged)")
-    for value, targets in deployed(scans).items():
+    running: dict[str, list[str]] = {}  # full sha -> the targets running it
+    for value, names in deployed(scans).items():
         full = up.find(value)
         if full is None:
-            notes.append(f"{value} (run by {', '.join(targets)}) is not a commit of the upstream; no downgrade check")
-            continue
+            notes.append(f"{value} (run by {', '.join(names)}) is not a commit of the upstream; no downgrade check")
+        else:
+            running.setdefault(full, []).extend(n for n in names if n not in running.get(full, []))
+    for full, targets in running.items():
         if full != sha and up.is_ancestor(sha, full):
             if not allow_downgrade:
                 raise Refused(
