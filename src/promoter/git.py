@@ -39,13 +39,24 @@ class Git:
         cmd = ["git", "-c", "protocol.ext.allow=never", *args]
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0", **(env or {})}
         try:
-            proc = subprocess.run(
-                cmd, cwd=self.cwd, env=env, input=input, capture_output=True, text=True, check=False, timeout=600
+            raw = subprocess.run(
+                cmd,
+                cwd=self.cwd,
+                env=env,
+                input=None if input is None else input.encode("utf-8"),
+                capture_output=True,
+                check=False,
+                timeout=600,
             )
         except FileNotFoundError:
             raise ExternalError("git is not installed (promoter needs the git command)") from None
         except subprocess.TimeoutExpired:
             raise ExternalError(f"git {redact(' '.join(args))}: timed out") from None
+        # bytes in, text out: no newline translation, and a commit message that is not UTF-8
+        # (old histories have Latin-1 ones) cannot make a read fail
+        proc = subprocess.CompletedProcess(
+            raw.args, raw.returncode, raw.stdout.decode("utf-8", "replace"), raw.stderr.decode("utf-8", "replace")
+        )
         if check and proc.returncode != 0:
             raise GitError(list(args), proc.returncode, proc.stderr)
         return proc

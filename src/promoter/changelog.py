@@ -1,0 +1,352 @@
+"""The commits a promotion brings and the people who wrote them: data, and text/markdown/JSON of it.
+
+`build` reads the range `base..head` of the upstream with a single `git log` (no diffs, no
+mailmap: in a blobless mirror it needs no blob), credits every author and every
+`Co-authored-by:` co-author, leaves bots out of the people to tell, and finds each person's
+handle (from the config's `people:` or a GitHub noreply address).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+from urllib.parse import urlsplit
+
+from promoter.errors import ExternalError
+from promoter.git import Git
+
+DEFAULT_BOTS: tuple[str, ...] = (
+    "*[bot]",
+    "*[bot]@users.noreply.github.com",
+    "dependabot*",
+    "renovate*",
+    "*-bot@*",
+    "noreply@github.com",
+)
+
+_EMPTY: Mapping[str, str] = {}
+
+# One record per commit (`-z`: NUL-terminated); fields by RS (0x1e), the subject last so that
+# whatever it holds cannot shift the other fields; co-authors by US (0x1f).
+_RS, _US = "\x1e", "\x1f"
+_FIELDS = ("%H", "%P", "%aI", "%an", "%ae", "%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x1f)", "%s")
+_FORMAT = "%x1e".join(_FIELDS)
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_IDENT = re.compile(r"(?P<name>[^<>]*?)\s*<(?P<email>[^<>]*)>\s*")
+_NOREPLY = re.compile(
+    r"(?:\d+\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)@users\.noreply\.github\.com", re.IGNORECASE
+)
+_MENTION = re.compile(r"@(?=\w)")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: Person
+    date: datetime  # the author date, with its own UTC offset
+    subject: str
+    co_authors: tuple[Person, ...]
+    merge: bool
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        """The author, then every co-author who is not them."""
+        seen = {_key(self.author)}
+        out = [self.author]
+        for p in self.co_authors:
+            if _key(p) not in seen:
+                seen.add(_key(p))
+                out.append(p)
+        return tuple(out)
+
+
+@dataclass
+class Contributor:
+    person: Person
+    handle: str | None
+    commits: list[Commit] = field(default_factory=list)  # authored or co-authored, newest first
+
+
+@dataclass
+class Changelog:
+    base: str
+    head: str
+    commits: list[Commit]  # newest first; bots' commits included
+    contributors: list[Contributor]  # most commits first; no bots
+    bots_left_out: list[Person]
+    compare_url: str | None
+
+    @property
+    def count(self) -> int:
+        return len(self.commits)
+
+
+# -- building -----------------------------------------------------------------------------------
+def build(
+    git: Git,
+    base: str,
+    head: str,
+    repo_url: str,
+    people: Mapping[str, str] = _EMPTY,
+    bots: Sequence[str] = DEFAULT_BOTS,
+) -> Changelog:
+    """The commits of `head` that `base` does not have, newest first, and who wrote them."""
+    out = git.run(
+        "log",
+        "--no-color",
+        "--no-mailmap",
+        "--no-show-signature",
+        "-z",
+        f"--format={_FORMAT}",
+        "--end-of-options",
+        f"{base}..{head}",
+        "--",
+    ).stdout
+    commits = [_parse(record) for record in out.split("\0") if record.strip("\n")]
+    contributors, left_out = _contributors(commits, people, bots)
+    return Changelog(base, head, commits, contributors, left_out, compare_url(repo_url, base, head))
+
+
+def _parse(record: str) -> Commit:
+    fields = record.lstrip("\n").split(_RS, len(_FIELDS) - 1)
+    if len(fields) != len(_FIELDS) or not _SHA.fullmatch(fields[0]):
+        raise ExternalError(f"git log: cannot read a commit record: {record[:80]!r}")
+    sha, parents, date, name, email, trailers, subject = fields
+    try:
+        when = datetime.fromisoformat(date)
+    except ValueError:
+        raise ExternalError(f"git log: commit {sha} has an unreadable author date {date!r}") from None
+    co_authors = tuple(p for p in (_person(v) for v in trailers.split(_US)) if p is not None)
+    return Commit(sha, Person(name, email), when, subject, co_authors, len(parents.split()) > 1)
+
+
+def _person(value: str) -> Person | None:
+    """`Name <email>` of a trailer; None when it names no email."""
+    m = _IDENT.fullmatch(value.strip())
+    if m is None or not m["email"].strip():
+        return None
+    return Person(" ".join(m["name"].split()), m["email"].strip())
+
+
+def _key(person: Person) -> str:
+    return person.email.lower() if person.email else f"name:{person.name.lower()}"
+
+
+def is_bot(person: Person, bots: Sequence[str] = DEFAULT_BOTS) -> bool:
+    """Whether name or email matches one of the `bots` patterns (case-insensitive shell globs
+    with `*` and `?`; brackets are literal, so `*[bot]` means a name ending in "[bot]")."""
+    values = (person.name.lower(), person.email.lower())
+    return any(fnmatchcase(v, _literal_brackets(p.lower())) for p in bots for v in values)
+
+
+def _literal_brackets(pattern: str) -> str:
+    return "".join("[[]" if c == "[" else "[]]" if c == "]" else c for c in pattern)
+
+
+def _contributors(
+    commits: list[Commit], people: Mapping[str, str], bots: Sequence[str]
+) -> tuple[list[Contributor], list[Person]]:
+    found: dict[str, Contributor] = {}
+    authored: set[str] = set()  # keys whose shown identity comes from an authored commit
+    bot_keys: set[str] = set()
+    checked: set[Person] = set()
+    for c in commits:
+        for i, p in enumerate(c.people):
+            key = _key(p)
+            if p not in checked:  # every identity a bot's key is seen with is checked, each once
+                checked.add(p)
+                if is_bot(p, bots):
+                    bot_keys.add(key)
+            entry = found.get(key)
+            if entry is None:
+                entry = found[key] = Contributor(p, None)
+            if i == 0 and key not in authored:  # as they sign their own commits, newest first
+                authored.add(key)
+                entry.person = p
+            entry.commits.append(c)
+    ordered = sorted(found.items(), key=lambda kv: (-len(kv[1].commits), kv[1].person.name.lower(), kv[0]))
+    contributors = []
+    for key, entry in ordered:
+        if key not in bot_keys:
+            entry.handle = handle_for(entry.person, people)
+            contributors.append(entry)
+    return contributors, [entry.person for key, entry in ordered if key in bot_keys]
+
+
+def handle_for(person: Person, people: Mapping[str, str]) -> str | None:
+    """The person's handle: `people` by email (any case) or name, else a GitHub noreply login."""
+    if person.email:
+        email = person.email.lower()
+        for key, handle in people.items():
+            if key.lower() == email:
+                return handle
+    if person.name in people:
+        return people[person.name]
+    m = _NOREPLY.fullmatch(person.email)
+    return f"@{m['login']}" if m is not None else None
+
+
+def compare_url(repo_url: str, base: str, head: str) -> str | None:
+    """The forge's web page comparing `base` to `head` (GitHub, GitLab); None for other hosts."""
+    web = web_url(repo_url)
+    if web is None:
+        return None
+    sep = "/compare/" if urlsplit(web).hostname == "github.com" else "/-/compare/"
+    return f"{web}{sep}{base}...{head}"
+
+
+def web_url(repo_url: str) -> str | None:
+    """`https://host/path` of a GitHub or GitLab repository given by its clone URL (https or ssh)."""
+    url = repo_url.strip()
+    scp = re.fullmatch(r"(?:[^@/:\s]+@)?(?P<host>[A-Za-z0-9.-]+):(?!//)(?P<path>[^\s]+)", url)
+    if scp is not None and "://" not in url:
+        host, port, path = scp["host"].lower(), None, scp["path"]
+    else:
+        try:
+            parts = urlsplit(url)
+            port = parts.port if parts.scheme in ("http", "https") else None
+        except ValueError:
+            return None
+        if parts.scheme not in ("http", "https", "ssh", "git") or not parts.hostname:
+            return None
+        host, path = parts.hostname.lower(), parts.path
+    path = path.strip("/")
+    if path.endswith(".git"):
+        path = path[: -len(".git")]
+    segments = [s for s in path.split("/") if s]
+    if len(segments) < 2 or any(s in (".", "..") for s in segments):
+        return None
+    if host in ("github.com", "www.github.com"):
+        if len(segments) != 2:
+            return None
+        host = "github.com"
+    elif "gitlab" not in host:
+        return None
+    netloc = f"{host}:{port}" if port else host
+    return f"https://{netloc}/{'/'.join(segments)}"
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def _commits_word(n: int) -> str:
+    return f"{n} commit" if n == 1 else f"{n} commits"
+
+
+def render_text(cl: Changelog, short: int = 7) -> str:
+    """Plain text: a header, one line per commit, the authors, the compare URL."""
+    if not cl.commits:
+        return "no new commits\n"
+    lines = [f"{_commits_word(cl.count)} from {cl.base[:short]} to {cl.head[:short]}"]
+    for c in cl.commits:
+        merge = " (merge)" if c.merge else ""
+        lines.append(f"{c.sha[:short]} {c.date:%Y-%m-%d} {c.author.name}: {c.subject}{merge}")
+    lines.append("")
+    lines.append("Authors:")
+    for who in cl.contributors:
+        handle = f" ({who.handle})" if who.handle else ""
+        shas = " ".join(c.sha[:short] for c in who.commits)
+        lines.append(f"  {who.person}{handle} — {_commits_word(len(who.commits))}: {shas}")
+    if cl.bots_left_out:
+        lines.append("Bots (left out): " + ", ".join(str(p) for p in cl.bots_left_out))
+    if cl.compare_url:
+        lines.append("")
+        lines.append(f"Compare: {cl.compare_url}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """`text` shown literally in markdown (also in a table cell), without @mentions."""
+    return _MENTION.sub("@\u200b", _MD_SPECIAL.sub(r"\\\1", " ".join(text.split())))
+
+
+def _md_sha(cl: Changelog, sha: str, short: int) -> str:
+    """A short sha in code style, linked to the commit's page when the forge is known."""
+    pages = _commit_pages(cl)
+    return f"[`{sha[:short]}`]({pages}{sha})" if pages else f"`{sha[:short]}`"
+
+
+def _commit_pages(cl: Changelog) -> str | None:
+    """`https://host/repo/commit/` (GitHub) or `https://host/repo/-/commit/` (GitLab), from the compare URL."""
+    if cl.compare_url is None:
+        return None
+    for sep in ("/-/compare/", "/compare/"):
+        if sep in cl.compare_url:
+            return cl.compare_url.split(sep, 1)[0] + sep.replace("compare", "commit")
+    return None
+
+
+def render_markdown(cl: Changelog, short: int = 7) -> str:
+    """Markdown for a merge-request description: a table of the commits, the authors, cc."""
+    if not cl.commits:
+        return "no new commits\n"
+    lines = [
+        f"**{_commits_word(cl.count)}** from {_md_sha(cl, cl.base, short)} to {_md_sha(cl, cl.head, short)}"
+        + (f" ([compare]({cl.compare_url}))" if cl.compare_url else ""),
+        "",
+        "| commit | date | author | subject |",
+        "|---|---|---|---|",
+    ]
+    for c in cl.commits:
+        merge = " _(merge)_" if c.merge else ""
+        lines.append(
+            f"| {_md_sha(cl, c.sha, short)} | {c.date:%Y-%m-%d} | {_md(c.author.name)} | {_md(c.subject)}{merge} |"
+        )
+    lines.append("")
+    lines.append("**Authors**")
+    lines.append("")
+    for who in cl.contributors:
+        handle = f" {who.handle}" if who.handle else ""
+        lines.append(
+            f"- {_md(who.person.name)} `{who.person.email}`{handle} — {_commits_word(len(who.commits))}: "
+            + ", ".join(f"`{c.sha[:short]}`" for c in who.commits)
+        )
+    if cl.bots_left_out:
+        lines.append("")
+        lines.append("Bots (left out): " + ", ".join(_md(p.name) for p in cl.bots_left_out))
+    handles = list(dict.fromkeys(who.handle for who in cl.contributors if who.handle))
+    if handles:
+        lines.append("")
+        lines.append("cc " + " ".join(handles))
+    return "\n".join(lines) + "\n"
+
+
+def _person_json(p: Person) -> dict[str, str]:
+    return {"name": p.name, "email": p.email}
+
+
+def to_json(cl: Changelog) -> dict[str, Any]:
+    return {
+        "base": cl.base,
+        "head": cl.head,
+        "count": cl.count,
+        "compare_url": cl.compare_url,
+        "commits": [
+            {
+                "sha": c.sha,
+                "author": _person_json(c.author),
+                "date": c.date.isoformat(),
+                "subject": c.subject,
+                "co_authors": [_person_json(p) for p in c.co_authors],
+                "merge": c.merge,
+            }
+            for c in cl.commits
+        ],
+        "contributors": [
+            {**_person_json(who.person), "handle": who.handle, "commits": [c.sha for c in who.commits]}
+            for who in cl.contributors
+        ],
+        "bots_left_out": [_person_json(p) for p in cl.bots_left_out],
+    }
