@@ -73,7 +73,7 @@ def test_real_promotion_turns_before_into_after(case: Path, tmp_path: Path, run)
         "-C", repo, "--config", config, "promote", "qontract-reconcile", meta["new_sha"], "--offline", "--yes"
     )
 
-    assert (code, err) == (0, ""), out
+    assert (code, err) == (0, "note: --offline: upstream, dependency and image checks skipped\n"), out
     assert snapshot(repo) == snapshot(case / "after")
     assert sorted(snapshot(repo)) == sorted(meta["files_changed"])
     assert git(repo, "diff", "--name-only").splitlines() == sorted(meta["files_changed"])

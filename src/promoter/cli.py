@@ -250,6 +250,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
         prepared = session.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
         _notes(prepared)
         p = prepared.plan
+        if args.verbose:
+            _err(f"{comp.name}: {rev or 'the branch head'} is {p.sha}")
         new = comp.short(p.sha)
         if p.empty:
             _out(f"{comp.name}: every selected target is already at {new}; nothing to change\n")
