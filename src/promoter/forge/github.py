@@ -1,0 +1,235 @@
+"""GitHub pull requests through the REST API, with the standard library's urllib.
+
+Endpoints (GitHub REST docs, API version 2022-11-28):
+`GET /repos/{o}/{r}/pulls?head={o}:{branch}&state=open`, `POST /repos/{o}/{r}/pulls`,
+`PATCH /repos/{o}/{r}/pulls/{n}`, `POST /repos/{o}/{r}/issues/{n}/labels`,
+`POST /repos/{o}/{r}/pulls/{n}/requested_reviewers`.
+
+Labels and reviewers are added, never removed (both endpoints add to what is there), so labels
+or reviewers people put on the pull request by hand survive an update. `remove_source_branch`
+has no per-pull-request switch on GitHub (it is the repository's "automatically delete head
+branches" setting) and the draft state of an existing pull request is left as it is (REST cannot
+change it).
+
+Errors: 401/403/404 and network failures are `ExternalError` (exit 4), 422 (validation) is
+`Refused` (exit 3), each with GitHub's message. 5xx answers and connection errors are retried a
+bounded number of times. The token is sent only in the Authorization header; it is scrubbed from
+every message and kept out of `repr`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode, urlsplit
+from urllib.request import HTTPRedirectHandler, Request, build_opener
+
+from promoter.errors import ExternalError, PromoterError, Refused
+from promoter.forge import MergeRequest, Opened
+from promoter.git import redact
+
+API_VERSION = "2022-11-28"
+TIMEOUT = 10.0
+ATTEMPTS = 3
+BACKOFF = 0.5  # seconds before the 2nd attempt, doubled for each further one
+
+
+class _Secret:
+    """A value that never shows itself."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+class _SameHostRedirects(HTTPRedirectHandler):
+    """Follow redirects (GitHub answers 301/307 for a renamed repository), and send the
+    token on only to the same host: urllib would otherwise forward it anywhere."""
+
+    def redirect_request(self, req: Request, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        auth = req.unredirected_hdrs.get("Authorization")
+        if new is not None and auth is not None and urlsplit(newurl).netloc == urlsplit(req.full_url).netloc:
+            new.add_unredirected_header("Authorization", auth)
+        return new
+
+
+class GitHub:
+    """One GitHub repository's pull requests (`open_or_update`)."""
+
+    def __init__(
+        self,
+        owner: str,
+        repo: str,
+        token: str,
+        api_url: str = "https://api.github.com",
+        *,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        backoff: float = BACKOFF,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.owner = owner
+        self.repo = repo
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self._sleep = sleep
+        self._token = _Secret(token)
+
+    def __repr__(self) -> str:
+        return f"GitHub({self.owner}/{self.repo} at {self.api_url})"
+
+    # -- the workflow ----------------------------------------------------------------------------
+    def open_or_update(self, mr: MergeRequest) -> Opened:
+        repo = f"/repos/{quote(self.owner, safe='')}/{quote(self.repo, safe='')}"
+        existing = self._find(repo, mr.source_branch)
+        created = existing is None
+        if existing is None:
+            body = {
+                "title": mr.title,
+                "head": mr.source_branch,
+                "base": mr.target_branch,
+                "body": mr.description,
+                "draft": mr.draft,
+            }
+            try:
+                pull = self._call("POST", f"{repo}/pulls", body=body)
+            except Refused as e:
+                # a create retried after a 5xx may have gone through the first time
+                if "already exists" not in str(e):
+                    raise
+                existing = self._find(repo, mr.source_branch)
+                if existing is None:
+                    raise
+                # none was open before our create: it is ours (updated to be sure), so created stays True
+        if existing is not None:
+            number = _number(existing)
+            pull = self._call("PATCH", f"{repo}/pulls/{number}", body={"title": mr.title, "body": mr.description})
+        number = _number(pull)
+        if mr.labels:
+            self._call("POST", f"{repo}/issues/{number}/labels", body={"labels": list(mr.labels)})
+        if mr.reviewers:
+            self._call("POST", f"{repo}/pulls/{number}/requested_reviewers", body={"reviewers": list(mr.reviewers)})
+        url = pull.get("html_url")
+        if not isinstance(url, str):
+            raise ExternalError(f"GitHub answered pull request #{number} without its html_url")
+        return Opened(url=url, number=number, created=created)
+
+    def _find(self, repo: str, branch: str) -> dict[str, Any] | None:
+        pulls = self._call("GET", f"{repo}/pulls", query={"head": f"{self.owner}:{branch}", "state": "open"})
+        if not isinstance(pulls, list):
+            raise ExternalError("GitHub answered the pull request list with something else than a list")
+        for pull in pulls:
+            if isinstance(pull, dict):
+                return pull
+        return None
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def _scrub(self, text: str) -> str:
+        token = self._token.value
+        if token:
+            text = text.replace(token, "***")
+        return redact(text)
+
+    def _call(self, method: str, path: str, *, query: dict[str, str] | None = None, body: Any = None) -> Any:
+        url = f"{self.api_url}{path}"
+        if query:
+            url += "?" + urlencode(query)
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": "promoter",
+        }
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        what = f"GitHub {method} {path}"
+        failure: PromoterError | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                self._sleep(self.backoff * 2 ** (attempt - 1))
+            failure = None
+            status: int | None = None
+            payload = b""
+            request = Request(url, data=data, headers=headers, method=method)
+            request.add_unredirected_header("Authorization", f"Bearer {self._token.value}")
+            try:
+                with build_opener(_SameHostRedirects).open(request, timeout=self.timeout) as resp:
+                    payload = resp.read()
+            except HTTPError as e:
+                status = e.code
+                try:
+                    payload = e.read()
+                except (OSError, http.client.HTTPException):
+                    payload = b""
+                finally:
+                    e.close()
+            except (URLError, OSError, http.client.HTTPException) as e:
+                reason = e.reason if isinstance(e, URLError) else e
+                failure = ExternalError(self._scrub(f"{what}: cannot reach {self.api_url}: {reason}"))
+                continue
+            if status is None:
+                return _json(payload) if payload.strip() else None
+            failure = self._error(what, status, payload)
+            if status < 500:
+                break
+        assert failure is not None
+        raise failure
+
+    def _error(self, what: str, status: int, payload: bytes) -> PromoterError:
+        message = _message(payload)
+        text = self._scrub(f"{what}: {status} {message}".rstrip())
+        if status == 422:
+            return Refused(text)
+        if status == 401:
+            return ExternalError(f"{text} (check GITHUB_TOKEN)")
+        return ExternalError(text)
+
+
+def _json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        raise ExternalError("GitHub answered with something else than JSON") from None
+
+
+def _number(pull: dict[str, Any]) -> int:
+    number = pull.get("number")
+    if not isinstance(number, int):
+        raise ExternalError("GitHub answered a pull request without its number")
+    return number
+
+
+def _message(payload: bytes) -> str:
+    """GitHub's error text: `message`, then each validation error's message (or field + code)."""
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return payload.decode("utf-8", "replace").strip()[:500]
+    if not isinstance(doc, dict):
+        return str(doc)[:500]
+    parts = [str(doc.get("message", "")).strip()]
+    errors = doc.get("errors")
+    details: list[str] = []
+    if isinstance(errors, list):
+        for err in errors:
+            if isinstance(err, dict):
+                if err.get("message"):
+                    details.append(str(err["message"]))
+                else:
+                    details.append(" ".join(str(err[k]) for k in ("resource", "field", "code") if err.get(k)))
+            else:
+                details.append(str(err))
+    if details:
+        parts.append("; ".join(d for d in details if d))
+    return ": ".join(p for p in parts if p)

@@ -1,0 +1,421 @@
+"""Contract fakes of the GitLab and GitHub REST APIs, for tests/test_forge.py.
+
+GitLab and GitHub cannot run here (no network, no forge server), so these are local HTTP
+servers on 127.0.0.1 that implement exactly the endpoints promoter uses, as their public API
+documentation describes them (status codes, field names, error bodies). They check the
+credentials, keep state (a second request sees the merge request the first one opened) and
+record every request (method, raw path, query, JSON body, headers) for the tests to assert.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # raw, percent-encoding kept
+    query: dict[str, list[str]]
+    body: Any  # parsed JSON, or None
+    headers: dict[str, str]  # lower-case names
+    raw_query: str = ""
+
+    @property
+    def line(self) -> str:
+        """`METHOD /path?query` as sent, for compact assertions."""
+        return f"{self.method} {self.path}" + (f"?{self.raw_query}" if self.raw_query else "")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeServer:
+    """A threaded HTTP server on 127.0.0.1; subclasses route requests in `handle`."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.requests: list[Recorded] = []
+        self.lock = threading.Lock()
+        self.fail_next: list[Reply] = []  # canned answers for the next requests (e.g. a 502)
+        self.lose_reply: dict[str, list[Reply]] = {}  # per method: carry the request out, answer this instead
+        self.delay_next: list[float] = []  # seconds to stall the next requests before answering
+        self.echo_auth = False  # error messages quote the Authorization header (a hostile API)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode("utf-8", "replace")
+                rec = Recorded(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    body=body,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    raw_query=parts.query,
+                )
+                with server.lock:
+                    server.requests.append(rec)
+                    canned = server.fail_next.pop(0) if server.fail_next else None
+                    delay = server.delay_next.pop(0) if server.delay_next else 0.0
+                if delay:
+                    time.sleep(delay)
+                if canned is None:
+                    with server.lock:
+                        canned = server.handle(rec)
+                        if server.lose_reply.get(rec.method):
+                            canned = server.lose_reply[rec.method].pop(0)
+                data = json.dumps(canned.body).encode("utf-8")
+                try:
+                    self.send_response(canned.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in canned.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def handle(self, rec: Recorded) -> Reply:
+        raise NotImplementedError
+
+    def lines(self) -> list[str]:
+        with self.lock:
+            return [r.line for r in self.requests]
+
+
+class FakeGitLab(FakeServer):
+    """Contract fake of GitLab's REST API v4, following the public API docs (GitLab cannot run here).
+
+    Endpoints: `GET /api/v4/projects/:id` (numeric id or URL-encoded path; python-gitlab's
+    `projects.get`), `GET /api/v4/users?username=`, `GET /api/v4/projects/:id/merge_requests`
+    (filters `state`, `source_branch`, `target_branch`), `POST /api/v4/projects/:id/merge_requests`,
+    `PUT /api/v4/projects/:id/merge_requests/:merge_request_iid` (`title`, `description`,
+    `target_branch`, `labels`, `add_labels`, `remove_labels`, `reviewer_ids`,
+    `remove_source_branch`, `state_event`). Authentication: `PRIVATE-TOKEN: <token>` or
+    `Authorization: Bearer <token>`; otherwise 401 `{"message": "401 Unauthorized"}`.
+    Errors as GitLab answers them: 400 `{"error": "title is missing"}`, 404
+    `{"message": "404 Project Not Found"}`, 409 for a second open merge request of one source
+    branch (`{"message": ["Another open merge request already exists for this source branch: !1"]}`).
+    """
+
+    def __init__(self, token: str, project: str = "service/app-interface", project_id: int = 13) -> None:
+        super().__init__(token)
+        self.project = {
+            "id": project_id,
+            "path_with_namespace": project,
+            "name": project.rsplit("/", 1)[-1],
+            "default_branch": "master",
+        }
+        self.users = {"jdoe": 101, "ada": 102, "grace": 103}
+        self.mrs: list[dict[str, Any]] = []
+
+    # -- helpers --
+    def _web(self) -> str:
+        return f"{self.url}/{self.project['path_with_namespace']}"
+
+    def _mr_json(self, mr: dict[str, Any]) -> dict[str, Any]:
+        out = dict(mr)
+        out["reviewers"] = [
+            {"id": uid, "username": next((n for n, i in self.users.items() if i == uid), f"user{uid}")}
+            for uid in mr["reviewer_ids"]
+        ]
+        del out["reviewer_ids"]
+        out["draft"] = out["work_in_progress"] = bool(re.match(r"(?i)\s*(draft:|\[draft\]|\(draft\))", mr["title"]))
+        return out
+
+    def _error(self, status: int, message: Any, key: str = "message") -> Reply:
+        if self.echo_auth:
+            message = f"{message} (token {self._sent_token})"
+        return Reply(status, {key: message})
+
+    @staticmethod
+    def _labels(value: Any) -> list[str]:
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [str(x).strip() for x in items if str(x).strip()]
+
+    def _authorized(self, rec: Recorded) -> bool:
+        return rec.headers.get("private-token") == self.token or rec.headers.get("authorization") == (
+            f"Bearer {self.token}"
+        )
+
+    # -- routing --
+    def handle(self, rec: Recorded) -> Reply:
+        self._sent_token = rec.headers.get("private-token") or rec.headers.get("authorization", "")
+        if not self._authorized(rec):
+            return self._error(401, "401 Unauthorized")
+        path = rec.path
+        q = {k: v[-1] for k, v in rec.query.items()}
+        body = rec.body if isinstance(rec.body, dict) else {}
+        if rec.method == "GET" and path == "/api/v4/users":
+            name = q.get("username")
+            hits = [n for n in self.users if name is not None and n.lower() == name.lower()]
+            return Reply(
+                200, [{"id": self.users[n], "username": n, "name": n.title(), "state": "active"} for n in hits]
+            )
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)(/merge_requests(?:/(\d+))?)?", path)
+        if m is None:
+            return Reply(404, {"error": "404 Not Found"})
+        pid = unquote(m.group(1))
+        if pid not in (str(self.project["id"]), self.project["path_with_namespace"]):
+            return self._error(404, "404 Project Not Found")
+        if m.group(2) is None:
+            if rec.method != "GET":
+                return Reply(405, {"error": "405 Method Not Allowed"})
+            return Reply(200, {**self.project, "web_url": self._web()})
+        iid = m.group(3)
+        if iid is None and rec.method == "GET":
+            found = [
+                mr
+                for mr in self.mrs
+                if all(q.get(k) in (None, mr[k]) for k in ("source_branch", "target_branch"))
+                and q.get("state", "all") in ("all", mr["state"])
+            ]
+            headers = {"X-Page": "1", "X-Per-Page": "20", "X-Total": str(len(found)), "X-Total-Pages": "1"}
+            return Reply(200, [self._mr_json(mr) for mr in reversed(found)], headers)
+        if iid is None and rec.method == "POST":
+            for required in ("source_branch", "target_branch", "title"):
+                if not body.get(required):
+                    return self._error(400, f"{required} is missing", key="error")
+            for other in self.mrs:
+                if other["state"] == "opened" and other["source_branch"] == body["source_branch"]:
+                    return self._error(
+                        409, [f"Another open merge request already exists for this source branch: !{other['iid']}"]
+                    )
+            n = len(self.mrs) + 1
+            mr = {
+                "id": 1000 + n,
+                "iid": n,
+                "project_id": self.project["id"],
+                "title": body["title"],
+                "description": body.get("description") or "",
+                "state": "opened",
+                "source_branch": body["source_branch"],
+                "target_branch": body["target_branch"],
+                "labels": self._labels(body.get("labels")),
+                "reviewer_ids": [int(x) for x in body.get("reviewer_ids") or []],
+                "force_remove_source_branch": bool(body.get("remove_source_branch")),
+                "web_url": f"{self._web()}/-/merge_requests/{n}",
+            }
+            self.mrs.append(mr)
+            return Reply(201, self._mr_json(mr))
+        if iid is not None and rec.method == "PUT":
+            matches = [mr for mr in self.mrs if mr["iid"] == int(iid)]
+            if not matches:
+                return self._error(404, "404 Not found")
+            mr = matches[0]
+            for key in ("title", "description", "target_branch"):
+                if key in body:
+                    if key != "description" and not body[key]:
+                        return self._error(400, {key: ["can't be blank"]})
+                    mr[key] = body[key]
+            if "labels" in body:
+                mr["labels"] = self._labels(body["labels"])
+            for label in self._labels(body.get("add_labels")):
+                if label not in mr["labels"]:
+                    mr["labels"].append(label)
+            mr["labels"] = [x for x in mr["labels"] if x not in self._labels(body.get("remove_labels"))]
+            if "reviewer_ids" in body:
+                mr["reviewer_ids"] = [int(x) for x in body["reviewer_ids"] or []]
+            if "remove_source_branch" in body:
+                mr["force_remove_source_branch"] = bool(body["remove_source_branch"])
+            if body.get("state_event") == "close":
+                mr["state"] = "closed"
+            return Reply(200, self._mr_json(mr))
+        return Reply(405, {"error": "405 Method Not Allowed"})
+
+
+class FakeGitHub(FakeServer):
+    """Contract fake of GitHub's REST API (version 2022-11-28), following the public API docs
+    (GitHub cannot run here).
+
+    Endpoints: `GET /repos/{owner}/{repo}/pulls` (filters `state`, `head` as `owner:branch`,
+    `base`), `POST /repos/{owner}/{repo}/pulls` (`title`, `head`, `base`, `body`, `draft`),
+    `PATCH /repos/{owner}/{repo}/pulls/{n}` (`title`, `body`, `state`, `base`),
+    `POST /repos/{owner}/{repo}/issues/{n}/labels` (`{"labels": [...]}`, adds),
+    `POST /repos/{owner}/{repo}/pulls/{n}/requested_reviewers` (`{"reviewers": [...]}`, adds).
+    Authentication: `Authorization: Bearer <token>` (or `token <token>`); otherwise 401
+    `{"message": "Bad credentials"}`. Errors as GitHub answers them: 404 `Not Found`, 422
+    `{"message": "Validation Failed", "errors": [...]}` for an unknown base branch, a second
+    open pull request of one head, a reviewer who is no collaborator; 400 for an unsupported
+    `X-GitHub-Api-Version`.
+    """
+
+    DOCS = "https://docs.github.com/rest"
+
+    def __init__(self, token: str, owner: str = "app-sre", repo: str = "qontract-reconcile") -> None:
+        super().__init__(token)
+        self.owner = owner
+        self.repo = repo
+        self.branches = {"main", "master"}
+        self.collaborators = {"jdoe", "ada", "grace"}
+        self.pulls: list[dict[str, Any]] = []
+
+    def _error(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> Reply:
+        if self.echo_auth:
+            message = f"{message}: {self._auth_header}"
+        body: dict[str, Any] = {"message": message, "documentation_url": self.DOCS, "status": str(status)}
+        if errors is not None:
+            body["errors"] = errors
+        return Reply(status, body)
+
+    def _pull_json(self, pr: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"{self.url}/repos/{self.owner}/{self.repo}/pulls/{pr['number']}",
+            "html_url": f"https://github.com/{self.owner}/{self.repo}/pull/{pr['number']}",
+            "number": pr["number"],
+            "state": pr["state"],
+            "title": pr["title"],
+            "body": pr["body"],
+            "draft": pr["draft"],
+            "head": {"ref": pr["head"], "label": f"{self.owner}:{pr['head']}"},
+            "base": {"ref": pr["base"], "label": f"{self.owner}:{pr['base']}"},
+            "labels": [{"name": name} for name in pr["labels"]],
+            "requested_reviewers": [{"login": login} for login in pr["reviewers"]],
+        }
+
+    def handle(self, rec: Recorded) -> Reply:
+        self._auth_header = rec.headers.get("authorization", "")
+        if self._auth_header not in (f"Bearer {self.token}", f"token {self.token}"):
+            return self._error(401, "Bad credentials")
+        version = rec.headers.get("x-github-api-version")
+        if version not in (None, "2022-11-28"):
+            return self._error(400, f"Unsupported API version {version}")
+        prefix = f"/repos/{self.owner}/{self.repo}"
+        if not rec.path.startswith(prefix + "/"):
+            return self._error(404, "Not Found")
+        path = rec.path[len(prefix) :]
+        q = {k: v[-1] for k, v in rec.query.items()}
+        body = rec.body if isinstance(rec.body, dict) else {}
+        if path == "/pulls" and rec.method == "GET":
+            state = q.get("state", "open")
+            found = [
+                pr
+                for pr in self.pulls
+                if state in ("all", pr["state"])
+                and ("head" not in q or q["head"] == f"{self.owner}:{pr['head']}")
+                and ("base" not in q or q["base"] == pr["base"])
+            ]
+            return Reply(200, [self._pull_json(pr) for pr in reversed(found)])
+        if path == "/pulls" and rec.method == "POST":
+            missing = [k for k in ("title", "head", "base") if not body.get(k)]
+            if missing:
+                return self._error(
+                    422,
+                    "Validation Failed",
+                    [{"resource": "PullRequest", "field": k, "code": "missing_field"} for k in missing],
+                )
+            if body["base"] not in self.branches:
+                return self._error(
+                    422, "Validation Failed", [{"resource": "PullRequest", "field": "base", "code": "invalid"}]
+                )
+            if any(pr["state"] == "open" and pr["head"] == body["head"] for pr in self.pulls):
+                return self._error(
+                    422,
+                    "Validation Failed",
+                    [
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"A pull request already exists for {self.owner}:{body['head']}.",
+                        }
+                    ],
+                )
+            pr = {
+                "number": len(self.pulls) + 1,
+                "state": "open",
+                "title": body["title"],
+                "body": body.get("body"),
+                "draft": bool(body.get("draft")),
+                "head": body["head"],
+                "base": body["base"],
+                "labels": [],
+                "reviewers": [],
+            }
+            self.pulls.append(pr)
+            return Reply(201, self._pull_json(pr))
+        m = re.fullmatch(r"/(pulls|issues)/(\d+)(/labels|/requested_reviewers)?", path)
+        if m is None:
+            return self._error(404, "Not Found")
+        matches = [pr for pr in self.pulls if pr["number"] == int(m.group(2))]
+        if not matches:
+            return self._error(404, "Not Found")
+        pr = matches[0]
+        kind, sub = m.group(1), m.group(3)
+        if kind == "pulls" and sub is None and rec.method == "PATCH":
+            for key in ("title", "body", "state", "base"):
+                if key in body:
+                    pr[key] = body[key]
+            return Reply(200, self._pull_json(pr))
+        if kind == "issues" and sub == "/labels" and rec.method == "POST":
+            for name in body.get("labels") or []:
+                if name not in pr["labels"]:
+                    pr["labels"].append(name)
+            return Reply(200, [{"name": name} for name in pr["labels"]])
+        if kind == "pulls" and sub == "/requested_reviewers" and rec.method == "POST":
+            outsiders = [r for r in body.get("reviewers") or [] if r not in self.collaborators]
+            if outsiders:
+                return self._error(
+                    422,
+                    "Reviews may only be requested from collaborators. One or more of the users or teams you "
+                    f"specified is not a collaborator of the {self.owner}/{self.repo} repository.",
+                )
+            for login in body.get("reviewers") or []:
+                if login not in pr["reviewers"]:
+                    pr["reviewers"].append(login)
+            return Reply(201, self._pull_json(pr))
+        return self._error(404, "Not Found")
+
+
+@contextmanager
+def running(server: FakeServer) -> Iterator[FakeServer]:
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
