@@ -229,3 +229,62 @@ def test_credentials_in_a_remote_url_never_show(world, run) -> None:  # type: ig
     assert "SECRET123" not in out + err
     message = git(repo, "log", "-1", "--format=%B")
     assert "SECRET123" not in message
+
+
+GH_TOKEN = "ghp_FAKE0123456789SECRET"
+
+
+def test_merge_request_through_the_github_api_and_again_updates_it(world, run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """GitHub cannot run here: FakeGitHub is a contract fake of its REST API (tests/forge_fakes.py)."""
+    from tests.forge_fakes import FakeGitHub, running
+
+    repo, remote, r = world["repo"], world["remote"], world["r"]
+    # the remote's URL names the GitHub repository; pushes go to the local bare repo
+    url = "https://github.com/app-sre/app-interface.git"
+    git(repo, "remote", "set-url", "origin", url)
+    git(repo, "config", f"url.{remote}.pushInsteadOf", url)
+    with running(FakeGitHub(GH_TOKEN, owner="app-sre", repo="app-interface")) as gh:
+        text = (
+            (repo / "promotion.yaml")
+            .read_text()
+            .replace(
+                "merge_request:\n",
+                f"merge_request:\n  method: api\n  forge: github\n  api_url: {gh.url}\n  reviewers: [jdoe]\n",
+            )
+        )
+        (repo / "promotion.yaml").write_text(text)
+        git(repo, "commit", "-qam", "api")
+        git(repo, "push", "-q", "origin", "main")
+        monkeypatch.setenv("GITHUB_TOKEN", GH_TOKEN)
+
+        code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--push", "--ignore-deps")
+
+        assert code == 0, err
+        branch = f"promote/reconcile-{r[3][:7]}"
+        assert "opened merge request https://github.com/app-sre/app-interface/pull/1" in out
+        lines = [req.line for req in gh.requests]
+        assert lines == [
+            f"GET /repos/app-sre/app-interface/pulls?head=app-sre%3A{branch.replace('/', '%2F')}&state=open",
+            "POST /repos/app-sre/app-interface/pulls",
+            "POST /repos/app-sre/app-interface/issues/1/labels",
+            "POST /repos/app-sre/app-interface/pulls/1/requested_reviewers",
+        ]
+        created = gh.requests[1].body
+        assert created["head"] == branch and created["base"] == "main"
+        assert created["title"] == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
+        body = created["body"]
+        assert f"| production | prod | `saas.yaml` | `{r[1][:7]}` | `{r[3][:7]}` |" in body
+        assert "Check this merge request's validation output" in body and "ask a teammate for a review" in body
+        assert "2 commits" in body and "compare" in body
+        assert gh.requests[2].body == {"labels": ["promotion", "bot"]}
+        assert gh.requests[3].body == {"reviewers": ["jdoe"]}
+        assert all(GH_TOKEN not in x for x in (out, err, git(repo, "log", "-1", "--format=%B")))
+
+        # the same promotion again, from main: the branch holds it already; the pull request is updated
+        git(repo, "switch", "-q", "main")
+        code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--push", "--ignore-deps")
+        assert code == 0, err
+        assert f"{branch} already holds this promotion of reconcile to {r[3][:7]}" in out
+        assert "updated merge request https://github.com/app-sre/app-interface/pull/1" in out
+        assert len(gh.pulls) == 1
+        assert [req.method for req in gh.requests[4:]][:2] == ["GET", "PATCH"]

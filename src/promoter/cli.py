@@ -241,7 +241,6 @@ def cmd_promote(args: argparse.Namespace) -> int:
     git = Git(repo.root)
     if commit and start is None:
         raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
-    done: list[str] = []
     for i, comp in enumerate(comps):
         if i and commit and ship.current_branch(git) != start:
             assert start is not None
@@ -264,22 +263,25 @@ def cmd_promote(args: argparse.Namespace) -> int:
             _out("nothing written\n")
             return 3
         branch = ship.branch_name(repo.config, p)
-        if commit:
-            ship.start_branch(git, branch)
-        try:
-            files = core.apply_plan(repo, p, allow_dirty=args.allow_dirty)
-        except BaseException:
-            if commit:
-                assert start is not None
-                ship.abandon_branch(git, branch, start)
-            raise
-        _out(f"promoted {comp.name} to {new} in {len(files)} file(s)\n")
-        done.append(comp.name)
+        fresh = not commit or ship.start_branch(git, branch, comp.name, p.sha)
+        files: list[str] | None = None
+        if fresh:
+            try:
+                files = core.apply_plan(repo, p, allow_dirty=args.allow_dirty)
+            except BaseException:
+                if commit:
+                    assert start is not None
+                    ship.abandon_branch(git, branch, start)
+                raise
+            _out(f"promoted {comp.name} to {new} in {len(files)} file(s)\n")
+        else:
+            _out(f"{branch} already holds this promotion of {comp.name} to {new}\n")
         if commit:
             shipped = session.ship(
                 prepared, files, render.plan_summary(p), args.push, render.merge_request_description(prepared)
             )
-            _out(f"committed {shipped.commit.sha[:12]} on {shipped.commit.branch}: {shipped.commit.subject}\n")
+            if files is not None:
+                _out(f"committed {shipped.commit.sha[:12]} on {shipped.commit.branch}: {shipped.commit.subject}\n")
             for n in shipped.notes:
                 _err(f"note: {n}")
             if shipped.remote:

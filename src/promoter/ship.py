@@ -67,11 +67,18 @@ def current_branch(git: Git) -> str | None:
     return git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip() or None
 
 
-def start_branch(git: Git, branch: str) -> None:
-    """Create `branch` at HEAD and switch to it (local changes come along)."""
-    if git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"):
-        raise Refused(f"branch {branch} already exists; delete it or set merge_request.branch")
+def start_branch(git: Git, branch: str, component: str, sha: str) -> bool:
+    """Switch to a new `branch` at HEAD (local changes come along). Returns False when the branch
+    exists already and its tip is this very promotion (a re-run): then it is checked out as it is."""
+    tip = git.run("log", "-1", "--format=%(trailers:only,unfold)", f"refs/heads/{branch}", "--", check=False)
+    if tip.returncode == 0:
+        trailers = set(tip.stdout.splitlines())
+        if {f"Promoted-Component: {component}", f"Promoted-To: {sha}"} <= trailers:
+            git.run("switch", "--quiet", branch)
+            return False
+        raise Refused(f"branch {branch} already exists and holds something else; delete it or set merge_request.branch")
     git.run("switch", "--quiet", "-c", branch)
+    return True
 
 
 def abandon_branch(git: Git, branch: str, back_to: str) -> None:

@@ -154,12 +154,13 @@ class Session:
     def ship(
         self,
         prepared: Prepared,
-        files: list[str],
+        files: list[str] | None,
         summary: list[str],
         push_to: str | None,
         description: str,
     ) -> Shipped:
-        """Commit the written files on the current branch; push it and open its merge request."""
+        """Commit the written `files` on the current branch (None: it already holds this promotion);
+        push it and open or update its merge request."""
         from promoter.changelog import render_text
 
         repo, plan = self.repo, prepared.plan
@@ -167,17 +168,19 @@ class Session:
         branch = ship.current_branch(git) or ship.branch_name(repo.config, plan)
         log = render_text(prepared.changelog) if prepared.changelog else None
         subject, text = ship.message(plan, summary, log)
-        done = ship.commit(git, files, branch, subject, text)
+        if files is None:
+            done = ship.Commit(branch, git.out("rev-parse", "HEAD"), subject, text)
+        else:
+            done = ship.commit(git, files, branch, subject, text)
         shipped = Shipped(done)
         if push_to is None:
             return shipped
         mr_cfg = repo.config.merge_request
         from promoter.forge import MergeRequest
 
-        target = mr_cfg.target_branch or self.base_branch or "main"
         mr = MergeRequest(
             source_branch=branch,
-            target_branch=target,
+            target_branch=mr_cfg.target_branch or self.base_branch or "main",
             title=subject,
             description=description,
             labels=mr_cfg.labels,
