@@ -1,0 +1,407 @@
+"""A real OCI registry (Debian's docker-registry) for the tests, a bearer-token front for it, and
+small fault servers, all on 127.0.0.1 and all stopped at the end.
+
+Images are pushed over the distribution API itself (blob uploads, then the manifest), so the
+digests the tests expect are computed here from the exact bytes sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REGISTRY_BIN = "/usr/bin/docker-registry"
+HTPASSWD_BIN = "htpasswd"
+INSTALL_HINT = "install it with: apt-get update && apt-get install -y docker-registry apache2-utils (.ci/run does)"
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+ALL_MANIFESTS = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST])
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+def request(
+    method: str, url: str, headers: dict[str, str] | None = None, body: bytes | None = None, timeout: float = 5.0
+) -> Reply:
+    """One plain HTTP exchange (the tests' own client, independent of promoter.registry)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.netloc, timeout=timeout)
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        conn.request(method, target, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# --- the real registry -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunningRegistry:
+    host: str  # 127.0.0.1:PORT
+    proc: subprocess.Popen[bytes]
+    log: Path
+    auth: str | None = None  # Authorization header for pushes, when the registry needs one
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {**({"Authorization": self.auth} if self.auth else {}), **(extra or {})}
+
+    def push_blob(self, name: str, data: bytes) -> str:
+        digest = sha256(data)
+        status, headers, body = request("POST", f"{self.url}/v2/{name}/blobs/uploads/", self._headers())
+        assert status == 202, (status, body)
+        location = urllib.parse.urljoin(self.url, headers["location"])
+        # keep the `_state` query of the upload URL; add the digest to it
+        sep = "&" if urllib.parse.urlsplit(location).query else "?"
+        put = f"{location}{sep}{urllib.parse.urlencode({'digest': digest})}"
+        status, _, body = request(
+            "PUT",
+            put,
+            self._headers({"Content-Type": "application/octet-stream", "Content-Length": str(len(data))}),
+            data,
+        )
+        assert status == 201, (status, body)
+        return digest
+
+    def push_manifest(self, name: str, tag: str, media_type: str, manifest: bytes) -> str:
+        status, headers, body = request(
+            "PUT", f"{self.url}/v2/{name}/manifests/{tag}", self._headers({"Content-Type": media_type}), manifest
+        )
+        assert status == 201, (status, body)
+        digest = sha256(manifest)
+        assert headers.get("docker-content-digest") == digest
+        return digest
+
+    def push_image(self, name: str, tag: str, kind: str = "oci") -> str:
+        """Push a one-layer image (`oci` or `docker` schema2); the digest of its manifest."""
+        oci = kind == "oci"
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": []},
+                "n": secrets.token_hex(8),
+            }
+        ).encode()
+        layer = secrets.token_bytes(256)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST if oci else DOCKER_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json"
+                if oci
+                else "application/vnd.docker.container.image.v1+json",
+                "digest": self.push_blob(name, config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"
+                    if oci
+                    else "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": self.push_blob(name, layer),
+                    "size": len(layer),
+                }
+            ],
+        }
+        body = json.dumps(manifest, indent=3).encode()  # any bytes: the digest is of these exact ones
+        return self.push_manifest(name, tag, str(manifest["mediaType"]), body)
+
+    def push_index(self, name: str, tag: str, children: list[tuple[str, int]], kind: str = "oci") -> str:
+        """Push an OCI index (or Docker manifest list) over manifests already in `name`."""
+        child_type = OCI_MANIFEST if kind == "oci" else DOCKER_MANIFEST
+        index = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX if kind == "oci" else DOCKER_LIST,
+            "manifests": [
+                {
+                    "mediaType": child_type,
+                    "digest": d,
+                    "size": size,
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                }
+                for d, size in children
+            ],
+        }
+        return self.push_manifest(name, tag, str(index["mediaType"]), json.dumps(index).encode())
+
+    def manifest_size(self, name: str, reference: str) -> int:
+        status, _, body = request(
+            "GET", f"{self.url}/v2/{name}/manifests/{reference}", self._headers({"Accept": ALL_MANIFESTS})
+        )
+        assert status == 200, status
+        return len(body)
+
+
+def require_binaries() -> None:
+    if not os.access(REGISTRY_BIN, os.X_OK):
+        pytest.fail(
+            f"{REGISTRY_BIN} is missing, the registry tests need a real registry: {INSTALL_HINT}", pytrace=False
+        )
+    if shutil.which(HTPASSWD_BIN) is None:
+        pytest.fail(f"{HTPASSWD_BIN} is missing: {INSTALL_HINT}", pytrace=False)
+
+
+def start_registry(root: Path, htpasswd: Path | None = None, auth: str | None = None) -> RunningRegistry:
+    require_binaries()
+    last_error = ""
+    for _ in range(3):  # a free port may be taken between choosing and binding it
+        port = free_port()
+        cfg = root / f"config-{port}.yml"
+        auth_cfg = f"auth:\n  htpasswd:\n    realm: test-realm\n    path: {htpasswd}\n" if htpasswd else ""
+        cfg.write_text(
+            "version: 0.1\n"
+            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
+            f"http:\n  addr: 127.0.0.1:{port}\n  secret: {secrets.token_hex(16)}\n" + auth_cfg
+        )
+        log = root / f"registry-{port}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([REGISTRY_BIN, "serve", str(cfg)], stdout=out, stderr=subprocess.STDOUT)
+        running = RunningRegistry(f"127.0.0.1:{port}", proc, log, auth)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                status, _, _ = request("GET", f"{running.url}/v2/", timeout=1)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            if status in (200, 401):
+                return running
+            time.sleep(0.05)
+        stop_registry(running)
+        last_error = log.read_text(errors="replace")[-2000:]
+    pytest.fail(f"docker-registry did not start (GET /v2/ never answered):\n{last_error}", pytrace=False)
+
+
+def stop_registry(running: RunningRegistry) -> None:
+    if running.proc.poll() is None:
+        running.proc.terminate()
+        try:
+            running.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            running.proc.kill()
+            running.proc.wait(5)
+
+
+# --- small HTTP servers on 127.0.0.1 -----------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Server
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def _dispatch(self) -> None:
+        with self.server.lock:
+            self.server.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+        self.server.behaviour(self)
+
+    do_GET = do_HEAD = do_POST = do_PUT = _dispatch
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, behaviour: Callable[[BaseHTTPRequestHandler], None], host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), _Handler)
+        self.behaviour = behaviour
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def host(self) -> str:
+        host, port = self.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+        self.thread.join(5)
+
+
+def reply(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> None:
+    req.send_response(status)
+    for k, v in (headers or {}).items():
+        req.send_header(k, v)
+    req.send_header("Content-Length", str(len(body)))
+    req.end_headers()
+    if req.command != "HEAD" and body:
+        req.wfile.write(body)
+
+
+def error_body(code: str, message: str) -> bytes:
+    return json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+
+
+@dataclass
+class TokenFront:
+    """Fronts a real registry the way quay.io does: bearer tokens from a /token realm.
+
+    Answers 401 with a Bearer challenge (and a Basic one in the same header) unless the request
+    carries the token it issued; `/token` checks service and scope (and Basic credentials when
+    `require` is set), then requests are proxied to the registry.
+    """
+
+    upstream: str  # host:port of the real registry
+    require: str | None = None  # Authorization the token endpoint demands
+    strip_digest: bool = False  # drop Docker-Content-Digest from answers (forces the GET fallback)
+    token_body: Callable[[str], bytes] | None = None  # what /token answers, given the token
+    tokens: list[str] = field(default_factory=list)  # issued, newest last
+    token_requests: list[dict[str, list[str]]] = field(default_factory=list)
+    server: Server | None = None
+
+    @property
+    def host(self) -> str:
+        assert self.server is not None
+        return self.server.host
+
+    def rotate(self) -> None:
+        """Invalidate every issued token (as if they expired)."""
+        self.tokens.append("expired-" + secrets.token_hex(4))
+
+    def __call__(self, req: BaseHTTPRequestHandler) -> None:
+        parts = urllib.parse.urlsplit(req.path)
+        if parts.path == "/token":
+            query = urllib.parse.parse_qs(parts.query)
+            self.token_requests.append(query)
+            if self.require is not None and req.headers.get("Authorization") != self.require:
+                reply(req, 401, {"WWW-Authenticate": 'Basic realm="token"'}, error_body("UNAUTHORIZED", "who are you"))
+                return
+            scope = query.get("scope", [""])[0]
+            if query.get("service") != ["test"] or not re.fullmatch(r"repository:[a-z0-9/._-]+:pull", scope):
+                reply(req, 400, {}, error_body("INVALID", "bad service or scope"))
+                return
+            token = "tok-" + secrets.token_hex(16)
+            self.tokens.append(token)
+            body = (
+                self.token_body(token) if self.token_body else json.dumps({"token": token, "expires_in": 300}).encode()
+            )
+            reply(req, 200, {"Content-Type": "application/json"}, body)
+            return
+        m = re.fullmatch(r"/v2/(?P<name>.+?)/(?:manifests|blobs|tags)/.*", parts.path)
+        if not self.tokens or req.headers.get("Authorization") != f"Bearer {self.tokens[-1]}":
+            scope = f',scope="repository:{m.group("name")}:pull"' if m else ""
+            challenge = (
+                f'Bearer realm="http://{self.host}/token",service="test"{scope}, Basic realm="front, with a comma"'
+            )
+            reply(req, 401, {"WWW-Authenticate": challenge}, error_body("UNAUTHORIZED", "authentication required"))
+            return
+        headers = {"Accept": req.headers.get("Accept", "")}
+        status, got, body = request(req.command, f"http://{self.upstream}{req.path}", headers)
+        out = {k: got[k] for k in ("content-type", "docker-content-digest") if k in got}
+        if self.strip_digest:
+            out.pop("docker-content-digest", None)
+        req.send_response(status)
+        for k, v in out.items():
+            req.send_header(k, v)
+        req.send_header("Content-Length", got.get("content-length", str(len(body))))
+        req.end_headers()
+        if req.command != "HEAD":
+            req.wfile.write(body)
+
+
+@pytest.fixture
+def token_front(registry: RunningRegistry) -> Iterator[Callable[..., TokenFront]]:
+    """Start TokenFront(registry, **options) servers; all stopped after the test."""
+    servers: list[Server] = []
+
+    def start(**options: object) -> TokenFront:
+        front = TokenFront(registry.host, **options)  # type: ignore[arg-type]
+        front.server = Server(front)
+        servers.append(front.server.__enter__())
+        return front
+
+    yield start
+    for s in servers:
+        s.__exit__(None, None, None)
+
+
+@pytest.fixture
+def fault_server() -> Iterator[Callable[..., Server]]:
+    """Start Server(behaviour) instances on 127.0.0.1; all stopped after the test."""
+    servers: list[Server] = []
+
+    def start(behaviour: Callable[[BaseHTTPRequestHandler], None], host: str = "127.0.0.1") -> Server:
+        s = Server(behaviour, host)
+        servers.append(s.__enter__())
+        return s
+
+    yield start
+    for s in servers:
+        s.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """An anonymous docker-registry on 127.0.0.1 for the whole session."""
+    running = start_registry(tmp_path_factory.mktemp("registry"))
+    yield running
+    stop_registry(running)
+
+
+REG_USER = "promoter-user"
+REG_PASSWORD = "s3cret-Pa55word"
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """A docker-registry with htpasswd Basic auth (REG_USER / REG_PASSWORD)."""
+    require_binaries()
+    root = tmp_path_factory.mktemp("auth-registry")
+    htpasswd = root / "htpasswd"
+    out = subprocess.run([HTPASSWD_BIN, "-Bbn", REG_USER, REG_PASSWORD], capture_output=True, check=True, text=True)
+    htpasswd.write_text(out.stdout)
+    running = start_registry(root, htpasswd, basic(REG_USER, REG_PASSWORD))
+    yield running
+    stop_registry(running)
