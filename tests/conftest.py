@@ -11,6 +11,10 @@ import pytest
 
 from promoter.cli import main
 
+# the real OCI registry and fake servers: fixtures for every test module
+pytest.register_assert_rewrite("tests.registry_fixtures")
+pytest_plugins = ["tests.registry_fixtures"]
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
     "GIT_AUTHOR_EMAIL": "author@example.com",

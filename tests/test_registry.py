@@ -25,11 +25,7 @@ from promoter.registry import (
     parse_www_authenticate,
     scheme,
 )
-
-# the fixtures module is a pytest plugin of this file (below): let pytest rewrite its asserts
-pytest.register_assert_rewrite("tests.registry_fixtures")
-
-from tests.registry_fixtures import (  # noqa: E402
+from tests.registry_fixtures import (
     REG_PASSWORD,
     REG_USER,
     RunningRegistry,
@@ -40,8 +36,6 @@ from tests.registry_fixtures import (  # noqa: E402
     free_port,
     reply,
 )
-
-pytest_plugins = ["tests.registry_fixtures"]
 
 DIGEST = "sha256:" + "ab" * 32
 StartFront = Callable[..., TokenFront]

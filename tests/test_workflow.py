@@ -288,3 +288,62 @@ def test_merge_request_through_the_github_api_and_again_updates_it(world, run, m
         assert "updated merge request https://github.com/app-sre/app-interface/pull/1" in out
         assert len(gh.pulls) == 1
         assert [req.method for req in gh.requests[4:]][:2] == ["GET", "PATCH"]
+
+
+def _with_image(repo: Path, registry_host: str, extra_target: str = "") -> None:
+    text = (
+        (repo / "promotion.yaml")
+        .read_text()
+        .replace(
+            "    depends_on: [schemas]\n", f"    depends_on: [schemas]\n    image: {registry_host}/app-sre/reconcile\n"
+        )
+    )
+    if extra_target:
+        text = text.rstrip("\n") + "\n" + extra_target
+    (repo / "promotion.yaml").write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "image gate")
+
+
+def test_image_gate_against_a_real_registry(world, run, registry) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    _with_image(repo, registry.host)
+    registry.push_image("app-sre/reconcile", r[2][:7])  # r3, the head, has no image yet
+
+    code, out, err = run("-C", repo, "plan", "reconcile", r[3], "--ignore-deps")
+    assert code == 3
+    assert f"reconcile: image {registry.host}/app-sre/reconcile:{r[3][:7]} does not exist (not built yet?)" in err
+    assert "--wait 10m" in err
+
+    code, out, err = run("-C", repo, "plan", "reconcile", "--ignore-deps")  # no REV: newest with an image
+    assert code == 0, err
+    assert f"note: skipped {r[3][:7]}: no image {registry.host}/app-sre/reconcile:{r[3][:7]} yet" in err
+    assert f"prod [production] saas.yaml: {r[1][:7]} -> {r[2][:7]} (1 place)" in out
+
+
+def test_digest_target_pins_the_image_digest(world, run, registry) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    old = registry.push_image("app-sre/reconcile", r[1][:7], kind="docker")
+    (repo / "images.env").write_text(f"RECONCILE_DIGEST={old}\n")
+    _with_image(
+        repo,
+        registry.host,
+        "      - {name: digest, environment: ci, file: images.env, env: RECONCILE_DIGEST, format: digest}\n",
+    )
+    new = registry.push_image("app-sre/reconcile", r[3][:7])
+
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--ignore-deps")
+
+    assert code == 0, err
+    assert (repo / "images.env").read_text() == f"RECONCILE_DIGEST={new}\n"
+    code, out, err = run("-C", repo, "plan", "reconcile", r[3], "--offline")
+    assert code == 2
+    assert "targets digest pin the image digest, which needs the registry (not --offline)" in err
+
+
+def test_wait_polls_then_refuses_a_missing_image(world, run, registry) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    _with_image(repo, registry.host)
+    code, out, err = run("-C", repo, "plan", "reconcile", r[3], "--ignore-deps", "--wait", "1s")
+    assert code == 3
+    assert f"image {registry.host}/app-sre/reconcile:{r[3][:7]} did not appear within 1s" in err
