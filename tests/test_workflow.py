@@ -290,14 +290,9 @@ def test_merge_request_through_the_github_api_and_again_updates_it(world, run, m
         assert [req.method for req in gh.requests[4:]][:2] == ["GET", "PATCH"]
 
 
-def _with_image(repo: Path, registry_host: str, extra_target: str = "") -> None:
-    text = (
-        (repo / "promotion.yaml")
-        .read_text()
-        .replace(
-            "    depends_on: [schemas]\n", f"    depends_on: [schemas]\n    image: {registry_host}/app-sre/reconcile\n"
-        )
-    )
+def _with_image(repo: Path, image: str, extra_target: str = "") -> None:
+    text = (repo / "promotion.yaml").read_text()
+    text = text.replace("    depends_on: [schemas]\n", f"    depends_on: [schemas]\n    image: {image}\n")
     if extra_target:
         text = text.rstrip("\n") + "\n" + extra_target
     (repo / "promotion.yaml").write_text(text)
@@ -307,30 +302,30 @@ def _with_image(repo: Path, registry_host: str, extra_target: str = "") -> None:
 
 def test_image_gate_against_a_real_registry(world, run, registry) -> None:  # type: ignore[no-untyped-def]
     repo, r = world["repo"], world["r"]
-    _with_image(repo, registry.host)
-    registry.push_image("app-sre/reconcile", r[2][:7])  # r3, the head, has no image yet
+    _with_image(repo, f"{registry.host}/gate/reconcile")  # one repository per test: the registry is shared
+    registry.push_image("gate/reconcile", r[2][:7])  # r3, the head, has no image yet
 
     code, out, err = run("-C", repo, "plan", "reconcile", r[3], "--ignore-deps")
     assert code == 3
-    assert f"reconcile: image {registry.host}/app-sre/reconcile:{r[3][:7]} does not exist (not built yet?)" in err
+    assert f"reconcile: image {registry.host}/gate/reconcile:{r[3][:7]} does not exist (not built yet?)" in err
     assert "--wait 10m" in err
 
     code, out, err = run("-C", repo, "plan", "reconcile", "--ignore-deps")  # no REV: newest with an image
     assert code == 0, err
-    assert f"note: skipped {r[3][:7]}: no image {registry.host}/app-sre/reconcile:{r[3][:7]} yet" in err
+    assert f"note: skipped {r[3][:7]}: no image {registry.host}/gate/reconcile:{r[3][:7]} yet" in err
     assert f"prod [production] saas.yaml: {r[1][:7]} -> {r[2][:7]} (1 place)" in out
 
 
 def test_digest_target_pins_the_image_digest(world, run, registry) -> None:  # type: ignore[no-untyped-def]
     repo, r = world["repo"], world["r"]
-    old = registry.push_image("app-sre/reconcile", r[1][:7], kind="docker")
+    old = registry.push_image("digest/reconcile", r[1][:7], kind="docker")
     (repo / "images.env").write_text(f"RECONCILE_DIGEST={old}\n")
     _with_image(
         repo,
-        registry.host,
+        f"{registry.host}/digest/reconcile",
         "      - {name: digest, environment: ci, file: images.env, env: RECONCILE_DIGEST, format: digest}\n",
     )
-    new = registry.push_image("app-sre/reconcile", r[3][:7])
+    new = registry.push_image("digest/reconcile", r[3][:7])
 
     code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--ignore-deps")
 
@@ -343,7 +338,53 @@ def test_digest_target_pins_the_image_digest(world, run, registry) -> None:  # t
 
 def test_wait_polls_then_refuses_a_missing_image(world, run, registry) -> None:  # type: ignore[no-untyped-def]
     repo, r = world["repo"], world["r"]
-    _with_image(repo, registry.host)
+    _with_image(repo, f"{registry.host}/wait/reconcile")
     code, out, err = run("-C", repo, "plan", "reconcile", r[3], "--ignore-deps", "--wait", "1s")
     assert code == 3
-    assert f"image {registry.host}/app-sre/reconcile:{r[3][:7]} did not appear within 1s" in err
+    assert f"image {registry.host}/wait/reconcile:{r[3][:7]} did not appear within 1s" in err
+
+
+def test_changelog_command(world, run) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    repo, up, r = world["repo"], world["reconcile"], world["r"]
+    commit(
+        up,
+        "r4 with a friend\n\nCo-authored-by: Grace Hopper <grace@example.com>",
+        NOW - 2 * HOUR,
+        "Bob <bob@example.com>",
+    )
+    commit(up, "bump deps", NOW - HOUR, "dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>")
+    head = git(up, "rev-parse", "HEAD")
+    text = (repo / "promotion.yaml").read_text() + "people:\n  grace@example.com: '@grace'\n"
+    (repo / "promotion.yaml").write_text(text)
+    git(repo, "commit", "-qam", "people")
+
+    code, out, err = run("-C", repo, "changelog", "reconcile", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["base"] == r[1] and doc["head"] == head
+    assert [c["subject"] for c in doc["commits"]] == ["bump deps", "r4 with a friend", "r3", "r2"]
+
+    code, out, err = run("-C", repo, "changelog", "reconcile", "--from", r[2])
+    assert code == 0, err
+    assert out.splitlines()[0] == f"3 commits from {r[2][:7]} to {head[:7]}"
+    assert "Grace Hopper <grace@example.com> (@grace)" in out
+    assert "dependabot" not in out.split("Authors:")[1].split("Bots")[0]
+
+    code, out, err = run("-C", repo, "changelog", "reconcile", "-o", "markdown")
+    assert code == 0 and "cc @grace" in out
+    assert f"https://github.com/example/reconcile/compare/{r[1]}...{head}" in out
+
+    assert run("-C", repo, "changelog", "reconcile", "--offline")[0] == 2
+
+
+def test_promote_all_in_dependency_order(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, schemas, r = world["repo"], world["schemas"], world["r"]
+    s3 = commit(schemas, "s3", NOW - 25 * HOUR)
+    code, out, err = run("-C", repo, "promote", "--all", "--yes")
+    assert code == 0, err
+    assert out.index("promoted schemas") < out.index("promoted reconcile")
+    assert (repo / ".env").read_text() == f"SCHEMAS_TAG={s3[:7]}\nRECONCILE_TAG={r[3][:7]}\n"
+    assert run("-C", repo, "promote", "--all", "schemas")[0] == 2
+    assert run("-C", repo, "promote")[0] == 2

@@ -239,12 +239,14 @@ def cmd_promote(args: argparse.Namespace) -> int:
     comps = order(repo.config.components, names)
     start = session.base_branch
     git = Git(repo.root)
+    written: set[str] = set()  # files this run wrote (uncommitted without --commit)
     if commit and start is None:
         raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
     for i, comp in enumerate(comps):
-        if i and commit and ship.current_branch(git) != start:
-            assert start is not None
-            git.run("switch", "--quiet", start)
+        if i:  # each component is planned afresh: from the starting branch, or on what came before
+            if commit and ship.current_branch(git) != start:
+                assert start is not None
+                git.run("switch", "--quiet", start)
             repo = session.repo = core.open_repo(repo.root, Path(repo.config.path))
         prepared = session.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
         _notes(prepared)
@@ -267,7 +269,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
         files: list[str] | None = None
         if fresh:
             try:
-                files = core.apply_plan(repo, p, allow_dirty=args.allow_dirty)
+                files = core.apply_plan(repo, p, allow_dirty=args.allow_dirty, ours=written)
+                written.update(files)
             except BaseException:
                 if commit:
                     assert start is not None

@@ -7,7 +7,7 @@ raises a `PromoterError`; the CLI renders and maps errors to exit codes.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,11 +133,12 @@ def plan(
     return Plan(comp, sha, summary, changes, warnings, digest)
 
 
-def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False) -> list[str]:
-    """Write the plan's files atomically; returns the files written."""
+def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False, ours: Collection[str] = ()) -> list[str]:
+    """Write the plan's files atomically; returns the files written. Uncommitted changes in them
+    are refused unless `allow_dirty`, or unless they are `ours` (written earlier in the same run)."""
     files = [c.file for c in p.changes]
     if not allow_dirty:
-        dirty = git.dirty(repo.root, files)
+        dirty = [f for f in git.dirty(repo.root, files) if f not in ours]
         if dirty:
             raise Refused(
                 "uncommitted changes in files this promotion would write: "
