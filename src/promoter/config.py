@@ -247,7 +247,8 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
     fetch = r.string(m["fetch"][1], f"{what}: fetch") if "fetch" in m else repo
     if re.match(r"[A-Za-z0-9+.-]+::", fetch):
         raise r.error(
-            m["fetch"][1], f"{what}: refusing the git transport of '{fetch}' (remote helpers like ext:: run commands)"
+            (m.get("fetch") or m["repo"])[1],
+            f"{what}: refusing the git transport of '{fetch}' (remote helpers like ext:: run commands)",
         )
     if not is_url(fetch) and not fetch.startswith(("/", "~")):
         fetch = posixpath.join(root, fetch)  # a local path relative to the repository root

@@ -136,7 +136,7 @@ class Upstream:
 
     def _resolve_local(self, rev: str) -> str | None:
         if FULL_SHA.fullmatch(rev):
-            return rev if self._has_commit(rev) else None
+            return self._local(rev)  # peeled: the sha of an annotated tag object names its commit
         if not rev.startswith("refs/"):
             for ref in (f"refs/heads/{rev}", f"refs/tags/{rev}"):
                 sha = self._local(ref)
@@ -163,7 +163,7 @@ class Upstream:
         """The full sha a deployed value (sha or short prefix) names, when upstream knows it."""
         self._ensure()
         if FULL_SHA.fullmatch(value):
-            return value if self._has_commit(value) else None
+            return self._local(value)
         try:
             return self._commit_with_prefix(value)
         except UsageError:
