@@ -267,6 +267,19 @@ def render_text(cl: Changelog, short: int = 7) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_summary(cl: Changelog, short: int = 7) -> str:
+    """A few lines for a commit message: how many commits, by whom, where to compare."""
+    if not cl.commits:
+        return "no new commits\n"
+    lines = [f"{_commits_word(cl.count)} from {cl.base[:short]} to {cl.head[:short]}"]
+    names = [f"{who.person.name} ({len(who.commits)})" for who in cl.contributors]
+    if names:
+        lines.append("by " + ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else ""))
+    if cl.compare_url:
+        lines.append(cl.compare_url)
+    return "\n".join(lines) + "\n"
+
+
 def _md(text: str) -> str:
     """`text` shown literally in markdown (also in a table cell), without @mentions."""
     return _MENTION.sub("@\u200b", _MD_SPECIAL.sub(r"\\\1", " ".join(text.split())))

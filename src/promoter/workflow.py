@@ -161,12 +161,12 @@ class Session:
     ) -> Shipped:
         """Commit the written `files` on the current branch (None: it already holds this promotion);
         push it and open or update its merge request."""
-        from promoter.changelog import render_text
+        from promoter.changelog import render_summary
 
         repo, plan = self.repo, prepared.plan
         git = Git(repo.root)
         branch = ship.current_branch(git) or ship.branch_name(repo.config, plan)
-        log = render_text(prepared.changelog) if prepared.changelog else None
+        log = render_summary(prepared.changelog, plan.component.short_length) if prepared.changelog else None
         subject, text = ship.message(plan, summary, log)
         if files is None:
             done = ship.Commit(branch, git.out("rev-parse", "HEAD"), subject, text)
