@@ -151,7 +151,7 @@ def test_commit_on_a_new_branch_commits_exactly_the_files_written(world, run) ->
     message = git(repo, "log", "-1", "--format=%B")
     assert message.splitlines()[0] == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
     assert f"prod [production] saas.yaml: {r[1][:7]} -> {r[3][:7]} (1 place)" in message
-    assert "2 commits from" in message
+    assert f"2 commits from {r[1][:7]} to {r[3][:7]}\nby Ada Lovelace (2)\n" in message
     assert message.rstrip().splitlines()[-4:] == [
         "Promoted-Component: reconcile",
         f"Promoted-From: {r[1]}, {r[1][:7]}",
