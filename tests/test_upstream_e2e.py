@@ -114,12 +114,18 @@ def mirrors() -> list[Path]:
 
 @pytest.fixture
 def git_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
-    """The git subcommand lines promoter runs (without the leading `git -c protocol.ext.allow=never`)."""
+    """The git subcommand lines promoter runs (without the leading `git -c protocol.ext.allow=never`
+    and the other `-c name=value` options)."""
     calls: list[list[str]] = []
     real = promoter_git.subprocess.run
 
     def recording(cmd, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append([str(c) for c in cmd[3:]] if cmd[:3] == ["git", "-c", "protocol.ext.allow=never"] else cmd)
+        rest = [str(c) for c in cmd]
+        if rest[:3] == ["git", "-c", "protocol.ext.allow=never"]:
+            rest = rest[3:]
+            while rest[:1] == ["-c"]:
+                rest = rest[2:]
+        calls.append(rest)
         return real(cmd, *args, **kwargs)
 
     monkeypatch.setattr(promoter_git.subprocess, "run", recording)

@@ -1,18 +1,24 @@
 """Write a promotion's files atomically: all or none, one run per repository at a time.
 
 Order of operations: take the lock; roll back any promotion a crash interrupted; check that no
-file changed since it was planned; write each new text to a temp file beside its target and
-fsync it; save the old texts and a journal under the git dir; rename every temp file over its
-target; fsync the directories; drop the journal. A crash before the journal leaves only temp
-files (removed by the next run); after it, the next run restores every old file from the journal.
+file changed since it was planned; save the old texts and the temp file names in a journal under
+the git dir (written aside and renamed into place, so it is complete or absent); write each new
+text to a temp file beside its target and fsync it; rename every temp file over its target;
+fsync the directories; drop the journal. A crash before the journal changed nothing; after it,
+the next run (any command) removes the temp files and restores every old file from the journal.
+An error or an interrupt (KeyboardInterrupt) does the same at once. `_fault` is the tests' fault
+injection (PROMOTER_FAULT / PROMOTER_FAULT_ACTION).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import signal
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,29 +126,60 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> None:
         if current != ch.old_text.encode("utf-8"):
             raise Refused(f"{ch.file}: changed since it was planned; nothing written, run again")
         planned.append((ch, path, path.with_name(f".{path.name}{TMP_SUFFIX}"), mode))
-    written: list[Path] = []
-    try:
-        for ch, _path, tmp, mode in planned:
-            written.append(tmp)
-            _write_durable(tmp, ch.new_text.encode("utf-8"), mode)
-    except OSError as exc:
-        for tmp in written:
-            tmp.unlink(missing_ok=True)
-        raise Refused(f"cannot write {tmp.parent}: {exc.strerror}; nothing written") from None
     journal = state_dir / JOURNAL
     entries = [
         {"file": ch.file, "tmp": str(tmp), "mode": mode, "old": ch.old_text.encode("utf-8").hex()}
         for ch, _, tmp, mode in planned
     ]
-    _write_durable(journal, json.dumps(entries).encode("utf-8"))
-    _fsync_dir(state_dir)
+    staged = journal.with_name(JOURNAL + TMP_SUFFIX)
+    try:  # the journal first, complete or not at all: from here on a crash is rolled back
+        _write_durable(staged, json.dumps(entries).encode("utf-8"))
+        os.replace(staged, journal)
+        _fsync_dir(state_dir)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise Refused(f"cannot write the journal in {state_dir}: {exc.strerror}; nothing written") from None
+    renaming, where = False, state_dir
     try:
-        for _, path, tmp, _ in planned:
+        _fault("journal-written")
+        for n, (ch, _path, tmp, mode) in enumerate(planned, 1):
+            where = tmp.parent
+            _write_durable(tmp, ch.new_text.encode("utf-8"), mode)
+            _fault(f"tmp-written:{n}")
+        renaming = True
+        for n, (_, path, tmp, _) in enumerate(planned, 1):
             os.replace(tmp, path)
+            _fault(f"renamed:{n}")
         for parent in {path.parent for _, path, _, _ in planned}:
             _fsync_dir(parent)
+        _fault("dirs-synced")
+        _fault("done")
     except OSError as exc:
         recover(root, state_dir)
-        raise Refused(f"renaming the new files failed ({exc.strerror}); every file restored") from None
+        if not renaming:
+            raise Refused(f"cannot write {where}: {exc.strerror}; nothing written") from None
+        raise Refused(f"replacing the files failed ({exc.strerror}); every file restored, nothing written") from None
+    except KeyboardInterrupt:
+        recover(root, state_dir)
+        raise KeyboardInterrupt("every file restored, nothing written") from None
+    except BaseException:
+        recover(root, state_dir)
+        raise
     journal.unlink()
     _fsync_dir(state_dir)
+
+
+def _fault(point: str) -> None:
+    """Fault injection for the reliability tests: act when PROMOTER_FAULT names this point."""
+    if os.environ.get("PROMOTER_FAULT") != point:
+        return
+    action = os.environ.get("PROMOTER_FAULT_ACTION", "kill")
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "int":
+        raise KeyboardInterrupt
+    elif action in ("enospc", "eacces"):
+        code = errno.ENOSPC if action == "enospc" else errno.EACCES
+        raise OSError(code, os.strerror(code))
+    elif action == "sleep":
+        time.sleep(2)

@@ -98,6 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
     cl.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text")
 
+    dis = sub.add_parser("discover", help="find pins of the components that no target covers")
+    dis.add_argument("components", nargs="*", metavar="COMPONENT")
+    dis.add_argument("--any-sha", action="store_true", help="also report any 40-hex value that is an upstream commit")
+    dis.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
+    chk = sub.add_parser("check", help="lint the repo: targets locate, environments agree, no uncovered pins")
+    chk.add_argument("-o", "--output", choices=("text", "json"), default="text")
+
+    hi = sub.add_parser("history", help="every change of a component's pinned values in the config repo's history")
+    hi.add_argument("component", metavar="COMPONENT")
+    hi.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
+    hi.add_argument("--since", metavar="DATE", help="only changes committed on or after this ISO date")
+    hi.add_argument(
+        "-o",
+        "--output",
+        nargs="+",
+        default=["table"],
+        metavar=("FORMAT", "FILE"),
+        help="table (default), json or html, then optionally a FILE to write (html needs one)",
+    )
+
     demo = sub.add_parser("demo", help="build a self-contained example and run status, plan and promote on it")
     demo.add_argument("dir", nargs="?", type=Path, metavar="DIR", help="where to build it (default: a new temp dir)")
     for p in sub.choices.values():
@@ -118,8 +138,9 @@ def _repo(args: argparse.Namespace) -> Repo:
     from promoter.core import open_repo
 
     repo = open_repo(args.repo, args.config)
-    if repo.recovered:
-        _err(f"promoter: rolled back an interrupted promotion: restored {', '.join(repo.recovered)}")
+    if repo.interrupted:
+        done = f"restored {', '.join(repo.recovered)}" if repo.recovered else "no file had been replaced yet"
+        _err(f"promoter: rolled back an interrupted promotion: {done}")
     return repo
 
 
@@ -325,6 +346,53 @@ def cmd_changelog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    from promoter import core, render_discover
+    from promoter.discover import discover
+
+    if args.any_sha and args.offline:
+        raise UsageError("--any-sha asks the upstream which values are commits; it does not work with --offline")
+    repo = _repo(args)
+    names = args.components or list(repo.config.components)
+    comps = [core.component(repo.config, n) for n in names]
+    found = discover(repo, comps, any_sha=args.any_sha, upstream_of=_upstream)
+    render = {"json": render_discover.discovery_json, "yaml": render_discover.discovery_yaml}
+    _out(render.get(args.output, render_discover.discovery_text)(found))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from promoter import render_discover
+    from promoter.discover import check
+
+    repo = _repo(args)
+    problems = check(repo, list(repo.config.components.values()))
+    _out(render_discover.check_json(problems) if args.output == "json" else render_discover.check_text(problems))
+    return 3 if problems else 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from promoter import core, history, report
+
+    fmt, *rest = args.output
+    if fmt not in ("table", "json", "html") or len(rest) > 1:
+        raise UsageError("-o takes table, json or html, then optionally a FILE (see 'promoter history --help')")
+    if fmt == "html" and not rest:
+        raise UsageError("-o html needs the FILE to write: -o html report.html")
+    since = history.parse_since(args.since) if args.since else None
+    repo = _repo(args)
+    comp = core.component(repo.config, args.component)
+    targets = core.select(comp, envs=args.env)
+    h = history.build(repo.root, comp, targets, None if args.offline else _upstream(comp), since)
+    text = {"json": report.history_json, "html": report.history_html}.get(fmt, report.history_text)(h)
+    if rest:
+        Path(rest[0]).write_text(text, encoding="utf-8")
+        _out(f"wrote {rest[0]}: {len(h.changes)} change(s) of {comp.name}\n")
+    else:
+        _out(text)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from promoter import demo
 
@@ -332,10 +400,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "discover": cmd_discover,
+    "check": cmd_check,
     "status": cmd_status,
     "plan": cmd_plan,
     "promote": cmd_promote,
     "changelog": cmd_changelog,
+    "history": cmd_history,
     "demo": cmd_demo,
 }
 
@@ -353,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     except PromoterError as exc:
         _err(f"promoter: error: {exc}")
         return exc.exit_code
-    except KeyboardInterrupt:
-        _err("promoter: interrupted")
+    except KeyboardInterrupt as exc:
+        _err(f"promoter: interrupted; {exc}" if exc.args else "promoter: interrupted")
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

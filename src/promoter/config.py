@@ -138,7 +138,7 @@ def load(config_path: Path, root: Path) -> Config:
 
 
 def _parse(r: _Reader, doc: Node, root: str) -> Config:
-    top = r.mapping(doc, "top level", ("version", "components", "merge_request", "people", "bots"))
+    top = r.mapping(doc, "top level", ("version", "components", "merge_request", "people", "bots", "ignore"))
     if "version" not in top:
         raise r.error(doc, "missing 'version: 1'")
     vnode = top["version"][1]
@@ -165,7 +165,18 @@ def _parse(r: _Reader, doc: Node, root: str) -> Config:
     mr = _merge_request(r, top["merge_request"][1]) if "merge_request" in top else MergeRequestConfig()
     people = _people(r, top["people"][1], root) if "people" in top else {}
     bots = r.strings(top["bots"][1], "bots") if "bots" in top else None
-    return Config(r.file, root, components, mr, people, bots)
+    ignore = _ignore(r, top["ignore"][1]) if "ignore" in top else ()
+    return Config(r.file, root, components, mr, people, bots, ignore)
+
+
+def _ignore(r: _Reader, node: Node) -> tuple[str, ...]:
+    """`ignore:` globs of repo-relative paths (`*`, `?`, `**`, `[...]`) that discover/check skip."""
+    globs = r.strings(node, "ignore")
+    items = node.items if isinstance(node, Sequence) else []
+    for glob_, item in zip(globs, items):
+        if glob_.startswith("/") or glob_ == ".." or glob_.startswith("../"):
+            raise r.error(item, f"ignore: '{glob_}' must be a glob relative to the repository root")
+    return globs
 
 
 def _check_cycles(r: _Reader, components: dict[str, Component]) -> None:

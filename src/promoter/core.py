@@ -28,6 +28,7 @@ class Repo:
     config: Config
     workspace: Workspace
     recovered: list[str] = field(default_factory=list)
+    interrupted: bool = False  # a crashed promotion's journal was found and rolled back
 
 
 def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo:
@@ -35,11 +36,12 @@ def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo
     root = git.toplevel(repo or Path.cwd())
     state_dir = git.git_dir(root)
     recovered: list[str] = []
-    if (state_dir / apply.JOURNAL).exists():
+    interrupted = (state_dir / apply.JOURNAL).exists()
+    if interrupted:
         with apply.lock(state_dir):
             recovered = apply.recover(root, state_dir)
     cfg = config.load(config_file or root / "promotion.yaml", root)
-    return Repo(root, state_dir, cfg, Workspace(root), recovered)
+    return Repo(root, state_dir, cfg, Workspace(root), recovered, interrupted)
 
 
 def component(cfg: Config, name: str) -> Component:

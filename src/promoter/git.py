@@ -10,12 +10,20 @@ from pathlib import Path
 
 from promoter.errors import ExternalError, UsageError
 
+# commands that talk to a remote: bounded by PROMOTER_GIT_TIMEOUT (seconds, default 120), and an
+# HTTP transfer slower than 1 byte/s for that long is given up by git itself
+NETWORK_COMMANDS = frozenset({"clone", "fetch", "ls-remote", "push"})
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 def redact(text: str) -> str:
     """`text` with the user:password part of every URL in it blanked out."""
     return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def without_credentials(url: str) -> str:
+    """`url` with its user:password@ part removed (for links)."""
+    return _CREDENTIALS.sub(r"\g<scheme>", url)
 
 
 class GitError(ExternalError):
@@ -37,6 +45,11 @@ class Git:
         self, *args: str, check: bool = True, input: str | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         cmd = ["git", "-c", "protocol.ext.allow=never", *args]
+        network = bool(args) and args[0] in NETWORK_COMMANDS
+        limit = network_timeout() if network else 600.0
+        if network:
+            low = str(max(1, round(limit)))
+            cmd[3:3] = ["-c", "http.lowSpeedLimit=1", "-c", f"http.lowSpeedTime={low}"]
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0", **(env or {})}
         try:
             raw = subprocess.run(
@@ -46,12 +59,15 @@ class Git:
                 input=None if input is None else input.encode("utf-8"),
                 capture_output=True,
                 check=False,
-                timeout=600,
+                timeout=limit + min(limit, 5) if network else limit,  # git's own HTTP limit speaks first
             )
         except FileNotFoundError:
             raise ExternalError("git is not installed (promoter needs the git command)") from None
         except subprocess.TimeoutExpired:
-            raise ExternalError(f"git {redact(' '.join(args))}: timed out") from None
+            raise ExternalError(
+                f"git {redact(' '.join(args))}: no answer within {limit:g} s"
+                + (" (PROMOTER_GIT_TIMEOUT sets the limit)" if network else "")
+            ) from None
         # bytes in, text out: no newline translation, and a commit message that is not UTF-8
         # (old histories have Latin-1 ones) cannot make a read fail
         proc = subprocess.CompletedProcess(
@@ -66,6 +82,91 @@ class Git:
 
     def ok(self, *args: str) -> bool:
         return self.run(*args, check=False).returncode == 0
+
+
+def network_timeout() -> float:
+    """Seconds a fetch, clone, ls-remote or push may take: PROMOTER_GIT_TIMEOUT, default 120."""
+    raw = os.environ.get("PROMOTER_GIT_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else 120.0
+    except ValueError:
+        raise UsageError(f"PROMOTER_GIT_TIMEOUT must be a number of seconds, not '{raw}'") from None
+    if not 0 < value < 10**6:  # also not nan or inf
+        raise UsageError(f"PROMOTER_GIT_TIMEOUT must be a number of seconds, not '{raw}'")
+    return value
+
+
+_OBJECT_HEADER = re.compile(rb"(?P<sha>[0-9a-f]{40}(?:[0-9a-f]{24})?) (?P<kind>blob|tree|commit|tag) (?P<size>\d+)\n")
+
+
+class CatFile:
+    """One long-lived `git cat-file --batch`: any number of objects read through one process.
+
+    Requests are written in chunks small enough to sit in the pipe while git answers, so
+    neither side can block the other."""
+
+    CHUNK = 16 * 1024
+
+    def __init__(self, cwd: Path) -> None:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+        try:
+            self._proc = subprocess.Popen(
+                ["git", "-c", "protocol.ext.allow=never", "cat-file", "--batch"],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise ExternalError("git is not installed (promoter needs the git command)") from None
+
+    def read(self, specs: list[str]) -> list[tuple[str, str, bytes] | None]:
+        """(object sha, type, content) of each `<rev>:<path>` or object name; None when missing."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        out: list[tuple[str, str, bytes] | None] = []
+        i = 0
+        while i < len(specs):
+            chunk: list[str] = []
+            size = 0
+            while i < len(specs) and (not chunk or size + len(specs[i]) < self.CHUNK):
+                chunk.append(specs[i])
+                size += len(specs[i].encode("utf-8")) + 1
+                i += 1
+            sendable = [s for s in chunk if "\n" not in s]
+            try:
+                self._proc.stdin.write(b"".join(s.encode("utf-8") + b"\n" for s in sendable))
+                self._proc.stdin.flush()
+            except BrokenPipeError:
+                raise ExternalError("git cat-file --batch exited early") from None
+            for spec in chunk:
+                if "\n" in spec:  # cannot be asked for on one line: no such object
+                    out.append(None)
+                    continue
+                header = self._proc.stdout.readline()
+                if not header:
+                    raise ExternalError("git cat-file --batch exited early")
+                m = _OBJECT_HEADER.fullmatch(header)
+                if m is None:  # "<spec> missing" / "<spec> ambiguous"
+                    out.append(None)
+                    continue
+                data = self._proc.stdout.read(int(m["size"]))
+                self._proc.stdout.read(1)  # the newline after the content
+                out.append((m["sha"].decode(), m["kind"].decode(), data))
+        return out
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._proc.wait()
+
+    def __enter__(self) -> CatFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def toplevel(start: Path) -> Path:

@@ -130,6 +130,7 @@ class Config:
     merge_request: MergeRequestConfig = field(default_factory=MergeRequestConfig)
     people: dict[str, str] = field(default_factory=dict)  # author email or name -> chat/forge handle
     bots: tuple[str, ...] | None = None  # author patterns left out of "cc" (None: the defaults)
+    ignore: tuple[str, ...] = ()  # globs of files `discover`/`check` do not scan for uncovered pins
 
 
 @dataclass(frozen=True)

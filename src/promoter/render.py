@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from promoter.core import ComponentStatus
+from promoter.git import without_credentials
 
 if TYPE_CHECKING:
     from promoter.workflow import Prepared
@@ -161,8 +162,9 @@ def merge_request_description(prepared: Prepared) -> str:
     """Markdown for the merge request: targets old -> new, the changelog, who to tell, reminders."""
     p = prepared.plan
     comp = p.component
+    web = without_credentials(comp.repo).rstrip("/")
     lines = [
-        f"Promotes **{comp.name}** to [`{comp.short(p.sha)}`]({comp.repo.rstrip('/')}/commit/{p.sha}).",
+        f"Promotes **{comp.name}** to [`{comp.short(p.sha)}`]({web}/commit/{p.sha}).",
         "",
         "| environment | target | file | old | new |",
         "|---|---|---|---|---|",

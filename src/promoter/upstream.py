@@ -16,7 +16,7 @@ from pathlib import Path
 
 from promoter.config import is_url
 from promoter.errors import ExternalError, Refused, UsageError
-from promoter.git import Git, GitError
+from promoter.git import Git, GitError, redact
 from promoter.model import Component
 
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
@@ -70,7 +70,7 @@ class Upstream:
             Git(tmp).run("config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
             os.replace(tmp, self.path)
         except GitError as exc:
-            raise ExternalError(f"{self.component.name}: cannot clone {self.component.fetch}: {exc}") from None
+            raise ExternalError(f"{self.component.name}: cannot clone {redact(self.component.fetch)}: {exc}") from None
         except OSError:
             if not (self.path / "HEAD").exists():  # not just another run that cloned it first
                 raise
@@ -82,7 +82,7 @@ class Upstream:
         try:
             self.git.run("fetch", "--quiet", "--prune", "--tags", "--force", "origin")
         except GitError as exc:
-            raise ExternalError(f"{self.component.name}: cannot fetch {self.component.fetch}: {exc}") from None
+            raise ExternalError(f"{self.component.name}: cannot fetch {redact(self.component.fetch)}: {exc}") from None
         self._fetched = True
 
     def _has_commit(self, sha: str) -> bool:
@@ -105,7 +105,7 @@ class Upstream:
         if not self._fetched:
             remote = self.git.run("ls-remote", "--", "origin", f"refs/heads/{branch}", check=False)
             if remote.returncode != 0:
-                raise ExternalError(f"{self.component.name}: upstream {self.component.fetch} is unreachable")
+                raise ExternalError(f"{self.component.name}: upstream {redact(self.component.fetch)} is unreachable")
             sha = remote.stdout.split("\t", 1)[0].strip()
             if not sha:
                 raise Refused(f"{self.component.name}: upstream has no branch '{branch}'")
@@ -132,7 +132,7 @@ class Upstream:
                 return sha
             if attempt == 0 and not self._fetched:
                 self.fetch()
-        raise Refused(f"{self.component.name}: no commit, branch or tag '{rev}' in {self.component.fetch}")
+        raise Refused(f"{self.component.name}: no commit, branch or tag '{rev}' in {redact(self.component.fetch)}")
 
     def _resolve_local(self, rev: str) -> str | None:
         if FULL_SHA.fullmatch(rev):

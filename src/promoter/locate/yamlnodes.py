@@ -81,11 +81,26 @@ class Alias(Node):
     target: Node | None = None  # None: the anchor is defined in another file
 
 
+# libyaml's scanner slows down with the nesting depth, quadratically (40 000 levels of '[':
+# 4 s; a 64 MB file of them: hours); no real document comes near this
+MAX_DEPTH = 200
+
+
 def parse_events(text: str) -> Iterator[yaml.Event]:
     """libyaml events of `text`; marks are relative to the text without its BOM."""
     body = text[1:] if text.startswith(BOM) else text
+    depth = 0
     try:
-        yield from yaml.parse(body, Loader=_Loader)
+        for ev in yaml.parse(body, Loader=_Loader):
+            if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    m = ev.start_mark
+                    where = (m.line + 1, m.column + 1) if m is not None else (0, 0)
+                    raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep; promoter refuses it", *where)
+            elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+            yield ev
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0

@@ -1,0 +1,93 @@
+"""Text and JSON/YAML for `discover` and `check` results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from promoter.discover import Discovery, Problem
+
+
+def _summary(d: Discovery) -> str:
+    n, m = len(d.findings), len(d.files)
+    text = (
+        f"{n} pin{'s' if n != 1 else ''} found in {m} file{'s' if m != 1 else ''}; "
+        f"{len(d.binary)} binary and {len(d.huge)} huge files skipped"
+    )
+    if d.ignored:
+        text += f"; {len(d.ignored)} ignored"
+    return text + "\n"
+
+
+def discovery_doc(d: Discovery) -> dict[str, Any]:
+    return {
+        "findings": [
+            {
+                "component": f.component,
+                "file": f.file,
+                "line": f.line,
+                "column": f.column,
+                "text": f.text,
+                "kind": f.kind,
+                "matched": f.matched,
+                "value": f.value,
+                "format": f.format,
+                "target": f.target,
+                "snippet": f.snippet,
+            }
+            for f in d.findings
+        ],
+        "pins": len(d.findings),
+        "files": d.files,
+        "scanned": d.scanned,
+        "skipped": {"binary": d.binary, "huge": d.huge, "ignored": d.ignored},
+        "refused_targets": d.refused,
+    }
+
+
+def discovery_json(d: Discovery) -> str:
+    return json.dumps(discovery_doc(d), indent=2) + "\n"
+
+
+def discovery_yaml(d: Discovery) -> str:
+    return yaml.safe_dump(discovery_doc(d), sort_keys=False, width=1 << 20, allow_unicode=True)
+
+
+def discovery_text(d: Discovery) -> str:
+    out: list[str] = []
+    if d.findings:
+        rows = [["FILE:LINE", "COMPONENT", "MATCHED", "TEXT"]]
+        for f in d.findings:
+            rows.append([f"{f.file}:{f.line}", f.component, f"{f.kind} {f.matched}", f.text])
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for r in rows:
+            out.append("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+        for comp in dict.fromkeys(f.component for f in d.findings):
+            out.append("")
+            out.append(f"suggested targets for {comp} (paste under its targets:):")
+            for snippet in d.snippets(comp):
+                out.extend("  " + line for line in snippet.rstrip("\n").split("\n"))
+        out.append("")
+    for comp, names in d.refused.items():
+        out.append(f"warning: {comp}: targets {', '.join(names)} locate nothing (run 'promoter check')")
+    return "\n".join(out) + ("\n" if out and out[-1] else "") + _summary(d)
+
+
+def check_text(problems: list[Problem]) -> str:
+    out: list[str] = []
+    for p in problems:
+        out.append(f"{p.file}:{p.line}: {p.message}")
+        out.extend("    " + line for line in p.hint.split("\n"))
+    n = len(problems)
+    out.append(f"{n} problem{'s' if n != 1 else ''}" if n else "ok: no problems")
+    return "\n".join(out) + "\n"
+
+
+def check_json(problems: list[Problem]) -> str:
+    doc = {
+        "ok": not problems,
+        "problems": [{"file": p.file, "line": p.line, "message": p.message, "hint": p.hint} for p in problems],
+    }
+    return json.dumps(doc, indent=2) + "\n"
