@@ -144,6 +144,45 @@ def growth(rows: list[list[str]], sizes: list[int], repeat: int, work: Path) -> 
         print(f"  (generated {n} files in {made:.1f} s)", file=sys.stderr)
 
 
+def history_repo(repo: Path, commits: int) -> None:
+    """A config repo with `commits` commits, one in ten of them a promotion (built by fast-import)."""
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    config = (
+        b"version: 1\ncomponents:\n  c:\n    repo: https://github.com/example/c\n    targets:\n"
+        b"      - {name: env, environment: production, file: pins/.env, env: C_TAG, format: sha}\n"
+    )
+    out = bytearray()
+    for i in range(commits):
+        stamp = 1_700_000_000 + i * 60
+        msg = f"change {i}".encode()
+        out += b"commit refs/heads/main\n"
+        out += f"committer Bench <b@example.com> {stamp} +0000\n".encode()
+        out += b"data %d\n%s\n" % (len(msg), msg)
+        if i == 0:
+            out += b"M 100644 inline promotion.yaml\ndata %d\n%s\n" % (len(config), config)
+        if i % 10 == 0:
+            pin = f"export C_TAG={'%040x' % (i + 1)}\n".encode()
+            out += b"M 100644 inline pins/.env\ndata %d\n%s\n" % (len(pin), pin)
+        else:
+            note = f"{i}\n".encode()
+            out += b"M 100644 inline notes/n%d.txt\ndata %d\n%s\n" % (i % 500, len(note), note)
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=bytes(out), check=True, env=ENV)
+    git(repo, "reset", "-q", "--hard", "main")
+
+
+def history(rows: list[list[str]], commits: int, repeat: int, work: Path) -> None:
+    probe = subprocess.run([*PROMOTER, "history", "--help"], capture_output=True, env=ENV)
+    if probe.returncode != 0:
+        rows.append(["history", "not built yet", "", "", "", ""])
+        return
+    repo = work / "history"
+    history_repo(repo, commits)
+    base, _ = timed(["git", "log", "--format=%H %ct", "-p", "--", "pins/.env"], repeat, repo)
+    t, mem = timed([*PROMOTER, "-C", str(repo), "--offline", "history", "c", "-o", "json"], repeat)
+    row(rows, f"history, {commits} commits ({commits // 10} promotions)", t, base, "git log -p -- file", mem)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes and few repeats (CI smoke run)")
@@ -157,6 +196,7 @@ def main() -> int:
         startup(rows, repeat * 3)
         snapshot(rows, repeat, work)
         growth(rows, sizes, repeat, work)
+        history(rows, 2000 if args.quick else 20000, repeat, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(
