@@ -1,0 +1,1 @@
+"""Reliability suite: crash consistency, concurrency, hostile input, network faults, secrets, fuzz."""

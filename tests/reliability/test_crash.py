@@ -1,0 +1,171 @@
+"""Crash consistency: a promotion killed, interrupted or failing at every step of `apply.write`.
+
+Each test runs the real CLI in a subprocess with PROMOTER_FAULT naming one injection point of
+`apply.write` (`journal-written`, `tmp-written:<n>`, `renamed:<n>`, `dirs-synced`, `done`) and
+PROMOTER_FAULT_ACTION saying what happens there: SIGKILL, KeyboardInterrupt, ENOSPC or EACCES.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import snapshot
+from tests.reliability.helpers import (
+    AFTER,
+    BEFORE,
+    NEW,
+    PROMOTE,
+    as_bytes,
+    cli,
+    no_leftovers,
+    start,
+    targets,
+    three_files,
+)
+
+# the order apply.write goes through them; the files are written in sorted order
+POINTS = [
+    "journal-written",
+    "tmp-written:1",
+    "tmp-written:2",
+    "tmp-written:3",
+    "renamed:1",
+    "renamed:2",
+    "renamed:3",
+    "dirs-synced",
+    "done",
+]
+ORDER = sorted(BEFORE)
+
+
+def replaced_at(point: str) -> int:
+    """How many target files hold their new text when the fault at `point` strikes."""
+    if point.startswith("renamed:"):
+        return int(point.split(":")[1])
+    return 3 if point in ("dirs-synced", "done") else 0
+
+
+def fault(point: str, action: str) -> dict[str, str]:
+    return {"PROMOTER_FAULT": point, "PROMOTER_FAULT_ACTION": action}
+
+
+NEXT: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "status": (("status", "--offline"), BEFORE),
+    "plan": (("plan", "c", NEW, "--offline"), BEFORE),
+    "promote": (PROMOTE, AFTER),  # rolled back, then promoted afresh
+}
+
+
+@pytest.mark.parametrize("following", list(NEXT))
+@pytest.mark.parametrize("point", POINTS)
+def test_sigkill_at_every_step_is_rolled_back_by_the_next_command(tmp_path: Path, point: str, following: str) -> None:
+    root = three_files(tmp_path / "r")
+    killed = cli(root, *PROMOTE, env=fault(point, "kill"))
+    assert killed.returncode == -signal.SIGKILL, (killed.stdout, killed.stderr)
+
+    # no file is ever partly written: each holds exactly its old or its new text
+    now = targets(root)
+    old, new = as_bytes(BEFORE), as_bytes(AFTER)
+    assert all(now[f] in (old[f], new[f]) for f in now), now
+    n = replaced_at(point)
+    assert [f for f in ORDER if now[f] == new[f]] == ORDER[:n]
+    assert (root / ".git/promoter-journal.json").exists()
+    assert (root / ".git/promoter.lock").exists()  # stale: its process is dead
+
+    argv, final = NEXT[following]
+    after = cli(root, *argv)
+    assert after.returncode == 0, after.stderr
+    done = f"restored {', '.join(ORDER[:n])}" if n else "no file had been replaced yet"
+    assert f"promoter: rolled back an interrupted promotion: {done}\n" in after.stderr
+    assert targets(root) == as_bytes(final)
+    no_leftovers(root)  # the journal is gone: the next command finds nothing to roll back
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_keyboard_interrupt_at_every_step_rolls_back_at_once(tmp_path: Path, point: str) -> None:
+    root = three_files(tmp_path / "r")
+    before = snapshot(root)
+    proc = cli(root, *PROMOTE, env=fault(point, "int"))
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.endswith("promoter: interrupted; every file restored, nothing written\n"), proc.stderr
+    assert snapshot(root) == before
+    no_leftovers(root)
+
+
+def test_real_sigint_between_renames(tmp_path: Path) -> None:
+    """A real Ctrl-C (SIGINT) while the files are half replaced: every file is restored, exit 130."""
+    root = three_files(tmp_path / "r")
+    before = snapshot(root)
+    proc = start(root, *PROMOTE, env=fault("renamed:1", "sleep"))
+    first = root / ORDER[0]
+    deadline = time.monotonic() + 20
+    while first.read_bytes() != as_bytes(AFTER)[ORDER[0]]:  # renamed:1 reached: now it sleeps 2 s
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert err.endswith("promoter: interrupted; every file restored, nothing written\n"), err
+    assert snapshot(root) == before
+    no_leftovers(root)
+
+
+WRITE_ERRORS = {"enospc": "No space left on device", "eacces": "Permission denied"}
+
+
+@pytest.mark.parametrize("action", list(WRITE_ERRORS))
+@pytest.mark.parametrize("point", POINTS)
+def test_write_error_at_every_step_changes_nothing(tmp_path: Path, point: str, action: str) -> None:
+    root = three_files(tmp_path / "r")
+    before = snapshot(root)
+    proc = cli(root, *PROMOTE, env=fault(point, action))
+    assert proc.returncode == 3, proc.stderr
+    reason = WRITE_ERRORS[action]
+    if point == "journal-written" or point.startswith("tmp-written:"):
+        n = int(point.split(":")[1]) if ":" in point else 0
+        where = (root / ORDER[n - 1]).parent if n else root / ".git"
+        message = f"promoter: error: cannot write {where}: {reason}; nothing written\n"
+    else:
+        message = f"promoter: error: replacing the files failed ({reason}); every file restored, nothing written\n"
+    assert proc.stderr.endswith(message), proc.stderr
+    assert snapshot(root) == before
+    no_leftovers(root)
+
+
+@pytest.mark.parametrize("nth", [1, 2, 3, 4])  # the journal, then each temp file
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EIO])
+def test_os_write_failing_changes_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    run: Callable[..., tuple[int, str, str]],
+    nth: int,
+    code: int,
+) -> None:
+    """The error injected at the OS call itself (os.write), in-process."""
+    from promoter import apply
+
+    root = three_files(tmp_path / "r")
+    before = snapshot(root)
+    real, calls = os.write, []
+
+    def failing(fd: int, data: bytes) -> int:
+        calls.append(fd)
+        if len(calls) == nth:
+            raise OSError(code, os.strerror(code))
+        return real(fd, data)
+
+    monkeypatch.setattr(apply.os, "write", failing)
+    got, out, err = run("-C", root, *PROMOTE)
+    monkeypatch.setattr(apply.os, "write", real)
+    assert got == 3, err
+    where = f"the journal in {root / '.git'}" if nth == 1 else str((root / ORDER[nth - 2]).parent)
+    assert err.endswith(f"promoter: error: cannot write {where}: {os.strerror(code)}; nothing written\n"), err
+    assert snapshot(root) == before
+    no_leftovers(root)
