@@ -138,6 +138,36 @@ CASES = [
         "promotion.yaml:3: component name '-c' must be letters, digits",
     ),
     (
+        "branch-option",
+        _cfg(head=HEAD.replace("    targets:", "    branch: --upload-pack=x\n    targets:")),
+        "promotion.yaml:5: component 'c': branch: '--upload-pack=x' is not a valid git branch name",
+    ),
+    (
+        "branch-revision-syntax",
+        _cfg(head=HEAD.replace("    targets:", "    branch: 'main@{1}'\n    targets:")),
+        "promotion.yaml:5: component 'c': branch: 'main@{1}' is not a valid git branch name",
+    ),
+    (
+        "mr-branch-template",
+        _cfg() + "merge_request:\n  branch: '-{component}'\n",
+        "promotion.yaml:10: merge_request.branch: '-c' is not a valid git branch name",
+    ),
+    (
+        "mr-branch-template-dots",
+        _cfg() + "merge_request:\n  branch: 'promote/{component}..{short}'\n",
+        "promotion.yaml:10: merge_request.branch: 'promote/c..abc1234' is not a valid git branch name",
+    ),
+    (
+        "mr-target-branch",
+        _cfg() + "merge_request:\n  target_branch: 'ma in'\n",
+        "promotion.yaml:10: merge_request.target_branch: 'ma in' is not a valid git branch name",
+    ),
+    (
+        "component-name-dots",
+        "version: 1\ncomponents:\n  a..b:\n    repo: x\n    targets: []\n",
+        "promotion.yaml:3: component name 'a..b' must be letters, digits, '.', '_' or '-' (no '..', no ending",
+    ),
+    (
         "duplicate-key",
         _cfg(head=HEAD.replace("    targets:", "    repo: y\n    targets:")),
         "promotion.yaml:5: component 'c': key 'repo' appears twice (first at line 4)",

@@ -39,6 +39,8 @@ _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 TARGET_KEYS = ("name", "environment", "file", "files", "format", "optional")
 LOCATOR_KEYS = ("saas", "env", "key", "path", "regex")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# what `git check-ref-format --branch` accepts, minus a leading '-' (which git would read as an option)
+_BAD_REF = re.compile(r"^[-/.]|[/.]$|\.\.|//|/\.|@\{|\.lock(/|$)|[\x00-\x20\x7f~^:?*\[\\]|^@$")
 _TRUE = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"}
 _FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"}
 
@@ -151,8 +153,11 @@ def _parse(r: _Reader, doc: Node, root: str) -> Config:
         raise r.error(top["components"][1], "components: define at least one component")
     components: dict[str, Component] = {}
     for name, (key, node) in comps.items():
-        if not _NAME.fullmatch(name):
-            raise r.error(key, f"component name '{name}' must be letters, digits, '.', '_' or '-'")
+        if not _NAME.fullmatch(name) or _BAD_REF.search(name):  # it goes into branch names
+            raise r.error(
+                key,
+                f"component name '{name}' must be letters, digits, '.', '_' or '-' (no '..', no ending '.' or '.lock')",
+            )
         components[name] = _component(r, name, key, node, root)
     for comp in components.values():
         for dep in comp.depends_on:
@@ -213,11 +218,14 @@ def _merge_request(r: _Reader, node: Node) -> MergeRequestConfig:
     for key in ("api_url", "target_branch", "branch"):
         if key in m:
             kw[key] = r.string(m[key][1], f"merge_request.{key}")
+    if "target_branch" in m:
+        _branch_name(r, m["target_branch"][1], "merge_request.target_branch", str(kw["target_branch"]))
     if "branch" in m:
         try:
-            str(kw["branch"]).format(component="c", short="s", sha="x")
+            sample = str(kw["branch"]).format(component="c", short="abc1234", sha="abc1234" * 5 + "abcde")
         except (KeyError, IndexError, ValueError):
             raise r.error(m["branch"][1], "merge_request.branch may use {component}, {short} and {sha} only") from None
+        _branch_name(r, m["branch"][1], "merge_request.branch", sample)
     for key in ("labels", "reviewers"):
         if key in m:
             kw[key] = r.strings(m[key][1], f"merge_request.{key}")
@@ -244,6 +252,11 @@ def _people(r: _Reader, node: Node, root: str) -> dict[str, str]:
     return {k: r.string(v, f"people: {k}") for k, (_, v) in m.items()}
 
 
+def _branch_name(r: _Reader, node: Node, what: str, name: str) -> None:
+    if _BAD_REF.search(name):
+        raise r.error(node, f"{what}: '{name}' is not a valid git branch name")
+
+
 def is_url(location: str) -> bool:
     """A URL (`scheme://...`) or scp-like `user@host:path`, as git reads remote locations."""
     return "://" in location or re.match(r"[\w.-]+@[\w.-]+:", location) is not None
@@ -264,6 +277,8 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
     if not is_url(fetch) and not fetch.startswith(("/", "~")):
         fetch = posixpath.join(root, fetch)  # a local path relative to the repository root
     branch = r.string(m["branch"][1], f"{what}: branch") if "branch" in m else None
+    if branch is not None:
+        _branch_name(r, m["branch"][1], f"{what}: branch", branch)
     short = r.integer(m["short_length"][1], f"{what}: short_length", 4, 39) if "short_length" in m else 7
     image = r.string(m["image"][1], f"{what}: image") if "image" in m else None
     tag = r.string(m["tag"][1], f"{what}: tag") if "tag" in m else "{short}"
