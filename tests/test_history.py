@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from promoter.history import glob_regex, parse_since
+from promoter.history import parse_since
 from promoter.report import duration
+from promoter.workspace import glob_regex
 from tests.conftest import git, make_repo
 
 RunResult = tuple[int, str, str]

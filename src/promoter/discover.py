@@ -11,8 +11,10 @@ a target already locates is covered and left out; every other finding carries a 
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterable
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import yaml
 
 from promoter import core, workspace
 from promoter.errors import Refused
-from promoter.git import Git
+from promoter.git import Git, Running
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose, version_span
 from promoter.model import (
@@ -74,46 +76,6 @@ class Discovery:
     def snippets(self, component: str) -> list[str]:
         """The distinct target snippets that cover `component`'s findings, in order."""
         return list(dict.fromkeys(f.snippet for f in self.findings if f.component == component))
-
-
-# ---------------------------------------------------------------------------------------- globs
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A repo-relative glob: `*` and `?` within one path segment, `**` across segments, `[...]`;
-    a pattern ending in `/` matches everything below that directory."""
-    if pattern.endswith("/"):
-        pattern += "**"
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[" and "]" in pattern[i + 2 :]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1 : end]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
-            i = end + 1
-            continue
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out))
-
-
-def ignored(path: str, globs: Iterable[str]) -> bool:
-    return any(glob_regex(g).fullmatch(path) for g in globs)
 
 
 # ----------------------------------------------------------------------------------- the needles
@@ -268,9 +230,37 @@ def _tag_pattern(comp: Component) -> tuple[bytes, Format] | None:
 # --------------------------------------------------------------------------------------- scanning
 
 
-def _tracked(root: Path) -> list[str]:
-    out = Git(root).run("ls-files", "-z", "--cached", "--full-name").stdout
-    return sorted({f for f in out.split("\0") if f})
+def _tracked(root: Path) -> Running:
+    return Git(root).start("ls-files", "-z", "--cached", "--full-name")
+
+
+def _mentioning(root: Path, literals: set[bytes]) -> Running:
+    """The tracked files (working tree) holding at least one of `literals`: `git grep -F -l`,
+    which searches in C on every core. Binary and huge files are searched too (the caller tells
+    them apart)."""
+    # a literal that holds another one is implied by it
+    needed = sorted(lit for lit in literals if not any(o != lit and o in lit for o in literals))
+    patterns = [arg for lit in needed for arg in ("-e", lit.decode("utf-8", "surrogateescape"))]
+    return Git(root).start(
+        "-c", "grep.patternType=fixed", "grep", "-l", "-z", "-F", "--full-name", "--no-color", "--no-textconv",
+        *patterns, "--", ".",
+    )  # fmt: skip
+
+
+def _read(dir_fd: int, rel: str) -> bytes | None:
+    """The bytes of a regular file (not through a symlink), or None when it is gone."""
+    try:
+        fd = os.open(rel, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        chunks = [os.read(fd, size + 1)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -300,31 +290,49 @@ def discover(
             result.refused[comp.name] = refused
     config_file = _relative(repo, Path(repo.config.path))
     commits: dict[str, list[tuple[str, bytes, _Hit]]] = {}  # component -> any-sha candidates
-    for rel in _tracked(repo.root):
+    globs = [workspace.glob_regex(g) for g in repo.config.ignore]
+    literals = {lit for pins in all_pins for lit in pins.literals}
+    every = any_sha or not literals  # any 40-hex value may be a commit: every file is read
+    grep = None if every else _mentioning(repo.root, literals)  # runs while ls-files does
+    files: list[str] = []
+    for rel in sorted({f for f in _tracked(repo.root).wait().split("\0") if f}):
         if rel == config_file:
             continue
-        if ignored(rel, repo.config.ignore):
+        if any(g.fullmatch(rel) for g in globs):
             result.ignored.append(rel)
             continue
-        path = repo.root / rel
-        if path.is_symlink() or not path.is_file():
-            continue
-        if path.stat().st_size > workspace.MAX_FILE_BYTES:
-            result.huge.append(rel)
-            continue
-        data = path.read_bytes()
-        if b"\0" in data[:_SNIFF]:
-            result.binary.append(rel)
-            continue
-        result.scanned += 1
-        hits: list[_Hit] = []
-        for pins in all_pins:
-            if not pins.any_sha and not any(lit in data for lit in pins.literals):
+        files.append(rel)
+    result.scanned = len(files)
+    if grep is not None:
+        found = {f for f in grep.wait(ok=(0, 1)).split("\0") if f}  # 1: no file matched
+        files = [rel for rel in files if rel in found]
+    dir_fd = os.open(repo.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for rel in files:
+            try:
+                st = os.stat(rel, dir_fd=dir_fd, follow_symlinks=False)
+            except OSError:
+                continue  # deleted in the working tree
+            if not stat.S_ISREG(st.st_mode):
+                continue  # a symlink or a submodule
+            if st.st_size > workspace.MAX_FILE_BYTES:
+                result.huge.append(rel)
                 continue
-            hits += _hits(pins, data)
-        if not hits:
-            continue
-        _File(repo, rel, data, result, commits).add(hits)
+            data = _read(dir_fd, rel)
+            if data is None:
+                continue
+            hits: list[_Hit] = []
+            for pins in all_pins:
+                if pins.any_sha or any(lit in data for lit in pins.literals):
+                    hits += _hits(pins, data)
+            if not hits:
+                continue
+            if b"\0" in data[:_SNIFF]:
+                result.binary.append(rel)  # it mentions a pin, but it is not text: not parsed
+                continue
+            _File(repo, rel, data, result, commits).add(hits)
+    finally:
+        os.close(dir_fd)
     for pins in all_pins:
         pending = commits.get(pins.component.name)
         if pending:
@@ -349,12 +357,17 @@ def _relative(repo: core.Repo, path: Path) -> str | None:
 
 def _hits(pins: _Pins, data: bytes) -> list[_Hit]:
     out: list[_Hit] = []
+    pinned: bool | None = None  # does the file hold a pinned-looking value at all?
     for m in pins.regex.finditer(data):
         name = m.lastgroup
         assert name is not None
         needle = pins.needles[name]
         if needle.kind == "saas":
-            out.append(_Hit(pins, needle, m.start(), m.end(), needle.matched, "sha"))
+            if pinned is None:
+                short = pins.component.short_length
+                pinned = re.search(_B + rb"(?:[0-9a-f]{40}|[0-9a-f]{%d})" % short + _E, data) is not None
+            if pinned:  # else every ref of the file tracks a branch: no need to parse it
+                out.append(_Hit(pins, needle, m.start(), m.end(), needle.matched, "sha"))
             continue
         vstart, vend = next(m.span(g) for g in m.re.groupindex if g.startswith("v") and m.start(g) >= 0)
         value = data[vstart:vend].decode("ascii")
@@ -685,4 +698,4 @@ def _what(f: Finding) -> str:
     return "a commit of the upstream"
 
 
-__all__ = ["Discovery", "Finding", "Problem", "check", "discover", "glob_regex", "ignored"]
+__all__ = ["Discovery", "Finding", "Problem", "check", "discover"]

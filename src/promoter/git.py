@@ -16,6 +16,11 @@ NETWORK_COMMANDS = frozenset({"clone", "fetch", "ls-remote", "push"})
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
+def _env() -> dict[str, str]:
+    """The environment git runs in: never prompting, untranslated, taking no optional lock."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+
+
 def redact(text: str) -> str:
     """`text` with the user:password part of every URL in it blanked out."""
     return _CREDENTIALS.sub(r"\g<scheme>***@", text)
@@ -50,7 +55,7 @@ class Git:
         if network:
             low = str(max(1, round(limit)))
             cmd[3:3] = ["-c", "http.lowSpeedLimit=1", "-c", f"http.lowSpeedTime={low}"]
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0", **(env or {})}
+        env = {**_env(), **(env or {})}
         try:
             raw = subprocess.run(
                 cmd,
@@ -80,8 +85,42 @@ class Git:
     def out(self, *args: str) -> str:
         return self.run(*args).stdout.strip()
 
+    def start(self, *args: str) -> Running:
+        """A local (not network) git command started in the background; `Running.wait` ends it."""
+        assert not args or args[0] not in NETWORK_COMMANDS
+        try:
+            proc = subprocess.Popen(
+                ["git", "-c", "protocol.ext.allow=never", *args],
+                cwd=self.cwd,
+                env=_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise ExternalError("git is not installed (promoter needs the git command)") from None
+        return Running(list(args), proc)
+
     def ok(self, *args: str) -> bool:
         return self.run(*args, check=False).returncode == 0
+
+
+@dataclass(frozen=True)
+class Running:
+    args: list[str]
+    proc: subprocess.Popen[bytes]
+
+    def wait(self, ok: tuple[int, ...] = (0,)) -> str:
+        """Its standard output; GitError when it exits with a code not in `ok`."""
+        try:
+            out, err = self.proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise ExternalError(f"git {redact(' '.join(self.args))}: no answer within 600 s") from None
+        if self.proc.returncode not in ok:
+            raise GitError(self.args, self.proc.returncode, err.decode("utf-8", "replace"))
+        return out.decode("utf-8", "replace")
 
 
 def network_timeout() -> float:
@@ -108,12 +147,11 @@ class CatFile:
     CHUNK = 16 * 1024
 
     def __init__(self, cwd: Path) -> None:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
         try:
             self._proc = subprocess.Popen(
                 ["git", "-c", "protocol.ext.allow=never", "cat-file", "--batch"],
                 cwd=cwd,
-                env=env,
+                env=_env(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

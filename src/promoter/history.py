@@ -25,6 +25,7 @@ from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
 from promoter.model import Component, Target
 from promoter.upstream import Upstream
+from promoter.workspace import glob_regex
 
 _RS = "\x1e"
 _FIELDS = ("%H", "%P", "%cI", "%an", "%ae", "%s")
@@ -88,40 +89,6 @@ def parse_since(text: str) -> datetime:
     except ValueError:
         raise UsageError(f"--since takes an ISO date such as 2024-01-31, not '{text}'") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """The files a `files:` glob matches, as Python's recursive glob and git's `:(glob)` read it:
-    `*` and `?` stay within one path segment, `**` spans any number of them."""
-    out: list[str] = []
-    parts = pattern.split("/")
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if part == "**":
-            out.append(".*" if last else "(?:[^/]+/)*")
-            continue
-        j = 0
-        while j < len(part):
-            c = part[j]
-            if c == "*":
-                out.append("[^/]*")
-            elif c == "?":
-                out.append("[^/]")
-            elif c == "[":
-                end = part.find("]", j + 2 if part[j + 1 : j + 2] in ("!", "]") else j + 1)
-                if end < 0:
-                    out.append(re.escape(c))
-                else:
-                    body = part[j + 1 : end]
-                    body = "^" + body[1:] if body.startswith("!") else body
-                    out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
-                    j = end
-            else:
-                out.append(re.escape(c))
-            j += 1
-        if not last:
-            out.append("/")
-    return re.compile("".join(out))
 
 
 class _Reader:

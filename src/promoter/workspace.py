@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from pathlib import Path
 
 from promoter.errors import Refused
@@ -61,3 +62,40 @@ class Workspace:
             raise Refused(f"{rel}:{line}: not UTF-8 text (byte {exc.start}); promoter edits UTF-8 files only") from None
         self._texts[rel] = text
         return text
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """The repo-relative paths a glob matches, as Python's recursive glob and git's `:(glob)` read
+    it: `*` and `?` stay within one path segment, `**` spans any number of them; a pattern ending
+    in `/` matches everything below that directory."""
+    if pattern.endswith("/"):
+        pattern += "**"
+    out: list[str] = []
+    parts = pattern.split("/")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+            continue
+        j = 0
+        while j < len(part):
+            c = part[j]
+            if c == "*":
+                out.append("[^/]*")
+            elif c == "?":
+                out.append("[^/]")
+            elif c == "[":
+                end = part.find("]", j + 2 if part[j + 1 : j + 2] in ("!", "]") else j + 1)
+                if end < 0:
+                    out.append(re.escape(c))
+                else:
+                    body = part[j + 1 : end]
+                    body = "^" + body[1:] if body.startswith("!") else body
+                    out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
+                    j = end
+            else:
+                out.append(re.escape(c))
+            j += 1
+        if not last:
+            out.append("/")
+    return re.compile("".join(out))
