@@ -298,7 +298,7 @@ def discover(
     for rel in sorted({f for f in _tracked(repo.root).wait().split("\0") if f}):
         if rel == config_file:
             continue
-        if any(g.fullmatch(rel) for g in globs):
+        if globs and any(g.fullmatch(rel) for g in globs):
             result.ignored.append(rel)
             continue
         files.append(rel)
