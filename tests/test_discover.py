@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import yaml
 
 from promoter import workspace
 from tests.conftest import git, make_repo
-from tests.test_example_config import CASE_05, EXAMPLE, SNAPSHOT
+from tests.test_example_config import CASE_05, EXAMPLE, extract_snapshot
 from tests.test_upstream import _upstream
 
 SHA = "862eebc895ea7f496f9037a7b8a4d1f393d8a546"
@@ -377,20 +376,7 @@ def test_pre_commit_hook_is_shipped() -> None:
 
 @pytest.fixture(scope="module")
 def snapshot_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not SNAPSHOT.is_file():
-        pytest.skip("../shared/realdata is absent")
-    base = tmp_path_factory.mktemp("snapshot")
-    wanted = (
-        "app-interface/.env",
-        "app-interface/data/services/app-interface/",
-        "app-interface/data/pipelines/",
-        "app-interface/resources/jenkins/",
-    )
-    with tarfile.open(SNAPSHOT) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith(wanted)]
-        tar.extractall(base, members=members, filter="data")
-    repo = base / "app-interface"
-    git(repo, "init", "-q", "-b", "master")
+    repo = extract_snapshot(tmp_path_factory.mktemp("snapshot"))
     git(repo, "add", "-A")  # discover scans what git tracks: every extracted file
     git(repo, "commit", "-q", "-m", "snapshot")
     assert json.loads((CASE_05 / "case.json").read_text())["old_sha"].startswith("862eebc")

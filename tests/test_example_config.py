@@ -17,13 +17,12 @@ SNAPSHOT = REALDATA / "snapshot-2022-05-11.tar.gz"
 CASE_05 = REALDATA / "promotions" / "05-f2ef2d9401"  # the promotion made on top of the snapshot
 
 
-@pytest.fixture(scope="module")
-def snapshot_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def extract_snapshot(base: Path) -> Path:
+    """The directories of the real snapshot the example config reads, with all their neighbours
+    (creating all 9,594 files costs seconds of file-system time on CI machines, for nothing the
+    tests read), in a new git repository with nothing committed yet. Skips without ../shared."""
     if not SNAPSHOT.is_file():
         pytest.skip("../shared/realdata is absent")
-    base = tmp_path_factory.mktemp("snapshot")
-    # the directories the example config reads, with all their neighbours (creating all 9,594
-    # files costs seconds of file-system time on CI machines, for nothing these tests read)
     wanted = (
         "app-interface/.env",
         "app-interface/data/services/app-interface/",
@@ -35,6 +34,12 @@ def snapshot_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tar.extractall(base, members=members, filter="data")
     repo = base / "app-interface"
     git(repo, "init", "-q", "-b", "master")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def snapshot_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = extract_snapshot(tmp_path_factory.mktemp("snapshot"))
     # committing only the files a promotion writes keeps this fast; the rest stays untracked
     git(repo, "add", "--", *json.loads((CASE_05 / "case.json").read_text())["files_changed"])
     git(repo, "commit", "-q", "-m", "snapshot")

@@ -17,7 +17,6 @@ import errno
 import json
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +43,7 @@ def _pid_alive(pid: int) -> bool:
 def lock(state_dir: Path) -> Iterator[None]:
     """An exclusive lock file; a lock left by a dead process on this host is taken over."""
     path = state_dir / LOCK
-    me = f"{os.getpid()} {socket.gethostname()}"
+    me = f"{os.getpid()} {os.uname().nodename}"
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -54,7 +53,7 @@ def lock(state_dir: Path) -> Iterator[None]:
                 pid = int(pid_s)
             except (OSError, ValueError):
                 pid, host = 0, ""
-            if host.strip() == socket.gethostname() and pid and not _pid_alive(pid):
+            if host.strip() == os.uname().nodename and pid and not _pid_alive(pid):
                 path.unlink(missing_ok=True)  # stale: its process is gone
                 continue
             raise Refused(

@@ -88,21 +88,24 @@ class Git:
     def start(self, *args: str) -> Running:
         """A local (not network) git command started in the background; `Running.wait` ends it."""
         assert not args or args[0] not in NETWORK_COMMANDS
-        try:
-            proc = subprocess.Popen(
-                ["git", "-c", "protocol.ext.allow=never", *args],
-                cwd=self.cwd,
-                env=_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except FileNotFoundError:
-            raise ExternalError("git is not installed (promoter needs the git command)") from None
-        return Running(list(args), proc)
+        return Running(list(args), _spawn(self.cwd, list(args), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE))
 
     def ok(self, *args: str) -> bool:
         return self.run(*args, check=False).returncode == 0
+
+
+def _spawn(cwd: Path, args: list[str], stdin: int, stderr: int) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            ["git", "-c", "protocol.ext.allow=never", *args],
+            cwd=cwd,
+            env=_env(),
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+    except FileNotFoundError:
+        raise ExternalError("git is not installed (promoter needs the git command)") from None
 
 
 @dataclass(frozen=True)
@@ -147,17 +150,7 @@ class CatFile:
     CHUNK = 16 * 1024
 
     def __init__(self, cwd: Path) -> None:
-        try:
-            self._proc = subprocess.Popen(
-                ["git", "-c", "protocol.ext.allow=never", "cat-file", "--batch"],
-                cwd=cwd,
-                env=_env(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except FileNotFoundError:
-            raise ExternalError("git is not installed (promoter needs the git command)") from None
+        self._proc = _spawn(cwd, ["cat-file", "--batch"], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def read(self, specs: list[str]) -> list[tuple[str, str, bytes] | None]:
         """(object sha, type, content) of each `<rev>:<path>` or object name; None when missing."""

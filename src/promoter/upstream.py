@@ -8,7 +8,6 @@ the branch (after a cheap `ls-remote` says it moved).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -41,6 +40,8 @@ def check_rev(rev: str) -> str:
 class Upstream:
     def __init__(self, component: Component, cache: Path | None = None) -> None:
         self.component = component
+        import hashlib  # only when a mirror is needed (start-up)
+
         key = hashlib.sha256(component.fetch.encode()).hexdigest()[:16]
         self.path = (cache or cache_dir()) / "mirrors" / f"{component.name}-{key}.git"
         self.git = Git(self.path)
