@@ -187,16 +187,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes and few repeats (CI smoke run)")
     ap.add_argument("--sizes", default=None, help="comma-separated generated repo sizes (default 10000,50000,200000)")
+    ap.add_argument("--commits", type=int, default=None, help="commits of the history repo (default 20000)")
+    ap.add_argument("--only", choices=["startup", "snapshot", "growth", "history"], help="run just this part")
     args = ap.parse_args()
     repeat = 3 if args.quick else 7
     sizes = [int(s) for s in (args.sizes or ("1000,5000" if args.quick else "10000,50000,200000")).split(",")]
     rows: list[list[str]] = [["benchmark", "promoter", "baseline (same run)", "ratio", "peak RSS", "goal"]]
     work = Path(tempfile.mkdtemp(prefix="promoter-bench-"))
     try:
-        startup(rows, repeat * 3)
-        snapshot(rows, repeat, work)
-        growth(rows, sizes, repeat, work)
-        history(rows, 2000 if args.quick else 20000, repeat, work)
+        if args.only in (None, "startup"):
+            startup(rows, repeat * 3)
+        if args.only in (None, "snapshot"):
+            snapshot(rows, repeat, work)
+        if args.only in (None, "growth"):
+            growth(rows, sizes, repeat, work)
+        if args.only in (None, "history"):
+            history(rows, args.commits or (2000 if args.quick else 20000), repeat, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(
