@@ -105,6 +105,10 @@ def parse_events(text: str) -> Iterator[yaml.Event]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
         col = mark.column + 1 if mark else 0
+        if exc.problem == "exceeded maximum nesting depth":
+            # newer libyaml (PyYAML >= 6.0.4) stops at 1000 levels itself, and its scanner, looking
+            # ahead for a simple key, can get there before the parser hands over level 201
+            raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep; promoter refuses it", line, col) from None
         raise YamlSyntaxError(str(exc.problem or exc.context or "invalid YAML"), line, col) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc), 0, 0) from None
