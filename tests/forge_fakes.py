@@ -51,6 +51,7 @@ class FakeServer:
         self.requests: list[Recorded] = []
         self.lock = threading.Lock()
         self.fail_next: list[Reply] = []  # canned answers for the next requests (e.g. a 502)
+        self.truncate_next = 0  # this many next answers stop half-way and close the connection
         self.lose_reply: dict[str, list[Reply]] = {}  # per method: carry the request out, answer this instead
         self.delay_next: list[float] = []  # seconds to stall the next requests before answering
         self.echo_auth = False  # error messages quote the Authorization header (a hostile API)
@@ -82,6 +83,8 @@ class FakeServer:
                     server.requests.append(rec)
                     canned = server.fail_next.pop(0) if server.fail_next else None
                     delay = server.delay_next.pop(0) if server.delay_next else 0.0
+                    truncate = server.truncate_next > 0
+                    server.truncate_next -= truncate
                 if delay:
                     time.sleep(delay)
                 if canned is None:
@@ -97,6 +100,11 @@ class FakeServer:
                     for k, v in canned.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
+                    if truncate:  # the promised Content-Length never arrives
+                        self.wfile.write(data[: len(data) // 2])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass

@@ -355,9 +355,35 @@ def test_gitlab_5xx_is_retried(gitlab: FakeGitLab) -> None:
 
 def test_gitlab_5xx_retries_are_bounded(gitlab: FakeGitLab) -> None:
     gitlab.fail_next = [Reply(500, {"message": "500 Internal Server Error"})] * 10
-    with pytest.raises(ExternalError, match="500 500 Internal Server Error"):
+    with pytest.raises(ExternalError, match=r"GitLab GET project service/app-interface: 500 Internal Server Error$"):
         gl_client(gitlab).open_or_update(MergeRequest("b", "master", "t", "d"))
     assert len(gitlab.requests) == 3
+
+
+def test_gitlab_429_is_retried_as_retry_after_says(gitlab: FakeGitLab) -> None:
+    gitlab.fail_next = [Reply(429, {"message": "429 Too Many Requests"}, {"Retry-After": "0"})]
+    opened = gl_client(gitlab).open_or_update(MergeRequest("b", "master", "t", "d"))
+    assert opened.created
+    assert gitlab.lines()[:2] == ["GET /api/v4/projects/service%2Fapp-interface"] * 2
+
+
+@pytest.mark.parametrize(
+    ("status", "message"), [(403, "403 Forbidden"), (404, "404 Project Not Found"), (429, "429 Too Many Requests")]
+)
+def test_gitlab_403_404_and_endless_429_are_external_failures(gitlab: FakeGitLab, status: int, message: str) -> None:
+    gitlab.fail_next = [Reply(status, {"message": message}, {"Retry-After": "0"})] * 10
+    with pytest.raises(ExternalError) as info:
+        gl_client(gitlab).open_or_update(MR)
+    assert str(info.value) == f"GitLab GET project service/app-interface: {message}"  # not "403 403 Forbidden"
+    assert info.value.exit_code == 4
+    assert len(gitlab.requests) == (3 if status == 429 else 1)  # only a rate limit is retried
+
+
+def test_gitlab_truncated_reply_is_retried(gitlab: FakeGitLab) -> None:
+    gitlab.truncate_next = 1
+    opened = gl_client(gitlab).open_or_update(MergeRequest("b", "master", "t", "d"))
+    assert opened.created
+    assert gitlab.lines()[:2] == ["GET /api/v4/projects/service%2Fapp-interface"] * 2
 
 
 def test_gitlab_lost_create_reply_updates_instead_of_duplicating(gitlab: FakeGitLab) -> None:
@@ -512,6 +538,66 @@ def test_github_timeout_is_retried(github: FakeGitHub) -> None:
     opened = gh_client(github, timeout=0.2, sleep=lambda _s: None).open_or_update(MergeRequest("b", "main", "t", "d"))
     assert opened.created
     assert [r.method for r in github.requests] == ["GET", "GET", "POST"]
+
+
+def test_github_429_waits_what_retry_after_says(github: FakeGitHub) -> None:
+    slept: list[float] = []
+    github.fail_next = [Reply(429, {"message": "API rate limit exceeded"}, {"Retry-After": "7"})]
+    opened = gh_client(github, sleep=slept.append).open_or_update(MergeRequest("b", "main", "t", "d"))
+    assert opened.created
+    assert slept == [7.0]
+    assert [r.method for r in github.requests] == ["GET", "GET", "POST"]
+
+
+def test_github_secondary_rate_limit_403_is_retried(github: FakeGitHub) -> None:
+    slept: list[float] = []
+    limited = {"message": "You have exceeded a secondary rate limit"}
+    github.fail_next = [
+        Reply(403, limited, {"Retry-After": "2"}),
+        Reply(403, limited, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0"}),  # reset passed
+    ]
+    opened = gh_client(github, sleep=slept.append).open_or_update(MergeRequest("b", "main", "t", "d"))
+    assert opened.created
+    assert slept == [2.0, 0.0]
+
+
+def test_github_plain_403_and_404_are_not_retried(github: FakeGitHub) -> None:
+    slept: list[float] = []
+    github.fail_next = [Reply(403, {"message": "Resource not accessible by integration"})]
+    with pytest.raises(ExternalError) as info:
+        gh_client(github, sleep=slept.append).open_or_update(MR)
+    assert str(info.value) == f"GitHub GET {REPO}/pulls: 403 Resource not accessible by integration"
+    assert info.value.exit_code == 4
+    github.fail_next = [Reply(404, {"message": "Not Found"})]
+    with pytest.raises(ExternalError, match="404 Not Found"):
+        gh_client(github, sleep=slept.append).open_or_update(MR)
+    assert slept == [] and len(github.requests) == 2
+
+
+def test_github_long_rate_limit_gives_up_at_once(github: FakeGitHub) -> None:
+    slept: list[float] = []
+    github.fail_next = [Reply(429, {"message": "API rate limit exceeded"}, {"Retry-After": "3600"})] * 3
+    with pytest.raises(ExternalError) as info:
+        gh_client(github, sleep=slept.append).open_or_update(MR)
+    assert str(info.value).endswith(
+        ": 429 API rate limit exceeded (rate limited; GitHub asks to wait 3600 s: try again later)"
+    )
+    assert info.value.exit_code == 4
+    assert slept == [] and len(github.requests) == 1
+
+
+def test_github_truncated_reply_is_retried_then_reported(github: FakeGitHub) -> None:
+    github.truncate_next = 1
+    opened = gh_client(github, sleep=lambda _s: None).open_or_update(MergeRequest("b", "main", "t", "d"))
+    assert opened.created
+    assert [r.method for r in github.requests] == ["GET", "GET", "POST"]
+    github.requests.clear()
+    github.truncate_next = 3
+    with pytest.raises(ExternalError) as info:
+        gh_client(github, sleep=lambda _s: None).open_or_update(MR)
+    assert str(info.value) == f"GitHub GET {REPO}/pulls: the answer from {github.url} was cut off (1 bytes came)"
+    assert len(github.requests) == 3
+    assert GH_TOKEN not in chain_text(info.value)
 
 
 def test_github_unreachable() -> None:

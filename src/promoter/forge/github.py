@@ -34,6 +34,7 @@ from promoter.git import redact
 
 API_VERSION = "2022-11-28"
 TIMEOUT = 10.0
+MAX_RATE_LIMIT_WAIT = 30.0  # a longer wait asked by a rate limit ends the run instead (exit 4)
 ATTEMPTS = 3
 BACKOFF = 0.5  # seconds before the 2nd attempt, doubled for each further one
 
@@ -155,10 +156,12 @@ class GitHub:
             headers["Content-Type"] = "application/json"
         what = f"GitHub {method} {path}"
         failure: PromoterError | None = None
+        wait: float | None = None  # what the server asked for (Retry-After), else the back-off
         for attempt in range(self.attempts):
             if attempt:
-                self._sleep(self.backoff * 2 ** (attempt - 1))
+                self._sleep(wait if wait is not None else self.backoff * 2 ** (attempt - 1))
             failure = None
+            wait = None
             status: int | None = None
             payload = b""
             request = Request(url, data=data, headers=headers, method=method)
@@ -168,12 +171,18 @@ class GitHub:
                     payload = resp.read()
             except HTTPError as e:
                 status = e.code
+                wait = _rate_limit_wait(status, e.headers)
                 try:
                     payload = e.read()
                 except (OSError, http.client.HTTPException):
                     payload = b""
                 finally:
                     e.close()
+            except http.client.IncompleteRead as e:
+                failure = ExternalError(
+                    self._scrub(f"{what}: the answer from {self.api_url} was cut off ({len(e.partial)} bytes came)")
+                )
+                continue
             except (URLError, OSError, http.client.HTTPException) as e:
                 reason = e.reason if isinstance(e, URLError) else e
                 failure = ExternalError(self._scrub(f"{what}: cannot reach {self.api_url}: {reason}"))
@@ -181,7 +190,10 @@ class GitHub:
             if status is None:
                 return _json(payload) if payload.strip() else None
             failure = self._error(what, status, payload)
-            if status < 500:
+            if wait is not None and wait > MAX_RATE_LIMIT_WAIT:
+                failure = ExternalError(f"{failure} (rate limited; GitHub asks to wait {wait:.0f} s: try again later)")
+                break
+            if status < 500 and wait is None:
                 break
         assert failure is not None
         raise failure
@@ -194,6 +206,28 @@ class GitHub:
         if status == 401:
             return ExternalError(f"{text} (check GITHUB_TOKEN)")
         return ExternalError(text)
+
+
+def _rate_limit_wait(status: int, headers: Any) -> float | None:
+    """Seconds to wait before retrying a rate-limited request, or None when it was not one.
+
+    GitHub answers 429, or 403 with `retry-after` or `x-ratelimit-remaining: 0`, when a primary
+    or secondary rate limit is hit; `retry-after` (seconds) or `x-ratelimit-reset` (epoch
+    seconds) says when to come back, else wait at least a minute (GitHub's REST API docs)."""
+    if headers is None or status not in (403, 429):
+        return None
+    retry_after = headers.get("retry-after")
+    remaining = headers.get("x-ratelimit-remaining")
+    if status == 403 and retry_after is None and remaining != "0":
+        return None  # a plain permission error
+    try:
+        if retry_after is not None:
+            return max(0.0, float(retry_after))
+        if remaining == "0" and headers.get("x-ratelimit-reset") is not None:
+            return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
+    except ValueError:
+        pass
+    return 60.0
 
 
 def _json(payload: bytes) -> Any:

@@ -146,7 +146,10 @@ class GitLab:
         except gitlab.exceptions.GitlabError as e:
             code = e.response_code
             # python-gitlab keeps GitLab's `message` as it came: a string, a list or a mapping
-            text = self._scrub(f"GitLab {what}: {code or 'error'} {_flatten(e.error_message)}".rstrip())
+            message = _flatten(e.error_message)
+            if code is not None and message.startswith(f"{code} "):
+                message = message[len(str(code)) + 1 :]  # GitLab's own messages start with the code
+            text = self._scrub(f"GitLab {what}: {code or 'error'} {message}".rstrip())
             if code == 401:
                 failure = ExternalError(f"{text} (check GITLAB_TOKEN)")
             elif code is not None and 400 <= code < 500 and code not in (403, 404, 429):
