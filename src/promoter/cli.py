@@ -10,17 +10,35 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from promoter import __version__
 from promoter.errors import PromoterError, UsageError
 
+# `promoter --version` and `--help` should feel instant: typing, pathlib and argparse's help
+# formatter (shutil, textwrap) are left out of them
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
     from promoter.core import Repo
     from promoter.model import Component
     from promoter.upstream import Upstream
     from promoter.workflow import Options, Prepared
+
+
+def _path(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
+
+
+class _Version(argparse.Action):
+    """--version without argparse's help formatter."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        sys.stdout.write(f"promoter {__version__}\n")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,12 +51,12 @@ def _global_options(p: argparse.ArgumentParser, top: bool) -> None:
     p.add_argument(
         "-C",
         "--repo",
-        type=Path,
+        type=_path,
         metavar="PATH",
         help="the config repository (default: the git top-level of the working directory)",
         **d,
     )
-    p.add_argument("--config", type=Path, metavar="FILE", help="the config file (default: <repo>/promotion.yaml)", **d)
+    p.add_argument("--config", type=_path, metavar="FILE", help="the config file (default: <repo>/promotion.yaml)", **d)
     p.add_argument(
         "--offline", action="store_true", help="no network and no upstream access; REV must be a full sha", **d
     )
@@ -52,9 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 ok, 1 unexpected error, 2 usage or config error, "
         "3 refused (nothing written), 4 git or network failure, 130 interrupted",
     )
-    parser.add_argument("--version", action="version", version=f"promoter {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     _global_options(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # prog given: argparse would build a help formatter (importing shutil) to work it out
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog=parser.prog)
 
     st = sub.add_parser("status", help="where every target of the components stands")
     st.add_argument("components", nargs="*", metavar="COMPONENT")
@@ -119,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = sub.add_parser("demo", help="build a self-contained example and run status, plan and promote on it")
-    demo.add_argument("dir", nargs="?", type=Path, metavar="DIR", help="where to build it (default: a new temp dir)")
+    demo.add_argument("dir", nargs="?", type=_path, metavar="DIR", help="where to build it (default: a new temp dir)")
     for p in sub.choices.values():
         _global_options(p, top=False)
     return parser
@@ -268,7 +287,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
             if commit and ship.current_branch(git) != start:
                 assert start is not None
                 git.run("switch", "--quiet", start)
-            repo = session.repo = core.open_repo(repo.root, Path(repo.config.path))
+            repo = session.repo = core.open_repo(repo.root, _path(repo.config.path))
         prepared = session.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
         _notes(prepared)
         p = prepared.plan
@@ -386,7 +405,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     h = history.build(repo.root, comp, targets, None if args.offline else _upstream(comp), since)
     text = {"json": report.history_json, "html": report.history_html}.get(fmt, report.history_text)(h)
     if rest:
-        Path(rest[0]).write_text(text, encoding="utf-8")
+        _path(rest[0]).write_text(text, encoding="utf-8")
         _out(f"wrote {rest[0]}: {len(h.changes)} change(s) of {comp.name}\n")
     else:
         _out(text)
@@ -413,6 +432,9 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     verbose = False
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # without building every parser
+        sys.stdout.write(f"promoter {__version__}\n")
+        return 0
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
