@@ -216,6 +216,57 @@ def test_huge_files_are_skipped_and_counted(extra: Path, run, monkeypatch: pytes
     assert out.splitlines()[-1] == "5 pins found in 5 files; 1 binary and 1 huge files skipped"
 
 
+def test_grep_prefilter_reads_literally_whatever_the_names_and_git_config(
+    clean: Path, run, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """discover asks `git grep -F` which files mention a pin: the user's grep settings (a regex
+    flavour, case folding) must not change what it finds, nor odd file names."""
+    files = {
+        "-rf odd name.env": f"RECON_IMAGE_TAG={SHORT}\n",
+        "日本/値.txt": f"image quay.io/example/recon:{SHORT}\n",
+        "dots.txt": f"quayXio/example/recon:{SHORT}\n",  # '.' is not a wildcard: not the image
+        "upper.txt": f"QUAY.IO/EXAMPLE/RECON:{SHORT.upper()}\n",  # no case folding
+        "gone.txt": f"RECON_IMAGE_TAG={SHORT}\n",
+    }
+    for rel, text in files.items():
+        (clean / rel).parent.mkdir(exist_ok=True)
+        (clean / rel).write_text(text)
+    git(clean, "add", "-A")
+    git(clean, "commit", "-q", "-m", "more")
+    (clean / "gone.txt").unlink()  # tracked, deleted in the working tree: nothing to read
+    (clean / "untracked.env").write_text(f"RECON_IMAGE_TAG={SHORT}\n")
+    config = clean / "gitconfig"
+    config.write_text(
+        "[grep]\n\tpatternType = perl\n\textendedRegexp = true\n\tfullName = false\n[core]\n\tignoreCase = true\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+
+    doc = _json(run, "-C", clean / "日本", "discover", "-o", "json")
+    got = sorted((f["file"], f["kind"], f["value"]) for f in doc["findings"])
+    assert got == [
+        ("-rf odd name.env", "env", SHORT),
+        ("dots.txt", "version", SHORT),  # the deployed short sha, not the image
+        ("日本/値.txt", "image", SHORT),
+    ]
+
+    # a key full of regex syntax: read as a pattern, it would not match itself
+    key = "tag+(prod)[1]^$"
+    meta = make_repo(
+        clean.parent / "meta",
+        {
+            "promotion.yaml": CONFIG.replace("key: recon_image_tag", f"key: '{key}'"),
+            "saas/saas-recon.yaml": SAAS,
+            ".env": f"export RECON_IMAGE_TAG={SHORT}\n",
+            "shared/defaults.yaml": f"'{key}': {SHORT}\n",
+            "shared/more.yaml": f"x:\n  '{key}': '{OLD}'\n",
+        },
+    )
+    doc = _json(run, "-C", meta, "discover", "-o", "json")
+    assert [(f["file"], f["kind"], f["matched"], f["value"]) for f in doc["findings"]] == [
+        ("shared/more.yaml", "key", key, OLD)
+    ]
+
+
 def _paste(repo: Path, snippets: list[str]) -> None:
     text = (repo / "promotion.yaml").read_text()
     body = "".join("".join("      " + line + "\n" for line in s.rstrip("\n").split("\n")) for s in snippets)

@@ -292,8 +292,9 @@ def discover(
     commits: dict[str, list[tuple[str, bytes, _Hit]]] = {}  # component -> any-sha candidates
     globs = [workspace.glob_regex(g) for g in repo.config.ignore]
     literals = {lit for pins in all_pins for lit in pins.literals}
-    every = any_sha or not literals  # any 40-hex value may be a commit: every file is read
-    grep = None if every else _mentioning(repo.root, literals)  # runs while ls-files does
+    # with --any-sha any 40-hex value may be a commit: every file is read; else only those git
+    # grep finds a literal in (it runs while ls-files does)
+    grep = None if any_sha or not literals else _mentioning(repo.root, literals)
     files: list[str] = []
     for rel in sorted({f for f in _tracked(repo.root).wait().split("\0") if f}):
         if rel == config_file:
@@ -303,8 +304,8 @@ def discover(
             continue
         files.append(rel)
     result.scanned = len(files)
-    if grep is not None:
-        found = {f for f in grep.wait(ok=(0, 1)).split("\0") if f}  # 1: no file matched
+    if not any_sha:
+        found = {f for f in grep.wait(ok=(0, 1)).split("\0") if f} if grep else set()  # 1: no match
         files = [rel for rel in files if rel in found]
     dir_fd = os.open(repo.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
