@@ -1,6 +1,7 @@
 """Secrets never leak: tokens, registry passwords and credentials in remote URLs appear in no
 output, no commit and no message, with `-v`, on failing and succeeding commands alike.
 
+GitLab is a contract fake (tests/forge_fakes.py): the merge request it receives is grepped too.
 The registry password sits in REGISTRY_AUTH_FILE throughout; the registry exchanges that use it
 (401 challenges, token services, wrong passwords) are tests/test_registry.py::
 test_secrets_never_in_messages (a CLI run against a down registry here would only add 7 s of
@@ -14,9 +15,13 @@ import base64
 import json
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import git, make_repo
+from tests.forge_fakes import FakeGitLab, running
 from tests.reliability.helpers import cli
 
 OLD = "0123456789abcdef0123456789abcdef01234567"
@@ -34,7 +39,15 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_no_secret_in_any_output_commit_or_message(tmp_path: Path) -> None:
+@pytest.fixture
+def gitlab() -> Iterator[FakeGitLab]:
+    """GitLab cannot run here: tests/forge_fakes.py is a contract fake of its REST API."""
+    with running(FakeGitLab(GITLAB_TOKEN, project="group/cfg")) as server:
+        assert isinstance(server, FakeGitLab)
+        yield server
+
+
+def test_no_secret_in_any_output_commit_or_message(tmp_path: Path, gitlab: FakeGitLab) -> None:
     down = closed_port()
     upstream = make_repo(tmp_path / "upstream", {"f": "1\n"})
     head = git(upstream, "rev-parse", "HEAD")
@@ -58,7 +71,7 @@ components:
 merge_request:
   method: api
   forge: gitlab
-  api_url: http://127.0.0.1:{down}/api/v4
+  api_url: {gitlab.url}/api/v4
 """
     root = make_repo(tmp_path / "r", {"promotion.yaml": config, "h.yaml": f"ref: {OLD}\n", "a.yaml": f"ref: {OLD}\n"})
     git(root, "remote", "add", "origin", push_url)
@@ -76,7 +89,7 @@ merge_request:
         ("changelog", "hidden", "-v"): 4,
         ("plan", "app", head, "--offline", "-v"): 0,
         ("promote", "hidden", head, "--offline", "--push", "leaky", "--yes", "-v"): 4,  # push refused
-        ("promote", "app", head, "--offline", "--push", "--yes", "-v"): 4,  # pushed; GitLab API down
+        ("promote", "app", head, "--offline", "--push", "--yes", "-v"): 0,  # pushed, merge request opened
         ("status", "--offline", "-v", "-o", "json"): 0,
     }
     texts: list[str] = []
@@ -87,8 +100,12 @@ merge_request:
 
     assert any(f"cannot clone https://***@127.0.0.1:{down}/team/hidden.git" in t for t in texts)  # redacted
     assert any("git push to leaky failed" in t for t in texts)
-    assert any("GitLab GET project group/cfg: cannot reach" in t for t in texts)  # the token was on its way
     assert git(bare, "branch", "--list", "promote/*")  # the push did happen
+    assert len(gitlab.mrs) == 1  # the merge request was opened: its title, body and labels as sent
+    assert gitlab.requests[-1].headers["private-token"] == GITLAB_TOKEN  # the token was used...
+    texts += [json.dumps(r.body) for r in gitlab.requests] + [r.raw_query for r in gitlab.requests]
+    texts.append(json.dumps(gitlab.mrs))  # ...and appears in nothing sent
+    assert f"(https://github.com/team/app/commit/{head})" in gitlab.mrs[0]["description"]  # link, no credentials
     for repo_dir in (root, bare):
         texts.append(git(repo_dir, "log", "--all", "--format=%H%n%an <%ae>%n%B"))
     texts.append(git(bare, "for-each-ref"))
