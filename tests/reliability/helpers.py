@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,13 @@ BEFORE = {
 }
 AFTER = {f: text.replace(OLD, NEW) for f, text in BEFORE.items()}
 PROMOTE = ("promote", "c", NEW, "--offline", "--yes")
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def three_files(root: Path) -> Path:

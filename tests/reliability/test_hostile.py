@@ -31,10 +31,9 @@ from promoter.locate.yamlnodes import MAX_DEPTH
 from promoter.model import Component, KeyLocator, PathLocator, Target
 from promoter.workspace import MAX_FILE_BYTES
 from tests.conftest import make_repo, snapshot
+from tests.reliability.helpers import NEW, OLD, PROMOTE
 
 Run = Callable[..., tuple[int, str, str]]
-OLD = "0123456789abcdef0123456789abcdef01234567"
-NEW = "fedcba9876543210fedcba9876543210fedcba98"
 CONFIG = """\
 version: 1
 components:
@@ -43,7 +42,6 @@ components:
     targets:
       - {name: one, file: one.yaml, key: ref, format: sha}
 """
-PROMOTE = ("promote", "c", NEW, "--offline", "--yes")
 
 
 def repo(tmp_path: Path, files: dict[str, str | bytes], config: str = CONFIG) -> Path:

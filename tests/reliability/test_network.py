@@ -21,13 +21,7 @@ import pytest
 from promoter.errors import ExternalError, UsageError
 from promoter.git import Git, network_timeout
 from tests.conftest import snapshot
-from tests.reliability.helpers import CONFIG, cli, three_files
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.reliability.helpers import CONFIG, cli, closed_port, three_files
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 
 from tests.conftest import git, make_repo
 from tests.forge_fakes import FakeGitLab, running
-from tests.reliability.helpers import cli
+from tests.reliability.helpers import cli, closed_port
 
 OLD = "0123456789abcdef0123456789abcdef01234567"
 GITHUB_TOKEN = "ghp_S3cretGitHubT0ken0000000000000000"
@@ -31,12 +30,6 @@ REGISTRY_PASSWORD = "Registry-S3cret-pw"
 FETCH_PASSWORD = "fetch-S3cret-pw"
 PUSH_PASSWORD = "push-S3cret-pw"
 SECRETS = [GITHUB_TOKEN, GITLAB_TOKEN, REGISTRY_PASSWORD, FETCH_PASSWORD, PUSH_PASSWORD]
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
