@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from promoter import registry as registry_module
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
 from promoter.registry import (
     DOCKER_HUB,
@@ -270,12 +273,131 @@ def test_basic_auth_without_credentials_is_refused(auth_registry: RunningRegistr
     assert "no credentials for" in str(err.value)
 
 
-def test_credential_helpers_are_named_when_no_credentials(auth_registry: RunningRegistry, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    (home / ".docker").mkdir(parents=True)
-    (home / ".docker" / "config.json").write_text(json.dumps({"auths": {}, "credsStore": "desktop"}))
-    with pytest.raises(Refused, match=r"no credentials for .* in ~/\.docker/config\.json; credential helpers"):
+HELPER = """#!{python}
+# a docker credential helper (the docker-credential-helpers protocol): `get` reads a server URL
+import json, os, sys, time
+server = sys.stdin.read()
+with open(os.environ["HELPER_LOG"], "a") as log:
+    log.write(sys.argv[0].rsplit("-", 1)[-1] + " " + " ".join(sys.argv[1:]) + " " + server + "\\n")
+known = json.loads(os.environ["HELPER_KNOWS"])
+if os.environ.get("HELPER_HANGS"):
+    time.sleep(30)
+if sys.argv[1:] != ["get"] or server not in known:
+    print("credentials not found in native keychain")
+    sys.exit(1)
+print(json.dumps({{"ServerURL": server, "Username": known[server][0], "Secret": known[server][1]}}))
+"""
+
+
+@pytest.fixture
+def helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Installs docker-credential-<name> helpers on PATH that know `knows` (server -> user, secret);
+    returns their log: one line per call, "<name> get <server>"."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "helper.log"
+    log.touch()
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("HELPER_LOG", str(log))
+
+    def install(*names: str, knows: dict[str, tuple[str, str]]) -> Path:
+        monkeypatch.setenv("HELPER_KNOWS", json.dumps(knows))
+        for name in names:
+            exe = bindir / f"docker-credential-{name}"
+            exe.write_text(HELPER.format(python=sys.executable))
+            exe.chmod(0o755)
+        return log
+
+    return install
+
+
+def docker_config(tmp_path: Path, config: dict[str, object]) -> None:
+    (tmp_path / "home" / ".docker").mkdir(parents=True)  # HOME, set by the autouse fixture
+    (tmp_path / "home" / ".docker" / "config.json").write_text(json.dumps(config))
+
+
+def test_creds_store_helper_is_asked_once(
+    auth_registry: RunningRegistry, tmp_path: Path, helpers: Callable[..., Path]
+) -> None:
+    digest = auth_registry.push_image("team/store", "v1")
+    log = helpers("store", knows={auth_registry.host: (REG_USER, REG_PASSWORD)})
+    docker_config(tmp_path, {"auths": {auth_registry.host: {}}, "credsStore": "store"})
+    reg = Registry()
+    assert reg.digest(f"{auth_registry.host}/team/store", "v1") == digest
+    assert reg.digest(f"{auth_registry.host}/team/store", "v1") == digest
+    assert log.read_text() == f"store get {auth_registry.host}\n"
+
+
+def test_cred_helpers_entry_wins_over_auths(
+    auth_registry: RunningRegistry, tmp_path: Path, helpers: Callable[..., Path]
+) -> None:
+    digest = auth_registry.push_image("team/helper", "v1")
+    log = helpers("one", "store", knows={auth_registry.host: (REG_USER, REG_PASSWORD)})
+    docker_config(
+        tmp_path,
+        {
+            "auths": {auth_registry.host: {"auth": b64(REG_USER, "stale-password")}},
+            "credHelpers": {f"https://{auth_registry.host}": "one"},
+            "credsStore": "store",
+        },
+    )
+    assert Registry().digest(f"{auth_registry.host}/team/helper", "v1") == digest
+    assert log.read_text() == f"one get {auth_registry.host}\n"
+
+
+def test_helper_without_credentials_is_named(
+    auth_registry: RunningRegistry, tmp_path: Path, helpers: Callable[..., Path]
+) -> None:
+    helpers("store", knows={})
+    docker_config(tmp_path, {"credsStore": "store"})
+    with pytest.raises(Refused) as err:
         Registry().digest(f"{auth_registry.host}/team/app", "v1")
+    assert str(err.value) == (
+        f"registry {auth_registry.host} refused access to team/app (401): check credentials in "
+        f"~/.docker/config.json or REGISTRY_AUTH_FILE (no credentials for {auth_registry.host} in "
+        "docker-credential-store (named in ~/.docker/config.json))"
+    )
+
+
+def test_wrong_password_from_a_helper_is_refused_without_showing_it(
+    auth_registry: RunningRegistry, tmp_path: Path, helpers: Callable[..., Path]
+) -> None:
+    helpers("store", knows={auth_registry.host: (REG_USER, "helper-Wr0ng-secret")})
+    docker_config(tmp_path, {"credsStore": "store"})
+    with pytest.raises(Refused) as err:
+        Registry().digest(f"{auth_registry.host}/team/app", "v1")
+    assert "the credentials of 'promoter-user' from docker-credential-store (named in ~/.docker/config.json)" in str(
+        err.value
+    )
+    assert "helper-Wr0ng-secret" not in str(err.value) + repr(err.value)
+
+
+def test_missing_hanging_and_bad_helpers(
+    auth_registry: RunningRegistry, tmp_path: Path, helpers: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = f"{auth_registry.host}/team/app"
+    docker_config(tmp_path, {"credsStore": "nope"})
+    with pytest.raises(
+        UsageError,
+        match=r"^~/\.docker/config\.json names the credential helper docker-credential-nope, which is not installed$",
+    ):
+        Registry().digest(image, "v1")
+
+    helpers("slow", knows={auth_registry.host: (REG_USER, REG_PASSWORD)})
+    monkeypatch.setenv("HELPER_HANGS", "1")
+    monkeypatch.setattr(registry_module, "HELPER_TIMEOUT", 0.5)
+    path = auth_file(tmp_path / "slow.json", {})
+    path.write_text(json.dumps({"credsStore": "slow"}))
+    with pytest.raises(
+        ExternalError,
+        match=rf"^docker-credential-slow get: no answer for {re.escape(auth_registry.host)} within 0.5 s$",
+    ):
+        Registry(auth_file=path).digest(image, "v1")
+
+    for bad in ("../bin/sh", "-x", ""):
+        path.write_text(json.dumps({"credsStore": bad}))
+        with pytest.raises(UsageError, match="`credsStore` must name a credential helper"):
+            Registry(auth_file=path).digest(image, "v1")
 
 
 def test_basic_auth_wrong_password_is_refused(auth_registry: RunningRegistry, tmp_path: Path) -> None:

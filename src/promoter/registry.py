@@ -3,8 +3,9 @@
 Only what promoter needs: `HEAD /v2/<name>/manifests/<tag>` (GET when the answer carries no
 digest), the registry token flow (anonymous bearer tokens as quay.io and Docker Hub issue them,
 or with Basic credentials), plain Basic auth, retries with backoff. Credentials come from one
-docker-style auth file (`auth_file`, else `$REGISTRY_AUTH_FILE`, else `~/.docker/config.json`)
-and never appear in a message or a repr.
+docker-style auth file (`auth_file`, else `$REGISTRY_AUTH_FILE`, else `~/.docker/config.json`):
+its `auths`, or the credential helpers it names (`credHelpers`, `credsStore`), run only when a
+registry asks for credentials. They never appear in a message or a repr.
 
 Standard library only; the network modules are imported on first use, so importing this module
 costs next to nothing.
@@ -244,21 +245,75 @@ def _auth_key(key: str) -> str:
     return f"{host}/{path}" if path else host
 
 
-def _load_auth_file(path: Path, shown: str) -> tuple[dict[str, _Credentials], bool]:
-    """The credentials in a docker-style auth file by key, and whether it names credential helpers."""
+@dataclass(frozen=True)
+class _AuthFile:
+    shown: str  # how messages name it
+    auths: dict[str, _Credentials]  # by auths key (host[/path])
+    creds_store: str | None = None  # helper for every registry
+    cred_helpers: dict[str, str] = field(default_factory=dict)  # registry host -> helper
+
+
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+HELPER_TIMEOUT = 10.0  # seconds a docker-credential-<name> may take to answer
+
+
+def _from_helper(helper: str, registry: str, shown: str) -> _Credentials | None:
+    """Credentials from `docker-credential-<helper> get` (the docker-credential-helpers protocol:
+    the server URL on stdin, `{"Username": ..., "Secret": ...}` on stdout), None when it has none."""
+    import subprocess
+
+    program = f"docker-credential-{helper}"
+    server = "https://index.docker.io/v1/" if registry == DOCKER_HUB else registry
+    source = f"{program} (named in {shown})"
+    try:
+        proc = subprocess.run(
+            [program, "get"], input=server.encode(), capture_output=True, timeout=HELPER_TIMEOUT, check=False
+        )
+    except FileNotFoundError:
+        raise UsageError(f"{shown} names the credential helper {program}, which is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise ExternalError(f"{program} get: no answer for {registry} within {HELPER_TIMEOUT:g} s") from None
+    if proc.returncode != 0:
+        said = proc.stdout.decode("utf-8", "replace").strip() or proc.stderr.decode("utf-8", "replace").strip()
+        if "credentials not found" in said.lower():
+            return None
+        # the helper's words, never its output as a whole (it might echo what it read)
+        raise ExternalError(f"{program} get failed for {registry} (exit status {proc.returncode})")
+    try:
+        data = json.loads(proc.stdout)
+        user, secret = data["Username"], data["Secret"]
+    except (ValueError, KeyError, TypeError):
+        raise ExternalError(f"{program} get: its answer for {registry} is not the helper protocol's JSON") from None
+    if not isinstance(user, str) or not isinstance(secret, str) or not secret:
+        return None
+    if user == "<token>":  # an identity token for an OAuth2 exchange, which promoter does not do
+        raise UsageError(f"{program} holds an identity token for {registry}; promoter needs a username and password")
+    return _Credentials(user, secret, source)
+
+
+def _load_auth_file(path: Path, shown: str) -> _AuthFile:
+    """The credentials in a docker-style auth file by key, and the credential helpers it names."""
     try:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
-        return {}, False
+        return _AuthFile(shown, {})
     except OSError as exc:
         raise UsageError(f"{shown}: cannot read the registry auth file ({exc.strerror})") from None
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise UsageError(f"{shown}: the registry auth file is not valid JSON{where}") from None
-    helpers = isinstance(data, dict) and bool(data.get("credsStore") or data.get("credHelpers"))
+    store = data.get("credsStore") if isinstance(data, dict) else None
+    helpers = data.get("credHelpers") if isinstance(data, dict) else None
+    if store is not None and not (isinstance(store, str) and _HELPER_NAME.fullmatch(store)):
+        raise UsageError(f"{shown}: `credsStore` must name a credential helper, such as 'pass'")
+    if helpers is not None and not (
+        isinstance(helpers, dict) and all(isinstance(v, str) and _HELPER_NAME.fullmatch(v) for v in helpers.values())
+    ):
+        raise UsageError(f"{shown}: `credHelpers` must map registries to credential helper names")
+    by_host = {_auth_key(k).partition("/")[0]: v for k, v in (helpers or {}).items()}
     auths = data.get("auths") if isinstance(data, dict) else None
     if auths is None:
-        return {}, helpers
+        return _AuthFile(shown, {}, store or None, by_host)
     if not isinstance(auths, dict):
         raise UsageError(f"{shown}: `auths` must be a mapping of registry to credentials")
     found: dict[str, _Credentials] = {}
@@ -278,7 +333,7 @@ def _load_auth_file(path: Path, shown: str) -> tuple[dict[str, _Credentials], bo
                 raise UsageError(f"{shown}: the `auth` of {key!r} is not base64 of 'user:password'")
         if isinstance(user, str) and isinstance(password, str) and user:
             found[_auth_key(key)] = _Credentials(user, password, shown)
-    return found, helpers
+    return _AuthFile(shown, found, store or None, by_host)
 
 
 # --- HTTP -----------------------------------------------------------------------------------------
@@ -359,9 +414,8 @@ class Registry:
         self._tokens: dict[tuple[str, str], str] = {}  # (registry, scope) -> bearer token
         self._scopes: dict[tuple[str, str], str] = {}  # (registry, repository) -> scope of its token
         self._basic: set[str] = set()  # registries that asked for Basic auth
-        self._creds: dict[str, _Credentials] | None = None
-        self._creds_source = ""
-        self._helpers = False  # the auth file names credential helpers (which promoter does not run)
+        self._auth: _AuthFile | None = None
+        self._from_helpers: dict[str, _Credentials | None] = {}  # registry -> what its helper said
         self._ssl: ssl.SSLContext | None = None
 
     def __repr__(self) -> str:
@@ -525,7 +579,28 @@ class Registry:
         return token
 
     def _credentials(self, ref: ImageRef) -> _Credentials | None:
-        if self._creds is None:
+        """Docker's order: the registry's `credHelpers` entry, else an `auths` entry with
+        credentials (the most specific: quay.io/org/name, quay.io/org, quay.io), else `credsStore`."""
+        auth = self._auth_file_read()
+        registry = ref.registry.lower()
+        helper = auth.cred_helpers.get(registry)
+        if helper is None:
+            name = f"{registry}/{ref.repository}"
+            while True:
+                if name in auth.auths:
+                    return auth.auths[name]
+                if "/" not in name:
+                    break
+                name = name.rpartition("/")[0]
+            helper = auth.creds_store
+        if helper is None:
+            return None
+        if registry not in self._from_helpers:  # asked once per registry and run
+            self._from_helpers[registry] = _from_helper(helper, registry, auth.shown)
+        return self._from_helpers[registry]
+
+    def _auth_file_read(self) -> _AuthFile:
+        if self._auth is None:
             if self._auth_file is not None:
                 path, shown = self._auth_file, str(self._auth_file)
             elif os.environ.get(AUTH_FILE_ENV):
@@ -537,22 +612,16 @@ class Registry:
                 except RuntimeError:  # no home directory: no default file
                     path = Path("/nonexistent/.docker/config.json")
                 shown = DEFAULT_AUTH_FILE
-            self._creds_source = shown
-            self._creds, self._helpers = _load_auth_file(path, shown)
-        name = f"{ref.registry.lower()}/{ref.repository}"
-        while True:  # the most specific entry: quay.io/org/name, quay.io/org, quay.io
-            if name in self._creds:
-                return self._creds[name]
-            if "/" not in name:
-                return None
-            name = name.rpartition("/")[0]
+            self._auth = _load_auth_file(path, shown)
+        return self._auth
 
     def _unauthorized(self, ref: ImageRef, detail: str = "") -> Refused:
         creds = self._credentials(ref)
         if creds is None:
-            why = f"no credentials for {ref.registry} in {self._creds_source}"
-            if self._helpers:
-                why += "; credential helpers (credsStore, credHelpers) are not used, give an `auth` entry"
+            auth = self._auth_file_read()
+            helper = auth.cred_helpers.get(ref.registry.lower()) or auth.creds_store
+            where = f"docker-credential-{helper} (named in {auth.shown})" if helper else auth.shown
+            why = f"no credentials for {ref.registry} in {where}"
         else:
             why = f"the credentials of {creds.username!r} from {creds.source} were not accepted"
         return Refused(
