@@ -367,6 +367,100 @@ def token_front(registry: RunningRegistry) -> Iterator[Callable[..., TokenFront]
         s.__exit__(None, None, None)
 
 
+class Proxy(ThreadingHTTPServer):
+    """A real HTTP proxy on 127.0.0.1: CONNECT tunnels and absolute-form requests, as squid serves
+    them. Host names in `hosts` are resolved by the proxy alone (the client cannot resolve them, so
+    a request that reaches them went through it); `password` demands Proxy-Authorization (407)."""
+
+    daemon_threads = True
+
+    def __init__(self, hosts: dict[str, str], password: str | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.hosts = hosts
+        self.password = password
+        self.seen: list[tuple[str, str, str | None]] = []  # method, target, Proxy-Authorization
+        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> Proxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+        self.thread.join(5)
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: Proxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def _upstream(self, hostport: str) -> socket.socket:
+        host, _, port = hostport.rpartition(":")
+        return socket.create_connection((self.server.hosts.get(host, host), int(port)), timeout=10)
+
+    def _allowed(self) -> bool:
+        auth = self.headers.get("Proxy-Authorization")
+        self.server.seen.append((self.command, self.path, auth))
+        if self.server.password is None:
+            return True
+        expected = "Basic " + base64.b64encode(f"proxy-user:{self.server.password}".encode()).decode()
+        if auth == expected:
+            return True
+        self.send_response(407)
+        self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
+
+    def _pipe(self, upstream: socket.socket) -> None:
+        import select
+
+        sockets = [self.connection, upstream]
+        while True:
+            readable, _, _ = select.select(sockets, [], [], 10)
+            if not readable:
+                return
+            for sock in readable:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                (upstream if sock is self.connection else self.connection).sendall(data)
+
+    def do_CONNECT(self) -> None:
+        if not self._allowed():
+            return
+        with self._upstream(self.path) as upstream:
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            self._pipe(upstream)
+        self.close_connection = True
+
+    def _forward(self) -> None:
+        if not self._allowed():
+            return
+        parts = urllib.parse.urlsplit(self.path)
+        with self._upstream(parts.netloc) as upstream:
+            head = [f"{self.command} {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1"]
+            head += [
+                f"{k}: {v}" for k, v in self.headers.items() if k.lower() not in ("proxy-authorization", "connection")
+            ]
+            upstream.sendall(("\r\n".join([*head, "Connection: close", "", ""])).encode())
+            while data := upstream.recv(65536):
+                self.connection.sendall(data)
+        self.close_connection = True
+
+    do_GET = do_HEAD = _forward
+
+
 @pytest.fixture
 def fault_server() -> Iterator[Callable[..., Server]]:
     """Start Server(behaviour) instances on 127.0.0.1; all stopped after the test."""

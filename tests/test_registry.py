@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from promoter.registry import (
 from tests.registry_fixtures import (
     REG_PASSWORD,
     REG_USER,
+    Proxy,
     RunningRegistry,
     Server,
     TokenFront,
@@ -631,6 +632,97 @@ def test_https_certificate_is_verified(
     monkeypatch.setenv("PROMOTER_INSECURE_REGISTRIES", server.host)
     with pytest.raises(ExternalError, match="after 1 try"):
         Registry(retries=0, timeout=2).digest(f"{server.host}/a/b", "v1")
+
+
+# --- proxies --------------------------------------------------------------------------------------------
+
+NAME = "registry.example.test"  # only the proxy can resolve it
+
+
+@pytest.fixture
+def tls_registry(fault_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Server:
+    """A TLS registry front on 127.0.0.1 whose certificate names registry.example.test."""
+    import ssl
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+         "-subj", f"/CN={NAME}", "-addext", f"subjectAltName=DNS:{NAME}", "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    return server
+
+
+@pytest.fixture
+def proxy() -> Iterator[Proxy]:
+    with Proxy({NAME: "127.0.0.1"}) as running:
+        yield running
+
+
+def test_https_registry_through_a_connect_proxy(
+    tls_registry: Server, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = tls_registry.server_address[1]
+    monkeypatch.setenv("https_proxy", proxy.url)
+    assert Registry().digest(f"{NAME}:{port}/a/b", "v1") == DIGEST
+    assert proxy.seen == [("CONNECT", f"{NAME}:{port}", None)]
+    assert [(m, p) for m, p, _ in tls_registry.requests] == [("HEAD", "/v2/a/b/manifests/v1")]
+
+
+def test_plain_http_registry_through_a_proxy(
+    fault_server: StartServer, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}))
+    image = f"{NAME}:{server.server_address[1]}/a/b"
+    monkeypatch.setenv("PROMOTER_INSECURE_REGISTRIES", image.split("/")[0])
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    assert Registry().digest(image, "v1") == DIGEST
+    assert proxy.seen == [("HEAD", f"http://{image.split('/')[0]}/v2/a/b/manifests/v1", None)]
+
+
+def test_proxy_credentials_are_sent_and_never_shown(tls_registry: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = tls_registry.server_address[1]
+    with Proxy({NAME: "127.0.0.1"}, password="pr0xy-S3cret") as proxy:
+        monkeypatch.setenv("https_proxy", f"http://proxy-user:pr0xy-S3cret@{proxy.url[7:]}")
+        assert Registry().digest(f"{NAME}:{port}/a/b", "v1") == DIGEST
+        monkeypatch.setenv("https_proxy", f"http://proxy-user:wr0ng-S3cret@{proxy.url[7:]}")
+        sleeps = Sleeps()
+        with pytest.raises(ExternalError) as err:
+            Registry(retries=1, sleep=sleeps).digest(f"{NAME}:{port}/a/b", "v1")
+    assert str(err.value) == (
+        f"registry {NAME}:{port}: HEAD /v2/a/b/manifests/v1 cannot connect through the proxy "
+        f"{proxy.url[7:]} (Tunnel connection failed: 407 Proxy Authentication Required) after 2 tries"
+    )
+    assert "S3cret" not in str(err.value) + repr(err.value)
+    right, wrong = ("Basic " + b64("proxy-user", pw) for pw in ("pr0xy-S3cret", "wr0ng-S3cret"))
+    assert proxy.seen == [("CONNECT", f"{NAME}:{port}", right)] + [("CONNECT", f"{NAME}:{port}", wrong)] * 2
+
+
+def test_no_proxy_and_loopback_go_direct(
+    registry: RunningRegistry, tls_registry: Server, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digest = registry.push_image("team/direct", "v1")
+    monkeypatch.setenv("https_proxy", proxy.url)
+    monkeypatch.setenv("http_proxy", proxy.url)
+    assert Registry().digest(f"{registry.host}/team/direct", "v1") == digest  # 127.0.0.1: never proxied
+    monkeypatch.setenv("no_proxy", "example.com,.example.test")
+    with pytest.raises(ExternalError, match=rf"registry {NAME}:\d+: HEAD /v2/a/b/manifests/v1 cannot connect \("):
+        Registry(retries=0).digest(f"{NAME}:{tls_registry.server_address[1]}/a/b", "v1")  # direct: unresolvable
+    assert proxy.seen == []
+
+
+def test_https_proxy_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("https_proxy", "https://user:pw@proxy.example.test:3128")
+    with pytest.raises(UsageError) as err:
+        Registry().digest(f"{NAME}/a/b", "v1")
+    assert str(err.value) == (
+        "https_proxy: promoter reaches registries through http:// proxies only, not https://***@proxy.example.test:3128"
+    )
 
 
 # --- wait ------------------------------------------------------------------------------------------------

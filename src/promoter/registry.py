@@ -697,14 +697,26 @@ class Registry:
         if parts.query:
             target += "?" + parts.query
         conn: http.client.HTTPConnection
+        netloc = _netloc(parts.netloc)
+        proxy = _proxy(parts.scheme, netloc)
+        headers = {"User-Agent": f"promoter/{__version__}", **headers}
         if parts.scheme == "https":
             if self._ssl is None:
                 self._ssl = ssl.create_default_context()
-            conn = http.client.HTTPSConnection(_netloc(parts.netloc), timeout=self._timeout, context=self._ssl)
-        else:
-            conn = http.client.HTTPConnection(_netloc(parts.netloc), timeout=self._timeout)
+            if proxy is None:
+                conn = http.client.HTTPSConnection(netloc, timeout=self._timeout, context=self._ssl)
+            else:  # a CONNECT tunnel through the proxy, TLS with the registry inside it
+                conn = http.client.HTTPSConnection(proxy.hostport, timeout=self._timeout, context=self._ssl)
+                conn.set_tunnel(netloc, headers=proxy.headers)
+        elif proxy is None:
+            conn = http.client.HTTPConnection(netloc, timeout=self._timeout)
+        else:  # the request, in absolute form, to the proxy
+            conn = http.client.HTTPConnection(proxy.hostport, timeout=self._timeout)
+            target = f"http://{netloc}{target}"
+            headers.update(proxy.headers)
+        via = f" through the proxy {proxy.hostport}" if proxy else ""
         try:
-            conn.request(method, target, headers={"User-Agent": f"promoter/{__version__}", **headers})
+            conn.request(method, target, headers=headers)
             raw = conn.getresponse()
             body = raw.read(MAX_BODY + 1)
             if len(body) > MAX_BODY:
@@ -725,11 +737,41 @@ class Registry:
         except http.client.HTTPException as exc:
             raise _Transient(f"broken answer ({type(exc).__name__})") from None
         except ConnectionRefusedError:
-            raise _Transient("cannot connect (connection refused)") from None
+            raise _Transient(f"cannot connect{via} (connection refused)") from None
         except OSError as exc:
-            raise _Transient(f"cannot connect ({exc.strerror or type(exc).__name__})") from None
+            said = str(exc) if str(exc).startswith("Tunnel connection failed") else None  # the proxy's answer
+            raise _Transient(f"cannot connect{via} ({said or exc.strerror or type(exc).__name__})") from None
         finally:
             conn.close()
+
+
+@dataclass(frozen=True)
+class _Proxy:
+    hostport: str
+    headers: dict[str, str] = field(repr=False)  # Proxy-Authorization, when the URL has credentials
+
+
+def _proxy(scheme: str, hostport: str) -> _Proxy | None:
+    """The proxy for `scheme`://`hostport` from https_proxy / http_proxy / no_proxy (as urllib and
+    git read them); loopback registries are never proxied."""
+    import urllib.parse
+    import urllib.request
+
+    if _host(hostport) in _LOOPBACK:
+        return None
+    proxies = urllib.request.getproxies_environment()
+    url = proxies.get(scheme)
+    if not url or urllib.request.proxy_bypass(hostport):
+        return None
+    parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise UsageError(f"{scheme}_proxy: promoter reaches registries through http:// proxies only, not {redact(url)}")
+    headers = {}
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    return _Proxy(_netloc(parts.netloc), headers)
 
 
 def _netloc(netloc: str) -> str:
