@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -243,14 +244,13 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = _dispatch
 
 
-class Server(ThreadingHTTPServer):
+class _Background(ThreadingHTTPServer):
+    """An HTTP server on its own thread while in a `with` block."""
+
     daemon_threads = True
 
-    def __init__(self, behaviour: Callable[[BaseHTTPRequestHandler], None], host: str = "127.0.0.1") -> None:
-        super().__init__((host, 0), _Handler)
-        self.behaviour = behaviour
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        self.lock = threading.Lock()
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -259,7 +259,7 @@ class Server(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"{host!s}:{port}"
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -268,6 +268,14 @@ class Server(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
         self.thread.join(5)
+
+
+class Server(_Background):
+    def __init__(self, behaviour: Callable[[BaseHTTPRequestHandler], None], host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), _Handler)
+        self.behaviour = behaviour
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.lock = threading.Lock()
 
 
 def reply(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> None:
@@ -367,33 +375,20 @@ def token_front(registry: RunningRegistry) -> Iterator[Callable[..., TokenFront]
         s.__exit__(None, None, None)
 
 
-class Proxy(ThreadingHTTPServer):
+class Proxy(_Background):
     """A real HTTP proxy on 127.0.0.1: CONNECT tunnels and absolute-form requests, as squid serves
     them. Host names in `hosts` are resolved by the proxy alone (the client cannot resolve them, so
     a request that reaches them went through it); `password` demands Proxy-Authorization (407)."""
-
-    daemon_threads = True
 
     def __init__(self, hosts: dict[str, str], password: str | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
         self.hosts = hosts
         self.password = password
         self.seen: list[tuple[str, str, str | None]] = []  # method, target, Proxy-Authorization
-        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> Proxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
-        self.thread.join(5)
+        return f"http://{self.host}"
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
