@@ -28,6 +28,10 @@ def test_demo_runs_status_plan_promote_without_network(tmp_path: Path, run) -> N
     assert f"ref: {head}\n" in saas and "ref: master  # staging" in saas
     assert "ref: 0123456789abcdef0123456789abcdef01234567" in saas  # another component's pin
 
+    # the example is clean: every pin covered (the commented-out one is no pin)
+    code, out, err = run("-C", config, "check")
+    assert (code, out, err) == (0, "ok: no problems\n", "")
+
 
 def test_demo_refuses_a_non_empty_directory(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "x").write_text("mine")

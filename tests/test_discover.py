@@ -267,6 +267,17 @@ def test_grep_prefilter_reads_literally_whatever_the_names_and_git_config(
     ]
 
 
+def test_commented_out_assignments_and_keys_are_no_pins(clean: Path, run) -> None:  # type: ignore[no-untyped-def]
+    (clean / "old.env").write_text(f"# export RECON_IMAGE_TAG={OLD}\nX=1  # RECON_IMAGE_TAG={OLD}\n")
+    (clean / "old.yaml").write_text(f"a: 1\n# recon_image_tag: '{OLD}'\nb: 2 # recon_image_tag: {OLD}\n")
+    (clean / "live.env").write_text(f"  RECON_IMAGE_TAG={OLD}  # the one that counts\n")
+    git(clean, "add", "-A")
+    git(clean, "commit", "-q", "-m", "comments")
+
+    doc = _json(run, "-C", clean, "discover", "-o", "json")
+    assert [(f["file"], f["line"], f["kind"]) for f in doc["findings"]] == [("live.env", 1, "env")]
+
+
 def _paste(repo: Path, snippets: list[str]) -> None:
     text = (repo / "promotion.yaml").read_text()
     body = "".join("".join("      " + line + "\n" for line in s.rstrip("\n").split("\n")) for s in snippets)

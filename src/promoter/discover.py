@@ -370,12 +370,22 @@ def _hits(pins: _Pins, data: bytes) -> list[_Hit]:
             if pinned:  # else every ref of the file tracks a branch: no need to parse it
                 out.append(_Hit(pins, needle, m.start(), m.end(), needle.matched, "sha"))
             continue
+        if needle.kind in ("key", "env") and _commented(data, m.start()):
+            continue  # `# KEY=…` is no assignment and `# key: …` no key (a version or image there is still shown)
         vstart, vend = next(m.span(g) for g in m.re.groupindex if g.startswith("v") and m.start(g) >= 0)
         value = data[vstart:vend].decode("ascii")
         fmt = pins.wanted(needle, value) if needle.kind != "commit" else "sha"
         if fmt is not None:
             out.append(_Hit(pins, needle, vstart, vend, value, fmt, m.group().decode("utf-8", "replace")))
     return out
+
+
+def _commented(data: bytes, offset: int) -> bool:
+    """Whether `offset` is inside a `#` comment: the line starts with `#`, or a `#` after white
+    space comes before it (YAML's and the shell's comments; a `#` inside quotes can fool this,
+    which only hides a finding)."""
+    line = data[data.rfind(b"\n", 0, offset) + 1 : offset]
+    return line.lstrip().startswith(b"#") or b" #" in line or b"\t#" in line
 
 
 def _commits(up: Upstream, candidates: list[str]) -> set[str]:
