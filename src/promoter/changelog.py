@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
 
-from promoter.errors import ExternalError
+from promoter.errors import ExternalError, UsageError
 from promoter.git import Git
 
 DEFAULT_BOTS: tuple[str, ...] = (
@@ -211,33 +211,17 @@ def compare_url(repo_url: str, base: str, head: str) -> str | None:
 
 def web_url(repo_url: str) -> str | None:
     """`https://host/path` of a GitHub or GitLab repository given by its clone URL (https or ssh)."""
-    url = repo_url.strip()
-    scp = re.fullmatch(r"(?:[^@/:\s]+@)?(?P<host>[A-Za-z0-9.-]+):(?!//)(?P<path>[^\s]+)", url)
-    if scp is not None and "://" not in url:
-        host, port, path = scp["host"].lower(), None, scp["path"]
-    else:
-        try:
-            parts = urlsplit(url)
-            port = parts.port if parts.scheme in ("http", "https") else None
-        except ValueError:
-            return None
-        if parts.scheme not in ("http", "https", "ssh", "git") or not parts.hostname:
-            return None
-        host, path = parts.hostname.lower(), parts.path
-    path = path.strip("/")
-    if path.endswith(".git"):
-        path = path[: -len(".git")]
-    segments = [s for s in path.split("/") if s]
-    if len(segments) < 2 or any(s in (".", "..") for s in segments):
+    from promoter.forge import parse_repo_url
+
+    try:
+        ref = parse_repo_url(repo_url)
+    except UsageError:
         return None
-    if host in ("github.com", "www.github.com"):
-        if len(segments) != 2:
-            return None
-        host = "github.com"
-    elif "gitlab" not in host:
+    if ref.host == "github.com" and len(ref.path) != 2:
         return None
-    netloc = f"{host}:{port}" if port else host
-    return f"https://{netloc}/{'/'.join(segments)}"
+    if ref.host != "github.com" and "gitlab" not in ref.host:
+        return None
+    return f"https://{ref.host}/{'/'.join(ref.path)}"
 
 
 # -- rendering ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import yaml
 from promoter import core, workspace
 from promoter.errors import Refused
 from promoter.git import Git, Running
-from promoter.locate import LocateError, classify, find
+from promoter.locate import LocateError, classify, find, saas
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose, version_span
 from promoter.model import (
     Component,
@@ -184,7 +184,7 @@ def _pins(repo: core.Repo, comp: Component, any_sha: bool) -> tuple[_Pins, list[
         add("env", name, rb"(?<![\w.-])" + env + rb"[ \t]*=[ \t]*[\"']?(?P<v>" + value + b")" + _E)
         literals.append(name.encode())
     if any(isinstance(t.locator, SaasLocator) for t in comp.targets):
-        url = comp.repo.strip().rstrip("/").removesuffix(".git").rstrip("/")
+        url = saas.repo_key(comp.repo)
         add("saas", url, re.escape(url.encode()) + rb"(?:\.git)?/?" + rb"(?![\w.-])")
         literals.append(url.encode())
     for digest in sorted(digests):
@@ -455,8 +455,6 @@ class _File:
 
     def _saas_refs(self, pins: _Pins) -> list[tuple[_Hit, int, int, int]]:
         """The pinned refs of the resource templates built from the component's repo."""
-        from promoter.locate import saas
-
         comp = pins.component
         roots = self.roots()
         if roots is None:

@@ -8,11 +8,13 @@ from promoter.locate import Found, no_alias, refuse_anchor, single, yaml_value
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence
 
 
-def same_repo(a: str, b: str) -> bool:
-    def norm(url: str) -> str:
-        return url.strip().rstrip("/").removesuffix(".git").rstrip("/")
+def repo_key(url: str) -> str:
+    """A repository URL without a trailing `/` or `.git`: what two URLs of one repo share."""
+    return url.strip().rstrip("/").removesuffix(".git").rstrip("/")
 
-    return norm(a) == norm(b)
+
+def same_repo(a: str, b: str) -> bool:
+    return repo_key(a) == repo_key(b)
 
 
 def _one(mapping: Mapping, key: str) -> Node | None:

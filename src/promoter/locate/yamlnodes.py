@@ -70,10 +70,6 @@ class Mapping(Node):
     pairs: list[tuple[Node, Node]] = field(default_factory=list)
     flow: bool = False
 
-    def values_of(self, key: str) -> list[Node]:
-        """Every value whose key is the scalar `key` (more than one means a duplicated key)."""
-        return [v for k, v in self.pairs if isinstance(k, Scalar) and k.value == key]
-
 
 @dataclass(eq=False, slots=True)
 class Alias(Node):
