@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -541,10 +540,8 @@ def test_timeout(fault_server: StartServer) -> None:
 
     server = fault_server(slow)
     sleeps = Sleeps()
-    started = time.monotonic()
     with pytest.raises(ExternalError) as err:
         Registry(timeout=0.5, retries=1, sleep=sleeps).digest(f"{server.host}/a/b", "v1")
-    assert time.monotonic() - started < 2.5
     assert "timed out (no answer within 0.5s) after 2 tries" in str(err.value)
     assert sleeps == [1.0]
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import resource
+import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,26 @@ components:
     targets:
       - {name: one, file: one.yaml, key: ref, format: sha}
 """
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (20, 20))
+    resource.setrlimit(resource.RLIMIT_AS, (256 << 20, 256 << 20))
+
+
+def limited(*argv: object) -> tuple[int, str, str]:
+    """Like the `run` fixture, but in a child process allowed 20 s of CPU and 256 MB of address
+    space (a promotion needs under 128 MB): a promoter that expanded an alias bomb, read a 400 MB
+    file or backtracked without end is killed or runs out of memory, and the test fails on it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "promoter", *map(str, argv)],
+        preexec_fn=_limits,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def repo(tmp_path: Path, files: dict[str, str | bytes], config: str = CONFIG) -> Path:
@@ -88,15 +109,13 @@ def test_target_in_utf16(tmp_path: Path, run: Run) -> None:
     refused(run, root, 3, "one.yaml:1: not UTF-8 text (byte 0); promoter edits UTF-8 files only")
 
 
-def test_file_of_hundreds_of_megabytes_is_refused_unread(tmp_path: Path, run: Run) -> None:
+def test_file_of_hundreds_of_megabytes_is_refused_unread(tmp_path: Path) -> None:
     root = repo(tmp_path, {"one.yaml": f"ref: {OLD}\n"})
     big = root / "one.yaml"
     size = 400 * 1024 * 1024
     os.truncate(big, size)  # sparse: costs no disk
     stat = big.stat()
-    t0 = time.monotonic()
-    got, out, err = run("-C", root, *PROMOTE)
-    assert time.monotonic() - t0 < 2
+    got, out, err = limited("-C", root, *PROMOTE)  # reading it would need 400 MB
     assert got == 3
     assert err.splitlines()[-1] == (
         f"promoter: error: one.yaml: {size} bytes is larger than promoter edits ({MAX_FILE_BYTES} bytes)"
@@ -117,42 +136,34 @@ def bomb(levels: int = 9, width: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_alias_bomb_beside_the_value_is_never_expanded(tmp_path: Path, run: Run) -> None:
+def test_alias_bomb_beside_the_value_is_never_expanded(tmp_path: Path) -> None:
     text = bomb() + f"ref: {OLD}  # pinned\n"
     root = repo(tmp_path, {"one.yaml": text})
-    t0 = time.monotonic()
-    promoted(run, root, "one.yaml", text)
-    assert time.monotonic() - t0 < 5
+    promoted(limited, root, "one.yaml", text)
 
 
-def test_alias_bomb_as_the_value_is_refused(tmp_path: Path, run: Run) -> None:
+def test_alias_bomb_as_the_value_is_refused(tmp_path: Path) -> None:
     root = repo(tmp_path, {"one.yaml": bomb() + "ref: *l8\n"})
-    t0 = time.monotonic()
     refused(
-        run,
+        limited,
         root,
         3,
         "one.yaml:10: target 'one': the value of 'ref' is the alias *l8 (anchored at line 9); "
         "editing it would change every place that uses it",
     )
-    assert time.monotonic() - t0 < 5
 
 
-def test_alias_bomb_under_a_recursive_path_is_not_followed(tmp_path: Path, run: Run) -> None:
+def test_alias_bomb_under_a_recursive_path_is_not_followed(tmp_path: Path) -> None:
     config = CONFIG.replace("key: ref", "path: '$..ref'")
     text = bomb() + f"app:\n  ref: {OLD}\n  more: *l8\n"
     root = repo(tmp_path, {"one.yaml": text}, config=config)
-    t0 = time.monotonic()
-    promoted(run, root, "one.yaml", text)
-    assert time.monotonic() - t0 < 5
+    promoted(limited, root, "one.yaml", text)
 
 
-def test_alias_bomb_in_config(tmp_path: Path, run: Run) -> None:
+def test_alias_bomb_in_config(tmp_path: Path) -> None:
     anchors = "".join(f"  - &{line.split('&')[1]}\n" for line in bomb().splitlines())
     root = repo(tmp_path, {"one.yaml": f"ref: {OLD}\n"}, config=CONFIG + "bots:\n" + anchors)
-    t0 = time.monotonic()
-    refused(run, root, 2, f"{root}/promotion.yaml:8: bots item must be a string")
-    assert time.monotonic() - t0 < 5
+    refused(limited, root, 2, f"{root}/promotion.yaml:8: bots item must be a string")
 
 
 # -- deep nesting -------------------------------------------------------------------------------
@@ -218,29 +229,27 @@ def libyaml_stops_first(text: str) -> int | None:
 
 
 @pytest.mark.parametrize("shape", list(nested(DEPTH)))
-def test_deeper_nesting_is_refused_fast(tmp_path: Path, run: Run, shape: str) -> None:
+def test_deeper_nesting_is_refused_at_the_limit(tmp_path: Path, shape: str) -> None:
     text = nested(DEPTH)[shape]
     root = repo(tmp_path, {"one.yaml": text})
     step = 4 if shape in ("flow-mappings", "value-at-the-bottom") else 1  # '{a: ' or '['
     line, column = (MAX_DEPTH + 1, 2 * MAX_DEPTH + 1) if shape == "block-mappings" else (1, 7 + (MAX_DEPTH - 1) * step)
     column = libyaml_stops_first(text) or column
-    t0 = time.monotonic()
     refused(
-        run,
+        limited,
         root,
         3,
         f"one.yaml:{line}: invalid YAML: nested more than {MAX_DEPTH} levels deep; "
         f"promoter refuses it (column {column})",
     )
-    assert time.monotonic() - t0 < 2
 
 
-def test_deep_nesting_in_config(tmp_path: Path, run: Run) -> None:
+def test_deep_nesting_in_config(tmp_path: Path) -> None:
     config = CONFIG + "people: " + "[" * DEPTH + "]" * DEPTH + "\n"
     root = repo(tmp_path, {"one.yaml": f"ref: {OLD}\n"}, config=config)
     column = libyaml_stops_first("people: " + "[" * DEPTH + "]" * DEPTH) or 8 + MAX_DEPTH
     refused(
-        run,
+        limited,
         root,
         2,
         f"{root}/promotion.yaml:7: invalid YAML: nested more than {MAX_DEPTH} levels deep; promoter refuses it "
@@ -277,19 +286,15 @@ components:
 """
 
 
-def test_nested_quantifier_regex_completes(tmp_path: Path, run: Run) -> None:
+def test_nested_quantifier_regex_completes(tmp_path: Path) -> None:
     """`re` would try 2**40 ways here; the `regex` engine sees there is no 'b' at once."""
     pattern = "(a+)+b(?P<version>[0-9a-f]{7})"
     root = repo(tmp_path, {"notes.txt": "a" * 40 + "\n"}, config=REGEX_CONFIG.format(pattern=pattern))
-    t0 = time.monotonic()
     message = f"notes.txt: target 'notes' (regex {pattern}) located no pinned 7-hex short sha"
-    refused(run, root, 3, message)
-    assert time.monotonic() - t0 < 5
+    refused(limited, root, 3, message)
 
 
-def test_catastrophic_regex_is_stopped_after_two_seconds(tmp_path: Path, run: Run) -> None:
+def test_catastrophic_regex_is_stopped_after_two_seconds(tmp_path: Path) -> None:
     pattern = "(a|aa)+b(?P<version>[0-9a-f]{7})"
     root = repo(tmp_path, {"notes.txt": "# " + "a" * 60 + "\n"}, config=REGEX_CONFIG.format(pattern=pattern))
-    t0 = time.monotonic()
-    refused(run, root, 3, "notes.txt:1: target 'notes': regex took longer than 2 s on this file; simplify it")
-    assert 1.9 < time.monotonic() - t0 < 10
+    refused(limited, root, 3, "notes.txt:1: target 'notes': regex took longer than 2 s on this file; simplify it")
