@@ -181,50 +181,67 @@ def test_unknown_key_without_a_near_match_lists_the_keys(tmp_path: Path, run: Ru
     )
 
 
-def test_two_locators_in_one_target(tmp_path: Path, run: Run) -> None:
-    config = BASE.replace("        key: tag\n", "        key: tag\n        regex: 'tag: (?P<version>\\w+)'\n")
-    root = repo_with(tmp_path, config)
-    config_error(
-        run,
-        root,
-        line_of(config, "- name: stage"),
-        "component 'qr', target 'stage': give exactly one locator of saas, env, key, path, regex (found key, regex)",
-    )
+# (id, text of BASE, replaced by, the line the message names holds, message after "component 'qr', ")
+TARGET_ERRORS = [
+    (
+        "two-locators",
+        "        key: tag\n",
+        "        key: tag\n        regex: 'tag: (?P<version>\\w+)'\n",
+        "- name: stage",
+        "target 'stage': give exactly one locator of saas, env, key, path, regex (found key, regex)",
+    ),
+    (
+        "no-locator",
+        "        key: tag\n",
+        "",
+        "- name: stage",
+        "target 'stage': give exactly one locator of saas, env, key, path, regex (found none)",
+    ),
+    (
+        "file-and-files",
+        "        file: deploy/prod.env\n",
+        "        file: deploy/prod.env\n        files: 'deploy/*.env'\n",
+        "- name: prod",
+        "target 'prod': give exactly one of 'file' or 'files'",
+    ),
+    (
+        "neither-file-nor-files",
+        "        file: deploy/prod.env\n",
+        "",
+        "- name: prod",
+        "target 'prod': give exactly one of 'file' or 'files'",
+    ),
+    (
+        "bad-regex",
+        "        key: tag\n",
+        "        regex: 'tag: (?P<version>[0-9a-f+'\n",
+        "regex:",
+        "target 'stage': bad regex: unterminated character set at position 17",
+    ),
+    (
+        "regex-without-version-group",
+        "        key: tag\n",
+        "        regex: 'tag: ([0-9a-f]+)'\n",
+        "regex:",
+        "target 'stage': the regex needs a named group (?P<version>...)",
+    ),
+    (
+        "regex-without-explicit-format",
+        "        key: tag\n        format: sha\n",
+        "        regex: 'tag: (?P<version>[0-9a-f]+)'\n",
+        "- name: stage",
+        "target 'stage': a regex locator needs an explicit 'format' (sha or short)",
+    ),
+]
 
 
-def test_no_locator(tmp_path: Path, run: Run) -> None:
-    config = BASE.replace("        key: tag\n", "")
-    root = repo_with(tmp_path, config)
-    config_error(
-        run,
-        root,
-        line_of(config, "- name: stage"),
-        "component 'qr', target 'stage': give exactly one locator of saas, env, key, path, regex (found none)",
-    )
-
-
-def test_both_file_and_files(tmp_path: Path, run: Run) -> None:
-    config = BASE.replace(
-        "        file: deploy/prod.env\n", "        file: deploy/prod.env\n        files: 'deploy/*.env'\n"
-    )
-    root = repo_with(tmp_path, config)
-    config_error(
-        run,
-        root,
-        line_of(config, "- name: prod"),
-        "component 'qr', target 'prod': give exactly one of 'file' or 'files'",
-    )
-
-
-def test_neither_file_nor_files(tmp_path: Path, run: Run) -> None:
-    config = BASE.replace("        file: deploy/prod.env\n", "")
-    root = repo_with(tmp_path, config)
-    config_error(
-        run,
-        root,
-        line_of(config, "- name: prod"),
-        "component 'qr', target 'prod': give exactly one of 'file' or 'files'",
-    )
+@pytest.mark.parametrize(
+    ("old", "new", "at", "message"), [c[1:] for c in TARGET_ERRORS], ids=[c[0] for c in TARGET_ERRORS]
+)
+def test_target_config_error(tmp_path: Path, run: Run, old: str, new: str, at: str, message: str) -> None:
+    assert old in BASE
+    config = BASE.replace(old, new, 1)
+    config_error(run, repo_with(tmp_path, config), line_of(config, at), f"component 'qr', {message}")
 
 
 def test_duplicate_target_names_name_the_first_line(tmp_path: Path, run: Run) -> None:
@@ -307,39 +324,6 @@ def test_directory_symlinked_outside_the_repository(tmp_path: Path, run: Run) ->
     (root / "linked").symlink_to(tmp_path / "ext")
     expect(run, root, 3, "linked/stage.yaml: resolves to", "outside the repository")
     assert (tmp_path / "ext/stage.yaml").read_text() == f"tag: {OLD}\n"
-
-
-def test_bad_regex(tmp_path: Path, run: Run) -> None:
-    config = BASE.replace("        key: tag\n", "        regex: 'tag: (?P<version>[0-9a-f+'\n")
-    root = repo_with(tmp_path, config)
-    config_error(
-        run,
-        root,
-        line_of(config, "regex:"),
-        "component 'qr', target 'stage': bad regex: unterminated character set at position 17",
-    )
-
-
-def test_regex_without_version_group(tmp_path: Path, run: Run) -> None:
-    config = BASE.replace("        key: tag\n", "        regex: 'tag: ([0-9a-f]+)'\n")
-    root = repo_with(tmp_path, config)
-    config_error(
-        run,
-        root,
-        line_of(config, "regex:"),
-        "component 'qr', target 'stage': the regex needs a named group (?P<version>...)",
-    )
-
-
-def test_regex_without_explicit_format(tmp_path: Path, run: Run) -> None:
-    config = BASE.replace("        key: tag\n        format: sha\n", "        regex: 'tag: (?P<version>[0-9a-f]+)'\n")
-    root = repo_with(tmp_path, config)
-    config_error(
-        run,
-        root,
-        line_of(config, "- name: stage"),
-        "component 'qr', target 'stage': a regex locator needs an explicit 'format' (sha or short)",
-    )
 
 
 @pytest.mark.parametrize("fmt", ["long", "SHA", "full"])
