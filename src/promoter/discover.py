@@ -36,6 +36,7 @@ from promoter.model import (
     RegexLocator,
     SaasLocator,
     Target,
+    TargetScan,
 )
 from promoter.upstream import Upstream
 
@@ -128,14 +129,26 @@ def _hex_value(formats: set[Format], comp: Component) -> bytes:
     return b"(?:" + b"|".join(alts) + b")"
 
 
-def _pins(repo: core.Repo, comp: Component, any_sha: bool) -> tuple[_Pins, list[str]]:
+# each target of a component with what it locates, or why it was refused
+_Scanned = list[tuple[Target, list[TargetScan] | Refused]]
+
+
+def _scan_each(repo: core.Repo, comp: Component) -> _Scanned:
+    out: _Scanned = []
+    for target in comp.targets:
+        try:
+            out.append((target, core.scan(repo, comp, [target])))
+        except Refused as exc:
+            out.append((target, exc))
+    return out
+
+
+def _pins(comp: Component, scanned: _Scanned, any_sha: bool) -> tuple[_Pins, list[str]]:
     refused: list[str] = []
     covered: set[tuple[str, int]] = set()
     values: list[str] = []
-    for target in comp.targets:
-        try:
-            scans = core.scan(repo, comp, [target])
-        except Refused:
+    for target, scans in scanned:
+        if isinstance(scans, Refused):
             refused.append(target.name)
             continue
         for ts in scans:
@@ -281,10 +294,19 @@ def discover(
     upstream_of: Callable[[Component], Upstream] | None = None,
 ) -> Discovery:
     """Every pin of `components` in the files git tracks that no target covers."""
+    return _discover(repo, [(comp, _scan_each(repo, comp)) for comp in components], any_sha, upstream_of)
+
+
+def _discover(
+    repo: core.Repo,
+    components: list[tuple[Component, _Scanned]],
+    any_sha: bool = False,
+    upstream_of: Callable[[Component], Upstream] | None = None,
+) -> Discovery:
     result = Discovery()
     all_pins: list[_Pins] = []
-    for comp in components:
-        pins, refused = _pins(repo, comp, any_sha)
+    for comp, scanned in components:
+        pins, refused = _pins(comp, scanned, any_sha)
         all_pins.append(pins)
         if refused:
             result.refused[comp.name] = refused
@@ -644,13 +666,12 @@ def check(repo: core.Repo, components: list[Component]) -> list[Problem]:
     whose targets disagree, pins no target covers (outside `ignore:`)."""
     config_file = _relative(repo, Path(repo.config.path)) or repo.config.path
     problems: list[Problem] = []
-    for comp in components:
+    everything = [(comp, _scan_each(repo, comp)) for comp in components]
+    for comp, scanned in everything:
         values: dict[str, dict[str, list[str]]] = {}  # environment -> version -> targets
-        for target in comp.targets:
-            try:
-                scans = core.scan(repo, comp, [target])
-            except Refused as exc:
-                for message in str(exc).splitlines():
+        for target, scans in scanned:
+            if isinstance(scans, Refused):
+                for message in str(scans).splitlines():
                     problems.append(
                         Problem(
                             config_file,
@@ -679,7 +700,7 @@ def check(repo: core.Repo, components: list[Component]) -> list[Problem]:
                         f"promote the environment to one version: promoter promote {comp.name} REV --env {env}",
                     )
                 )
-    found = discover(repo, components)
+    found = _discover(repo, everything)
     for f in found.findings:
         problems.append(
             Problem(
