@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter import apply, core
 from promoter.errors import Refused
+from promoter.pipeline import apply, core
 from tests.conftest import make_repo, snapshot
 
 OLD = "a" * 40

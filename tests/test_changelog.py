@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.changelog import (
+from promoter.model import Component
+from promoter.upstream.changelog import (
     DEFAULT_BOTS,
     Changelog,
     Person,
@@ -20,9 +21,8 @@ from promoter.changelog import (
     render_text,
     to_json,
 )
-from promoter.git import Git, GitError
-from promoter.model import Component
-from promoter.upstream import Upstream
+from promoter.upstream.git import Git, GitError
+from promoter.upstream.mirror import Upstream
 from tests.conftest import git
 
 ALICE = Person("Alice Ærø", "alice@example.com")

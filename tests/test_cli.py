@@ -151,7 +151,7 @@ def test_version_and_help_import_no_yaml() -> None:
         "import sys\n"
         "from promoter.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print('yaml' in sys.modules, 'promoter.core' in sys.modules)\n"
+        "print('yaml' in sys.modules, 'promoter.pipeline.core' in sys.modules)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.splitlines()[-1] == "False False"

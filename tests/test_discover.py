@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from promoter import workspace
+from promoter.pipeline import workspace
 from tests.conftest import git, make_repo
 from tests.test_example_config import CASE_05, EXAMPLE, extract_snapshot
 from tests.test_upstream import _upstream

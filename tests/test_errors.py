@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter import git as promoter_git
+from promoter.upstream import git as promoter_git
 from tests.conftest import git, make_repo, snapshot
 
 URL = "https://github.com/app-sre/qontract-reconcile"

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoter import core
 from promoter.model import Component, Config, EnvLocator, KeyLocator, Target
-from promoter.workspace import Workspace
+from promoter.pipeline import core
+from promoter.pipeline.workspace import Workspace
 from tests.conftest import make_repo, snapshot
 
 URL = "https://github.com/app-sre/qontract-reconcile"

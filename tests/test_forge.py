@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import ExternalError, Refused, UsageError
-from promoter.forge import MergeRequest, Opened, forge_for, parse_repo_url
-from promoter.forge.github import GitHub
-from promoter.forge.gitlab import GitLab
-from promoter.forge.pushoptions import DESCRIPTION_NOTE, MAX_OPTION_BYTES, push_options
-from promoter.git import Git
+from promoter.ship.forge import MergeRequest, Opened, forge_for, parse_repo_url
+from promoter.ship.forge.github import GitHub
+from promoter.ship.forge.gitlab import GitLab
+from promoter.ship.forge.pushoptions import DESCRIPTION_NOTE, MAX_OPTION_BYTES, push_options
+from promoter.upstream.git import Git
 from tests.conftest import git, make_repo
 from tests.forge_fakes import FakeGitHub, FakeGitLab, Reply, running
 
@@ -231,7 +231,7 @@ def test_missing_token_names_the_variable(kind: str, var: str) -> None:
 
 def test_forge_package_imports_no_client_library() -> None:
     code = (
-        "import sys, promoter.forge, promoter.forge.pushoptions, promoter.forge.gitlab;"
+        "import sys, promoter.ship.forge, promoter.ship.forge.pushoptions, promoter.ship.forge.gitlab;"
         "bad = [m for m in ('gitlab', 'requests', 'urllib.request') if m in sys.modules];"
         "sys.exit(f'imported: {bad}' if bad else 0)"
     )

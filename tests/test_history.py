@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from promoter.history import parse_since
-from promoter.report import duration
-from promoter.workspace import glob_regex
+from promoter.insight.history import parse_since
+from promoter.pipeline.workspace import glob_regex
+from promoter.render.history import duration
 from tests.conftest import git, make_repo
 
 RunResult = tuple[int, str, str]

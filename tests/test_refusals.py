@@ -156,7 +156,7 @@ def test_detailed_exitcode_and_no_op(tmp_path: Path, run) -> None:  # type: igno
 
 
 def test_unexpected_errors_exit_1_without_a_traceback(tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from promoter import core
+    from promoter.pipeline import core
 
     repo = _repo(tmp_path, "{name: t, file: a.yaml, key: tag}", {"a.yaml": "tag: abc1234\n"})
 

@@ -10,7 +10,7 @@ import pytest
 
 from promoter.errors import ExternalError, Refused, UsageError
 from promoter.model import Component
-from promoter.upstream import Upstream
+from promoter.upstream.mirror import Upstream
 from tests.conftest import git, make_repo, snapshot
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from promoter import git as promoter_git
 from promoter.errors import ExternalError, Refused, UsageError
 from promoter.model import Component
-from promoter.upstream import Upstream
+from promoter.upstream import git as promoter_git
+from promoter.upstream.mirror import Upstream
 from tests.conftest import git, make_repo, snapshot
 
 REPO_URL = "https://github.com/example/app"

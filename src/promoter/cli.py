@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from promoter.core import Repo
     from promoter.model import Component
-    from promoter.upstream import Upstream
-    from promoter.workflow import Options, Prepared
+    from promoter.pipeline.core import Repo
+    from promoter.ship.session import Options, Prepared
+    from promoter.upstream.mirror import Upstream
 
 
 def _path(text: str) -> Path:
@@ -154,7 +154,7 @@ def _err(text: str) -> None:
 
 
 def _repo(args: argparse.Namespace) -> Repo:
-    from promoter.core import open_repo
+    from promoter.pipeline.core import open_repo
 
     repo = open_repo(args.repo, args.config)
     if repo.interrupted:
@@ -164,13 +164,14 @@ def _repo(args: argparse.Namespace) -> Repo:
 
 
 def _upstream(comp: Component) -> Upstream:
-    from promoter.upstream import Upstream
+    from promoter.upstream.mirror import Upstream
 
     return Upstream(comp)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from promoter import core, render
+    from promoter.pipeline import core
+    from promoter.render import plan as render
 
     repo = _repo(args)
     names = args.components or list(repo.config.components)
@@ -189,7 +190,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> Options:
-    from promoter.workflow import Options
+    from promoter.ship.session import Options
 
     wait = getattr(args, "wait", None)
     return Options(
@@ -221,8 +222,9 @@ def _notes(prepared: Prepared) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from promoter import core, render
-    from promoter.workflow import Session
+    from promoter.pipeline import core
+    from promoter.render import plan as render
+    from promoter.ship.session import Session
 
     repo = _repo(args)
     comp = core.component(repo.config, args.component)
@@ -249,7 +251,7 @@ def _confirm(question: str) -> bool:
 
 def _components_and_rev(args: argparse.Namespace, repo: Repo) -> tuple[list[str], str | None]:
     """`promote A B ...` names components; `promote A REV` one component and its revision."""
-    from promoter import core
+    from promoter.pipeline import core
 
     known = repo.config.components
     if args.all:
@@ -268,9 +270,11 @@ def _components_and_rev(args: argparse.Namespace, repo: Repo) -> tuple[list[str]
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from promoter import core, render, ship
-    from promoter.git import Git
-    from promoter.workflow import Session, order
+    from promoter.pipeline import core
+    from promoter.render import plan as render
+    from promoter.ship import commit as ship
+    from promoter.ship.session import Session, order
+    from promoter.upstream.git import Git
 
     repo = _repo(args)
     names, rev = _components_and_rev(args, repo)
@@ -338,9 +342,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_changelog(args: argparse.Namespace) -> int:
     import json
 
-    from promoter import core
-    from promoter.changelog import render_markdown, render_text, to_json
-    from promoter.workflow import Session
+    from promoter.pipeline import core
+    from promoter.ship.session import Session
+    from promoter.upstream.changelog import render_markdown, render_text, to_json
 
     if args.offline:
         raise UsageError("changelog reads the upstream's history; it does not work with --offline")
@@ -366,8 +370,9 @@ def cmd_changelog(args: argparse.Namespace) -> int:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    from promoter import core, render_discover
-    from promoter.discover import discover
+    from promoter.insight.discover import discover
+    from promoter.pipeline import core
+    from promoter.render import discover as render_discover
 
     if args.any_sha and args.offline:
         raise UsageError("--any-sha asks the upstream which values are commits; it does not work with --offline")
@@ -381,8 +386,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from promoter import render_discover
-    from promoter.discover import check
+    from promoter.insight.discover import check
+    from promoter.render import discover as render_discover
 
     repo = _repo(args)
     problems = check(repo, list(repo.config.components.values()))
@@ -391,7 +396,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from promoter import core, history, report
+    from promoter.insight import history
+    from promoter.pipeline import core
+    from promoter.render import history as report
 
     fmt, *rest = args.output
     if fmt not in ("table", "json", "html") or len(rest) > 1:
@@ -455,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         import traceback
 
-        from promoter.git import redact
+        from promoter.upstream.git import redact
 
         if verbose:
             _err(redact(traceback.format_exc()))

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from promoter.git import Git
+from promoter.upstream.git import Git
 
 REPO_URL = "https://github.com/app-sre/qontract-reconcile"
 

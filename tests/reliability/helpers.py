@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from promoter import apply
+from promoter.pipeline import apply
 from tests.conftest import make_repo, snapshot
 
 OLD = "0123456789abcdef0123456789abcdef01234567"

@@ -149,7 +149,7 @@ def test_os_write_failing_changes_nothing(
     code: int,
 ) -> None:
     """The error injected at the OS call itself (os.write), in-process."""
-    from promoter import apply
+    from promoter.pipeline import apply
 
     root = three_files(tmp_path / "r")
     before = snapshot(root)

@@ -21,11 +21,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from promoter.edit import change, edits_for
 from promoter.errors import Refused
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
 from promoter.model import Component, EnvLocator, KeyLocator, Target
+from promoter.pipeline.edit import change, edits_for
 
 EXAMPLES = int(os.environ.get("PROMOTER_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))

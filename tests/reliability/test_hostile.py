@@ -26,11 +26,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from promoter.edit import change, edits_for
 from promoter.locate import classify, find
 from promoter.locate.yamlnodes import MAX_DEPTH
 from promoter.model import Component, KeyLocator, PathLocator, Target
-from promoter.workspace import MAX_FILE_BYTES
+from promoter.pipeline.edit import change, edits_for
+from promoter.pipeline.workspace import MAX_FILE_BYTES
 from tests.conftest import make_repo, snapshot
 from tests.reliability.helpers import NEW, OLD, PROMOTE
 

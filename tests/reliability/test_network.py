@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import ExternalError, UsageError
-from promoter.git import Git, network_timeout
+from promoter.upstream.git import Git, network_timeout
 from tests.conftest import snapshot
 from tests.reliability.helpers import CONFIG, cli, closed_port, three_files
 

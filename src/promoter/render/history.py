@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from promoter.history import Change, History
+from promoter.insight.history import Change, History
 
 
 def duration(seconds: int | None) -> str:

@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promoter import checks, core, ship
 from promoter.errors import UsageError
-from promoter.git import Git
 from promoter.model import Component, Plan, Target, TargetScan
-from promoter.upstream import FULL_SHA, Upstream, check_rev
+from promoter.pipeline import core
+from promoter.policy import gates as checks
+from promoter.ship import commit as ship
+from promoter.upstream.git import Git
+from promoter.upstream.mirror import FULL_SHA, Upstream, check_rev
 
 if TYPE_CHECKING:
-    from promoter.changelog import Changelog
-    from promoter.forge import Opened
-    from promoter.registry import Registry
+    from promoter.ship.forge import Opened
+    from promoter.upstream.changelog import Changelog
+    from promoter.upstream.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class Session:
 
     def registry(self) -> Registry:
         if self._registry is None:
-            from promoter.registry import Registry
+            from promoter.upstream.registry import Registry
 
             self._registry = Registry()
         return self._registry
@@ -139,7 +141,7 @@ class Session:
         self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
     ) -> Changelog | None:
         """The commits from what the selected targets run (the oldest of them) to `sha`."""
-        from promoter.changelog import DEFAULT_BOTS, build
+        from promoter.upstream.changelog import DEFAULT_BOTS, build
 
         up = self.upstream(comp)
         if base is None:
@@ -161,7 +163,7 @@ class Session:
     ) -> Shipped:
         """Commit the written `files` on the current branch (None: it already holds this promotion);
         push it and open or update its merge request."""
-        from promoter.changelog import render_summary
+        from promoter.upstream.changelog import render_summary
 
         repo, plan = self.repo, prepared.plan
         git = Git(repo.root)
@@ -176,7 +178,7 @@ class Session:
         if push_to is None:
             return shipped
         mr_cfg = repo.config.merge_request
-        from promoter.forge import MergeRequest
+        from promoter.ship.forge import MergeRequest
 
         mr = MergeRequest(
             source_branch=branch,
@@ -190,7 +192,7 @@ class Session:
         )
         options: list[str] = []
         if mr_cfg.method == "push-options":
-            from promoter.forge.pushoptions import push_options
+            from promoter.ship.forge.pushoptions import push_options
 
             options = push_options(mr)
             shipped.notes.append(
@@ -208,7 +210,7 @@ class Session:
         ship.push(git, push_to, branch, options, redo)
         shipped.remote = push_to
         if mr_cfg.method == "api":
-            from promoter.forge import forge_for
+            from promoter.ship.forge import forge_for
 
             url = git.out("remote", "get-url", push_to)
             kind = mr_cfg.forge or ("github" if "github" in url else "gitlab")

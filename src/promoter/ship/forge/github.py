@@ -29,8 +29,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from promoter.errors import ExternalError, PromoterError, Refused
-from promoter.forge import MergeRequest, Opened
-from promoter.git import redact
+from promoter.ship.forge import MergeRequest, Opened
+from promoter.upstream.git import redact
 
 API_VERSION = "2022-11-28"
 TIMEOUT = 10.0

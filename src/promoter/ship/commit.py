@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from promoter.errors import ExternalError, Refused
-from promoter.git import Git, redact
 from promoter.model import Config, Plan
+from promoter.upstream.git import Git, redact
 
 PUSH_TRIES = 3
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from promoter.discover import Discovery, Problem
+from promoter.insight.discover import Discovery, Problem
 
 
 def _summary(d: Discovery) -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from promoter import __version__
 from promoter.errors import ExternalError, Refused, UsageError
-from promoter.git import redact
+from promoter.upstream.git import redact
 
 if TYPE_CHECKING:
     import ssl

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from promoter.errors import Refused
 from promoter.model import Component, Config, TargetScan
-from promoter.upstream import Upstream
+from promoter.upstream.mirror import Upstream
 
 if TYPE_CHECKING:
-    from promoter.registry import Registry
+    from promoter.upstream.registry import Registry
 
 IMAGE_LOOKBACK = 20
 

@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
-from promoter.git import CatFile, Git, GitError
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
 from promoter.model import Component, Target
-from promoter.upstream import Upstream
-from promoter.workspace import glob_regex
+from promoter.pipeline.workspace import glob_regex
+from promoter.upstream.git import CatFile, Git, GitError
+from promoter.upstream.mirror import Upstream
 
 _RS = "\x1e"
 _FIELDS = ("%H", "%P", "%cI", "%an", "%ae", "%s")

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from promoter.errors import ExternalError, PromoterError, Refused
-from promoter.forge import MergeRequest, Opened
-from promoter.git import redact
+from promoter.ship.forge import MergeRequest, Opened
+from promoter.upstream.git import redact
 
 if TYPE_CHECKING:
     from gitlab.v4.objects import Project

@@ -18,7 +18,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from promoter.errors import UsageError
-from promoter.git import redact
+from promoter.upstream.git import redact
 
 TOKEN_ENV = {"gitlab": "GITLAB_TOKEN", "github": "GITHUB_TOKEN"}
 
@@ -123,11 +123,11 @@ def forge_for(
         raise UsageError(f"{var} is not set: opening a merge request through the {kind} API needs a token in {var}")
     ref = parse_repo_url(repo_url)
     if kind == "gitlab":
-        from promoter.forge.gitlab import GitLab
+        from promoter.ship.forge.gitlab import GitLab
 
         return GitLab("/".join(ref.path), token, api_url or f"{ref.scheme}://{ref.host}/api/v4")
 
-    from promoter.forge.github import GitHub
+    from promoter.ship.forge.github import GitHub
 
     if len(ref.path) != 2:
         raise UsageError(f"{redact(repo_url)} is not a GitHub repository URL (need owner/repo)")

@@ -11,14 +11,15 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promoter import apply, config, git
-from promoter.edit import change, edits_for
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
 from promoter.model import Component, Config, Edit, Plan, Target, TargetChange, TargetScan
-from promoter.upstream import FULL_SHA, Upstream
-from promoter.workspace import Workspace
+from promoter.pipeline import apply, config
+from promoter.pipeline.edit import change, edits_for
+from promoter.pipeline.workspace import Workspace
+from promoter.upstream import git
+from promoter.upstream.mirror import FULL_SHA, Upstream
 
 
 @dataclass

@@ -6,11 +6,11 @@ import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
-from promoter.core import ComponentStatus
-from promoter.git import without_credentials
+from promoter.pipeline.core import ComponentStatus
+from promoter.upstream.git import without_credentials
 
 if TYPE_CHECKING:
-    from promoter.workflow import Prepared
+    from promoter.ship.session import Prepared
 from promoter.model import FileChange, PathLocator, Plan, SaasLocator, TargetScan
 
 
@@ -176,7 +176,7 @@ def merge_request_description(prepared: Prepared) -> str:
             lines.append(f"| {tc.target.environment} | {tc.target.name} | `{tc.target.where}` | {old} | {new} |")
     lines.append("")
     if prepared.changelog is not None:
-        from promoter.changelog import render_markdown
+        from promoter.upstream.changelog import render_markdown
 
         lines.append(render_markdown(prepared.changelog, comp.short_length).rstrip("\n"))
         lines.append("")

@@ -21,9 +21,7 @@ from typing import Any
 
 import yaml
 
-from promoter import core, workspace
 from promoter.errors import Refused
-from promoter.git import Git, Running
 from promoter.locate import LocateError, classify, find, saas
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose, version_span
 from promoter.model import (
@@ -38,7 +36,9 @@ from promoter.model import (
     Target,
     TargetScan,
 )
-from promoter.upstream import Upstream
+from promoter.pipeline import core, workspace
+from promoter.upstream.git import Git, Running
+from promoter.upstream.mirror import Upstream
 
 _SNIFF = 8192
 _B = rb"(?<![0-9A-Za-z])"  # a value starts and ends at a boundary: not inside a longer word

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from promoter.forge import MergeRequest
+from promoter.ship.forge import MergeRequest
 
 MAX_OPTION_BYTES = 64_000  # under 64 KiB, the pkt-line payload limit being 65,516 bytes
 DESCRIPTION_NOTE = " (full description: use merge_request.method: api)"

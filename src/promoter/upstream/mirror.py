@@ -13,10 +13,10 @@ import re
 import shutil
 from pathlib import Path
 
-from promoter.config import is_url
 from promoter.errors import ExternalError, Refused, UsageError
-from promoter.git import Git, GitError, redact
 from promoter.model import Component
+from promoter.pipeline.config import is_url
+from promoter.upstream.git import Git, GitError, redact
 
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 _HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")
