@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import ExternalError, Refused, UsageError
-from promoter.ship.forge import MergeRequest, Opened, forge_for, parse_repo_url
+from promoter.ship.forge import MergeRequest, Opened, forge_for
 from promoter.ship.forge.github import GitHub
 from promoter.ship.forge.gitlab import GitLab
 from promoter.ship.forge.pushoptions import DESCRIPTION_NOTE, MAX_OPTION_BYTES, push_options
 from promoter.upstream.git import Git
+from promoter.urls import parse_repo_url
 from tests.conftest import git, make_repo
 from tests.forge_fakes import FakeGitHub, FakeGitLab, Reply, running
 

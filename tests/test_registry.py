@@ -834,6 +834,6 @@ def test_registry_tests_fail_without_the_binary(monkeypatch: pytest.MonkeyPatch,
 
 def test_module_import_is_cheap() -> None:
     """The CLI imports the module lazily, but it should not drag the network stack in by itself."""
-    code = "import sys, promoter.upstream.registry; print(sorted(m for m in ('http.client', 'ssl') if m in sys.modules))"
+    code = "import sys, promoter.upstream.registry; print(sorted(m for m in ('http.client', 'ssl') if m in sys.modules))"  # noqa: E501
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -205,13 +205,12 @@ def _options(args: argparse.Namespace) -> Options:
 
 
 def _seconds(text: str) -> float:
-    import re
+    from promoter import durations
 
-    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
-    if not text or m is None:
-        raise UsageError(f"--wait takes a duration such as 10m, 1h or 90s, not '{text}'")
-    h, mi, se = (int(g or 0) for g in m.groups())
-    return float((h * 60 + mi) * 60 + se)
+    try:
+        return float(durations.parse(text))
+    except ValueError as exc:
+        raise UsageError(f"--wait: {exc}") from None
 
 
 def _notes(prepared: Prepared) -> None:
@@ -462,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         import traceback
 
-        from promoter.upstream.git import redact
+        from promoter.urls import redact
 
         if verbose:
             _err(redact(traceback.format_exc()))

@@ -22,6 +22,7 @@ from promoter.model import (
     SaasLocator,
     Target,
 )
+from promoter.urls import is_url
 
 COMPONENT_KEYS = ("repo", "fetch", "branch", "short_length", "image", "tag", "min_age", "depends_on", "targets")
 MR_KEYS = (
@@ -35,7 +36,6 @@ MR_KEYS = (
     "remove_source_branch",
     "draft",
 )
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 TARGET_KEYS = ("name", "environment", "file", "files", "format", "optional")
 LOCATOR_KEYS = ("saas", "env", "key", "path", "regex")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -98,12 +98,12 @@ class _Reader:
 
     def duration(self, node: Node, what: str) -> int:
         """Seconds of a duration such as 30m, 1h30m, 2d or 45s."""
-        text = node.value if isinstance(node, Scalar) else ""
-        m = _DURATION.fullmatch(text)
-        if not text or m is None:
-            raise self.error(node, f"{what} must be a duration such as 30m, 2h, 1d or 1h30m")
-        d, h, mi, se = (int(g or 0) for g in m.groups())
-        return ((d * 24 + h) * 60 + mi) * 60 + se
+        from promoter import durations
+
+        try:
+            return durations.parse(node.value if isinstance(node, Scalar) else "")
+        except ValueError:
+            raise self.error(node, f"{what} must be a duration such as {durations.EXAMPLES}") from None
 
     def repo_path(self, node: Node, what: str) -> str:
         """A path relative to the repository root that stays inside it."""
@@ -255,11 +255,6 @@ def _people(r: _Reader, node: Node, root: str) -> dict[str, str]:
 def _branch_name(r: _Reader, node: Node, what: str, name: str) -> None:
     if _BAD_REF.search(name):
         raise r.error(node, f"{what}: '{name}' is not a valid git branch name")
-
-
-def is_url(location: str) -> bool:
-    """A URL (`scheme://...`) or scp-like `user@host:path`, as git reads remote locations."""
-    return "://" in location or re.match(r"[\w.-]+@[\w.-]+:", location) is not None
 
 
 def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Component:

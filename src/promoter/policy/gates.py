@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from promoter.durations import format as duration
 from promoter.errors import Refused
 from promoter.model import Component, Config, TargetScan
 from promoter.upstream.mirror import Upstream
@@ -18,16 +19,6 @@ if TYPE_CHECKING:
     from promoter.upstream.registry import Registry
 
 IMAGE_LOOKBACK = 20
-
-
-def duration(seconds: int) -> str:
-    """3725 -> '1h2m5s'; 0 -> '0s'."""
-    parts = []
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts) or "0s"
 
 
 def deployed(scans: Iterable[TargetScan]) -> dict[str, list[str]]:

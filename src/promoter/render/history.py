@@ -12,21 +12,15 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from promoter import durations
 from promoter.insight.history import Change, History
 
 
 def duration(seconds: int | None) -> str:
-    """`2d 3h`, `3h 5m`, `12m`, `40s`; `-` when unknown or negative (clock skew)."""
+    """`2d3h`, `3h5m`, `12m`, `40s`; `-` when unknown or negative (clock skew)."""
     if seconds is None or seconds < 0:
         return "-"
-    d, rest = divmod(seconds, 86400)
-    h, rest = divmod(rest, 3600)
-    m, s = divmod(rest, 60)
-    if d:
-        return f"{d}d {h}h"
-    if h:
-        return f"{h}h {m}m"
-    return f"{m}m" if m else f"{s}s"
+    return durations.format(seconds, parts=2)
 
 
 def _values(values: tuple[str, ...], n: int) -> str:

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from promoter.pipeline.core import ComponentStatus
-from promoter.upstream.git import without_credentials
+from promoter.urls import without_credentials
 
 if TYPE_CHECKING:
     from promoter.ship.session import Prepared

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from promoter.errors import ExternalError, Refused
 from promoter.model import Config, Plan
-from promoter.upstream.git import Git, redact
+from promoter.upstream.git import Git
+from promoter.urls import redact
 
 PUSH_TRIES = 3
 

@@ -210,9 +210,10 @@ class Session:
         ship.push(git, push_to, branch, options, redo)
         shipped.remote = push_to
         if mr_cfg.method == "api":
-            from promoter.ship.forge import forge_for
+            from promoter.ship.forge import forge_for, forge_kind
 
             url = git.out("remote", "get-url", push_to)
-            kind = mr_cfg.forge or ("github" if "github" in url else "gitlab")
-            shipped.merge_request = forge_for(kind, url, api_url=mr_cfg.api_url).open_or_update(mr)
+            shipped.merge_request = forge_for(
+                forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url
+            ).open_or_update(mr)
         return shipped

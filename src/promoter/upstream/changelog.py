@@ -211,7 +211,7 @@ def compare_url(repo_url: str, base: str, head: str) -> str | None:
 
 def web_url(repo_url: str) -> str | None:
     """`https://host/path` of a GitHub or GitLab repository given by its clone URL (https or ssh)."""
-    from promoter.ship.forge import parse_repo_url
+    from promoter.urls import parse_repo_url
 
     try:
         ref = parse_repo_url(repo_url)

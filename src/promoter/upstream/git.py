@@ -9,26 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.errors import ExternalError, UsageError
+from promoter.urls import redact
 
 # commands that talk to a remote: bounded by PROMOTER_GIT_TIMEOUT (seconds, default 120), and an
 # HTTP transfer slower than 1 byte/s for that long is given up by git itself
 NETWORK_COMMANDS = frozenset({"clone", "fetch", "ls-remote", "push"})
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 def _env() -> dict[str, str]:
     """The environment git runs in: never prompting, untranslated, taking no optional lock."""
     return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
-
-
-def redact(text: str) -> str:
-    """`text` with the user:password part of every URL in it blanked out."""
-    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
-
-
-def without_credentials(url: str) -> str:
-    """`url` with its user:password@ part removed (for links)."""
-    return _CREDENTIALS.sub(r"\g<scheme>", url)
 
 
 class GitError(ExternalError):

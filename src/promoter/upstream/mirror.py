@@ -15,8 +15,8 @@ from pathlib import Path
 
 from promoter.errors import ExternalError, Refused, UsageError
 from promoter.model import Component
-from promoter.pipeline.config import is_url
-from promoter.upstream.git import Git, GitError, redact
+from promoter.upstream.git import Git, GitError
+from promoter.urls import is_url, redact
 
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 _HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")

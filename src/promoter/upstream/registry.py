@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from promoter import __version__
+from promoter.durations import format as duration
 from promoter.errors import ExternalError, Refused, UsageError
-from promoter.upstream.git import redact
+from promoter.urls import redact
 
 if TYPE_CHECKING:
     import ssl
@@ -363,19 +364,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-def _seconds(value: float) -> str:
-    """600 -> '10m', 3725 -> '1h2m5s', 0.5 -> '0.5s'."""
-    if value < 60 and value != int(value):
-        return f"{value:g}s"
-    rest = int(value)
-    parts = []
-    for size, unit in ((3600, "h"), (60, "m"), (1, "s")):
-        if rest >= size:
-            parts.append(f"{rest // size}{unit}")
-            rest %= size
-    return "".join(parts) or "0s"
-
-
 def _error_code(body: bytes) -> str:
     """` (MANIFEST_INVALID: manifest invalid)` from a distribution error body, or ''."""
     try:
@@ -471,7 +459,7 @@ class Registry:
             remaining = deadline - clock()
             if remaining <= 0:
                 raise Refused(
-                    f"image {image}:{tag} did not appear within {_seconds(timeout)} "
+                    f"image {image}:{tag} did not appear within {duration(timeout)} "
                     f"({_plural(polls, 'check')} of {parse_image(image).registry})"
                 )
             self._sleep(max(min(interval, remaining), 0.0))
@@ -728,7 +716,7 @@ class Registry:
                 collected.setdefault(name.lower(), []).append(value)
             return _Response(raw.status, raw.reason, collected, body)
         except TimeoutError:
-            raise _Transient(f"timed out (no answer within {_seconds(self._timeout)})") from None
+            raise _Transient(f"timed out (no answer within {duration(self._timeout)})") from None
         except ssl.SSLCertVerificationError as exc:
             raise ExternalError(
                 f"{_netloc(parts.netloc)}: TLS certificate verification failed ({exc.verify_message}); "

@@ -11,14 +11,12 @@ exception's text, a log line or a `repr`, even when the API echoes them back.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from promoter.errors import UsageError
-from promoter.upstream.git import redact
+from promoter.urls import parse_repo_url, redact
 
 TOKEN_ENV = {"gitlab": "GITLAB_TOKEN", "github": "GITHUB_TOKEN"}
 
@@ -52,53 +50,22 @@ class Forge(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class RepoRef:
-    """A repository on a forge, as told by its clone or web URL."""
-
-    scheme: str  # http or https: the scheme of the forge's web/API server
-    host: str  # host, with ":port" for an http(s) URL that names one
-    path: tuple[str, ...]  # namespace segments then the project name
+KNOWN_HOSTS = {"github.com": "github", "gitlab.com": "gitlab"}
 
 
-_SCP = re.compile(r"(?:[^@/:\s]+@)?(?P<host>[A-Za-z0-9.-]+):(?!//)(?P<path>\S+)")
-
-
-def parse_repo_url(repo_url: str) -> RepoRef:
-    """`https://host/group/sub/proj(.git)`, `ssh://git@host:22/group/proj.git`, `git@host:group/proj`.
-
-    Credentials in the URL are dropped; a web URL's `/-/...` tail (GitLab pages) is ignored.
-    """
-    url = repo_url.strip()
-    shown = redact(url)
-    scp = _SCP.fullmatch(url) if "://" not in url else None
-    if scp is not None:
-        scheme, host, path = "https", scp["host"].lower(), scp["path"]
-    else:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise UsageError(f"cannot tell the forge project from the remote URL {shown}") from None
-        if parts.scheme not in ("http", "https", "ssh", "git", "git+ssh", "ssh+git") or not parts.hostname:
-            raise UsageError(
-                f"cannot tell the forge project from the remote URL {shown}: "
-                "need an https or ssh URL of a GitLab or GitHub repository"
-            )
-        scheme = parts.scheme if parts.scheme in ("http", "https") else "https"
-        host = parts.hostname.lower()
-        if port is not None and parts.scheme in ("http", "https"):
-            host = f"{host}:{port}"
-        path = parts.path
-    if host == "www.github.com":
-        host = "github.com"
-    path = path.split("/-/", 1)[0].strip("/")
-    if path.endswith(".git"):
-        path = path[: -len(".git")]
-    segments = tuple(s for s in path.split("/") if s)
-    if len(segments) < 2 or any(s in (".", "..") for s in segments):
-        raise UsageError(f"cannot tell the forge project from the remote URL {shown}: no namespace/project in it")
-    return RepoRef(scheme, host, segments)
+def forge_kind(repo_url: str, configured: str | None = None) -> str:
+    """Which forge serves the repository at `repo_url`: `configured` (merge_request.forge) when
+    given, else told by the host alone (github.com, gitlab.com); any other host must be named in
+    the config, never guessed from a word in the URL (`gitlab.corp/team/github-sync` is GitLab)."""
+    if configured is not None:
+        return configured
+    host = parse_repo_url(repo_url).host.partition(":")[0]
+    kind = KNOWN_HOSTS.get(host)
+    if kind is None:
+        raise UsageError(
+            f"cannot tell which forge {host} is: set merge_request.forge to gitlab or github in the config"
+        )
+    return kind
 
 
 def forge_for(

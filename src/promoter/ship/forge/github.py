@@ -30,7 +30,7 @@ from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.ship.forge import MergeRequest, Opened
-from promoter.upstream.git import redact
+from promoter.urls import redact
 
 API_VERSION = "2022-11-28"
 TIMEOUT = 10.0

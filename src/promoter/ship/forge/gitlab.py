@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.ship.forge import MergeRequest, Opened
-from promoter.upstream.git import redact
+from promoter.urls import redact
 
 if TYPE_CHECKING:
     from gitlab.v4.objects import Project
