@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from promoter.model import Component
+from promoter.render.changelog import changelog_json as to_json
+from promoter.render.changelog import changelog_text as render_text
+from promoter.ship.describe import changelog_markdown as render_markdown
 from promoter.upstream.changelog import (
     DEFAULT_BOTS,
     Changelog,
@@ -17,9 +20,6 @@ from promoter.upstream.changelog import (
     compare_url,
     handle_for,
     is_bot,
-    render_markdown,
-    render_text,
-    to_json,
 )
 from promoter.upstream.git import Git, GitError
 from promoter.upstream.mirror import Upstream

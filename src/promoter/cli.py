@@ -269,81 +269,47 @@ def _components_and_rev(args: argparse.Namespace, repo: Repo) -> tuple[list[str]
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from promoter.pipeline import core
     from promoter.render import plan as render
-    from promoter.ship import commit as ship
-    from promoter.ship.session import Session, order
-    from promoter.upstream.git import Git
+    from promoter.ship.session import Promoted, Session
 
     repo = _repo(args)
     names, rev = _components_and_rev(args, repo)
-    commit = args.commit or args.push is not None
-    session = Session(repo, _options(args))
-    comps = order(repo.config.components, names)
-    start = session.base_branch
-    git = Git(repo.root)
-    written: set[str] = set()  # files this run wrote (uncommitted without --commit)
-    if commit and start is None:
-        raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
-    for i, comp in enumerate(comps):
-        if i:  # each component is planned afresh: from the starting branch, or on what came before
-            if commit and ship.current_branch(git) != start:
-                assert start is not None
-                git.run("switch", "--quiet", start)
-            repo = session.repo = core.open_repo(repo.root, _path(repo.config.path))
-        prepared = session.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
+
+    def review(prepared: Prepared) -> bool:
         _notes(prepared)
         p = prepared.plan
         if args.verbose:
-            _err(f"{comp.name}: {rev or 'the branch head'} is {p.sha}")
-        new = comp.short(p.sha)
+            _err(f"{p.component.name}: {rev or 'the branch head'} is {p.sha}")
         if p.empty:
-            _out(f"{comp.name}: every selected target is already at {new}; nothing to change\n")
-            continue
+            return True
         _out(render.plan_text(p))
-        if args.dry_run:
-            _out("dry run: nothing written\n")
-            continue
-        if not args.yes and sys.stdin.isatty() and not _confirm(f"Write {len(p.changes)} file(s)?"):
-            _out("nothing written\n")
-            return 3
-        branch = ship.branch_name(repo.config, p)
-        fresh = not commit or ship.start_branch(git, branch, comp.name, p.sha)
-        files: list[str] | None = None
-        if fresh:
-            try:
-                files = core.apply_plan(repo, p, allow_dirty=args.allow_dirty, ours=written)
-                written.update(files)
-            except BaseException:
-                if commit:
-                    assert start is not None
-                    ship.abandon_branch(git, branch, start)
-                raise
-            _out(f"promoted {comp.name} to {new} in {len(files)} file(s)\n")
-        else:
-            _out(f"{branch} already holds this promotion of {comp.name} to {new}\n")
-        if commit:
-            shipped = session.ship(
-                prepared, files, render.plan_summary(p), args.push, render.merge_request_description(prepared)
-            )
-            if files is not None:
-                _out(f"committed {shipped.commit.sha[:12]} on {shipped.commit.branch}: {shipped.commit.subject}\n")
-            for n in shipped.notes:
-                _err(f"note: {n}")
-            if shipped.remote:
-                _out(f"pushed {shipped.commit.branch} to {shipped.remote}\n")
-            if shipped.merge_request:
-                verb = "opened" if shipped.merge_request.created else "updated"
-                _out(f"{verb} merge request {shipped.merge_request.url}\n")
-    return 0
+        return args.dry_run or args.yes or not sys.stdin.isatty() or _confirm(f"Write {len(p.changes)} file(s)?")
+
+    def done(result: Promoted) -> None:
+        _out(render.promoted_text(result))
+        for n in result.shipped.notes if result.shipped else ():
+            _err(f"note: {n}")
+
+    results = Session(repo, _options(args)).promote_many(
+        names,
+        rev,
+        dry_run=args.dry_run,
+        allow_dirty=args.allow_dirty,
+        commit=args.commit,
+        push_to=args.push,
+        review=review,
+        done=done,
+    )
+    return 3 if results and results[-1].state == "declined" else 0
 
 
 def cmd_changelog(args: argparse.Namespace) -> int:
     import json
 
     from promoter.pipeline import core
+    from promoter.render.changelog import changelog_json, changelog_text
+    from promoter.ship.describe import changelog_markdown
     from promoter.ship.session import Session
-    from promoter.upstream.changelog import render_markdown, render_text, to_json
 
     if args.offline:
         raise UsageError("changelog reads the upstream's history; it does not work with --offline")
@@ -358,13 +324,11 @@ def cmd_changelog(args: argparse.Namespace) -> int:
     if log is None:
         raise UsageError(f"{comp.name}: no deployed commit of the upstream found; give --from REV")
     if args.output == "json":
-        _out(json.dumps(to_json(log), indent=2) + "\n")
+        _out(json.dumps(changelog_json(log), indent=2) + "\n")
+    elif args.output == "markdown":
+        _out(changelog_markdown(log, comp.short_length))
     else:
-        _out(
-            render_markdown(log, comp.short_length)
-            if args.output == "markdown"
-            else render_text(log, comp.short_length)
-        )
+        _out(changelog_text(log, comp.short_length))
     return 0
 
 
@@ -421,7 +385,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from promoter import demo
 
-    return demo.run(args.dir, _out)
+    return demo.run(args.dir, _out, main)
 
 
 COMMANDS = {

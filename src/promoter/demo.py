@@ -3,7 +3,8 @@
 It makes an upstream repository (a stand-in for qontract-reconcile, commits by several authors)
 and an app-interface-like config repository pinning it in saas files, a `.env`, Jenkins
 defaults and Tekton shared resources, then runs status, plan and promote on it through the
-real command line. The directory is left for the user to explore.
+real command line (the CLI hands its entry point in: the demo never imports the CLI). The
+directory is left for the user to explore.
 """
 
 from __future__ import annotations
@@ -160,10 +161,10 @@ def build(base: Path) -> tuple[Path, Path, list[str]]:
     return upstream, config, shas
 
 
-def run(directory: Path | None, out: Callable[[str], None]) -> int:
+def run(directory: Path | None, out: Callable[[str], None], command: Callable[[list[str]], int]) -> int:
+    """Build the demo in `directory` and run the walkthrough's commands through `command` (the
+    command line's entry point: argv in, exit code out), showing each as `$ promoter ...`."""
     import os
-
-    from promoter.cli import main
 
     base = directory.resolve() if directory else Path(tempfile.mkdtemp(prefix="promoter-demo-"))
     if base.exists() and any(base.iterdir()):
@@ -181,7 +182,7 @@ def run(directory: Path | None, out: Callable[[str], None]) -> int:
         ["status"],
     ):
         out(f"\n$ promoter {' '.join(argv)}\n")
-        code = main(["-C", str(config), *argv])
+        code = command(["-C", str(config), *argv])
         if code != 0:
             return code
     out(f"\nExplore it: cd {config} && git diff && cat promotion.yaml\n")

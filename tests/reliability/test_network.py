@@ -62,7 +62,7 @@ def test_unreachable_upstream(tmp_path: Path, command: tuple[str, ...]) -> None:
     before = snapshot(root)
     proc = cli(root, *command)
     assert proc.returncode == 4, proc.stderr
-    assert f"promoter: error: c: cannot clone {url}: git clone " in proc.stderr
+    assert f"promoter: error: c: cannot clone {url}: git clone: fatal: " in proc.stderr
     assert f"fatal: unable to access '{url}/': Failed to connect to 127.0.0.1 port" in proc.stderr
     assert snapshot(root) == before
 
@@ -73,7 +73,7 @@ def test_hanging_http_upstream_gives_up_after_the_timeout(tmp_path: Path, hangin
     before = snapshot(root)
     proc = cli(root, "promote", "c", "--yes", env={"PROMOTER_GIT_TIMEOUT": "2"})  # killed after 60 s
     assert proc.returncode == 4, proc.stderr
-    assert f"promoter: error: c: cannot clone {url}: git clone " in proc.stderr
+    assert f"promoter: error: c: cannot clone {url}: git clone: fatal: " in proc.stderr
     assert "Operation too slow. Less than 1 bytes/sec transferred the last 2 seconds" in proc.stderr
     assert snapshot(root) == before
     status = cli(root, "status", env={"PROMOTER_GIT_TIMEOUT": "1"})  # status says it and goes on

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from promoter.locate import Found, LocateError
+from promoter.locate.base import Found, LocateError
 
 _LINE = re.compile(
     r"""[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from promoter.locate import LocateError, single
+from promoter.locate.base import LocateError, single
 from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence
 
 _INTEGER = re.compile(r"-?[0-9]+")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.locate import Found, refuse_anchor, yaml_value
+from promoter.locate.base import Found, refuse_anchor, yaml_value
 from promoter.locate.jsonpath import compile_path
 from promoter.locate.yamlnodes import Node
 

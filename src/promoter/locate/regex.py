@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import regex
 
-from promoter.locate import Found, LocateError
+from promoter.locate.base import Found, LocateError
 
 TIMEOUT = 2.0  # seconds for all the matches in one file
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.locate import Found, no_alias, refuse_anchor, single, yaml_value
+from promoter.locate.base import Found, no_alias, refuse_anchor, single, yaml_value
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence
 
 

@@ -6,16 +6,12 @@ import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
-from promoter.pipeline.core import ComponentStatus
-from promoter.urls import without_credentials
-
-if TYPE_CHECKING:
-    from promoter.ship.session import Prepared
 from promoter.model import FileChange, PathLocator, Plan, SaasLocator, TargetScan
 
-
-def short(value: str, n: int = 7) -> str:
-    return value[:n] if len(value) == 40 else value
+if TYPE_CHECKING:
+    from promoter.ship.session import Promoted
+from promoter.pipeline.core import ComponentStatus
+from promoter.ship.describe import plan_summary, short
 
 
 def diff(ch: FileChange) -> str:
@@ -27,17 +23,6 @@ def diff(ch: FileChange) -> str:
             line += "\n\\ No newline at end of file\n"
         out.append(line)
     return "".join(out)
-
-
-def plan_summary(p: Plan) -> list[str]:
-    lines = []
-    for tc in p.targets:
-        old = ", ".join(short(v) for v in tc.old_values) or "-"
-        shown_new = short(tc.new_value)
-        state = f"{old} -> {shown_new}" if tc.changed else f"already at {shown_new}"
-        places = f"{tc.locations} place{'s' if tc.locations != 1 else ''}"
-        lines.append(f"{tc.target.name} [{tc.target.environment}] {tc.target.where}: {state} ({places})")
-    return lines
 
 
 def plan_text(p: Plan) -> str:
@@ -151,37 +136,29 @@ def status_json(statuses: list[ComponentStatus]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-SOP_REMINDERS = (
-    "- Check this merge request's validation output (the integrations' dry runs) before merging.",
-    "- Newer team members: ask a teammate for a review before merging.",
-    "- Promote one environment alone with `promoter promote COMPONENT --env ENV` when needed.",
-)
-
-
-def merge_request_description(prepared: Prepared) -> str:
-    """Markdown for the merge request: targets old -> new, the changelog, who to tell, reminders."""
-    p = prepared.plan
-    comp = p.component
-    web = without_credentials(comp.repo).rstrip("/")
-    lines = [
-        f"Promotes **{comp.name}** to [`{comp.short(p.sha)}`]({web}/commit/{p.sha}).",
-        "",
-        "| environment | target | file | old | new |",
-        "|---|---|---|---|---|",
-    ]
-    for tc in p.targets:
-        if tc.changed:
-            old = ", ".join(f"`{short(v, comp.short_length)}`" for v in tc.old_values)
-            new = f"`{short(tc.new_value, comp.short_length)}`"
-            lines.append(f"| {tc.target.environment} | {tc.target.name} | `{tc.target.where}` | {old} | {new} |")
-    lines.append("")
-    if prepared.changelog is not None:
-        from promoter.upstream.changelog import render_markdown
-
-        lines.append(render_markdown(prepared.changelog, comp.short_length).rstrip("\n"))
-        lines.append("")
-    lines.append("Before merging:")
-    lines.extend(SOP_REMINDERS)
-    lines.append("")
-    lines.append(f"_Opened by promoter. Trailers: Promoted-Component: {comp.name}, Promoted-To: {p.sha}._")
+def promoted_text(result: Promoted) -> str:
+    """What `promote` did for one component, a line each: written, committed, pushed, opened."""
+    p = result.prepared.plan
+    comp, new = p.component, p.component.short(p.sha)
+    if result.state == "unchanged":
+        return f"{comp.name}: every selected target is already at {new}; nothing to change\n"
+    if result.state == "dry-run":
+        return "dry run: nothing written\n"
+    if result.state == "declined":
+        return "nothing written\n"
+    lines = []
+    if result.state == "written":
+        lines.append(f"promoted {comp.name} to {new} in {len(result.files)} file(s)")
+    else:
+        lines.append(f"{result.branch} already holds this promotion of {comp.name} to {new}")
+    shipped = result.shipped
+    if shipped is not None:
+        if result.state == "written":
+            c = shipped.commit
+            lines.append(f"committed {c.sha[:12]} on {c.branch}: {c.subject}")
+        if shipped.remote:
+            lines.append(f"pushed {shipped.commit.branch} to {shipped.remote}")
+        if shipped.merge_request:
+            verb = "opened" if shipped.merge_request.created else "updated"
+            lines.append(f"{verb} merge request {shipped.merge_request.url}")
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ PUSH_TRIES = 3
 
 
 @dataclass(frozen=True)
-class Commit:
+class BranchCommit:
     branch: str
     sha: str
     subject: str
@@ -29,39 +29,6 @@ def branch_name(config: Config, plan: Plan) -> str:
     return config.merge_request.branch.format(
         component=plan.component.name, short=plan.component.short(plan.sha), sha=plan.sha
     )
-
-
-def _from(plan: Plan) -> tuple[str, str]:
-    """(shown old version, Promoted-From value) of the targets the plan changes."""
-    comp = plan.component
-    olds = list(
-        dict.fromkeys(v for tc in plan.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:"))
-    )
-    shorts = list(dict.fromkeys(v[: comp.short_length] for v in olds))
-    longest = sorted(olds, key=len, reverse=True)
-    shown = shorts[0] if len(shorts) == 1 else "several versions"
-    return shown, ", ".join(dict.fromkeys(longest)) or "-"
-
-
-def message(plan: Plan, summary: list[str], changelog: str | None) -> tuple[str, str]:
-    """(subject, whole message) of a promotion commit."""
-    comp = plan.component
-    shown, promoted_from = _from(plan)
-    subject = (
-        f"promote {comp.name} from several versions to {comp.short(plan.sha)}"
-        if shown == "several versions"
-        else f"promote {comp.name} {shown} to {comp.short(plan.sha)}"
-    )
-    envs = ", ".join(dict.fromkeys(tc.target.environment for tc in plan.targets if tc.changed))
-    body = "\n".join(summary)
-    parts = [subject, body]
-    if changelog:
-        parts.append(changelog.rstrip("\n"))
-    parts.append(
-        f"Promoted-Component: {comp.name}\nPromoted-From: {promoted_from}\n"
-        f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}"
-    )
-    return subject, "\n\n".join(parts) + "\n"
 
 
 def current_branch(git: Git) -> str | None:
@@ -89,10 +56,10 @@ def abandon_branch(git: Git, branch: str, back_to: str) -> None:
         git.run("branch", "--quiet", "-D", branch, check=False)
 
 
-def commit(git: Git, files: list[str], branch: str, subject: str, text: str) -> Commit:
+def commit(git: Git, files: list[str], branch: str, subject: str, text: str) -> BranchCommit:
     """Commit exactly `files` (whatever else is staged stays staged)."""
     git.run("commit", "--quiet", "--no-edit", "-F", "-", "--", *files, input=text)
-    return Commit(branch, git.out("rev-parse", "HEAD"), subject, text)
+    return BranchCommit(branch, git.out("rev-parse", "HEAD"), subject, text)
 
 
 def push(
@@ -116,7 +83,7 @@ def push(
             return
         rejected = "[rejected]" in proc.stdout or "non-fast-forward" in proc.stderr or "fetch first" in proc.stderr
         if not rejected:
-            detail = redact(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.stdout.strip())
+            detail = redact(proc.stderr.strip() or proc.stdout.strip())
             raise ExternalError(f"git push to {remote} failed: {detail}")
         if attempt == tries:
             break

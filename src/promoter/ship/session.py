@@ -1,16 +1,17 @@
 """A promotion from REV to merge request, as a library: resolve, check, plan, then ship.
 
 `Session.prepare` does everything that needs no write (resolve the candidate, gate on upstream,
-dependencies and the image, compute the changelog and the verified plan); the caller shows it,
-asks, then calls `core.apply_plan` and `Session.ship`.
+dependencies and the image, compute the changelog and the verified plan); `Session.promote_many`
+runs the whole workflow for several components (prepare, review, write, commit, push, merge
+request) and returns what it did for each, for the CLI (or a scheduled loop) to render.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from promoter.errors import UsageError
 from promoter.model import Component, Plan, Target, TargetScan
@@ -46,10 +47,27 @@ class Prepared:
 
 @dataclass
 class Shipped:
-    commit: ship.Commit
+    commit: ship.BranchCommit
     remote: str | None = None
     merge_request: Opened | None = None
     notes: list[str] = field(default_factory=list)
+
+
+# unchanged: every selected target runs it already; declined: `review` said no (nothing written);
+# dry-run: shown, not written; written: files written (and committed, pushed when asked);
+# on-branch: its branch already holds this very promotion (a re-run; shipped again when asked)
+PromotionState = Literal["unchanged", "declined", "dry-run", "written", "on-branch"]
+
+
+@dataclass
+class Promoted:
+    """What `promote_many` did for one component."""
+
+    prepared: Prepared
+    state: PromotionState
+    files: list[str] = field(default_factory=list)
+    branch: str | None = None
+    shipped: Shipped | None = None
 
 
 def order(config_components: dict[str, Component], names: Iterable[str]) -> list[Component]:
@@ -153,44 +171,40 @@ class Session:
         return build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
 
     # -- shipping -----------------------------------------------------------------------------
-    def ship(
-        self,
-        prepared: Prepared,
-        files: list[str] | None,
-        summary: list[str],
-        push_to: str | None,
-        description: str,
-    ) -> Shipped:
+    def ship(self, prepared: Prepared, files: list[str] | None, push_to: str | None) -> Shipped:
         """Commit the written `files` on the current branch (None: it already holds this promotion);
         push it and open or update its merge request."""
-        from promoter.upstream.changelog import render_summary
+        from promoter.ship import describe
 
         repo, plan = self.repo, prepared.plan
         git = Git(repo.root)
         branch = ship.current_branch(git) or ship.branch_name(repo.config, plan)
-        log = render_summary(prepared.changelog, plan.component.short_length) if prepared.changelog else None
-        subject, text = ship.message(plan, summary, log)
+        log = (
+            describe.changelog_summary(prepared.changelog, plan.component.short_length) if prepared.changelog else None
+        )
+        subject, text = describe.commit_message(plan, describe.plan_summary(plan), log)
         if files is None:
-            done = ship.Commit(branch, git.out("rev-parse", "HEAD"), subject, text)
+            done = ship.BranchCommit(branch, git.out("rev-parse", "HEAD"), subject, text)
         else:
             done = ship.commit(git, files, branch, subject, text)
         shipped = Shipped(done)
         if push_to is None:
             return shipped
         mr_cfg = repo.config.merge_request
-        from promoter.ship.forge import MergeRequest
+        from promoter.ship.forge import Forge, MergeRequest
 
         mr = MergeRequest(
             source_branch=branch,
             target_branch=mr_cfg.target_branch or self.base_branch or "main",
             title=subject,
-            description=description,
+            description=describe.merge_request_description(plan, prepared.changelog),
             labels=mr_cfg.labels,
             reviewers=mr_cfg.reviewers,
             remove_source_branch=mr_cfg.remove_source_branch,
             draft=mr_cfg.draft,
         )
         options: list[str] = []
+        forge: Forge | None = None
         if mr_cfg.method == "push-options":
             from promoter.ship.forge.pushoptions import push_options
 
@@ -198,6 +212,11 @@ class Session:
             shipped.notes.append(
                 "merge request opened through push options (one-line description; method api gives the full one)"
             )
+        else:  # the forge and its token are settled before anything is pushed
+            from promoter.ship.forge import forge_for, forge_kind
+
+            url = git.out("remote", "get-url", push_to)
+            forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
 
         def redo() -> bool:
             fresh = core.open_repo(repo.root, Path(repo.config.path))
@@ -209,11 +228,73 @@ class Session:
 
         ship.push(git, push_to, branch, options, redo)
         shipped.remote = push_to
-        if mr_cfg.method == "api":
-            from promoter.ship.forge import forge_for, forge_kind
-
-            url = git.out("remote", "get-url", push_to)
-            shipped.merge_request = forge_for(
-                forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url
-            ).open_or_update(mr)
+        if forge is not None:
+            shipped.merge_request = forge.open_or_update(mr)
         return shipped
+
+    # -- the whole workflow ---------------------------------------------------------------------
+    def promote_many(
+        self,
+        names: Iterable[str],
+        rev: str | None = None,
+        *,
+        dry_run: bool = False,
+        allow_dirty: bool = False,
+        commit: bool = False,
+        push_to: str | None = None,
+        review: Callable[[Prepared], bool] | None = None,
+        done: Callable[[Promoted], None] | None = None,
+    ) -> list[Promoted]:
+        """Promote the named components, each after those it depends on, each from the branch the
+        run started on (with `commit`: each on its own branch, with its own commit and merge request).
+
+        `review` sees every prepared promotion before anything is written and returns False to
+        stop the run there (state "declined"); `done` hears of each component when it is finished.
+        A failure raises; what earlier components did stays done (and was reported to `done`).
+        """
+        commit = commit or push_to is not None
+        start = self.base_branch
+        git = Git(self.repo.root)
+        if commit and start is None:
+            raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
+        comps = order(self.repo.config.components, names)
+        written: set[str] = set()  # files this run wrote (uncommitted without --commit)
+        results: list[Promoted] = []
+        for i, comp in enumerate(comps):
+            if i:  # each component is planned afresh: from the starting branch, or on what came before
+                if commit and ship.current_branch(git) != start:
+                    assert start is not None
+                    git.run("switch", "--quiet", start)
+                self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
+            prepared = self.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
+            result = Promoted(prepared, "unchanged")
+            results.append(result)
+            plan = prepared.plan
+            accepted = review(prepared) if review is not None else True
+            if plan.empty:
+                pass
+            elif not accepted:
+                result.state = "declined"
+            elif dry_run:
+                result.state = "dry-run"
+            else:
+                result.branch = ship.branch_name(self.repo.config, plan) if commit else None
+                if result.branch is None or ship.start_branch(git, result.branch, comp.name, plan.sha):
+                    try:
+                        result.files = core.apply_plan(self.repo, plan, allow_dirty=allow_dirty, ours=written)
+                    except BaseException:
+                        if result.branch is not None:
+                            assert start is not None
+                            ship.abandon_branch(git, result.branch, start)
+                        raise
+                    written.update(result.files)
+                    result.state = "written"
+                else:
+                    result.state = "on-branch"
+                if commit:
+                    result.shipped = self.ship(prepared, result.files if result.state == "written" else None, push_to)
+            if done is not None:
+                done(result)
+            if result.state == "declined":
+                break
+        return results

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any
 from urllib.parse import urlsplit
 
 from promoter.errors import ExternalError, UsageError
@@ -40,8 +39,6 @@ _IDENT = re.compile(r"(?P<name>[^<>]*?)\s*<(?P<email>[^<>]*)>\s*")
 _NOREPLY = re.compile(
     r"(?:\d+\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)@users\.noreply\.github\.com", re.IGNORECASE
 )
-_MENTION = re.compile(r"@(?=\w)")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
 
 
 @dataclass(frozen=True)
@@ -222,128 +219,3 @@ def web_url(repo_url: str) -> str | None:
     if ref.host != "github.com" and "gitlab" not in ref.host:
         return None
     return f"https://{ref.host}/{'/'.join(ref.path)}"
-
-
-# -- rendering ----------------------------------------------------------------------------------
-def _commits_word(n: int) -> str:
-    return f"{n} commit" if n == 1 else f"{n} commits"
-
-
-def render_text(cl: Changelog, short: int = 7) -> str:
-    """Plain text: a header, one line per commit, the authors, the compare URL."""
-    if not cl.commits:
-        return "no new commits\n"
-    lines = [f"{_commits_word(cl.count)} from {cl.base[:short]} to {cl.head[:short]}"]
-    for c in cl.commits:
-        merge = " (merge)" if c.merge else ""
-        lines.append(f"{c.sha[:short]} {c.date:%Y-%m-%d} {c.author.name}: {c.subject}{merge}")
-    lines.append("")
-    lines.append("Authors:")
-    for who in cl.contributors:
-        handle = f" ({who.handle})" if who.handle else ""
-        shas = " ".join(c.sha[:short] for c in who.commits)
-        lines.append(f"  {who.person}{handle} — {_commits_word(len(who.commits))}: {shas}")
-    if cl.bots_left_out:
-        lines.append("Bots (left out): " + ", ".join(str(p) for p in cl.bots_left_out))
-    if cl.compare_url:
-        lines.append("")
-        lines.append(f"Compare: {cl.compare_url}")
-    return "\n".join(lines) + "\n"
-
-
-def render_summary(cl: Changelog, short: int = 7) -> str:
-    """A few lines for a commit message: how many commits, by whom, where to compare."""
-    if not cl.commits:
-        return "no new commits\n"
-    lines = [f"{_commits_word(cl.count)} from {cl.base[:short]} to {cl.head[:short]}"]
-    names = [f"{who.person.name} ({len(who.commits)})" for who in cl.contributors]
-    if names:
-        lines.append("by " + ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else ""))
-    if cl.compare_url:
-        lines.append(cl.compare_url)
-    return "\n".join(lines) + "\n"
-
-
-def _md(text: str) -> str:
-    """`text` shown literally in markdown (also in a table cell), without @mentions."""
-    return _MENTION.sub("@\u200b", _MD_SPECIAL.sub(r"\\\1", " ".join(text.split())))
-
-
-def _md_sha(cl: Changelog, sha: str, short: int) -> str:
-    """A short sha in code style, linked to the commit's page when the forge is known."""
-    pages = _commit_pages(cl)
-    return f"[`{sha[:short]}`]({pages}{sha})" if pages else f"`{sha[:short]}`"
-
-
-def _commit_pages(cl: Changelog) -> str | None:
-    """`https://host/repo/commit/` (GitHub) or `https://host/repo/-/commit/` (GitLab), from the compare URL."""
-    if cl.compare_url is None:
-        return None
-    for sep in ("/-/compare/", "/compare/"):
-        if sep in cl.compare_url:
-            return cl.compare_url.split(sep, 1)[0] + sep.replace("compare", "commit")
-    return None
-
-
-def render_markdown(cl: Changelog, short: int = 7) -> str:
-    """Markdown for a merge-request description: a table of the commits, the authors, cc."""
-    if not cl.commits:
-        return "no new commits\n"
-    lines = [
-        f"**{_commits_word(cl.count)}** from {_md_sha(cl, cl.base, short)} to {_md_sha(cl, cl.head, short)}"
-        + (f" ([compare]({cl.compare_url}))" if cl.compare_url else ""),
-        "",
-        "| commit | date | author | subject |",
-        "|---|---|---|---|",
-    ]
-    for c in cl.commits:
-        merge = " _(merge)_" if c.merge else ""
-        lines.append(
-            f"| {_md_sha(cl, c.sha, short)} | {c.date:%Y-%m-%d} | {_md(c.author.name)} | {_md(c.subject)}{merge} |"
-        )
-    lines.append("")
-    lines.append("**Authors**")
-    lines.append("")
-    for who in cl.contributors:
-        handle = f" {who.handle}" if who.handle else ""
-        lines.append(
-            f"- {_md(who.person.name)} `{who.person.email}`{handle} — {_commits_word(len(who.commits))}: "
-            + ", ".join(f"`{c.sha[:short]}`" for c in who.commits)
-        )
-    if cl.bots_left_out:
-        lines.append("")
-        lines.append("Bots (left out): " + ", ".join(_md(p.name) for p in cl.bots_left_out))
-    handles = list(dict.fromkeys(who.handle for who in cl.contributors if who.handle))
-    if handles:
-        lines.append("")
-        lines.append("cc " + " ".join(handles))
-    return "\n".join(lines) + "\n"
-
-
-def _person_json(p: Person) -> dict[str, str]:
-    return {"name": p.name, "email": p.email}
-
-
-def to_json(cl: Changelog) -> dict[str, Any]:
-    return {
-        "base": cl.base,
-        "head": cl.head,
-        "count": cl.count,
-        "compare_url": cl.compare_url,
-        "commits": [
-            {
-                "sha": c.sha,
-                "author": _person_json(c.author),
-                "date": c.date.isoformat(),
-                "subject": c.subject,
-                "co_authors": [_person_json(p) for p in c.co_authors],
-                "merge": c.merge,
-            }
-            for c in cl.commits
-        ],
-        "contributors": [
-            {**_person_json(who.person), "handle": who.handle, "commits": [c.sha for c in who.commits]}
-            for who in cl.contributors
-        ],
-        "bots_left_out": [_person_json(p) for p in cl.bots_left_out],
-    }

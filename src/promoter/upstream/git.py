@@ -22,12 +22,31 @@ def _env() -> dict[str, str]:
 
 
 class GitError(ExternalError):
-    def __init__(self, args: list[str], code: int, stderr: str) -> None:
-        detail = redact(stderr.strip().splitlines()[-1] if stderr.strip() else f"exit status {code}")
-        super().__init__(f"git {redact(' '.join(args))}: {detail}")
+    """A git command that failed: its arguments, exit code, and both of its outputs (redacted).
+
+    The message is git's whole error (every line of stderr, or of stdout when stderr is empty:
+    `git push --porcelain` reports there), so a hook's reason or a "dubious ownership" advice
+    reaches the user; the command is named by its first words, never with every option value."""
+
+    def __init__(self, args: list[str], code: int, stderr: str, stdout: str = "") -> None:
+        said = stderr.strip() or stdout.strip()
+        detail = redact(said) if said else f"exit status {code}"
+        super().__init__(f"git {redact(command_name(args))}: {detail}")
         self.args_ = args
         self.code = code
         self.stderr = redact(stderr)
+        self.stdout = redact(stdout)
+
+
+def command_name(args: list[str]) -> str:
+    """How a message names a git command: its subcommand and the words before the first option
+    value or path, at most four (`push origin refs/heads/x`, not every `-o` value)."""
+    shown: list[str] = []
+    for arg in args:
+        if arg == "--" or len(shown) == 4 or (arg.startswith("-") and shown):
+            break
+        shown.append(arg)
+    return " ".join(shown)
 
 
 @dataclass(frozen=True)
@@ -69,7 +88,7 @@ class Git:
             raw.args, raw.returncode, raw.stdout.decode("utf-8", "replace"), raw.stderr.decode("utf-8", "replace")
         )
         if check and proc.returncode != 0:
-            raise GitError(list(args), proc.returncode, proc.stderr)
+            raise GitError(list(args), proc.returncode, proc.stderr, proc.stdout)
         return proc
 
     def out(self, *args: str) -> str:
@@ -112,7 +131,9 @@ class Running:
             self.proc.communicate()
             raise ExternalError(f"git {redact(' '.join(self.args))}: no answer within 600 s") from None
         if self.proc.returncode not in ok:
-            raise GitError(self.args, self.proc.returncode, err.decode("utf-8", "replace"))
+            raise GitError(
+                self.args, self.proc.returncode, err.decode("utf-8", "replace"), out.decode("utf-8", "replace")
+            )
         return out.decode("utf-8", "replace")
 
 

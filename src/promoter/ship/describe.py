@@ -1,0 +1,171 @@
+"""The words a promotion ships with: the commit message and its trailers, the merge request's
+description (targets, the changelog as markdown, who to tell, the SOP's reminders).
+
+Text from outside (commit subjects, author names) is written literally: markdown-escaped, with
+@mentions defused, so a subject cannot format or ping anything.
+"""
+
+from __future__ import annotations
+
+import re
+
+from promoter.model import Plan
+from promoter.upstream.changelog import Changelog
+from promoter.urls import without_credentials
+
+_MENTION = re.compile(r"@(?=\w)")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
+
+
+def short(value: str, n: int = 7) -> str:
+    return value[:n] if len(value) == 40 else value
+
+
+def commits_word(n: int) -> str:
+    return f"{n} commit" if n == 1 else f"{n} commits"
+
+
+def plan_summary(p: Plan) -> list[str]:
+    lines = []
+    for tc in p.targets:
+        old = ", ".join(short(v) for v in tc.old_values) or "-"
+        shown_new = short(tc.new_value)
+        state = f"{old} -> {shown_new}" if tc.changed else f"already at {shown_new}"
+        places = f"{tc.locations} place{'s' if tc.locations != 1 else ''}"
+        lines.append(f"{tc.target.name} [{tc.target.environment}] {tc.target.where}: {state} ({places})")
+    return lines
+
+
+def _from(plan: Plan) -> tuple[str, str]:
+    """(shown old version, Promoted-From value) of the targets the plan changes."""
+    comp = plan.component
+    olds = list(
+        dict.fromkeys(v for tc in plan.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:"))
+    )
+    shorts = list(dict.fromkeys(v[: comp.short_length] for v in olds))
+    longest = sorted(olds, key=len, reverse=True)
+    shown = shorts[0] if len(shorts) == 1 else "several versions"
+    return shown, ", ".join(dict.fromkeys(longest)) or "-"
+
+
+def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tuple[str, str]:
+    """(subject, whole message) of a promotion commit."""
+    comp = plan.component
+    shown, promoted_from = _from(plan)
+    subject = (
+        f"promote {comp.name} from several versions to {comp.short(plan.sha)}"
+        if shown == "several versions"
+        else f"promote {comp.name} {shown} to {comp.short(plan.sha)}"
+    )
+    envs = ", ".join(dict.fromkeys(tc.target.environment for tc in plan.targets if tc.changed))
+    body = "\n".join(summary)
+    parts = [subject, body]
+    if changelog:
+        parts.append(changelog.rstrip("\n"))
+    parts.append(
+        f"Promoted-Component: {comp.name}\nPromoted-From: {promoted_from}\n"
+        f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}"
+    )
+    return subject, "\n\n".join(parts) + "\n"
+
+
+def changelog_summary(cl: Changelog, short: int = 7) -> str:
+    """A few lines for a commit message: how many commits, by whom, where to compare."""
+    if not cl.commits:
+        return "no new commits\n"
+    lines = [f"{commits_word(cl.count)} from {cl.base[:short]} to {cl.head[:short]}"]
+    names = [f"{who.person.name} ({len(who.commits)})" for who in cl.contributors]
+    if names:
+        lines.append("by " + ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else ""))
+    if cl.compare_url:
+        lines.append(cl.compare_url)
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """`text` shown literally in markdown (also in a table cell), without @mentions."""
+    return _MENTION.sub("@\u200b", _MD_SPECIAL.sub(r"\\\1", " ".join(text.split())))
+
+
+def _md_sha(cl: Changelog, sha: str, short: int) -> str:
+    """A short sha in code style, linked to the commit's page when the forge is known."""
+    pages = _commit_pages(cl)
+    return f"[`{sha[:short]}`]({pages}{sha})" if pages else f"`{sha[:short]}`"
+
+
+def _commit_pages(cl: Changelog) -> str | None:
+    """`https://host/repo/commit/` (GitHub) or `https://host/repo/-/commit/` (GitLab), from the compare URL."""
+    if cl.compare_url is None:
+        return None
+    for sep in ("/-/compare/", "/compare/"):
+        if sep in cl.compare_url:
+            return cl.compare_url.split(sep, 1)[0] + sep.replace("compare", "commit")
+    return None
+
+
+def changelog_markdown(cl: Changelog, short: int = 7) -> str:
+    """Markdown for a merge-request description: a table of the commits, the authors, cc."""
+    if not cl.commits:
+        return "no new commits\n"
+    lines = [
+        f"**{commits_word(cl.count)}** from {_md_sha(cl, cl.base, short)} to {_md_sha(cl, cl.head, short)}"
+        + (f" ([compare]({cl.compare_url}))" if cl.compare_url else ""),
+        "",
+        "| commit | date | author | subject |",
+        "|---|---|---|---|",
+    ]
+    for c in cl.commits:
+        merge = " _(merge)_" if c.merge else ""
+        lines.append(
+            f"| {_md_sha(cl, c.sha, short)} | {c.date:%Y-%m-%d} | {_md(c.author.name)} | {_md(c.subject)}{merge} |"
+        )
+    lines.append("")
+    lines.append("**Authors**")
+    lines.append("")
+    for who in cl.contributors:
+        handle = f" {who.handle}" if who.handle else ""
+        lines.append(
+            f"- {_md(who.person.name)} `{who.person.email}`{handle} — {commits_word(len(who.commits))}: "
+            + ", ".join(f"`{c.sha[:short]}`" for c in who.commits)
+        )
+    if cl.bots_left_out:
+        lines.append("")
+        lines.append("Bots (left out): " + ", ".join(_md(p.name) for p in cl.bots_left_out))
+    handles = list(dict.fromkeys(who.handle for who in cl.contributors if who.handle))
+    if handles:
+        lines.append("")
+        lines.append("cc " + " ".join(handles))
+    return "\n".join(lines) + "\n"
+
+
+SOP_REMINDERS = (
+    "- Check this merge request's validation output (the integrations' dry runs) before merging.",
+    "- Newer team members: ask a teammate for a review before merging.",
+    "- Promote one environment alone with `promoter promote COMPONENT --env ENV` when needed.",
+)
+
+
+def merge_request_description(p: Plan, changelog: Changelog | None) -> str:
+    """Markdown for the merge request: targets old -> new, the changelog, who to tell, reminders."""
+    comp = p.component
+    web = without_credentials(comp.repo).rstrip("/")
+    lines = [
+        f"Promotes **{comp.name}** to [`{comp.short(p.sha)}`]({web}/commit/{p.sha}).",
+        "",
+        "| environment | target | file | old | new |",
+        "|---|---|---|---|---|",
+    ]
+    for tc in p.targets:
+        if tc.changed:
+            old = ", ".join(f"`{short(v, comp.short_length)}`" for v in tc.old_values)
+            new = f"`{short(tc.new_value, comp.short_length)}`"
+            lines.append(f"| {tc.target.environment} | {tc.target.name} | `{tc.target.where}` | {old} | {new} |")
+    lines.append("")
+    if changelog is not None:
+        lines.append(changelog_markdown(changelog, comp.short_length).rstrip("\n"))
+        lines.append("")
+    lines.append("Before merging:")
+    lines.extend(SOP_REMINDERS)
+    lines.append("")
+    lines.append(f"_Opened by promoter. Trailers: Promoted-Component: {comp.name}, Promoted-To: {p.sha}._")
+    return "\n".join(lines) + "\n"
