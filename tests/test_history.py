@@ -218,8 +218,8 @@ def test_usage_errors(scenario: Scenario, run: Run) -> None:
     for args, message in [
         (("--env", "nope"), "unknown environment 'nope'"),
         (("--since", "last week"), "--since takes an ISO date"),
-        (("-o", "html"), "-o html needs the FILE"),
-        (("-o", "yaml"), "-o takes table, json or html"),
+        (("-o", "yaml"), "argument -o/--output: invalid choice: 'yaml'"),
+        (("-o", "html", "a.html", "--out", "b.html"), "give the file once: --out b.html (not also a.html)"),
     ]:
         code, out, err = run("-C", s.repo, "history", "app", "--offline", *args)
         assert code == 2 and message in err, (args, err)
@@ -334,10 +334,15 @@ def _png_pixels_vary(png: bytes) -> bool:
 def test_html_report_renders_in_chromium(scenario: Scenario, run: Run, tmp_path: Path) -> None:
     s, c = scenario, scenario.c
     report = tmp_path / "report.html"
-    code, out, err = run("-C", s.repo, "history", "app", "-o", "html", report)
+    code, out, err = run("-C", s.repo, "history", "app", "-o", "html", "--out", report)
     assert (code, err) == (0, ""), err
     assert out == f"wrote {report}: 5 change(s) of app\n"
     page = report.read_text()
+    legacy = tmp_path / "legacy.html"  # the old form still works, with a note
+    code, out, err = run("-C", s.repo, "history", "app", "-o", "html", legacy)
+    assert code == 0 and legacy.read_text() == page
+    assert err == f"promoter: note: '-o html FILE' is deprecated; write '-o html --out {legacy}'\n"
+    assert not list(tmp_path.glob(".*.promoter-tmp"))
     assert "://" not in page and "src=" not in page and "href=" not in page  # self-contained
     assert "production &amp; &lt;ci&gt;" in page  # the subject, escaped
 

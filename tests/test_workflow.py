@@ -392,3 +392,33 @@ def test_promote_all_in_dependency_order(world, run) -> None:  # type: ignore[no
     assert (repo / ".env").read_text() == f"SCHEMAS_TAG={s3[:7]}\nRECONCILE_TAG={r[3][:7]}\n"
     assert run("-C", repo, "promote", "--all", "schemas")[0] == 2
     assert run("-C", repo, "promote")[0] == 2
+
+
+def test_promote_many_is_a_library_call_that_returns_what_it_did(world: dict[str, object]) -> None:
+    """The workflow the CLI's `promote` runs is the library's: a scheduled loop calls it the same
+    way and gets data back (no printing), one result per component in dependency order."""
+    from promoter.pipeline import core
+    from promoter.ship.session import Options, Session
+
+    repo = world["repo"]
+    assert isinstance(repo, Path)
+    session = Session(core.open_repo(repo), Options())
+    seen: list[str] = []
+    results = session.promote_many(
+        ["reconcile", "schemas"], commit=True, review=lambda p: seen.append(p.plan.component.name) or True
+    )
+    assert seen == ["schemas", "reconcile"]  # dependencies first, each reviewed before it is written
+    assert [(r.prepared.plan.component.name, r.state) for r in results] == [
+        ("schemas", "unchanged"),
+        ("reconcile", "written"),
+    ]
+    done = results[1]
+    assert done.files == [".env", "saas.yaml"] and done.shipped is not None
+    assert done.branch == done.shipped.commit.branch and done.branch.startswith("promote/reconcile-")
+    assert git(repo, "log", "-1", "--format=%s", done.branch) == done.shipped.commit.subject
+
+    git(repo, "switch", "-q", "main")
+    before = snapshot(repo)
+    declined = Session(core.open_repo(repo), Options()).promote_many(["reconcile"], commit=True, review=lambda p: False)
+    assert [(r.state, r.files, r.shipped) for r in declined] == [("declined", [], None)]
+    assert snapshot(repo) == before and git(repo, "branch", "--show-current") == "main"

@@ -128,14 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     hi.add_argument("component", metavar="COMPONENT")
     hi.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
     hi.add_argument("--since", metavar="DATE", help="only changes committed on or after this ISO date")
-    hi.add_argument(
-        "-o",
-        "--output",
-        nargs="+",
-        default=["table"],
-        metavar=("FORMAT", "FILE"),
-        help="table (default), json or html, then optionally a FILE to write (html needs one)",
-    )
+    hi.add_argument("-o", "--output", choices=("table", "json", "html"), default="table", help="(default: table)")
+    hi.add_argument("--out", metavar="FILE", help="write the output to FILE instead of standard output")
 
     demo = sub.add_parser("demo", help="build a self-contained example and run status, plan and promote on it")
     demo.add_argument("dir", nargs="?", type=_path, metavar="DIR", help="where to build it (default: a new temp dir)")
@@ -171,7 +165,7 @@ def _upstream(comp: Component) -> Upstream:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from promoter.pipeline import core
-    from promoter.render import plan as render
+    from promoter.render import status as render
 
     repo = _repo(args)
     names = args.components or list(repo.config.components)
@@ -363,20 +357,23 @@ def cmd_history(args: argparse.Namespace) -> int:
     from promoter.pipeline import core
     from promoter.render import history as report
 
-    fmt, *rest = args.output
-    if fmt not in ("table", "json", "html") or len(rest) > 1:
-        raise UsageError("-o takes table, json or html, then optionally a FILE (see 'promoter history --help')")
-    if fmt == "html" and not rest:
-        raise UsageError("-o html needs the FILE to write: -o html report.html")
+    out = args.out
+    if args.legacy_out is not None:
+        if out is not None:
+            raise UsageError(f"give the file once: --out {out} (not also {args.legacy_out})")
+        out = args.legacy_out
+        _err(f"promoter: note: '-o {args.output} FILE' is deprecated; write '-o {args.output} --out {out}'")
     since = history.parse_since(args.since) if args.since else None
     repo = _repo(args)
     comp = core.component(repo.config, args.component)
     targets = core.select(comp, envs=args.env)
     h = history.build(repo.root, comp, targets, None if args.offline else _upstream(comp), since)
-    text = {"json": report.history_json, "html": report.history_html}.get(fmt, report.history_text)(h)
-    if rest:
-        _path(rest[0]).write_text(text, encoding="utf-8")
-        _out(f"wrote {rest[0]}: {len(h.changes)} change(s) of {comp.name}\n")
+    text = {"json": report.history_json, "html": report.history_html}.get(args.output, report.history_text)(h)
+    if out is not None:
+        from promoter.pipeline.apply import write_file
+
+        write_file(_path(out), text.encode("utf-8"))
+        _out(f"wrote {out}: {len(h.changes)} change(s) of {comp.name}\n")
     else:
         _out(text)
     return 0
@@ -407,7 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        args.legacy_out = None
+        if extra and args.command == "history" and len(extra) == 1 and not extra[0].startswith("-"):
+            args.legacy_out = extra[0]  # `history C -o html FILE`, the form before --out (deprecated)
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         verbose = bool(getattr(args, "verbose", False))
         if args.command is None:
             parser.print_help()

@@ -90,6 +90,19 @@ def _write_durable(path: Path, data: bytes, mode: int | None = None) -> None:
         os.close(fd)
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """Write one file whole or not at all (a temp file beside it, fsynced, renamed over it);
+    an error is a Refused naming the file, and leaves no temp file behind."""
+    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+    try:
+        _write_durable(tmp, data)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise Refused(f"{path}: cannot write ({exc.strerror}); nothing written") from None
+
+
 def recover(root: Path, state_dir: Path) -> list[str]:
     """Undo a promotion a crash interrupted; returns the files restored (none normally)."""
     journal = state_dir / JOURNAL

@@ -19,7 +19,7 @@ from promoter.pipeline import core
 from promoter.policy import gates as checks
 from promoter.ship import commit as ship
 from promoter.upstream.git import Git
-from promoter.upstream.mirror import FULL_SHA, Upstream, check_rev
+from promoter.upstream.mirror import FULL_SHA, Upstream, validate_rev
 
 if TYPE_CHECKING:
     from promoter.ship.forge import Opened
@@ -118,7 +118,7 @@ class Session:
         opts = self.options
         targets = self.targets(comp)
         if rev is not None:
-            check_rev(rev)
+            validate_rev(rev)
         if opts.offline:
             if rev is None or not FULL_SHA.fullmatch(rev):
                 raise UsageError("with --offline, give REV as a full 40-character commit sha")

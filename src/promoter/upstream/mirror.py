@@ -30,7 +30,7 @@ def cache_dir() -> Path:
     return Path(base) / "promoter"
 
 
-def check_rev(rev: str) -> str:
+def validate_rev(rev: str) -> str:
     """A REV as the user gave it, refused when it is not a plain sha, branch or tag name."""
     if not _REFNAME.fullmatch(rev) or ".." in rev or rev.endswith((".lock", "/", ".")) or "//" in rev:
         raise UsageError(f"'{rev}' is not a commit sha, branch or tag name")
@@ -125,7 +125,7 @@ class Upstream:
         """A full sha for REV: a sha, a unique prefix of 7+ hex digits, a branch or a tag."""
         if rev is None:
             return self.head()
-        check_rev(rev)
+        validate_rev(rev)
         self._ensure()
         for attempt in range(2):
             sha = self._resolve_local(rev)
