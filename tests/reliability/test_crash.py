@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,17 +99,19 @@ def test_keyboard_interrupt_at_every_step_rolls_back_at_once(tmp_path: Path, poi
 
 
 def test_real_sigint_between_renames(tmp_path: Path) -> None:
-    """A real Ctrl-C (SIGINT) while the files are half replaced: every file is restored, exit 130."""
+    """A real Ctrl-C (SIGINT) while the files are half replaced: every file is restored, exit 130.
+
+    The run holds at the fault point on a FIFO: the test's open() of it returns only once the
+    run is there, so the signal arrives between the renames for certain, however loaded the machine."""
     root = three_files(tmp_path / "r")
     before = snapshot(root)
-    proc = start(root, *PROMOTE, env=fault("renamed:1", "sleep"))
-    first = root / ORDER[0]
-    deadline = time.monotonic() + 20
-    while first.read_bytes() != as_bytes(AFTER)[ORDER[0]]:  # renamed:1 reached: now it sleeps 2 s
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    fifo = tmp_path / "hold"
+    os.mkfifo(fifo)
+    proc = start(root, *PROMOTE, env={**fault("renamed:1", "wait"), "PROMOTER_FAULT_FIFO": str(fifo)})
+    with open(fifo, "wb"):  # returns when the run has reached renamed:1 and waits there
+        assert (root / ORDER[0]).read_bytes() == as_bytes(AFTER)[ORDER[0]]  # half replaced
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert err.endswith("promoter: interrupted; every file restored, nothing written\n"), err
     assert snapshot(root) == before

@@ -195,3 +195,6 @@ def _fault(point: str) -> None:
         raise OSError(code, os.strerror(code))
     elif action == "sleep":
         time.sleep(2)
+    elif action == "wait":  # hold here until the test lets go: it learns we are here by opening
+        with open(os.environ["PROMOTER_FAULT_FIFO"], "rb") as fifo:  # the FIFO for writing,
+            fifo.read()  # and lets go by closing it (or interrupts us while we wait)
