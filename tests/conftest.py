@@ -1,4 +1,12 @@
-"""Shared fixtures: real git repositories in temp dirs, built from files the test gives."""
+"""Shared fixtures: real git repositories in temp dirs, built from files the test gives.
+
+Two tiers. `pytest` alone runs the fast tier (unit, locate/edit, config, CLI, workflow on real
+git repositories): under a minute on two cores. `pytest --full` (what `./test` and CI run) adds
+the tests marked `full`: the reliability suite (crashes, concurrency, hostile input, network
+faults, secrets, fuzzing), everything that starts the real OCI registry, the headless-Chromium
+checks and the replays of ../shared/realdata. The marking is done here, by rule, so that a new
+test in one of those places is in the full tier without anyone remembering to mark it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,32 @@ from promoter.cli import main
 # the real OCI registry and fake servers: fixtures for every test module
 pytest.register_assert_rewrite("tests.registry_fixtures")
 pytest_plugins = ["tests.registry_fixtures"]
+
+FULL_MODULES = {"test_registry.py", "test_realdata.py", "test_example_config.py"}
+FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true", help="run every test, the slow tier (marked full) too")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    fast: list[pytest.Item] = []
+    slow: list[pytest.Item] = []
+    for item in items:
+        path = item.path
+        if (
+            "reliability" in path.parts
+            or path.name in FULL_MODULES
+            or FULL_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or "chromium" in item.name
+        ):
+            item.add_marker(pytest.mark.full)
+        (slow if item.get_closest_marker("full") else fast).append(item)
+    if not config.getoption("--full") and slow and not config.getoption("markexpr"):
+        config.hook.pytest_deselected(items=slow)
+        items[:] = fast
+
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
