@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from promoter.errors import UsageError
 
@@ -44,6 +43,8 @@ def parse_repo_url(repo_url: str) -> RepoRef:
 
     Credentials in the URL are dropped; a web URL's `/-/...` tail (GitLab pages) is ignored.
     """
+    from urllib.parse import urlsplit
+
     url = repo_url.strip()
     shown = redact(url)
     scp = _SCP.fullmatch(url) if "://" not in url else None

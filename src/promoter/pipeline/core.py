@@ -6,10 +6,10 @@ raises a `PromoterError`; the CLI renders and maps errors to exit codes.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
 from promoter.locate import LocateError, classify, find
@@ -19,7 +19,10 @@ from promoter.pipeline import apply, config
 from promoter.pipeline.edit import change, edits_for
 from promoter.pipeline.workspace import Workspace
 from promoter.upstream import git
-from promoter.upstream.mirror import FULL_SHA, Upstream
+from promoter.upstream.revs import FULL_SHA
+
+if TYPE_CHECKING:
+    from promoter.upstream.mirror import Upstream
 
 
 @dataclass
@@ -48,6 +51,8 @@ def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo
 def component(cfg: Config, name: str) -> Component:
     if name not in cfg.components:
         known = ", ".join(sorted(cfg.components))
+        import difflib
+
         near = difflib.get_close_matches(name, list(cfg.components), n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""
         raise UsageError(f"unknown component '{name}'{hint}; {cfg.path} defines: {known}")

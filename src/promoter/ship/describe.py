@@ -8,10 +8,13 @@ Text from outside (commit subjects, author names) is written literally: markdown
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from promoter.model import Plan
-from promoter.upstream.changelog import Changelog
 from promoter.urls import without_credentials
+
+if TYPE_CHECKING:
+    from promoter.upstream.changelog import Changelog
 
 _MENTION = re.compile(r"@(?=\w)")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Literal
 from promoter.errors import UsageError
 from promoter.model import Component, Plan, Target, TargetScan
 from promoter.pipeline import core
-from promoter.policy import gates as checks
 from promoter.ship import commit as ship
 from promoter.upstream.git import Git
-from promoter.upstream.mirror import FULL_SHA, Upstream, validate_rev
+from promoter.upstream.revs import FULL_SHA, validate_rev
 
 if TYPE_CHECKING:
     from promoter.ship.forge import Opened
     from promoter.upstream.changelog import Changelog
+    from promoter.upstream.mirror import Upstream
     from promoter.upstream.registry import Registry
 
 
@@ -101,6 +101,8 @@ class Session:
 
     def upstream(self, comp: Component) -> Upstream:
         if comp.name not in self._upstreams:
+            from promoter.upstream.mirror import Upstream
+
             self._upstreams[comp.name] = Upstream(comp)
         return self._upstreams[comp.name]
 
@@ -124,6 +126,8 @@ class Session:
                 raise UsageError("with --offline, give REV as a full 40-character commit sha")
             skipped = ["--offline: upstream, dependency and image checks skipped"]
             return Prepared(core.plan(self.repo, comp, rev, targets), skipped)
+        from promoter.policy import gates as checks
+
         up = self.upstream(comp)
         notes: list[str] = []
         digest: str | None = None
@@ -159,6 +163,7 @@ class Session:
         self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
     ) -> Changelog | None:
         """The commits from what the selected targets run (the oldest of them) to `sha`."""
+        from promoter.policy import gates as checks
         from promoter.upstream.changelog import DEFAULT_BOTS, build
 
         up = self.upstream(comp)

@@ -16,11 +16,10 @@ from pathlib import Path
 from promoter.errors import ExternalError, Refused, UsageError
 from promoter.model import Component
 from promoter.upstream.git import Git, GitError
+from promoter.upstream.revs import FULL_SHA, validate_rev
 from promoter.urls import is_url, redact
 
-FULL_SHA = re.compile(r"[0-9a-f]{40}")
 _HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")
-_REFNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/+-]*")
 
 
 def cache_dir() -> Path:
@@ -28,13 +27,6 @@ def cache_dir() -> Path:
         return Path(os.environ["PROMOTER_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "promoter"
-
-
-def validate_rev(rev: str) -> str:
-    """A REV as the user gave it, refused when it is not a plain sha, branch or tag name."""
-    if not _REFNAME.fullmatch(rev) or ".." in rev or rev.endswith((".lock", "/", ".")) or "//" in rev:
-        raise UsageError(f"'{rev}' is not a commit sha, branch or tag name")
-    return rev
 
 
 class Upstream:
