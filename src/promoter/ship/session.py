@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from promoter.errors import UsageError
 from promoter.model import Component, Plan, Target, TargetScan
 from promoter.pipeline import core
-from promoter.ship import commit as ship
+from promoter.ship import commit as commits
 from promoter.upstream.git import Git
 from promoter.upstream.revs import FULL_SHA, validate_rev
 
@@ -47,7 +47,7 @@ class Prepared:
 
 @dataclass
 class Shipped:
-    commit: ship.BranchCommit
+    commit: commits.BranchCommit
     remote: str | None = None
     merge_request: Opened | None = None
     notes: list[str] = field(default_factory=list)
@@ -97,7 +97,7 @@ class Session:
         self.options = options
         self._upstreams: dict[str, Upstream] = {}
         self._registry = registry
-        self.base_branch = ship.current_branch(Git(repo.root))  # where merge requests go by default
+        self.base_branch = commits.current_branch(Git(repo.root))  # where merge requests go by default
 
     def upstream(self, comp: Component) -> Upstream:
         if comp.name not in self._upstreams:
@@ -126,28 +126,28 @@ class Session:
                 raise UsageError("with --offline, give REV as a full 40-character commit sha")
             skipped = ["--offline: upstream, dependency and image checks skipped"]
             return Prepared(core.plan(self.repo, comp, rev, targets), skipped)
-        from promoter.policy import gates as checks
+        from promoter.policy import gates
 
         up = self.upstream(comp)
         notes: list[str] = []
         digest: str | None = None
         if rev is None and comp.image is not None:
-            sha, digest, skipped = checks.newest_with_image(up, self.registry())
+            sha, digest, skipped = gates.newest_with_image(up, self.registry())
             for s in skipped:
                 notes.append(f"skipped {comp.short(s)}: no image {comp.image}:{comp.image_tag(s)} yet")
         else:
             sha = up.resolve(rev)
             if comp.image is not None:
-                digest = checks.image(comp, sha, self.registry(), opts.wait)
+                digest = gates.image(comp, sha, self.registry(), opts.wait)
         scans = core.scan(self.repo, comp, targets)
-        notes += checks.candidate(
+        notes += gates.candidate(
             up, sha, scans, allow_downgrade=opts.allow_downgrade, allow_unmerged=opts.allow_unmerged
         )
         if opts.ignore_deps:
             if comp.depends_on:
                 notes.append(f"dependency check skipped (--ignore-deps): {', '.join(comp.depends_on)}")
         else:
-            notes += checks.dependencies(
+            notes += gates.dependencies(
                 self.repo.config,
                 comp,
                 sha,
@@ -163,12 +163,12 @@ class Session:
         self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
     ) -> Changelog | None:
         """The commits from what the selected targets run (the oldest of them) to `sha`."""
-        from promoter.policy import gates as checks
+        from promoter.policy import gates
         from promoter.upstream.changelog import DEFAULT_BOTS, build
 
         up = self.upstream(comp)
         if base is None:
-            runs = [f for f in (up.find(v) for v in checks.deployed(scans)) if f is not None]
+            runs = [f for f in (up.find(v) for v in gates.deployed(scans)) if f is not None]
             if not runs:
                 return None
             base = min(runs, key=lambda r: (sum(not up.is_ancestor(r, o) for o in runs), up.commit_time(r)))
@@ -183,15 +183,15 @@ class Session:
 
         repo, plan = self.repo, prepared.plan
         git = Git(repo.root)
-        branch = ship.current_branch(git) or ship.branch_name(repo.config, plan)
+        branch = commits.current_branch(git) or commits.branch_name(repo.config, plan)
         log = (
             describe.changelog_summary(prepared.changelog, plan.component.short_length) if prepared.changelog else None
         )
         subject, text = describe.commit_message(plan, describe.plan_summary(plan), log)
         if files is None:
-            done = ship.BranchCommit(branch, git.out("rev-parse", "HEAD"), subject, text)
+            done = commits.BranchCommit(branch, git.out("rev-parse", "HEAD"), subject, text)
         else:
-            done = ship.commit(git, files, branch, subject, text)
+            done = commits.commit(git, files, branch, subject, text)
         shipped = Shipped(done)
         if push_to is None:
             return shipped
@@ -228,10 +228,10 @@ class Session:
             redone = core.plan(fresh, plan.component, plan.sha, self.targets(plan.component), plan.digest)
             if redone.empty:
                 return False
-            ship.commit(git, core.apply_plan(fresh, redone), branch, subject, text)
+            commits.commit(git, core.apply_plan(fresh, redone), branch, subject, text)
             return True
 
-        ship.push(git, push_to, branch, options, redo)
+        commits.push(git, push_to, branch, options, redo)
         shipped.remote = push_to
         if forge is not None:
             shipped.merge_request = forge.open_or_update(mr)
@@ -267,7 +267,7 @@ class Session:
         results: list[Promoted] = []
         for i, comp in enumerate(comps):
             if i:  # each component is planned afresh: from the starting branch, or on what came before
-                if commit and ship.current_branch(git) != start:
+                if commit and commits.current_branch(git) != start:
                     assert start is not None
                     git.run("switch", "--quiet", start)
                 self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
@@ -283,14 +283,14 @@ class Session:
             elif dry_run:
                 result.state = "dry-run"
             else:
-                result.branch = ship.branch_name(self.repo.config, plan) if commit else None
-                if result.branch is None or ship.start_branch(git, result.branch, comp.name, plan.sha):
+                result.branch = commits.branch_name(self.repo.config, plan) if commit else None
+                if result.branch is None or commits.start_branch(git, result.branch, comp.name, plan.sha):
                     try:
                         result.files = core.apply_plan(self.repo, plan, allow_dirty=allow_dirty, ours=written)
                     except BaseException:
                         if result.branch is not None:
                             assert start is not None
-                            ship.abandon_branch(git, result.branch, start)
+                            commits.abandon_branch(git, result.branch, start)
                         raise
                     written.update(result.files)
                     result.state = "written"
