@@ -16,6 +16,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -63,6 +64,24 @@ def sha256(data: bytes) -> str:
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def self_signed(directory: Path, name: str, san: str) -> tuple[Path, Path]:
+    """A key and a self-signed certificate for `name` (subjectAltName `san`: DNS:x or IP:x)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+         "-subj", f"/CN={name}", "-addext", f"subjectAltName={san}", "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return key, cert
+
+
+def server_tls(key: Path, cert: Path) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
 
 
 def free_port() -> int:
@@ -236,6 +255,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections.append(self.client_address[:2])
+
     def _dispatch(self) -> None:
         with self.server.lock:
             self.server.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -270,11 +294,24 @@ class _Background(ThreadingHTTPServer):
         self.thread.join(5)
 
 
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"  # connections stay open between requests (reply() sends Content-Length)
+
+
 class Server(_Background):
-    def __init__(self, behaviour: Callable[[BaseHTTPRequestHandler], None], host: str = "127.0.0.1") -> None:
-        super().__init__((host, 0), _Handler)
+    """Answers every request with `behaviour(handler)`; records requests and the connections
+    they came on (client (host, port), one entry per TCP connection)."""
+
+    def __init__(
+        self,
+        behaviour: Callable[[BaseHTTPRequestHandler], None],
+        host: str = "127.0.0.1",
+        keep_alive: bool = False,
+    ) -> None:
+        super().__init__((host, 0), _KeepAliveHandler if keep_alive else _Handler)
         self.behaviour = behaviour
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.connections: list[tuple[str, int]] = []
         self.lock = threading.Lock()
 
 
@@ -378,17 +415,22 @@ def token_front(registry: RunningRegistry) -> Iterator[Callable[..., TokenFront]
 class Proxy(_Background):
     """A real HTTP proxy on 127.0.0.1: CONNECT tunnels and absolute-form requests, as squid serves
     them. Host names in `hosts` are resolved by the proxy alone (the client cannot resolve them, so
-    a request that reaches them went through it); `password` demands Proxy-Authorization (407)."""
+    a request that reaches them went through it); `password` demands Proxy-Authorization (407).
+    With `tls` (a server context) it is an https:// proxy: clients speak TLS to the proxy itself,
+    and TLS to an https origin inside the tunnel."""
 
-    def __init__(self, hosts: dict[str, str], password: str | None = None) -> None:
+    def __init__(self, hosts: dict[str, str], password: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
         self.hosts = hosts
         self.password = password
+        self.tls = tls
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.seen: list[tuple[str, str, str | None]] = []  # method, target, Proxy-Authorization
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -421,7 +463,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
         sockets = [self.connection, upstream]
         while True:
-            readable, _, _ = select.select(sockets, [], [], 10)
+            # TLS to the proxy: bytes OpenSSL already decrypted are not seen by select()
+            pending = [s for s in sockets if isinstance(s, ssl.SSLSocket) and s.pending()]
+            readable = pending or select.select(sockets, [], [], 10)[0]
             if not readable:
                 return
             for sock in readable:
@@ -461,8 +505,10 @@ def fault_server() -> Iterator[Callable[..., Server]]:
     """Start Server(behaviour) instances on 127.0.0.1; all stopped after the test."""
     servers: list[Server] = []
 
-    def start(behaviour: Callable[[BaseHTTPRequestHandler], None], host: str = "127.0.0.1") -> Server:
-        s = Server(behaviour, host)
+    def start(
+        behaviour: Callable[[BaseHTTPRequestHandler], None], host: str = "127.0.0.1", keep_alive: bool = False
+    ) -> Server:
+        s = Server(behaviour, host, keep_alive)
         servers.append(s.__enter__())
         return s
 

@@ -231,12 +231,23 @@ def test_missing_token_names_the_variable(kind: str, var: str) -> None:
 
 
 def test_forge_package_imports_no_client_library() -> None:
+    """python-gitlab, requests and the network modules come with the first client built or request
+    made, never with an import (`promoter --help` imports these modules)."""
+    client_libraries = ("gitlab", "requests", "urllib3", "http.client", "urllib.request", "ssl")
     code = (
-        "import sys, promoter.ship.forge, promoter.ship.forge.pushoptions, promoter.ship.forge.gitlab;"
-        "bad = [m for m in ('gitlab', 'requests', 'urllib.request') if m in sys.modules];"
+        "import sys, promoter.ship.forge, promoter.ship.forge.pushoptions, promoter.ship.forge.gitlab,"
+        " promoter.ship.forge.github;"
+        f"bad = [m for m in {client_libraries!r} if m in sys.modules];"
         "sys.exit(f'imported: {bad}' if bad else 0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    # and the check sees them once they are used
+    code = code.replace(
+        ";bad", ";promoter.ship.forge.github.GitHub('o', 'r', 't', 'http://127.0.0.1:1')._http._session_();bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert "imported: [" in proc.stderr
+    assert all(f"'{m}'" in proc.stderr for m in ("requests", "urllib3", "http.client")), proc.stderr
 
 
 # -- GitLab ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""promoter.registry against a real docker-registry (anonymous and htpasswd), a bearer-token front
+"""promoter.upstream.registry against a real docker-registry (anonymous and htpasswd), a bearer-token front
 for it, and fault servers on 127.0.0.1. Every wait is bounded; sleeps and clocks are fakes."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
-from promoter.upstream import registry as registry_module
 from promoter.upstream.registry import (
     DOCKER_HUB,
     MAX_RETRY_AFTER,
@@ -27,6 +26,7 @@ from promoter.upstream.registry import (
     parse_www_authenticate,
     scheme,
 )
+from promoter.upstream.registry import credentials as credentials_module
 from tests.registry_fixtures import (
     REG_PASSWORD,
     REG_USER,
@@ -38,6 +38,8 @@ from tests.registry_fixtures import (
     error_body,
     free_port,
     reply,
+    self_signed,
+    server_tls,
 )
 
 DIGEST = "sha256:" + "ab" * 32
@@ -385,7 +387,7 @@ def test_missing_hanging_and_bad_helpers(
 
     helpers("slow", knows={auth_registry.host: (REG_USER, REG_PASSWORD)})
     monkeypatch.setenv("HELPER_HANGS", "1")
-    monkeypatch.setattr(registry_module, "HELPER_TIMEOUT", 0.5)
+    monkeypatch.setattr(credentials_module, "HELPER_TIMEOUT", 0.5)
     path = auth_file(tmp_path / "slow.json", {})
     path.write_text(json.dumps({"credsStore": "slow"}))
     with pytest.raises(
@@ -524,13 +526,26 @@ def test_no_retries(fault_server: StartServer) -> None:
 
 def test_429_honours_retry_after(fault_server: StartServer) -> None:
     answers = iter(
-        [(429, {"Retry-After": "7"}), (429, {"Retry-After": "100000"}), (200, {"Docker-Content-Digest": DIGEST})]
+        [(429, {"Retry-After": "7"}), (429, {"Retry-After": "soon"}), (200, {"Docker-Content-Digest": DIGEST})]
     )
     server = fault_server(lambda req: reply(req, *next(answers)))
     sleeps = Sleeps()
     assert Registry(sleep=sleeps).digest(f"{server.host}/a/b", "v1") == DIGEST
-    assert sleeps == [7.0, MAX_RETRY_AFTER]
+    assert sleeps == [7.0, 2.0]  # what the registry asked, then the back-off for a malformed value
     assert len(server.requests) == 3
+
+
+def test_retry_after_longer_than_the_cap_ends_at_once(fault_server: StartServer) -> None:
+    server = fault_server(lambda req: reply(req, 429, {"Retry-After": "100000"}))
+    sleeps = Sleeps()
+    with pytest.raises(ExternalError) as err:
+        Registry(sleep=sleeps).digest(f"{server.host}/a/b", "v1")
+    assert MAX_RETRY_AFTER == 60
+    assert str(err.value) == (
+        f"registry {server.host}: HEAD /v2/a/b/manifests/v1 answered 429 Too Many Requests and asks to wait "
+        "1d3h46m40s before another try, longer than promoter waits (1m): try again later"
+    )
+    assert sleeps == [] and len(server.requests) == 1
 
 
 def test_timeout(fault_server: StartServer) -> None:
@@ -607,18 +622,9 @@ def test_https_certificate_is_verified(
     fault_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """127.0.0.2 is not a plain-http host: TLS, verified, not retried when the certificate is bad."""
-    import ssl
-
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.2", "-addext", "subjectAltName=IP:127.0.0.2", "-keyout", key, "-out", cert],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    key, cert = self_signed(tmp_path, "127.0.0.2", "IP:127.0.0.2")
     server = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}), host="127.0.0.2")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server.socket = server_tls(key, cert).wrap_socket(server.socket, server_side=True)
     sleeps = Sleeps()
     with pytest.raises(ExternalError, match="TLS certificate verification failed"):
         Registry(sleep=sleeps).digest(f"{server.host}/a/b", "v1")
@@ -639,18 +645,9 @@ NAME = "registry.example.test"  # only the proxy can resolve it
 @pytest.fixture
 def tls_registry(fault_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Server:
     """A TLS registry front on 127.0.0.1 whose certificate names registry.example.test."""
-    import ssl
-
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-         "-subj", f"/CN={NAME}", "-addext", f"subjectAltName=DNS:{NAME}", "-keyout", key, "-out", cert],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    key, cert = self_signed(tmp_path / "registry-tls", NAME, f"DNS:{NAME}")
     server = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}))
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server.socket = server_tls(key, cert).wrap_socket(server.socket, server_side=True)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     return server
 
@@ -713,12 +710,50 @@ def test_no_proxy_and_loopback_go_direct(
     assert proxy.seen == []
 
 
-def test_https_proxy_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("https_proxy", "https://user:pw@proxy.example.test:3128")
+def test_https_proxy(
+    tls_registry: Server, fault_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An https:// proxy URL: TLS to the proxy itself (its certificate verified), then a CONNECT
+    tunnel with TLS to the https registry inside it, or an absolute-form request for a plain-http
+    registry; Proxy-Authorization from the URL, never shown."""
+    registry_cert = Path(os.environ["SSL_CERT_FILE"])  # set by tls_registry
+    key, cert = self_signed(tmp_path / "proxy-tls", "127.0.0.1", "IP:127.0.0.1")
+    port = tls_registry.server_address[1]
+    plain = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}))
+    plain_host = f"{NAME}:{plain.server_address[1]}"
+    monkeypatch.setenv("PROMOTER_INSECURE_REGISTRIES", plain_host)
+    with Proxy({NAME: "127.0.0.1"}, password="pr0xy-S3cret", tls=server_tls(key, cert)) as proxy:
+        assert proxy.url.startswith("https://127.0.0.1:")
+        secret_url = f"https://proxy-user:pr0xy-S3cret@{proxy.host}"
+        monkeypatch.setenv("https_proxy", secret_url)
+        monkeypatch.setenv("http_proxy", secret_url)
+        # the proxy's certificate is not trusted yet: TLS to the proxy is really spoken, and checked
+        # (for the tunnel to an https registry and for plain-http requests handed to the proxy)
+        for image in (f"{NAME}:{port}/a/b", f"{plain_host}/a/b"):
+            with pytest.raises(ExternalError, match="TLS certificate verification failed") as err:
+                Registry(retries=0).digest(image, "v1")
+            assert "S3cret" not in str(err.value) + repr(err.value)
+        assert proxy.seen == []
+        bundle = tmp_path / "bundle.pem"
+        bundle.write_bytes(registry_cert.read_bytes() + cert.read_bytes())
+        monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+        assert Registry().digest(f"{NAME}:{port}/a/b", "v1") == DIGEST
+        assert Registry().digest(f"{plain_host}/a/b", "v1") == DIGEST
+    right = "Basic " + b64("proxy-user", "pr0xy-S3cret")
+    assert proxy.seen == [
+        ("CONNECT", f"{NAME}:{port}", right),
+        ("HEAD", f"http://{plain_host}/v2/a/b/manifests/v1", right),
+    ]
+    assert [(m, p) for m, p, _ in tls_registry.requests] == [("HEAD", "/v2/a/b/manifests/v1")]
+    assert [(m, p) for m, p, _ in plain.requests] == [("HEAD", "/v2/a/b/manifests/v1")]
+
+
+def test_unsupported_proxy_scheme_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("https_proxy", "socks5://user:pw@proxy.example.test:1080")
     with pytest.raises(UsageError) as err:
         Registry().digest(f"{NAME}/a/b", "v1")
     assert str(err.value) == (
-        "https_proxy: promoter reaches registries through http:// proxies only, not https://***@proxy.example.test:3128"
+        "https_proxy: cannot use the proxy socks5://***@proxy.example.test:1080: only http:// and https:// proxies"
     )
 
 
@@ -833,7 +868,15 @@ def test_registry_tests_fail_without_the_binary(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_module_import_is_cheap() -> None:
-    """The CLI imports the module lazily, but it should not drag the network stack in by itself."""
-    code = "import sys, promoter.upstream.registry; print(sorted(m for m in ('http.client', 'ssl') if m in sys.modules))"  # noqa: E501
+    """The CLI imports the package lazily, but it should not drag the network stack in by itself:
+    requests, urllib3, http.client and ssl come with the first request."""
+    network = ("requests", "urllib3", "http.client", "ssl", "socket")
+    code = (
+        "import sys, promoter.upstream.registry, promoter.http;"
+        f"print(sorted(m for m in {network!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+    code = f"import sys, promoter.http; promoter.http.Http().request('GET', 'http://127.0.0.1:{free_port()}/');"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert "cannot connect (connection refused)" in proc.stderr  # the check above can see them once used

@@ -1,4 +1,4 @@
-"""GitHub pull requests through the REST API, with the standard library's urllib.
+"""GitHub pull requests through the REST API, over `promoter.http`.
 
 Endpoints (GitHub REST docs, API version 2022-11-28):
 `GET /repos/{o}/{r}/pulls?head={o}:{branch}&state=open`, `POST /repos/{o}/{r}/pulls`,
@@ -12,28 +12,30 @@ branches" setting) and the draft state of an existing pull request is left as it
 change it).
 
 Errors: 401/403/404 and network failures are `ExternalError` (exit 4), 422 (validation) is
-`Refused` (exit 3), each with GitHub's message. 5xx answers and connection errors are retried a
-bounded number of times. The token is sent only in the Authorization header; it is scrubbed from
-every message and kept out of `repr`.
+`Refused` (exit 3), each with GitHub's message. 5xx answers and network failures are retried a
+bounded number of times with back-off; rate limits (429, or 403 with `retry-after` or
+`x-ratelimit-remaining: 0`) are waited out as `retry-after` or `x-ratelimit-reset` says, unless
+that is longer than MAX_RATE_LIMIT_WAIT: then the run ends (exit 4) saying so. Redirects (a
+renamed repository) are followed; the token goes to the API's own origin only. The token is sent
+only in the Authorization header; it is scrubbed from every message and kept out of `repr`.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode, urlsplit
-from urllib.request import HTTPRedirectHandler, Request, build_opener
+from urllib.parse import quote
 
 from promoter.errors import ExternalError, PromoterError, Refused
+from promoter.http import Cutoff, Http, HttpError, Response, Retrying, WaitTooLong
 from promoter.ship.forge import MergeRequest, Opened
 from promoter.urls import redact
 
 API_VERSION = "2022-11-28"
 TIMEOUT = 10.0
+DEADLINE = 120.0  # seconds one API call may take with its retries
 MAX_RATE_LIMIT_WAIT = 30.0  # a longer wait asked by a rate limit ends the run instead (exit 4)
 ATTEMPTS = 3
 BACKOFF = 0.5  # seconds before the 2nd attempt, doubled for each further one
@@ -49,18 +51,6 @@ class _Secret:
 
     def __repr__(self) -> str:
         return "'***'"
-
-
-class _SameHostRedirects(HTTPRedirectHandler):
-    """Follow redirects (GitHub answers 301/307 for a renamed repository), and send the
-    token on only to the same host: urllib would otherwise forward it anywhere."""
-
-    def redirect_request(self, req: Request, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Request | None:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        auth = req.unredirected_hdrs.get("Authorization")
-        if new is not None and auth is not None and urlsplit(newurl).netloc == urlsplit(req.full_url).netloc:
-            new.add_unredirected_header("Authorization", auth)
-        return new
 
 
 class GitHub:
@@ -84,8 +74,15 @@ class GitHub:
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.backoff = backoff
-        self._sleep = sleep
         self._token = _Secret(token)
+        self._http = Http(
+            timeout=timeout,
+            deadline=DEADLINE,
+            retry=Retrying(
+                attempts=self.attempts, backoff=backoff, max_wait=MAX_RATE_LIMIT_WAIT, rate_limit=_rate_limit_wait
+            ),
+            sleep=sleep,
+        )
 
     def __repr__(self) -> str:
         return f"GitHub({self.owner}/{self.repo} at {self.api_url})"
@@ -143,60 +140,29 @@ class GitHub:
         return redact(text)
 
     def _call(self, method: str, path: str, *, query: dict[str, str] | None = None, body: Any = None) -> Any:
-        url = f"{self.api_url}{path}"
-        if query:
-            url += "?" + urlencode(query)
-        data = None if body is None else json.dumps(body).encode("utf-8")
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": "promoter",
+            "Authorization": f"Bearer {self._token.value}",
         }
-        if data is not None:
-            headers["Content-Type"] = "application/json"
         what = f"GitHub {method} {path}"
         failure: PromoterError | None = None
-        wait: float | None = None  # what the server asked for (Retry-After), else the back-off
-        for attempt in range(self.attempts):
-            if attempt:
-                self._sleep(wait if wait is not None else self.backoff * 2 ** (attempt - 1))
-            failure = None
-            wait = None
-            status: int | None = None
-            payload = b""
-            request = Request(url, data=data, headers=headers, method=method)
-            request.add_unredirected_header("Authorization", f"Bearer {self._token.value}")
-            try:
-                with build_opener(_SameHostRedirects).open(request, timeout=self.timeout) as resp:
-                    payload = resp.read()
-            except HTTPError as e:
-                status = e.code
-                wait = _rate_limit_wait(status, e.headers)
-                try:
-                    payload = e.read()
-                except (OSError, http.client.HTTPException):
-                    payload = b""
-                finally:
-                    e.close()
-            except http.client.IncompleteRead as e:
-                failure = ExternalError(
-                    self._scrub(f"{what}: the answer from {self.api_url} was cut off ({len(e.partial)} bytes came)")
-                )
-                continue
-            except (URLError, OSError, http.client.HTTPException) as e:
-                reason = e.reason if isinstance(e, URLError) else e
-                failure = ExternalError(self._scrub(f"{what}: cannot reach {self.api_url}: {reason}"))
-                continue
-            if status is None:
-                return _json(payload) if payload.strip() else None
-            failure = self._error(what, status, payload)
-            if wait is not None and wait > MAX_RATE_LIMIT_WAIT:
-                failure = ExternalError(f"{failure} (rate limited; GitHub asks to wait {wait:.0f} s: try again later)")
-                break
-            if status < 500 and wait is None:
-                break
-        assert failure is not None
-        raise failure
+        try:
+            resp = self._http.request(method, f"{self.api_url}{path}", headers=headers, params=query, json=body)
+        except WaitTooLong as e:
+            said = self._error(what, e.response.status, e.response.body)
+            failure = ExternalError(f"{said} (rate limited; GitHub asks to wait {e.wait:.0f} s: try again later)")
+        except Cutoff as e:
+            failure = ExternalError(
+                self._scrub(f"{what}: the answer from {self.api_url} was cut off ({e.received} bytes came)")
+            )
+        except HttpError as e:
+            failure = ExternalError(self._scrub(f"{what}: cannot reach {self.api_url}: {e.detail}"))
+        if failure is not None:
+            raise failure
+        if 200 <= resp.status < 300:
+            return _json(resp.body) if resp.body.strip() else None
+        raise self._error(what, resp.status, resp.body)
 
     def _error(self, what: str, status: int, payload: bytes) -> PromoterError:
         message = _message(payload)
@@ -208,25 +174,25 @@ class GitHub:
         return ExternalError(text)
 
 
-def _rate_limit_wait(status: int, headers: Any) -> float | None:
+def _rate_limit_wait(resp: Response) -> float | None:
     """Seconds to wait before retrying a rate-limited request, or None when it was not one.
 
     GitHub answers 429, or 403 with `retry-after` or `x-ratelimit-remaining: 0`, when a primary
-    or secondary rate limit is hit; `retry-after` (seconds) or `x-ratelimit-reset` (epoch
-    seconds) says when to come back, else wait at least a minute (GitHub's REST API docs)."""
-    if headers is None or status not in (403, 429):
+    or secondary rate limit is hit; `retry-after` (promoter.http reads it first, as seconds or a
+    date) or `x-ratelimit-reset` (epoch seconds) says when to come back, else wait at least a
+    minute (GitHub's REST API docs)."""
+    if resp.status not in (403, 429):
         return None
-    retry_after = headers.get("retry-after")
-    remaining = headers.get("x-ratelimit-remaining")
-    if status == 403 and retry_after is None and remaining != "0":
+    retry_after = resp.headers.get("retry-after")
+    remaining = resp.headers.get("x-ratelimit-remaining")
+    if resp.status == 403 and retry_after is None and remaining != "0":
         return None  # a plain permission error
-    try:
-        if retry_after is not None:
-            return max(0.0, float(retry_after))
-        if remaining == "0" and headers.get("x-ratelimit-reset") is not None:
-            return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
-    except ValueError:
-        pass
+    reset = resp.headers.get("x-ratelimit-reset")
+    if remaining == "0" and reset is not None:
+        try:
+            return max(0.0, float(reset) - time.time())
+        except ValueError:
+            pass
     return 60.0
 
 

@@ -1,0 +1,301 @@
+"""A small client of the OCI distribution API: does an image tag exist, and what is its digest.
+
+Only what promoter needs: `HEAD /v2/<name>/manifests/<tag>` (GET when the answer carries no
+digest), the registry token flow (anonymous bearer tokens as quay.io and Docker Hub issue them,
+or with Basic credentials), plain Basic auth. Every request goes through `promoter.http` (retries
+with back-off and Retry-After, proxies, redirects that keep Authorization on its origin, a body
+cap and a deadline); credentials come from `credentials.CredentialStore`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from promoter.durations import format as duration
+from promoter.errors import ExternalError, Refused
+from promoter.http import (
+    BadCertificate,
+    Http,
+    HttpError,
+    Response,
+    Retrying,
+    TooLarge,
+    WaitTooLong,
+)
+from promoter.upstream.registry.challenge import parse_www_authenticate
+from promoter.upstream.registry.credentials import CREDENTIALS_HINT, Credentials, CredentialStore
+from promoter.upstream.registry.reference import INSECURE_ENV, ImageRef, check_reference, parse_image, scheme
+from promoter.urls import redact
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+ACCEPT = ", ".join(MANIFEST_TYPES)
+MAX_RETRY_AFTER = 60.0  # seconds: a registry asking for a longer wait ends the run (exit 4)
+MAX_BACKOFF = 60.0
+MAX_BODY = 4 * 1024 * 1024  # distribution's own manifest size limit
+DEADLINE = 120.0  # seconds one request may take with its retries
+_CONTENT_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def _error_code(body: bytes) -> str:
+    """` (MANIFEST_INVALID: manifest invalid)` from a distribution error body, or ''."""
+    try:
+        errors = json.loads(body).get("errors")
+        first = errors[0]
+        code, message = str(first.get("code", "")), str(first.get("message", ""))
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+        return ""
+    text = ": ".join(x for x in (code, message) if x)[:200]
+    return f" ({text})" if text else ""
+
+
+class Registry:
+    """Answers "does image:tag exist, and what is its digest" against OCI registries.
+
+    One instance keeps bearer tokens (per registry and scope), the auth scheme that worked and
+    its connections, so asking about twenty tags costs twenty requests, not sixty.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 1.0,
+        auth_file: Path | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        self._timeout = timeout
+        self._retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._http = Http(
+            timeout=timeout,
+            deadline=DEADLINE,
+            max_body=MAX_BODY,
+            retry=Retrying(attempts=retries + 1, backoff=backoff, max_backoff=MAX_BACKOFF, max_wait=MAX_RETRY_AFTER),
+            sleep=sleep,
+        )
+        self._store = CredentialStore(auth_file)
+        self._tokens: dict[tuple[str, str], str] = {}  # (registry, scope) -> bearer token
+        self._scopes: dict[tuple[str, str], str] = {}  # (registry, repository) -> scope of its token
+        self._basic: set[str] = set()  # registries that asked for Basic auth
+
+    def __repr__(self) -> str:
+        return f"Registry(timeout={self._timeout}, retries={self._retries}, backoff={self._backoff})"
+
+    # --- public ---------------------------------------------------------------------------------
+
+    def digest(self, image: str, tag: str) -> str | None:
+        """The manifest digest (`sha256:…`) of image:tag, or None when the registry has no such tag."""
+        ref = parse_image(image)
+        check_reference(image, tag)
+        path = f"/v2/{ref.repository}/manifests/{tag}"
+        resp = self._manifest(ref, "HEAD", path)
+        if resp.status == 404:
+            return None
+        self._expect_ok(ref, "HEAD", path, resp)
+        found = resp.headers.get("Docker-Content-Digest")
+        if found is not None and _CONTENT_DIGEST.fullmatch(found.strip()):
+            return found.strip()
+        # no (usable) digest header: read the manifest and hash it, as a pull does
+        resp = self._manifest(ref, "GET", path)
+        if resp.status == 404:
+            return None
+        self._expect_ok(ref, "GET", path, resp)
+        computed = "sha256:" + hashlib.sha256(resp.body).hexdigest()
+        said = (resp.headers.get("Docker-Content-Digest") or "").strip()
+        if said.startswith("sha256:") and _CONTENT_DIGEST.fullmatch(said) and said != computed:
+            raise ExternalError(
+                f"registry {ref.registry}: the manifest of {ref.repository}:{tag} does not match its digest "
+                f"({said} announced, {computed} received)"
+            )
+        return computed
+
+    def exists(self, image: str, tag: str) -> bool:
+        return self.digest(image, tag) is not None
+
+    def wait(
+        self,
+        image: str,
+        tag: str,
+        timeout: float,
+        interval: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> str:
+        """Poll until image:tag exists and return its digest; Refused after `timeout` seconds."""
+        deadline = clock() + timeout
+        polls = 0
+        while True:
+            polls += 1
+            found = self.digest(image, tag)
+            if found is not None:
+                return found
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise Refused(
+                    f"image {image}:{tag} did not appear within {duration(timeout)} "
+                    f"({_plural(polls, 'check')} of {parse_image(image).registry})"
+                )
+            self._sleep(max(min(interval, remaining), 0.0))
+
+    # --- the auth dance -------------------------------------------------------------------------
+
+    def _manifest(self, ref: ImageRef, method: str, path: str) -> Response:
+        url = f"{scheme(ref.registry)}://{ref.registry}{path}"
+        headers = {"Accept": ACCEPT}
+        auth = self._known_auth(ref)
+        fresh = False
+        while True:
+            resp = self._fetch(
+                method, url, {**headers, **({"Authorization": auth} if auth else {})}, f"registry {ref.registry}"
+            )
+            if resp.status == 403:
+                raise Refused(
+                    redact(
+                        f"registry {ref.registry} denied access to {ref.repository} (403): "
+                        f"the account has no pull permission; {CREDENTIALS_HINT}"
+                    )
+                )
+            if resp.status != 401:
+                return resp
+            if fresh:
+                raise self._unauthorized(ref)
+            self._forget(ref)
+            auth = self._authenticate(ref, resp)
+            fresh = True
+
+    def _known_auth(self, ref: ImageRef) -> str | None:
+        scope = self._scopes.get((ref.registry, ref.repository))
+        if scope is not None and (ref.registry, scope) in self._tokens:
+            return "Bearer " + self._tokens[(ref.registry, scope)]
+        if ref.registry in self._basic:
+            creds = self._credentials(ref)
+            if creds is not None:
+                return creds.basic()
+        return None
+
+    def _forget(self, ref: ImageRef) -> None:
+        scope = self._scopes.pop((ref.registry, ref.repository), None)
+        if scope is not None:
+            self._tokens.pop((ref.registry, scope), None)
+
+    def _authenticate(self, ref: ImageRef, resp: Response) -> str:
+        """The Authorization header to answer a 401 with; Refused when there is none to give."""
+        challenges = [c for value in resp.headers.get_all("www-authenticate") for c in parse_www_authenticate(value)]
+        bearer = next((c for c in challenges if c.scheme == "bearer" and c.params.get("realm")), None)
+        if bearer is not None:
+            scope = bearer.params.get("scope") or f"repository:{ref.repository}:pull"
+            token = self._token(ref, bearer.params["realm"], bearer.params.get("service"), scope)
+            self._tokens[(ref.registry, scope)] = token
+            self._scopes[(ref.registry, ref.repository)] = scope
+            return "Bearer " + token
+        if any(c.scheme == "basic" for c in challenges):
+            creds = self._credentials(ref)
+            if creds is None:
+                raise self._unauthorized(ref)
+            self._basic.add(ref.registry)
+            return creds.basic()
+        raise self._unauthorized(ref, " (it offered no Bearer or Basic authentication)" if challenges else "")
+
+    def _token(self, ref: ImageRef, realm: str, service: str | None, scope: str) -> str:
+        parts = urlsplit(realm)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ExternalError(redact(f"registry {ref.registry}: invalid token realm {realm!r}"))
+        if "@" in parts.netloc:
+            raise ExternalError(f"registry {ref.registry}: invalid token realm (credentials in its URL)")
+        query = [("service", service)] if service else []
+        query.append(("scope", scope))
+        sep = "&" if parts.query else "?"
+        url = realm + sep + urlencode(query)
+        headers: dict[str, str] = {}
+        creds = self._credentials(ref)
+        # credentials travel only over TLS, or to a host that is plain http on purpose
+        if creds is not None and (parts.scheme == "https" or scheme(parts.netloc) == "http"):
+            headers["Authorization"] = creds.basic()
+        what = f"token service {parts.netloc} of registry {ref.registry}"
+        resp = self._fetch("GET", url, headers, what)
+        if resp.status == 401:
+            raise self._unauthorized(ref)
+        if resp.status == 403:
+            raise Refused(
+                redact(
+                    f"registry {ref.registry} denied access to {ref.repository} (403 from {what}); {CREDENTIALS_HINT}"
+                )
+            )
+        if not 200 <= resp.status < 300:
+            raise ExternalError(
+                redact(f"{what}: GET {parts.path or '/'} answered {resp.status} {resp.reason}{_error_code(resp.body)}")
+            )
+        try:
+            data = json.loads(resp.body)
+        except (ValueError, UnicodeDecodeError):
+            # never the text: a cut-off answer still holds most of a token
+            raise ExternalError(
+                f"{what}: the token answer is not valid JSON ({_plural(len(resp.body), 'byte')}, truncated?)"
+            ) from None
+        token = None
+        if isinstance(data, dict):
+            token = data.get("token") or data.get("access_token")
+        if not isinstance(token, str) or not token or any(c in token for c in "\r\n"):
+            raise ExternalError(f"{what}: the token answer has no `token` or `access_token`")
+        return token
+
+    def _credentials(self, ref: ImageRef) -> Credentials | None:
+        return self._store.lookup(ref)
+
+    def _unauthorized(self, ref: ImageRef, detail: str = "") -> Refused:
+        why = self._store.why_refused(ref)
+        return Refused(
+            redact(
+                f"registry {ref.registry} refused access to {ref.repository} (401): {CREDENTIALS_HINT} ({why}){detail}"
+            )
+        )
+
+    def _expect_ok(self, ref: ImageRef, method: str, path: str, resp: Response) -> None:
+        if not 200 <= resp.status < 300:
+            raise ExternalError(
+                redact(f"registry {ref.registry}: {method} {path} answered {resp.status} {resp.reason}")
+                + _error_code(resp.body)
+            )
+
+    # --- transport ------------------------------------------------------------------------------
+
+    def _fetch(self, method: str, url: str, headers: dict[str, str], what: str) -> Response:
+        """One request through promoter.http; its failures, and a retried answer that stayed a
+        429 or 5xx, as messages that say what was asked of whom."""
+        path = urlsplit(url).path
+        host = urlsplit(url).netloc
+        failure: ExternalError | None = None
+        try:
+            resp = self._http.request(method, url, headers=headers)
+        except BadCertificate as exc:
+            failure = ExternalError(f"{host}: {exc.detail}; if it is a plain-http registry, list it in {INSECURE_ENV}")
+        except (TooLarge, WaitTooLong) as exc:
+            failure = ExternalError(redact(f"{what}: {method} {path} {exc.detail}"))
+        except HttpError as exc:
+            tries = _plural(exc.attempts, "try", "tries")
+            failure = ExternalError(redact(f"{what}: {method} {path} {exc.detail} after {tries}"))
+        if failure is not None:
+            raise failure
+        if resp.status == 429 or resp.status >= 500:  # retried until tries ran out
+            tries = _plural(resp.attempts, "try", "tries")
+            answered = f"answered {resp.status} {resp.reason}".rstrip() + _error_code(resp.body)
+            raise ExternalError(redact(f"{what}: {method} {path} {answered} after {tries}"))
+        return resp
