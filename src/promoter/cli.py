@@ -343,11 +343,11 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from promoter.insight.discover import check
+    from promoter.insight.lint import lint
     from promoter.render import discover as render_discover
 
     repo = _repo(args)
-    problems = check(repo, list(repo.config.components.values()))
+    problems = lint(repo, list(repo.config.components.values()))
     _out(render_discover.check_json(problems) if args.output == "json" else render_discover.check_text(problems))
     return 3 if problems else 0
 

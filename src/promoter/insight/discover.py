@@ -1,4 +1,4 @@
-"""Find pins of a component that no target covers (`discover`), and lint a config repo (`check`).
+"""Find the pins of components that no target covers (`discover`).
 
 Nothing here prints. `discover` reads every file git tracks in the config repository once, as
 bytes, and searches it with one compiled regex per component of everything that looks like a pin
@@ -6,7 +6,7 @@ of it: the versions its targets deploy (full shas and their short prefixes), its
 the keys and dotenv names its targets already use (with a pinned-looking value) and the saas
 files that build from its repo. Only files that match are decoded and parsed. A finding on a line
 a target already locates is covered and left out; every other finding carries a target snippet
-(YAML text) whose locator has been tried on the file and locates that very value.
+(`snippets`) whose locator has been tried on the file and locates that very value.
 """
 
 from __future__ import annotations
@@ -19,23 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from promoter.errors import Refused
-from promoter.locate import LocateError, classify, find, saas
-from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose, version_span
-from promoter.model import (
-    Component,
-    EnvLocator,
-    Format,
-    KeyLocator,
-    Locator,
-    PathLocator,
-    RegexLocator,
-    SaasLocator,
-    Target,
-    TargetScan,
-)
+from promoter.insight import snippets
+from promoter.locate import LocateError, saas
+from promoter.locate.yamlnodes import Node, YamlSyntaxError, compose
+from promoter.model import Component, EnvLocator, Format, KeyLocator, SaasLocator, Target, TargetScan
 from promoter.pipeline import core, workspace
 from promoter.upstream.git import Git, Running
 from promoter.upstream.mirror import Upstream
@@ -77,6 +65,39 @@ class Discovery:
     def snippets(self, component: str) -> list[str]:
         """The distinct target snippets that cover `component`'s findings, in order."""
         return list(dict.fromkeys(f.snippet for f in self.findings if f.component == component))
+
+
+# each target of a component with what it locates, or why it was refused
+Scanned = list[tuple[Target, list[TargetScan] | Refused]]
+
+
+def scan_targets(repo: core.Repo, comp: Component) -> Scanned:
+    """Every target of `comp` located on its own: one that fails does not hide the others."""
+    out: Scanned = []
+    for target in comp.targets:
+        try:
+            out.append((target, core.scan(repo, comp, [target])))
+        except Refused as exc:
+            out.append((target, exc))
+    return out
+
+
+def config_file(repo: core.Repo) -> str | None:
+    """The config file's path relative to the repository root; None when it lies outside."""
+    try:
+        return Path(repo.config.path).resolve().relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def discover(
+    repo: core.Repo,
+    components: list[Component],
+    any_sha: bool = False,
+    upstream_of: Callable[[Component], Upstream] | None = None,
+) -> Discovery:
+    """Every pin of `components` in the files git tracks that no target covers."""
+    return uncovered(repo, [(comp, scan_targets(repo, comp)) for comp in components], any_sha, upstream_of)
 
 
 # ----------------------------------------------------------------------------------- the needles
@@ -129,21 +150,7 @@ def _hex_value(formats: set[Format], comp: Component) -> bytes:
     return b"(?:" + b"|".join(alts) + b")"
 
 
-# each target of a component with what it locates, or why it was refused
-_Scanned = list[tuple[Target, list[TargetScan] | Refused]]
-
-
-def _scan_each(repo: core.Repo, comp: Component) -> _Scanned:
-    out: _Scanned = []
-    for target in comp.targets:
-        try:
-            out.append((target, core.scan(repo, comp, [target])))
-        except Refused as exc:
-            out.append((target, exc))
-    return out
-
-
-def _pins(comp: Component, scanned: _Scanned, any_sha: bool) -> tuple[_Pins, list[str]]:
+def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list[str]]:
     refused: list[str] = []
     covered: set[tuple[str, int]] = set()
     values: list[str] = []
@@ -287,22 +294,13 @@ class _Hit:
     full: str = ""  # the whole text the needle matched
 
 
-def discover(
+def uncovered(
     repo: core.Repo,
-    components: list[Component],
+    components: list[tuple[Component, Scanned]],
     any_sha: bool = False,
     upstream_of: Callable[[Component], Upstream] | None = None,
 ) -> Discovery:
-    """Every pin of `components` in the files git tracks that no target covers."""
-    return _discover(repo, [(comp, _scan_each(repo, comp)) for comp in components], any_sha, upstream_of)
-
-
-def _discover(
-    repo: core.Repo,
-    components: list[tuple[Component, _Scanned]],
-    any_sha: bool = False,
-    upstream_of: Callable[[Component], Upstream] | None = None,
-) -> Discovery:
+    """`discover` for components whose targets are scanned already (`scan_targets`)."""
     result = Discovery()
     all_pins: list[_Pins] = []
     for comp, scanned in components:
@@ -310,7 +308,7 @@ def _discover(
         all_pins.append(pins)
         if refused:
             result.refused[comp.name] = refused
-    config_file = _relative(repo, Path(repo.config.path))
+    skip = config_file(repo)
     commits: dict[str, list[tuple[str, bytes, _Hit]]] = {}  # component -> any-sha candidates
     globs = [workspace.glob_regex(g) for g in repo.config.ignore]
     literals = {lit for pins in all_pins for lit in pins.literals}
@@ -319,7 +317,7 @@ def _discover(
     grep = None if any_sha or not literals else _mentioning(repo.root, literals)
     files: list[str] = []
     for rel in sorted({f for f in _tracked(repo.root).wait().split("\0") if f}):
-        if rel == config_file:
+        if rel == skip:
             continue
         if globs and any(g.fullmatch(rel) for g in globs):
             result.ignored.append(rel)
@@ -369,13 +367,6 @@ def _discover(
                 _File(repo, rel, data, result, None).add(hits)
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.component))
     return result
-
-
-def _relative(repo: core.Repo, path: Path) -> str | None:
-    try:
-        return path.resolve().relative_to(repo.root.resolve()).as_posix()
-    except ValueError:
-        return None
 
 
 def _hits(pins: _Pins, data: bytes) -> list[_Hit]:
@@ -472,8 +463,8 @@ class _File:
                 by_comp.setdefault(comp.name, []).append(spot)
         for spots in by_comp.values():
             positions = {start for _, start, _, _ in spots}
-            for hit, start, end, line in spots:
-                self.result.findings.append(self._finding(hit, start, end, line, positions))
+            for hit, start, _, line in spots:
+                self.result.findings.append(self._finding(hit, start, line, positions))
 
     def _saas_refs(self, pins: _Pins) -> list[tuple[_Hit, int, int, int]]:
         """The pinned refs of the resource templates built from the component's repo."""
@@ -498,14 +489,10 @@ class _File:
             out.append((hit, f.start, f.end, f.line))
         return out
 
-    def _finding(self, hit: _Hit, start: int, end: int, line: int, positions: set[int]) -> Finding:
+    def _finding(self, hit: _Hit, start: int, line: int, positions: set[int]) -> Finding:
         comp = hit.pins.component
-        lines = self.text.split("\n")
-        line_text = lines[line - 1] if line - 1 < len(lines) else ""
-        line_start = sum(len(x) + 1 for x in lines[: line - 1])
-        column = start - line_start + 1
-        target = self._target(comp, hit.fmt, start, line, line_start, line_text, positions)
-        snippet = yaml.safe_dump([target], sort_keys=False, default_flow_style=False, width=1 << 20, allow_unicode=True)
+        line_start, line_text = snippets.line_around(self.text, start)
+        target = snippets.target(comp, self.rel, self.text, self.roots(), hit.fmt, start, line, positions)
         matched = hit.needle.matched or hit.value
         if hit.needle.kind in ("version", "image"):
             matched = hit.full or hit.value
@@ -513,219 +500,15 @@ class _File:
             comp.name,
             self.rel,
             line,
-            column,
+            start - line_start + 1,
             line_text.strip()[:200],
             hit.needle.kind,
             matched,
             hit.value,
             hit.fmt,
-            snippet,
+            snippets.dump(target),
             target,
         )
 
-    # -- the snippet -----------------------------------------------------------------------------
-    def _works(self, comp: Component, locator: Locator, fmt: Format, start: int, positions: set[int]) -> int | None:
-        """The first line a target with `locator` locates, when it locates the value at `start`
-        and nothing that is not an uncovered pin of the component; else None."""
-        target = Target("t", "t", self.rel, None, locator, fmt, False, 0)
-        try:
-            located, _ = classify(self.text, self.rel, comp, target, find(self.text, comp, target))
-        except (LocateError, YamlSyntaxError, re.error):
-            return None
-        starts = {loc.start for loc in located}
-        if start in starts and starts <= positions:
-            return min(loc.line for loc in located)
-        return None
 
-    def _target(
-        self,
-        comp: Component,
-        fmt: Format,
-        start: int,
-        line: int,
-        line_start: int,
-        line_text: str,
-        positions: set[int],
-    ) -> dict[str, Any]:
-        head, _, base = self.rel.rpartition("/")
-        base = base.lstrip(".")
-        base = base.rsplit(".", 1)[0] if "." in base else base  # .env -> env, a/b.yaml -> a-b
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{head}/{base}".replace("/", "-")).strip("-.") or "file"
-        candidates: list[tuple[str, Locator, str, Any]] = []
-        roots = self.roots()
-        if roots is not None:
-            candidates.append((stem, SaasLocator(), "saas", {}))
-            key = _key_of(self.text, roots, start)
-            if key is not None:
-                name, path = key
-                candidates.append((f"{stem}-{name}", KeyLocator(name), "key", name))
-                candidates.append((f"{stem}-{name}", PathLocator(path), "path", path))
-        env = re.match(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", line_text)
-        if env:
-            candidates.append((f"{stem}-{env.group(1)}", EnvLocator(env.group(1)), "env", env.group(1)))
-        for pattern in _regexes(line_text, start - line_start, fmt, comp.short_length):
-            candidates.append((stem, RegexLocator(pattern), "regex", pattern))
-        for name, locator, kind, arg in candidates:
-            first = self._works(comp, locator, fmt, start, positions)
-            if first is not None:
-                if kind == "regex":
-                    name = f"{stem}-{first}"  # the same regex for every line it locates
-                return {"name": self._name(comp, name), "file": self.rel, kind: arg, "format": fmt}
-        pattern = _regexes(line_text, start - line_start, fmt, comp.short_length)[-1]
-        return {"name": self._name(comp, f"{stem}-{line}"), "file": self.rel, "regex": pattern, "format": fmt}
-
-    def _name(self, comp: Component, name: str) -> str:
-        taken = {t.name for t in comp.targets}
-        out, n = name, 1
-        while out in taken:
-            n += 1
-            out = f"{name}-{n}"
-        return out
-
-
-_SPECIAL = set(".^$*+?{}[]\\|()")
-
-
-def _escape(text: str) -> str:
-    return "".join("\\" + c if c in _SPECIAL else c for c in text)
-
-
-def _version_pattern(fmt: Format, short_length: int) -> str:
-    if fmt == "digest":
-        return r"(?P<version>sha256:[0-9a-f]{64})"
-    size = 40 if fmt == "sha" else short_length
-    return rf"(?P<version>[0-9a-f]{{{size}}})(?![0-9a-f])"
-
-
-def _regexes(line_text: str, column: int, fmt: Format, short_length: int) -> list[str]:
-    """Regexes for the value at `column` of the line, from the shortest literal text before it to
-    the whole line up to it (anchored)."""
-    prefix = line_text[:column]
-    version = _version_pattern(fmt, short_length)
-    out: list[str] = []
-    starts = [i for i in range(len(prefix)) if not prefix[i].isspace() and (i == 0 or prefix[i - 1].isspace())]
-    for i in reversed(starts):
-        piece = prefix[i:]
-        if len(piece.strip()) >= 2:
-            out.append(_escape(piece) + version)
-    lead = len(prefix) - len(prefix.lstrip(" \t"))
-    out.append("^[ \\t]*" + _escape(prefix[lead:]) + version)
-    return list(dict.fromkeys(out))
-
-
-def _key_of(text: str, roots: list[Node], start: int) -> tuple[str, str] | None:
-    """The mapping key whose scalar value starts at `start`, and a JSONPath to that value."""
-
-    def visit(node: Node, path: str) -> tuple[str, str] | None:
-        if isinstance(node, Mapping):
-            for k, v in node.pairs:
-                if not isinstance(k, Scalar):
-                    continue
-                step = f".{k.value}" if re.fullmatch(r"[\w$-]+", k.value) else "['" + _jp_quote(k.value) + "']"
-                if isinstance(v, Scalar):
-                    span = version_span(text, v)
-                    if span is not None and span[0] == start:
-                        return k.value, path + step
-                elif v.start <= start <= v.end:
-                    found = visit(v, path + step)
-                    if found:
-                        return found
-        elif isinstance(node, Sequence):
-            for i, item in enumerate(node.items):
-                if item.start <= start <= item.end:
-                    found = visit(item, f"{path}[{i}]")
-                    if found:
-                        return found
-        return None
-
-    for root in roots:
-        if root.start <= start <= root.end:
-            found = visit(root, "$")
-            if found:
-                return found
-    return None
-
-
-def _jp_quote(name: str) -> str:
-    return name.replace("\\", "\\\\").replace("'", "\\'")
-
-
-# ------------------------------------------------------------------------------------------ check
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    message: str
-    hint: str
-
-
-def check(repo: core.Repo, components: list[Component]) -> list[Problem]:
-    """Every problem of the config repository: targets that do not locate their pins, environments
-    whose targets disagree, pins no target covers (outside `ignore:`)."""
-    config_file = _relative(repo, Path(repo.config.path)) or repo.config.path
-    problems: list[Problem] = []
-    everything = [(comp, _scan_each(repo, comp)) for comp in components]
-    for comp, scanned in everything:
-        values: dict[str, dict[str, list[str]]] = {}  # environment -> version -> targets
-        for target, scans in scanned:
-            if isinstance(scans, Refused):
-                for message in str(scans).splitlines():
-                    problems.append(
-                        Problem(
-                            config_file,
-                            target.line,
-                            f"{comp.name}: {message}",
-                            f"fix target '{target.name}' (its file or locator) so that it locates the pinned "
-                            "value, or set 'optional: true' if the value may be absent",
-                        )
-                    )
-                continue
-            for ts in scans:
-                for v in ts.values:
-                    shown = v if v.startswith("sha256:") else comp.short(v)
-                    names = values.setdefault(target.environment, {}).setdefault(shown, [])
-                    if target.name not in names:
-                        names.append(target.name)
-        for env, versions in values.items():
-            if len(versions) > 1:
-                first = min(t.line for t in comp.targets if t.environment == env)
-                listed = "; ".join(f"{v} ({', '.join(names)})" for v, names in versions.items())
-                problems.append(
-                    Problem(
-                        config_file,
-                        first,
-                        f"{comp.name}: environment '{env}' runs {len(versions)} versions: {listed}",
-                        f"promote the environment to one version: promoter promote {comp.name} REV --env {env}",
-                    )
-                )
-    found = _discover(repo, everything)
-    for f in found.findings:
-        problems.append(
-            Problem(
-                f.file,
-                f.line,
-                f"{f.component}: {f.value} is pinned here ({_what(f)}) but no target covers it",
-                f"add this target to component '{f.component}' in {config_file}, "
-                f"or add '{f.file}' to its ignore: list:\n{f.snippet.rstrip()}",
-            )
-        )
-    return problems
-
-
-def _what(f: Finding) -> str:
-    if f.kind == "version":
-        return "the deployed version"
-    if f.kind == "image":
-        return f"image {f.matched}"
-    if f.kind == "key":
-        return f"key {f.matched}"
-    if f.kind == "env":
-        return f"variable {f.matched}"
-    if f.kind == "saas":
-        return "a saas file of the component's repo"
-    return "a commit of the upstream"
-
-
-__all__ = ["Discovery", "Finding", "Problem", "check", "discover"]
+__all__ = ["Discovery", "Finding", "Scanned", "config_file", "discover", "scan_targets", "uncovered"]

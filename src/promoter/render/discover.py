@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-from promoter.insight.discover import Discovery, Problem
+from promoter.insight.discover import Discovery
+from promoter.insight.lint import Problem
 
 
 def _summary(d: Discovery) -> str:
