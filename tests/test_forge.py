@@ -3,8 +3,10 @@ GitHub API clients, against local contract fakes (tests/forge_fakes.py) that rec
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -571,6 +573,40 @@ def test_github_secondary_rate_limit_403_is_retried(github: FakeGitHub) -> None:
     opened = gh_client(github, sleep=slept.append).open_or_update(MergeRequest("b", "main", "t", "d"))
     assert opened.created
     assert slept == [2.0, 0.0]
+
+
+def test_github_retry_after_date_and_rate_limit_reset(github: FakeGitHub) -> None:
+    """Retry-After as an HTTP date is read as the date (promoter.http), x-ratelimit-reset as epoch seconds."""
+    slept: list[float] = []
+    limited = {"message": "API rate limit exceeded"}
+    github.fail_next = [
+        Reply(429, limited, {"Retry-After": email.utils.formatdate(time.time() + 10, usegmt=True)}),
+        Reply(403, limited, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 20)}),
+    ]
+    opened = gh_client(github, sleep=slept.append).open_or_update(MergeRequest("b", "main", "t", "d"))
+    assert opened.created
+    assert len(slept) == 2 and 5 <= slept[0] <= 10 and 15 <= slept[1] <= 20
+    assert [r.method for r in github.requests] == ["GET", "GET", "GET", "POST"]
+
+
+def test_github_rate_limit_reset_far_away_gives_up_at_once(github: FakeGitHub) -> None:
+    slept: list[float] = []
+    github.fail_next = [
+        Reply(
+            403,
+            {"message": "API rate limit exceeded for user ID 1."},
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)},
+        )
+    ]
+    with pytest.raises(ExternalError) as info:
+        gh_client(github, sleep=slept.append).open_or_update(MR)
+    assert re.fullmatch(
+        rf"GitHub GET {REPO}/pulls: 403 API rate limit exceeded for user ID 1\. "
+        r"\(rate limited; GitHub asks to wait 3(59\d|600) s: try again later\)",
+        str(info.value),
+    ), str(info.value)
+    assert info.value.exit_code == 4
+    assert slept == [] and len(github.requests) == 1
 
 
 def test_github_plain_403_and_404_are_not_retried(github: FakeGitHub) -> None:

@@ -501,6 +501,30 @@ def test_access_token_field(fault_server: StartServer) -> None:
     assert token_path == "/token?x=1&scope=repository%3Aa%2Fb%3Apull"  # scope of our own when none is given
 
 
+def test_challenges_in_separate_headers(fault_server: StartServer) -> None:
+    """Two WWW-Authenticate headers (Basic first): each is read, the Bearer one is used."""
+
+    def behaviour(req: BaseHTTPRequestHandler) -> None:
+        if req.path.startswith("/token?"):
+            reply(req, 200, {}, b'{"token": "t-1"}')
+        elif req.headers.get("Authorization") == "Bearer t-1":
+            reply(req, 200, {"Docker-Content-Digest": DIGEST})
+        else:
+            req.send_response(401)
+            req.send_header("WWW-Authenticate", 'Basic realm="r, with a comma"')
+            req.send_header("WWW-Authenticate", f'Bearer realm="http://{req.headers["Host"]}/token",service="s"')
+            req.send_header("Content-Length", "0")
+            req.end_headers()
+
+    server = fault_server(behaviour)
+    assert Registry().digest(f"{server.host}/a/b", "v1") == DIGEST
+    assert [p for _, p, _ in server.requests] == [
+        "/v2/a/b/manifests/v1",
+        "/token?service=s&scope=repository%3Aa%2Fb%3Apull",
+        "/v2/a/b/manifests/v1",
+    ]
+
+
 # --- faults --------------------------------------------------------------------------------------------
 
 

@@ -56,6 +56,7 @@ RETRY_STATUSES = frozenset({429, *range(500, 600)})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _ORIGIN_BOUND = frozenset({"authorization", "proxy-authorization", "cookie"})  # never sent to another origin
 _CHUNK = 64 * 1024
+_LONGEST_RETRY_AFTER = 10**9  # seconds (31 years): what a larger Retry-After reads as
 
 
 class Headers(Mapping[str, str]):
@@ -127,15 +128,16 @@ class Retrying:
         """Seconds to wait after `tries` failed tries."""
         return min(self.backoff * 2.0 ** (tries - 1), self.max_backoff)
 
-    def wait_for(self, resp: Response, tries: int) -> float | None:
-        """Seconds to wait before retrying `resp`, None when it is not to be retried."""
+    def wait_for(self, resp: Response, tries: int) -> tuple[float, bool] | None:
+        """Seconds to wait before retrying `resp` and whether the server asked for them (else they
+        are the back-off); None when it is not to be retried."""
         hint = self.rate_limit(resp) if self.rate_limit is not None else None
         if resp.status not in self.statuses and hint is None:
             return None
         after = retry_after(resp.headers.get("retry-after"))
         if after is not None:
-            return after
-        return hint if hint is not None else self.backoff_after(tries)
+            return after, True
+        return (hint, True) if hint is not None else (self.backoff_after(tries), False)
 
 
 def retry_after(value: str | None) -> float | None:
@@ -147,7 +149,7 @@ def retry_after(value: str | None) -> float | None:
     from urllib3.util.retry import Retry
 
     try:
-        return float(Retry(retry_after_max=2**62).parse_retry_after(value))
+        return float(Retry(retry_after_max=_LONGEST_RETRY_AFTER).parse_retry_after(value))
     except (InvalidHeader, ValueError, TypeError, IndexError, OverflowError):
         return None
 
@@ -299,14 +301,15 @@ class Http:
                 self._sleep(wait)
                 continue
             resp = replace(resp, attempts=tries)
-            wait_for = policy.wait_for(resp, tries)
-            if wait_for is None:
+            retry = policy.wait_for(resp, tries)
+            if retry is None:
                 return resp
-            if wait_for > policy.max_wait:
-                raise WaitTooLong(method, url, resp, wait_for, policy.max_wait).tried(tries)
-            if tries >= policy.attempts or time.monotonic() + wait_for >= end:
+            wait, asked = retry
+            if asked and wait > policy.max_wait:
+                raise WaitTooLong(method, url, resp, wait, policy.max_wait).tried(tries)
+            if tries >= policy.attempts or time.monotonic() + wait >= end:
                 return resp
-            self._sleep(wait_for)
+            self._sleep(wait)
 
     # --- one try: redirects -----------------------------------------------------------------------
 
@@ -387,13 +390,16 @@ class Http:
             raise
         finally:
             raw.raw.release_conn()
+        if proxy and raw.status_code == 407:  # the proxy's answer to a request it was to forward
+            said = f"407 {raw.reason or 'Proxy Authentication Required'}"
+            raise HttpError(method, url, f"cannot connect through the proxy {_hostport(proxy)} ({said})")
         return Response(raw.status_code, raw.reason or "", Headers(raw.raw.headers.items()), body, raw.url or url)
 
     def _read(self, method: str, url: str, raw: requests.Response, max_body: int, end: float, deadline: float) -> bytes:
         """The body, in chunks: the deadline is checked between them (each socket read waits at
         most until the deadline), the size cap after each."""
-        length = raw.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_body:
+        length = raw.headers.get("content-length", "")  # of a HEAD answer: the size of what GET would get
+        if method != "HEAD" and length.isdigit() and int(length) > max_body:
             raise TooLarge(method, url, max_body)
         stream = raw.raw
         chunks: list[bytes] = []
