@@ -10,8 +10,10 @@ test in one of those places is in the full tier without anyone remembering to ma
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -89,6 +91,29 @@ def make_repo(root: Path, files: dict[str, str | bytes]) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "initial")
     return root
+
+
+@contextlib.contextmanager
+def holding_lock(git_dir: Path, holder: str = "pid 4242 on elsewhere since 2026-01-01 00:00:00 UTC") -> Iterator[None]:
+    """Another process holds the repository's kernel lock (as a running promoter would) until the
+    block ends; `holder` is what it wrote into the lock file."""
+    code = (
+        "import fcntl, os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "os.ftruncate(fd, 0); os.write(fd, sys.argv[2].encode())\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(git_dir / "promoter.lock"), holder], stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"locked\n"
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -40,7 +40,7 @@ def _plan(repo: core.Repo) -> core.Plan:
 def _no_leftovers(repo: core.Repo) -> None:
     assert not list(repo.root.rglob(f"*{apply.TMP_SUFFIX}"))
     assert not (repo.state_dir / apply.JOURNAL).exists()
-    assert not (repo.state_dir / apply.LOCK).exists()
+    assert apply.lock_holder(repo.state_dir) is None
 
 
 def test_success_writes_every_file_and_keeps_modes(repo: core.Repo) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,34 +107,6 @@ def test_dirty_file_is_refused_unless_allowed(tmp_path: Path, run) -> None:  # t
     assert code == 0, err
     assert (repo / "a.yaml").read_text() == "# local change\ntag: bbbbbbb\n"
 
-
-def test_lock_held_by_a_live_process_refuses(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
-    repo = _repo(tmp_path, "{name: t, file: a.yaml, key: tag}", {"a.yaml": "tag: abc1234\n"})
-    sleeper = subprocess.Popen(["sleep", "30"])
-    try:
-        (repo / ".git" / "promoter.lock").write_text(f"{sleeper.pid} {socket.gethostname()}")
-        before = snapshot(repo)
-        code, out, err = run("-C", repo, "promote", "c", NEW, "--offline", "--yes")
-        assert code == 3
-        assert f"another promoter run holds {repo / '.git' / 'promoter.lock'} (pid {sleeper.pid}" in err
-        assert snapshot(repo) == before
-    finally:
-        sleeper.kill()
-        sleeper.wait()
-    code, out, err = run("-C", repo, "promote", "c", NEW, "--offline", "--yes")  # its process is gone now
-    assert code == 0, err
-    assert (repo / "a.yaml").read_text() == "tag: bbbbbbb\n"
-    assert not (repo / ".git" / "promoter.lock").exists()
-
-
-def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
-    repo = _repo(tmp_path, "{name: t, file: a.yaml, key: tag}", {"a.yaml": "tag: abc1234\n"})
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    (repo / ".git" / "promoter.lock").write_text(f"{dead.pid} {socket.gethostname()}")
-    code, out, err = run("-C", repo, "promote", "c", NEW, "--offline", "--yes")
-    assert code == 0, err
-    assert not (repo / ".git" / "promoter.lock").exists()
 
 
 def test_detailed_exitcode_and_no_op(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]

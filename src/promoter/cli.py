@@ -151,10 +151,17 @@ def _repo(args: argparse.Namespace) -> Repo:
     from promoter.pipeline.core import open_repo
 
     repo = open_repo(args.repo, args.config)
-    if repo.interrupted:
-        done = f"restored {', '.join(repo.recovered)}" if repo.recovered else "no file had been replaced yet"
-        _err(f"promoter: rolled back an interrupted promotion: {done}")
+    _recovered(repo)
     return repo
+
+
+def _recovered(repo: Repo) -> None:
+    """Say what rolling back a killed promotion did (once)."""
+    from promoter.render.plan import recovery_text
+
+    if repo.recovery is not None:
+        _err(recovery_text(repo.recovery))
+        repo.recovery = None
 
 
 def _upstream(comp: Component) -> Upstream:
@@ -280,6 +287,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
         return args.dry_run or args.yes or not sys.stdin.isatty() or _confirm(f"Write {len(p.changes)} file(s)?")
 
     def done(result: Promoted) -> None:
+        if result.recovery is not None:
+            _err(render.recovery_text(result.recovery))
         _out(render.promoted_text(result))
         for n in result.shipped.notes if result.shipped else ():
             _err(f"note: {n}")

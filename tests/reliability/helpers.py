@@ -81,5 +81,5 @@ def no_leftovers(root: Path) -> None:
     assert not list(root.rglob(f"*{apply.TMP_SUFFIX}")), list(root.rglob(f"*{apply.TMP_SUFFIX}"))
     git_dir = root / ".git"
     assert not (git_dir / apply.JOURNAL).exists()
-    assert not (git_dir / apply.LOCK).exists()
+    assert apply.lock_holder(git_dir) is None  # the lock file stays; nobody holds the lock
     assert set(snapshot(root)) == {"promotion.yaml", *BEFORE}

@@ -1,20 +1,20 @@
 """Two promotions of one repository at once: one wins, the other is refused; never interleaved.
 
-The winner sleeps 2 s inside the critical section (PROMOTER_FAULT_ACTION=sleep) so the runs
-overlap for certain. A stale lock left by a dead process is taken over: that is
-tests/test_errors.py::test_stale_lock_of_a_dead_process_on_this_host_is_taken_over (and a live
-or foreign-host lock refuses: test_lock_held_by_a_live_process_refuses,
-test_lock_of_a_dead_pid_on_another_host_refuses).
+The repository's lock is a kernel lock (flock): the first run is held inside the critical section
+on a FIFO while the second runs, so the runs overlap for certain. A lock file left by a killed
+run blocks nobody: tests/test_errors.py::test_a_lock_file_left_by_a_dead_process_blocks_nobody
+(and a live holder refuses: test_lock_held_by_a_live_process_refuses).
 """
 
 from __future__ import annotations
 
+import os
 import socket
-import time
 from pathlib import Path
 
 import pytest
 
+from promoter.pipeline.apply import lock_holder
 from tests.reliability.helpers import AFTER, PROMOTE, as_bytes, no_leftovers, start, targets, three_files
 
 SLEEP = {"PROMOTER_FAULT_ACTION": "sleep"}
@@ -22,23 +22,25 @@ SLEEP = {"PROMOTER_FAULT_ACTION": "sleep"}
 
 @pytest.mark.parametrize("point", ["journal-written", "renamed:2"])
 def test_second_promotion_waits_for_nobody_and_is_refused(tmp_path: Path, point: str) -> None:
+    """The first run is held inside the critical section (on a FIFO) while the second one runs."""
     root = three_files(tmp_path / "r")
     lock = root / ".git/promoter.lock"
-    first = start(root, *PROMOTE, env={"PROMOTER_FAULT": point, **SLEEP})
-    deadline = time.monotonic() + 20
-    while not lock.exists():  # the first run is inside the critical section
-        assert time.monotonic() < deadline and first.poll() is None
-        time.sleep(0.01)
-    holder = lock.read_text()
-    second = start(root, *PROMOTE, env={"PROMOTER_FAULT": point, **SLEEP})
-    out2, err2 = second.communicate(timeout=30)
+    fifo = tmp_path / "hold"
+    os.mkfifo(fifo)
+    first = start(root, *PROMOTE, env={"PROMOTER_FAULT": point, "PROMOTER_FAULT_ACTION": "wait",
+                                       "PROMOTER_FAULT_FIFO": str(fifo)})  # fmt: skip
+    with open(fifo, "wb"):  # returns once the first run waits at `point`, holding the lock
+        holder = lock_holder(root / ".git")
+        second = start(root, *PROMOTE)
+        out2, err2 = second.communicate(timeout=30)
     out1, err1 = first.communicate(timeout=30)
 
     assert first.returncode == 0, err1
     assert second.returncode == 3, (out2, err2)
-    assert f"promoter: error: another promoter run holds {lock} (pid {first.pid} on {socket.gethostname()}); " in err2
-    assert err2.rstrip().endswith("wait for it, or delete the file if no promoter is running")
-    assert holder == f"{first.pid} {socket.gethostname()}"
+    assert holder is not None and holder.startswith(f"pid {first.pid} on {socket.gethostname()} since ")
+    assert err2.endswith(
+        f"promoter: error: another promoter run holds the lock {lock} ({holder}); wait for it to finish\n"
+    )
     assert "promoted c to fedcba9 in 3 file(s)" in out1
     assert "promoted" not in out2
     assert targets(root) == as_bytes(AFTER)

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import snapshot
+from promoter.pipeline import apply
+from tests.conftest import make_repo, snapshot
 from tests.reliability.helpers import (
     AFTER,
     BEFORE,
+    CONFIG,
     NEW,
+    OLD,
     PROMOTE,
     as_bytes,
     cli,
@@ -76,7 +80,7 @@ def test_sigkill_at_every_step_is_rolled_back_by_the_next_command(tmp_path: Path
     n = replaced_at(point)
     assert [f for f in ORDER if now[f] == new[f]] == ORDER[:n]
     assert (root / ".git/promoter-journal.json").exists()
-    assert (root / ".git/promoter.lock").exists()  # stale: its process is dead
+    assert apply.lock_holder(root / ".git") is None  # the kernel let go with the killed process
 
     argv, final = NEXT[following]
     after = cli(root, *argv)
@@ -150,7 +154,6 @@ def test_os_write_failing_changes_nothing(
     code: int,
 ) -> None:
     """The error injected at the OS call itself (os.write), in-process."""
-    from promoter.pipeline import apply
 
     root = three_files(tmp_path / "r")
     before = snapshot(root)
@@ -170,3 +173,69 @@ def test_os_write_failing_changes_nothing(
     assert err.endswith(f"promoter: error: cannot write {where}: {os.strerror(code)}; nothing written\n"), err
     assert snapshot(root) == before
     no_leftovers(root)
+
+
+# -- recovery that respects what happened since --------------------------------------------------
+TWO_COMPONENTS = (
+    CONFIG
+    + """\
+  d:
+    repo: https://example.com/d
+    targets:
+      - {name: four, file: four.yaml, key: ref, format: sha}
+"""
+)
+
+
+def test_a_run_that_planned_before_a_crash_rolls_it_back_before_writing(tmp_path: Path) -> None:
+    """Run B plans (d), then waits; run A (c) is killed half-way; B, going on, finds A's journal
+    under the lock and rolls A back before writing its own: nothing of A stays half written."""
+    root = make_repo(tmp_path / "r", {"promotion.yaml": TWO_COMPONENTS, **BEFORE, "four.yaml": f"ref: {OLD}\n"})
+    fifo = tmp_path / "hold"
+    os.mkfifo(fifo)
+    b = start(root, "promote", "d", NEW, "--offline", "--yes",
+              env={**fault("planned", "wait"), "PROMOTER_FAULT_FIFO": str(fifo)})  # fmt: skip
+    with open(fifo, "wb"):  # B has planned and waits before taking the lock
+        killed = cli(root, *PROMOTE, env=fault("renamed:2", "kill"))
+        assert killed.returncode == -signal.SIGKILL
+        assert [f for f in ORDER if targets(root)[f] == as_bytes(AFTER)[f]] == ORDER[:2]  # A: half written
+    out, err = b.communicate(timeout=30)
+    assert b.returncode == 0, err
+    assert f"promoter: rolled back an interrupted promotion: restored {ORDER[0]}, {ORDER[1]}\n" in err
+    assert targets(root) == as_bytes(BEFORE)  # A rolled back whole
+    assert (root / "four.yaml").read_text() == f"ref: {NEW}\n"  # B written
+    assert not (root / ".git" / apply.JOURNAL).exists()
+
+
+def test_recovery_leaves_a_file_changed_since_alone_and_names_it(tmp_path: Path) -> None:
+    """A killed promotion's file finished by hand afterwards is not overwritten by `status`."""
+    root = three_files(tmp_path / "r")
+    assert cli(root, *PROMOTE, env=fault("renamed:2", "kill")).returncode == -signal.SIGKILL
+    hand = "# finished by hand\nref: 1111111111111111111111111111111111111111\n"
+    (root / ORDER[0]).write_text(hand)
+    after = cli(root, "status", "--offline")
+    assert after.returncode == 0, after.stderr
+    assert (
+        f"promoter: rolled back an interrupted promotion: restored {ORDER[1]}; left alone {ORDER[0]}: "
+        "changed or gone since the interrupted run wrote it (check it by hand)\n"
+    ) in after.stderr
+    assert (root / ORDER[0]).read_text() == hand  # the hand edit survives
+    assert (root / ORDER[1]).read_bytes() == as_bytes(BEFORE)[ORDER[1]]
+    assert not (root / ".git" / apply.JOURNAL).exists()
+
+
+def test_recovery_after_the_files_directory_is_gone_ends_cleanly(tmp_path: Path) -> None:
+    """A branch switch removed the directory of a half-written file: the next command names it
+    and goes on (never 'unexpected error'), and the one after finds nothing left to roll back."""
+    root = three_files(tmp_path / "r")
+    assert cli(root, *PROMOTE, env=fault("tmp-written:3", "kill")).returncode == -signal.SIGKILL
+    shutil.rmtree(root / "sub")
+    after = cli(root, "plan", "c", NEW, "--offline")
+    assert "unexpected error" not in after.stderr
+    assert (
+        "promoter: rolled back an interrupted promotion: no file had been replaced yet; left alone sub/three.env"
+        in after.stderr
+    )
+    assert not (root / ".git" / apply.JOURNAL).exists()
+    again = cli(root, "status", "--offline")
+    assert "rolled back" not in again.stderr

@@ -29,6 +29,7 @@ import yaml
 from promoter.locate import classify, find
 from promoter.locate.yamlnodes import MAX_DEPTH
 from promoter.model import Component, KeyLocator, PathLocator, Target
+from promoter.pipeline.apply import lock_holder
 from promoter.pipeline.edit import change, edits_for
 from promoter.pipeline.workspace import MAX_FILE_BYTES
 from tests.conftest import make_repo, snapshot
@@ -76,7 +77,7 @@ def refused(run: Run, root: Path, code: int, message: str, argv: tuple[str, ...]
     assert got == code, (out, err)
     assert err.splitlines()[-1] == f"promoter: error: {message}", err
     assert snapshot(root) == before
-    assert not (root / ".git/promoter.lock").exists()
+    assert lock_holder(root / ".git") is None
 
 
 def promoted(run: Run, root: Path, file: str, before: str) -> None:

@@ -1,12 +1,13 @@
 """Write a promotion's files atomically: all or none, one run per repository at a time.
 
-Order of operations: take the lock; roll back any promotion a crash interrupted; check that no
-file changed since it was planned; save the old texts and the temp file names in a journal under
+Order of operations: take the lock (a kernel lock on a file that stays); roll back any promotion
+a crash interrupted (only files still holding what it wrote); check that no file changed since
+it was planned; save the old texts and the temp file names in a journal under
 the git dir (written aside and renamed into place, so it is complete or absent); write each new
 text to a temp file beside its target and fsync it; rename every temp file over its target;
 fsync the directories; drop the journal. A crash before the journal changed nothing; after it,
 the next run (any command) removes the temp files and restores every old file from the journal.
-An error or an interrupt (KeyboardInterrupt) does the same at once. `_fault` is the tests' fault
+An error or an interrupt (KeyboardInterrupt) does the same at once. `fault` is the tests' fault
 injection (PROMOTER_FAULT / PROMOTER_FAULT_ACTION).
 """
 
@@ -19,6 +20,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.errors import Refused
@@ -29,44 +31,82 @@ JOURNAL = "promoter-journal.json"
 TMP_SUFFIX = ".promoter-tmp"
 
 
-def _pid_alive(pid: int) -> bool:
+_held: dict[Path, tuple[int, int]] = {}  # lock file -> (fd, depth): this process's locks
+
+
+def _holder(fd: int) -> str:
+    """Who holds a lock, as its holder wrote it into the lock file ("pid N on HOST since T")."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
 
 
 @contextlib.contextmanager
 def lock(state_dir: Path) -> Iterator[None]:
-    """An exclusive lock file; a lock left by a dead process on this host is taken over."""
+    """The repository's lock: a kernel lock (`flock`) on a lock file that stays in the git dir.
+
+    The kernel drops it when its process ends, however it ends, so there is no stale lock to
+    judge (PIDs are reused, containers all start at 1). Held again by the same process, it nests.
+    Another run holding it is a Refused naming who holds it; a lock file that cannot be created
+    (disk full, read-only git dir) is a Refused too, and never leaves a file that blocks anyone.
+    """
+    import fcntl
+
     path = state_dir / LOCK
-    me = f"{os.getpid()} {os.uname().nodename}"
-    for _ in range(2):
+    if path in _held:
+        fd, depth = _held[path]
+        _held[path] = (fd, depth + 1)
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid_s, _, host = path.read_text().partition(" ")
-                pid = int(pid_s)
-            except (OSError, ValueError):
-                pid, host = 0, ""
-            if host.strip() == os.uname().nodename and pid and not _pid_alive(pid):
-                path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            raise Refused(
-                f"another promoter run holds {path} (pid {pid or '?'} on {host.strip() or '?'}); "
-                "wait for it, or delete the file if no promoter is running"
-            ) from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(me)
-        break
+            yield
+        finally:
+            _held[path] = (fd, _held[path][1] - 1)
+        return
     try:
-        yield
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        raise Refused(f"cannot create the lock file {path}: {exc.strerror}; nothing written") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = _holder(fd)
+        os.close(fd)
+        if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            raise Refused(f"cannot lock {path}: {exc.strerror}; nothing written") from None
+        raise Refused(
+            f"another promoter run holds the lock {path} ({holder or 'holder unknown'}); wait for it to finish"
+        ) from None
+    try:
+        me = f"pid {os.getpid()} on {os.uname().nodename} since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"
+        with contextlib.suppress(OSError):  # who holds it is a courtesy: the kernel's lock is the lock
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, me.encode(), 0)
+        _held[path] = (fd, 1)
+        try:
+            yield
+        finally:
+            del _held[path]
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
     finally:
-        path.unlink(missing_ok=True)
+        os.close(fd)  # closing the last descriptor releases the kernel's lock
+
+
+def lock_holder(state_dir: Path) -> str | None:
+    """Who holds the repository's lock now ("" when unknown), None when it is free."""
+    import fcntl
+
+    try:
+        fd = os.open(state_dir / LOCK, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return _holder(fd)
+    finally:
+        os.close(fd)
+    return None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -103,30 +143,71 @@ def write_file(path: Path, data: bytes) -> None:
         raise Refused(f"{path}: cannot write ({exc.strerror}); nothing written") from None
 
 
-def recover(root: Path, state_dir: Path) -> list[str]:
-    """Undo a promotion a crash interrupted; returns the files restored (none normally)."""
+@dataclass
+class Recovery:
+    """What rolling back an interrupted promotion did."""
+
+    restored: list[str] = field(default_factory=list)  # back to their old text
+    left_alone: list[str] = field(default_factory=list)  # changed (or gone) since: not ours to touch
+
+    def __bool__(self) -> bool:
+        return bool(self.restored or self.left_alone)
+
+
+def _digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def recover(root: Path, state_dir: Path) -> Recovery | None:
+    """Undo a promotion a crash interrupted (None when there was none). The caller holds the lock.
+
+    A file is restored only while it holds exactly the text the crashed run wrote; a file that
+    still has its old text needs nothing; one changed since (finished by hand, another branch
+    checked out) or gone is left alone and named, never overwritten."""
     journal = state_dir / JOURNAL
-    if not journal.exists():
-        return []
-    entries = json.loads(journal.read_text(encoding="utf-8"))
-    restored: list[str] = []
+    try:
+        entries = json.loads(journal.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise Refused(
+            f"{journal}: an interrupted promotion's journal cannot be read ({exc}); "
+            "check the files it names by hand, then delete it"
+        ) from None
+    done = Recovery()
     for entry in entries:
         target = root / entry["file"]
         old = bytes.fromhex(entry["old"])
-        tmp = Path(entry["tmp"])
-        tmp.unlink(missing_ok=True)
-        if not target.exists() or target.read_bytes() != old:
-            back = target.with_name(target.name + TMP_SUFFIX)
-            _write_durable(back, old, entry.get("mode"))
-            os.replace(back, target)
-            restored.append(entry["file"])
+        Path(entry["tmp"]).unlink(missing_ok=True)
+        try:
+            current = target.read_bytes()
+        except OSError:  # gone, or no longer a file we can read: not ours to recreate
+            done.left_alone.append(entry["file"])
+            continue
+        if current == old:
+            continue
+        ours = entry.get("new") is None or _digest(current) == entry["new"]  # journals of 0.1 have no "new"
+        if not ours:
+            done.left_alone.append(entry["file"])
+            continue
+        back = target.with_name(f".{target.name}{TMP_SUFFIX}")
+        _write_durable(back, old, entry.get("mode"))
+        os.replace(back, target)
+        done.restored.append(entry["file"])
     journal.unlink()
     _fsync_dir(state_dir)
-    return restored
+    return done
 
 
-def write(root: Path, state_dir: Path, changes: list[FileChange]) -> None:
-    """Write every change or none. The caller holds the lock."""
+def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | None:
+    """Write every change or none. The caller holds the lock.
+
+    A journal found here, under the lock and right before writing, is a run that was killed
+    after this one started (while it planned, asked, or waited on the network): it is rolled
+    back first (returned), and the files are then checked against the plan as always."""
+    earlier = recover(root, state_dir)
     planned: list[tuple[FileChange, Path, Path, int]] = []
     for ch in changes:
         path = root / ch.file
@@ -140,7 +221,13 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> None:
         planned.append((ch, path, path.with_name(f".{path.name}{TMP_SUFFIX}"), mode))
     journal = state_dir / JOURNAL
     entries = [
-        {"file": ch.file, "tmp": str(tmp), "mode": mode, "old": ch.old_text.encode("utf-8").hex()}
+        {
+            "file": ch.file,
+            "tmp": str(tmp),
+            "mode": mode,
+            "old": ch.old_text.encode("utf-8").hex(),
+            "new": _digest(ch.new_text.encode("utf-8")),
+        }
         for ch, _, tmp, mode in planned
     ]
     staged = journal.with_name(JOURNAL + TMP_SUFFIX)
@@ -153,19 +240,19 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> None:
         raise Refused(f"cannot write the journal in {state_dir}: {exc.strerror}; nothing written") from None
     renaming, where = False, state_dir
     try:
-        _fault("journal-written")
+        fault("journal-written")
         for n, (ch, _path, tmp, mode) in enumerate(planned, 1):
             where = tmp.parent
             _write_durable(tmp, ch.new_text.encode("utf-8"), mode)
-            _fault(f"tmp-written:{n}")
+            fault(f"tmp-written:{n}")
         renaming = True
         for n, (_, path, tmp, _) in enumerate(planned, 1):
             os.replace(tmp, path)
-            _fault(f"renamed:{n}")
+            fault(f"renamed:{n}")
         for parent in {path.parent for _, path, _, _ in planned}:
             _fsync_dir(parent)
-        _fault("dirs-synced")
-        _fault("done")
+        fault("dirs-synced")
+        fault("done")
     except OSError as exc:
         recover(root, state_dir)
         if not renaming:
@@ -179,9 +266,10 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> None:
         raise
     journal.unlink()
     _fsync_dir(state_dir)
+    return earlier
 
 
-def _fault(point: str) -> None:
+def fault(point: str) -> None:
     """Fault injection for the reliability tests: act when PROMOTER_FAULT names this point."""
     if os.environ.get("PROMOTER_FAULT") != point:
         return

@@ -31,21 +31,25 @@ class Repo:
     state_dir: Path
     config: Config
     workspace: Workspace
-    recovered: list[str] = field(default_factory=list)
-    interrupted: bool = False  # a crashed promotion's journal was found and rolled back
+    recovery: apply.Recovery | None = None  # a crashed promotion rolled back (on open, or before a write)
 
 
 def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo:
-    """The config repository at (or above) `repo`, with its validated promotion.yaml."""
+    """The config repository at (or above) `repo`, with its validated promotion.yaml. A journal
+    left by a killed promotion is rolled back first, unless a live run holds the lock (then the
+    journal is that run's own, and the next write checks again under the lock)."""
     root = git.toplevel(repo or Path.cwd())
     state_dir = git.git_dir(root)
-    recovered: list[str] = []
-    interrupted = (state_dir / apply.JOURNAL).exists()
-    if interrupted:
-        with apply.lock(state_dir):
-            recovered = apply.recover(root, state_dir)
+    recovery = None
+    if (state_dir / apply.JOURNAL).exists() and apply.lock_holder(state_dir) is None:
+        try:
+            with apply.lock(state_dir):
+                recovery = apply.recover(root, state_dir)
+        except Refused:
+            if apply.lock_holder(state_dir) is None:
+                raise  # not a race with a live run: the lock or the journal is broken
     cfg = config.load(config_file or root / "promotion.yaml", root)
-    return Repo(root, state_dir, cfg, Workspace(root), recovered, interrupted)
+    return Repo(root, state_dir, cfg, Workspace(root), recovery)
 
 
 def component(cfg: Config, name: str) -> Component:
@@ -153,8 +157,11 @@ def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False, ours: Collection[
                 + ", ".join(dirty)
                 + " (commit or stash them, or pass --allow-dirty)"
             )
+    apply.fault("planned")  # the tests' hold between planning and taking the lock
     with apply.lock(repo.state_dir):
-        apply.write(repo.root, repo.state_dir, p.changes)
+        late = apply.write(repo.root, repo.state_dir, p.changes)
+    if late:
+        repo.recovery = late
     return files
 
 

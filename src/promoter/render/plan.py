@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from promoter.model import FileChange, Plan
 
 if TYPE_CHECKING:
+    from promoter.pipeline.apply import Recovery
     from promoter.ship.session import Promoted
 from promoter.ship.describe import plan_summary
 
@@ -90,3 +91,14 @@ def promoted_text(result: Promoted) -> str:
             verb = "opened" if shipped.merge_request.created else "updated"
             lines.append(f"{verb} merge request {shipped.merge_request.url}")
     return "\n".join(lines) + "\n"
+
+
+def recovery_text(rec: Recovery) -> str:
+    """What rolling back a killed promotion did: files restored, files left alone (and why)."""
+    parts = [f"restored {', '.join(rec.restored)}" if rec.restored else "no file had been replaced yet"]
+    if rec.left_alone:
+        parts.append(
+            f"left alone {', '.join(rec.left_alone)}: changed or gone since the interrupted run "
+            "wrote it (check it by hand)"
+        )
+    return f"promoter: rolled back an interrupted promotion: {'; '.join(parts)}"

@@ -21,6 +21,7 @@ from promoter.upstream.git import Git
 from promoter.upstream.revs import FULL_SHA, validate_rev
 
 if TYPE_CHECKING:
+    from promoter.pipeline.apply import Recovery
     from promoter.ship.forge import Opened
     from promoter.upstream.changelog import Changelog
     from promoter.upstream.mirror import Upstream
@@ -68,6 +69,7 @@ class Promoted:
     files: list[str] = field(default_factory=list)
     branch: str | None = None
     shipped: Shipped | None = None
+    recovery: Recovery | None = None  # a run killed meanwhile, rolled back before this one wrote
 
 
 def order(config_components: dict[str, Component], names: Iterable[str]) -> list[Component]:
@@ -293,6 +295,7 @@ class Session:
                             commits.abandon_branch(git, result.branch, start)
                         raise
                     written.update(result.files)
+                    result.recovery, self.repo.recovery = self.repo.recovery, None
                     result.state = "written"
                 else:
                     result.state = "on-branch"
