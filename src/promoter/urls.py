@@ -8,12 +8,19 @@ from dataclasses import dataclass
 
 from promoter.errors import UsageError
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+# user[:password]@ of a URL, up to the last @ before the path (a password may hold an @)
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@")
+# tokens in a query: ?private_token=…, &access_token=…, ?token=…, ?password=…
+_QUERY_SECRET = re.compile(
+    r"(?P<key>[?&;](?:private_token|access_token|refresh_token|id_token|token|password|passwd|secret|"
+    r"api_key|apikey|key|sig|signature|X-Amz-Signature|X-Amz-Credential)=)[^&;#\s'\"]+",
+    re.IGNORECASE,
+)
 
 
 def redact(text: str) -> str:
-    """`text` with the user:password part of every URL in it blanked out."""
-    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+    """`text` with every URL's user:password part and every token in a query blanked out."""
+    return _QUERY_SECRET.sub(r"\g<key>***", _CREDENTIALS.sub(r"\g<scheme>***@", text))
 
 
 def without_credentials(url: str) -> str:

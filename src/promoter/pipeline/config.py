@@ -239,12 +239,19 @@ def _people(r: _Reader, node: Node, root: str) -> dict[str, str]:
     """`people:` inline (email or name -> handle) or the name of a YAML file holding that mapping."""
     if isinstance(node, Scalar) and node.value:
         rel = r.repo_path(node, "people")
-        path = Path(root) / rel
+        top = Path(root).resolve()
+        path = (top / rel).resolve()
+        if path != top and top not in path.parents:  # a symlink out of the repository
+            raise r.error(node, f"people: {rel} resolves to {path}, outside the repository; keep the file in it")
         try:
             text = path.read_text(encoding="utf-8")
             docs = compose(text)
-        except (OSError, UnicodeDecodeError, YamlSyntaxError) as exc:
-            raise r.error(node, f"people: cannot read {rel}: {exc}") from None
+        except OSError as exc:
+            raise r.error(node, f"people: cannot read {rel}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise r.error(node, f"people: {rel} is not UTF-8 text") from None
+        except YamlSyntaxError as exc:
+            raise r.error(node, f"people: {rel}:{exc.line}: invalid YAML (column {exc.column})") from None
         if len(docs) != 1:
             raise r.error(node, f"people: {rel} must hold one mapping of email or name to handle")
         return _people(_Reader(str(path)), docs[0], root)

@@ -149,6 +149,7 @@ def network_timeout() -> float:
     return value
 
 
+_DUBIOUS = re.compile(r"dubious ownership in repository at '(?P<path>[^'\n]*)'")
 _OBJECT_HEADER = re.compile(rb"(?P<sha>[0-9a-f]{40}(?:[0-9a-f]{24})?) (?P<kind>blob|tree|commit|tag) (?P<size>\d+)\n")
 
 
@@ -214,6 +215,13 @@ class CatFile:
 def toplevel(start: Path) -> Path:
     """The work tree root of the git repository containing `start`."""
     proc = Git(start).run("rev-parse", "--show-toplevel", check=False)
+    dubious = _DUBIOUS.search(proc.stderr) if proc.returncode != 0 else None
+    if dubious is not None:
+        where = dubious["path"]
+        raise UsageError(
+            f"{where}: git refuses to work in this repository: it is owned by another user (git calls it "
+            f"'dubious ownership'); if you trust it, mark it safe: git config --global --add safe.directory {where}"
+        )
     if proc.returncode != 0:
         raise UsageError(f"{start}: not inside a git repository (use -C to point at the config repository)")
     return Path(proc.stdout.strip())

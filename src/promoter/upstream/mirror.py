@@ -22,6 +22,10 @@ from promoter.urls import is_url, redact
 _HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")
 
 
+# transports git may use for an upstream (remote helpers such as ext:: and fd:: run commands)
+SCHEMES = ("https", "http", "ssh", "git", "file", "git+ssh", "ssh+git")
+
+
 def cache_dir() -> Path:
     if os.environ.get("PROMOTER_CACHE_DIR"):
         return Path(os.environ["PROMOTER_CACHE_DIR"])
@@ -47,14 +51,20 @@ class Upstream:
             if not path.exists():
                 raise ExternalError(f"{self.component.name}: upstream {fetch} does not exist")
             return str(path.resolve())
-        if fetch.split("://", 1)[0].lower() not in ("https", "http", "ssh", "git", "file"):
-            raise UsageError(f"{self.component.name}: refusing the git transport of {fetch}")
-        return fetch
+        if fetch.startswith("-") or ("://" in fetch and fetch.split("://", 1)[0].lower() not in SCHEMES):
+            raise UsageError(f"{self.component.name}: refusing the git transport of {redact(fetch)}")
+        return fetch  # a URL of a known transport, or scp-like user@host:path (ssh)
 
     def _ensure(self) -> None:
         if (self.path / "HEAD").exists():
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExternalError(
+                f"cannot use the cache directory {self.path.parent}: {exc.strerror}; "
+                "set PROMOTER_CACHE_DIR to a writable directory"
+            ) from None
         tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
         try:
             Git(self.path.parent).run(
@@ -64,9 +74,12 @@ class Upstream:
             os.replace(tmp, self.path)
         except GitError as exc:
             raise ExternalError(f"{self.component.name}: cannot clone {redact(self.component.fetch)}: {exc}") from None
-        except OSError:
+        except OSError as exc:
             if not (self.path / "HEAD").exists():  # not just another run that cloned it first
-                raise
+                raise ExternalError(
+                    f"cannot use the cache directory {self.path.parent}: {exc.strerror}; "
+                    "set PROMOTER_CACHE_DIR to a writable directory"
+                ) from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self._fetched = True  # a fresh clone has every branch and tag

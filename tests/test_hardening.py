@@ -1,0 +1,100 @@
+"""The engine against what a real user (or someone trying to break it) does: credentials in
+every URL form, the transports git accepts, repositories and caches it cannot use, files that
+the config names but that lie outside the repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from promoter.errors import ExternalError, UsageError
+from promoter.model import Component
+from promoter.upstream.mirror import Upstream
+from promoter.urls import redact
+from tests.test_errors import BASE, NEW, Run, expect, repo_with
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("git+ssh://deploy:s3cret@host/x.git", "s3cret"),
+        ("https://user:p@ss@w0rd@gitlab.example.com/group/x.git failed", "p@ss@w0rd"),
+        ("https://gitlab.example.com/api/v4/projects?private_token=glpat-abc123&x=1", "glpat-abc123"),
+        ("GET https://api.example.com/x?per_page=1&access_token=gho_abc 401", "gho_abc"),
+        ("clone 'https://oauth2:tok3n@gitlab.com/a/b.git' failed", "tok3n"),
+    ],
+)
+def test_redact_leaves_no_credential_in_any_url_form(text: str, secret: str) -> None:
+    shown = redact(text)
+    assert secret not in shown and "***" in shown
+
+
+def test_redact_keeps_what_is_no_credential() -> None:
+    text = "https://github.com/app-sre/qontract-reconcile/compare/a...b?w=1 by ada@example.com"
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "fetch", ["git@github.com:app-sre/qontract-reconcile.git", "git+ssh://git@github.com/app-sre/x.git"]
+)
+def test_ssh_locations_git_accepts_are_valid_upstreams(fetch: str, tmp_path: Path) -> None:
+    up = Upstream(Component("c", "https://github.com/app-sre/x", fetch, "main", 7, (), 1), cache=tmp_path)
+    assert up._source() == fetch
+
+
+@pytest.mark.parametrize("fetch", ["ext::sh -c touch% /tmp/pwned", "fd::17", "-oProxyCommand=touch /tmp/x"])
+def test_dangerous_transports_are_refused(fetch: str, tmp_path: Path) -> None:
+    up = Upstream(Component("c", "https://github.com/app-sre/x", fetch, "main", 7, (), 1), cache=tmp_path)
+    with pytest.raises((UsageError, ExternalError)) as caught:  # refused, or a path that does not exist:
+        up._source()  # never handed to git as a transport or an option
+    assert "refusing the git transport" in str(caught.value) or "does not exist" in str(caught.value)
+
+
+def test_a_repository_owned_by_someone_else_says_so(tmp_path: Path, run: Run) -> None:
+    root = repo_with(tmp_path)
+    os.chown(root, 12345, 12345)  # git's safe.directory check: the work tree is not ours
+    try:
+        code, out, err = run("-C", root, "status", "--offline")
+    finally:
+        os.chown(root, os.getuid(), os.getgid())
+    assert code == 2, err
+    assert f"promoter: error: {root}: git refuses to work in this repository: it is owned by another user" in err
+    assert f"git config --global --add safe.directory {root}" in err
+    assert "not inside a git repository" not in err
+
+
+def test_an_unusable_cache_directory_is_a_one_line_error(tmp_path: Path, run: Run) -> None:
+    cache = tmp_path / "cache"
+    cache.write_text("a file where the cache directory should be\n")
+    config = BASE.replace("    repo: https://github.com/app-sre/other\n", f"    repo: {tmp_path / 'up'}\n")
+    root = repo_with(tmp_path, config)
+    os.environ["PROMOTER_CACHE_DIR"] = str(cache)  # the autouse fixture restores it
+    code, out, err = run("-C", root, "plan", "other")
+    assert code == 4, err
+    assert err.startswith(f"promoter: error: cannot use the cache directory {cache / 'mirrors'}: ")
+    assert err.rstrip().endswith("set PROMOTER_CACHE_DIR to a writable directory") and err.count("\n") == 1
+
+
+def test_people_file_symlinked_out_of_the_repository_is_refused_unread(tmp_path: Path, run: Run) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$very-secret-hash:19000:0:99999:7:::\n")
+    root = repo_with(tmp_path, BASE + "people: people.yaml\n")
+    (root / "people.yaml").symlink_to(secret)
+    subprocess.run(["git", "add", "people.yaml"], cwd=root, check=True)
+    err = expect(run, root, 2, "people: people.yaml resolves to", "outside the repository", argv=("check",))
+    assert "very-secret-hash" not in err and "root:" not in err
+
+
+def test_people_file_with_bad_yaml_shows_no_content(tmp_path: Path, run: Run) -> None:
+    root = repo_with(tmp_path, BASE + "people: people.yaml\n", {"people.yaml": "ada: [unclosed secret-token-xyz\n"})
+    err = expect(run, root, 2, "people: people.yaml:", "invalid YAML", argv=("status", "--offline"))
+    assert "secret-token-xyz" not in err
+
+
+def test_new_is_still_promoted_after_the_hardening(tmp_path: Path, run: Run) -> None:
+    root = repo_with(tmp_path)
+    code, out, err = run("-C", root, "promote", "qr", NEW, "--offline", "--yes")
+    assert code == 0, err
