@@ -98,3 +98,36 @@ def test_new_is_still_promoted_after_the_hardening(tmp_path: Path, run: Run) -> 
     root = repo_with(tmp_path)
     code, out, err = run("-C", root, "promote", "qr", NEW, "--offline", "--yes")
     assert code == 0, err
+
+
+# -- output that can be trusted -----------------------------------------------------------------
+EVIL_SUBJECT = "fix\x1b[2J\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \u202etxt.exe\x07"
+EVIL_AUTHOR = "Eve\x1b[31m Mallory"
+
+
+def test_control_characters_from_upstream_reach_no_terminal_commit_or_report(tmp_path: Path, run: Run) -> None:
+    from tests.conftest import git, make_repo
+
+    up = make_repo(tmp_path / "up", {"a": "1\n"})
+    old = git(up, "rev-parse", "HEAD")
+    (up / "a").write_text("2\n")
+    git(up, "commit", "-q", "-am", EVIL_SUBJECT, env={"GIT_AUTHOR_NAME": EVIL_AUTHOR})
+    new = git(up, "rev-parse", "HEAD")
+    config = (
+        f"version: 1\ncomponents:\n  c:\n    repo: https://github.com/org/c\n    fetch: {up}\n    branch: main\n"
+        "    targets:\n      - {name: prod, file: prod.yaml, key: ref, format: sha}\n"
+    )
+    root = make_repo(tmp_path / "config", {"promotion.yaml": config, "prod.yaml": f"ref: {old}\n"})
+    outputs = []
+    for argv in (("changelog", "c"), ("changelog", "c", "-o", "markdown"), ("promote", "c", "--yes", "--commit")):
+        code, out, err = run("-C", root, *argv)
+        assert code == 0, err
+        outputs.append(out + err)
+    message = git(root, "log", "-1", "--format=%B")
+    assert git(root, "log", "-1", "--format=%(trailers:key=Promoted-To,valueonly)").strip() == new
+    for text in (*outputs, message):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, repr(text)
+    assert "fix\\x1b[2J" in outputs[0] and "Eve\\x1b[31m Mallory" in outputs[0]  # shown, inert
+    code, out, err = run("-C", root, "history", "c", "-o", "html", "--out", tmp_path / "h.html")
+    page = (tmp_path / "h.html").read_text()
+    assert code == 0 and "\x1b" not in page

@@ -139,12 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text)
+    from promoter.text import printable
+
+    sys.stdout.write(printable(text))
     sys.stdout.flush()
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    from promoter.text import printable
+
+    sys.stderr.write(printable(text if text.endswith("\n") else text + "\n"))
 
 
 def _repo(args: argparse.Namespace) -> Repo:
@@ -380,8 +384,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     text = {"json": report.history_json, "html": report.history_html}.get(args.output, report.history_text)(h)
     if out is not None:
         from promoter.pipeline.apply import write_file
+        from promoter.text import printable
 
-        write_file(_path(out), text.encode("utf-8"))
+        write_file(_path(out), printable(text).encode("utf-8"))
         _out(f"wrote {out}: {len(h.changes)} change(s) of {comp.name}\n")
     else:
         _out(text)

@@ -14,6 +14,7 @@ from typing import Any
 
 from promoter import durations
 from promoter.insight.history import Change, History
+from promoter.text import printable
 
 
 def duration(seconds: int | None) -> str:
@@ -223,5 +224,5 @@ def history_html(h: History) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(f'promoter history: {name}')}</title><style>{_CSS}</style></head>\n"
-        "<body>\n" + "\n".join(body) + "\n</body></html>\n"
+        "<body>\n" + printable("\n".join(body)) + "\n</body></html>\n"
     )

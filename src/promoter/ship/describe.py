@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from promoter.model import Plan
+from promoter.text import one_line, printable
 from promoter.urls import without_credentials
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tup
         f"Promoted-Component: {comp.name}\nPromoted-From: {promoted_from}\n"
         f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}"
     )
-    return subject, "\n\n".join(parts) + "\n"
+    return printable(subject), printable("\n\n".join(parts) + "\n")
 
 
 def changelog_summary(cl: Changelog, short: int = 7) -> str:
@@ -87,7 +88,7 @@ def changelog_summary(cl: Changelog, short: int = 7) -> str:
 
 def _md(text: str) -> str:
     """`text` shown literally in markdown (also in a table cell), without @mentions."""
-    return _MENTION.sub("@\u200b", _MD_SPECIAL.sub(r"\\\1", " ".join(text.split())))
+    return _MENTION.sub("@\u200b", _MD_SPECIAL.sub(r"\\\1", one_line(text)))
 
 
 def _md_sha(cl: Changelog, sha: str, short: int) -> str:
@@ -171,4 +172,4 @@ def merge_request_description(p: Plan, changelog: Changelog | None) -> str:
     lines.extend(SOP_REMINDERS)
     lines.append("")
     lines.append(f"_Opened by promoter. Trailers: Promoted-Component: {comp.name}, Promoted-To: {p.sha}._")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")

@@ -1,0 +1,28 @@
+"""Text from outside (commit subjects, author names, file contents, a server's or a hook's words)
+made safe to show: no control character reaches a terminal, a commit message or a merge request.
+
+C0 controls (but newline and tab, and the carriage return of a CRLF line end), DEL, C1 controls
+and the bidirectional overrides that reorder what a reader sees are written as visible escapes
+(`\\x1b`, `\\u202e`), so an ANSI or OSC sequence is shown, inert, instead of acting.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as a visible escape (see the module's doc)."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: line breaks become spaces, then `printable`."""
+    return printable(" ".join(text.split()))
