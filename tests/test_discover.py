@@ -498,3 +498,26 @@ def test_snapshot_saas_only_config_finds_the_other_862eebc_pins(snapshot_tree: P
             },
         ),
     ]
+
+
+def test_a_pin_inside_a_longer_one_is_part_of_it(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """Where the needles of a component overlap, the text is read left to right as one pattern of
+    them all would: an image tag `{short}-{sha}` is one image pin, not also a version pin of the
+    sha in it; a quoted key is one key pin, whose value is not reported again as a version."""
+    config = CONFIG.replace(
+        "    image: quay.io/example/recon\n", '    image: quay.io/example/recon\n    tag: "{short}-{sha}"\n'
+    )
+    files = {
+        **CLEAN,
+        "promotion.yaml": config,
+        "Dockerfile": f"FROM quay.io/example/recon:{SHORT}-{SHA}\n",
+        "values.yaml": f"x:\n  'recon_image_tag': '{SHORT}'\n",
+    }
+    repo = make_repo(tmp_path / "c", files)
+
+    doc = _json(run, "-C", repo, "discover", "-o", "json")
+
+    assert [(f["file"], f["line"], f["column"], f["kind"], f["matched"]) for f in doc["findings"]] == [
+        ("Dockerfile", 1, 28, "image", f"quay.io/example/recon:{SHORT}-{SHA}"),
+        ("values.yaml", 2, 23, "key", "recon_image_tag"),
+    ]

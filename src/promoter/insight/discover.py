@@ -1,20 +1,24 @@
 """Find the pins of components that no target covers (`discover`).
 
-Nothing here prints. `discover` reads every file git tracks in the config repository once, as
-bytes, and searches it with one compiled regex per component of everything that looks like a pin
-of it: the versions its targets deploy (full shas and their short prefixes), its image reference,
-the keys and dotenv names its targets already use (with a pinned-looking value) and the saas
-files that build from its repo. Only files that match are decoded and parsed. A finding on a line
-a target already locates is covered and left out; every other finding carries a target snippet
-(`snippets`) whose locator has been tried on the file and locates that very value.
+Nothing here prints. What a component's pins look like becomes its needles: the versions its
+targets deploy (full shas and their short prefixes), its image reference, the keys and dotenv
+names its targets already use (with a pinned-looking value) and the URL of its repo (saas files),
+each starting with a literal text. One pass serves every component: `git grep -E` (in C, on every
+core) names the tracked files that hold any component's literal, each of them is read once as
+bytes, and one trie-shaped regex of all the literals finds every place where some needle may
+start; only that needle is tried there, and a literal maps back to its component. Only files with
+a pin are decoded and parsed, once. A finding on a line a target already locates is covered and
+left out; every other finding carries a target snippet (`snippets`) whose locator has been tried
+on the file and locates that very value.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ _SNIFF = 8192
 _B = rb"(?<![0-9A-Za-z])"  # a value starts and ends at a boundary: not inside a longer word
 _E = rb"(?![0-9A-Za-z])"
 _YAML_SUFFIXES = (".yaml", ".yml")
+_GREP_CHUNK = 32 * 1024  # bytes of one `git grep -e` pattern (Linux refuses an argument over 128 KiB)
 
 
 @dataclass(frozen=True)
@@ -103,24 +108,29 @@ def discover(
 # ----------------------------------------------------------------------------------- the needles
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Needle:
+    """One kind of pin of one component: the literal text it starts with (b"" for any commit) and
+    the regex that matches it there (its group v is the value)."""
+
+    pins: _Pins = field(repr=False)
     kind: str
     matched: str
     fmt: Format | None  # the format the value must have (None: any pinned-looking one)
+    literal: bytes
+    regex: re.Pattern[bytes]
+    order: int  # where two needles of a component match at one place, the first wins
 
 
-@dataclass
+@dataclass(eq=False)
 class _Pins:
-    """What a component's pins look like, compiled into one bytes regex."""
+    """What a component's pins look like."""
 
     component: Component
-    regex: re.Pattern[bytes]
-    needles: dict[str, _Needle]  # group name -> needle
-    literals: list[bytes]  # a file without any of these cannot match (unless any_sha)
     shas: dict[str, set[str]]  # short prefix -> the full shas deployed with it
     covered: set[tuple[str, int]]  # (file, line) a target locates
     any_sha: bool
+    needles: list[_Needle] = field(default_factory=list)
 
     def wanted(self, needle: _Needle, value: str) -> Format | None:
         """The format of `value` when it is a pin this needle stands for, else None."""
@@ -137,6 +147,16 @@ class _Pins:
             if comp.pinned(value, fmt) and needle.fmt in (None, fmt):
                 return fmt
         return None
+
+
+@functools.cache
+def _compiled(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern)
+
+
+def _skip(literal: str) -> bytes:
+    """The literal in a needle's regex, which is only ever tried where the literal stands."""
+    return rb"(?s:.{%d})" % len(literal.encode())
 
 
 def _hex_value(formats: set[Format], comp: Component) -> bytes:
@@ -169,23 +189,19 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
             digests.add(v)
         else:
             shas.setdefault(comp.short(v), set()).update({v} if len(v) == 40 else set())
-    alts: list[bytes] = []
-    needles: dict[str, _Needle] = {}
-    literals: list[bytes] = []
+    pins = _Pins(comp, shas, covered, any_sha)
 
-    def add(kind: str, matched: str, pattern: bytes, fmt: Format | None = None) -> None:
-        name = f"g{len(needles)}"
-        needles[name] = _Needle(kind, matched, fmt)
-        alts.append(b"(?P<%s>%s)" % (name.encode(), pattern))
+    def add(kind: str, matched: str, literal: str, pattern: bytes, fmt: Format | None = None) -> None:
+        needle = _Needle(pins, kind, matched, fmt, literal.encode(), _compiled(pattern), len(pins.needles))
+        pins.needles.append(needle)
 
     if comp.image:
-        image = re.escape(comp.image.encode())
+        image = rb"(?<![\w./-])" + _skip(comp.image)
         tag = _tag_pattern(comp)
         if tag is not None:
             pattern, fmt = tag
-            add("image", f"{comp.image}:{comp.tag}", rb"(?<![\w./-])" + image + b":" + pattern + _E, fmt)
-        add("image", f"{comp.image}@sha256", rb"(?<![\w./-])" + image + rb"@(?P<v>sha256:[0-9a-f]{64})" + _E, "digest")
-        literals.append(comp.image.encode())
+            add("image", f"{comp.image}:{comp.tag}", comp.image, image + b":" + pattern + _E, fmt)
+        add("image", f"{comp.image}@sha256", comp.image, image + rb"@(?P<v>sha256:[0-9a-f]{64})" + _E, "digest")
     keys: dict[str, set[Format]] = {}
     envs: dict[str, set[Format]] = {}
     for t in comp.targets:
@@ -193,40 +209,24 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
             keys.setdefault(t.locator.name, set()).add(t.format)
         elif isinstance(t.locator, EnvLocator):
             envs.setdefault(t.locator.key, set()).add(t.format)
+    # a key may be quoted: `"key": v` matches where `key` starts, as `(?<![\w.-])["']?key` would
     for name, fmts in keys.items():
-        key = re.escape(name.encode())
         value = _hex_value(fmts, comp)
-        add("key", name, rb"(?<![\w.-])[\"']?" + key + rb"[\"']?[ \t]*:[ \t]*[\"']?(?P<v>" + value + b")" + _E)
-        literals.append(name.encode())
+        add("key", name, name, rb"(?<![\w.-])" + _skip(name) + rb"[\"']?[ \t]*:[ \t]*[\"']?(?P<v>" + value + b")" + _E)
     for name, fmts in envs.items():
-        env = re.escape(name.encode())
         value = _hex_value(fmts, comp)
-        add("env", name, rb"(?<![\w.-])" + env + rb"[ \t]*=[ \t]*[\"']?(?P<v>" + value + b")" + _E)
-        literals.append(name.encode())
+        add("env", name, name, rb"(?<![\w.-])" + _skip(name) + rb"[ \t]*=[ \t]*[\"']?(?P<v>" + value + b")" + _E)
     if any(isinstance(t.locator, SaasLocator) for t in comp.targets):
         url = saas.repo_key(comp.repo)
-        add("saas", url, re.escape(url.encode()) + rb"(?:\.git)?/?" + rb"(?![\w.-])")
-        literals.append(url.encode())
+        add("saas", url, url, _skip(url) + rb"(?:\.git)?/?(?![\w.-])")
     for digest in sorted(digests):
-        add("version", digest, _B + b"(?P<v>" + re.escape(digest.encode()) + b")" + _E, "digest")
-        literals.append(digest.encode())
+        add("version", digest, digest, _B + b"(?P<v>" + _skip(digest) + b")" + _E, "digest")
     for short in sorted(shas):
         rest = 40 - len(short)
-        add("version", short, _B + b"(?P<v>" + short.encode() + rb"(?:[0-9a-f]{%d})?)" % rest + _E)
-        literals.append(short.encode())
+        add("version", short, short, _B + b"(?P<v>" + _skip(short) + rb"(?:[0-9a-f]{%d})?)" % rest + _E)
     if any_sha:
-        add("commit", "", _B + rb"(?P<v>[0-9a-f]{40})" + _E, "sha")
-    # each alternative names its value group v: give every one its own name
-    count = 0
-
-    def rename(_: re.Match[bytes]) -> bytes:
-        nonlocal count
-        count += 1
-        return b"(?P<v%d>" % count
-
-    joined = b"|".join(alts) if alts else rb"(?!x)x"
-    joined = re.sub(rb"\(\?P<v>", rename, joined)
-    return _Pins(comp, re.compile(joined), needles, literals, shas, covered, any_sha), refused
+        add("commit", "", "", _B + rb"(?P<v>[0-9a-f]{40})" + _E, "sha")
+    return pins, refused
 
 
 def _tag_pattern(comp: Component) -> tuple[bytes, Format] | None:
@@ -247,6 +247,57 @@ def _tag_pattern(comp: Component) -> tuple[bytes, Format] | None:
     return (b"".join(out), fmt) if fmt is not None else None
 
 
+class _Literals:
+    """The literals of every component's needles in one regex whose alternatives branch byte by
+    byte (a trie): one pass over a file finds each place where some needle may start."""
+
+    def __init__(self, all_pins: list[_Pins]) -> None:
+        self.needles: dict[bytes, list[_Needle]] = {}
+        for pins in all_pins:
+            for needle in pins.needles:
+                if needle.kind != "commit":
+                    self.needles.setdefault(needle.literal, []).append(needle)
+        self.regex = re.compile(_trie(sorted(self.needles))) if self.needles else None
+        self._starting: dict[bytes, list[_Needle]] = {}
+
+    def find(self, data: bytes) -> Iterator[tuple[int, _Needle]]:
+        """Each place in `data` where a literal starts, with every needle of that literal."""
+        if self.regex is None:
+            return
+        pos = 0
+        while (m := self.regex.search(data, pos)) is not None:
+            for needle in self._at(m.group()):
+                yield m.start(), needle
+            pos = m.start() + 1
+
+    def _at(self, longest: bytes) -> list[_Needle]:
+        """The needles of `longest`, the longest literal found at a place, and of the literals
+        that are prefixes of it: they stand there too."""
+        if longest not in self._starting:
+            self._starting[longest] = [n for i in range(len(longest) + 1) for n in self.needles.get(longest[:i], ())]
+        return self._starting[longest]
+
+
+def _trie(words: list[bytes]) -> bytes:
+    """A regex matching any of `words` (the longest one where several start at one place)."""
+    end = -1
+    root: dict[int, Any] = {}
+    for word in words:
+        node = root
+        for byte in word:
+            node = node.setdefault(byte, {})
+        node[end] = {}
+
+    def build(node: dict[int, Any]) -> bytes:
+        alts = [re.escape(bytes([byte])) + build(child) for byte, child in sorted(node.items()) if byte != end]
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+        return b"(?:" + body + b")?" if end in node else body
+
+    return build(root)
+
+
 # --------------------------------------------------------------------------------------- scanning
 
 
@@ -254,15 +305,24 @@ def _tracked(root: Path) -> Running:
     return Git(root).start("ls-files", "-z", "--cached", "--full-name")
 
 
+_ERE_SPECIAL = re.compile(rb"[\\.\[\]()*+?{}|^$]")
+
+
 def _mentioning(root: Path, literals: set[bytes]) -> Running:
-    """The tracked files (working tree) holding at least one of `literals`: `git grep -F -l`,
-    which searches in C on every core. Binary and huge files are searched too (the caller tells
-    them apart)."""
-    # a literal that holds another one is implied by it
-    needed = sorted(lit for lit in literals if not any(o != lit and o in lit for o in literals))
-    patterns = [arg for lit in needed for arg in ("-e", lit.decode("utf-8", "surrogateescape"))]
+    """The tracked files (working tree) holding at least one of `literals`: `git grep -l` of one
+    extended regex of them all (git compiles it into one automaton; many `-F -e` patterns would
+    each be tried on every line), in C on every core. Binary and huge files are searched too
+    (the caller tells them apart)."""
+    escaped = sorted(_ERE_SPECIAL.sub(lambda m: b"\\" + m.group(), lit) for lit in literals)
+    chunks: list[bytes] = []
+    for lit in escaped:
+        if chunks and len(chunks[-1]) + len(lit) < _GREP_CHUNK:
+            chunks[-1] += b"|" + lit
+        else:
+            chunks.append(lit)
+    patterns = [arg for chunk in chunks for arg in ("-e", chunk.decode("utf-8", "surrogateescape"))]
     return Git(root).start(
-        "-c", "grep.patternType=fixed", "grep", "-l", "-z", "-F", "--full-name", "--no-color", "--no-textconv",
+        "-c", "grep.patternType=extended", "grep", "-l", "-z", "-E", "--full-name", "--no-color", "--no-textconv",
         *patterns, "--", ".",
     )  # fmt: skip
 
@@ -286,7 +346,8 @@ def _read(dir_fd: int, rel: str) -> bytes | None:
 @dataclass
 class _Hit:
     pins: _Pins
-    needle: _Needle
+    kind: str
+    matched: str
     start: int  # byte offsets of the value
     end: int
     value: str
@@ -308,13 +369,14 @@ def uncovered(
         all_pins.append(pins)
         if refused:
             result.refused[comp.name] = refused
+    literals = _Literals(all_pins)
     skip = config_file(repo)
     commits: dict[str, list[tuple[str, bytes, _Hit]]] = {}  # component -> any-sha candidates
     globs = [workspace.glob_regex(g) for g in repo.config.ignore]
-    literals = {lit for pins in all_pins for lit in pins.literals}
     # with --any-sha any 40-hex value may be a commit: every file is read; else only those git
     # grep finds a literal in (it runs while ls-files does)
-    grep = None if any_sha or not literals else _mentioning(repo.root, literals)
+    prefilter = not any_sha and b"" not in literals.needles
+    grep = _mentioning(repo.root, set(literals.needles)) if prefilter and literals.needles else None
     files: list[str] = []
     for rel in sorted({f for f in _tracked(repo.root).wait().split("\0") if f}):
         if rel == skip:
@@ -324,9 +386,10 @@ def uncovered(
             continue
         files.append(rel)
     result.scanned = len(files)
-    if not any_sha:
+    if prefilter:
         found = {f for f in grep.wait(ok=(0, 1)).split("\0") if f} if grep else set()  # 1: no match
         files = [rel for rel in files if rel in found]
+    commit_needles = [pins.needles[-1] for pins in all_pins] if any_sha else []
     dir_fd = os.open(repo.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         for rel in files:
@@ -342,10 +405,7 @@ def uncovered(
             data = _read(dir_fd, rel)
             if data is None:
                 continue
-            hits: list[_Hit] = []
-            for pins in all_pins:
-                if pins.any_sha or any(lit in data for lit in pins.literals):
-                    hits += _hits(pins, data)
+            hits = _hits(data, literals, commit_needles)
             if not hits:
                 continue
             if b"\0" in data[:_SNIFF]:
@@ -369,27 +429,56 @@ def uncovered(
     return result
 
 
-def _hits(pins: _Pins, data: bytes) -> list[_Hit]:
+_Match = tuple[int, int, re.Match[bytes], _Needle]  # start, the needle's order, the match, the needle
+
+
+def _hits(data: bytes, literals: _Literals, commit_needles: list[_Needle]) -> list[_Hit]:
+    """The pins of every component in `data`: each needle tried only where its literal stands."""
+    matches: dict[_Pins, list[_Match]] = {}
+    for start, needle in literals.find(data):
+        m = needle.regex.match(data, start)
+        if m is not None:
+            matches.setdefault(needle.pins, []).append((start, needle.order, m, needle))
+    if commit_needles:  # any 40-hex value, for every component
+        for m in commit_needles[0].regex.finditer(data):
+            for needle in commit_needles:
+                matches.setdefault(needle.pins, []).append((m.start(), needle.order, m, needle))
     out: list[_Hit] = []
-    pinned: bool | None = None  # does the file hold a pinned-looking value at all?
-    for m in pins.regex.finditer(data):
-        name = m.lastgroup
-        assert name is not None
-        needle = pins.needles[name]
-        if needle.kind == "saas":
-            if pinned is None:
+    pinned: dict[int, bool] = {}  # short length -> does the file hold a pinned-looking value at all?
+    for pins, found in matches.items():
+        # as one alternation of the component's needles would match, left to right: the first
+        # needle at a place wins, and no match starts inside the one before
+        end = 0
+        for start, _, m, needle in sorted(found, key=lambda f: (f[0], f[1])):
+            if start < end:
+                continue
+            end = max(m.end(), start + 1)
+            if needle.kind == "saas":
                 short = pins.component.short_length
-                pinned = re.search(_B + rb"(?:[0-9a-f]{40}|[0-9a-f]{%d})" % short + _E, data) is not None
-            if pinned:  # else every ref of the file tracks a branch: no need to parse it
-                out.append(_Hit(pins, needle, m.start(), m.end(), needle.matched, "sha"))
-            continue
-        if needle.kind in ("key", "env") and _commented(data, m.start()):
-            continue  # `# KEY=…` is no assignment and `# key: …` no key (a version or image there is still shown)
-        vstart, vend = next(m.span(g) for g in m.re.groupindex if g.startswith("v") and m.start(g) >= 0)
-        value = data[vstart:vend].decode("ascii")
-        fmt = pins.wanted(needle, value) if needle.kind != "commit" else "sha"
-        if fmt is not None:
-            out.append(_Hit(pins, needle, vstart, vend, value, fmt, m.group().decode("utf-8", "replace")))
+                if short not in pinned:
+                    looks = _compiled(_B + rb"(?:[0-9a-f]{40}|[0-9a-f]{%d})" % short + _E)
+                    pinned[short] = looks.search(data) is not None
+                if pinned[short]:  # else every ref of the file tracks a branch: no need to parse it
+                    out.append(_Hit(pins, "saas", needle.matched, m.start(), m.end(), needle.matched, "sha"))
+                continue
+            if needle.kind in ("key", "env") and _commented(data, start):
+                continue  # `# KEY=…` is no assignment and `# key: …` no key (a version or image there is still shown)
+            vstart, vend = m.span("v")
+            value = data[vstart:vend].decode("ascii")
+            fmt = pins.wanted(needle, value) if needle.kind != "commit" else "sha"
+            if fmt is not None:
+                out.append(
+                    _Hit(
+                        pins,
+                        needle.kind,
+                        needle.matched,
+                        vstart,
+                        vend,
+                        value,
+                        fmt,
+                        m.group().decode("utf-8", "replace"),
+                    )
+                )
     return out
 
 
@@ -427,6 +516,7 @@ class _File:
         self.result = result
         self.commits = commits
         self.text = data.decode("utf-8", "replace")
+        self.ascii = data.isascii()
         self._roots: list[Node] | bool | None = False  # False: not parsed yet; None: not YAML
 
     def roots(self) -> list[Node] | None:
@@ -434,20 +524,31 @@ class _File:
             self._roots = None
             if self.rel.lower().endswith(_YAML_SUFFIXES):
                 try:
-                    self._roots = compose(self.text)
+                    self._roots = self._compose()
                 except YamlSyntaxError:
                     self._roots = None
         return self._roots if isinstance(self._roots, list) else None
 
+    def _compose(self) -> list[Node]:
+        """The file's YAML documents; the workspace's, composed once per command, when its text is
+        the one read here (it is UTF-8 and unchanged)."""
+        try:
+            if self.repo.workspace.read(self.rel) == self.text:
+                return self.repo.workspace.nodes(self.rel)
+        except Refused:
+            pass
+        return compose(self.text)
+
     def char(self, offset: int) -> int:
-        return len(self.data[:offset].decode("utf-8", "replace"))
+        """The character offset of byte `offset`."""
+        return offset if self.ascii else len(self.data[:offset].decode("utf-8", "replace"))
 
     def add(self, hits: list[_Hit]) -> None:
         by_comp: dict[str, list[tuple[_Hit, int, int, int]]] = {}  # hits as (hit, char start, char end, line)
         seen: set[tuple[str, int]] = set()
         for hit in hits:
             comp = hit.pins.component
-            if hit.needle.kind == "saas":
+            if hit.kind == "saas":
                 spots = self._saas_refs(hit.pins)
             else:
                 start = self.char(hit.start)
@@ -456,7 +557,7 @@ class _File:
                 h, start, _, line = spot
                 if (self.rel, line) in h.pins.covered or (comp.name, start) in seen:
                     continue
-                if h.needle.kind == "commit" and self.commits is not None:
+                if h.kind == "commit" and self.commits is not None:
                     self.commits.setdefault(comp.name, []).append((self.rel, self.data, h))
                     continue
                 seen.add((comp.name, start))
@@ -485,16 +586,15 @@ class _File:
                 fmt = "short"
             else:
                 continue
-            hit = _Hit(pins, _Needle("saas", comp.repo, fmt), -1, -1, f.value, fmt)
-            out.append((hit, f.start, f.end, f.line))
+            out.append((_Hit(pins, "saas", comp.repo, -1, -1, f.value, fmt), f.start, f.end, f.line))
         return out
 
     def _finding(self, hit: _Hit, start: int, line: int, positions: set[int]) -> Finding:
         comp = hit.pins.component
         line_start, line_text = snippets.line_around(self.text, start)
         target = snippets.target(comp, self.rel, self.text, self.roots(), hit.fmt, start, line, positions)
-        matched = hit.needle.matched or hit.value
-        if hit.needle.kind in ("version", "image"):
+        matched = hit.matched or hit.value
+        if hit.kind in ("version", "image"):
             matched = hit.full or hit.value
         return Finding(
             comp.name,
@@ -502,7 +602,7 @@ class _File:
             line,
             start - line_start + 1,
             line_text.strip()[:200],
-            hit.needle.kind,
+            hit.kind,
             matched,
             hit.value,
             hit.fmt,

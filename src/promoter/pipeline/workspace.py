@@ -6,9 +6,13 @@ import glob
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promoter.errors import Refused
 from promoter.model import Target
+
+if TYPE_CHECKING:
+    from promoter.locate.yamlnodes import Node
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -17,6 +21,7 @@ class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._texts: dict[str, str] = {}
+        self._nodes: dict[str, list[Node]] = {}  # the YAML documents of a file, composed once
 
     def inside(self, rel: str) -> Path:
         """The real path of `rel`, refused when it (or a symlink on the way) leaves the repo."""
@@ -62,6 +67,15 @@ class Workspace:
             raise Refused(f"{rel}:{line}: not UTF-8 text (byte {exc.start}); promoter edits UTF-8 files only") from None
         self._texts[rel] = text
         return text
+
+    def nodes(self, rel: str) -> list[Node]:
+        """The YAML documents of `rel` with their positions, composed once however many targets
+        and components read them (a file that is no valid YAML raises YamlSyntaxError each time)."""
+        if rel not in self._nodes:
+            from promoter.locate.yamlnodes import compose
+
+            self._nodes[rel] = compose(self.read(rel))
+        return self._nodes[rel]
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
