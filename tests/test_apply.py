@@ -58,7 +58,7 @@ def test_failing_temp_write_changes_nothing(repo: core.Repo, monkeypatch: pytest
     real = apply._write_durable
     calls = []
 
-    def failing(path: Path, data: bytes, mode: int | None = None) -> None:
+    def failing(path: Path, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None) -> None:
         calls.append(path)
         if len(calls) == 2:
             raise OSError(28, "No space left on device")

@@ -131,3 +131,55 @@ def test_control_characters_from_upstream_reach_no_terminal_commit_or_report(tmp
     code, out, err = run("-C", root, "history", "c", "-o", "html", "--out", tmp_path / "h.html")
     page = (tmp_path / "h.html").read_text()
     assert code == 0 and "\x1b" not in page
+
+
+# -- files that are not plain files ---------------------------------------------------------------
+LINKED = """version: 1
+components:
+  c:
+    repo: https://github.com/org/c
+    targets:
+      - {name: prod, file: current.yaml, key: tag}
+"""
+
+
+def test_a_symlinked_target_stays_a_symlink_and_the_file_behind_it_is_promoted(tmp_path: Path, run: Run) -> None:
+    from tests.conftest import git, make_repo
+
+    root = make_repo(tmp_path / "r", {"promotion.yaml": LINKED, "releases/v2.yaml": "tag: 0123456\n"})
+    (root / "current.yaml").symlink_to("releases/v2.yaml")
+    git(root, "add", "current.yaml")
+    git(root, "commit", "-q", "-m", "link")
+    code, out, err = run("-C", root, "promote", "c", NEW, "--offline", "--yes")
+    assert code == 0, err
+    assert (root / "current.yaml").is_symlink() and os.readlink(root / "current.yaml") == "releases/v2.yaml"
+    assert (root / "releases/v2.yaml").read_text() == f"tag: {NEW[:7]}\n"
+
+
+def test_owner_and_mode_are_kept(tmp_path: Path, run: Run) -> None:
+    from tests.conftest import make_repo
+
+    root = make_repo(
+        tmp_path / "r", {"promotion.yaml": LINKED.replace("current.yaml", "c.yaml"), "c.yaml": "tag: 0123456\n"}
+    )
+    os.chmod(root / "c.yaml", 0o640)
+    if os.geteuid() == 0:
+        os.chown(root / "c.yaml", 12345, 23456)
+    code, out, err = run("-C", root, "promote", "c", NEW, "--offline", "--yes")
+    assert code == 0, err
+    st = (root / "c.yaml").stat()
+    assert st.st_mode & 0o7777 == 0o640
+    if os.geteuid() == 0:
+        assert (st.st_uid, st.st_gid) == (12345, 23456)
+
+
+def test_a_hard_linked_target_is_refused(tmp_path: Path, run: Run) -> None:
+    from tests.conftest import make_repo
+
+    root = make_repo(
+        tmp_path / "r", {"promotion.yaml": LINKED.replace("current.yaml", "c.yaml"), "c.yaml": "tag: 0123456\n"}
+    )
+    os.link(root / "c.yaml", tmp_path / "elsewhere.yaml")
+    argv = ("promote", "c", NEW, "--offline", "--yes")
+    err = expect(run, root, 3, "c.yaml: has 2 hard links, which writing a new file would split", argv=argv)
+    assert (tmp_path / "elsewhere.yaml").read_text() == "tag: 0123456\n" and "nothing written" in err

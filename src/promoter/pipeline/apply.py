@@ -117,12 +117,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_durable(path: Path, data: bytes, mode: int | None = None) -> None:
+def _write_durable(path: Path, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None) -> None:
     fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644 if mode is None else mode)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        if owner is not None and owner != (os.geteuid(), os.getegid()):
+            os.fchown(fd, *owner)  # before the mode: a change of owner clears set-id bits
         if mode is not None:
             os.fchmod(fd, mode)
         os.fsync(fd)
@@ -141,6 +143,20 @@ def write_file(path: Path, data: bytes) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise Refused(f"{path}: cannot write ({exc.strerror}); nothing written") from None
+
+
+@dataclass(frozen=True)
+class _Planned:
+    change: FileChange
+    path: Path  # the real file (behind any symlink)
+    tmp: Path
+    mode: int
+    owner: tuple[int, int]  # uid, gid
+
+
+class _OwnerLost(Exception):
+    def __init__(self, planned: _Planned) -> None:
+        self.planned = planned
 
 
 @dataclass
@@ -178,7 +194,7 @@ def recover(root: Path, state_dir: Path) -> Recovery | None:
         ) from None
     done = Recovery()
     for entry in entries:
-        target = root / entry["file"]
+        target = Path(entry["path"]) if "path" in entry else root / entry["file"]
         old = bytes.fromhex(entry["old"])
         Path(entry["tmp"]).unlink(missing_ok=True)
         try:
@@ -193,7 +209,8 @@ def recover(root: Path, state_dir: Path) -> Recovery | None:
             done.left_alone.append(entry["file"])
             continue
         back = target.with_name(f".{target.name}{TMP_SUFFIX}")
-        _write_durable(back, old, entry.get("mode"))
+        owner = entry.get("owner")
+        _write_durable(back, old, entry.get("mode"), tuple(owner) if owner else None)
         os.replace(back, target)
         done.restored.append(entry["file"])
     journal.unlink()
@@ -208,27 +225,43 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | 
     after this one started (while it planned, asked, or waited on the network): it is rolled
     back first (returned), and the files are then checked against the plan as always."""
     earlier = recover(root, state_dir)
-    planned: list[tuple[FileChange, Path, Path, int]] = []
+    top = root.resolve()
+    planned: list[_Planned] = []
+    seen: dict[Path, str] = {}
     for ch in changes:
-        path = root / ch.file
+        # a symlink stays a symlink: the file behind it is promoted, when it is in the repository
+        path = (root / ch.file).resolve()
+        if top not in path.parents:
+            raise Refused(f"{ch.file}: a symlink to {path}, outside the repository; nothing written")
+        if path in seen:
+            raise Refused(f"{ch.file} and {seen[path]} are one file (a symlink); promote it through one target")
+        seen[path] = ch.file
         try:
             current = path.read_bytes()
-            mode = path.stat().st_mode & 0o7777
+            st = path.stat()
         except OSError as exc:
             raise Refused(f"{ch.file}: cannot read ({exc.strerror}); nothing written") from None
         if current != ch.old_text.encode("utf-8"):
             raise Refused(f"{ch.file}: changed since it was planned; nothing written, run again")
-        planned.append((ch, path, path.with_name(f".{path.name}{TMP_SUFFIX}"), mode))
+        if st.st_nlink > 1:
+            raise Refused(
+                f"{ch.file}: has {st.st_nlink} hard links, which writing a new file would split; "
+                "make it a single file (or a symlink) and run again; nothing written"
+            )
+        tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+        planned.append(_Planned(ch, path, tmp, st.st_mode & 0o7777, (st.st_uid, st.st_gid)))
     journal = state_dir / JOURNAL
     entries = [
         {
-            "file": ch.file,
-            "tmp": str(tmp),
-            "mode": mode,
-            "old": ch.old_text.encode("utf-8").hex(),
-            "new": _digest(ch.new_text.encode("utf-8")),
+            "file": p.change.file,
+            "path": str(p.path),
+            "tmp": str(p.tmp),
+            "mode": p.mode,
+            "owner": list(p.owner),
+            "old": p.change.old_text.encode("utf-8").hex(),
+            "new": _digest(p.change.new_text.encode("utf-8")),
         }
-        for ch, _, tmp, mode in planned
+        for p in planned
     ]
     staged = journal.with_name(JOURNAL + TMP_SUFFIX)
     try:  # the journal first, complete or not at all: from here on a crash is rolled back
@@ -241,18 +274,30 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | 
     renaming, where = False, state_dir
     try:
         fault("journal-written")
-        for n, (ch, _path, tmp, mode) in enumerate(planned, 1):
-            where = tmp.parent
-            _write_durable(tmp, ch.new_text.encode("utf-8"), mode)
+        for n, p in enumerate(planned, 1):
+            where = p.tmp.parent
+            try:
+                _write_durable(p.tmp, p.change.new_text.encode("utf-8"), p.mode, p.owner)
+            except PermissionError as exc:
+                if exc.errno == errno.EPERM:  # fchown: only its owner's or root's to give
+                    raise _OwnerLost(p) from None
+                raise
             fault(f"tmp-written:{n}")
         renaming = True
-        for n, (_, path, tmp, _) in enumerate(planned, 1):
-            os.replace(tmp, path)
+        for n, p in enumerate(planned, 1):
+            os.replace(p.tmp, p.path)
             fault(f"renamed:{n}")
-        for parent in {path.parent for _, path, _, _ in planned}:
+        for parent in {p.path.parent for p in planned}:
             _fsync_dir(parent)
         fault("dirs-synced")
         fault("done")
+    except _OwnerLost as lost:
+        recover(root, state_dir)
+        uid, gid = lost.planned.owner
+        raise Refused(
+            f"{lost.planned.change.file}: owned by uid {uid} (gid {gid}), which this user cannot give a new "
+            "file; run promoter as its owner or as root; nothing written"
+        ) from None
     except OSError as exc:
         recover(root, state_dir)
         if not renaming:
