@@ -878,3 +878,26 @@ def test_dotenv_round_trip_is_byte_exact(
     dotenv_promoter: Callable[[str, str], str], template: str, shas: tuple[str, str]
 ) -> None:
     _check_round_trip(dotenv_promoter, template, shas)
+
+
+def test_dotenv_reads_assignments_where_sh_starts_a_command() -> None:
+    """`source .env` grammar: a KEY= line inside another value's multi-line quotes, after a
+    backslash-newline or in a heredoc's body is text, not a pin; a quote never closed is refused."""
+    from promoter.locate import dotenv
+    from promoter.locate.base import LocateError
+
+    text = (
+        'MSG="line one\nTAG=1234567\nend"\n'
+        "TAG=abcdef0\n"
+        "cat <<EOF\nTAG=7654321\nEOF\n"
+        "X='a\nTAG=1111111'\n"
+        "Y=1 \\\nTAG=2222222\n"
+        "# a comment with a quote ' in it\n"
+        'export TAG="bbbbbbb" # ok\n'
+        "cat <<-'END'\n\tTAG=3333333\n\tEND\n"
+        "TAG=ccccccc\n"
+    )
+    assert [(f.line, f.value) for f in dotenv.find(text, "TAG")] == [(4, "abcdef0"), (13, "bbbbbbb"), (17, "ccccccc")]
+    with pytest.raises(LocateError) as caught:
+        dotenv.find('A="open\nTAG=1234567\n', "TAG")
+    assert caught.value.line == 1 and "never closed" in caught.value.message

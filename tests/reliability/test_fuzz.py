@@ -198,16 +198,47 @@ def dotenv_text(draw: st.DrawFn) -> str:
 _ASSIGN = re.compile(r"[ \t]*(?:export[ \t]+)?REF[ \t]*=[ \t]*(?P<v>'[^']*'|\"[^\"]*\"|[^\s'\"#]*)(?:[ \t]+#.*)?\r?")
 
 
+def _line_state(line: str, quote: str | None) -> tuple[str | None, bool]:
+    """(the quote still open at the end of `line`, whether a backslash continues it), given the
+    quote open at its start: the generator's files span lines only through an unclosed ' or "
+    or a trailing backslash (sh's reading of them; a comment is not continued)."""
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if quote is not None:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c == "\\":
+            if i == len(line) - 1 or line[i + 1 :] == "\r":
+                return None, True
+            i += 1
+        elif c == "#" and (i == 0 or line[i - 1] in " \t"):
+            break
+        i += 1
+    return quote, False
+
+
 def check_dotenv(text: str) -> str:
     new_text = _promote(text, ENV_T, NEW7)
+    old_lines = text.split("\n")
+    command = [True]  # whether a command starts on each line
+    quote: str | None = None
+    for line in old_lines:
+        quote, continued = _line_state(line, quote)
+        command.append(quote is None and not continued)
     if new_text is None:
         return "refused"
-    old_lines, new_lines = text.split("\n"), new_text.split("\n")
+    assert quote is None, "a file with a quote never closed must be refused"
+    new_lines = new_text.split("\n")
     assert len(old_lines) == len(new_lines)
     changed = 0
     for i, (a, b) in enumerate(zip(old_lines, new_lines)):
         body = a[1:] if i == 0 and a.startswith("\ufeff") else a
-        m = _ASSIGN.fullmatch(body)
+        m = _ASSIGN.fullmatch(body) if command[i] else None
         wanted = m is not None and m["v"].strip("'\"") == OLD7
         if wanted:
             assert b == a.replace(OLD7, NEW7, 1), (a, b)
