@@ -2,7 +2,7 @@
 
 A pure library: it returns data and raises `promoter.errors` exceptions, and never prints.
 Importing this package costs only the standard library; the forge clients (python-gitlab,
-urllib) are imported when `forge_for` builds one.
+requests through `promoter.http`) are imported when `forge_for` builds one.
 
 Tokens come from the environment (`GITLAB_TOKEN`, `GITHUB_TOKEN`) and never appear in an
 exception's text, a log line or a `repr`, even when the API echoes them back.
