@@ -183,3 +183,40 @@ def test_a_hard_linked_target_is_refused(tmp_path: Path, run: Run) -> None:
     argv = ("promote", "c", NEW, "--offline", "--yes")
     err = expect(run, root, 3, "c.yaml: has 2 hard links, which writing a new file would split", argv=argv)
     assert (tmp_path / "elsewhere.yaml").read_text() == "tag: 0123456\n" and "nothing written" in err
+
+
+# -- formats ----------------------------------------------------------------------------------------
+DIGITS = "1234567" + "0" * 33  # its short form is all digits: YAML reads 1234567 as a number
+
+
+def _regex_repo(tmp_path: Path, file: str, text: str, regex: str) -> Path:
+    from tests.conftest import make_repo
+
+    config = (
+        "version: 1\ncomponents:\n  c:\n    repo: https://github.com/org/c\n    targets:\n"
+        f"      - name: t\n        file: {file}\n        format: short\n        regex: {regex}\n"
+    )
+    return make_repo(tmp_path / "r", {"promotion.yaml": config, file: text})
+
+
+def test_a_regex_target_in_a_yaml_template_writes_a_number_like_sha_quoted(tmp_path: Path, run: Run) -> None:
+    root = _regex_repo(
+        tmp_path, "values.yaml.j2", "image:\n  tag: abc1234  # pinned\n", """'tag: ["'']?(?P<version>[0-9a-f]{7})'"""
+    )
+    code, out, err = run("-C", root, "promote", "c", DIGITS, "--offline", "--yes")
+    assert code == 0, err
+    assert (root / "values.yaml.j2").read_text() == "image:\n  tag: '1234567'  # pinned\n"
+
+
+def test_a_regex_that_cannot_see_the_quotes_is_refused_with_how_to_write_it(tmp_path: Path, run: Run) -> None:
+    root = _regex_repo(tmp_path, "values.yaml.j2", "tag: abc1234\n", "'tag: (?P<version>[0-9a-f]{7})'")
+    argv = ("promote", "c", DIGITS, "--offline", "--yes")
+    err = expect(run, root, 3, "YAML would read 1234567 unquoted as a number", "allow quotes", argv=argv)
+    assert "nothing written" in err
+
+
+def test_a_regex_target_outside_yaml_is_written_as_it_is(tmp_path: Path, run: Run) -> None:
+    root = _regex_repo(tmp_path, "deploy.sh", "TAG=abc1234\n", "'TAG=(?P<version>[0-9a-f]{7})'")
+    code, out, err = run("-C", root, "promote", "c", DIGITS, "--offline", "--yes")
+    assert code == 0, err
+    assert (root / "deploy.sh").read_text() == "TAG=1234567\n"

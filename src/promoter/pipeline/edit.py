@@ -16,7 +16,7 @@ import yaml
 from promoter.errors import Refused
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError, mark, parse_events
-from promoter.model import YAML_LOCATORS, Component, Edit, FileChange, Location, Target
+from promoter.model import YAML_LOCATORS, Component, Edit, FileChange, Location, RegexLocator, Target
 
 _STR = "tag:yaml.org,2002:str"
 _RESOLVER = yaml.resolver.Resolver()
@@ -49,15 +49,41 @@ def prevailing_quote(text: str) -> str:
     return '"' if double > single else "'"
 
 
+# files YAML reads, also as templates rendered into YAML (`values.yaml.j2`, `deploy.yml.tpl`)
+_YAML_FILE = re.compile(r".*\.ya?ml(?:\.(?:j2|jinja2?|tpl|tmpl|gotmpl|template))?", re.IGNORECASE)
+# a value that is a whole plain scalar on its line: after `key: ` or `- `, before the end or a comment
+_BARE_BEFORE = re.compile(r"(?:^|[:\-][ \t]+)$")
+_BARE_AFTER = re.compile(r"[ \t]*(?:#.*)?\r?$")
+
+
+def yaml_file(file: str) -> bool:
+    """Whether YAML reads `file` (by its name: .yaml, .yml, and templates of them)."""
+    return _YAML_FILE.fullmatch(file.rpartition("/")[2]) is not None
+
+
+def _bare_scalar(text: str, loc: Location) -> bool:
+    """Whether a located value stands alone as a plain YAML scalar (`tag: 1234567`), so that YAML
+    would read it by its look: a number, a boolean, null."""
+    line_start = text.rfind("\n", 0, loc.start) + 1
+    line_end = text.find("\n", loc.end)
+    before = text[line_start : loc.start]
+    after = text[loc.end : len(text) if line_end < 0 else line_end]
+    return _BARE_BEFORE.search(before) is not None and _BARE_AFTER.fullmatch(after) is not None
+
+
 def edits_for(text: str, locations: Iterable[Location], new_value: Callable[[Location], str]) -> list[Edit]:
-    """One edit a location whose value differs from its new one; quotes added where YAML needs them."""
+    """One edit a location whose value differs from its new one; quotes added where YAML needs them:
+    for a YAML locator's plain scalar, and for a regex target's value that stands alone as a plain
+    scalar in a file YAML reads (a template too)."""
     quote: str | None = None
     out: list[Edit] = []
     for loc in locations:
         new = new_value(loc)
         if new == loc.value:
             continue
-        if loc.plain_yaml and isinstance(loc.target.locator, YAML_LOCATORS) and not plain_reads_as_string(new):
+        yaml_plain = loc.plain_yaml and isinstance(loc.target.locator, YAML_LOCATORS)
+        regex_plain = isinstance(loc.target.locator, RegexLocator) and yaml_file(loc.file) and _bare_scalar(text, loc)
+        if (yaml_plain or regex_plain) and not plain_reads_as_string(new):
             quote = quote or prevailing_quote(text)
             new = f"{quote}{new}{quote}"
         out.append(Edit(loc, new))
@@ -160,6 +186,13 @@ def _verify_relocate(file: str, new_text: str, edits: list[Edit], component: Com
         locations, _ = classify(new_text, file, component, target, found)
         before = sum(1 for e in edits if e.location.target.name == target.name)
         if sum(1 for loc in locations if loc.value == want) < before or any(loc.value != want for loc in locations):
+            quoted = [e for e in edits if e.location.target.name == target.name and e.new != want]
+            hint = (
+                f" (YAML would read {want} unquoted as a number, so it must be quoted: let the regex allow "
+                f"quotes around the value, e.g. ['\"]?(?P<version>...)['\"]?)"
+                if quoted and isinstance(target.locator, RegexLocator)
+                else ""
+            )
             raise Refused(
-                f"{file}: after the edit, target '{target.name}' does not read {want} everywhere; nothing written"
+                f"{file}: after the edit, target '{target.name}' does not read {want} everywhere{hint}; nothing written"
             )
