@@ -640,7 +640,7 @@ REFUSALS = [
         "regex-yaml-value-would-become-int",
         ({"file": "a.yaml", "regex": r"tag: (?P<version>[0-9a-f]{7})", "format": "short"},),
         {"a.yaml": f"tag: {O7}\n"},
-        "a.yaml:1: '1234567' would no longer be read as a string; nothing written",
+        "a.yaml: after the edit, target 't' does not read 1234567 everywhere (YAML would read 1234567 unquoted",
         sha=full("1234567"),
     ),
     # `#` not preceded by blank space does not start a comment in sh or docker compose: the value
