@@ -220,3 +220,32 @@ def test_a_regex_target_outside_yaml_is_written_as_it_is(tmp_path: Path, run: Ru
     code, out, err = run("-C", root, "promote", "c", DIGITS, "--offline", "--yes")
     assert code == 0, err
     assert (root / "deploy.sh").read_text() == "TAG=1234567\n"
+
+
+OPTIONAL = """version: 1
+components:
+  c:
+    repo: https://github.com/org/c
+    targets:
+      - {name: a, file: a.yaml, key: tag}
+      - {name: old, file: old/layout.yaml, key: tag, optional: true}
+      - {name: g, files: "gone/*.yaml", key: tag, optional: true}
+"""
+
+
+def test_an_optional_target_whose_file_is_missing_is_skipped_by_every_command(tmp_path: Path, run: Run) -> None:
+    """Targets for an older layout can live in the main config: check, plan, status and promote
+    all skip them, with a note."""
+    from tests.conftest import make_repo
+
+    root = make_repo(tmp_path / "r", {"promotion.yaml": OPTIONAL, "a.yaml": "tag: abc1234\n"})
+    assert run("-C", root, "check")[:2] == (0, "ok: no problems\n")
+    code, out, err = run("-C", root, "plan", "c", NEW, "--offline")
+    assert code == 0, err
+    assert "old [old] old/layout.yaml: skipped (optional, nothing located)\n" in out
+    assert "warning: old/layout.yaml: target 'old': no such file (moved or renamed?) (optional: skipped)" in err
+    code, out, err = run("-C", root, "status", "--offline")
+    assert code == 0 and "optional: skipped" in out
+    code, out, err = run("-C", root, "promote", "c", NEW, "--offline", "--yes")
+    assert code == 0, err
+    assert (root / "a.yaml").read_text() == f"tag: {NEW[:7]}\n"

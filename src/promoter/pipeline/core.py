@@ -108,7 +108,7 @@ def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetS
                 )
         if problems and not target.optional:
             raise Refused("\n".join(problems))
-        ts.warnings += problems
+        ts.warnings += [f"{p} (optional: skipped)" for p in problems]
         scans.append(ts)
     return scans
 
@@ -135,7 +135,7 @@ def plan(
     for ts in scans:
         warnings += ts.warnings
         summary.append(TargetChange(ts.target, tuple(ts.values), new[ts.target.name], len(ts.locations)))
-        for file in ts.files:
+        for file in dict.fromkeys(loc.file for loc in ts.locations):  # an optional target's missing file: none
             locs = [loc for loc in ts.locations if loc.file == file]
             text = repo.workspace.read(file)
             by_file.setdefault(file, []).extend(edits_for(text, locs, lambda loc: new[loc.target.name]))

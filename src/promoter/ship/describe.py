@@ -36,6 +36,8 @@ def plan_summary(p: Plan) -> list[str]:
         shown_new = short(tc.new_value)
         state = f"{old} -> {shown_new}" if tc.changed else f"already at {shown_new}"
         places = f"{tc.locations} place{'s' if tc.locations != 1 else ''}"
+        if not tc.locations:  # an optional target that located nothing
+            state, places = "skipped", "optional, nothing located"
         lines.append(f"{tc.target.name} [{tc.target.environment}] {tc.target.where}: {state} ({places})")
     return lines
 
