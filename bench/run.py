@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmarks: figures and ratios against a baseline measured in the same run, on the same data.
 
-    python bench/run.py            # the full set (real snapshot, growth to 200k files, start-up)
+    python bench/run.py            # the full set (real snapshot, growth to 200k files, start-up,
+                                   # history, a generated fleet, tbump beside promoter)
     python bench/run.py --quick    # a smoke run for CI: small sizes, fewer repeats
 
 Nothing here asserts a time: it prints a table. Goals (from the issue) are printed beside the
@@ -11,6 +12,7 @@ ratios so a reader can judge; bench/README.md keeps the figures measured on a kn
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
@@ -20,13 +22,19 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from fleet import generate as generate_fleet  # bench/fleet.py (this script's directory is on sys.path)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SNAPSHOT = ROOT.parent / "shared" / "realdata" / "app-interface" / "snapshot-2022-05-11.tar.gz"
 EXAMPLE = ROOT / "examples" / "app-interface" / "promotion.yaml"
+OLD_SHA = "862eebc895ea7f496f9037a7b8a4d1f393d8a546"  # what the snapshot runs
 NEW_SHA = "ab0ae8f8e459d350dc0f80b93f6ed7633dc178b3"  # promotion 05, made on top of the snapshot
+VENV = HERE / ".venv"  # the bench's own virtualenv for the peer tools (git-ignored)
+TBUMP = "tbump==6.11.0"
 PROMOTER = [sys.executable, "-m", "promoter"]
 # an installed package has its bytecode compiled: let Python write it (this machine's
 # environment sets PYTHONDONTWRITEBYTECODE) and warm it up before timing
@@ -39,25 +47,45 @@ ENV = {
 }
 
 
+_PROBE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)\n"
+)
+
+
+def probe(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one run of `cmd`, measured by a small process that starts it."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, *cmd], cwd=cwd, env=ENV, capture_output=True, text=True, check=True
+    ).stdout.split()
+    if out[2] not in ("0", "1", "2", "3"):
+        raise SystemExit(f"{cmd} failed with {out[2]}")
+    return float(out[0]), int(out[1]) / 1024
+
+
 def timed(cmd: list[str], repeat: int, cwd: Path | None = None) -> tuple[float, float]:
     """(median seconds, peak RSS in MB) of running `cmd` `repeat` times, after one run to warm up."""
-    subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, check=False)
-    times, peak = [], 0.0
-    for _ in range(repeat):
-        probe = (
-            "import resource, subprocess, sys, time\n"
-            "t = time.perf_counter()\n"
-            "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)\n"
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", probe, *cmd], cwd=cwd, env=ENV, capture_output=True, text=True, check=True
-        ).stdout.split()
-        if out[2] not in ("0", "1", "2", "3"):
-            raise SystemExit(f"{cmd} failed with {out[2]}")
-        times.append(float(out[0]))
-        peak = max(peak, int(out[1]) / 1024)
-    return statistics.median(times), peak
+    return interleaved({"cmd": cmd}, repeat, cwd)["cmd"]
+
+
+def interleaved(
+    cmds: dict[str, list[str]], repeat: int, cwd: Path | None = None, reset: Callable[[], None] | None = None
+) -> dict[str, tuple[float, float]]:
+    """(median seconds, peak RSS in MB) of each command, run by turns `repeat` times after one
+    round to warm up; `reset` (not timed) runs before each command."""
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    peak = dict.fromkeys(cmds, 0.0)
+    for round_ in range(repeat + 1):
+        for name, cmd in cmds.items():
+            if reset is not None:
+                reset()
+            t, mem = probe(cmd, cwd)
+            if round_:
+                times[name].append(t)
+                peak[name] = max(peak[name], mem)
+    return {name: (statistics.median(times[name]), peak[name]) for name in cmds}
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -77,18 +105,27 @@ def startup(rows: list[list[str]], repeat: int) -> None:
         row(rows, f"promoter {' '.join(args)}", t, base, "python -c pass", mem, goal)
 
 
+def unpack(work: Path, extra: dict[str, str] | None = None) -> Path:
+    """The real snapshot in `work`, a git repository with one commit (holding `extra` files too)."""
+    work.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(SNAPSHOT) as tar:
+        tar.extractall(work, filter="data")
+    repo = work / "app-interface"
+    for rel, text in (extra or {}).items():
+        (repo / rel).write_text(text)
+    git(repo, "init", "-q", "-b", "master")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "snapshot")
+    return repo
+
+
 def snapshot(rows: list[list[str]], repeat: int, work: Path) -> None:
     if not SNAPSHOT.is_file():
         rows.append(["real snapshot", "skipped", "../shared/realdata is absent", "", "", ""])
         return
-    with tarfile.open(SNAPSHOT) as tar:
-        tar.extractall(work, filter="data")
-    repo = work / "app-interface"
-    git(repo, "init", "-q", "-b", "master")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "snapshot")
+    repo = unpack(work / "snapshot")
     files = sum(1 for _ in repo.rglob("*") if _.is_file() and ".git" not in _.parts)
-    base, _ = timed(["git", "grep", "-l", "862eebc895ea7f496f9037a7b8a4d1f393d8a546"], repeat, repo)
+    base, _ = timed(["git", "grep", "-l", OLD_SHA], repeat, repo)
     cfg = ["-C", str(repo), "--config", str(EXAMPLE), "--offline"]
     t, mem = timed([*PROMOTER, *cfg, "plan", "qontract-reconcile", NEW_SHA], repeat)
     row(rows, f"plan, snapshot ({files} files)", t, base, "git grep -l sha", mem, "< 3x")
@@ -97,7 +134,10 @@ def snapshot(rows: list[list[str]], repeat: int, work: Path) -> None:
     row(rows, "status, snapshot", t, base, "git grep -l key", mem)
     base, _ = timed(["git", "grep", "-l", "-e", "862eebc", "-e", "qontract_reconcile_image_tag"], repeat, repo)
     # start-up: the interpreter and the modules discover/check import, run on nothing
-    imports = "import promoter.cli, promoter.core, promoter.discover, promoter.render_discover"
+    imports = (
+        "import promoter.cli, promoter.pipeline.core, promoter.insight.discover, promoter.insight.lint, "
+        "promoter.render.discover"
+    )
     started, _ = timed([sys.executable, "-c", imports], repeat)
     for command, goal in ((["discover"], "< 2x"), (["check"], "")):
         t, mem = timed([*PROMOTER, *cfg, *command], repeat)
@@ -183,12 +223,123 @@ def history(rows: list[list[str]], commits: int, repeat: int, work: Path) -> Non
     row(rows, f"history, {commits} commits ({commits // 10} promotions)", t, base, "git log -p -- file", mem)
 
 
+def fleet(rows: list[list[str]], repeat: int, work: Path, components: int, unrelated: int) -> None:
+    """`check` and `discover` of every component against `status --offline` of every component,
+    on a generated fleet (bench/fleet.py)."""
+    started = time.perf_counter()
+    made = generate_fleet(work / "fleet", components, unrelated)
+    print(f"  (generated the fleet in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
+    cfg = [*PROMOTER, "-C", str(made.root), "--offline"]
+    got = interleaved({c: [*cfg, c] for c in ("status", "check", "discover")}, repeat)
+    base = got["status"][0]
+    shape = f"{len(made.components)} components, {made.pairs} saas pairs, {made.files} files"
+    t, mem = got["check"]
+    row(rows, f"check, fleet ({shape})", t, base, "status --offline", mem, "< 3x")
+    t, mem = got["discover"]
+    row(rows, "discover, fleet", t, base, "status --offline", mem)
+
+
+# tbump, configured for the seven places promotion 05 writes (examples/app-interface/promotion.yaml's
+# qontract-reconcile targets). tbump finds lines by a regex and replaces the version text on them:
+# a saas `ref:` is every `ref: <old sha>` line of the four saas files (promoter: the refs of the
+# resource templates whose url is the repo; the same lines in this snapshot).
+TBUMP_TOML = (
+    f"""\
+[version]
+current = "{OLD_SHA}"
+regex = '(?P<short>[0-9a-f]{{7}})(?P<rest>[0-9a-f]{{33}})'
+
+[git]
+message_template = "promote qontract-reconcile to {{new_version}}"
+tag_template = "qontract-reconcile-{{new_version}}"
+"""
+    + "".join(
+        f'\n[[file]]\nsrc = "data/services/app-interface/cicd/{path}"\nsearch = "ref: {{current_version}}"\n'
+        for path in (
+            "ci-ext/saas-qontract-reconcile.yaml",
+            "ci-ext/saas-qontract-manager.yaml",
+            "ci-int/saas-qontract-reconcile-int.yaml",
+            "ci-int/saas-qontract-manager-int.yaml",
+        )
+    )
+    + "".join(
+        f'\n[[file]]\nsrc = "{src}"\nversion_template = "{{short}}"\nsearch = "{search}"\n'
+        for src, search in (
+            (".env", "RECONCILE_IMAGE_TAG={current_version}"),
+            ("resources/jenkins/global/defaults.yaml", r"qontract_reconcile_image_tag: ['\"]?{current_version}"),
+            ("data/pipelines/tekton-provider-*.yaml", r"qontract_reconcile_image_tag: ['\"]?{current_version}"),
+        )
+    )
+)
+
+
+def tbump() -> Path | None:
+    """tbump in the bench's own virtualenv (created, and tbump installed, when missing); None
+    when pip cannot install it."""
+    exe = VENV / "bin" / "tbump"
+    with contextlib.suppress(OSError):
+        if subprocess.run([exe, "--version"], capture_output=True, check=False).returncode == 0:
+            return exe
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", VENV], capture_output=True, check=True)
+        pip = [VENV / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", TBUMP]
+        subprocess.run(pip, capture_output=True, check=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        said = (getattr(exc, "stderr", None) or b"").decode(errors="replace").strip().splitlines()
+        print(f"  (could not install {TBUMP} in {VENV}: {said[-1] if said else exc}; skipped)", file=sys.stderr)
+        return None
+    return exe
+
+
+def peers(rows: list[list[str]], repeat: int, work: Path) -> None:
+    """promoter beside a peer tool on the real snapshot: `promote` against `tbump --only-patch`
+    (the same seven places; both start from a clean checkout, reset between runs, not timed), and
+    `plan` against `git grep -l` of the old sha."""
+    if not SNAPSHOT.is_file():
+        rows.append(["peers (tbump)", "skipped", "../shared/realdata is absent", "", "", ""])
+        return
+    repo = unpack(work / "peers", {"tbump.toml": TBUMP_TOML})
+    cfg = [*PROMOTER, "-C", str(repo), "--config", str(EXAMPLE), "--offline"]
+    plan = [*cfg, "plan", "qontract-reconcile", NEW_SHA]
+    got = interleaved({"plan": plan, "grep": ["git", "grep", "-l", OLD_SHA]}, repeat, repo)
+    t, mem = got["plan"]
+    row(rows, "plan, snapshot (7 targets)", t, got["grep"][0], "git grep -l sha", mem, "< 1.5x")
+    exe = tbump()
+    if exe is None:
+        rows.append(["promote, snapshot", "skipped", f"{TBUMP} could not be installed", "", "", ""])
+        return
+
+    def reset() -> None:
+        git(repo, "checkout", "-q", "--", ".")
+
+    promote = [*cfg, "promote", "qontract-reconcile", NEW_SHA, "--yes"]
+    bump = [str(exe), "--non-interactive", "--only-patch", NEW_SHA]
+    # both must succeed and write the same edits (tbump also writes the new version into tbump.toml)
+    diffs = []
+    for cmd in (promote, bump):
+        reset()
+        done = subprocess.run(cmd, cwd=repo, env=ENV, capture_output=True, check=False)
+        diff = subprocess.run(["git", "diff", "--", ".", ":!tbump.toml"], cwd=repo, capture_output=True, check=True)
+        diffs.append(diff.stdout if done.returncode == 0 else b"")
+    if not all(diffs):
+        rows.append(["promote, snapshot", "skipped", "promote or tbump failed or changed nothing", "", "", ""])
+        return
+    same = "same edits" if diffs[0] == diffs[1] else "DIFFERENT edits"
+    got = interleaved({"promote": promote, "tbump": bump}, repeat, repo, reset)
+    reset()
+    t, mem = got["promote"]
+    row(rows, f"promote, snapshot ({same})", t, got["tbump"][0], "tbump --only-patch", mem, "<= 1x")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes and few repeats (CI smoke run)")
     ap.add_argument("--sizes", default=None, help="comma-separated generated repo sizes (default 10000,50000,200000)")
     ap.add_argument("--commits", type=int, default=None, help="commits of the history repo (default 20000)")
-    ap.add_argument("--only", choices=["startup", "snapshot", "growth", "history"], help="run just this part")
+    ap.add_argument("--components", type=int, default=267, help="components of the generated fleet (default 267)")
+    ap.add_argument(
+        "--only", choices=["startup", "snapshot", "growth", "history", "fleet", "peers"], help="run just this part"
+    )
     args = ap.parse_args()
     repeat = 3 if args.quick else 7
     sizes = [int(s) for s in (args.sizes or ("1000,5000" if args.quick else "10000,50000,200000")).split(",")]
@@ -203,6 +354,10 @@ def main() -> int:
             growth(rows, sizes, repeat, work)
         if args.only in (None, "history"):
             history(rows, args.commits or (2000 if args.quick else 20000), repeat, work)
+        if args.only in (None, "fleet"):
+            fleet(rows, repeat, work, args.components, 3000)
+        if args.only in (None, "peers"):
+            peers(rows, repeat, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(
