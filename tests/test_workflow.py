@@ -422,3 +422,68 @@ def test_promote_many_is_a_library_call_that_returns_what_it_did(world: dict[str
     declined = Session(core.open_repo(repo), Options()).promote_many(["reconcile"], commit=True, review=lambda p: False)
     assert [(r.state, r.files, r.shipped) for r in declined] == [("declined", [], None)]
     assert snapshot(repo) == before and git(repo, "branch", "--show-current") == "main"
+
+
+# -- the SOP's flows, as a real user runs them ------------------------------------------------------
+def test_one_environment_first_then_the_rest(world, run) -> None:  # type: ignore[no-untyped-def]
+    """`--env production --commit`, merged, then `--commit` for the rest: two branches, and the
+    second commits every remaining target (it used to say 'already holds this promotion')."""
+    repo, r = world["repo"], world["r"]
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--env", "production", "--yes", "--commit")
+    assert code == 0, err
+    first = f"promote/reconcile-{r[3][:7]}-production"
+    assert f"on {first}:" in out
+    assert git(repo, "diff", "--name-only", "main", first) == "saas.yaml"
+    git(repo, "switch", "-q", "main")
+    git(repo, "merge", "-q", "--no-edit", first)  # the merge request is merged
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
+    assert code == 0, err
+    second = f"promote/reconcile-{r[3][:7]}"
+    assert f"on {second}:" in out and "already holds" not in out
+    assert git(repo, "diff", "--name-only", "main", second) == ".env"
+    assert f"RECONCILE_TAG={r[3][:7]}" in git(repo, "show", f"{second}:.env")
+
+
+def test_a_commit_that_fails_after_writing_is_undone_and_the_same_command_finishes_it(world, run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    before = snapshot(repo)
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var)
+    git(repo, "config", "user.useConfigOnly", "true")  # no identity: git commit fails
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
+    assert code == 4, err
+    assert "Author identity unknown" in err or "empty ident" in err or "user.email" in err
+    assert f"nothing was committed: the files were put back and branch promote/reconcile-{r[3][:7]} removed" in err
+    assert "run the same command again" in err
+    assert snapshot(repo) == before and git(repo, "branch", "--show-current") == "main"
+    assert not git(repo, "branch", "--list", "promote/*")
+    git(repo, "config", "user.email", "fixed@example.com")
+    git(repo, "config", "user.name", "Fixed")
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
+    assert code == 0, err
+    assert git(repo, "log", "-1", "--format=%an %s") == f"Fixed promote reconcile {r[1][:7]} to {r[3][:7]}"
+
+
+def test_a_branch_left_with_no_commit_of_its_own_is_reused(world, run) -> None:  # type: ignore[no-untyped-def]
+    """A killed `--commit` leaves its branch at the base: the next run takes it over."""
+    repo, r = world["repo"], world["r"]
+    branch = f"promote/reconcile-{r[3][:7]}"
+    git(repo, "branch", branch, "main")
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
+    assert code == 0, err
+    assert f"on {branch}:" in out
+    assert git(repo, "rev-parse", f"{branch}~1") == git(repo, "rev-parse", "main")
+
+
+def test_a_branch_holding_something_else_is_refused(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    branch = f"promote/reconcile-{r[3][:7]}"
+    git(repo, "switch", "-q", "-c", branch)
+    (repo / "README").write_text("unrelated work\n")
+    git(repo, "commit", "-qam", "unrelated")
+    git(repo, "switch", "-q", "main")
+    before = snapshot(repo)
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
+    assert code == 3
+    assert f"branch {branch} already exists and holds something else than this promotion" in err
+    assert snapshot(repo) == before

@@ -222,9 +222,13 @@ def _merge_request(r: _Reader, node: Node) -> MergeRequestConfig:
         _branch_name(r, m["target_branch"][1], "merge_request.target_branch", str(kw["target_branch"]))
     if "branch" in m:
         try:
-            sample = str(kw["branch"]).format(component="c", short="abc1234", sha="abc1234" * 5 + "abcde")
+            sample = str(kw["branch"]).format(
+                component="c", short="abc1234", sha="abc1234" * 5 + "abcde", environments="production"
+            )
         except (KeyError, IndexError, ValueError):
-            raise r.error(m["branch"][1], "merge_request.branch may use {component}, {short} and {sha} only") from None
+            raise r.error(
+                m["branch"][1], "merge_request.branch may use {component}, {short}, {sha} and {environments} only"
+            ) from None
         _branch_name(r, m["branch"][1], "merge_request.branch", sample)
     for key in ("labels", "reviewers"):
         if key in m:

@@ -165,6 +165,15 @@ def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False, ours: Collection[
     return files
 
 
+def undo_plan(repo: Repo, p: Plan) -> None:
+    """Put back the files `apply_plan` wrote for `p` (all or none, like any write)."""
+    from promoter.model import FileChange
+
+    back = [FileChange(ch.file, ch.new_text, ch.old_text, ()) for ch in p.changes]
+    with apply.lock(repo.state_dir):
+        apply.write(repo.root, repo.state_dir, back)
+
+
 @dataclass
 class ComponentStatus:
     component: Component

@@ -6,6 +6,7 @@ is retried on top of what the remote has (the plan recomputed there), never forc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,28 +26,58 @@ class BranchCommit:
     message: str
 
 
+_UNSAFE_IN_REF = re.compile(r"[^A-Za-z0-9._-]+")
+
+
 def branch_name(config: Config, plan: Plan) -> str:
-    return config.merge_request.branch.format(
-        component=plan.component.name, short=plan.component.short(plan.sha), sha=plan.sha
-    )
+    """`merge_request.branch` for this promotion. When it promotes only some of the component's
+    targets, the branch says which (the environments, or the targets when an environment is only
+    partly promoted), so one environment first and then the rest are two branches, never one."""
+    comp = plan.component
+    chosen = {tc.target.name for tc in plan.targets}
+    scope = ""
+    if chosen != {t.name for t in comp.targets}:
+        envs = sorted({tc.target.environment for tc in plan.targets})
+        whole = all(t.name in chosen for t in comp.targets if t.environment in envs)
+        scope = "-".join(envs if whole else sorted(chosen))
+        scope = _UNSAFE_IN_REF.sub("-", scope).strip(".-") or "some"
+    template = config.merge_request.branch
+    name = template.format(component=comp.name, short=comp.short(plan.sha), sha=plan.sha, environments=scope or "all")
+    return name if not scope or "{environments}" in template else f"{name}-{scope}"
 
 
 def current_branch(git: Git) -> str | None:
     return git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip() or None
 
 
-def start_branch(git: Git, branch: str, component: str, sha: str) -> bool:
-    """Switch to a new `branch` at HEAD (local changes come along). Returns False when the branch
-    exists already and its tip is this very promotion (a re-run): then it is checked out as it is."""
-    tip = git.run("log", "-1", "--format=%(trailers:only,unfold)", f"refs/heads/{branch}", "--", check=False)
-    if tip.returncode == 0:
-        trailers = set(tip.stdout.splitlines())
-        if {f"Promoted-Component: {component}", f"Promoted-To: {sha}"} <= trailers:
-            git.run("switch", "--quiet", branch)
-            return False
-        raise Refused(f"branch {branch} already exists and holds something else; delete it or set merge_request.branch")
-    git.run("switch", "--quiet", "-c", branch)
-    return True
+def holds(git: Git, ref: str, plan: Plan) -> bool:
+    """Whether `ref`'s tree holds every file of the plan exactly as the plan would write it."""
+    from promoter.upstream.git import CatFile
+
+    with CatFile(git.cwd) as cat:
+        got = cat.read([f"{ref}:{ch.file}" for ch in plan.changes])
+    return all(g is not None and g[2] == ch.new_text.encode("utf-8") for g, ch in zip(got, plan.changes))
+
+
+def start_branch(git: Git, branch: str, plan: Plan) -> bool:
+    """Switch to `branch` for this promotion (local changes come along). Returns False when it
+    exists and already holds this very promotion (a re-run): it is checked out as it is. A branch
+    with no commit of its own (left by a run that was killed or failed before committing) is
+    moved to HEAD and reused. Any other existing branch is refused: it holds something else."""
+    ref = f"refs/heads/{branch}"
+    if not git.ok("rev-parse", "--verify", "--quiet", ref):
+        git.run("switch", "--quiet", "-c", branch)
+        return True
+    if git.ok("merge-base", "--is-ancestor", ref, "HEAD"):
+        git.run("switch", "--quiet", "-C", branch)
+        return True
+    if holds(git, ref, plan):
+        git.run("switch", "--quiet", branch)
+        return False
+    raise Refused(
+        f"branch {branch} already exists and holds something else than this promotion; "
+        "delete it (git branch -D " + branch + ") or set merge_request.branch"
+    )
 
 
 def abandon_branch(git: Git, branch: str, back_to: str) -> None:

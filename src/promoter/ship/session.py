@@ -178,9 +178,8 @@ class Session:
         return build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
 
     # -- shipping -----------------------------------------------------------------------------
-    def ship(self, prepared: Prepared, files: list[str] | None, push_to: str | None) -> Shipped:
-        """Commit the written `files` on the current branch (None: it already holds this promotion);
-        push it and open or update its merge request."""
+    def commit(self, prepared: Prepared, files: list[str] | None) -> commits.BranchCommit:
+        """Commit the written `files` on the current branch (None: it already holds this promotion)."""
         from promoter.ship import describe
 
         repo, plan = self.repo, prepared.plan
@@ -191,9 +190,21 @@ class Session:
         )
         subject, text = describe.commit_message(plan, describe.plan_summary(plan), log)
         if files is None:
-            done = commits.BranchCommit(branch, git.out("rev-parse", "HEAD"), subject, text)
-        else:
-            done = commits.commit(git, files, branch, subject, text)
+            return commits.BranchCommit(branch, git.out("rev-parse", "HEAD"), subject, text)
+        return commits.commit(git, files, branch, subject, text)
+
+    def ship(self, prepared: Prepared, files: list[str] | None, push_to: str | None) -> Shipped:
+        """Commit the written `files` on the current branch (None: it already holds this promotion);
+        push it and open or update its merge request."""
+        return self.publish(prepared, self.commit(prepared, files), push_to)
+
+    def publish(self, prepared: Prepared, done: commits.BranchCommit, push_to: str | None) -> Shipped:
+        """Push the promotion's commit and open or update its merge request (with `push_to`)."""
+        from promoter.ship import describe
+
+        repo, plan = self.repo, prepared.plan
+        git = Git(repo.root)
+        branch, subject, text = done.branch, done.subject, done.message
         shipped = Shipped(done)
         if push_to is None:
             return shipped
@@ -238,6 +249,27 @@ class Session:
         if forge is not None:
             shipped.merge_request = forge.open_or_update(mr)
         return shipped
+
+    def _commit_or_undo(self, prepared: Prepared, result: Promoted, start: str) -> commits.BranchCommit:
+        """The promotion's commit; when committing fails, the written files are put back and the
+        branch dropped, so that running the same command again does the whole job."""
+        from promoter.errors import PromoterError
+
+        written = result.state == "written"
+        try:
+            return self.commit(prepared, result.files if written else None)
+        except PromoterError as exc:
+            if not written:
+                raise
+            git = Git(self.repo.root)
+            core.undo_plan(self.repo, prepared.plan)
+            assert result.branch is not None
+            commits.abandon_branch(git, result.branch, start)
+            exc.args = (
+                f"{exc}\nnothing was committed: the files were put back and branch {result.branch} removed, "
+                f"you are on {start} again; fix the cause above and run the same command again",
+            )
+            raise
 
     # -- the whole workflow ---------------------------------------------------------------------
     def promote_many(
@@ -286,7 +318,7 @@ class Session:
                 result.state = "dry-run"
             else:
                 result.branch = commits.branch_name(self.repo.config, plan) if commit else None
-                if result.branch is None or commits.start_branch(git, result.branch, comp.name, plan.sha):
+                if result.branch is None or commits.start_branch(git, result.branch, plan):
                     try:
                         result.files = core.apply_plan(self.repo, plan, allow_dirty=allow_dirty, ours=written)
                     except BaseException:
@@ -300,7 +332,9 @@ class Session:
                 else:
                     result.state = "on-branch"
                 if commit:
-                    result.shipped = self.ship(prepared, result.files if result.state == "written" else None, push_to)
+                    assert result.branch is not None and start is not None
+                    made = self._commit_or_undo(prepared, result, start)
+                    result.shipped = self.publish(prepared, made, push_to)
             if done is not None:
                 done(result)
             if result.state == "declined":
