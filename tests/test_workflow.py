@@ -197,7 +197,38 @@ def test_push_opens_the_merge_request_through_push_options(world, run) -> None: 
     assert all("\n" not in o for o in options)
 
 
-def test_push_rejected_because_the_remote_moved_is_rebuilt_on_top(world, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _colleague(tmp_path: Path, remote: Path, branch: str, *argv: str) -> str:
+    """A colleague's clone runs promoter and pushes the result to `branch`; returns its commit."""
+    from promoter.cli import main
+
+    other = tmp_path / "colleague"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    assert main(["-C", str(other), "promote", *argv, "--yes", "--commit", "--ignore-deps"]) == 0
+    git(other, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+    return git(other, "rev-parse", "HEAD")
+
+
+def test_push_rejected_because_another_promotion_moved_the_branch_is_rebuilt_on_top(  # type: ignore[no-untyped-def]
+    world, run, tmp_path: Path
+) -> None:
+    repo, remote, r = world["repo"], world["remote"], world["r"]
+    branch = f"promote/reconcile-{r[3][:7]}"
+    theirs = _colleague(tmp_path, remote, branch, "reconcile", r[3], "--env", "ci")  # .env only
+
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--push", "--ignore-deps")
+
+    assert code == 0, err
+    log = git(remote, "log", "--format=%H %s", branch).splitlines()
+    assert log[1].split()[0] == theirs  # theirs kept, ours on top: nothing forced
+    assert log[0].split(" ", 1)[1] == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
+    assert git(remote, "diff", "--name-only", f"{branch}~1", branch) == "saas.yaml"  # planned again there
+    ours = log[0].split()[0]
+    assert f"committed {ours[:12]} on {branch}" in out or f"pushed {branch} to origin" in out
+    assert git(repo, "rev-parse", branch) == ours  # the printed and local commit is the one pushed
+
+
+def test_push_rebuild_refuses_commits_that_are_not_promoters(world, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An unreviewed commit on the remote's branch never rides along with the promotion."""
     repo, remote, r = world["repo"], world["remote"], world["r"]
     branch = f"promote/reconcile-{r[3][:7]}"
     other = tmp_path / "other"
@@ -208,13 +239,22 @@ def test_push_rejected_because_the_remote_moved_is_rebuilt_on_top(world, run, tm
     git(other, "push", "-q", "origin", branch)
     theirs = git(other, "rev-parse", "HEAD")
 
-    code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--push", "--ignore-deps")
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--push", "--ignore-deps")
 
-    assert code == 0, err
-    log = git(remote, "log", "--format=%H %s", branch).splitlines()
-    assert log[1].split()[0] == theirs  # their commit kept, ours on top: nothing forced
-    assert log[0].split(" ", 1)[1] == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
-    assert git(remote, "show", f"{branch}:README") == "a teammate's change on the same branch"
+    assert code == 3, err
+    assert f"origin's {branch} holds commits that are not promoter's: {theirs[:12]} teammate; nothing was pushed" in err
+    assert "the promotion is committed as" in err and f"on branch {branch} (you are on it)" in err
+    assert git(remote, "rev-parse", branch) == theirs
+
+
+def test_push_rebuild_runs_every_gate_again(world, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A colleague's newer promotion on the branch is not rolled back by the rebuild."""
+    repo, remote, r = world["repo"], world["remote"], world["r"]
+    branch = f"promote/reconcile-{r[2][:7]}"
+    _colleague(tmp_path, remote, branch, "reconcile", r[3])  # the branch now runs r3
+    code, out, err = run("-C", repo, "promote", "reconcile", r[2], "--yes", "--push", "--ignore-deps")
+    assert code == 3, err
+    assert f"reconcile: {r[2][:7]} is older than {r[3][:7]}" in err and "--allow-downgrade" in err
 
 
 def test_push_failure_is_an_external_error(world, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -487,3 +527,46 @@ def test_a_branch_holding_something_else_is_refused(world, run) -> None:  # type
     assert code == 3
     assert f"branch {branch} already exists and holds something else than this promotion" in err
     assert snapshot(repo) == before
+
+
+def test_a_checkout_in_another_shell_never_makes_the_commit_land_elsewhere(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """HEAD moved to main while promoter was writing: the commit still lands on the promotion's
+    branch (built from the planned tree, the branch moved only from its expected base), main is
+    neither committed to nor pushed."""
+    import os
+    import subprocess
+    import sys
+
+    repo, remote, r = world["repo"], world["remote"], world["r"]
+    main_before = git(repo, "rev-parse", "main")
+    fifo = tmp_path / "hold"
+    os.mkfifo(fifo)
+    env = {**os.environ, "PROMOTER_FAULT": "planned", "PROMOTER_FAULT_ACTION": "wait", "PROMOTER_FAULT_FIFO": str(fifo)}
+    argv = [sys.executable, "-m", "promoter", "-C", str(repo), "promote", "reconcile", r[3], "--yes", "--push"]
+    proc = subprocess.Popen(
+        [*argv, "--ignore-deps"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    with open(fifo, "wb"):  # promoter is on its branch, about to write
+        git(repo, "checkout", "-q", "main")  # another shell
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    branch = f"promote/reconcile-{r[3][:7]}"
+    assert git(repo, "rev-parse", "main") == main_before
+    assert git(remote, "rev-parse", "main") == main_before
+    assert git(remote, "log", "-1", "--format=%s", branch) == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
+    assert git(remote, "rev-parse", f"{branch}~1") == main_before
+    assert sorted(git(remote, "diff", "--name-only", "main", branch).split()) == [".env", "saas.yaml"]
+
+
+def test_user_hooks_never_change_what_is_committed(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    hooks = repo / ".git" / "hooks"
+    (hooks / "pre-commit").write_text("#!/bin/sh\necho tampered >> README\ngit add README\n")
+    (hooks / "commit-msg").write_text('#!/bin/sh\necho "rewritten" > "$1"\n')
+    for hook in ("pre-commit", "commit-msg"):
+        (hooks / hook).chmod(0o755)
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit", "--ignore-deps")
+    assert code == 0, err
+    assert git(repo, "log", "-1", "--format=%s") == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
+    assert sorted(git(repo, "diff", "--name-only", "main", "HEAD").split()) == [".env", "saas.yaml"]
+    assert (repo / "README").read_text() == "config repo\n"

@@ -50,6 +50,15 @@ def current_branch(git: Git) -> str | None:
     return git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip() or None
 
 
+def remote_head(git: Git, remote: str) -> str | None:
+    """The default branch of `remote` (what its HEAD points at), None when it cannot be told."""
+    proc = git.run("ls-remote", "--symref", remote, "HEAD", check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+            return line[len("ref: refs/heads/") : -len("\tHEAD")]
+    return None
+
+
 def holds(git: Git, ref: str, plan: Plan) -> bool:
     """Whether `ref`'s tree holds every file of the plan exactly as the plan would write it."""
     from promoter.upstream.git import CatFile
@@ -87,31 +96,79 @@ def abandon_branch(git: Git, branch: str, back_to: str) -> None:
         git.run("branch", "--quiet", "-D", branch, check=False)
 
 
-def commit(git: Git, files: list[str], branch: str, subject: str, text: str) -> BranchCommit:
-    """Commit exactly `files` (whatever else is staged stays staged)."""
-    git.run("commit", "--quiet", "--no-edit", "-F", "-", "--", *files, input=text)
-    return BranchCommit(branch, git.out("rev-parse", "HEAD"), subject, text)
+def commit(git: Git, branch: str, base: str, contents: dict[str, str], subject: str, text: str) -> BranchCommit:
+    """Commit exactly the planned `contents` (repo-relative path -> text) on `branch`, on top of
+    `base`, whatever HEAD, the index or the working tree hold meanwhile.
+
+    The tree is built in a private index (`base`'s tree plus the planned blobs, stored without
+    filters), the commit with `commit-tree` (no hook runs: nothing can change what is committed),
+    and `branch` moves only if it is still at `base` (`update-ref` with the expected old value):
+    a branch someone moved meanwhile is refused, never overwritten. When HEAD is on `branch`, the
+    index entries of the committed files are brought up to the commit, so the tree looks clean.
+    """
+    import tempfile
+
+    ref = f"refs/heads/{branch}"
+    paths = list(contents)
+    listed = git.run("ls-tree", "-z", "--full-tree", base, "--", *paths).stdout
+    modes = {entry.split("\t", 1)[1]: entry.split(" ", 1)[0] for entry in listed.split("\0") if "\t" in entry}
+    with tempfile.TemporaryDirectory(prefix="promoter-index-") as tmp:
+        env = {"GIT_INDEX_FILE": f"{tmp}/index"}
+        git.run("read-tree", base, env=env)
+        for path, data in contents.items():
+            blob = git.run("hash-object", "-w", "--no-filters", "--stdin", input=data).stdout.strip()
+            git.run("update-index", "--add", "--cacheinfo", f"{modes.get(path, '100644')},{blob},{path}", env=env)
+        tree = git.run("write-tree", env=env).stdout.strip()
+    sha = git.run("commit-tree", tree, "-p", base, "-F", "-", input=text).stdout.strip()
+    moved = git.run("update-ref", "-m", f"promoter: {subject}", ref, sha, base, check=False)
+    if moved.returncode != 0:
+        raise Refused(
+            f"branch {branch} moved while promoter was committing (it is no longer at {base[:12]}); "
+            "nothing was committed on it: look at what moved it, then run the command again"
+        )
+    if current_branch(git) == branch:
+        git.run("reset", "--quiet", "--", *paths)  # the index follows the commit for these files
+    return BranchCommit(branch, sha, subject, text)
+
+
+def own_commits(git: Git, base: str, tip: str) -> list[tuple[str, str]]:
+    """(sha, subject) of the commits in `tip` that are not in `base` and are not promoter's own
+    (no `Promoted-Component:` trailer)."""
+    out = git.run(
+        "log", "--format=%H%x1f%s%x1f%(trailers:key=Promoted-Component,valueonly)%x1e", f"{base}..{tip}", "--"
+    ).stdout
+    foreign = []
+    for record in out.split("\x1e"):
+        fields = record.strip("\n").split("\x1f")
+        if len(fields) == 3 and not fields[2].strip():
+            foreign.append((fields[0], fields[1]))
+    return foreign
 
 
 def push(
     git: Git,
     remote: str,
     branch: str,
+    done: BranchCommit,
     options: list[str],
-    redo: Callable[[], bool],
+    redo: Callable[[str], BranchCommit | None],
     tries: int = PUSH_TRIES,
-) -> None:
-    """Push `branch`; when the remote's branch moved, rebuild on top of it with `redo` and try again.
+) -> BranchCommit | None:
+    """Push the promotion's commit `done` to `branch` of `remote`; when the remote's branch moved,
+    rebuild on top of it with `redo` and try again. Returns the commit the remote now has (None:
+    the remote already held the promotion).
 
-    `redo` is called with the local branch reset to the remote's; it re-plans and commits, and
-    returns False when the remote already holds the promotion (nothing left to push).
+    `redo(tip)` is called with the remote's tip fetched; it re-plans and re-checks there and
+    returns the new commit, or None when the remote already holds the promotion. Never forced.
     """
     opts = [x for o in options for x in ("-o", o)]
     ref = f"refs/heads/{branch}"
+    current: BranchCommit | None = done
     for attempt in range(1, tries + 1):
-        proc = git.run("push", "--porcelain", "--quiet", *opts, remote, f"{ref}:{ref}", check=False)
+        assert current is not None
+        proc = git.run("push", "--porcelain", "--quiet", *opts, remote, f"{current.sha}:{ref}", check=False)
         if proc.returncode == 0:
-            return
+            return current
         rejected = "[rejected]" in proc.stdout or "non-fast-forward" in proc.stderr or "fetch first" in proc.stderr
         if not rejected:
             detail = redact(proc.stderr.strip() or proc.stdout.strip())
@@ -120,7 +177,7 @@ def push(
             break
         tracking = f"refs/promoter/{remote}/{branch}"
         git.run("fetch", "--quiet", remote, f"+{ref}:{tracking}")
-        git.run("reset", "--quiet", "--keep", tracking)
-        if not redo():
-            return
+        current = redo(git.out("rev-parse", tracking))
+        if current is None:
+            return None
     raise Refused(f"{remote} kept moving {branch}; gave up after {tries} tries (nothing was forced)")

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from promoter.errors import UsageError
+from promoter.errors import Refused, UsageError
 from promoter.model import Component, Plan, Target, TargetScan
-from promoter.pipeline import core
+from promoter.pipeline import apply, core
 from promoter.ship import commit as commits
 from promoter.upstream.git import Git
 from promoter.upstream.revs import FULL_SHA, validate_rev
@@ -70,6 +70,7 @@ class Promoted:
     branch: str | None = None
     shipped: Shipped | None = None
     recovery: Recovery | None = None  # a run killed meanwhile, rolled back before this one wrote
+    base: str | None = None  # the commit the promotion's branch started from
 
 
 def order(config_components: dict[str, Component], names: Iterable[str]) -> list[Component]:
@@ -178,49 +179,56 @@ class Session:
         return build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
 
     # -- shipping -----------------------------------------------------------------------------
-    def commit(self, prepared: Prepared, files: list[str] | None) -> commits.BranchCommit:
-        """Commit the written `files` on the current branch (None: it already holds this promotion)."""
+    def commit(self, prepared: Prepared, branch: str, base: str | None) -> commits.BranchCommit:
+        """Commit the plan's files on `branch` on top of `base` (None: the branch already holds
+        this promotion, and its tip is the commit)."""
         from promoter.ship import describe
 
         repo, plan = self.repo, prepared.plan
         git = Git(repo.root)
-        branch = commits.current_branch(git) or commits.branch_name(repo.config, plan)
         log = (
             describe.changelog_summary(prepared.changelog, plan.component.short_length) if prepared.changelog else None
         )
         subject, text = describe.commit_message(plan, describe.plan_summary(plan), log)
-        if files is None:
-            return commits.BranchCommit(branch, git.out("rev-parse", "HEAD"), subject, text)
-        return commits.commit(git, files, branch, subject, text)
+        if base is None:
+            return commits.BranchCommit(branch, git.out("rev-parse", f"refs/heads/{branch}"), subject, text)
+        top = repo.root.resolve()
+        contents = {(repo.root / ch.file).resolve().relative_to(top).as_posix(): ch.new_text for ch in plan.changes}
+        return commits.commit(git, branch, base, contents, subject, text)
 
-    def ship(self, prepared: Prepared, files: list[str] | None, push_to: str | None) -> Shipped:
-        """Commit the written `files` on the current branch (None: it already holds this promotion);
-        push it and open or update its merge request."""
-        return self.publish(prepared, self.commit(prepared, files), push_to)
+    def publish(
+        self, prepared: Prepared, done: commits.BranchCommit, push_to: str | None, target: str | None = None
+    ) -> Shipped:
+        """Push the promotion's commit and open or update its merge request (with `push_to`).
 
-    def publish(self, prepared: Prepared, done: commits.BranchCommit, push_to: str | None) -> Shipped:
-        """Push the promotion's commit and open or update its merge request (with `push_to`)."""
+        A push the remote rejects because its branch moved is rebuilt on top of it: refused when
+        that branch holds commits that are not promoter's own; otherwise planned and checked
+        again there (every gate, the downgrade check included), committed with a new message,
+        and pushed; never forced."""
         from promoter.ship import describe
 
-        repo, plan = self.repo, prepared.plan
+        repo = self.repo
         git = Git(repo.root)
-        branch, subject, text = done.branch, done.subject, done.message
+        branch = done.branch
         shipped = Shipped(done)
         if push_to is None:
             return shipped
         mr_cfg = repo.config.merge_request
         from promoter.ship.forge import Forge, MergeRequest
 
-        mr = MergeRequest(
-            source_branch=branch,
-            target_branch=mr_cfg.target_branch or self.base_branch or "main",
-            title=subject,
-            description=describe.merge_request_description(plan, prepared.changelog),
-            labels=mr_cfg.labels,
-            reviewers=mr_cfg.reviewers,
-            remove_source_branch=mr_cfg.remove_source_branch,
-            draft=mr_cfg.draft,
-        )
+        def request(p: Prepared, subject: str) -> MergeRequest:
+            return MergeRequest(
+                source_branch=branch,
+                target_branch=target or mr_cfg.target_branch or self.base_branch or "main",
+                title=subject,
+                description=describe.merge_request_description(p.plan, p.changelog),
+                labels=mr_cfg.labels,
+                reviewers=mr_cfg.reviewers,
+                remove_source_branch=mr_cfg.remove_source_branch,
+                draft=mr_cfg.draft,
+            )
+
+        mr = request(prepared, done.subject)
         options: list[str] = []
         forge: Forge | None = None
         if mr_cfg.method == "push-options":
@@ -236,15 +244,34 @@ class Session:
             url = git.out("remote", "get-url", push_to)
             forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
 
-        def redo() -> bool:
-            fresh = core.open_repo(repo.root, Path(repo.config.path))
-            redone = core.plan(fresh, plan.component, plan.sha, self.targets(plan.component), plan.digest)
-            if redone.empty:
-                return False
-            commits.commit(git, core.apply_plan(fresh, redone), branch, subject, text)
-            return True
+        comp, sha = prepared.plan.component, prepared.plan.sha
 
-        commits.push(git, push_to, branch, options, redo)
+        def redo(tip: str) -> commits.BranchCommit | None:
+            nonlocal mr
+            foreign = commits.own_commits(git, f"refs/heads/{self.base_branch}", tip)
+            if foreign:
+                listed = "; ".join(f"{s[:12]} {subject}" for s, subject in foreign[:5])
+                raise Refused(
+                    f"{push_to}'s {branch} holds commits that are not promoter's: {listed}; nothing was pushed. "
+                    "Review them (they would ride along unreviewed), or delete that branch, then run again"
+                )
+            if commits.current_branch(git) != branch:
+                raise Refused(
+                    f"HEAD left {branch} while promoter was pushing; nothing was pushed: run the command again"
+                )
+            git.run("reset", "--quiet", "--keep", tip)
+            self.repo = core.open_repo(repo.root, Path(repo.config.path))
+            again = self.prepare(comp, sha)
+            if again.plan.empty:
+                return None
+            core.apply_plan(self.repo, again.plan)
+            made = self.commit(again, branch, tip)
+            mr = request(again, made.subject)
+            return made
+
+        final = commits.push(git, push_to, branch, done, options, redo)
+        if final is not None:
+            shipped.commit = final
         shipped.remote = push_to
         if forge is not None:
             shipped.merge_request = forge.open_or_update(mr)
@@ -255,15 +282,15 @@ class Session:
         branch dropped, so that running the same command again does the whole job."""
         from promoter.errors import PromoterError
 
+        assert result.branch is not None
         written = result.state == "written"
         try:
-            return self.commit(prepared, result.files if written else None)
+            return self.commit(prepared, result.branch, result.base if written else None)
         except PromoterError as exc:
             if not written:
                 raise
             git = Git(self.repo.root)
             core.undo_plan(self.repo, prepared.plan)
-            assert result.branch is not None
             commits.abandon_branch(git, result.branch, start)
             exc.args = (
                 f"{exc}\nnothing was committed: the files were put back and branch {result.branch} removed, "
@@ -308,35 +335,75 @@ class Session:
             prepared = self.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
             result = Promoted(prepared, "unchanged")
             results.append(result)
-            plan = prepared.plan
             accepted = review(prepared) if review is not None else True
-            if plan.empty:
-                pass
+            if prepared.plan.empty:
+                if commit and push_to is not None:  # a re-run on a promotion branch whose push failed
+                    branch = commits.branch_name(self.repo.config, prepared.plan)
+                    if commits.current_branch(git) == branch:
+                        result.state, result.branch = "on-branch", branch
+                        made = self.commit(prepared, branch, None)
+                        target = self.repo.config.merge_request.target_branch or commits.remote_head(git, push_to)
+                        result.shipped = self._publish_or_explain(prepared, made, push_to, target)
             elif not accepted:
                 result.state = "declined"
             elif dry_run:
                 result.state = "dry-run"
             else:
-                result.branch = commits.branch_name(self.repo.config, plan) if commit else None
-                if result.branch is None or commits.start_branch(git, result.branch, plan):
-                    try:
-                        result.files = core.apply_plan(self.repo, plan, allow_dirty=allow_dirty, ours=written)
-                    except BaseException:
-                        if result.branch is not None:
-                            assert start is not None
-                            commits.abandon_branch(git, result.branch, start)
-                        raise
-                    written.update(result.files)
-                    result.recovery, self.repo.recovery = self.repo.recovery, None
-                    result.state = "written"
-                else:
-                    result.state = "on-branch"
-                if commit:
-                    assert result.branch is not None and start is not None
-                    made = self._commit_or_undo(prepared, result, start)
-                    result.shipped = self.publish(prepared, made, push_to)
+                # one run at a time in this repository, from the branch's creation to the push
+                with apply.lock(self.repo.state_dir):
+                    self._promote_one(result, commit, push_to, allow_dirty, written, start)
             if done is not None:
                 done(result)
             if result.state == "declined":
                 break
         return results
+
+    def _promote_one(
+        self,
+        result: Promoted,
+        commit: bool,
+        push_to: str | None,
+        allow_dirty: bool,
+        written: set[str],
+        start: str | None,
+    ) -> None:
+        """Write one prepared promotion (on its own branch, committed and published with `commit`)."""
+        prepared, plan = result.prepared, result.prepared.plan
+        git = Git(self.repo.root)
+        result.branch = commits.branch_name(self.repo.config, plan) if commit else None
+        if result.branch is None or commits.start_branch(git, result.branch, plan):
+            result.base = git.out("rev-parse", "HEAD") if result.branch is not None else None
+            try:
+                result.files = core.apply_plan(self.repo, plan, allow_dirty=allow_dirty, ours=written)
+            except BaseException:
+                if result.branch is not None:
+                    assert start is not None
+                    commits.abandon_branch(git, result.branch, start)
+                raise
+            written.update(result.files)
+            result.recovery, self.repo.recovery = self.repo.recovery, None
+            result.state = "written"
+        else:
+            result.state = "on-branch"
+        if commit:
+            assert result.branch is not None and start is not None
+            made = self._commit_or_undo(prepared, result, start)
+            result.shipped = self._publish_or_explain(prepared, made, push_to)
+
+    def _publish_or_explain(
+        self, prepared: Prepared, made: commits.BranchCommit, push_to: str | None, target: str | None = None
+    ) -> Shipped:
+        """`publish`; a failure after the commit says where the commit is and what finishes the job."""
+        from promoter.errors import PromoterError
+
+        try:
+            return self.publish(prepared, made, push_to, target)
+        except PromoterError as exc:
+            git = Git(self.repo.root)
+            here = " (you are on it)" if commits.current_branch(git) == made.branch else ""
+            plan = prepared.plan
+            exc.args = (
+                f"{exc}\nthe promotion is committed as {made.sha[:12]} on branch {made.branch}{here}; "
+                f"to finish, run: promoter promote {plan.component.name} {plan.sha} --push {push_to}",
+            )
+            raise
