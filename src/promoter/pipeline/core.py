@@ -157,7 +157,6 @@ def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False, ours: Collection[
                 + ", ".join(dirty)
                 + " (commit or stash them, or pass --allow-dirty)"
             )
-    apply.fault("planned")  # the tests' hold between planning and taking the lock
     with apply.lock(repo.state_dir):
         late = apply.write(repo.root, repo.state_dir, p.changes)
     if late:

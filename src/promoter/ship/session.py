@@ -349,6 +349,7 @@ class Session:
             elif dry_run:
                 result.state = "dry-run"
             else:
+                apply.fault("planned")  # the tests' hold between the review and taking the lock
                 # one run at a time in this repository, from the branch's creation to the push
                 with apply.lock(self.repo.state_dir):
                     self._promote_one(result, commit, push_to, allow_dirty, written, start)
