@@ -41,6 +41,7 @@ LOCATOR_KEYS = ("saas", "env", "key", "path", "regex")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # what `git check-ref-format --branch` accepts, minus a leading '-' (which git would read as an option)
 _BAD_REF = re.compile(r"^[-/.]|[/.]$|\.\.|//|/\.|@\{|\.lock(/|$)|[\x00-\x20\x7f~^:?*\[\\]|^@$")
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # the OCI distribution spec's tag grammar
 _TRUE = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"}
 _FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"}
 
@@ -290,9 +291,15 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
     tag = r.string(m["tag"][1], f"{what}: tag") if "tag" in m else "{short}"
     if "tag" in m:
         try:
-            tag.format(sha="x", short="y")
+            sample = tag.format(sha="a" * 40, short="a" * short)
         except (KeyError, IndexError, ValueError):
             raise r.error(m["tag"][1], f"{what}: tag may use {{sha}} and {{short}} only") from None
+        if not _IMAGE_TAG.fullmatch(sample):
+            raise r.error(
+                m["tag"][1],
+                f"{what}: tag '{tag}' does not make an image tag: ASCII letters, digits, '_', '.' and '-', "
+                "at most 128, not starting with '.' or '-'",
+            )
     min_age = r.duration(m["min_age"][1], f"{what}: min_age") if "min_age" in m else 0
     depends_on = r.strings(m["depends_on"][1], f"{what}: depends_on") if "depends_on" in m else ()
     if "targets" not in m:
