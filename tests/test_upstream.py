@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.errors import ExternalError, Refused, UsageError
+from promoter.errors import ExternalError, UsageError
 from promoter.model import Component
 from promoter.upstream.mirror import Upstream
 from tests.conftest import git, make_repo, snapshot
@@ -64,10 +64,12 @@ def test_default_branch_is_the_remotes_head(tmp_path: Path) -> None:
 def test_unknown_and_ambiguous_revisions(upstream: tuple[Path, list[str]]) -> None:
     path, shas = upstream
     up = Upstream(_component(path, "main"))
-    with pytest.raises(Refused, match="no commit, branch or tag 'nope'"):
+    with pytest.raises(UsageError, match="no commit, branch or tag 'nope'"):
         up.resolve("nope")
-    with pytest.raises(Refused, match="no commit, branch or tag 'deadbeef'"):
+    with pytest.raises(UsageError, match="no commit, branch or tag 'deadbeef'"):
         up.resolve("deadbeef")
+    with pytest.raises(UsageError, match="a sha prefix needs at least 7 hex digits \\('abc12' has 5\\)"):
+        up.resolve("abc12")
     with pytest.raises(UsageError, match="is not a commit sha, branch or tag name"):
         up.resolve("--all")
 

@@ -199,7 +199,7 @@ def test_upstream_never_resolves_to_an_annotated_tag_object(up: Up) -> None:
         resolved = None
     assert resolved in (up.c[2], None)
     # its 7-hex prefix is refused today: the two forms should at least agree
-    with pytest.raises(Refused, match=f"no commit, branch or tag '{up.v2_object[:7]}'"):
+    with pytest.raises(UsageError, match=f"no commit, branch or tag '{up.v2_object[:7]}'"):
         Upstream(component(up.path)).resolve(up.v2_object[:7])
 
 
@@ -279,15 +279,15 @@ def test_ambiguous_prefix_is_a_usage_error(up: Up, tmp_path: Path, run: Run, git
 
 
 @pytest.mark.parametrize("rev", ["nope", "deadbee", "deadbeefcafe", UNKNOWN, "v9", "refs/heads/nope"])
-def test_unknown_rev_is_refused(up: Up, tmp_path: Path, run: Run, rev: str) -> None:
+def test_unknown_rev_is_a_usage_error(up: Up, tmp_path: Path, run: Run, rev: str) -> None:
     root = config_repo(tmp_path, str(up.path))
     before = snapshot(root)
     for argv in (("plan", "app", rev), ("promote", "app", rev, "--yes")):
         code, out, err = run("-C", root, *argv)
-        assert code == 3, (out, err)
+        assert code == 2, (out, err)
         assert f"promoter: error: app: no commit, branch or tag '{rev}' in {up.path}" in err
         assert snapshot(root) == before
-    with pytest.raises(Refused, match=f"no commit, branch or tag '{rev}'"):
+    with pytest.raises(UsageError, match=f"no commit, branch or tag '{rev}'"):
         Upstream(component(up.path)).resolve(rev)
 
 

@@ -2,7 +2,7 @@
 
 Exit codes: 0 ok; 1 unexpected error; 2 usage or config error; 3 refused (a check failed,
 nothing written); 4 external failure (git, network); 130 interrupted.
-`plan --detailed-exitcode`: 0 no change, 2 changes.
+`plan --detailed-exitcode`: 0 no change, 5 changes pending.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from promoter.pipeline.core import Repo
     from promoter.ship.session import Options, Prepared
     from promoter.upstream.mirror import Upstream
+
+
+CHANGES_PENDING = 5  # `plan --detailed-exitcode`: apart from every error code
 
 
 def _path(text: str) -> Path:
@@ -100,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--wait", metavar="DURATION", help="poll the registry this long for a missing image (10m)")
     pl.add_argument("-o", "--output", choices=("diff", "json"), default="diff")
     pl.add_argument(
-        "--detailed-exitcode", action="store_true", help="exit 0 when nothing would change, 2 when something would"
+        "--detailed-exitcode", action="store_true", help="exit 0 when nothing would change, 5 when something would"
     )
     pr.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
     pr.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -243,7 +246,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         _out(render.plan_text(p))
         if p.empty:
             _out(f"{comp.name}: every selected target is already at {comp.short(p.sha)}; nothing to change\n")
-    return 2 if args.detailed_exitcode and not p.empty else 0
+    return CHANGES_PENDING if args.detailed_exitcode and not p.empty else 0
 
 
 def _confirm(question: str) -> bool:

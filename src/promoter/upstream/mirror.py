@@ -138,7 +138,12 @@ class Upstream:
                 return sha
             if attempt == 0 and not self._fetched:
                 self.fetch()
-        raise Refused(f"{self.component.name}: no commit, branch or tag '{rev}' in {redact(self.component.fetch)}")
+        hint = ""
+        if re.fullmatch(r"[0-9a-f]{1,6}", rev):
+            hint = f"; a sha prefix needs at least 7 hex digits ('{rev}' has {len(rev)})"
+        raise UsageError(
+            f"{self.component.name}: no commit, branch or tag '{rev}' in {redact(self.component.fetch)}{hint}"
+        )
 
     def _resolve_local(self, rev: str) -> str | None:
         if FULL_SHA.fullmatch(rev):
