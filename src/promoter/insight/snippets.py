@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from promoter.locate import LocateError, classify, find
-from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, version_span
+from promoter.locate.jsonpath import key_path
+from promoter.locate.yamlnodes import Node, YamlSyntaxError
 from promoter.model import (
     Component,
     EnvLocator,
@@ -50,7 +51,7 @@ def target(
     candidates: list[tuple[str, Locator, str, Any]] = []
     if roots is not None:
         candidates.append((stem, SaasLocator(), "saas", {}))
-        key = _key_of(text, roots, start)
+        key = key_path(text, roots, start)
         if key is not None:
             name, path = key
             candidates.append((f"{stem}-{name}", KeyLocator(name), "key", name))
@@ -135,43 +136,6 @@ def _regexes(line_text: str, column: int, fmt: Format, short_length: int) -> lis
     lead = len(prefix) - len(prefix.lstrip(" \t"))
     out.append("^[ \\t]*" + _escape(prefix[lead:]) + version)
     return list(dict.fromkeys(out))
-
-
-def _key_of(text: str, roots: list[Node], start: int) -> tuple[str, str] | None:
-    """The mapping key whose scalar value starts at `start`, and a JSONPath to that value."""
-
-    def visit(node: Node, path: str) -> tuple[str, str] | None:
-        if isinstance(node, Mapping):
-            for k, v in node.pairs:
-                if not isinstance(k, Scalar):
-                    continue
-                step = f".{k.value}" if re.fullmatch(r"[\w$-]+", k.value) else "['" + _jp_quote(k.value) + "']"
-                if isinstance(v, Scalar):
-                    span = version_span(text, v)
-                    if span is not None and span[0] == start:
-                        return k.value, path + step
-                elif v.start <= start <= v.end:
-                    found = visit(v, path + step)
-                    if found:
-                        return found
-        elif isinstance(node, Sequence):
-            for i, item in enumerate(node.items):
-                if item.start <= start <= item.end:
-                    found = visit(item, f"{path}[{i}]")
-                    if found:
-                        return found
-        return None
-
-    for root in roots:
-        if root.start <= start <= root.end:
-            found = visit(root, "$")
-            if found:
-                return found
-    return None
-
-
-def _jp_quote(name: str) -> str:
-    return name.replace("\\", "\\\\").replace("'", "\\'")
 
 
 __all__ = ["dump", "line_around", "target"]

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from promoter.locate.base import LocateError, single
-from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence
+from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence, version_span
 
 _INTEGER = re.compile(r"-?[0-9]+")
 _NAME = re.compile(r"[\w$-]+")
@@ -338,3 +338,41 @@ def _holds(test: _Test, item: Node) -> bool:
     for name in test.fields:
         node = _lookup(node, name) if isinstance(node, Mapping) else None
     return isinstance(node, Scalar) and (node.value == test.literal) == (test.op == "==")
+
+
+def key_path(text: str, roots: list[Node], start: int) -> tuple[str, str] | None:
+    """The mapping key whose scalar value starts at `start` in `text`, and a JSONPath (this
+    module's subset) that selects exactly that value: `$.image.tag`, `$.a['b-c'][0].ref`."""
+
+    def visit(node: Node, path: str) -> tuple[str, str] | None:
+        if isinstance(node, Mapping):
+            for k, v in node.pairs:
+                if not isinstance(k, Scalar):
+                    continue
+                step = f".{k.value}" if re.fullmatch(r"[\w$-]+", k.value) else "['" + _jp_quote(k.value) + "']"
+                if isinstance(v, Scalar):
+                    span = version_span(text, v)
+                    if span is not None and span[0] == start:
+                        return k.value, path + step
+                elif v.start <= start <= v.end:
+                    found = visit(v, path + step)
+                    if found:
+                        return found
+        elif isinstance(node, Sequence):
+            for i, item in enumerate(node.items):
+                if item.start <= start <= item.end:
+                    found = visit(item, f"{path}[{i}]")
+                    if found:
+                        return found
+        return None
+
+    for root in roots:
+        if root.start <= start <= root.end:
+            found = visit(root, "$")
+            if found:
+                return found
+    return None
+
+
+def _jp_quote(name: str) -> str:
+    return name.replace("\\", "\\\\").replace("'", "\\'")
