@@ -130,6 +130,9 @@ class _Pins:
     shas: dict[str, set[str]]  # short prefix -> the full shas deployed with it
     covered: set[tuple[str, int]]  # (file, line) a target locates
     any_sha: bool
+    # saas files whose every ref of the component's resource templates a target located, as a pin
+    # or as a branch it tracks: no ref there can be uncovered (nothing to parse again)
+    saas_seen: set[str] = field(default_factory=set)
     needles: list[_Needle] = field(default_factory=list)
 
     def wanted(self, needle: _Needle, value: str) -> Format | None:
@@ -174,6 +177,7 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
     refused: list[str] = []
     covered: set[tuple[str, int]] = set()
     values: list[str] = []
+    saas_seen: set[str] = set()
     for target, scans in scanned:
         if isinstance(scans, Refused):
             refused.append(target.name)
@@ -182,6 +186,10 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
             for loc in ts.locations:
                 covered.add((loc.file, loc.line))
                 values.append(loc.value)
+            if isinstance(target.locator, SaasLocator) and target.locator.resource_template is None:
+                # its refs that are no pin of its format but look like one may be uncovered pins
+                odd = {t.file for t in ts.tracking if comp.pinned(t.value, "sha") or comp.pinned(t.value, "short")}
+                saas_seen.update(f for f in ts.files if f not in odd)
     shas: dict[str, set[str]] = {}
     digests: set[str] = set()
     for v in values:
@@ -189,7 +197,7 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
             digests.add(v)
         else:
             shas.setdefault(comp.short(v), set()).update({v} if len(v) == 40 else set())
-    pins = _Pins(comp, shas, covered, any_sha)
+    pins = _Pins(comp, shas, covered, any_sha, saas_seen)
 
     def add(kind: str, matched: str, literal: str, pattern: bytes, fmt: Format | None = None) -> None:
         needle = _Needle(pins, kind, matched, fmt, literal.encode(), _compiled(pattern), len(pins.needles))
@@ -405,7 +413,7 @@ def uncovered(
             data = _read(dir_fd, rel)
             if data is None:
                 continue
-            hits = _hits(data, literals, commit_needles)
+            hits = _hits(rel, data, literals, commit_needles)
             if not hits:
                 continue
             if b"\0" in data[:_SNIFF]:
@@ -432,8 +440,9 @@ def uncovered(
 _Match = tuple[int, int, re.Match[bytes], _Needle]  # start, the needle's order, the match, the needle
 
 
-def _hits(data: bytes, literals: _Literals, commit_needles: list[_Needle]) -> list[_Hit]:
-    """The pins of every component in `data`: each needle tried only where its literal stands."""
+def _hits(rel: str, data: bytes, literals: _Literals, commit_needles: list[_Needle]) -> list[_Hit]:
+    """The pins of every component in the file `rel` whose bytes are `data`: each needle tried
+    only where its literal stands."""
     matches: dict[_Pins, list[_Match]] = {}
     for start, needle in literals.find(data):
         m = needle.regex.match(data, start)
@@ -454,6 +463,8 @@ def _hits(data: bytes, literals: _Literals, commit_needles: list[_Needle]) -> li
                 continue
             end = max(m.end(), start + 1)
             if needle.kind == "saas":
+                if rel in pins.saas_seen:
+                    continue
                 short = pins.component.short_length
                 if short not in pinned:
                     looks = _compiled(_B + rb"(?:[0-9a-f]{40}|[0-9a-f]{%d})" % short + _E)
