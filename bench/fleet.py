@@ -13,6 +13,9 @@ them a `files:` glob). Around them: app files and namespaces that mention the re
 users, saas files of unconfigured repos that track master, and a few stray pins no target covers
 (a Dockerfile, a doc, a stage saas file, a key), so that `discover` and `check` have something to
 report. Deterministic for a given seed; also imported by bench/run.py and tests/test_fleet.py.
+
+`pinned_templates(tree)` writes the same kind of config for a real tree: every saas resource
+template it pins, one component per repository (bench/run.py uses it on the 2022 snapshot).
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 _WORDS = (
     "account", "auth", "billing", "cert", "cloud", "cluster", "config", "cost", "dash", "deploy", "dns",
@@ -307,6 +313,46 @@ def generate(root: Path, components: int = 267, unrelated: int = 3000, seed: int
     for args in (["init", "-q", "-b", "master"], ["add", "-A"], ["commit", "-q", "-m", "fleet"]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
     return Fleet(root, comps, saas_files, pairs, len(files), stray)
+
+
+def pinned_templates(root: Path) -> str:
+    """A promotion.yaml for an existing config tree (a git work tree) with every pinned saas
+    resource template as a target: one component per repository URL that some saas file pins
+    (a `ref:` of 40 hex digits), a `saas: {}` target per saas file, each in its own environment."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    listed = subprocess.run(
+        ["git", "grep", "-l", "-z", "-e", "resourceTemplates", "--", "*.yml", "*.yaml"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    ).stdout.decode()
+    files: dict[str, set[str]] = {}  # repo URL -> saas files
+    for rel in sorted(f for f in listed.split("\0") if f):
+        try:
+            doc = yaml.load((root / rel).read_text(), Loader=loader)  # a safe loader
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue
+        templates = doc.get("resourceTemplates") if isinstance(doc, dict) else None
+        for rt in templates if isinstance(templates, list) else []:
+            if not isinstance(rt, dict) or not isinstance(rt.get("url"), str):
+                continue
+            refs = [t.get("ref") for t in rt.get("targets") or [] if isinstance(t, dict)]
+            if any(isinstance(r, str) and re.fullmatch("[0-9a-f]{40}", r) for r in refs):
+                files.setdefault(rt["url"].rstrip("/").removesuffix(".git"), set()).add(rel)
+    out = ["version: 1", "components:"]
+    names: set[str] = set()
+    for url, rels in sorted(files.items()):
+        base = re.sub(r"[^A-Za-z0-9._-]", "-", url.split("://", 1)[-1].split("/", 1)[-1]).strip("-.") or "c"
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base}-{n}"
+        names.add(name)
+        out += [f"  {name}:", f"    repo: {url}", "    targets:"]
+        out += [
+            f"      - {{name: t{i}, environment: e{i}, file: {rel}, saas: {{}}}}" for i, rel in enumerate(sorted(rels))
+        ]
+    return "\n".join(out) + "\n"
 
 
 def main() -> int:

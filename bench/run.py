@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fleet import generate as generate_fleet  # bench/fleet.py (this script's directory is on sys.path)
+from fleet import pinned_templates
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -237,6 +238,22 @@ def fleet(rows: list[list[str]], repeat: int, work: Path, components: int, unrel
     row(rows, f"check, fleet ({shape})", t, base, "status --offline", mem, "< 3x")
     t, mem = got["discover"]
     row(rows, "discover, fleet", t, base, "status --offline", mem)
+    if not SNAPSHOT.is_file():
+        rows.append(["real snapshot as a fleet", "skipped", "../shared/realdata is absent", "", "", ""])
+        return
+    # the real tree, every saas resource template it pins a target (the config outside the tree)
+    repo = unpack(work / "snapshot-fleet")
+    config = work / "snapshot-fleet.yaml"
+    config.write_text(pinned_templates(repo))
+    cfg = [*PROMOTER, "-C", str(repo), "--config", str(config), "--offline"]
+    got = interleaved({c: [*cfg, c] for c in ("status", "check", "discover")}, repeat)
+    base = got["status"][0]
+    text = config.read_text()
+    shape = f"{text.count(chr(10) + '    repo: ')} components, {text.count('saas: {}')} saas pairs"
+    t, mem = got["check"]
+    row(rows, f"check, snapshot as a fleet ({shape})", t, base, "status --offline", mem, "< 3x")
+    t, mem = got["discover"]
+    row(rows, "discover, snapshot as a fleet", t, base, "status --offline", mem)
 
 
 # tbump, configured for the seven places promotion 05 writes (examples/app-interface/promotion.yaml's
