@@ -570,3 +570,30 @@ def test_user_hooks_never_change_what_is_committed(world, run) -> None:  # type:
     assert git(repo, "log", "-1", "--format=%s") == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
     assert sorted(git(repo, "diff", "--name-only", "main", "HEAD").split()) == [".env", "saas.yaml"]
     assert (repo / "README").read_text() == "config repo\n"
+
+
+def test_a_target_that_also_locates_another_components_pin_is_refused(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """`key: tag` on Helm values that also hold the sidecar's tag: the sidecar's value is no commit
+    of the upstream, so the promotion is refused naming it, with a `path:` that selects only ours."""
+    up = tmp_path / "app"
+    up.mkdir()
+    git(up, "init", "-q", "-b", "main")
+    r = [commit(up, f"a{i}", NOW - (10 - i) * HOUR) for i in range(3)]
+    config = (
+        f"version: 1\ncomponents:\n  app:\n    repo: https://github.com/org/app\n    fetch: {up}\n    branch: main\n"
+        "    targets:\n      - {name: values, file: values.yaml, key: tag}\n"
+    )
+    values = f"image:\n  repository: quay.io/org/app\n  tag: {r[1][:7]}\nsidecar:\n  image:\n    tag: 9f8e7d6\n"
+    repo = make_repo(tmp_path / "config", {"promotion.yaml": config, "values.yaml": values})
+    before = snapshot(repo)
+    code, out, err = run("-C", repo, "promote", "app", "--yes")
+    assert code == 3, err
+    assert "app: target 'values' (key tag) also locates values that are not commits of" in err
+    assert "values.yaml:6: 9f8e7d6" in err and "path: '$.image.tag'" in err
+    assert snapshot(repo) == before
+    code, out, err = run("-C", repo, "plan", "app", r[2], "--offline")
+    assert code == 0
+    assert (
+        f"warning: target 'values' locates 2 different values (values.yaml:3: {r[1][:7]}; values.yaml:6: 9f8e7d6)"
+        in err
+    )

@@ -134,6 +134,12 @@ def plan(
     warnings: list[str] = []
     for ts in scans:
         warnings += ts.warnings
+        if len({v[: comp.short_length] for v in ts.values}) > 1:
+            listed = "; ".join(f"{loc.file}:{loc.line}: {loc.value}" for loc in ts.locations)
+            warnings.append(
+                f"target '{ts.target.name}' locates {len(ts.values)} different values ({listed}); if some are not "
+                f"{comp.name}'s, make its locator select only the component's pin (a `path:`)"
+            )
         summary.append(TargetChange(ts.target, tuple(ts.values), new[ts.target.name], len(ts.locations)))
         for file in dict.fromkeys(loc.file for loc in ts.locations):  # an optional target's missing file: none
             locs = [loc for loc in ts.locations if loc.file == file]

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from promoter.durations import format as duration
-from promoter.errors import Refused
-from promoter.model import Component, Config, TargetScan
+from promoter.errors import PromoterError, Refused
+from promoter.model import Component, Config, KeyLocator, PathLocator, SaasLocator, TargetScan
 from promoter.upstream.mirror import Upstream
 
 if TYPE_CHECKING:
@@ -40,8 +40,12 @@ def candidate(
     allow_downgrade: bool = False,
     allow_unmerged: bool = False,
     now: float | None = None,
+    read: Callable[[str], str] | None = None,
 ) -> list[str]:
-    """Refuse a candidate that is off the branch, older than what runs, or too fresh."""
+    """Refuse a candidate that is off the branch, older than what runs, or too fresh; and refuse
+    a target that pins commits of the upstream and values that are none (it located another
+    component's pins too: promoting would rewrite them). `read` gives a file's text, for the
+    `path:` that selects only the component's pin."""
     comp = up.component
     short = comp.short(sha)
     notes: list[str] = []
@@ -54,9 +58,11 @@ def candidate(
                 "pass --allow-unmerged to promote it anyway"
             )
         notes.append(f"{short} is not on {branch} (--allow-unmerged)")
+    known = {value: up.find(value) for value in deployed(scans)}
+    _foreign_pins(comp, scans, known, read)
     running: dict[str, list[str]] = {}  # full sha -> the targets running it
     for value, names in deployed(scans).items():
-        full = up.find(value)
+        full = known[value]
         if full is None:
             notes.append(f"{value} (run by {', '.join(names)}) is not a commit of the upstream; no downgrade check")
         else:
@@ -77,6 +83,37 @@ def candidate(
                 f"{duration(comp.min_age - max(age, 0))} to go"
             )
     return notes
+
+
+def _foreign_pins(
+    comp: Component, scans: list[TargetScan], known: dict[str, str | None], read: Callable[[str], str] | None
+) -> None:
+    """Refuse a target whose pinned values are partly commits of the upstream and partly not."""
+    for ts in scans:
+        if ts.target.format == "digest":
+            continue
+        ours = [loc for loc in ts.locations if known.get(loc.value)]
+        foreign = [loc for loc in ts.locations if not known.get(loc.value)]
+        if not ours or not foreign:
+            continue
+        listed = "; ".join(f"{loc.file}:{loc.line}: {loc.value}" for loc in foreign)
+        hint = ""
+        if read is not None and isinstance(ts.target.locator, KeyLocator | SaasLocator | PathLocator):
+            from promoter.locate import LocateError
+            from promoter.locate.jsonpath import key_path
+            from promoter.locate.yamlnodes import YamlSyntaxError, compose
+
+            loc = ours[0]
+            try:
+                found = key_path(read(loc.file), compose(read(loc.file)), loc.start)
+            except (PromoterError, YamlSyntaxError, LocateError):
+                found = None
+            if found is not None:
+                hint = f"; select only the component's pin, for example with `path: '{found[1]}'`"
+        raise Refused(
+            f"{comp.name}: target '{ts.target.name}' ({ts.target.locator.describe()}) also locates values that "
+            f"are not commits of {comp.repo}, which a promotion would overwrite: {listed}{hint}"
+        )
 
 
 def dependencies(

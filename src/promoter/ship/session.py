@@ -144,7 +144,12 @@ class Session:
                 digest = gates.image(comp, sha, self.registry(), opts.wait)
         scans = core.scan(self.repo, comp, targets)
         notes += gates.candidate(
-            up, sha, scans, allow_downgrade=opts.allow_downgrade, allow_unmerged=opts.allow_unmerged
+            up,
+            sha,
+            scans,
+            allow_downgrade=opts.allow_downgrade,
+            allow_unmerged=opts.allow_unmerged,
+            read=self.repo.workspace.read,
         )
         if opts.ignore_deps:
             if comp.depends_on:
