@@ -597,3 +597,22 @@ def test_a_target_that_also_locates_another_components_pin_is_refused(tmp_path: 
         f"warning: target 'values' locates 2 different values (values.yaml:3: {r[1][:7]}; values.yaml:6: 9f8e7d6)"
         in err
     )
+
+
+def test_promote_what_another_environment_runs(world, run) -> None:  # type: ignore[no-untyped-def]
+    repo, r = world["repo"], world["r"]
+    assert run("-C", repo, "promote", "reconcile", r[2], "--env", "ci", "--yes", "--ignore-deps")[0] == 0
+    code, out, err = run(
+        "-C", repo, "promote", "reconcile", "--from-env", "ci", "--env", "production", "--yes", "--ignore-deps"
+    )
+    assert code == 0, err
+    assert f"ref: {r[2]}" in (repo / "saas.yaml").read_text()
+    code, out, err = run("-C", repo, "plan", "reconcile", r[3], "--from-env", "ci", "--env", "production")
+    assert code == 2 and "give REV or --from-env ci, not both" in err
+    code, out, err = run("-C", repo, "plan", "reconcile", "--from-env", "ci", "--offline")
+    assert code == 2 and "--from-env ci is also an environment to promote" in err
+    code, out, err = run("-C", repo, "plan", "reconcile", "--from-env", "ci", "--env", "production", "--offline")
+    assert (
+        code == 3
+        and f"environment 'ci' runs {r[2][:7]}, which names no commit that promoter can resolve offline" in err
+    )

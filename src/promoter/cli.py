@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--allow-unmerged", action="store_true", help="allow a candidate that is not on the branch")
         p.add_argument("--ignore-deps", action="store_true", help="skip the depends_on check")
         p.add_argument("--wait", metavar="DURATION", help="poll the registry this long for a missing image (10m)")
+        p.add_argument("--from-env", metavar="E", help="promote the version environment E runs (instead of REV)")
     pl.add_argument("-o", "--output", choices=("diff", "json"), default="diff")
     pl.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 0 when nothing would change, 5 when something would"
@@ -209,6 +210,7 @@ def _options(args: argparse.Namespace) -> Options:
         allow_unmerged=getattr(args, "allow_unmerged", False),
         ignore_deps=getattr(args, "ignore_deps", False),
         wait=_seconds(wait) if wait else None,
+        from_env=getattr(args, "from_env", None),
     )
 
 
@@ -383,8 +385,28 @@ def cmd_history(args: argparse.Namespace) -> int:
     repo = _repo(args)
     comp = core.component(repo.config, args.component)
     targets = core.select(comp, envs=args.env)
-    h = history.build(repo.root, comp, targets, None if args.offline else _upstream(comp), since)
-    text = {"json": report.history_json, "html": report.history_html}.get(args.output, report.history_text)(h)
+    shown = False
+
+    def progress(line: str) -> None:  # one line on the terminal, rewritten in place
+        nonlocal shown
+        shown = True
+        sys.stderr.write(f"\r{line}\x1b[K")
+        sys.stderr.flush()
+
+    on_terminal = sys.stderr.isatty() and args.output != "json"
+    try:
+        upstream = None if args.offline else _upstream(comp)
+        h = history.build(repo.root, comp, targets, upstream, since, progress if on_terminal else None)
+    finally:
+        if shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+    if args.output == "json":
+        text = report.history_json(h)
+    elif args.output == "html":
+        text = report.history_html(h)
+    else:
+        text = report.history_text(h, verbose=args.verbose)
     if out is not None:
         from promoter.pipeline.apply import write_file
         from promoter.text import printable

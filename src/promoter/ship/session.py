@@ -37,6 +37,7 @@ class Options:
     allow_unmerged: bool = False
     ignore_deps: bool = False
     wait: float | None = None  # seconds to poll the registry for a missing image
+    from_env: str | None = None  # REV is the version this environment runs ("promote what integration runs")
 
 
 @dataclass
@@ -119,9 +120,42 @@ class Session:
     def targets(self, comp: Component) -> list[Target]:
         return core.select(comp, self.options.envs, self.options.targets)
 
+    def runs(self, comp: Component, env: str) -> str:
+        """The version environment `env` runs (a full sha when the upstream or the file knows it);
+        refused when its targets disagree or pin nothing."""
+        scans = core.scan(self.repo, comp, core.select(comp, envs=[env]))
+        values = [v for ts in scans if ts.target.format != "digest" for v in ts.values]
+        versions = {v[: comp.short_length] for v in values}
+        if len(versions) != 1:
+            listed = ", ".join(sorted(versions)) or "nothing"
+            raise Refused(
+                f"{comp.name}: environment '{env}' runs {listed}, not one version; give REV instead of --from-env"
+            )
+        full = next((v for v in values if len(v) == 40), None)
+        if full is None and not self.options.offline:
+            full = self.upstream(comp).find(values[0])
+        if full is None:
+            raise Refused(
+                f"{comp.name}: environment '{env}' runs {values[0]}, which names no commit"
+                + (
+                    " that promoter can resolve offline (it pins no full sha); run without --offline"
+                    if self.options.offline
+                    else " of the upstream"
+                )
+            )
+        return full
+
     def prepare(self, comp: Component, rev: str | None, promoted_with: Iterable[str] = ()) -> Prepared:
         opts = self.options
         targets = self.targets(comp)
+        if opts.from_env is not None:
+            if rev is not None:
+                raise UsageError(f"give REV or --from-env {opts.from_env}, not both")
+            if opts.from_env in {t.environment for t in targets}:
+                raise UsageError(
+                    f"--from-env {opts.from_env} is also an environment to promote; choose others with --env"
+                )
+            rev = self.runs(comp, opts.from_env)
         if rev is not None:
             validate_rev(rev)
         if opts.offline:
