@@ -140,27 +140,42 @@ def _summary(doc: dict) -> list[tuple[str, str, str, list[str], list[str], list[
 def test_every_change_with_its_commit_author_and_values(scenario: Scenario, run: Run) -> None:
     s, u, c = scenario, scenario.u, scenario.c
     doc = _history(run, s, "--offline")
+    init = git(s.repo, "rev-list", "--max-parents=0", "HEAD")
     assert _summary(doc) == [
+        # the files were created: from no value (the short sha counts once beside its full sha)
+        (init, "2023-12-31T00:00:00+00:00", "Test Author", ["production", "staging", "pipelines"], [], [u[0]]),
         (c["p1"], "2024-01-03T00:00:00+00:00", "Ada", ["staging"], [u[0]], [u[3]]),
-        (c["p2"], "2024-01-04T00:00:00+00:00", "Bob", ["production"], [u[0]], [u[3]]),
-        (c["p2"], "2024-01-04T00:00:00+00:00", "Bob", ["pipelines"], [u[0][:7]], [u[3][:7]]),
+        (c["p2"], "2024-01-04T00:00:00+00:00", "Bob", ["production", "pipelines"], [u[0]], [u[3]]),  # one row
         (c["p3"], "2024-01-06T00:00:00+00:00", "Dave", ["staging"], [u[3]], [u[8]]),
-        # the broken version is skipped: the fix compares with the last version that could be read
+        # the broken version keeps the values before it: the fix compares with the last version that could be read
         (c["p4"], "2024-01-11T00:00:00+00:00", "Ada", ["production"], [u[3]], [u[9]]),
     ]
-    first = doc["changes"][0]
+    assert [(t["target"], t["old"], t["new"]) for t in doc["changes"][2]["target_changes"]] == [
+        ("prod", [u[0]], [u[3]]),
+        ("ci", [u[0][:7]], [u[3][:7]]),
+    ]
+    first = doc["changes"][1]
     assert first["author"] == {"name": "Ada", "email": "ada@example.com"}
     assert first["subject"] == "promote app staging"
     assert first["targets"] == ["stage"] and first["files"] == ["stage/a.yaml"]
     assert doc["changes"][3]["files"] == ["stage/eu/a.yaml"]  # found where the glob moved it
     assert doc["changes"][3]["lead_time_seconds"] is None  # offline: no upstream facts
+    assert doc["changes"][3]["rollback"] is None  # offline: ancestry unknown
     assert doc["upstream"] == {"branch": None, "error": None}
     assert doc["environments"] == ["production", "staging", "pipelines"]
-    assert doc["weeks"] == {"2024-W01": 3, "2024-W02": 1}
-    assert len(doc["notes"]) == 1
+    assert doc["weeks"] == {
+        "2023-W52": {"promotions": 1, "rollbacks": 0},
+        "2024-W01": {"promotions": 3, "rollbacks": 0},
+        "2024-W02": {"promotions": 1, "rollbacks": 0},
+    }
     assert doc["notes"] == [
-        f"{c['broken'][:12]} (2024-01-06): target 'prod' skipped: "
-        "deploy/prod.yaml:2: invalid YAML: did not find expected ',' or ']'"
+        {
+            "commit": c["broken"],
+            "date": "2024-01-06T01:00:00+00:00",
+            "target": "prod",
+            "reason": "invalid YAML in deploy/prod.yaml",
+            "detail": "deploy/prod.yaml:2: invalid YAML: did not find expected ',' or ']'",
+        }
     ]
 
 
@@ -170,47 +185,53 @@ def test_lead_times_and_commits_behind_from_the_upstream(scenario: Scenario, run
     assert doc["upstream"] == {"branch": "main", "error": None}
     got = [(ch["promoted"], ch["lead_time_seconds"], ch["behind"]) for ch in doc["changes"]]
     assert got == [
+        (u[0], -DAY, 0),  # pinned (in the test's made-up dates) a day before it landed
         (u[3], 12 * HOUR, 1),  # at day 2, u4 had landed
-        (u[3], 36 * HOUR, 3),  # at day 3: u4, u5, u6
-        (u[3], 36 * HOUR, 3),  # the short value names the same commit
+        (u[3], 36 * HOUR, 3),  # at day 3: u4, u5, u6 (the short value in .env names the same commit)
         (u[8], DAY, 1),  # at day 5: u9
         (u[9], 5 * DAY + 12 * HOUR, 0),
     ]
-    assert doc["changes"][0]["upstream_date"] == "2024-01-02T12:00:00+00:00"
+    assert [t["promoted"] for t in doc["changes"][2]["target_changes"]] == [u[3], u[3]]
+    assert [ch["rollback"] for ch in doc["changes"]] == [False] * 5
+    assert doc["changes"][1]["upstream_date"] == "2024-01-02T12:00:00+00:00"
     code, out, err = run("-C", s.repo, "history", "app")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "app: 5 change(s) in 4 commit(s); upstream branch main"
+    assert lines[0] == "app: 5 change(s); upstream branch main"
     assert lines[1].split() == ["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]
-    assert lines[2].split() == [
+    assert lines[3].split() == [
         "2024-01-03", "00:00", "+0000", s.c["p1"][:7], "Ada", "staging",
         u[0][:7], "->", u[3][:7], "12h", "1", "promote", "app", "staging",
     ]  # fmt: skip
-    assert lines[-4:] == [
+    assert lines[-5:] == [
         "promotions per week:",
+        "  2023-W52  1",
         "  2024-W01  3",
         "  2024-W02  1",
-        lines[-1],
-    ] and lines[-1].startswith("note: ")
+        f"note: target 'prod': {s.c['broken'][:12]} (2024-01-06): "
+        "deploy/prod.yaml:2: invalid YAML: did not find expected ',' or ']'",
+    ]
 
 
 def test_env_and_since_filters(scenario: Scenario, run: Run) -> None:
     s, c = scenario, scenario.c
     doc = _history(run, s, "--offline", "--env", "staging")
-    assert [(ch["commit"], ch["environments"]) for ch in doc["changes"]] == [
+    assert [(ch["commit"], ch["environments"]) for ch in doc["changes"]][1:] == [
         (c["p1"], ["staging"]),
         (c["p3"], ["staging"]),
     ]
     assert doc["environments"] == ["staging"] and doc["notes"] == []  # prod's broken version is not read
     doc = _history(run, s, "--offline", "--env", "production", "--env", "pipelines", "--since", "2024-01-04")
     assert [(ch["commit"], ch["environments"]) for ch in doc["changes"]] == [
-        (c["p2"], ["production"]),
-        (c["p2"], ["pipelines"]),
+        (c["p2"], ["production", "pipelines"]),
         (c["p4"], ["production"]),
     ]
     doc = _history(run, s, "--offline", "--since", "2024-01-05T12:00:00+02:00")
     assert [ch["commit"] for ch in doc["changes"]] == [c["p3"], c["p4"]]
-    assert doc["weeks"] == {"2024-W01": 1, "2024-W02": 1}
+    assert doc["weeks"] == {
+        "2024-W01": {"promotions": 1, "rollbacks": 0},
+        "2024-W02": {"promotions": 1, "rollbacks": 0},
+    }
 
 
 def test_usage_errors(scenario: Scenario, run: Run) -> None:
@@ -233,7 +254,8 @@ def test_a_repo_without_changes(tmp_path: Path, run: Run) -> None:
     code, out, err = run("-C", repo, "history", "app", "--env", "production", "-o", "json")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["changes"] == [] and doc["weeks"] == {} and doc["upstream"]["branch"] is None
+    assert [(ch["old"], ch["new"]) for ch in doc["changes"]] == [([], ["a" * 40])]  # the file was created
+    assert doc["upstream"]["branch"] is None and doc["upstream"]["error"]  # said, not fatal
 
 
 def test_a_merge_is_not_a_second_change(tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -254,7 +276,7 @@ def test_a_merge_is_not_a_second_change(tmp_path: Path, run: Run, monkeypatch: p
     git(repo, "merge", "-q", "--no-ff", "-m", "merge promote", "promote", env=_env(DAVE, T + 2 * DAY))
     assert (repo / "deploy/prod.yaml").read_text() == f"name: app2\n{middle}ref: {new}\n"
     doc = json.loads(run("-C", repo, "history", "app", "--env", "production", "--offline", "-o", "json")[1])
-    assert [(ch["commit"], ch["author"]["name"], ch["old"], ch["new"]) for ch in doc["changes"]] == [
+    assert [(ch["commit"], ch["author"]["name"], ch["old"], ch["new"]) for ch in doc["changes"]][1:] == [
         (promoted, "Bob", [old], [new])
     ]
 
@@ -358,14 +380,15 @@ def test_html_report_renders_in_chromium(scenario: Scenario, run: Run, tmp_path:
             per_env[env] = []
         elif tag == "circle" and "promotion" in attrs.get("class", "").split():
             per_env[env].append((attrs["data-commit"], attrs["data-behind"]))
+    init = git(s.repo, "rev-list", "--max-parents=0", "HEAD")
     assert per_env == {
-        "production": [(c["p2"], "3"), (c["p4"], "0")],
-        "staging": [(c["p1"], "1"), (c["p3"], "1")],
-        "pipelines": [(c["p2"], "3")],
+        "production": [(init, "0"), (c["p2"], "3"), (c["p4"], "0")],
+        "staging": [(init, "0"), (c["p1"], "1"), (c["p3"], "1")],
+        "pipelines": [(init, "0"), (c["p2"], "3")],
     }
     rows = dom.find("tr", "change")
-    assert [r[1]["data-commit"] for r in rows] == [c["p1"], c["p2"], c["p2"], c["p3"], c["p4"]]
-    assert "".join(rows[1][2]).count("promote app production & <ci>") == 1  # shown as text, not markup
+    assert [r[1]["data-commit"] for r in rows] == [init, c["p1"], c["p2"], c["p3"], c["p4"]]
+    assert "".join(rows[2][2]).count("promote app production & <ci>") == 1  # shown as text, not markup
     assert "".join(dom.find("h1")[0][2]) == "History of app"
 
     shot = tmp_path / "report.png"
@@ -417,7 +440,7 @@ def test_a_generated_history_of_2000_commits(tmp_path: Path, run: Run) -> None:
     elapsed = time.monotonic() - started
     assert code == 0, err
     doc = json.loads(out)
-    assert len(doc["changes"]) == 200
-    assert [ch["new"] for ch in doc["changes"][:2]] == [[f"{1:040x}"], [f"{2:040x}"]]
+    assert len(doc["changes"]) == 201  # the file's creation, then 200 promotions
+    assert [ch["new"] for ch in doc["changes"][:3]] == [[f"{0:040x}"], [f"{1:040x}"], [f"{2:040x}"]]
     assert doc["changes"][-1]["old"] == [f"{199:040x}"]
     print(f"history of 2000 commits (200 promotions): {elapsed:.2f}s")

@@ -1,22 +1,31 @@
 """Every change of a component's pinned values in the config repository's history.
 
 `build` runs one `git log` limited to the targets' files (globs as `:(glob)` pathspecs), then
-reads every version of those files it needs (each touched commit and its first parent) through
-one `git cat-file --batch` process, walking trees through the same process for `files:` globs.
-Each distinct blob is located once per target with the same locators a promotion uses. A target
-whose values differ between a commit and its parent (or, when the parent's version cannot be
-read, the last version that could) changed in that commit. Nothing here prints.
+reads the target's files at every commit it lists and at each of that commit's parents through
+one `git cat-file --batch` process (walking trees for `files:` globs). A target changed in a
+commit when its files there differ from those of each parent (blob for blob) and the values they
+pin differ too; a merge whose files or values equal one parent's is no change of its own. Each
+distinct blob is located once per target with the locators a promotion uses: a file that pins
+nothing adds no value (a glob keeps the values of its other files), one that cannot be read keeps
+the values its previous version had; both are noted. A file created or removed is a change from or
+to no value. One commit is one change, with every target it changed.
 
-With the upstream (`Upstream`), each change whose new value names one upstream commit also
-gets its lead time (upstream commit time to promotion commit time) and how many commits of the
-branch it was behind as of the promotion (`rev-list --count --before=<time> <value>..<branch>`).
+With the upstream (`Upstream`), the branch's whole commit graph is read once (`rev-list`) and
+each promoted value gets its lead time (upstream commit time to promotion commit time), how many
+commits of the branch it lacked as of the promotion (what `rev-list --count --before=<time>
+<value>..<branch>` counts), and whether it is an ancestor of the value it replaced (a rollback):
+ancestor sets are bitsets over the branch's commits ranked by commit time, so every figure is a
+popcount, and values off the branch fall back to one git call each. Nothing here prints; a
+`progress` callback hears how far it got.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
@@ -27,9 +36,12 @@ from promoter.pipeline.workspace import glob_regex
 from promoter.upstream.git import CatFile, Git, GitError
 from promoter.upstream.mirror import Upstream
 
+Progress = Callable[[str], None]
+
 _RS = "\x1e"
 _FIELDS = ("%H", "%P", "%cI", "%an", "%ae", "%s")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_CHUNK = 512  # revisions read between two progress reports
 
 
 @dataclass(frozen=True)
@@ -45,41 +57,252 @@ class ConfigCommit:
 
 
 @dataclass
+class Facts:
+    """What the upstream says of one promoted value."""
+
+    promoted: str | None = None  # the upstream commit the value names
+    upstream_date: datetime | None = None
+    lead_time: int | None = None  # seconds from the upstream commit to the promotion
+    behind: int | None = None  # commits of the branch, as of the promotion, the value did not have
+    problem: str | None = None  # why `promoted` is unknown: "ambiguous", "not in upstream"
+
+
+@dataclass
+class TargetChange:
+    """How one target's values changed in one commit (`()`: the target pinned nothing)."""
+
+    target: str
+    environment: str
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+    files: list[str]
+    facts: Facts | None = None  # of its new value, when it has exactly one and the upstream was read
+    rollback: bool | None = None  # None: not known (offline, or a value upstream cannot name)
+
+
+@dataclass
 class Change:
-    """One commit's change of the values of one or more targets (all from `old` to `new`)."""
+    """One commit's change of one or more targets: `old` and `new` are their values, each version
+    once (a full sha stands for its short prefix)."""
 
     commit: ConfigCommit
     old: tuple[str, ...]
     new: tuple[str, ...]
-    targets: list[str]
-    environments: list[str]
-    files: list[str]
-    promoted: str | None = None  # the upstream commit `new` names, when known
-    upstream_date: datetime | None = None
-    lead_time: int | None = None  # seconds from the upstream commit to this promotion
-    behind: int | None = None  # commits of the branch, as of this promotion, `new` did not have
+    target_changes: list[TargetChange]
+    facts: dict[str, Facts] = field(default_factory=dict)  # per value of `new`, with the upstream
+
+    @property
+    def targets(self) -> list[str]:
+        return [tc.target for tc in self.target_changes]
+
+    @property
+    def environments(self) -> list[str]:
+        return list(dict.fromkeys(tc.environment for tc in self.target_changes))
+
+    @property
+    def files(self) -> list[str]:
+        return list(dict.fromkeys(f for tc in self.target_changes for f in tc.files))
+
+    @property
+    def rollback(self) -> bool | None:
+        """True when a target went back to an ancestor of what it ran; None when not known."""
+        flags = [tc.rollback for tc in self.target_changes]
+        return True if True in flags else None if None in flags else False
+
+    def _single(self) -> Facts | None:
+        return self.facts.get(self.new[0]) if len(self.new) == 1 else None
+
+    @property
+    def promoted(self) -> str | None:
+        f = self._single()
+        return f.promoted if f else None
+
+    @property
+    def upstream_date(self) -> datetime | None:
+        f = self._single()
+        return f.upstream_date if f else None
+
+    @property
+    def lead_time(self) -> int | None:
+        f = self._single()
+        return f.lead_time if f else None
+
+    @property
+    def behind(self) -> int | None:
+        f = self._single()
+        return f.behind if f else None
+
+    @property
+    def unresolved(self) -> dict[str, str]:
+        """The values of `new` the upstream names no commit for, and why."""
+        return {v: f.problem for v, f in self.facts.items() if f.problem is not None}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A version of a target's file that gave no value: `reason` is the same text for the same
+    cause in the same file (notes are summarised by target and reason), `detail` says where."""
+
+    commit: str
+    date: datetime
+    target: str
+    reason: str  # "no pin in pipelines/tekton-c.yaml", "invalid YAML in deploy/prod.yaml"
+    detail: str  # "deploy/prod.yaml:2: invalid YAML: did not find expected ',' or ']'"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What an environment's targets pinned from `start` to `end` (None: still)."""
+
+    start: datetime
+    end: datetime | None
+    values: tuple[str, ...]
+    change: Change | None  # the change that started it; None: it started before --since
+    rollback: bool | None
+
+
+@dataclass(frozen=True)
+class Lag:
+    """When each environment first ran one version."""
+
+    version: str  # the upstream commit, or the pinned value when the upstream was not read
+    arrivals: dict[str, datetime]  # environment -> first time, in the order they got it
+
+    @property
+    def seconds(self) -> int:
+        times = list(self.arrivals.values())
+        return int((max(times) - min(times)).total_seconds())
+
+
+class BranchIndex:
+    """The commits of the upstream branch ranked by commit time, and the ancestor set of each value
+    asked for, as an int whose bit r is the commit of rank r.
+
+    Built in one walk, parents before children; a commit's set is dropped once all its children
+    have theirs (unless it is a value asked for), so memory stays at the width of the graph times
+    N/8 bytes. `behind(v, t)` is `rev-list --count --before=t v..<branch>`: the commits committed
+    at or before t (ranks below k) that v lacks, all of them reachable from the branch's head."""
+
+    def __init__(self, graph: list[tuple[str, int, tuple[str, ...]]], keep: set[str], progress: Progress | None = None):
+        order = sorted(range(len(graph)), key=lambda i: graph[i][1])
+        rank = [0] * len(graph)
+        for r, i in enumerate(order):
+            rank[i] = r
+        self.times = [graph[i][1] for i in order]
+        self.time = {sha: when for sha, when, _ in graph}
+        self.rank = {graph[i][0]: rank[i] for i in range(len(graph))}
+        pos = {sha: i for i, (sha, _, _) in enumerate(graph)}
+        children = [0] * len(graph)
+        for _, _, parents in graph:
+            for p in parents:
+                j = pos.get(p)
+                if j is not None:
+                    children[j] += 1
+        self.ancestors: dict[str, int] = {}
+        live: dict[int, int] = {}
+        meter = _Meter(progress, f"reading {len(graph)} upstream commits", len(graph))
+        for i, (sha, _, parents) in enumerate(graph):
+            bits = 1 << rank[i]
+            for p in parents:
+                j = pos.get(p)
+                if j is None:
+                    continue  # a shallow or grafted history
+                bits |= live[j]
+                children[j] -= 1
+                if children[j] == 0:
+                    del live[j]
+            if children[i]:
+                live[i] = bits
+            if sha in keep:
+                self.ancestors[sha] = bits
+            meter.step()
+
+    def __contains__(self, sha: str) -> bool:
+        return sha in self.ancestors
+
+    def behind(self, sha: str, when: int) -> int:
+        k = bisect_right(self.times, when)
+        return k - (self.ancestors[sha] & ((1 << k) - 1)).bit_count()
+
+    def is_ancestor(self, old: str, new: str) -> bool:
+        """Whether `old` is `new` or in its history (both asked for)."""
+        return bool(self.ancestors[new] >> self.rank[old] & 1)
 
 
 @dataclass
 class History:
     component: Component
     targets: list[Target]
-    changes: list[Change]  # oldest first
-    notes: list[str] = field(default_factory=list)
+    changes: list[Change]  # oldest first (parents before children)
+    notes: list[Note] = field(default_factory=list)
     branch: str | None = None  # the upstream branch, when the upstream was read
     upstream_error: str | None = None
+    since: datetime | None = None
+    earlier: list[Change] = field(default_factory=list)  # before --since: what ran when the period starts
+    resolved: dict[str, str] = field(default_factory=dict)  # value -> the upstream commit it names
+    index: BranchIndex | None = None
+    _timelines: dict[str, list[Segment]] = field(default_factory=dict)
+    _versions: dict[str, str] = field(default_factory=dict)  # a short value -> the one full value it starts
 
     @property
     def environments(self) -> list[str]:
         return list(dict.fromkeys(t.environment for t in self.targets))
 
-    def weeks(self) -> dict[str, int]:
-        """Promotion commits per ISO week (`2024-W05`), oldest week first."""
-        seen: dict[str, set[str]] = {}
+    def weeks(self, empty: bool = False) -> dict[str, tuple[int, int]]:
+        """(promotions, rollbacks) per ISO week (`2024-W05`), oldest week first; with `empty`, the
+        weeks between the first and the last that have none too."""
+        seen: dict[str, list[int]] = {}
         for ch in self.changes:
             year, week, _ = ch.commit.date.isocalendar()
-            seen.setdefault(f"{year}-W{week:02d}", set()).add(ch.commit.sha)
-        return {k: len(v) for k, v in sorted(seen.items())}
+            seen.setdefault(f"{year}-W{week:02d}", [0, 0])[1 if ch.rollback else 0] += 1
+        if empty and self.changes:
+            day = min(ch.commit.date.date() for ch in self.changes)
+            last = max(ch.commit.date.date() for ch in self.changes)
+            day -= timedelta(days=day.weekday())
+            while day <= last:
+                year, week, _ = day.isocalendar()
+                seen.setdefault(f"{year}-W{week:02d}", [0, 0])
+                day += timedelta(days=7)
+        return {k: (v[0], v[1]) for k, v in sorted(seen.items())}
+
+    def version(self, value: str) -> str:
+        """The version a value stands for: its upstream commit when known, else its longest form."""
+        return self.resolved.get(value) or self._versions.get(value, value)
+
+    def timeline(self, env: str) -> list[Segment]:
+        """What `env` ran from the start of the period (--since) on, oldest first."""
+        return self._timelines.get(env, [])
+
+    def behind_at(self, env: str, times: list[int]) -> list[int | None]:
+        """How many commits of the branch `env` lacked at each of `times` (Unix times; the most any
+        of its values lacked); None where it ran nothing the branch has, or the upstream was not read."""
+        segs = self.timeline(env)
+        starts = [s.start.timestamp() for s in segs]
+        out: list[int | None] = []
+        for when in times:
+            i = bisect_right(starts, when) - 1
+            figures = []
+            if i >= 0 and self.index is not None:
+                for value in segs[i].values:
+                    sha = self.resolved.get(value)
+                    if sha is not None and sha in self.index:
+                        figures.append(self.index.behind(sha, when))
+            out.append(max(figures) if figures else None)
+        return out
+
+    def lags(self) -> list[Lag]:
+        """Each version two or more environments ran, with when each first ran it; oldest first."""
+        arrivals: dict[str, dict[str, datetime]] = {}
+        for env in self.environments:
+            for seg in self._timelines.get(env, []):
+                for value in seg.values:
+                    arrivals.setdefault(self.version(value), {}).setdefault(env, seg.start)
+        lags = [
+            Lag(v, dict(sorted(a.items(), key=lambda kv: kv[1])))
+            for v, a in arrivals.items()
+            if len(a) > 1 and (self.since is None or min(a.values()) >= self.since)
+        ]
+        return sorted(lags, key=lambda lag: min(lag.arrivals.values()))
 
 
 def parse_since(text: str) -> datetime:
@@ -91,6 +314,46 @@ def parse_since(text: str) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
+def forms(values: Iterable[str]) -> tuple[str, ...]:
+    """`values` with each version once, in order: a short sha is left out when a longer value among
+    them starts with it (the longest form is kept)."""
+    vs = list(dict.fromkeys(values))
+    return tuple(v for v in vs if not any(len(w) > len(v) and w.startswith(v) for w in vs))
+
+
+def _longest(value: str, among: Iterable[str]) -> str:
+    return max((w for w in among if w.startswith(value)), key=len, default=value)
+
+
+class _Meter:
+    """Reports `label… N%` to `progress` each time the percentage moves."""
+
+    def __init__(self, progress: Progress | None, label: str, total: int) -> None:
+        self.progress, self.label, self.total = progress, label, max(total, 1)
+        self.done = 0
+        self.shown = -1
+
+    def step(self, n: int = 1) -> None:
+        if self.progress is None:
+            return
+        self.done += n
+        pct = min(self.done * 100 // self.total, 100)
+        if pct != self.shown:
+            self.shown = pct
+            self.progress(f"{self.label}… {pct}%")
+
+
+@dataclass(frozen=True)
+class _Problem:
+    reason: str
+    detail: str
+    readable: bool  # True: the file was read and pins nothing
+
+
+_Located = tuple[str, ...] | _Problem
+_Files = tuple[tuple[str, str], ...]  # (path, blob sha) of each file of a target, sorted
+
+
 class _Reader:
     """The versions of the targets' files, read through one `git cat-file --batch`."""
 
@@ -98,7 +361,7 @@ class _Reader:
         self.cat = cat
         self.comp = comp
         self.trees: dict[str, list[tuple[str, str, str]]] = {}  # tree sha -> (mode, name, sha)
-        self.located: dict[tuple[str, str], tuple[str, ...] | str] = {}  # (target, blob) -> values | problem
+        self.located: dict[tuple[str, str, str], _Located] = {}  # (target, path, blob) -> values | problem
 
     def _tree(self, sha: str) -> list[tuple[str, str, str]]:
         if sha not in self.trees:
@@ -106,7 +369,36 @@ class _Reader:
             self.trees[sha] = _parse_tree(got[2], len(sha) // 2) if got is not None and got[1] == "tree" else []
         return self.trees[sha]
 
-    def glob_files(self, commits: list[str], pattern: str) -> dict[str, list[tuple[str, str]]]:
+    def files(self, target: Target, revs: list[str], meter: _Meter) -> dict[str, _Files]:
+        """The target's files at each revision, each version located (once per blob)."""
+        out: dict[str, _Files] = {}
+        for i in range(0, len(revs), _CHUNK):
+            chunk = revs[i : i + _CHUNK]
+            if target.file is not None:
+                got = self.cat.read([f"{r}:{target.file}" for r in chunk])
+                for rev, obj in zip(chunk, got):
+                    if obj is None or obj[1] != "blob":
+                        out[rev] = ()
+                        continue
+                    out[rev] = ((target.file, obj[0]),)
+                    key = (target.name, target.file, obj[0])
+                    if key not in self.located:
+                        self.located[key] = _locate(self.comp, target, target.file, obj[2])
+            else:
+                assert target.files is not None
+                found = self.glob_files(chunk, target.files)
+                need = sorted(
+                    {(p, b) for files in found.values() for p, b in files if (target.name, p, b) not in self.located}
+                )
+                blobs = self.cat.read(list(dict.fromkeys(b for _, b in need)))
+                data = {obj[0]: obj[2] for obj in blobs if obj is not None}
+                for path, blob in need:
+                    self.located[(target.name, path, blob)] = _locate(self.comp, target, path, data.get(blob, b""))
+                out.update(found)
+            meter.step(len(chunk))
+        return out
+
+    def glob_files(self, commits: list[str], pattern: str) -> dict[str, _Files]:
         """Per commit, the (path, blob sha) of every file `pattern` matches there."""
         fixed = []
         for part in pattern.split("/"):
@@ -116,13 +408,13 @@ class _Reader:
         base = "/".join(fixed[:-1] if len(fixed) == len(pattern.split("/")) else fixed)
         regex = glob_regex(pattern)
         roots = self.cat.read([f"{c}:{base}" if base else f"{c}^{{tree}}" for c in commits])
-        out: dict[str, list[tuple[str, str]]] = {}
+        out: dict[str, _Files] = {}
         for commit, root in zip(commits, roots):
             files: list[tuple[str, str]] = []
             if root is not None and root[1] == "tree":
                 self.trees.setdefault(root[0], _parse_tree(root[2], len(root[0]) // 2))
                 self._walk(root[0], base, regex, files)
-            out[commit] = sorted(files)
+            out[commit] = tuple(sorted(files))
         return out
 
     def _walk(self, tree: str, prefix: str, regex: re.Pattern[str], files: list[tuple[str, str]]) -> None:
@@ -132,13 +424,6 @@ class _Reader:
                 self._walk(sha, path, regex, files)
             elif mode in ("100644", "100755") and regex.fullmatch(path):
                 files.append((path, sha))
-
-    def locate(self, target: Target, path: str, blob: str, data: bytes) -> tuple[str, ...] | str:
-        """The pinned values of `target` in one version of a file, or why there are none."""
-        key = (target.name, blob)
-        if key not in self.located:
-            self.located[key] = _locate(self.comp, target, path, data)
-        return self.located[key]
 
 
 def _parse_tree(data: bytes, size: int) -> list[tuple[str, str, str]]:
@@ -154,27 +439,21 @@ def _parse_tree(data: bytes, size: int) -> list[tuple[str, str, str]]:
     return entries
 
 
-def _locate(comp: Component, target: Target, path: str, data: bytes) -> tuple[str, ...] | str:
+def _locate(comp: Component, target: Target, path: str, data: bytes) -> _Located:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return f"{path}: not UTF-8 text"
+        return _Problem(f"{path} is not UTF-8 text", f"{path}: not UTF-8 text", False)
     try:
         found = find(text, comp, target)
     except LocateError as exc:
-        return f"{path}:{exc.line}: {exc.message}"
+        return _Problem(f"cannot read the pin in {path}", f"{path}:{exc.line}: {exc.message}", False)
     except YamlSyntaxError as exc:
-        return f"{path}:{exc.line}: invalid YAML: {exc.problem}"
+        return _Problem(f"invalid YAML in {path}", f"{path}:{exc.line}: invalid YAML: {exc.problem}", False)
     locations, _ = classify(text, path, comp, target, found)
     if not locations:
-        return f"{path}: located no pinned value"
+        return _Problem(f"no pin in {path}", f"{path}: located no pinned value", True)
     return tuple(dict.fromkeys(loc.value for loc in locations))
-
-
-@dataclass
-class _Version:
-    values: tuple[str, ...]
-    files: dict[str, tuple[str, ...]]  # path -> its values
 
 
 def _log(git: Git, pathspecs: list[str]) -> list[ConfigCommit]:
@@ -206,44 +485,56 @@ def _pathspec(target: Target) -> str:
     return f":(glob){target.files}"
 
 
-def _versions(
-    reader: _Reader, target: Target, revs: list[str], notes: list[str], labels: dict[str, str]
-) -> dict[str, _Version | None]:
-    """The target's located values at each revision; None when it has none there."""
-    if target.file is not None:
-        blobs = reader.cat.read([f"{r}:{target.file}" for r in revs])
-        files_at = {r: [(target.file, b[0])] if b is not None and b[1] == "blob" else [] for r, b in zip(revs, blobs)}
-        data = {b[0]: b[2] for b in blobs if b is not None}
-    else:
-        assert target.files is not None
-        files_at = reader.glob_files(revs, target.files)
-        need = sorted({sha for files in files_at.values() for _, sha in files})
-        data = {}
-        for sha, got in zip(need, reader.cat.read(need)):
-            if got is not None:
-                data[sha] = got[2]
-    out: dict[str, _Version | None] = {}
-    for rev in revs:
-        files = files_at[rev]
-        if not files:
-            out[rev] = None
-            continue
-        per_file: dict[str, tuple[str, ...]] = {}
-        problem = None
-        for path, blob in files:
-            found = reader.locate(target, path, blob, data.get(blob, b""))
-            if isinstance(found, str):
-                problem = found
-                break
-            per_file[path] = found
-        if problem is not None:
-            if rev in labels:  # a version of a touched commit, not just a parent read for comparison
-                notes.append(f"{labels[rev]}: target '{target.name}' skipped: {problem}")
-            out[rev] = None
-            continue
-        values = tuple(dict.fromkeys(v for vs in per_file.values() for v in vs))
-        out[rev] = _Version(values, per_file)
-    return out
+def _target_changes(
+    target: Target,
+    commits: list[ConfigCommit],
+    parents: dict[str, list[str]],
+    files_at: dict[str, _Files],
+    reader: _Reader,
+    notes: list[Note],
+    out: dict[str, list[TargetChange]],
+    meter: _Meter,
+) -> None:
+    """Each commit's change of `target`, compared file by file with its parents."""
+    located = reader.located
+    carried: dict[tuple[str, str], tuple[str, ...]] = {}  # (path, unreadable blob) -> the values before it
+
+    def values_of(path: str, blob: str) -> tuple[str, ...]:
+        got = located[(target.name, path, blob)]
+        if isinstance(got, tuple):
+            return got
+        return () if got.readable else carried.get((path, blob), ())
+
+    def values(files: _Files) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for path, blob in files for v in values_of(path, blob)))
+
+    for c in commits:
+        meter.step()
+        now = files_at[c.sha]
+        befores = [files_at[p] for p in parents[c.sha]] or [()]
+        if now in befores:
+            continue  # the target's files are one parent's: nothing of it changed here
+        maps = [dict(b) for b in befores]
+        for path, blob in now:
+            if any(m.get(path) == blob for m in maps):
+                continue  # this version came from a parent
+            got = located[(target.name, path, blob)]
+            if isinstance(got, _Problem):
+                notes.append(Note(c.sha, c.date, target.name, got.reason, got.detail))
+                if not got.readable and (path, blob) not in carried:
+                    prev = maps[0].get(path)
+                    carried[(path, blob)] = values_of(path, prev) if prev is not None else ()
+        new = values(now)
+        olds = [values(b) for b in befores]
+        if any(set(o) == set(new) for o in olds):
+            continue  # the same values as a parent's (or a version that pins nothing new)
+        now_map, first = dict(now), maps[0]
+        changed = [
+            p
+            for p in sorted({*now_map, *first})
+            if (values_of(p, now_map[p]) if p in now_map else ()) != (values_of(p, first[p]) if p in first else ())
+        ]
+        out.setdefault(c.sha, []).append(TargetChange(target.name, target.environment, olds[0], new, changed))
 
 
 def build(
@@ -252,91 +543,186 @@ def build(
     targets: list[Target],
     upstream: Upstream | None = None,
     since: datetime | None = None,
+    progress: Progress | None = None,
 ) -> History:
-    """Every change of `targets`' values in the history of the config repository at `root`."""
+    """Every change of `targets`' values in the history of the config repository at `root`.
+
+    `progress`, when given, is called with a short line saying how far the work is."""
     git = Git(root)
-    history = History(comp, targets, [])
+    history = History(comp, targets, [], since=since)
     if not targets:
         return history
     if not git.ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}"):
         return history
+    if progress is not None:
+        progress("reading the log of the targets' files…")
     commits = _log(git, list(dict.fromkeys(_pathspec(t) for t in targets)))
-    revs = [c.sha for c in commits]
-    parent = {c.sha: f"{c.sha}^" for c in commits if c.parents}
-    # a merge changes a value only when it differs from every parent's (not just the first's)
-    merged = {c.sha: [f"{c.sha}^{i}" for i in range(2, len(c.parents) + 1)] for c in commits if len(c.parents) > 1}
-    wanted = list(dict.fromkeys([*revs, *parent.values(), *(r for rs in merged.values() for r in rs)]))
-    labels = {c.sha: f"{c.sha[:12]} ({c.date:%Y-%m-%d})" for c in commits}
-    per_commit: dict[str, dict[tuple[tuple[str, ...], tuple[str, ...]], Change]] = {}
+    parents = {c.sha: [f"{c.sha}^{i}" for i in range(1, len(c.parents) + 1)] for c in commits}
+    wanted = list(dict.fromkeys([*(c.sha for c in commits), *(p for ps in parents.values() for p in ps)]))
+    per_commit: dict[str, list[TargetChange]] = {}
+    notes: list[Note] = []
+    meter = _Meter(progress, f"reading {len(commits)} commits", len(targets) * (len(wanted) + len(commits)))
     with CatFile(root) as cat:
         reader = _Reader(cat, comp)
         for target in targets:
-            versions = _versions(reader, target, wanted, history.notes, labels)
-            last: _Version | None = None
-            for c in commits:
-                now = versions[c.sha]
-                before = versions.get(parent.get(c.sha, ""))
-                before = before if before is not None else last
-                if now is None:
-                    continue
-                others = [versions.get(r) for r in merged.get(c.sha, ())]
-                if any(o is not None and o.values == now.values for o in others):
-                    last = now
-                    continue
-                if before is not None and before.values != now.values:
-                    key = (before.values, now.values)
-                    group = per_commit.setdefault(c.sha, {})
-                    ch = group.get(key)
-                    if ch is None:
-                        ch = group[key] = Change(c, before.values, now.values, [], [], [])
-                    ch.targets.append(target.name)
-                    if target.environment not in ch.environments:
-                        ch.environments.append(target.environment)
-                    changed = [p for p, vs in now.files.items() if before.files.get(p) != vs]
-                    ch.files.extend(p for p in changed if p not in ch.files)
-                last = now
+            files_at = reader.files(target, wanted, meter)
+            _target_changes(target, commits, parents, files_at, reader, notes, per_commit, meter)
+    rows = []
     for c in commits:
-        for ch in per_commit.get(c.sha, {}).values():
-            if since is None or ch.commit.date >= since:
-                history.changes.append(ch)
+        tcs = per_commit.get(c.sha)
+        if tcs:
+            rows.append(Change(c, forms(v for tc in tcs for v in tc.old), forms(v for tc in tcs for v in tc.new), tcs))
+    fulls = {v for ch in rows for vs in (ch.old, ch.new) for v in vs if len(v) == 40}
+    for ch in rows:
+        for v in (*ch.old, *ch.new):
+            if len(v) < 40:
+                longer = [w for w in fulls if w.startswith(v)]
+                if len(longer) == 1:
+                    history._versions[v] = longer[0]
     if upstream is not None:
-        _upstream_facts(history, upstream)
+        # what every target pins before and after each change: a short sha stands for the full
+        # sha pinned beside it in the same commit (even when a promotion leaves that one as it is)
+        state: dict[str, tuple[str, ...]] = {}
+        pinned: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        for ch in rows:
+            before = frozenset(v for vs in state.values() for v in vs)
+            for tc in ch.target_changes:
+                state[tc.target] = tc.new
+            pinned[ch.commit.sha] = (before, frozenset(v for vs in state.values() for v in vs))
+        _upstream_facts(history, rows, pinned, upstream, progress)
+    _timelines(history, rows)
+    history.changes = [ch for ch in rows if since is None or ch.commit.date >= since]
+    history.earlier = [ch for ch in rows if since is not None and ch.commit.date < since]
+    order = {c.sha: i for i, c in enumerate(commits)}
+    history.notes = sorted(
+        (n for n in notes if since is None or n.date >= since), key=lambda n: (order[n.commit], n.target)
+    )
     return history
 
 
-def _upstream_facts(history: History, up: Upstream) -> None:
-    """Lead time and commits behind of every change whose new value names an upstream commit."""
+def _timelines(history: History, rows: list[Change]) -> None:
+    """Per environment, what its targets pinned after each change, from --since on."""
+    envs = history.environments
+    of_env = {e: [t.name for t in history.targets if t.environment == e] for e in envs}
+    state: dict[str, tuple[str, ...]] = {}
+    segs: dict[str, list[tuple[datetime, tuple[str, ...], Change, bool | None]]] = {e: [] for e in envs}
+    for ch in rows:
+        for tc in ch.target_changes:
+            state[tc.target] = tc.new
+        for env in ch.environments:
+            values = forms(v for t in of_env[env] for v in state.get(t, ()))
+            mine = segs[env]
+            if mine and set(mine[-1][1]) == set(values):
+                continue
+            start = max(ch.commit.date, mine[-1][0]) if mine else ch.commit.date  # a branch merged late
+            flags = [tc.rollback for tc in ch.target_changes if tc.environment == env]
+            rollback = True if True in flags else None if None in flags else False
+            mine.append((start, values, ch, rollback))
+    since = history.since
+    for env in envs:
+        out: list[Segment] = []
+        for i, (start, values, ch, rollback) in enumerate(segs[env]):
+            end = segs[env][i + 1][0] if i + 1 < len(segs[env]) else None
+            if since is not None and end is not None and end <= since:
+                continue
+            if since is not None and start < since:
+                out.append(Segment(since, end, values, None, None))
+            else:
+                out.append(Segment(start, end, values, ch, rollback))
+        history._timelines[env] = out
+
+
+def _upstream_facts(
+    history: History,
+    rows: list[Change],
+    pinned: dict[str, tuple[frozenset[str], frozenset[str]]],
+    up: Upstream,
+    progress: Progress | None,
+) -> None:
+    """Lead time, commits behind and rollback of every change, from one read of the branch's graph."""
+
+    def canonical(ch: Change, value: str, new: bool) -> str:
+        """The longest form of `value` pinned on its side of the change (its commit or the parent)."""
+        before, after = pinned[ch.commit.sha]
+        return _longest(value, (*ch.new, *after) if new else (*ch.old, *before))
+
     try:
+        if progress is not None:
+            progress("reading the upstream…")
         up.head()  # fetched when the branch moved
         branch = up.branch()
         history.branch = branch
-        full: dict[str, str | None] = {}
+        graph = up.commit_graph(branch)
+        on_branch = {sha for sha, _, _ in graph}
+        values = {
+            canonical(ch, v, new)
+            for ch in rows
+            for new, side in ((False, ch.old), (True, ch.new))
+            for v in side
+            if not v.startswith("sha256:")
+        }
+        found, ambiguous = up.lookup(sorted(v for v in values if v not in on_branch))
+        resolved = {v: v for v in values if v in on_branch}
+        resolved.update(found)
+        index = BranchIndex(graph, {s for s in resolved.values() if s in on_branch}, progress)
+        history.index = index
         times: dict[str, int] = {}
-        for ch in history.changes:
-            if len(ch.new) != 1:
-                continue
-            value = ch.new[0]
-            if value not in full:
-                full[value] = None if value.startswith("sha256:") else up.find(value)
-            sha = full[value]
-            if sha is None:
-                continue
+        ancestry: dict[tuple[str, str], bool] = {}
+
+        def upstream_time(sha: str) -> int:
             if sha not in times:
-                times[sha] = up.commit_time(sha)
+                times[sha] = index.time[sha] if sha in index.time else up.commit_time(sha)
+            return times[sha]
+
+        def is_ancestor(old: str, new: str) -> bool:
+            if old in index and new in index:
+                return index.is_ancestor(old, new)
+            if (old, new) not in ancestry:
+                ancestry[(old, new)] = up.is_ancestor(old, new)
+            return ancestry[(old, new)]
+
+        for ch in rows:
             when = int(ch.commit.date.timestamp())
-            ch.promoted = sha
-            ch.upstream_date = datetime.fromtimestamp(times[sha], UTC)
-            ch.lead_time = when - times[sha]
-            ch.behind = int(
-                up.git.out(
-                    "rev-list",
-                    "--count",
-                    f"--before={ch.commit.date.isoformat()}",
-                    "--end-of-options",
-                    f"{sha}..refs/heads/{branch}",
-                    "--",
-                )
-            )
+            for value in ch.new:
+                if value.startswith("sha256:"):
+                    continue
+                sha = resolved.get(canonical(ch, value, True))
+                if sha is None:
+                    ch.facts[value] = Facts(problem="ambiguous" if value in ambiguous else "not in upstream")
+                    continue
+                history.resolved.setdefault(value, sha)
+                if sha in index:
+                    behind = index.behind(sha, when)
+                else:  # off the branch: what git counts, asked for this change
+                    behind = int(
+                        up.git.out(
+                            "rev-list",
+                            "--count",
+                            f"--before={ch.commit.date.isoformat()}",
+                            "--end-of-options",
+                            f"{sha}..refs/heads/{branch}",
+                            "--",
+                        )
+                    )
+                t = upstream_time(sha)
+                ch.facts[value] = Facts(sha, datetime.fromtimestamp(t, UTC), when - t, behind)
+            for tc in ch.target_changes:
+                news = forms(tc.new)
+                new_sha = None
+                if len(news) == 1:
+                    tc.facts = ch.facts.get(_longest(news[0], ch.new))
+                    new_sha = resolved.get(canonical(ch, news[0], True))
+                    if new_sha is not None:
+                        history.resolved.setdefault(news[0], new_sha)
+                olds = {v: resolved.get(canonical(ch, v, False)) for v in forms(tc.old)}
+                for v, sha in olds.items():
+                    if sha is not None:
+                        history.resolved.setdefault(v, sha)
+                known = [sha for sha in olds.values() if sha is not None]
+                if not news or not olds:
+                    tc.rollback = False  # a file (or its pin) came or went
+                elif new_sha is not None and known:
+                    tc.rollback = any(o != new_sha and is_ancestor(new_sha, o) for o in known)
     except GitError as exc:
         history.upstream_error = str(exc)
     except PromoterError as exc:

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from promoter import durations
-from promoter.insight.history import Change, History
+from promoter.insight.history import Change, Facts, History, Note
 from promoter.text import printable
 
 
@@ -25,22 +25,64 @@ def duration(seconds: int | None) -> str:
 
 
 def _values(values: tuple[str, ...], n: int) -> str:
-    return ", ".join(v[:n] if len(v) == 40 else v for v in values) or "-"
+    return ", ".join(v[:n] if len(v) == 40 else v for v in values) or "(none)"
 
 
 def _when(d: datetime) -> str:
     return d.strftime("%Y-%m-%d %H:%M %z")
 
 
-def history_text(h: History) -> str:
-    n = h.component.short_length
-    commits = len({ch.commit.sha for ch in h.changes})
-    head = f"{h.component.name}: {len(h.changes)} change(s) in {commits} commit(s)"
+def _lead(ch: Change) -> str:
+    return ",".join(duration(f.lead_time) for f in ch.facts.values()) if ch.facts else "-"
+
+
+def _behind(ch: Change) -> str:
+    if not ch.facts:
+        return "-"
+    return ",".join(f.problem or ("-" if f.behind is None else str(f.behind)) for f in ch.facts.values())
+
+
+def _change(ch: Change, n: int) -> str:
+    return f"{_values(ch.old, n)} -> {_values(ch.new, n)}" + (" (rollback)" if ch.rollback else "")
+
+
+def _headline(h: History) -> str:
+    rollbacks = sum(1 for ch in h.changes if ch.rollback)
+    head = f"{h.component.name}: {len(h.changes)} change(s)" + (f", {rollbacks} rollback(s)" if rollbacks else "")
     if h.branch:
         head += f"; upstream branch {h.branch}"
     elif h.upstream_error:
         head += f"; upstream not read: {h.upstream_error}"
-    out = [head]
+    return head
+
+
+def note_lines(notes: list[Note], verbose: bool = False) -> list[str]:
+    """The notes, one line per target and reason ("412 commits: no pin in ...; first ..., last ...");
+    with `verbose`, one line each."""
+    if verbose:
+        return [f"target '{n.target}': {n.commit[:12]} ({n.date:%Y-%m-%d}): {n.detail}" for n in notes]
+    groups: dict[tuple[str, str], list[Note]] = {}
+    for note in notes:
+        groups.setdefault((note.target, note.reason), []).append(note)
+    out = []
+    for (target, reason), group in groups.items():
+        if len(group) == 1:
+            n = group[0]
+            out.append(f"target '{target}': {n.commit[:12]} ({n.date:%Y-%m-%d}): {n.detail}")
+        else:
+            dates = sorted(n.date for n in group)
+            out.append(
+                f"target '{target}': {len({n.commit for n in group})} commits: {reason}; "
+                f"first {dates[0]:%Y-%m-%d}, last {dates[-1]:%Y-%m-%d}"
+            )
+    if len(out) < len(notes):
+        out.append(f"{len(notes)} notes in {len(groups)} groups; promoter -v history lists each")
+    return out
+
+
+def history_text(h: History, verbose: bool = False) -> str:
+    n = h.component.short_length
+    out = [_headline(h)]
     rows = [["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]]
     for ch in h.changes:
         rows.append(
@@ -49,9 +91,9 @@ def history_text(h: History) -> str:
                 ch.commit.sha[:n],
                 ch.commit.author,
                 ",".join(ch.environments),
-                f"{_values(ch.old, n)} -> {_values(ch.new, n)}",
-                duration(ch.lead_time),
-                "-" if ch.behind is None else str(ch.behind),
+                _change(ch, n),
+                _lead(ch),
+                _behind(ch),
                 ch.commit.subject,
             ]
         )
@@ -60,12 +102,22 @@ def history_text(h: History) -> str:
     weeks = h.weeks()
     if weeks:
         out.append("promotions per week:")
-        out += [f"  {week}  {count}" for week, count in weeks.items()]
-    out += [f"note: {note}" for note in h.notes]
+        out += [f"  {week}  {p}" + (f" + {r} rollback(s)" if r else "") for week, (p, r) in weeks.items()]
+    out += [f"note: {line}" for line in note_lines(h.notes, verbose)]
     return "\n".join(out) + "\n"
 
 
+def _facts_json(f: Facts | None) -> dict[str, Any]:
+    return {
+        "promoted": f.promoted if f else None,
+        "upstream_date": f.upstream_date.isoformat() if f and f.upstream_date else None,
+        "lead_time_seconds": f.lead_time if f else None,
+        "behind": f.behind if f else None,
+    }
+
+
 def _change_json(ch: Change) -> dict[str, Any]:
+    single = ch.facts.get(ch.new[0]) if len(ch.new) == 1 else None
     return {
         "commit": ch.commit.sha,
         "date": ch.commit.date.isoformat(),
@@ -76,10 +128,21 @@ def _change_json(ch: Change) -> dict[str, Any]:
         "targets": ch.targets,
         "environments": ch.environments,
         "files": ch.files,
-        "promoted": ch.promoted,
-        "upstream_date": ch.upstream_date.isoformat() if ch.upstream_date else None,
-        "lead_time_seconds": ch.lead_time,
-        "behind": ch.behind,
+        "rollback": ch.rollback,
+        **_facts_json(single),
+        "unresolved": ch.unresolved,
+        "target_changes": [
+            {
+                "target": tc.target,
+                "environment": tc.environment,
+                "files": tc.files,
+                "old": list(tc.old),
+                "new": list(tc.new),
+                "rollback": tc.rollback,
+                **_facts_json(tc.facts),
+            }
+            for tc in ch.target_changes
+        ],
     }
 
 
@@ -89,8 +152,11 @@ def history_doc(h: History) -> dict[str, Any]:
         "environments": h.environments,
         "upstream": {"branch": h.branch, "error": h.upstream_error},
         "changes": [_change_json(ch) for ch in h.changes],
-        "weeks": h.weeks(),
-        "notes": h.notes,
+        "weeks": {w: {"promotions": p, "rollbacks": r} for w, (p, r) in h.weeks().items()},
+        "notes": [
+            {"commit": n.commit, "date": n.date.isoformat(), "target": n.target, "reason": n.reason, "detail": n.detail}
+            for n in h.notes
+        ],
     }
 
 
@@ -217,10 +283,12 @@ def history_html(h: History) -> str:
     weeks = h.weeks()
     if weeks:
         body.append('<h2>Promotions per week</h2><table class="weeks"><tbody>')
-        body += [f"<tr><th>{escape(w)}</th><td>{c}</td></tr>" for w, c in weeks.items()]
+        body += [f"<tr><th>{escape(w)}</th><td>{c}</td></tr>" for w, (c, _) in weeks.items()]
         body.append("</tbody></table>")
     if h.notes:
-        body.append('<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{escape(x)}</li>" for x in h.notes) + "</ul>")
+        body.append(
+            '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{escape(x)}</li>" for x in note_lines(h.notes)) + "</ul>"
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(f'promoter history: {name}')}</title><style>{_CSS}</style></head>\n"

@@ -208,3 +208,47 @@ class Upstream:
     def count(self, old: str, new: str) -> int:
         """How many commits `new` has that `old` does not."""
         return int(self.git.out("rev-list", "--count", f"{old}..{new}", "--"))
+
+    def commit_graph(self, branch: str) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Every commit of `branch` as (sha, commit time, parents), each after its parents: one
+        `git rev-list --topo-order --reverse --timestamp --parents`."""
+        out = self.git.out(
+            "rev-list", "--topo-order", "--reverse", "--timestamp", "--parents", "--end-of-options",
+            f"refs/heads/{branch}", "--",
+        )  # fmt: skip
+        graph = []
+        for line in out.splitlines():
+            when, sha, *parents = line.split()
+            graph.append((sha, int(when), tuple(parents)))
+        return graph
+
+    def lookup(self, values: list[str]) -> tuple[dict[str, str], set[str]]:
+        """The commits deployed values (full shas, prefixes of 4+ hex digits) name, as `find` names
+        them, asked in one `git cat-file --batch-check`: ({value: full sha}, the values several
+        commits share). A value that names no commit is in neither."""
+        asked = [v for v in dict.fromkeys(values) if re.fullmatch(r"[0-9a-f]{4,40}", v)]
+        found: dict[str, str] = {}
+        ambiguous: set[str] = set()
+        if not asked:
+            return found, ambiguous
+        self._ensure()
+        answer = self.git.run(
+            "cat-file", "--batch-check=%(objectname) %(objecttype)", input="".join(f"{v}\n" for v in asked)
+        ).stdout.splitlines()
+        for value, line in zip(asked, answer):
+            name, _, kind = line.partition(" ")
+            if kind == "commit":
+                found[value] = name
+            elif kind == "tag" and FULL_SHA.fullmatch(value):
+                sha = self._local(value)  # an annotated tag's sha names its commit
+                if sha:
+                    found[value] = sha
+            elif kind == "ambiguous":  # several objects: maybe one commit among trees and blobs
+                try:
+                    sha = self._commit_with_prefix(value)
+                except UsageError:
+                    ambiguous.add(value)
+                    continue
+                if sha:
+                    found[value] = sha
+        return found, ambiguous
