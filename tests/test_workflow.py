@@ -220,8 +220,9 @@ def test_push_rejected_because_another_promotion_moved_the_branch_is_rebuilt_on_
     assert code == 0, err
     log = git(remote, "log", "--format=%H %s", branch).splitlines()
     assert log[1].split()[0] == theirs  # theirs kept, ours on top: nothing forced
-    assert log[0].split(" ", 1)[1] == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
-    assert git(remote, "diff", "--name-only", f"{branch}~1", branch) == "saas.yaml"  # planned again there
+    # planned again there: only production's file was left, and the new message says so
+    assert log[0].split(" ", 1)[1] == f"promote reconcile {r[1][:7]} to {r[3][:7]} in production"
+    assert git(remote, "diff", "--name-only", f"{branch}~1", branch) == "saas.yaml"
     ours = log[0].split()[0]
     assert f"committed {ours[:12]} on {branch}" in out or f"pushed {branch} to origin" in out
     assert git(repo, "rev-parse", branch) == ours  # the printed and local commit is the one pushed

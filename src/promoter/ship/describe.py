@@ -63,7 +63,10 @@ def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tup
         if shown == "several versions"
         else f"promote {comp.name} {shown} to {comp.short(plan.sha)}"
     )
-    envs = ", ".join(dict.fromkeys(tc.target.environment for tc in plan.targets if tc.changed))
+    changed = list(dict.fromkeys(tc.target.environment for tc in plan.targets if tc.changed))
+    envs = ", ".join(changed)
+    if set(changed) != {t.environment for t in comp.targets}:  # not every environment: say which
+        subject += f" in {envs}"
     body = "\n".join(summary)
     parts = [subject, body]
     if changelog:
