@@ -332,6 +332,7 @@ class _Meter:
         self.progress, self.label, self.total = progress, label, max(total, 1)
         self.done = 0
         self.shown = -1
+        self.step(0)
 
     def step(self, n: int = 1) -> None:
         if self.progress is None:
