@@ -11,9 +11,13 @@ def test_demo_runs_status_plan_promote_without_network(tmp_path: Path, run) -> N
     assert (code, err) == (0, "")
     config = tmp_path / "demo" / "app-interface"
     head = git(tmp_path / "demo" / "qontract-reconcile", "rev-parse", "HEAD")
-    assert out.count("$ promoter ") == 4
+    assert out.count("$ promoter ") == 6
     assert "4 behind" in out and "tracks master" in out
-    assert f"promoted qontract-reconcile to {head[:7]} in 5 file(s)" in out
+    # the SOP: integration alone first, then the rest
+    first = out.index("$ promoter promote qontract-reconcile --env integration --yes")
+    rest = out.index("$ promoter promote qontract-reconcile --yes")
+    assert f"promoted qontract-reconcile to {head[:7]} in 1 file(s)" in out[first:rest]
+    assert f"promoted qontract-reconcile to {head[:7]} in 4 file(s)" in out[rest:]
     assert git(config, "diff", "--name-only").splitlines() == [
         ".env",
         "data/pipelines/tekton-provider-global-defaults.yaml",

@@ -2,7 +2,7 @@
 
 It makes an upstream repository (a stand-in for qontract-reconcile, commits by several authors)
 and an app-interface-like config repository pinning it in saas files, a `.env`, Jenkins
-defaults and Tekton shared resources, then runs status, plan and promote on it through the
+defaults and Tekton shared resources, then walks the SOP on it (status; plan and promote integration alone; then the rest) through the
 real command line (the CLI hands its entry point in: the demo never imports the CLI). The
 directory is left for the user to explore.
 """
@@ -175,13 +175,16 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
     os.environ.setdefault("PROMOTER_CACHE_DIR", str(base / "cache"))
     out(f"Built an upstream repository ({len(shas)} commits) in {upstream}\n")
     out(f"and a config repository pinning commit {shas[1][:7]} in {config}\n")
-    for argv in (
-        ["status"],
-        ["plan", "qontract-reconcile", "--env", "integration"],
-        ["promote", "qontract-reconcile", "--yes"],
-        ["status"],
+    for say, argv in (
+        ("where every environment stands", ["status"]),
+        ("the SOP: one environment alone first", ["plan", "qontract-reconcile", "--env", "integration"]),
+        ("", ["promote", "qontract-reconcile", "--env", "integration", "--yes"]),
+        ("integration runs it; then the rest", ["status", "--env", "integration", "--env", "production"]),
+        ("", ["promote", "qontract-reconcile", "--yes"]),
+        ("", ["status"]),
     ):
-        out(f"\n$ promoter {' '.join(argv)}\n")
+        out(f"\n# {say}\n" if say else "\n")
+        out(f"$ promoter {' '.join(argv)}\n")
         code = command(["-C", str(config), *argv])
         if code != 0:
             return code
