@@ -39,7 +39,7 @@ class Recorded:
 @dataclass
 class Reply:
     status: int
-    body: Any
+    body: Any  # sent as JSON; bytes are sent as they are (text/html)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,6 +55,8 @@ class FakeServer:
         self.lose_reply: dict[str, list[Reply]] = {}  # per method: carry the request out, answer this instead
         self.delay_next: list[float] = []  # seconds to stall the next requests before answering
         self.echo_auth = False  # error messages quote the Authorization header (a hostile API)
+        self.ignores_list_filters = False  # a misbehaving server: list endpoints return everything, unfiltered
+        self.misshapen: dict[str, list[Reply]] = {}  # "METHOD /path": answer these (wrong shapes) instead
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -89,13 +91,15 @@ class FakeServer:
                     time.sleep(delay)
                 if canned is None:
                     with server.lock:
-                        canned = server.handle(rec)
+                        wrong = server.misshapen.get(f"{rec.method} {rec.path}")
+                        canned = wrong.pop(0) if wrong else server.handle(rec)
                         if server.lose_reply.get(rec.method):
                             canned = server.lose_reply[rec.method].pop(0)
-                data = json.dumps(canned.body).encode("utf-8")
+                raw_body = isinstance(canned.body, bytes)  # a page of something else than JSON
+                data = canned.body if raw_body else json.dumps(canned.body).encode("utf-8")
                 try:
                     self.send_response(canned.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", "text/html" if raw_body else "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     for k, v in canned.headers.items():
                         self.send_header(k, v)
@@ -138,9 +142,11 @@ class FakeServer:
 class FakeGitLab(FakeServer):
     """Contract fake of GitLab's REST API v4, following the public API docs (GitLab cannot run here).
 
-    Endpoints: `GET /api/v4/projects/:id` (numeric id or URL-encoded path; python-gitlab's
-    `projects.get`), `GET /api/v4/users?username=`, `GET /api/v4/projects/:id/merge_requests`
-    (filters `state`, `source_branch`, `target_branch`), `POST /api/v4/projects/:id/merge_requests`,
+    Endpoints: `GET /api/v4/projects/:id` (numeric id or URL-encoded path),
+    `GET /api/v4/users?username=`, `GET /api/v4/projects/:id/merge_requests`
+    (filters `state`, `source_branch`, `target_branch`; each merge request with its
+    `source_project_id` and `target_project_id`, a fork's merge request having its fork's id as
+    `source_project_id`), `POST /api/v4/projects/:id/merge_requests`,
     `PUT /api/v4/projects/:id/merge_requests/:merge_request_iid` (`title`, `description`,
     `target_branch`, `labels`, `add_labels`, `remove_labels`, `reviewer_ids`,
     `remove_source_branch`, `state_event`). Authentication: `PRIVATE-TOKEN: <token>` or
@@ -148,6 +154,9 @@ class FakeGitLab(FakeServer):
     Errors as GitLab answers them: 400 `{"error": "title is missing"}`, 404
     `{"message": "404 Project Not Found"}`, 409 for a second open merge request of one source
     branch (`{"message": ["Another open merge request already exists for this source branch: !1"]}`).
+
+    `add_mr` opens one as a person would (by hand, or from a fork); `ignores_list_filters` makes the
+    list endpoints misbehave: every merge request is returned whatever the filters say.
     """
 
     def __init__(self, token: str, project: str = "service/app-interface", project_id: int = 13) -> None:
@@ -192,6 +201,40 @@ class FakeGitLab(FakeServer):
             f"Bearer {self.token}"
         )
 
+    def add_mr(
+        self,
+        source_branch: str,
+        *,
+        target_branch: str = "master",
+        title: str = "someone's work",
+        description: str = "",
+        labels: list[str] | None = None,
+        reviewer_ids: list[int] | None = None,
+        remove_source_branch: bool = False,
+        source_project_id: int | None = None,
+        state: str = "opened",
+    ) -> dict[str, Any]:
+        """Open a merge request (through the API, by hand, or from a fork: `source_project_id`)."""
+        n = len(self.mrs) + 1
+        mr = {
+            "id": 1000 + n,
+            "iid": n,
+            "project_id": self.project["id"],
+            "source_project_id": self.project["id"] if source_project_id is None else source_project_id,
+            "target_project_id": self.project["id"],
+            "title": title,
+            "description": description,
+            "state": state,
+            "source_branch": source_branch,
+            "target_branch": target_branch,
+            "labels": list(labels or []),
+            "reviewer_ids": list(reviewer_ids or []),
+            "force_remove_source_branch": remove_source_branch,
+            "web_url": f"{self._web()}/-/merge_requests/{n}",
+        }
+        self.mrs.append(mr)
+        return mr
+
     # -- routing --
     def handle(self, rec: Recorded) -> Reply:
         self._sent_token = rec.headers.get("private-token") or rec.headers.get("authorization", "")
@@ -221,8 +264,11 @@ class FakeGitLab(FakeServer):
             found = [
                 mr
                 for mr in self.mrs
-                if all(q.get(k) in (None, mr[k]) for k in ("source_branch", "target_branch"))
-                and q.get("state", "all") in ("all", mr["state"])
+                if self.ignores_list_filters
+                or (
+                    all(q.get(k) in (None, mr[k]) for k in ("source_branch", "target_branch"))
+                    and q.get("state", "all") in ("all", mr["state"])
+                )
             ]
             headers = {"X-Page": "1", "X-Per-Page": "20", "X-Total": str(len(found)), "X-Total-Pages": "1"}
             return Reply(200, [self._mr_json(mr) for mr in reversed(found)], headers)
@@ -231,26 +277,23 @@ class FakeGitLab(FakeServer):
                 if not body.get(required):
                     return self._error(400, f"{required} is missing", key="error")
             for other in self.mrs:
-                if other["state"] == "opened" and other["source_branch"] == body["source_branch"]:
+                if (
+                    other["state"] == "opened"
+                    and other["source_branch"] == body["source_branch"]
+                    and other["source_project_id"] == self.project["id"]
+                ):
                     return self._error(
                         409, [f"Another open merge request already exists for this source branch: !{other['iid']}"]
                     )
-            n = len(self.mrs) + 1
-            mr = {
-                "id": 1000 + n,
-                "iid": n,
-                "project_id": self.project["id"],
-                "title": body["title"],
-                "description": body.get("description") or "",
-                "state": "opened",
-                "source_branch": body["source_branch"],
-                "target_branch": body["target_branch"],
-                "labels": self._labels(body.get("labels")),
-                "reviewer_ids": [int(x) for x in body.get("reviewer_ids") or []],
-                "force_remove_source_branch": bool(body.get("remove_source_branch")),
-                "web_url": f"{self._web()}/-/merge_requests/{n}",
-            }
-            self.mrs.append(mr)
+            mr = self.add_mr(
+                body["source_branch"],
+                target_branch=body["target_branch"],
+                title=body["title"],
+                description=body.get("description") or "",
+                labels=self._labels(body.get("labels")),
+                reviewer_ids=[int(x) for x in body.get("reviewer_ids") or []],
+                remove_source_branch=bool(body.get("remove_source_branch")),
+            )
             return Reply(201, self._mr_json(mr))
         if iid is not None and rec.method == "PUT":
             matches = [mr for mr in self.mrs if mr["iid"] == int(iid)]
@@ -291,7 +334,12 @@ class FakeGitHub(FakeServer):
     `{"message": "Bad credentials"}`. Errors as GitHub answers them: 404 `Not Found`, 422
     `{"message": "Validation Failed", "errors": [...]}` for an unknown base branch, a second
     open pull request of one head, a reviewer who is no collaborator; 400 for an unsupported
-    `X-GitHub-Api-Version`.
+    `X-GitHub-Api-Version`. A pull request's `head` and `base` carry `ref`, `label`, `sha`, `user`
+    and `repo` (`full_name`, `owner`), a fork's head its fork's repository (`null` once the fork is
+    deleted), as GitHub's pull request object does.
+
+    `add_pull` opens one as a person would (by hand, or from a fork); `ignores_list_filters` makes
+    the list endpoint misbehave: every pull request is returned whatever `head`/`state` say.
     """
 
     DOCS = "https://docs.github.com/rest"
@@ -312,6 +360,48 @@ class FakeGitHub(FakeServer):
             body["errors"] = errors
         return Reply(status, body)
 
+    def _side(self, ref: str, owner: str, repo: str | None) -> dict[str, Any]:
+        return {
+            "ref": ref,
+            "label": f"{owner}:{ref}",
+            "sha": "0" * 40,
+            "user": {"login": owner},
+            "repo": None
+            if repo is None
+            else {"full_name": repo, "name": repo.split("/")[1], "owner": {"login": owner}},
+        }
+
+    def add_pull(
+        self,
+        head: str,
+        *,
+        base: str = "main",
+        title: str = "someone's work",
+        body: str | None = "",
+        draft: bool = False,
+        state: str = "open",
+        head_owner: str | None = None,
+        head_repo: str | None = "",
+    ) -> dict[str, Any]:
+        """Open a pull request (through the API, by hand, or from a fork: `head_owner`/`head_repo`;
+        `head_repo=None`: a fork deleted since)."""
+        owner = self.owner if head_owner is None else head_owner
+        pr = {
+            "number": len(self.pulls) + 1,
+            "state": state,
+            "title": title,
+            "body": body,
+            "draft": draft,
+            "head": head,
+            "head_owner": owner,
+            "head_repo": f"{owner}/{self.repo}" if head_repo == "" else head_repo,
+            "base": base,
+            "labels": [],
+            "reviewers": [],
+        }
+        self.pulls.append(pr)
+        return pr
+
     def _pull_json(self, pr: dict[str, Any]) -> dict[str, Any]:
         return {
             "url": f"{self.url}/repos/{self.owner}/{self.repo}/pulls/{pr['number']}",
@@ -321,8 +411,8 @@ class FakeGitHub(FakeServer):
             "title": pr["title"],
             "body": pr["body"],
             "draft": pr["draft"],
-            "head": {"ref": pr["head"], "label": f"{self.owner}:{pr['head']}"},
-            "base": {"ref": pr["base"], "label": f"{self.owner}:{pr['base']}"},
+            "head": self._side(pr["head"], pr["head_owner"], pr["head_repo"]),
+            "base": self._side(pr["base"], self.owner, f"{self.owner}/{self.repo}"),
             "labels": [{"name": name} for name in pr["labels"]],
             "requested_reviewers": [{"login": login} for login in pr["reviewers"]],
         }
@@ -345,9 +435,12 @@ class FakeGitHub(FakeServer):
             found = [
                 pr
                 for pr in self.pulls
-                if state in ("all", pr["state"])
-                and ("head" not in q or q["head"] == f"{self.owner}:{pr['head']}")
-                and ("base" not in q or q["base"] == pr["base"])
+                if self.ignores_list_filters
+                or (
+                    state in ("all", pr["state"])
+                    and ("head" not in q or q["head"] == f"{pr['head_owner']}:{pr['head']}")
+                    and ("base" not in q or q["base"] == pr["base"])
+                )
             ]
             return Reply(200, [self._pull_json(pr) for pr in reversed(found)])
         if path == "/pulls" and rec.method == "POST":
@@ -362,7 +455,10 @@ class FakeGitHub(FakeServer):
                 return self._error(
                     422, "Validation Failed", [{"resource": "PullRequest", "field": "base", "code": "invalid"}]
                 )
-            if any(pr["state"] == "open" and pr["head"] == body["head"] for pr in self.pulls):
+            if any(
+                pr["state"] == "open" and pr["head"] == body["head"] and pr["head_owner"] == self.owner
+                for pr in self.pulls
+            ):
                 return self._error(
                     422,
                     "Validation Failed",
@@ -374,18 +470,13 @@ class FakeGitHub(FakeServer):
                         }
                     ],
                 )
-            pr = {
-                "number": len(self.pulls) + 1,
-                "state": "open",
-                "title": body["title"],
-                "body": body.get("body"),
-                "draft": bool(body.get("draft")),
-                "head": body["head"],
-                "base": body["base"],
-                "labels": [],
-                "reviewers": [],
-            }
-            self.pulls.append(pr)
+            pr = self.add_pull(
+                body["head"],
+                base=body["base"],
+                title=body["title"],
+                body=body.get("body"),
+                draft=bool(body.get("draft")),
+            )
             return Reply(201, self._pull_json(pr))
         m = re.fullmatch(r"/(pulls|issues)/(\d+)(/labels|/requested_reviewers)?", path)
         if m is None:

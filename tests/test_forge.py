@@ -233,8 +233,9 @@ def test_missing_token_names_the_variable(kind: str, var: str) -> None:
 
 
 def test_forge_package_imports_no_client_library() -> None:
-    """python-gitlab, requests and the network modules come with the first client built or request
-    made, never with an import (`promoter --help` imports these modules)."""
+    """requests, urllib3 and the network modules come with the first request made, never with an
+    import (`promoter --help` imports these modules); python-gitlab never comes at all: both
+    clients speak HTTP through promoter.http."""
     client_libraries = ("gitlab", "requests", "urllib3", "http.client", "urllib.request", "ssl")
     code = (
         "import sys, promoter.ship.forge, promoter.ship.forge.pushoptions, promoter.ship.forge.gitlab,"
@@ -243,13 +244,29 @@ def test_forge_package_imports_no_client_library() -> None:
         "sys.exit(f'imported: {bad}' if bad else 0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    # and the check sees them once they are used
-    code = code.replace(
-        ";bad", ";promoter.ship.forge.github.GitHub('o', 'r', 't', 'http://127.0.0.1:1')._http._session_();bad"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert "imported: [" in proc.stderr
-    assert all(f"'{m}'" in proc.stderr for m in ("requests", "urllib3", "http.client")), proc.stderr
+    # and the check sees them once they are used: an API call of each client
+    for call in (
+        "GitHub('o', 'r', 'tok-probe', 'http://127.0.0.1:1', attempts=1)._call('GET', '/x')",
+        "GitLab('g/p', 'tok-probe', 'http://127.0.0.1:1/api/v4', attempts=1)._call('GET', '/x', 'probe')",
+    ):
+        script = "\n".join(
+            [
+                "import sys",
+                "from promoter.errors import ExternalError",
+                "from promoter.ship.forge.github import GitHub",
+                "from promoter.ship.forge.gitlab import GitLab",
+                "try:",
+                f"    {call}",
+                "except ExternalError as e:",
+                "    assert 'cannot reach' in str(e), e",
+                f"bad = [m for m in {client_libraries!r} if m in sys.modules]",
+                "sys.exit(f'imported: {bad}')",
+            ]
+        )
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+        assert "imported: [" in proc.stderr, proc.stderr
+        assert all(f"'{m}'" in proc.stderr for m in ("requests", "urllib3", "http.client")), proc.stderr
+        assert "'gitlab'" not in proc.stderr
 
 
 # -- GitLab ---------------------------------------------------------------------------------------
@@ -401,7 +418,7 @@ def test_gitlab_truncated_reply_is_retried(gitlab: FakeGitLab) -> None:
 
 
 def test_gitlab_lost_create_reply_updates_instead_of_duplicating(gitlab: FakeGitLab) -> None:
-    # the create goes through but its answer is lost (502); python-gitlab retries it and gets 409
+    # the create goes through but its answer is lost (502); the retried create gets 409
     gitlab.lose_reply = {"POST": [Reply(502, {"message": "502 Bad Gateway"})]}
     opened = gl_client(gitlab).open_or_update(MergeRequest("b", "master", "t", "d"))
     assert opened == Opened(f"{gitlab.url}/service/app-interface/-/merge_requests/1", 1, created=True)

@@ -201,6 +201,44 @@ def test_authorization_stays_on_its_origin(fault_server: StartServer) -> None:
     assert "authorization" not in then  # another host name, same server: dropped all the same
 
 
+def test_gitlab_token_header_stays_on_its_origin_too(fault_server: StartServer) -> None:
+    """GitLab's PRIVATE-TOKEN is a credential like Authorization: a redirect to another origin
+    (another port here) goes there without it; on the same origin it is kept."""
+    other = fault_server(answers((200, {}, b"other")))
+    origin = fault_server(
+        lambda req: (
+            reply(req, 302, {"Location": f"http://{other.host}/x"})
+            if req.path == "/away"
+            else (reply(req, 302, {"Location": "/here"}) if req.path == "/stay" else reply(req, 200, {}, b"here"))
+        )
+    )
+    client = Http()
+    assert client.request("GET", f"http://{origin.host}/away", headers={"PRIVATE-TOKEN": "glpat-s3cret"}).body == (
+        b"other"
+    )
+    assert "private-token" not in other.requests[0][2]
+    assert client.request("GET", f"http://{origin.host}/stay", headers={"PRIVATE-TOKEN": "glpat-s3cret"}).body == (
+        b"here"
+    )
+    assert origin.requests[-1][2]["private-token"] == "glpat-s3cret"
+
+
+def test_plain_http_allowed_only_to_loopback_and_listed_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from promoter.http import plain_http_allowed
+
+    monkeypatch.delenv("PROMOTER_TEST_INSECURE", raising=False)
+    for url in ("https://gitlab.corp/api/v4", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:1/x"):
+        assert plain_http_allowed(url, "PROMOTER_TEST_INSECURE"), url
+    for url in ("http://gitlab.corp/api/v4", "http://127.0.0.1.nip.io/x", "ftp://127.0.0.1/x", "http:///x"):
+        assert not plain_http_allowed(url, "PROMOTER_TEST_INSECURE"), url
+    monkeypatch.setenv("PROMOTER_TEST_INSECURE", " gitlab.corp , ghe.corp:8080,")
+    assert plain_http_allowed("http://gitlab.corp/api/v4", "PROMOTER_TEST_INSECURE")
+    assert plain_http_allowed("http://GitLab.corp:81/api/v4", "PROMOTER_TEST_INSECURE")  # a host: any port
+    assert plain_http_allowed("http://ghe.corp:8080/api/v3", "PROMOTER_TEST_INSECURE")
+    assert not plain_http_allowed("http://ghe.corp/api/v3", "PROMOTER_TEST_INSECURE")  # host:port: that port only
+    assert not plain_http_allowed("http://other.corp/", "PROMOTER_TEST_INSECURE")
+
+
 def test_no_redirect_from_https_to_http(
     fault_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,8 +8,10 @@ Built on a requests `Session` (one per client, reused: keep-alive pooling), with
   or as an HTTP date (read by urllib3's `Retry`); a wait longer than `Retrying.max_wait` ends with
   `WaitTooLong` instead of sleeping; negative or malformed values fall back to the back-off.
   Waits go through the `sleep` hook, so tests record them instead of waiting;
-- redirects followed here (at most 5): Authorization, Proxy-Authorization and Cookie headers stay
-  on their origin (scheme, host and port), an https URL is never redirected to plain http;
+- redirects followed here (at most 5): Authorization, Proxy-Authorization, Cookie and GitLab's
+  PRIVATE-TOKEN headers stay on their origin (scheme, host and port), an https URL is never
+  redirected to plain http; `Response.url` is the URL that answered, for callers that judge an
+  answer by who gave it (a 401's challenge is only the registry's own);
 - every answer's body (redirects and retried answers included) read in chunks, at most
   `max_body` bytes (`TooLarge` beyond), under one overall deadline per call (`DeadlineExceeded`):
   a server trickling a byte at a time cannot hold a request past it;
@@ -54,7 +56,8 @@ MAX_BODY = 4 * 1024 * 1024  # bytes of an answer's body
 MAX_REDIRECTS = 5
 RETRY_STATUSES = frozenset({429, *range(500, 600)})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_ORIGIN_BOUND = frozenset({"authorization", "proxy-authorization", "cookie"})  # never sent to another origin
+# never sent to another origin: credentials, GitLab's token header among them
+_ORIGIN_BOUND = frozenset({"authorization", "proxy-authorization", "cookie", "private-token"})
 _CHUNK = 64 * 1024
 _LONGEST_RETRY_AFTER = 10**9  # seconds (31 years): what a larger Retry-After reads as
 
@@ -528,7 +531,7 @@ def _proxy_for(url: str) -> str | None:
     """The proxy for `url` from the environment (`<scheme>_proxy`, else `all_proxy`; none when
     `no_proxy` covers the host), as requests reads them; never one for a loopback host."""
     parts = urlsplit(url)
-    if _is_loopback(parts.hostname or ""):
+    if is_loopback(parts.hostname or ""):
         return None
     from requests.utils import get_environ_proxies
 
@@ -536,7 +539,8 @@ def _proxy_for(url: str) -> str | None:
     return proxies.get(parts.scheme) or proxies.get("all") or None
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """localhost, *.localhost or a loopback address (127.0.0.0/8, ::1; IPv6 in brackets or not)."""
     import ipaddress
 
     host = host.strip("[]").lower()
@@ -546,6 +550,36 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def plain_http_allowed(url: str, variable: str) -> bool:
+    """Whether credentials may go to `url`: always over https; over plain http only to a loopback
+    host or a host listed in the environment variable `variable` (comma-separated `host` or
+    `host:port` entries, as PROMOTER_INSECURE_REGISTRIES and PROMOTER_INSECURE_FORGES list them)."""
+    import os
+
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    host = parts.hostname.lower()
+    if is_loopback(host):
+        return True
+    hostport = parts.netloc.rpartition("@")[2].lower()
+    listed = {entry.strip().lower() for entry in os.environ.get(variable, "").split(",")}
+    return bool(listed & {host, hostport} - {""})
+
+
+def origin(url: str) -> str:
+    """`scheme://host[:port]` of a URL, credentials left out: how messages name who answered."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host and port (default ports filled in)."""
+    return _origin(a) == _origin(b)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

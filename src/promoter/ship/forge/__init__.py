@@ -1,11 +1,12 @@
 """Merge requests on GitLab and pull requests on GitHub: open one, or update the open one.
 
 A pure library: it returns data and raises `promoter.errors` exceptions, and never prints.
-Importing this package costs only the standard library; the forge clients (python-gitlab,
-requests through `promoter.http`) are imported when `forge_for` builds one.
+Importing this package costs only the standard library; both forge clients speak HTTP through
+`promoter.http`, whose requests and urllib3 are imported with the first request.
 
 Tokens come from the environment (`GITLAB_TOKEN`, `GITHUB_TOKEN`) and never appear in an
-exception's text, a log line or a `repr`, even when the API echoes them back.
+exception's text, a log line or a `repr`, even when the API echoes them back. They travel only
+over https, or plain http to a loopback host or a host listed in PROMOTER_INSECURE_FORGES.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from promoter.errors import UsageError
+from promoter.http import plain_http_allowed
 from promoter.urls import parse_repo_url, redact
 
 TOKEN_ENV = {"gitlab": "GITLAB_TOKEN", "github": "GITHUB_TOKEN"}
+INSECURE_ENV = "PROMOTER_INSECURE_FORGES"  # comma-separated hosts (or host:port) a token may reach over plain http
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,25 @@ class Forge(Protocol):
     def open_or_update(self, mr: MergeRequest) -> Opened:
         """Update the open merge request whose source is `mr.source_branch`, or open one."""
         ...
+
+
+def require_secure_api(kind: str, api_url: str) -> None:
+    """UsageError unless the token may be sent to `api_url`: https, or plain http to a loopback
+    host or one listed in PROMOTER_INSECURE_FORGES (as the registry's PROMOTER_INSECURE_REGISTRIES)."""
+    from urllib.parse import urlsplit
+
+    if plain_http_allowed(api_url, INSECURE_ENV):
+        return
+    var = TOKEN_ENV.get(kind, "the token")
+    shown = redact(api_url)
+    parts = urlsplit(api_url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise UsageError(f"the {kind} API URL {shown} is not an https:// URL (merge_request.api_url)")
+    raise UsageError(
+        f"refusing to send {var} over plain http to {parts.hostname} ({shown}): use an https "
+        f"merge_request.api_url, or allow plain http to that host with {INSECURE_ENV}={parts.hostname} "
+        "(comma-separated hosts)"
+    )
 
 
 KNOWN_HOSTS = {"github.com": "github", "gitlab.com": "gitlab"}
@@ -80,7 +102,7 @@ def forge_for(
     `kind` is "gitlab" (token from GITLAB_TOKEN; API default `https://<host>/api/v4`) or
     "github" (GITHUB_TOKEN; API default `https://api.github.com`, `https://<host>/api/v3` for
     GitHub Enterprise). `api_url` overrides the API base. A missing token is a UsageError that
-    names the variable.
+    names the variable; so is an API on plain http (`require_secure_api`).
     """
     if kind not in TOKEN_ENV:
         raise UsageError(f"unknown forge {kind!r}: use 'gitlab' or 'github'")

@@ -5,6 +5,11 @@ Endpoints (GitHub REST docs, API version 2022-11-28):
 `PATCH /repos/{o}/{r}/pulls/{n}`, `POST /repos/{o}/{r}/issues/{n}/labels`,
 `POST /repos/{o}/{r}/pulls/{n}/requested_reviewers`.
 
+The open pull request to update is one whose `head.ref` is the branch and whose
+`head.repo.full_name` is this repository, checked on every candidate the list returns: a server
+that ignores `?head=` (or a fork's pull request from a same-named branch) never gets another
+person's pull request overwritten.
+
 Labels and reviewers are added, never removed (both endpoints add to what is there), so labels
 or reviewers people put on the pull request by hand survive an update. `remove_source_branch`
 has no per-pull-request switch on GitHub (it is the repository's "automatically delete head
@@ -16,8 +21,11 @@ Errors: 401/403/404 and network failures are `ExternalError` (exit 4), 422 (vali
 bounded number of times with back-off; rate limits (429, or 403 with `retry-after` or
 `x-ratelimit-remaining: 0`) are waited out as `retry-after` or `x-ratelimit-reset` says, unless
 that is longer than MAX_RATE_LIMIT_WAIT: then the run ends (exit 4) saying so. Redirects (a
-renamed repository) are followed; the token goes to the API's own origin only. The token is sent
-only in the Authorization header; it is scrubbed from every message and kept out of `repr`.
+renamed repository) are followed; the token goes to the API's own origin only, and never over
+plain http but to loopback or a PROMOTER_INSECURE_FORGES host. The token is sent only in the
+Authorization header; it is scrubbed from every message and kept out of `repr`. An answer of an
+unexpected shape (a list for an object, a string number, not JSON) is an `ExternalError` naming
+the request, never a traceback.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from urllib.parse import quote
 
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.http import Cutoff, Http, HttpError, Response, Retrying, WaitTooLong
-from promoter.ship.forge import MergeRequest, Opened
+from promoter.ship.forge import MergeRequest, Opened, require_secure_api
 from promoter.urls import redact
 
 API_VERSION = "2022-11-28"
@@ -71,6 +79,7 @@ class GitHub:
         self.owner = owner
         self.repo = repo
         self.api_url = api_url.rstrip("/")
+        require_secure_api("github", self.api_url)
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.backoff = backoff
@@ -101,7 +110,7 @@ class GitHub:
                 "draft": mr.draft,
             }
             try:
-                pull = self._call("POST", f"{repo}/pulls", body=body)
+                pull = _object(self._call("POST", f"{repo}/pulls", body=body), "POST pulls")
             except Refused as e:
                 # a create retried after a 5xx may have gone through the first time
                 if "already exists" not in str(e):
@@ -112,7 +121,10 @@ class GitHub:
                 # none was open before our create: it is ours (updated to be sure), so created stays True
         if existing is not None:
             number = _number(existing)
-            pull = self._call("PATCH", f"{repo}/pulls/{number}", body={"title": mr.title, "body": mr.description})
+            pull = _object(
+                self._call("PATCH", f"{repo}/pulls/{number}", body={"title": mr.title, "body": mr.description}),
+                f"PATCH pulls/{number}",
+            )
         number = _number(pull)
         if mr.labels:
             self._call("POST", f"{repo}/issues/{number}/labels", body={"labels": list(mr.labels)})
@@ -124,11 +136,23 @@ class GitHub:
         return Opened(url=url, number=number, created=created)
 
     def _find(self, repo: str, branch: str) -> dict[str, Any] | None:
+        """The open pull request from `branch` of this very repository; the list's `head` filter
+        is the server's, so each candidate is checked here."""
         pulls = self._call("GET", f"{repo}/pulls", query={"head": f"{self.owner}:{branch}", "state": "open"})
         if not isinstance(pulls, list):
             raise ExternalError("GitHub answered the pull request list with something else than a list")
-        for pull in pulls:
-            if isinstance(pull, dict):
+        full_name = f"{self.owner}/{self.repo}".lower()
+        for item in pulls:
+            pull = _object(item, "GET pulls")
+            head = pull.get("head")
+            head_repo = head.get("repo") if isinstance(head, dict) else None
+            if (
+                isinstance(head, dict)
+                and head.get("ref") == branch
+                and isinstance(head_repo, dict)
+                and str(head_repo.get("full_name", "")).lower() == full_name
+                and pull.get("state", "open") == "open"
+            ):
                 return pull
         return None
 
@@ -203,9 +227,16 @@ def _json(payload: bytes) -> Any:
         raise ExternalError("GitHub answered with something else than JSON") from None
 
 
+def _object(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        kind = {list: "a list", str: "a string", type(None): "null"}.get(type(value), "a scalar")
+        raise ExternalError(f"GitHub {what}: answered {kind} where an object was expected")
+    return value
+
+
 def _number(pull: dict[str, Any]) -> int:
     number = pull.get("number")
-    if not isinstance(number, int):
+    if not isinstance(number, int) or isinstance(number, bool):
         raise ExternalError("GitHub answered a pull request without its number")
     return number
 

@@ -1,7 +1,4 @@
-"""GitLab merge requests through python-gitlab (REST API v4).
-
-python-gitlab is imported when a `GitLab` is built, never when this module is: it costs
-~220 ms of start-up and only `--push` with `merge_request.method: api` needs it.
+"""GitLab merge requests through the REST API v4, over `promoter.http` (as github.py is).
 
 Requests made (GitLab REST docs): `GET /projects/:url-encoded-path` (the project),
 `GET /users?username=` (one per reviewer), `GET /projects/:id/merge_requests?state=opened&source_branch=`,
@@ -9,46 +6,83 @@ then `PUT /projects/:id/merge_requests/:iid` (title, description, `add_labels`, 
 `POST /projects/:id/merge_requests` (source and target branch, title, description, labels,
 reviewer_ids, remove_source_branch).
 
-On update, labels are added (`add_labels`) and reviewers are the ones already there plus the
-configured ones: what people set by hand survives. A draft is a title starting with "Draft: "
-(the REST API has no draft field). The token is sent as `PRIVATE-TOKEN`, scrubbed from every
-message and kept out of `repr`. 5xx answers and connection errors are retried a bounded number of
-times; 401/403/404 are `ExternalError` (exit 4), other 4xx (validation, conflict) `Refused` (exit 3).
+The open merge request to update is one whose `source_branch` is the branch and whose
+`source_project_id` is the project's own id, checked on every candidate the list returns: a
+server that ignores the filter (or a fork's merge request of a same-named branch) never gets
+another person's merge request overwritten. On update, labels are added (`add_labels`) and
+reviewers are the ones already there plus the configured ones: what people set by hand survives.
+A draft is a title starting with "Draft: " (the REST API has no draft field).
+
+The token is sent as `PRIVATE-TOKEN` (kept on the API's origin across redirects, never over
+plain http but to loopback or a PROMOTER_INSECURE_FORGES host), scrubbed from every message and
+kept out of `repr`. 5xx answers, cut-off answers and network failures are retried a bounded
+number of times with back-off; a 429 waits what `Retry-After` (seconds or an HTTP date) or
+`RateLimit-Reset` says, unless that is longer than MAX_RATE_LIMIT_WAIT: then the run ends (exit 4)
+saying so. 401/403/404 are `ExternalError` (exit 4), other 4xx (validation, conflict) `Refused`
+(exit 3). An answer of an unexpected shape (a list for an object, a string id, not JSON) is an
+`ExternalError` naming the request, never a traceback.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
+from urllib.parse import quote
 
 from promoter.errors import ExternalError, PromoterError, Refused
-from promoter.ship.forge import MergeRequest, Opened
+from promoter.http import Cutoff, Http, HttpError, Response, Retrying, TooLarge, WaitTooLong
+from promoter.ship.forge import MergeRequest, Opened, require_secure_api
 from promoter.urls import redact
 
-if TYPE_CHECKING:
-    from gitlab.v4.objects import Project
-
 TIMEOUT = 10.0
-RETRIES = 2  # after the first attempt: python-gitlab waits 0.1 s, then 0.2 s
+DEADLINE = 120.0  # seconds one API call may take with its retries
+MAX_RATE_LIMIT_WAIT = 30.0  # a longer wait asked by a rate limit ends the run instead (exit 4)
+ATTEMPTS = 3
+BACKOFF = 0.5  # seconds before the 2nd attempt, doubled for each further one
 DRAFT_PREFIX = "Draft: "
 _DRAFT = re.compile(r"^\s*(\[draft\]|\(draft\)|draft:|draft\s-\s|\[wip\]|wip:)\s*", re.IGNORECASE)
 
-T = TypeVar("T")
+
+class _Secret:
+    """A value that never shows itself."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "'***'"
 
 
 class GitLab:
     """One GitLab project's merge requests (`open_or_update`)."""
 
-    def __init__(self, project: str, token: str, api_url: str, *, timeout: float = TIMEOUT) -> None:
-        import gitlab
-
+    def __init__(
+        self,
+        project: str,
+        token: str,
+        api_url: str,
+        *,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        backoff: float = BACKOFF,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.project_path = project
         self.api_url = api_url.rstrip("/")
-        base = self.api_url[: -len("/api/v4")] if self.api_url.endswith("/api/v4") else self.api_url
-        self._token = token
-        self._gl = gitlab.Gitlab(
-            base, private_token=token, timeout=timeout, retry_transient_errors=True, user_agent="promoter"
+        require_secure_api("gitlab", self.api_url)
+        self._token = _Secret(token)
+        self._http = Http(
+            timeout=timeout,
+            deadline=DEADLINE,
+            retry=Retrying(
+                attempts=max(1, attempts), backoff=backoff, max_wait=MAX_RATE_LIMIT_WAIT, rate_limit=_rate_limit_wait
+            ),
+            sleep=sleep,
         )
 
     def __repr__(self) -> str:
@@ -56,14 +90,15 @@ class GitLab:
 
     # -- the workflow ----------------------------------------------------------------------------
     def open_or_update(self, mr: MergeRequest) -> Opened:
-        project = self._api(
-            f"GET project {self.project_path}", lambda: self._gl.projects.get(self.project_path, max_retries=RETRIES)
-        )
+        what = f"GET project {self.project_path}"
+        project = _object(self._call("GET", f"/projects/{quote(self.project_path, safe='')}", what), what)
+        pid = _int(project.get("id"), what, "id")
         reviewer_ids = [self._user_id(name) for name in mr.reviewers]
         title = _title(mr)
-        existing = self._find(project, mr.source_branch)
+        existing = self._find(pid, mr.source_branch)
         created = existing is None
         data: dict[str, Any]
+        done: Any = None
         if existing is None:
             data = {
                 "source_branch": mr.source_branch,
@@ -76,89 +111,117 @@ class GitLab:
                 data["labels"] = list(mr.labels)
             if reviewer_ids:
                 data["reviewer_ids"] = reviewer_ids
+            what = "create merge request"
             try:
-                done = self._api(
-                    "create merge request",
-                    lambda: project.mergerequests.create(data, max_retries=RETRIES).asdict(),
-                )
+                done = _object(self._call("POST", f"/projects/{pid}/merge_requests", what, body=data), what)
             except Refused as e:
                 # a create retried after a 5xx may have gone through the first time (409)
                 if "already exists" not in str(e):
                     raise
-                existing = self._find(project, mr.source_branch)
+                existing = self._find(pid, mr.source_branch)
                 if existing is None:
                     raise
                 # none was open before our create: it is ours (updated to be sure), so created stays True
         if existing is not None:
-            iid = _int(existing.get("iid"), "iid")
+            iid = _int(existing.get("iid"), "list merge requests", "iid")
             data = {"title": title, "description": mr.description}
             if mr.labels:
                 data["add_labels"] = list(mr.labels)
             if reviewer_ids:
-                had = [r["id"] for r in existing.get("reviewers") or [] if isinstance(r, dict) and "id" in r]
+                had = [_int(r.get("id"), "list merge requests", "reviewer id") for r in _reviewers(existing)]
                 data["reviewer_ids"] = list(dict.fromkeys([*had, *reviewer_ids]))
-            done = self._api(
-                f"update merge request !{iid}",
-                lambda: project.mergerequests.update(iid, data, max_retries=RETRIES),
-            )
+            what = f"update merge request !{iid}"
+            done = _object(self._call("PUT", f"/projects/{pid}/merge_requests/{iid}", what, body=data), what)
         url = done.get("web_url")
         if not isinstance(url, str):
             raise ExternalError("GitLab answered a merge request without its web_url")
-        return Opened(url=url, number=_int(done.get("iid"), "iid"), created=created)
+        return Opened(url=url, number=_int(done.get("iid"), "merge request", "iid"), created=created)
 
-    def _find(self, project: Project, branch: str) -> dict[str, Any] | None:
-        found = self._api(
-            "list merge requests",
-            lambda: project.mergerequests.list(
-                state="opened", source_branch=branch, get_all=False, max_retries=RETRIES
-            ),
+    def _find(self, pid: int, branch: str) -> dict[str, Any] | None:
+        """The open merge request from `branch` of this very project; the list's filter is the
+        server's, so each candidate is checked here."""
+        what = "list merge requests"
+        found = self._call(
+            "GET", f"/projects/{pid}/merge_requests", what, query={"state": "opened", "source_branch": branch}
         )
-        for mr in found:
-            attrs = mr.asdict()
-            if attrs.get("source_branch") == branch:  # the filter is the server's; check it
-                return attrs
+        if not isinstance(found, list):
+            raise ExternalError(f"GitLab {what}: answered {_kind(found)} where a list was expected")
+        for item in found:
+            mr = _object(item, what)
+            if mr.get("source_branch") == branch and mr.get("source_project_id") == pid and mr.get("state") == "opened":
+                return mr
         return None
 
     def _user_id(self, username: str) -> int:
         name = username.removeprefix("@")
-        users = self._api(
-            f"look up user {name}", lambda: self._gl.users.list(username=name, get_all=False, max_retries=RETRIES)
-        )
-        for user in users:
-            attrs = user.asdict()
-            if str(attrs.get("username", "")).lower() == name.lower():
-                return _int(attrs.get("id"), "user id")
+        what = f"look up user {name}"
+        users = self._call("GET", "/users", what, query={"username": name})
+        if not isinstance(users, list):
+            raise ExternalError(f"GitLab {what}: answered {_kind(users)} where a list was expected")
+        for item in users:
+            user = _object(item, what)
+            if str(user.get("username", "")).lower() == name.lower():
+                return _int(user.get("id"), what, "id")
         raise Refused(f"GitLab has no user {name!r} (merge_request.reviewers)")
 
-    # -- errors ----------------------------------------------------------------------------------
+    # -- HTTP ------------------------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
-        if self._token:
-            text = text.replace(self._token, "***")
+        token = self._token.value
+        if token:
+            text = text.replace(token, "***")
         return redact(text)
 
-    def _api(self, what: str, call: Callable[[], T]) -> T:
-        """`call()`, with python-gitlab's and the network's exceptions turned into ours."""
-        import gitlab.exceptions
-
-        failure: PromoterError
+    def _call(self, method: str, path: str, what: str, *, query: dict[str, str] | None = None, body: Any = None) -> Any:
+        """One API call: the parsed JSON of a 2xx answer; every failure as our exception."""
+        headers = {"Accept": "application/json", "PRIVATE-TOKEN": self._token.value}
+        failure: PromoterError | None = None
         try:
-            return call()
-        except gitlab.exceptions.GitlabError as e:
-            code = e.response_code
-            # python-gitlab keeps GitLab's `message` as it came: a string, a list or a mapping
-            message = _flatten(e.error_message)
-            if code is not None and message.startswith(f"{code} "):
-                message = message[len(str(code)) + 1 :]  # GitLab's own messages start with the code
-            text = self._scrub(f"GitLab {what}: {code or 'error'} {message}".rstrip())
-            if code == 401:
-                failure = ExternalError(f"{text} (check GITLAB_TOKEN)")
-            elif code is not None and 400 <= code < 500 and code not in (403, 404, 429):
-                failure = Refused(text)
-            else:
-                failure = ExternalError(text)
-        except OSError as e:  # requests' ConnectionError and Timeout are OSErrors
-            failure = ExternalError(self._scrub(f"GitLab {what}: cannot reach {self.api_url}: {type(e).__name__}"))
-        raise failure
+            resp = self._http.request(method, f"{self.api_url}{path}", headers=headers, params=query, json=body)
+        except WaitTooLong as e:
+            said = self._error(what, e.response)
+            failure = ExternalError(f"{said} (rate limited; GitLab asks to wait {e.wait:.0f} s: try again later)")
+        except Cutoff as e:
+            failure = ExternalError(
+                self._scrub(f"GitLab {what}: the answer from {self.api_url} was cut off ({e.received} bytes came)")
+            )
+        except TooLarge as e:
+            failure = ExternalError(self._scrub(f"GitLab {what}: {self.api_url}: {e.detail}"))
+        except HttpError as e:
+            failure = ExternalError(self._scrub(f"GitLab {what}: cannot reach {self.api_url}: {e.detail}"))
+        if failure is not None:
+            raise failure
+        if 200 <= resp.status < 300:
+            try:
+                return json.loads(resp.body)
+            except (ValueError, UnicodeDecodeError):
+                raise ExternalError(f"GitLab {what}: answered {resp.status} with something else than JSON") from None
+        raise self._error(what, resp)
+
+    def _error(self, what: str, resp: Response) -> PromoterError:
+        code = resp.status
+        message = _message(resp.body)
+        if message.startswith(f"{code} "):
+            message = message[len(str(code)) + 1 :]  # GitLab's own messages start with the code
+        text = self._scrub(f"GitLab {what}: {code} {message or resp.reason}".rstrip())
+        if code == 401:
+            return ExternalError(f"{text} (check GITLAB_TOKEN)")
+        if 400 <= code < 500 and code not in (403, 404, 429):
+            return Refused(text)
+        return ExternalError(text)
+
+
+def _rate_limit_wait(resp: Response) -> float | None:
+    """Seconds to wait before retrying a 429 without a (valid) Retry-After: GitLab's
+    `RateLimit-Reset` (epoch seconds) when it sends one; None otherwise (the back-off)."""
+    if resp.status != 429:
+        return None
+    reset = resp.headers.get("ratelimit-reset")
+    if reset is None:
+        return None
+    try:
+        return max(0.0, float(reset) - time.time())
+    except ValueError:
+        return None
 
 
 def _title(mr: MergeRequest) -> str:
@@ -166,18 +229,48 @@ def _title(mr: MergeRequest) -> str:
     return f"{DRAFT_PREFIX}{title}" if mr.draft else title
 
 
-def _int(value: object, what: str) -> int:
-    if not isinstance(value, int):
-        raise ExternalError(f"GitLab answered without a numeric {what}")
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _object(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ExternalError(f"GitLab {what}: answered {_kind(value)} where an object was expected")
     return value
 
 
+def _int(value: object, what: str, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ExternalError(f"GitLab {what}: answered without a numeric {field} ({_kind(value)})")
+    return value
+
+
+def _reviewers(mr: dict[str, Any]) -> list[dict[str, Any]]:
+    reviewers = mr.get("reviewers") or []
+    if not isinstance(reviewers, list):
+        raise ExternalError(f"GitLab list merge requests: answered reviewers as {_kind(reviewers)}")
+    return [_object(r, "list merge requests") for r in reviewers]
+
+
+def _message(payload: bytes) -> str:
+    """GitLab's error text: its `message` (a string, a list, or a field -> [errors] mapping), else
+    its `error`, else the body's text."""
+    try:
+        doc = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return payload.decode("utf-8", "replace").strip()[:500]
+    if isinstance(doc, dict):
+        for key in ("message", "error"):
+            if key in doc:
+                return _flatten(doc[key])[:500]
+    return _flatten(doc)[:500]
+
+
 def _flatten(message: object) -> str:
-    """GitLab's `message` can be a string, a list, or a field -> [errors] mapping."""
     if isinstance(message, dict):
         return "; ".join(f"{k} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in message.items())
     if isinstance(message, list):
         return "; ".join(map(str, message))
-    if isinstance(message, bytes):
-        return message.decode("utf-8", "replace")
     return str(message)
