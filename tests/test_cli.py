@@ -56,7 +56,7 @@ def test_promote_asks_on_a_terminal_and_no_writes_nothing(tmp_path: Path) -> Non
     repo = make_repo(tmp_path / "r", FILES)
     before = snapshot(repo)
     code, text = _promote_on_a_terminal(repo, b"n\n")
-    assert "Write 2 file(s)? [y/N]" in text
+    assert "Write 2 files? [y/N]" in text
     assert "nothing written" in text
     assert code == 3
     assert snapshot(repo) == before
@@ -81,7 +81,7 @@ def test_promote_without_a_terminal_does_not_ask(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "[y/N]" not in proc.stderr
-    assert "promoted c to bbbbbbb in 2 file(s)" in proc.stdout
+    assert "promoted c to bbbbbbb in 2 files" in proc.stdout
 
 
 def test_dry_run_and_plan_write_nothing(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]

@@ -16,8 +16,8 @@ def test_demo_runs_status_plan_promote_without_network(tmp_path: Path, run) -> N
     # the SOP: integration alone first, then the rest
     first = out.index("$ promoter promote qontract-reconcile --env integration --yes")
     rest = out.index("$ promoter promote qontract-reconcile --yes")
-    assert f"promoted qontract-reconcile to {head[:7]} in 1 file(s)" in out[first:rest]
-    assert f"promoted qontract-reconcile to {head[:7]} in 4 file(s)" in out[rest:]
+    assert f"promoted qontract-reconcile to {head[:7]} in 1 file" in out[first:rest]
+    assert f"promoted qontract-reconcile to {head[:7]} in 4 files" in out[rest:]
     assert git(config, "diff", "--name-only").splitlines() == [
         ".env",
         "data/pipelines/tekton-provider-global-defaults.yaml",

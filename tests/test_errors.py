@@ -560,7 +560,7 @@ def test_uncommitted_change_in_a_file_to_be_written_is_refused(tmp_path: Path, r
     )
     code, out, err = run("-C", root, "promote", "qr", NEW, "--offline", "--yes", "--allow-dirty")
     assert code == 0, err
-    assert f"promoted qr to {N7} in 2 file(s)" in out
+    assert f"promoted qr to {N7} in 2 files" in out
     assert (root / "deploy/stage.yaml").read_text() == f"# staging, edited by hand\ntag: {NEW}\n"
     assert (root / "deploy/prod.env").read_text() == f"IMAGE_TAG={N7}\n"
     assert (root / "deploy/other.yaml").read_text() == f"image: {O7}\n"

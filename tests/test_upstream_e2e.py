@@ -208,7 +208,7 @@ def test_default_rev_is_the_head_of_branch(up: Up, tmp_path: Path, run: Run) -> 
     assert plan_sha(run, root) == up.c[5]
     code, out, err = run("-C", root, "promote", "app", "--yes")
     assert code == 0, err
-    assert out.endswith(f"promoted app to {up.c[5][:7]} in 1 file(s)\n")
+    assert out.endswith(f"promoted app to {up.c[5][:7]} in 1 file\n")
     assert (root / "prod.yaml").read_text() == f"tag: {up.c[5]}\n"
     assert Upstream(component(up.path)).resolve(None) == up.c[5]
 

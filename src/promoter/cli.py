@@ -285,6 +285,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
     repo = _repo(args)
     names, rev = _components_and_rev(args, repo)
 
+    from promoter.text import plural
+
     def review(prepared: Prepared) -> bool:
         _notes(prepared)
         p = prepared.plan
@@ -293,7 +295,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
         if p.empty:
             return True
         _out(render.plan_text(p))
-        return args.dry_run or args.yes or not sys.stdin.isatty() or _confirm(f"Write {len(p.changes)} file(s)?")
+        if args.dry_run or args.yes or not sys.stdin.isatty():
+            return True
+        return _confirm(f"Write {plural(len(p.changes), 'file')}?")
 
     def done(result: Promoted) -> None:
         if result.recovery is not None:
@@ -458,7 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         _err(f"promoter: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        _err(f"promoter: interrupted; {exc}" if exc.args else "promoter: interrupted")
+        newline = "\n" if sys.stderr.isatty() else ""  # the terminal's ^C left the cursor mid-line
+        _err(newline + (f"promoter: interrupted; {exc}" if exc.args else "promoter: interrupted"))
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -26,3 +26,8 @@ def printable(text: str) -> str:
 def one_line(text: str) -> str:
     """`text` on one line: line breaks become spaces, then `printable`."""
     return printable(" ".join(text.split()))
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 file`, `3 files`, `0 files` (`many` for irregular plurals)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"

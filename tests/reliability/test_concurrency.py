@@ -41,7 +41,7 @@ def test_second_promotion_waits_for_nobody_and_is_refused(tmp_path: Path, point:
     assert err2.endswith(
         f"promoter: error: another promoter run holds the lock {lock} ({holder}); wait for it to finish\n"
     )
-    assert "promoted c to fedcba9 in 3 file(s)" in out1
+    assert "promoted c to fedcba9 in 3 files" in out1
     assert "promoted" not in out2
     assert targets(root) == as_bytes(AFTER)
     no_leftovers(root)

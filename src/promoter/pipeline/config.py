@@ -282,7 +282,7 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
             f"{what}: refusing the git transport of '{fetch}' (remote helpers like ext:: run commands)",
         )
     if not is_url(fetch) and not fetch.startswith(("/", "~")):
-        fetch = posixpath.join(root, fetch)  # a local path relative to the repository root
+        fetch = posixpath.normpath(posixpath.join(root, fetch))  # a local path relative to the repository root
     branch = r.string(m["branch"][1], f"{what}: branch") if "branch" in m else None
     if branch is not None:
         _branch_name(r, m["branch"][1], f"{what}: branch", branch)

@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from promoter.model import FileChange, Plan
+from promoter.text import plural
 
 if TYPE_CHECKING:
     from promoter.pipeline.apply import Recovery
@@ -77,7 +78,7 @@ def promoted_text(result: Promoted) -> str:
         return "nothing written\n"
     lines = []
     if result.state == "written":
-        lines.append(f"promoted {comp.name} to {new} in {len(result.files)} file(s)")
+        lines.append(f"promoted {comp.name} to {new} in {plural(len(result.files), 'file')}")
     else:
         lines.append(f"{result.branch} already holds this promotion of {comp.name} to {new}")
     shipped = result.shipped
