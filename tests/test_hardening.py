@@ -249,3 +249,19 @@ def test_an_optional_target_whose_file_is_missing_is_skipped_by_every_command(tm
     code, out, err = run("-C", root, "promote", "c", NEW, "--offline", "--yes")
     assert code == 0, err
     assert (root / "a.yaml").read_text() == f"tag: {NEW[:7]}\n"
+
+
+def test_a_glob_neither_hangs_on_a_symlink_loop_nor_plans_a_file_twice(tmp_path: Path, run: Run) -> None:
+    from tests.conftest import git, make_repo
+
+    config = LINKED.replace("file: current.yaml", 'files: "deploy/**/*.yaml"')
+    root = make_repo(tmp_path / "r", {"promotion.yaml": config, "deploy/a/values.yaml": "tag: abc1234\n"})
+    (root / "deploy" / "loop").symlink_to(".")  # deploy/loop -> deploy: a loop for a following glob
+    (root / "deploy" / "b").symlink_to("a")  # a directory linked: deploy/b/values.yaml is the same file
+    (root / "deploy" / "a" / "same.yaml").symlink_to("values.yaml")  # a file linked next to it
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "links")
+    code, out, err = run("-C", root, "plan", "c", NEW, "--offline")
+    assert code == 0, err
+    assert out.count("+++ b/") == 1 and "+++ b/deploy/a/values.yaml" in out
+    assert "(1 place)" in out

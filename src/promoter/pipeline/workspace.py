@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 from pathlib import Path
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
     from promoter.locate.yamlnodes import Node
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 class Workspace:
@@ -31,16 +31,36 @@ class Workspace:
         return path
 
     def files_of(self, target: Target) -> list[str]:
-        """The repo-relative files a target names; a glob must match at least one file."""
+        """The repo-relative files a target names; a glob must match at least one file.
+
+        A glob is matched over a walk of the tree that does not descend into symlinked
+        directories (a loop such as `a -> .` cannot hang it, and a linked directory cannot list a
+        file twice); a matched symlink to a file counts once with the file it names."""
         if target.file is not None:
             return [target.file]
         assert target.files is not None
-        matches = sorted(
-            m.replace(os.sep, "/")
-            for m in glob.glob(target.files, root_dir=self.root, recursive=True, include_hidden=True)
-            if (self.root / m).is_file() and not m.startswith(".git" + os.sep)
-        )
-        return matches
+        pattern = glob_regex(target.files)
+        fixed = []
+        for part in target.files.split("/")[:-1]:
+            if _GLOB_CHARS.search(part):
+                break
+            fixed.append(part)
+        top = self.root.joinpath(*fixed)
+        matches: dict[str, str] = {}  # real path -> the repo-relative path naming it (the file over a link)
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            if rel_dir == ".git" or rel_dir.startswith(".git/"):
+                dirnames[:] = []
+                continue
+            dirnames[:] = [d for d in dirnames if not (rel_dir == "." and d == ".git")]
+            for name in filenames:
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                if pattern.fullmatch(rel) and (self.root / rel).is_file():
+                    real = os.path.realpath(self.root / rel)
+                    other = matches.get(real)
+                    if other is None or ((self.root / other).is_symlink() and not (self.root / rel).is_symlink()):
+                        matches[real] = rel
+        return sorted(set(matches.values()))
 
     def exists(self, rel: str) -> bool:
         return self.inside(rel).is_file()
