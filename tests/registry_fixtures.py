@@ -1,5 +1,7 @@
 """A real OCI registry (Debian's docker-registry) for the tests, a bearer-token front for it, and
-small fault servers, all on 127.0.0.1 and all stopped at the end.
+small fault servers, all on 127.0.0.1 and all stopped at the end. The fault servers' behaviours
+(what a misbehaving registry does) live here, each named by what it does: `serves_manifest`,
+`login_page`, `redirecting_to`, `asking_for_credentials`.
 
 Images are pushed over the distribution API itself (blob uploads, then the manifest), so the
 digests the tests expect are computed here from the exact bytes sent.
@@ -8,6 +10,7 @@ digests the tests expect are computed here from the exact bytes sent.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import http.client
 import json
@@ -327,6 +330,85 @@ def reply(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str] | No
 
 def error_body(code: str, message: str) -> bytes:
     return json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+
+
+# --- behaviours of misbehaving registries (for fault_server) ----------------------------------------
+
+Behaviour = Callable[[BaseHTTPRequestHandler], None]
+
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "c" * 64, "size": 2},
+        "layers": [],
+    },
+    indent=3,
+).encode()
+MANIFEST_DIGEST = sha256(MANIFEST)
+LOGIN_PAGE = b"<!doctype html><html><body><form action=/login>Sign in to continue</form></body></html>"
+
+
+def serves_manifest(
+    body: bytes = MANIFEST,
+    *,
+    content_type: str | None = OCI_MANIFEST,
+    digest: str | None = "computed",
+    head_digest: str | None = "same",
+    encoding: str | None = None,
+) -> Behaviour:
+    """A registry answering every request with a manifest: HEAD its headers, GET its bytes.
+    `digest`: the Docker-Content-Digest sent ("computed": the sha256 of `body`; None: none);
+    `head_digest`: another one for HEAD answers alone ("same": `digest`);
+    `encoding`: a Content-Encoding the body is sent in whatever the client accepts: gzip, or any
+    other name for gzip bytes (an encoding no client can undo)."""
+    announced = sha256(body) if digest == "computed" else digest
+    sent = gzip.compress(body, mtime=0) if encoding else body
+
+    def behaviour(req: BaseHTTPRequestHandler) -> None:
+        headers = {"Content-Type": content_type} if content_type else {}
+        said = announced if head_digest == "same" or req.command != "HEAD" else head_digest
+        if said:
+            headers["Docker-Content-Digest"] = said
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        reply(req, 200, headers, sent)
+
+    return behaviour
+
+
+serve_manifest = serves_manifest()
+
+
+def login_page(req: BaseHTTPRequestHandler) -> None:
+    """A captive portal or a single-sign-on front: 200 and an HTML page for whatever is asked."""
+    reply(req, 200, {"Content-Type": "text/html; charset=utf-8"}, LOGIN_PAGE)
+
+
+def redirecting_to(base: str, status: int = 307) -> Behaviour:
+    """Redirects every request to the same path on `base` (`http://host:port`)."""
+
+    def behaviour(req: BaseHTTPRequestHandler) -> None:
+        reply(req, status, {"Location": f"{base}{req.path}"})
+
+    return behaviour
+
+
+def asking_for_credentials(scheme: str) -> Behaviour:
+    """Another host that wants the credentials a client holds: 401 with a `Basic` challenge of its
+    own realm, or a `Bearer` one whose realm is its own /token (which hands out a token to whoever
+    asks, keeping what came). Every request and its headers are in the server's `requests`."""
+
+    def behaviour(req: BaseHTTPRequestHandler) -> None:
+        host = req.headers["Host"]
+        if req.path.startswith("/token"):
+            reply(req, 200, {"Content-Type": "application/json"}, b'{"token": "stolen"}')
+        elif scheme == "basic":
+            reply(req, 401, {"WWW-Authenticate": 'Basic realm="give me your registry password"'})
+        else:
+            reply(req, 401, {"WWW-Authenticate": f'Bearer realm="http://{host}/token",service="evil"'})
+
+    return behaviour
 
 
 @dataclass

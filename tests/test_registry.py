@@ -28,6 +28,7 @@ from promoter.upstream.registry import (
 )
 from promoter.upstream.registry import credentials as credentials_module
 from tests.registry_fixtures import (
+    MANIFEST_DIGEST,
     REG_PASSWORD,
     REG_USER,
     Proxy,
@@ -39,10 +40,12 @@ from tests.registry_fixtures import (
     free_port,
     reply,
     self_signed,
+    serve_manifest,
     server_tls,
+    serves_manifest,
 )
 
-DIGEST = "sha256:" + "ab" * 32
+DIGEST = MANIFEST_DIGEST  # what serve_manifest serves
 StartFront = Callable[..., TokenFront]
 StartServer = Callable[..., Server]
 
@@ -426,10 +429,11 @@ def test_anonymous_bearer_token(registry: RunningRegistry, token_front: StartFro
     # one token for the repository, fetched once, with the challenge's service and scope
     assert front.token_requests == [{"service": ["test"], "scope": ["repository:team/bearer:pull"]}]
     assert front.server is not None
-    manifests = [r for r in front.server.requests if "/manifests/" in r[1]]
-    assert len(manifests) == 4  # 401, then three answered with the cached token
-    token_uses = [r for r in manifests if r[2].get("authorization") == f"Bearer {front.tokens[-1]}"]
-    assert len(token_uses) == 3
+    manifests = [(r[0], r[2].get("authorization")) for r in front.server.requests if "/manifests/" in r[1]]
+    token = f"Bearer {front.tokens[-1]}"
+    # 401, then with the cached token: HEAD and GET of v1, HEAD of the missing tag, HEAD and GET of v1
+    v1 = [("HEAD", token), ("GET", token)]
+    assert manifests == [("HEAD", None), *v1, ("HEAD", token), *v1]
 
 
 def test_bearer_token_per_repository_and_refreshed(registry: RunningRegistry, token_front: StartFront) -> None:
@@ -457,7 +461,9 @@ def test_bearer_token_with_basic_credentials(
     assert str(err.value).startswith(f"registry {front.host} refused access to team/private (401): check credentials")
 
 
-def test_get_fallback_without_digest_header(registry: RunningRegistry, token_front: StartFront) -> None:
+def test_digest_without_a_digest_header_is_the_manifests_own(
+    registry: RunningRegistry, token_front: StartFront
+) -> None:
     oci = registry.push_image("team/nodigest", "v1", "oci")
     docker = registry.push_image("team/nodigest", "v2", "docker")
     front = token_front(strip_digest=True)
@@ -490,7 +496,7 @@ def test_access_token_field(fault_server: StartServer) -> None:
         if req.path.startswith("/token?"):
             reply(req, 200, {}, b'{"access_token": "at-123"}')
         elif req.headers.get("Authorization") == "Bearer at-123":
-            reply(req, 200, {"Docker-Content-Digest": DIGEST})
+            serve_manifest(req)
         else:
             host = req.headers["Host"]
             reply(req, 401, {"WWW-Authenticate": f'Bearer realm="http://{host}/token?x=1"'})
@@ -508,7 +514,7 @@ def test_challenges_in_separate_headers(fault_server: StartServer) -> None:
         if req.path.startswith("/token?"):
             reply(req, 200, {}, b'{"token": "t-1"}')
         elif req.headers.get("Authorization") == "Bearer t-1":
-            reply(req, 200, {"Docker-Content-Digest": DIGEST})
+            serve_manifest(req)
         else:
             req.send_response(401)
             req.send_header("WWW-Authenticate", 'Basic realm="r, with a comma"')
@@ -518,10 +524,11 @@ def test_challenges_in_separate_headers(fault_server: StartServer) -> None:
 
     server = fault_server(behaviour)
     assert Registry().digest(f"{server.host}/a/b", "v1") == DIGEST
-    assert [p for _, p, _ in server.requests] == [
-        "/v2/a/b/manifests/v1",
-        "/token?service=s&scope=repository%3Aa%2Fb%3Apull",
-        "/v2/a/b/manifests/v1",
+    assert [(m, p) for m, p, _ in server.requests] == [
+        ("HEAD", "/v2/a/b/manifests/v1"),
+        ("GET", "/token?service=s&scope=repository%3Aa%2Fb%3Apull"),
+        ("HEAD", "/v2/a/b/manifests/v1"),
+        ("GET", "/v2/a/b/manifests/v1"),
     ]
 
 
@@ -549,14 +556,12 @@ def test_no_retries(fault_server: StartServer) -> None:
 
 
 def test_429_honours_retry_after(fault_server: StartServer) -> None:
-    answers = iter(
-        [(429, {"Retry-After": "7"}), (429, {"Retry-After": "soon"}), (200, {"Docker-Content-Digest": DIGEST})]
-    )
-    server = fault_server(lambda req: reply(req, *next(answers)))
+    answers = iter([(429, {"Retry-After": "7"}), (429, {"Retry-After": "soon"})])
+    server = fault_server(lambda req: reply(req, *answer) if (answer := next(answers, None)) else serve_manifest(req))
     sleeps = Sleeps()
     assert Registry(sleep=sleeps).digest(f"{server.host}/a/b", "v1") == DIGEST
     assert sleeps == [7.0, 2.0]  # what the registry asked, then the back-off for a malformed value
-    assert len(server.requests) == 3
+    assert [m for m, _, _ in server.requests] == ["HEAD", "HEAD", "HEAD", "GET"]
 
 
 def test_retry_after_longer_than_the_cap_ends_at_once(fault_server: StartServer) -> None:
@@ -619,15 +624,13 @@ def test_401_without_a_usable_challenge(fault_server: StartServer) -> None:
 
 
 def test_digest_mismatch_on_get(fault_server: StartServer) -> None:
-    def behaviour(req: BaseHTTPRequestHandler) -> None:
-        if req.command == "HEAD":
-            reply(req, 200, {"Docker-Content-Digest": "not-a-digest"})
-        else:
-            reply(req, 200, {"Docker-Content-Digest": DIGEST}, b"{}")
-
-    server = fault_server(behaviour)
-    with pytest.raises(ExternalError, match="does not match its digest"):
+    server = fault_server(serves_manifest(digest="sha256:" + "ab" * 32))
+    with pytest.raises(ExternalError) as err:
         Registry().digest(f"{server.host}/a/b", "v1")
+    assert str(err.value) == (
+        f"registry {server.host}: the manifest of a/b:v1 does not match its digest "
+        f"(sha256:{'ab' * 32} announced, {MANIFEST_DIGEST} received)"
+    )
 
 
 def test_redirect_is_followed(fault_server: StartServer) -> None:
@@ -635,11 +638,16 @@ def test_redirect_is_followed(fault_server: StartServer) -> None:
         if req.path.startswith("/v2/"):
             reply(req, 307, {"Location": "/elsewhere"})
         else:
-            reply(req, 200, {"Docker-Content-Digest": DIGEST})
+            serve_manifest(req)
 
     server = fault_server(behaviour)
     assert Registry().digest(f"{server.host}/a/b", "v1") == DIGEST
-    assert [(m, p) for m, p, _ in server.requests] == [("HEAD", "/v2/a/b/manifests/v1"), ("HEAD", "/elsewhere")]
+    assert [(m, p) for m, p, _ in server.requests] == [
+        ("HEAD", "/v2/a/b/manifests/v1"),
+        ("HEAD", "/elsewhere"),
+        ("GET", "/v2/a/b/manifests/v1"),
+        ("GET", "/elsewhere"),
+    ]
 
 
 def test_https_certificate_is_verified(
@@ -647,7 +655,7 @@ def test_https_certificate_is_verified(
 ) -> None:
     """127.0.0.2 is not a plain-http host: TLS, verified, not retried when the certificate is bad."""
     key, cert = self_signed(tmp_path, "127.0.0.2", "IP:127.0.0.2")
-    server = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}), host="127.0.0.2")
+    server = fault_server(serve_manifest, host="127.0.0.2")
     server.socket = server_tls(key, cert).wrap_socket(server.socket, server_side=True)
     sleeps = Sleeps()
     with pytest.raises(ExternalError, match="TLS certificate verification failed"):
@@ -670,7 +678,7 @@ NAME = "registry.example.test"  # only the proxy can resolve it
 def tls_registry(fault_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Server:
     """A TLS registry front on 127.0.0.1 whose certificate names registry.example.test."""
     key, cert = self_signed(tmp_path / "registry-tls", NAME, f"DNS:{NAME}")
-    server = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}))
+    server = fault_server(serve_manifest)
     server.socket = server_tls(key, cert).wrap_socket(server.socket, server_side=True)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     return server
@@ -688,19 +696,22 @@ def test_https_registry_through_a_connect_proxy(
     port = tls_registry.server_address[1]
     monkeypatch.setenv("https_proxy", proxy.url)
     assert Registry().digest(f"{NAME}:{port}/a/b", "v1") == DIGEST
-    assert proxy.seen == [("CONNECT", f"{NAME}:{port}", None)]
-    assert [(m, p) for m, p, _ in tls_registry.requests] == [("HEAD", "/v2/a/b/manifests/v1")]
+    assert proxy.seen == [("CONNECT", f"{NAME}:{port}", None)] * 2  # the registry closes each connection
+    assert [(m, p) for m, p, _ in tls_registry.requests] == [
+        ("HEAD", "/v2/a/b/manifests/v1"),
+        ("GET", "/v2/a/b/manifests/v1"),
+    ]
 
 
 def test_plain_http_registry_through_a_proxy(
     fault_server: StartServer, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}))
+    server = fault_server(serve_manifest)
     image = f"{NAME}:{server.server_address[1]}/a/b"
     monkeypatch.setenv("PROMOTER_INSECURE_REGISTRIES", image.split("/")[0])
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     assert Registry().digest(image, "v1") == DIGEST
-    assert proxy.seen == [("HEAD", f"http://{image.split('/')[0]}/v2/a/b/manifests/v1", None)]
+    assert proxy.seen == [(m, f"http://{image.split('/')[0]}/v2/a/b/manifests/v1", None) for m in ("HEAD", "GET")]
 
 
 def test_proxy_credentials_are_sent_and_never_shown(tls_registry: Server, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -718,7 +729,7 @@ def test_proxy_credentials_are_sent_and_never_shown(tls_registry: Server, monkey
     )
     assert "S3cret" not in str(err.value) + repr(err.value)
     right, wrong = ("Basic " + b64("proxy-user", pw) for pw in ("pr0xy-S3cret", "wr0ng-S3cret"))
-    assert proxy.seen == [("CONNECT", f"{NAME}:{port}", right)] + [("CONNECT", f"{NAME}:{port}", wrong)] * 2
+    assert proxy.seen == [("CONNECT", f"{NAME}:{port}", right)] * 2 + [("CONNECT", f"{NAME}:{port}", wrong)] * 2
 
 
 def test_no_proxy_and_loopback_go_direct(
@@ -743,7 +754,7 @@ def test_https_proxy(
     registry_cert = Path(os.environ["SSL_CERT_FILE"])  # set by tls_registry
     key, cert = self_signed(tmp_path / "proxy-tls", "127.0.0.1", "IP:127.0.0.1")
     port = tls_registry.server_address[1]
-    plain = fault_server(lambda req: reply(req, 200, {"Docker-Content-Digest": DIGEST}))
+    plain = fault_server(serve_manifest)
     plain_host = f"{NAME}:{plain.server_address[1]}"
     monkeypatch.setenv("PROMOTER_INSECURE_REGISTRIES", plain_host)
     with Proxy({NAME: "127.0.0.1"}, password="pr0xy-S3cret", tls=server_tls(key, cert)) as proxy:
@@ -766,10 +777,13 @@ def test_https_proxy(
     right = "Basic " + b64("proxy-user", "pr0xy-S3cret")
     assert proxy.seen == [
         ("CONNECT", f"{NAME}:{port}", right),
+        ("CONNECT", f"{NAME}:{port}", right),
         ("HEAD", f"http://{plain_host}/v2/a/b/manifests/v1", right),
+        ("GET", f"http://{plain_host}/v2/a/b/manifests/v1", right),
     ]
-    assert [(m, p) for m, p, _ in tls_registry.requests] == [("HEAD", "/v2/a/b/manifests/v1")]
-    assert [(m, p) for m, p, _ in plain.requests] == [("HEAD", "/v2/a/b/manifests/v1")]
+    both = [("HEAD", "/v2/a/b/manifests/v1"), ("GET", "/v2/a/b/manifests/v1")]
+    assert [(m, p) for m, p, _ in tls_registry.requests] == both
+    assert [(m, p) for m, p, _ in plain.requests] == both
 
 
 def test_unsupported_proxy_scheme_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:

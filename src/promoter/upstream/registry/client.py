@@ -1,10 +1,18 @@
 """A small client of the OCI distribution API: does an image tag exist, and what is its digest.
 
-Only what promoter needs: `HEAD /v2/<name>/manifests/<tag>` (GET when the answer carries no
-digest), the registry token flow (anonymous bearer tokens as quay.io and Docker Hub issue them,
-or with Basic credentials), plain Basic auth. Every request goes through `promoter.http` (retries
-with back-off and Retry-After, proxies, redirects that keep Authorization on its origin, a body
-cap and a deadline); credentials come from `credentials.CredentialStore`.
+Only what promoter needs: `HEAD /v2/<name>/manifests/<tag>` (is there anything: a 404 ends it
+there), then `GET` of the manifest itself, the registry token flow (anonymous bearer tokens as
+quay.io and Docker Hub issue them, or with Basic credentials), plain Basic auth. Every request
+goes through `promoter.http` (retries with back-off and Retry-After, proxies, redirects that keep
+Authorization on its origin, a body cap and a deadline); credentials come from
+`credentials.CredentialStore`.
+
+Only a manifest is trusted: the answer must be one of MANIFEST_TYPES (a login page or a captive
+portal answering 200 `text/html` is an error, never an image), and the digest is the sha256 of
+the manifest bytes received (after any Content-Encoding is undone), checked against the
+registry's `Docker-Content-Digest` when it sends one, never taken from a header alone. A 401 is
+answered with credentials only when the registry's own origin sent it: a redirect to another
+host asking for credentials gets none.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from promoter.durations import format as duration
-from promoter.errors import ExternalError, Refused
+from promoter.errors import ExternalError, Refused, UsageError
 from promoter.http import (
     BadCertificate,
     Http,
@@ -27,6 +35,7 @@ from promoter.http import (
     Retrying,
     TooLarge,
     WaitTooLong,
+    same_origin,
 )
 from promoter.upstream.registry.challenge import parse_www_authenticate
 from promoter.upstream.registry.credentials import CREDENTIALS_HINT, Credentials, CredentialStore
@@ -45,10 +54,24 @@ MAX_BACKOFF = 60.0
 MAX_BODY = 4 * 1024 * 1024  # distribution's own manifest size limit
 DEADLINE = 120.0  # seconds one request may take with its retries
 _CONTENT_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
+_DIGEST_REFERENCE = re.compile(r"(?P<algorithm>[a-z0-9]+(?:[.+_-][a-z0-9]+)*):[a-zA-Z0-9=_-]{32,}")
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def _netloc(url: str) -> str:
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
+def _described(media: str, resp: Response) -> str:
+    """How an answer that is no manifest is named: `200 with text/html (a login page or a proxy's
+    portal?)`."""
+    if not media:
+        return f"{resp.status} without a Content-Type"
+    guess = " (a login page or a proxy's portal?)" if media in ("text/html", "application/xhtml+xml") else ""
+    return f"{resp.status} with {media}{guess}"
 
 
 def _error_code(body: bytes) -> str:
@@ -103,28 +126,72 @@ class Registry:
     # --- public ---------------------------------------------------------------------------------
 
     def digest(self, image: str, tag: str) -> str | None:
-        """The manifest digest (`sha256:…`) of image:tag, or None when the registry has no such tag."""
+        """The manifest digest (`sha256:…`) of image:tag, or None when the registry has no such tag.
+
+        HEAD says whether there is anything (a 404 costs one request); the digest is then the
+        sha256 of the manifest a GET returns, never a header's word alone."""
         ref = parse_image(image)
         check_reference(image, tag)
+        by_digest = _DIGEST_REFERENCE.fullmatch(tag)
+        if by_digest is not None and by_digest["algorithm"] != "sha256":
+            raise UsageError(
+                f"image {image}@{tag}: only sha256 digests can be pinned "
+                f"(the tag names a {by_digest['algorithm']} digest)"
+            )
         path = f"/v2/{ref.repository}/manifests/{tag}"
         resp = self._manifest(ref, "HEAD", path)
         if resp.status == 404:
             return None
         self._expect_ok(ref, "HEAD", path, resp)
-        found = resp.headers.get("Docker-Content-Digest")
-        if found is not None and _CONTENT_DIGEST.fullmatch(found.strip()):
-            return found.strip()
-        # no (usable) digest header: read the manifest and hash it, as a pull does
         resp = self._manifest(ref, "GET", path)
         if resp.status == 404:
             return None
         self._expect_ok(ref, "GET", path, resp)
+        return self._pin(ref, tag, path, resp)
+
+    def _pin(self, ref: ImageRef, tag: str, path: str, resp: Response) -> str:
+        """The sha256 of the manifest in `resp`, once it is known to be a manifest whose bytes
+        match what the registry announces for them."""
+        where = f"registry {ref.registry}: GET {path}"
+        media = (resp.headers.get("content-type") or "").partition(";")[0].strip().lower()
+        try:
+            doc = json.loads(resp.body)
+        except (ValueError, UnicodeDecodeError):
+            doc = None
+        if not isinstance(doc, dict) or doc.get("schemaVersion") != 2:
+            if media in MANIFEST_TYPES:
+                raise ExternalError(
+                    redact(
+                        f"{where} answered {media} that is not a valid manifest "
+                        f"({_plural(len(resp.body), 'byte')}; cut off, or a Content-Encoding it could not undo?)"
+                    )
+                )
+            raise ExternalError(redact(f"{where} answered {_described(media, resp)}, not an image manifest"))
+        declared = doc.get("mediaType")
+        if media not in MANIFEST_TYPES and not (media in ("", "application/json") and declared in MANIFEST_TYPES):
+            raise ExternalError(redact(f"{where} answered {_described(media, resp)}, not an image manifest"))
         computed = "sha256:" + hashlib.sha256(resp.body).hexdigest()
         said = (resp.headers.get("Docker-Content-Digest") or "").strip()
-        if said.startswith("sha256:") and _CONTENT_DIGEST.fullmatch(said) and said != computed:
+        shown = f"{ref.repository}:{tag}" if ":" not in tag else f"{ref.repository}@{tag}"
+        if _CONTENT_DIGEST.fullmatch(said):
+            algorithm = said.partition(":")[0]
+            received = (
+                computed if algorithm == "sha256" else f"{algorithm}:{hashlib.new(algorithm, resp.body).hexdigest()}"
+            )
+            if said != received:
+                raise ExternalError(
+                    f"registry {ref.registry}: the manifest of {shown} does not match its digest "
+                    f"({said} announced, {received} received)"
+                )
+            if algorithm != "sha256":
+                raise Refused(
+                    f"registry {ref.registry}: the manifest of {shown} has the digest {said}; "
+                    "only sha256 digests can be pinned"
+                )
+        if ":" in tag and tag != computed:  # a digest reference: the answer must be that very manifest
             raise ExternalError(
-                f"registry {ref.registry}: the manifest of {ref.repository}:{tag} does not match its digest "
-                f"({said} announced, {computed} received)"
+                f"registry {ref.registry}: the manifest of {shown} does not match its digest "
+                f"({tag} asked for, {computed} received)"
             )
         return computed
 
@@ -175,6 +242,16 @@ class Registry:
                 )
             if resp.status != 401:
                 return resp
+            if not same_origin(resp.url, url):
+                # a redirect took the request elsewhere, and that host asks for credentials: they
+                # are the registry's and go to no one else, whatever realm it names
+                raise ExternalError(
+                    redact(
+                        f"registry {ref.registry}: {method} {path} was redirected to {_netloc(resp.url)}, which "
+                        f"asks for credentials (401); promoter gives the credentials of {ref.registry} to no "
+                        "other host"
+                    )
+                )
             if fresh:
                 raise self._unauthorized(ref)
             self._forget(ref)
