@@ -12,9 +12,9 @@ FLOORS = [
     {"locate"},
     {"upstream"},
     {"pipeline"},
+    {"insight"},  # read-only views of the repository (discover, lint, history): policy reads history
     {"policy"},
     {"ship"},
-    {"insight"},
     {"render"},
     {"demo"},
     {"cli", "__main__"},
