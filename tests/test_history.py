@@ -354,46 +354,99 @@ def _png_pixels_vary(png: bytes) -> bool:
 
 
 def test_html_report_renders_in_chromium(scenario: Scenario, run: Run, tmp_path: Path) -> None:
-    s, c = scenario, scenario.c
+    s, c, u = scenario, scenario.c, scenario.u
+    back = _commit(s.repo, BOB, T + 11 * DAY, "roll prod back to u7", {"deploy/prod.yaml": f"name: app\nref: {u[7]}\n"})
+    init = git(s.repo, "rev-list", "--max-parents=0", "HEAD")
     report = tmp_path / "report.html"
     code, out, err = run("-C", s.repo, "history", "app", "-o", "html", "--out", report)
     assert (code, err) == (0, ""), err
-    assert out == f"wrote {report}: 5 change(s) of app\n"
+    assert out == f"wrote {report}: 6 change(s) of app\n"
     page = report.read_text()
     legacy = tmp_path / "legacy.html"  # the old form still works, with a note
     code, out, err = run("-C", s.repo, "history", "app", "-o", "html", legacy)
     assert code == 0 and legacy.read_text() == page
     assert err == f"promoter: note: '-o html FILE' is deprecated; write '-o html --out {legacy}'\n"
     assert not list(tmp_path.glob(".*.promoter-tmp"))
-    assert "://" not in page and "src=" not in page and "href=" not in page  # self-contained
+    # self-contained: it loads nothing; its only URLs are links to the upstream's pages
+    for loads in ("src=", "<link", "<script", "url(", "@import", "<iframe", "<object"):
+        assert loads not in page, loads
+    assert page.count("://") == page.count('href="https://github.com/example/app')
     assert "production &amp; &lt;ci&gt;" in page  # the subject, escaped
 
     dom = _Dom()
     dom.feed(_browser(tmp_path, "--dump-dom", report.as_uri()))
     charts = dom.find("svg", "timeline")
     assert [ch[1]["data-environment"] for ch in charts] == ["production", "staging", "pipelines"]
-    per_env: dict[str, list[tuple[str, str]]] = {}
+    per_env: dict[str, list[tuple[str, str, bool]]] = {}
     env = ""
     for tag, attrs, _ in dom.elements:
         if tag == "svg" and "timeline" in attrs.get("class", ""):
             env = attrs["data-environment"]
             per_env[env] = []
         elif tag == "circle" and "promotion" in attrs.get("class", "").split():
-            per_env[env].append((attrs["data-commit"], attrs["data-behind"]))
-    init = git(s.repo, "rev-list", "--max-parents=0", "HEAD")
+            per_env[env].append((attrs["data-commit"], attrs["data-behind"], "rollback" in attrs["class"]))
     assert per_env == {
-        "production": [(init, "0"), (c["p2"], "3"), (c["p4"], "0")],
-        "staging": [(init, "0"), (c["p1"], "1"), (c["p3"], "1")],
-        "pipelines": [(init, "0"), (c["p2"], "3")],
+        "production": [(init, "0", False), (c["p2"], "3", False), (c["p4"], "0", False), (back, "2", True)],
+        "staging": [(init, "0", False), (c["p1"], "1", False), (c["p3"], "1", False)],
+        "pipelines": [(init, "0", False), (c["p2"], "3", False)],
     }
+    # each version a line of its own colour: production ran u0, u3, u9, then u7 again
+    lines = [e[1] for e in dom.elements if e[0] == "line" and "version" in e[1].get("class", "").split()]
+    assert [a["data-version"] for a in lines][:4] == [u[0], u[3], u[9], u[7]]
+    assert len({a["stroke"] for a in lines[:4]}) == 4
+    assert len(dom.find("path", "rollback-mark")) == 1
+    # commits behind over time, sampled between the changes: production lacked u1..u5 just before p2
+    # (day 3), then u4..u9 just before p4 (day 10); staging u4..u9 before p3; pipelines u4..u9 to the end
+    behind = {e[1]["data-environment"]: e[1]["data-peak"] for e in dom.find("svg", "behind")}
+    assert behind == {"production": "6", "staging": "6", "pipelines": "6"}
+    figures = {e[1]["data-figure"]: "".join(e[2]).strip() for e in dom.find("li") if "data-figure" in e[1]}
+    # lead times (not the rollback's, not the initial pin dated before its commit): 12h, 1d, 1d12h, 5d12h
+    assert figures == {
+        "changes": "6changes",
+        "rollbacks": "1rollbacks",
+        "lead": "1d6hmedian lead time",
+        "lag": "12hmedian lag, first to last environment",  # u0 at once, u3 a day from staging to the others
+        "quiet-weeks": "0 of 3weeks without a change",
+    }
+    assert dom.find("svg", "leadtime")[0][1]["data-median"] == str(30 * HOUR)
+    assert [(e[1]["data-version"], e[1]["data-seconds"]) for e in dom.find("text", "lag")] == [
+        (u[0], "0"),
+        (u[3], str(DAY)),
+    ]
+    weeks = [(g[1]["data-week"], g[1]["data-promotions"], g[1]["data-rollbacks"]) for g in dom.find("g", "week")]
+    assert weeks == [("2023-W52", "1", "0"), ("2024-W01", "3", "0"), ("2024-W02", "1", "1")]
     rows = dom.find("tr", "change")
-    assert [r[1]["data-commit"] for r in rows] == [init, c["p1"], c["p2"], c["p3"], c["p4"]]
+    assert [r[1]["data-commit"] for r in rows] == [init, c["p1"], c["p2"], c["p3"], c["p4"], back]
+    assert "rollback" in rows[-1][1]["class"].split()
     assert "".join(rows[2][2]).count("promote app production & <ci>") == 1  # shown as text, not markup
     assert "".join(dom.find("h1")[0][2]) == "History of app"
+    hrefs = [e[1]["href"] for e in dom.find("a")]
+    web = "https://github.com/example/app"
+    assert f"{web}/compare/{u[0]}...{u[3]}" in hrefs and f"{web}/commit/{u[9]}" in hrefs
+    assert f"{web}/compare/{u[7]}...{u[9]}" in hrefs  # the rollback's page: what it took away
 
     shot = tmp_path / "report.png"
-    _browser(tmp_path, f"--screenshot={shot}", "--window-size=1000,1200", "--hide-scrollbars", report.as_uri())
+    _browser(tmp_path, f"--screenshot={shot}", "--window-size=1100,1600", "--hide-scrollbars", report.as_uri())
     assert shot.stat().st_size > 10_000
+    assert _png_pixels_vary(shot.read_bytes())
+
+
+def test_html_report_of_an_offline_history_in_chromium(scenario: Scenario, run: Run, tmp_path: Path) -> None:
+    """Offline: versions placed in the order they appeared, no figure that needs the upstream, said so."""
+    s, u = scenario, scenario.u
+    report = tmp_path / "offline.html"
+    code, out, err = run("-C", s.repo, "--offline", "history", "app", "-o", "html", "--out", report)
+    assert (code, err) == (0, ""), err
+    dom = _Dom()
+    dom.feed(_browser(tmp_path, "--dump-dom", report.as_uri()))
+    assert [e[1]["data-environment"] for e in dom.find("svg", "timeline")] == ["production", "staging", "pipelines"]
+    assert dom.find("svg", "behind") == []  # no figure without the upstream, said once
+    text = "".join(t for e in dom.find("body") for t in e[2])
+    assert "each environment was needs the upstream (run without --offline)" in text and "No lead time known" in text
+    lines = [e[1] for e in dom.find("line", "version")]
+    assert [a["data-version"] for a in lines][:3] == [u[0], u[3], u[9]]  # the short one stands for its sha
+    shot = tmp_path / "offline.png"
+    _browser(tmp_path, f"--screenshot={shot}", "--window-size=1100,1600", "--hide-scrollbars", report.as_uri())
     assert _png_pixels_vary(shot.read_bytes())
 
 

@@ -1,19 +1,23 @@
 """`promoter history` rendered: a text table, JSON, and one self-contained HTML page.
 
-The HTML page has no external reference at all (inline CSS, inline SVG, no script): a timeline
-per environment (x = time, a marker per promotion, y = commits behind the branch when known)
-and the table of changes. Every text in it goes through `html.escape`.
+The HTML page loads nothing (inline CSS, inline SVG, no script; its only URLs are links to the
+upstream's commit and compare pages on GitHub or GitLab): per environment a step chart of which
+version ran when (rollbacks marked) and how many commits of the branch it lacked at every instant;
+the lag of each version from the first environment to the last; the lead times with their median;
+promotions per week, empty weeks too; the table of changes. Every text goes through `html.escape`.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from bisect import bisect_right
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
 from promoter import durations
-from promoter.insight.history import Change, Facts, History, Note
+from promoter.insight.history import Change, Facts, History, Lag, Note, forms
 from promoter.text import printable
 
 
@@ -166,102 +170,557 @@ def history_json(h: History) -> str:
 
 # -- HTML ---------------------------------------------------------------------------------------
 _CSS = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1d2330; background: #fff; }
-h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 20px 0 4px; }
-.meta { color: #5a6270; margin: 0 0 12px; }
-svg.timeline { background: #f6f8fb; border: 1px solid #d5dbe5; border-radius: 4px; }
-svg .axis { stroke: #8a93a3; stroke-width: 1; } svg .grid { stroke: #e1e6ee; stroke-width: 1; }
-svg .trail { fill: none; stroke: #3b6fd8; stroke-width: 1.5; }
-svg .promotion { fill: #3b6fd8; stroke: #fff; stroke-width: 1.5; }
-svg .promotion.unknown { fill: #d8823b; }
-svg text { font-size: 11px; fill: #5a6270; }
-table.changes { border-collapse: collapse; margin-top: 12px; }
-table.changes th, table.changes td { border-bottom: 1px solid #e1e6ee; padding: 4px 8px; text-align: left;
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1000px;
+  padding: 0 16px; color: #1d2330; background: #fff; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 6px; border-bottom: 1px solid #e1e6ee;
+  padding-bottom: 3px; } h3 { font-size: 14px; margin: 14px 0 2px; } h3 small, h2 small { color: #5a6270;
+  font-weight: normal; }
+.meta, .explain { color: #5a6270; margin: 0 0 10px; } .explain { font-size: 13px; max-width: 900px; }
+.figures { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0; padding: 0; list-style: none; }
+.figures li { border: 1px solid #d5dbe5; border-radius: 6px; padding: 6px 12px; background: #f6f8fb; }
+.figures b { display: block; font-size: 18px; }
+svg.chart { display: block; background: #fbfcfe; border: 1px solid #d5dbe5; border-radius: 4px; margin: 4px 0; }
+svg .axis { stroke: #8a93a3; stroke-width: 1; } svg .grid { stroke: #e6eaf1; stroke-width: 1; }
+svg text { font-size: 11px; fill: #5a6270; } svg text.label { fill: #1d2330; }
+svg .head { fill: none; stroke: #b7bfcc; stroke-width: 1; stroke-dasharray: 4 3; }
+svg .connector { stroke: #8a93a3; stroke-width: 1; }
+svg .version { stroke-width: 4; stroke-linecap: butt; }
+svg .promotion { stroke: #fff; stroke-width: 1.5; }
+svg .promotion.rollback { fill: #d62728; stroke: #7a0f10; stroke-width: 2; }
+svg .promotion.dense { stroke: none; } svg .promotion.rollback.dense { stroke: #7a0f10; stroke-width: 1; }
+svg text.label { paint-order: stroke; stroke: #fbfcfe; stroke-width: 3px; stroke-linejoin: round; }
+svg .rollback-mark { fill: #d62728; }
+svg .behind-line { fill: none; stroke: #3b6fd8; stroke-width: 1.5; }
+svg .behind-area { fill: #3b6fd8; fill-opacity: 0.12; stroke: none; }
+svg .bar { fill: #3b6fd8; } svg .bar.rollbacks { fill: #d62728; } svg .median { stroke: #1d2330;
+  stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg .span { stroke: #8a93a3; stroke-width: 2; } svg .lagdot { fill: #2f9e6e; fill-opacity: 0.7; }
+table.changes { border-collapse: collapse; margin-top: 8px; font-size: 13px; }
+table.changes th, table.changes td { border-bottom: 1px solid #e1e6ee; padding: 4px 6px; text-align: left;
   vertical-align: top; }
-table.changes th { background: #eef2f8; } code { font-size: 12px; }
-.weeks td, .weeks th { padding: 2px 8px; } .notes { color: #8a5a00; }
+table.changes th { background: #eef2f8; position: sticky; top: 0; } code { font-size: 12px; }
+tr.rollback td { background: #fdeeee; } .tag { font-size: 11px; padding: 0 4px; border-radius: 3px;
+  background: #d62728; color: #fff; } .problem { color: #8a5a00; }
+a { color: #2456b8; } .notes { color: #8a5a00; } .legend span { display: inline-block; margin-right: 12px; }
+.legend i { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 4px; }
 """
 
-_W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 900, 220, 56, 20, 16, 36
+_W = 960  # every chart's width
+_L, _R = 96, 16  # left and right margins of the plot area
+_VERSION_COLOURS = (
+    "#3b6fd8", "#e08a1e", "#2f9e6e", "#8e5bc2", "#1f9bb4", "#a0672c", "#d4569a", "#6f8f1f", "#34495e", "#c9a400",
+)  # fmt: skip
+_ENV_COLOURS = ("#3b6fd8", "#2f9e6e", "#e08a1e", "#8e5bc2", "#1f9bb4", "#d4569a", "#a0672c", "#34495e")
 
 
-def _chart(env: str, changes: list[Change], t0: float, t1: float) -> str:
-    span = max(t1 - t0, 1.0)
-    known = [ch.behind for ch in changes if ch.behind is not None]
-    top = max([*known, 1])
-    inner_w, inner_h = _W - _PAD_L - _PAD_R, _H - _PAD_T - _PAD_B
+def _a(url: str | None, inner: str) -> str:
+    return f'<a href="{escape(url)}">{inner}</a>' if url else inner
 
-    def x(ch: Change) -> float:
-        return _PAD_L + (ch.commit.date.timestamp() - t0) / span * inner_w
 
-    def y(behind: int | None) -> float:
-        return _PAD_T + inner_h - (behind or 0) / top * inner_h
+class _Links:
+    """Commit and compare pages of the component's upstream (GitHub and GitLab URLs); None elsewhere."""
 
-    parts = [
-        f'<svg class="timeline" data-environment="{escape(env)}" width="{_W}" height="{_H}" '
-        f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{escape(f"promotions of {env}")}">',
-        f'<line class="axis" x1="{_PAD_L}" y1="{_PAD_T + inner_h}" x2="{_W - _PAD_R}" y2="{_PAD_T + inner_h}"/>',
-        f'<line class="axis" x1="{_PAD_L}" y1="{_PAD_T}" x2="{_PAD_L}" y2="{_PAD_T + inner_h}"/>',
-        f'<line class="grid" x1="{_PAD_L}" y1="{_PAD_T}" x2="{_W - _PAD_R}" y2="{_PAD_T}"/>',
-        f'<text x="{_PAD_L - 6}" y="{_PAD_T + 4}" text-anchor="end">{top}</text>',
-        f'<text x="{_PAD_L - 6}" y="{_PAD_T + inner_h + 4}" text-anchor="end">0</text>',
-        f'<text x="12" y="{_PAD_T + inner_h / 2}" transform="rotate(-90 12 {_PAD_T + inner_h / 2})" '
-        'text-anchor="middle">commits behind</text>',
-    ]
-    for t, anchor in ((t0, "start"), (t1, "end")):
-        label = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d")
-        tx = _PAD_L if anchor == "start" else _W - _PAD_R
-        parts.append(f'<text x="{tx}" y="{_H - 10}" text-anchor="{anchor}">{escape(label)}</text>')
-    points = [f"{x(ch):.1f},{y(ch.behind):.1f}" for ch in changes if ch.behind is not None]
-    if len(points) > 1:
-        parts.append(f'<polyline class="trail" points="{" ".join(points)}"/>')
-    for ch in changes:
-        cls = "promotion" if ch.behind is not None else "promotion unknown"
-        behind = "unknown" if ch.behind is None else str(ch.behind)
+    def __init__(self, repo: str) -> None:
+        from promoter.upstream.changelog import compare_url, web_url
+
+        self.web = web_url(repo)
+        self.compare_url = compare_url
+        self.repo = repo
+        self.sep = "/commit/" if self.web and self.web.startswith("https://github.com/") else "/-/commit/"
+
+    def commit(self, sha: str | None) -> str | None:
+        if self.web is None or not sha or not all(c in "0123456789abcdef" for c in sha):
+            return None
+        return f"{self.web}{self.sep}{sha}"
+
+    def compare(self, old: str | None, new: str | None) -> str | None:
+        if self.web is None or not old or not new or old == new:
+            return None
+        return self.compare_url(self.repo, old, new)
+
+
+class _TimeAxis:
+    def __init__(self, t0: float, t1: float, width: int = _W) -> None:
+        self.t0, self.t1 = t0, max(t1, t0 + 1)
+        self.x0, self.x1 = _L, width - _R
+
+    def x(self, t: float) -> float:
+        return self.x0 + (t - self.t0) / (self.t1 - self.t0) * (self.x1 - self.x0)
+
+    def ticks(self) -> list[tuple[float, str]]:
+        return _time_ticks(self.t0, self.t1)
+
+    def draw(self, y: float, top: float) -> str:
+        parts = [f'<line class="axis" x1="{self.x0}" y1="{y}" x2="{self.x1}" y2="{y}"/>']
+        for t, label in self.ticks():
+            x = self.x(t)
+            parts.append(f'<line class="grid" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{y}"/>')
+            anchor = "end" if x > self.x1 - 32 else "start" if x < self.x0 + 32 else "middle"  # kept inside
+            parts.append(f'<text x="{x:.1f}" y="{y + 14}" text-anchor="{anchor}">{escape(label)}</text>')
+        return "".join(parts)
+
+
+def _time_ticks(t0: float, t1: float) -> list[tuple[float, str]]:
+    """About six round instants between t0 and t1 with their labels (UTC)."""
+    span = t1 - t0
+    day = 86400
+    steps = ((3600, "%m-%d %H:%M"), (6 * 3600, "%m-%d %H:%M"), (day, "%Y-%m-%d"), (2 * day, "%Y-%m-%d"))
+    for step, fmt in (*steps, (7 * day, "%Y-%m-%d"), (14 * day, "%Y-%m-%d")):
+        if span / step <= 9:
+            first = (int(t0) // step + 1) * step
+            if step >= 7 * day:  # weeks start on Monday (the epoch was a Thursday)
+                first = ((int(t0) - 4 * day) // step + 1) * step + 4 * day
+            return [(t, datetime.fromtimestamp(t, UTC).strftime(fmt)) for t in range(first, int(t1) + 1, step)]
+    start = datetime.fromtimestamp(t0, UTC)
+    for months in (1, 2, 3, 6, 12, 24, 60):
+        if span / (months * 30.44 * day) <= 8:
+            break
+    out: list[tuple[float, str]] = []
+    year, month = start.year, start.month
+    while True:
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+        if (year * 12 + month - 1) % months:
+            continue
+        t = datetime(year, month, 1, tzinfo=UTC).timestamp()
+        if t > t1:
+            return out
+        out.append((t, f"{year}" if months >= 12 else f"{year}-{month:02d}"))
+
+
+def _svg(cls: str, height: int, label: str, body: list[str], **data: str) -> str:
+    attrs = "".join(f' data-{k}="{escape(v)}"' for k, v in data.items())
+    return (
+        f'<svg class="chart {cls}"{attrs} width="{_W}" height="{height}" viewBox="0 0 {_W} {height}" role="img" '
+        f'aria-label="{escape(label)}"><title>{escape(label)}</title>' + "".join(body) + "</svg>"
+    )
+
+
+def _env_behind(ch: Change, env: str) -> int | None:
+    figures = [tc.facts.behind for tc in ch.target_changes if tc.environment == env and tc.facts]
+    known = [f for f in figures if f is not None]
+    return max(known) if known else None
+
+
+class _Versions:
+    """Every version the page shows: its place on the y axis of the step charts and its colour."""
+
+    def __init__(self, h: History) -> None:
+        self.h = h
+        first_seen: dict[str, float] = {}
+        for env in h.environments:
+            for seg in h.timeline(env):
+                for v in seg.values:
+                    first_seen.setdefault(h.version(v), seg.start.timestamp())
+        times = h.index.time if h.index is not None else {}
+        self.by_time = bool(first_seen) and all(v in times for v in first_seen)
+        key = {v: float(times[v]) if v in times else t for v, t in first_seen.items()}
+        ordered = sorted(first_seen, key=lambda v: (key[v], v))
+        self.rank = {v: i for i, v in enumerate(ordered)}
+        self.key = key if self.by_time else {v: float(i) for v, i in self.rank.items()}
+        self.lo = min(self.key.values(), default=0.0)
+        self.hi = max(self.key.values(), default=1.0)
+        if self.hi <= self.lo:
+            self.lo, self.hi = self.lo - 1, self.hi + 1
+
+    def colour(self, value: str) -> str:
+        return _VERSION_COLOURS[self.rank.get(self.h.version(value), 0) % len(_VERSION_COLOURS)]
+
+    def y(self, value: str, top: float, bottom: float) -> float:
+        k = self.key.get(self.h.version(value), self.lo)
+        return self.at(k, top, bottom)
+
+    def at(self, key: float, top: float, bottom: float) -> float:
+        """Where `key` (an upstream time, or a rank) sits between `top` and `bottom`, a little inside."""
+        return bottom - 8 - (key - self.lo) / (self.hi - self.lo) * (bottom - top - 14)
+
+
+def _step_chart(h: History, env: str, axis: _TimeAxis, versions: _Versions, links: _Links) -> str:
+    """Which version `env` ran when: a horizontal line per version (its colour), a step at each
+    change, a marker per change (red, with a down arrow, for a rollback)."""
+    n = h.component.short_length
+    height, top, bottom = 210, 14, 176
+    body = [axis.draw(bottom, top), f'<line class="axis" x1="{_L}" y1="{top}" x2="{_L}" y2="{bottom}"/>']
+    if versions.by_time:
+        for t, label in _time_ticks(versions.lo, versions.hi)[::2] or [(versions.lo, "")]:
+            y = versions.at(t, top, bottom)
+            body.append(f'<line class="grid" x1="{_L}" y1="{y:.1f}" x2="{_W - _R}" y2="{y:.1f}"/>')
+            body.append(f'<text x="{_L - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(label)}</text>')
+        caption = "upstream date of the version"
+        if h.index is not None:  # the newest commit of the branch at each instant: how old what runs is
+            pts = []
+            for i in range(0, 241):
+                t = axis.t0 + (axis.t1 - axis.t0) * i / 240
+                k = bisect_right(h.index.times, t)
+                if k:
+                    newest = min(max(h.index.times[k - 1], versions.lo), versions.hi)
+                    y = versions.at(newest, top, bottom)
+                    pts.append(f"{axis.x(t):.1f},{y:.1f}")
+            if len(pts) > 1:
+                body.append(f'<polyline class="head" points="{" ".join(pts)}"><title>newest on {escape(h.branch or "")}'
+                            "</title></polyline>")  # fmt: skip
+    else:
+        caption = "version, oldest to newest"
+        ranked = sorted(versions.rank, key=versions.rank.__getitem__)
+        for v in ranked[:: max(1, math.ceil(len(ranked) / 6))]:
+            y = versions.y(v, top, bottom)
+            body.append(f'<line class="grid" x1="{_L}" y1="{y:.1f}" x2="{_W - _R}" y2="{y:.1f}"/>')
+            body.append(f'<text x="{_L - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(_values((v,), n))}</text>')
+    body.append(
+        f'<text x="12" y="{(top + bottom) / 2}" transform="rotate(-90 12 {(top + bottom) / 2})" '
+        f'text-anchor="middle">{escape(caption)}</text>'
+    )
+    prev_y: float | None = None
+    for seg in h.timeline(env):
+        x0 = axis.x(seg.start.timestamp())
+        x1 = axis.x(seg.end.timestamp()) if seg.end else axis.x1
+        ys = [versions.y(v, top, bottom) for v in seg.values]
+        if prev_y is not None and ys:
+            body.append(f'<line class="connector" x1="{x0:.1f}" y1="{prev_y:.1f}" x2="{x0:.1f}" y2="{min(ys):.1f}"/>')
+        for v, y in zip(seg.values, ys):
+            tip = f"{_values((v,), n)} from {_when(seg.start)}" + (f" to {_when(seg.end)}" if seg.end else "")
+            body.append(
+                f'<line class="version" x1="{x0:.1f}" y1="{y:.1f}" x2="{max(x1, x0 + 1):.1f}" y2="{y:.1f}" '
+                f'stroke="{versions.colour(v)}" data-version="{escape(h.version(v))}">'
+                f"<title>{escape(tip)}</title></line>"
+            )
+            if x1 - x0 > 64:
+                body.append(f'<text class="label" x="{x0 + 3:.1f}" y="{y - 5:.1f}">{escape(_values((v,), n))}</text>')
+        prev_y = min(ys) if ys else None
+    count = sum(1 for seg in h.timeline(env) if seg.change is not None)
+    radius, dense = (5, "") if count <= 60 else (3, "") if count <= 300 else (1.6, " dense")  # a long history
+    for seg in h.timeline(env):
+        ch = seg.change
+        if ch is None:
+            continue
+        x = axis.x(seg.start.timestamp())
+        y = min((versions.y(v, top, bottom) for v in seg.values), default=bottom)
+        behind = _env_behind(ch, env)
+        shown = "unknown" if behind is None else str(behind)
+        mine = [tc for tc in ch.target_changes if tc.environment == env]
+        old = forms(v for tc in mine for v in tc.old)
+        new = forms(v for tc in mine for v in tc.new)
+        lead = [tc.facts.lead_time for tc in mine if tc.facts and tc.facts.lead_time is not None]
         tip = (
-            f"{_when(ch.commit.date)} {ch.commit.author}: {_values(ch.old, 12)} -> {_values(ch.new, 12)}"
-            f" ({behind} behind, lead time {duration(ch.lead_time)})"
+            f"{_when(ch.commit.date)} {ch.commit.author}: {_values(old, n)} -> {_values(new, n)}"
+            + (" (ROLLBACK)" if seg.rollback else "")
+            + f"; {shown} behind, lead time {duration(max(lead) if lead else None)}; {ch.commit.subject}"
         )
-        parts.append(
-            f'<circle class="{cls}" cx="{x(ch):.1f}" cy="{y(ch.behind):.1f}" r="6" '
-            f'data-commit="{escape(ch.commit.sha)}" data-behind="{escape(behind)}">'
-            f"<title>{escape(tip)}</title></circle>"
+        cls = ("promotion rollback" if seg.rollback else "promotion") + dense
+        fill = "" if seg.rollback else f' fill="{versions.colour(new[0]) if new else "#8a93a3"}"'
+        promoted = [tc.facts.promoted for tc in mine if tc.facts and tc.facts.promoted]
+        marker = (
+            f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{radius + 1 if seg.rollback else radius}"{fill} '
+            f'data-commit="{escape(ch.commit.sha)}" data-behind="{escape(shown)}"><title>{escape(tip)}</title></circle>'
         )
-    parts.append("</svg>")
-    return "".join(parts)
+        if seg.rollback:
+            marker += (
+                f'<path class="rollback-mark" d="M{x - 5:.1f},{y - 19:.1f} h10 l-5,8 z"><title>rollback</title></path>'
+            )
+        body.append(_a(links.commit(promoted[0] if promoted else (new[0] if new else None)), marker))
+    return _svg("timeline", height, f"versions {env} ran over time", body, environment=env)
+
+
+def _behind_chart(h: History, env: str, axis: _TimeAxis) -> str:
+    """How many commits of the branch `env` lacked at every instant: sampled across the period and
+    on both sides of each change."""
+    height, top, bottom = 120, 12, 92
+    times = {int(axis.t0 + (axis.t1 - axis.t0) * i / 400) for i in range(401)}
+    for seg in h.timeline(env):
+        t = int(seg.start.timestamp())
+        times.update((t - 1, t))
+    ordered = sorted(t for t in times if axis.t0 <= t <= axis.t1)
+    figures = h.behind_at(env, ordered)
+    top_value = max([f for f in figures if f is not None] or [0]) or 1
+    body = [axis.draw(bottom, top), f'<line class="axis" x1="{_L}" y1="{top}" x2="{_L}" y2="{bottom}"/>']
+    for value in (0, top_value // 2, top_value) if top_value > 1 else (0, top_value):
+        y = bottom - value / top_value * (bottom - top)
+        body.append(f'<line class="grid" x1="{_L}" y1="{y:.1f}" x2="{_W - _R}" y2="{y:.1f}"/>')
+        body.append(f'<text x="{_L - 4}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+    body.append(
+        f'<text x="12" y="{(top + bottom) / 2}" transform="rotate(-90 12 {(top + bottom) / 2})" '
+        'text-anchor="middle">commits behind</text>'
+    )
+    runs: list[list[tuple[float, float]]] = []
+    last: int | None = None
+    for t, f in zip(ordered, figures):
+        if f is None:
+            last = None
+            continue
+        x, y = axis.x(t), bottom - f / top_value * (bottom - top)
+        if last is None:
+            runs.append([(x, y)])
+        else:
+            runs[-1] += [(x, runs[-1][-1][1]), (x, y)]  # a step: along, then up or down
+        last = f
+    for run in runs:
+        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+        body.append(
+            f'<polygon class="behind-area" points="{run[0][0]:.1f},{bottom} {line} {run[-1][0]:.1f},{bottom}"/>'
+            f'<polyline class="behind-line" points="{line}"/>'
+        )
+    if not runs:
+        why = "no version of the branch ran here"
+        body.append(f'<text x="{_W / 2}" y="{(top + bottom) / 2}" text-anchor="middle">{escape(why)}</text>')
+    peak = max([f for f in figures if f is not None], default=None)
+    return _svg(
+        "behind", height, f"commits of the branch {env} lacked over time", body, environment=env,
+        peak="" if peak is None else str(peak),
+    )  # fmt: skip
+
+
+def _lag_text(seconds: int | None) -> str:
+    return "at once" if seconds == 0 else duration(seconds)
+
+
+def _median(values: list[int]) -> int | None:
+    if not values:
+        return None
+    s = sorted(values)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) // 2
+
+
+_LOG_TICKS = ((60, "1m"), (600, "10m"), (3600, "1h"), (6 * 3600, "6h"), (86400, "1d"), (7 * 86400, "1w"),
+              (30 * 86400, "30d"), (365 * 86400, "1y"))  # fmt: skip
+
+
+def _lead_chart(lead: list[int]) -> str:
+    """The distribution of lead times on a log scale, the median marked."""
+    height, top, bottom = 170, 14, 138
+    lo, hi = math.log10(60), math.log10(max(max(lead, default=0), 14 * 86400) * 1.2)
+    bins = 24
+    width = (hi - lo) / bins
+    counts = [0] * bins
+    for s in lead:
+        counts[min(max(int((math.log10(max(s, 60)) - lo) / width), 0), bins - 1)] += 1
+    top_count = max(counts) or 1
+
+    def x(v: float) -> float:
+        return _L + (v - lo) / (hi - lo) * (_W - _L - _R)
+
+    body = [f'<line class="axis" x1="{_L}" y1="{bottom}" x2="{_W - _R}" y2="{bottom}"/>',
+            f'<line class="axis" x1="{_L}" y1="{top}" x2="{_L}" y2="{bottom}"/>']  # fmt: skip
+    for s, label in _LOG_TICKS:
+        if lo <= math.log10(s) <= hi:
+            xs = x(math.log10(s))
+            body.append(f'<line class="grid" x1="{xs:.1f}" y1="{top}" x2="{xs:.1f}" y2="{bottom}"/>')
+            body.append(f'<text x="{xs:.1f}" y="{bottom + 14}" text-anchor="middle">{label}</text>')
+    for value in (0, top_count):
+        y = bottom - value / top_count * (bottom - top)
+        body.append(f'<text x="{_L - 4}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+    for i, c in enumerate(counts):
+        if c:
+            x0, x1 = x(lo + i * width), x(lo + (i + 1) * width)
+            y = bottom - c / top_count * (bottom - top)
+            tip = f"{c} promotion(s) with a lead time of {duration(int(10 ** (lo + i * width)))} to " + duration(
+                int(10 ** (lo + (i + 1) * width))
+            )
+            body.append(
+                f'<rect class="bar" x="{x0 + 1:.1f}" y="{y:.1f}" width="{max(x1 - x0 - 2, 1):.1f}" '
+                f'height="{bottom - y:.1f}" data-count="{c}"><title>{escape(tip)}</title></rect>'
+            )
+    median = _median(lead)
+    if median is not None:
+        xm = x(math.log10(max(median, 60)))
+        body.append(f'<line class="median" x1="{xm:.1f}" y1="{top}" x2="{xm:.1f}" y2="{bottom}"/>')
+        body.append(f'<text class="label" x="{xm + 4:.1f}" y="{top + 10}">median {escape(duration(median))}</text>')
+    body.append(f'<text x="{_W / 2}" y="{height - 6}" text-anchor="middle">lead time (log scale)</text>')
+    return _svg("leadtime", height, "lead times of the promotions", body, median=str(median or ""))
+
+
+def _weeks_chart(h: History) -> str:
+    """Promotions per ISO week, every week from the first to the last (none too), rollbacks on top in red."""
+    weeks = h.weeks(empty=True)
+    height, top, bottom = 170, 14, 134
+    names = list(weeks)
+    top_count = max((p + r for p, r in weeks.values()), default=0) or 1
+    step = (_W - _L - _R) / max(len(names), 1)
+    body = [f'<line class="axis" x1="{_L}" y1="{bottom}" x2="{_W - _R}" y2="{bottom}"/>',
+            f'<line class="axis" x1="{_L}" y1="{top}" x2="{_L}" y2="{bottom}"/>']  # fmt: skip
+    for value in sorted({0, top_count // 2, top_count}):
+        y = bottom - value / top_count * (bottom - top)
+        body.append(f'<line class="grid" x1="{_L}" y1="{y:.1f}" x2="{_W - _R}" y2="{y:.1f}"/>')
+        body.append(f'<text x="{_L - 4}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+    every = max(1, math.ceil(len(names) / 10))
+    for i, (week, (p, r)) in enumerate(weeks.items()):
+        x = _L + i * step
+        w = max(step - (2 if step > 4 else 0), 1)
+        yp = bottom - p / top_count * (bottom - top)
+        yr = yp - r / top_count * (bottom - top)
+        tip = f"{week}: {p} promotion(s)" + (f", {r} rollback(s)" if r else "")
+        body.append(
+            f'<g class="week" data-week="{escape(week)}" data-promotions="{p}" data-rollbacks="{r}">'
+            f"<title>{escape(tip)}</title>"
+            + (f'<rect class="bar" x="{x:.1f}" y="{yp:.1f}" width="{w:.1f}" height="{bottom - yp:.1f}"/>' if p else "")
+            + (f'<rect class="bar rollbacks" x="{x:.1f}" y="{yr:.1f}" width="{w:.1f}" '
+               f'height="{yp - yr:.1f}"/>' if r else "")
+            + "</g>"
+        )  # fmt: skip
+        if i % every == 0:
+            body.append(f'<text x="{x + step / 2:.1f}" y="{bottom + 14}" text-anchor="middle">{escape(week)}</text>')
+    return _svg("weeks", height, "promotions per week", body)
+
+
+def _lag_charts(h: History, lags: list[Lag], axis: _TimeAxis, links: _Links) -> str:
+    """For the latest versions, when each environment got them (a dot per environment on a line from
+    the first to the last); for all, the lag from the first environment to the last over time."""
+    n = h.component.short_length
+    envs = h.environments
+    colour = {e: _ENV_COLOURS[i % len(_ENV_COLOURS)] for i, e in enumerate(envs)}
+    legend = '<p class="legend">' + "".join(
+        f'<span><i style="background:{colour[e]}"></i>{escape(e)}</span>' for e in envs
+    ) + "</p>"  # fmt: skip
+    latest = lags[-20:]
+    t0 = min(min(lag.arrivals.values()).timestamp() for lag in latest)
+    t1 = max(max(lag.arrivals.values()).timestamp() for lag in latest)
+    pad = max((t1 - t0) * 0.04, 600)
+    local = _TimeAxis(t0 - pad, t1 + pad, _W - 110)
+    row = 20
+    height = 24 + row * len(latest) + 22
+    bottom = height - 22
+    body = [local.draw(bottom, 8)]
+    for i, lag in enumerate(latest):
+        yr = 20 + i * row
+        xs = [local.x(t.timestamp()) for t in lag.arrivals.values()]
+        label = _values((lag.version,), n)
+        body.append(f'<text class="label" x="{_L - 4}" y="{yr + 4}" text-anchor="end">'
+                    f"{_a(links.commit(lag.version), escape(label))}</text>")  # fmt: skip
+        body.append(f'<line class="span" x1="{min(xs):.1f}" y1="{yr}" x2="{max(xs):.1f}" y2="{yr}"/>')
+        for (env, when), x in zip(lag.arrivals.items(), xs):
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{yr}" r="4.5" fill="{colour[env]}"><title>'
+                f"{escape(f'{label} reached {env} on {_when(when)}')}</title></circle>"
+            )
+        body.append(
+            f'<text class="lag" x="{_W - 100}" y="{yr + 4}" data-version="{escape(lag.version)}" '
+            f'data-seconds="{lag.seconds}">{escape(_lag_text(lag.seconds))}</text>'
+        )
+    dumbbell = _svg("lag", height, "when each environment got the latest versions", body)
+    # the lag of every version over time
+    height, top, bottom = 150, 12, 122
+    top_lag = max(lag.seconds for lag in lags) or 1
+    body = [axis.draw(bottom, top), f'<line class="axis" x1="{_L}" y1="{top}" x2="{_L}" y2="{bottom}"/>']
+    for value in (0, top_lag // 2, top_lag):
+        y = bottom - value / top_lag * (bottom - top)
+        body.append(f'<line class="grid" x1="{_L}" y1="{y:.1f}" x2="{_W - _R}" y2="{y:.1f}"/>')
+        body.append(
+            f'<text x="{_L - 4}" y="{y + 4:.1f}" text-anchor="end">{escape(duration(value) if value else "0")}</text>'
+        )
+    for lag in lags:
+        first = min(lag.arrivals.values())
+        x, y = axis.x(first.timestamp()), bottom - lag.seconds / top_lag * (bottom - top)
+        tip = (
+            f"{_values((lag.version,), n)}: {duration(lag.seconds)} from {next(iter(lag.arrivals))} to "
+            + list(lag.arrivals)[-1]
+        )
+        body.append(f'<circle class="lagdot" cx="{x:.1f}" cy="{y:.1f}" r="3.5"><title>{escape(tip)}</title></circle>')
+    median = _median([lag.seconds for lag in lags])
+    if median is not None:
+        y = bottom - median / top_lag * (bottom - top)
+        body.append(f'<line class="median" x1="{_L}" y1="{y:.1f}" x2="{_W - _R}" y2="{y:.1f}"/>')
+        body.append(f'<text class="label" x="{_W - _R - 4}" y="{y - 4:.1f}" text-anchor="end">median '
+                    f"{escape(_lag_text(median))}</text>")  # fmt: skip
+    trend = _svg("lagtrend", height, "lag from the first environment to the last, per version", body)
+    return legend + dumbbell + trend
 
 
 def history_html(h: History) -> str:
-    """One self-contained page: a timeline per environment and the table of changes."""
+    """One self-contained page: what ran when in each environment, how far behind the branch, the
+    lag between environments, lead times, promotions per week, and the table of changes."""
     n = h.component.short_length
     name = h.component.name
-    times = [ch.commit.date.timestamp() for ch in h.changes]
+    links = _Links(h.component.repo)
+    changes = h.changes
+    rollbacks = sum(1 for ch in changes if ch.rollback)
+    times = [ch.commit.date.timestamp() for ch in changes] + [
+        s.start.timestamp() for env in h.environments for s in h.timeline(env)
+    ]
+    if h.index is not None and h.index.times:
+        times.append(float(h.index.times[-1]))
     t0, t1 = (min(times), max(times)) if times else (0.0, 1.0)
-    pad = max((t1 - t0) * 0.03, 3600.0)
-    t0, t1 = t0 - pad, t1 + pad
+    if h.since is not None:
+        t0 = max(t0, h.since.timestamp())
+    pad = max((t1 - t0) * 0.02, 3600.0)
+    axis = _TimeAxis(t0 - pad, t1 + pad)
     upstream = (
         f"upstream branch {h.branch}"
         if h.branch
         else f"upstream not read: {h.upstream_error}"
         if h.upstream_error
-        else "upstream not read (offline)"
+        else "upstream not read (offline): no lead times, commits behind or rollbacks"
     )
+    lead = [ch.lead_time for ch in changes if ch.lead_time is not None and ch.lead_time >= 0 and not ch.rollback]
+    lags = h.lags()
+    weeks = h.weeks(empty=True)
+    quiet = sum(1 for p, r in weeks.values() if not p and not r)
+    period = f"{_when(changes[0].commit.date)} to {_when(changes[-1].commit.date)}" if changes else "no change"
+    web = links.web
     body = [
         f"<h1>History of {escape(name)}</h1>",
-        f'<p class="meta">{len(h.changes)} change(s) in {len({c.commit.sha for c in h.changes})} commit(s); '
-        f"{escape(upstream)}</p>",
-    ]
+        f'<p class="meta">{len(changes)} change(s) from {escape(period)}; {escape(upstream)}'
+        + (f' (<a href="{escape(web)}">repository</a>)' if web else "")
+        + "</p>",
+        '<ul class="figures">',
+        f'<li data-figure="changes"><b>{len(changes)}</b>changes</li>',
+        f'<li data-figure="rollbacks"><b>{rollbacks}</b>rollbacks</li>',
+        f'<li data-figure="lead"><b>{escape(duration(_median(lead)))}</b>median lead time</li>',
+        f'<li data-figure="lag"><b>{escape(_lag_text(_median([g.seconds for g in lags])))}</b>'
+        "median lag, first to last environment</li>",
+        f'<li data-figure="quiet-weeks"><b>{quiet} of {len(weeks)}</b>weeks without a change</li>',
+        "</ul>",
+        "<h2>What ran when</h2>",
+        '<p class="explain">Per environment: each version its targets pinned, as a line in its own colour from '
+        "the change that brought it to the one that replaced it (higher is newer"
+        + (", placed at the version's upstream commit date; the dashed line is the newest commit of the branch"
+           if h.index is not None else "")
+        + "); a dot per change (a link to the version's commit), red with an arrow for a rollback. "
+        + (
+            "Below it, how many commits of the branch the environment lacked at every instant.</p>"
+            if h.index is not None
+            else "How far behind the branch each environment was needs the upstream (run without --offline).</p>"
+        ),
+    ]  # fmt: skip
+    versions = _Versions(h)
     for env in h.environments:
-        changes = [ch for ch in h.changes if env in ch.environments]
+        mine = [ch for ch in changes if env in ch.environments]
+        back = sum(1 for seg in h.timeline(env) if seg.rollback and seg.change is not None)
         body.append(f'<section class="environment" data-environment="{escape(env)}">')
-        body.append(f"<h2>{escape(env)} <small>({len(changes)} promotion(s))</small></h2>")
-        body.append(_chart(env, changes, t0, t1))
+        body.append(f"<h3>{escape(env)} <small>({len(mine)} change(s), {back} rollback(s))</small></h3>")
+        body.append(_step_chart(h, env, axis, versions, links))
+        if h.index is not None:
+            body.append(_behind_chart(h, env, axis))
         body.append("</section>")
-    body.append("<h2>Changes</h2>")
+    body.append(
+        "<h2>Environment lag <small>how long a version took from the first environment to the last</small></h2>"
+    )
+    if lags:
+        body.append(_lag_charts(h, lags, axis, links))
+    else:
+        body.append('<p class="explain">No version ran in two environments in this period.</p>')
+    body.append("<h2>Lead time <small>from the upstream commit to its promotion</small></h2>")
+    if lead:
+        body.append(_lead_chart(lead))
+    else:
+        body.append(f'<p class="explain">No lead time known ({escape(upstream)}).</p>')
+    body.append("<h2>Promotions per week <small>every week of the period; rollbacks in red</small></h2>")
+    body.append(_weeks_chart(h) if weeks else '<p class="explain">No change in this period.</p>')
+    body.append('<h2 id="changes">Changes</h2>')
     head = ["date", "commit", "author", "environments", "targets", "old", "new", "lead time", "behind", "subject"]
     body.append('<table class="changes"><thead><tr>' + "".join(f"<th>{escape(c)}</th>" for c in head) + "</tr>")
     body.append("</thead><tbody>")
-    for ch in h.changes:
+    for ch in changes:
+        old_sha = _single_sha(h, ch.old)
+        new_sha = ch.promoted or _single_sha(h, ch.new)
+        # a rollback's page lists what it took away: from the new (older) version to the old one
+        compare = links.compare(new_sha, old_sha) if ch.rollback else links.compare(old_sha, new_sha)
+        new_cell = _a(links.commit(new_sha), f"<code>{escape(_values(ch.new, n))}</code>")
+        if compare:
+            new_cell += f' <a class="compare" href="{escape(compare)}">compare</a>'
+        if ch.rollback:
+            new_cell += ' <span class="tag">rollback</span>'
+        problems = "".join(f' <span class="problem">{escape(p)}</span>' for p in ch.unresolved.values())
         cells = [
             escape(_when(ch.commit.date)),
             f"<code>{escape(ch.commit.sha[:12])}</code>",
@@ -269,22 +728,18 @@ def history_html(h: History) -> str:
             escape(", ".join(ch.environments)),
             escape(", ".join(ch.targets)),
             f"<code>{escape(_values(ch.old, n))}</code>",
-            f"<code>{escape(_values(ch.new, n))}</code>",
-            escape(duration(ch.lead_time)),
-            escape("-" if ch.behind is None else str(ch.behind)),
+            new_cell + problems,
+            escape(_lead(ch)),
+            escape(_behind(ch)),
             escape(ch.commit.subject),
         ]
+        cls = "change rollback" if ch.rollback else "change"
         body.append(
-            f'<tr class="change" data-commit="{escape(ch.commit.sha)}">'
+            f'<tr class="{cls}" data-commit="{escape(ch.commit.sha)}">'
             + "".join(f"<td>{c}</td>" for c in cells)
             + "</tr>"
         )
     body.append("</tbody></table>")
-    weeks = h.weeks()
-    if weeks:
-        body.append('<h2>Promotions per week</h2><table class="weeks"><tbody>')
-        body += [f"<tr><th>{escape(w)}</th><td>{c}</td></tr>" for w, (c, _) in weeks.items()]
-        body.append("</tbody></table>")
     if h.notes:
         body.append(
             '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{escape(x)}</li>" for x in note_lines(h.notes)) + "</ul>"
@@ -294,3 +749,11 @@ def history_html(h: History) -> str:
         f"<title>{escape(f'promoter history: {name}')}</title><style>{_CSS}</style></head>\n"
         "<body>\n" + printable("\n".join(body)) + "\n</body></html>\n"
     )
+
+
+def _single_sha(h: History, values: tuple[str, ...]) -> str | None:
+    """The upstream commit (or full sha) `values` name when they name one version."""
+    if len(values) != 1:
+        return None
+    v = h.version(values[0])
+    return v if len(v) == 40 else None
