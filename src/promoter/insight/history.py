@@ -573,13 +573,16 @@ def build(
         tcs = per_commit.get(c.sha)
         if tcs:
             rows.append(Change(c, forms(v for tc in tcs for v in tc.old), forms(v for tc in tcs for v in tc.new), tcs))
+    # a short value stands for the one full value of the history it starts (when only one does)
+    shorts = {v for ch in rows for tc in ch.target_changes for vs in (tc.old, tc.new) for v in vs if len(v) < 40}
     fulls = {v for ch in rows for vs in (ch.old, ch.new) for v in vs if len(v) == 40}
-    for ch in rows:
-        for v in (*ch.old, *ch.new):
-            if len(v) < 40:
-                longer = [w for w in fulls if w.startswith(v)]
-                if len(longer) == 1:
-                    history._versions[v] = longer[0]
+    for size in {len(v) for v in shorts}:
+        by_prefix: dict[str, list[str]] = {}
+        for w in fulls:
+            by_prefix.setdefault(w[:size], []).append(w)
+        for v in shorts:
+            if len(v) == size and len(by_prefix.get(v, ())) == 1:
+                history._versions[v] = by_prefix[v][0]
     if upstream is not None:
         # what every target pins before and after each change: a short sha stands for the full
         # sha pinned beside it in the same commit (even when a promotion leaves that one as it is)
