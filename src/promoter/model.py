@@ -83,6 +83,15 @@ class Component:
     tag: str = "{short}"  # the image tag of a commit, over {sha} and {short}
     min_age: int = 0  # seconds a candidate must have been on the branch (soak time)
     depends_on: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()  # sha prefixes never promoted
+    hotfix: tuple[str, ...] = ()  # sha prefixes that may skip soak and windows
+
+    def is_blocked(self, sha: str) -> str | None:
+        """The `blocked:` prefix that names `sha`, if any."""
+        return next((p for p in self.blocked if sha.startswith(p)), None)
+
+    def is_hotfix(self, sha: str) -> bool:
+        return any(sha.startswith(p) for p in self.hotfix)
 
     def short(self, sha: str) -> str:
         return sha[: self.short_length]
@@ -123,6 +132,52 @@ class MergeRequestConfig:
 
 
 @dataclass(frozen=True)
+class Window:
+    """When promotions into an environment may (allow) or may not (deny) land: from each time the
+    cron expression names, in `timezone`, for `duration` seconds."""
+
+    kind: Literal["allow", "deny"]
+    cron: str  # 5 fields
+    duration: int
+    timezone: str  # an IANA name
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class VerifyCheck:
+    """A check the candidate must pass before it may be promoted into an environment."""
+
+    kind: Literal["http", "command", "commit_status"]
+    line: int
+    url: str = ""  # http: GET it; the body must contain `expect` ({sha}, {short}, {environment} filled in)
+    expect: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # http: values may name ${ENV} variables
+    command: tuple[str, ...] = ()  # command: argv (no shell), {sha} {short} {environment} filled in
+    statuses: tuple[str, ...] = ()  # commit_status: the names that must have succeeded
+    timeout: int = 60  # seconds per attempt
+    retries: int = 2  # further attempts after a failure
+
+    def describe(self) -> str:
+        if self.kind == "http":
+            return f"http {self.url}"
+        if self.kind == "command":
+            return "command " + " ".join(self.command)
+        return "commit_status " + ", ".join(self.statuses)
+
+
+@dataclass(frozen=True)
+class EnvironmentPolicy:
+    """The rules of one environment (`environments:` in promotion.yaml)."""
+
+    name: str
+    after: tuple[str, ...] = ()  # the candidate must be a version these environments ran...
+    soak: int = 0  # ...for this many seconds (counted from when they first ran it)
+    windows: tuple[Window, ...] = ()
+    verify: tuple[VerifyCheck, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     path: str  # the config file as given
     root: str  # the repository root every target path is relative to
@@ -131,6 +186,11 @@ class Config:
     people: dict[str, str] = field(default_factory=dict)  # author email or name -> chat/forge handle
     bots: tuple[str, ...] | None = None  # author patterns left out of "cc" (None: the defaults)
     ignore: tuple[str, ...] = ()  # globs of files `discover`/`check` do not scan for uncovered pins
+    environments: dict[str, EnvironmentPolicy] = field(default_factory=dict)  # the policy of each environment
+    holds: str = "promotion-holds.yaml"  # where holds are kept, relative to the repository root
+
+    def policy(self, environment: str) -> EnvironmentPolicy:
+        return self.environments.get(environment) or EnvironmentPolicy(environment)
 
 
 @dataclass(frozen=True)

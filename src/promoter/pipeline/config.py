@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from promoter.errors import ConfigError
@@ -12,6 +13,7 @@ from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSynta
 from promoter.model import (
     Component,
     Config,
+    EnvironmentPolicy,
     EnvLocator,
     Format,
     KeyLocator,
@@ -21,10 +23,28 @@ from promoter.model import (
     RegexLocator,
     SaasLocator,
     Target,
+    VerifyCheck,
+    Window,
 )
 from promoter.urls import is_url
 
-COMPONENT_KEYS = ("repo", "fetch", "branch", "short_length", "image", "tag", "min_age", "depends_on", "targets")
+COMPONENT_KEYS = (
+    "repo",
+    "fetch",
+    "branch",
+    "short_length",
+    "image",
+    "tag",
+    "min_age",
+    "depends_on",
+    "blocked",
+    "hotfix",
+    "targets",
+)
+TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds")
+ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify")
+WINDOW_KEYS = ("allow", "deny", "duration", "timezone")
+VERIFY_KEYS = ("http", "expect", "headers", "command", "commit_status", "timeout", "retries")
 MR_KEYS = (
     "method",
     "forge",
@@ -141,7 +161,7 @@ def load(config_path: Path, root: Path) -> Config:
 
 
 def _parse(r: _Reader, doc: Node, root: str) -> Config:
-    top = r.mapping(doc, "top level", ("version", "components", "merge_request", "people", "bots", "ignore"))
+    top = r.mapping(doc, "top level", TOP_KEYS)
     if "version" not in top:
         raise r.error(doc, "missing 'version: 1'")
     vnode = top["version"][1]
@@ -172,7 +192,146 @@ def _parse(r: _Reader, doc: Node, root: str) -> Config:
     people = _people(r, top["people"][1], root) if "people" in top else {}
     bots = r.strings(top["bots"][1], "bots") if "bots" in top else None
     ignore = _ignore(r, top["ignore"][1]) if "ignore" in top else ()
-    return Config(r.file, root, components, mr, people, bots, ignore)
+    environments = _environments(r, top["environments"][1], components) if "environments" in top else {}
+    holds = r.repo_path(top["holds"][1], "holds") if "holds" in top else "promotion-holds.yaml"
+    return Config(r.file, root, components, mr, people, bots, ignore, environments, holds)
+
+
+def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> dict[str, EnvironmentPolicy]:
+    """`environments:`: each environment's rules (order, soak, windows, verification)."""
+    used = {t.environment for c in components.values() for t in c.targets}
+    m = r.mapping(node, "environments", ())
+    known = used | set(m)
+    out: dict[str, EnvironmentPolicy] = {}
+    for name, (key, value) in m.items():
+        what = f"environment '{name}'"
+        if name not in used:
+            near = difflib.get_close_matches(name, sorted(used), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f"; targets use: {', '.join(sorted(used)) or 'none'}"
+            raise r.error(key, f"environments: no target has environment '{name}'{hint}")
+        e = r.mapping(value, what, ENVIRONMENT_KEYS) if not _empty(value) else {}
+        after = r.strings(e["after"][1], f"{what}: after") if "after" in e else ()
+        for other in after:
+            if other == name or other not in known:
+                raise r.error(e["after"][1], f"{what}: after names '{other}', which is no other environment")
+        soak = r.duration(e["soak"][1], f"{what}: soak") if "soak" in e else 0
+        if soak and not after:
+            raise r.error(e["soak"][1], f"{what}: soak counts time in the environments of 'after:'; name them")
+        windows = (
+            tuple(_window(r, what, item) for item in _items(r, e["windows"][1], f"{what}: windows"))
+            if "windows" in e
+            else ()
+        )
+        verify = (
+            tuple(_verify(r, what, item) for item in _items(r, e["verify"][1], f"{what}: verify"))
+            if "verify" in e
+            else ()
+        )
+        out[name] = EnvironmentPolicy(name, after, soak, windows, verify, key.line)
+    state: dict[str, int] = {}
+
+    def visit(env: str, path: list[str]) -> None:
+        if state.get(env) == 2:
+            return
+        if state.get(env) == 1:
+            cycle = " -> ".join([*path[path.index(env) :], env])
+            raise ConfigError(f"environments: 'after' forms a cycle: {cycle}", r.file, out[env].line)
+        state[env] = 1
+        for other in out[env].after if env in out else ():
+            visit(other, [*path, env])
+        state[env] = 2
+
+    for env in out:
+        visit(env, [])
+    return out
+
+
+def _empty(node: Node) -> bool:
+    return isinstance(node, Scalar) and not node.style and node.value in ("", "~", "null")
+
+
+def _items(r: _Reader, node: Node, what: str) -> list[Node]:
+    if not isinstance(node, Sequence):
+        raise r.error(node, f"{what} must be a list")
+    return list(node.items)
+
+
+def _window(r: _Reader, env: str, node: Node) -> Window:
+    m = r.mapping(node, f"{env}: window", WINDOW_KEYS)
+    kinds = [k for k in ("allow", "deny") if k in m]
+    if len(kinds) != 1:
+        raise r.error(
+            node, f"{env}: a window is either 'allow: CRON' or 'deny: CRON' (found {', '.join(kinds) or 'neither'})"
+        )
+    kind = kinds[0]
+    cron = r.string(m[kind][1], f"{env}: window {kind}")
+    import cronsim  # only for a config with windows
+
+    try:
+        cronsim.CronSim(cron, datetime(2026, 1, 1, tzinfo=UTC))
+    except cronsim.CronSimError as exc:
+        raise r.error(
+            m[kind][1], f"{env}: window {kind}: '{cron}' is not a cron expression of 5 fields ({exc})"
+        ) from None
+    if len(cron.split()) != 5:
+        raise r.error(m[kind][1], f"{env}: window {kind}: '{cron}' must have 5 fields (minute hour day month weekday)")
+    if "duration" not in m:
+        raise r.error(node, f"{env}: window {kind}: missing 'duration' (how long from each start, e.g. 64h)")
+    duration = r.duration(m["duration"][1], f"{env}: window duration")
+    zone = r.string(m["timezone"][1], f"{env}: window timezone") if "timezone" in m else "UTC"
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise r.error(
+            m["timezone"][1], f"{env}: window timezone '{zone}' is no IANA time zone (e.g. Europe/Berlin, UTC)"
+        ) from None
+    return Window("allow" if kind == "allow" else "deny", cron, duration, zone, node.line)
+
+
+def _verify(r: _Reader, env: str, node: Node) -> VerifyCheck:
+    m = r.mapping(node, f"{env}: verify", VERIFY_KEYS)
+    kinds = [k for k in ("http", "command", "commit_status") if k in m]
+    if len(kinds) != 1:
+        raise r.error(
+            node, f"{env}: a verify check is one of http, command or commit_status (found {', '.join(kinds) or 'none'})"
+        )
+    kind = kinds[0]
+    timeout = r.integer(m["timeout"][1], f"{env}: verify timeout", 1, 3600) if "timeout" in m else 60
+    retries = r.integer(m["retries"][1], f"{env}: verify retries", 0, 10) if "retries" in m else 2
+    if kind == "http":
+        url = r.string(m["http"][1], f"{env}: verify http")
+        if not url.startswith(("https://", "http://")):
+            raise r.error(m["http"][1], f"{env}: verify http '{url}' must be an http(s) URL")
+        if "expect" not in m:
+            raise r.error(node, f"{env}: verify http needs 'expect' (text the body must contain, e.g. '{{short}}')")
+        expect = r.string(m["expect"][1], f"{env}: verify expect")
+        headers: tuple[tuple[str, str], ...] = ()
+        if "headers" in m:
+            hm = r.mapping(m["headers"][1], f"{env}: verify headers", ())
+            headers = tuple((k, r.string(v, f"{env}: verify header {k}")) for k, (_, v) in hm.items())
+        for other in ("command", "commit_status"):
+            if other in m:
+                raise r.error(m[other][0], f"{env}: a verify check is one of http, command or commit_status")
+        return VerifyCheck("http", node.line, url=url, expect=expect, headers=headers, timeout=timeout, retries=retries)
+    for extra in ("expect", "headers"):
+        if extra in m:
+            raise r.error(m[extra][0], f"{env}: '{extra}' goes with a verify http check only")
+    if kind == "command":
+        argv = r.strings(m["command"][1], f"{env}: verify command")
+        if not argv:
+            raise r.error(m["command"][1], f"{env}: verify command must name a program (a list: [program, arg...])")
+        return VerifyCheck("command", node.line, command=argv, timeout=timeout, retries=retries)
+    value = m["commit_status"][1]
+    names = (
+        (r.string(value, f"{env}: verify commit_status"),)
+        if isinstance(value, Scalar)
+        else r.strings(value, f"{env}: verify commit_status")
+    )
+    if not names:
+        raise r.error(value, f"{env}: verify commit_status must name the statuses or check runs that must succeed")
+    return VerifyCheck("commit_status", node.line, statuses=names, timeout=timeout, retries=retries)
 
 
 def _ignore(r: _Reader, node: Node) -> tuple[str, ...]:
@@ -302,6 +461,8 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
             )
     min_age = r.duration(m["min_age"][1], f"{what}: min_age") if "min_age" in m else 0
     depends_on = r.strings(m["depends_on"][1], f"{what}: depends_on") if "depends_on" in m else ()
+    blocked = _prefixes(r, m["blocked"][1], f"{what}: blocked") if "blocked" in m else ()
+    hotfix = _prefixes(r, m["hotfix"][1], f"{what}: hotfix") if "hotfix" in m else ()
     if "targets" not in m:
         raise r.error(key, f"{what}: missing 'targets'")
     tnode = m["targets"][1]
@@ -318,7 +479,19 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
     for t in targets:
         if t.format == "digest" and image is None:
             raise r.error(node, f"{what}: target '{t.name}' has format digest, which needs the component's 'image'")
-    return Component(name, repo, fetch, branch, short, tuple(targets), key.line, image, tag, min_age, depends_on)
+    return Component(
+        name, repo, fetch, branch, short, tuple(targets), key.line, image, tag, min_age, depends_on, blocked, hotfix
+    )
+
+
+def _prefixes(r: _Reader, node: Node, what: str) -> tuple[str, ...]:
+    """Commit sha prefixes (7 to 40 lowercase hex digits)."""
+    values = r.strings(node, what)
+    items = node.items if isinstance(node, Sequence) else []
+    for value, item in zip(values, items):
+        if not re.fullmatch(r"[0-9a-f]{7,40}", value):
+            raise r.error(item, f"{what}: '{value}' is not a commit sha or a prefix of one (7 to 40 hex digits)")
+    return values
 
 
 def _target(r: _Reader, comp: str, node: Node) -> Target:
