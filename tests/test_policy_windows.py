@@ -117,7 +117,8 @@ def test_the_policy_keys_are_read(tmp_path: Path) -> None:
         ),
         ("  production:\n    windows:\n      - deny: '0 16 * * FRI'\n", "missing 'duration'"),
         (
-            "  production:\n    windows:\n      - deny: '0 16 * * FRI'\n        duration: 1h\n        timezone: Mars/Olympus\n",
+            "  production:\n    windows:\n      - deny: '0 16 * * FRI'\n        duration: 1h\n"
+            "        timezone: Mars/Olympus\n",
             "window timezone 'Mars/Olympus' is no IANA time zone",
         ),
         ("  production:\n    verify:\n      - http: https://x/v\n", "verify http needs 'expect'"),
