@@ -1,0 +1,238 @@
+"""The promotion policy of the environments, as data: what stops a candidate from entering an
+environment now, each with its reason, when it may change, and the option that lifts it.
+
+Gates, in the order they are judged (`Policy.gates`):
+- blocked: the candidate is listed in the component's `blocked:` (no option lifts it: edit the config);
+- held: a hold on the environment (`promoter hold`), until released or its `until:` passes;
+- window: the environment's promotion windows are closed now (until they open);
+- soaking: the environments of `after:` have not run the candidate (or a descendant since) for
+  `soak:` yet; measured on the config repository's history (`policy.soak`);
+- unverified: a `verify:` check of the environment fails for the candidate.
+A `hotfix:` candidate skips windows and soak, never holds or blocked. Offline, soak and verify
+are not judged (a note says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from promoter import durations
+from promoter.model import Component, Config, Target
+from promoter.policy import holds as holds_file
+from promoter.policy.clock import stamp
+
+if TYPE_CHECKING:
+    from promoter.insight.history import History
+    from promoter.policy.verify import Statuses
+    from promoter.upstream.mirror import Upstream
+
+Action = Literal[
+    "promote",
+    "up-to-date",
+    "held",
+    "window",
+    "soaking",
+    "blocked",
+    "unverified",
+    "image-missing",
+    "waiting-for-dependency",
+    "error",
+]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Why a candidate may not enter an environment now."""
+
+    action: Action
+    environment: str
+    reason: str
+    until: datetime | None = None  # when it may change by itself (None: not by time)
+    override: str | None = None  # the option that lifts it, when one does
+
+    def message(self) -> str:
+        lift = f"; pass {self.override} to promote anyway" if self.override else ""
+        return f"{self.reason}{lift}"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    soak: bool = False
+    window: bool = False
+    hold: bool = False
+    verify: bool = False
+
+
+@dataclass
+class Policy:
+    """The rules for one component's candidates, judged at `now`."""
+
+    config: Config
+    component: Component
+    root: Path
+    now: datetime
+    holds: list[holds_file.Hold]
+    upstream: Upstream | None = None  # None: offline (soak and verify not judged)
+    overrides: Overrides = field(default_factory=Overrides)
+    statuses: Statuses | None = None
+    sleep: Callable[[float], None] | None = None
+    _histories: dict[str, History] = field(default_factory=dict)
+    _verified: dict[tuple[str, str], list[Gate]] = field(default_factory=dict)
+
+    # -- the rules -------------------------------------------------------------------------------
+    def blocked(self, sha: str) -> Gate | None:
+        prefix = self.component.is_blocked(sha)
+        if prefix is None:
+            return None
+        return Gate(
+            "blocked",
+            "",
+            f"{self.component.name}: {self.component.short(sha)} is blocked (`blocked: [{prefix}]` in "
+            f"{self.config.path}); no option lifts it: choose another version or edit the config",
+        )
+
+    def held(self, env: str) -> Gate | None:
+        hold = holds_file.active(self.holds, self.component.name, env, self.now)
+        if hold is None or self.overrides.hold:
+            return None
+        who = f" by {hold.author}" if hold.author else ""
+        until = f" until {stamp(hold.until)}" if hold.until else ""
+        return Gate(
+            "held",
+            env,
+            f"{self.component.name}: {env} is held{who} since {stamp(hold.since)}{until}: {hold.reason}",
+            hold.until,
+            "--ignore-hold",
+        )
+
+    def window(self, env: str, sha: str) -> Gate | None:
+        from promoter.policy import windows
+
+        rules = self.config.policy(env).windows
+        if not rules or self.overrides.window or self.component.is_hotfix(sha):
+            return None
+        state = windows.state(rules, self.now)
+        if state.open:
+            return None
+        w = state.window
+        which = f" ({w.kind} '{w.cron}' {w.timezone}, {durations.format(w.duration)})" if w else ""
+        opens = f"; it opens {stamp(state.until)}" if state.until else "; it opens within no year"
+        return Gate(
+            "window", env, f"{env}: the promotion window is closed{which}{opens}", state.until, "--ignore-window"
+        )
+
+    def history(self, env: str) -> History:
+        """What `env` ran, from the config repository's history (read once per environment)."""
+        if env not in self._histories:
+            from promoter.insight import history
+
+            targets = [t for t in self.component.targets if t.environment == env]
+            self._histories[env] = history.build(self.root, self.component, targets, self.upstream)
+        return self._histories[env]
+
+    def soak(self, env: str, sha: str) -> list[Gate]:
+        rules = self.config.policy(env)
+        if not rules.after or self.overrides.soak or self.component.is_hotfix(sha) or self.upstream is None:
+            return []
+        from promoter.policy.soak import soaking_since
+
+        up = self.upstream
+        short = self.component.short(sha)
+        out: list[Gate] = []
+        for before in rules.after:
+            since = soaking_since(self.history(before), before, sha, lambda old, new: _descends(up, old, new))
+            if since is None:
+                out.append(
+                    Gate(
+                        "soaking",
+                        env,
+                        f"{self.component.name}: {env} comes after {before}, and {before} does not run {short} "
+                        "(nor a newer version since it ran it)",
+                        None,
+                        "--ignore-soak",
+                    )
+                )
+                continue
+            ready = since + timedelta(seconds=rules.soak)
+            if ready > self.now:
+                left = durations.format((ready - self.now).total_seconds(), parts=2)
+                out.append(
+                    Gate(
+                        "soaking",
+                        env,
+                        f"{self.component.name}: {short} is soaking in {before} until {stamp(ready)} ({left} left)",
+                        ready,
+                        "--ignore-soak",
+                    )
+                )
+        return out
+
+    def verify(self, env: str, sha: str) -> list[Gate]:
+        checks = self.config.policy(env).verify
+        if not checks or self.overrides.verify or self.upstream is None:
+            return []
+        key = (env, sha)
+        if key not in self._verified:
+            from promoter.policy import verify
+
+            kwargs = {"sleep": self.sleep} if self.sleep is not None else {}
+            verdicts = verify.run(checks, sha, self.component.short(sha), env, self.root, self.statuses, **kwargs)
+            self._verified[key] = [
+                Gate(
+                    "unverified",
+                    env,
+                    f"{self.component.name}: {env}: {v.check.describe()} failed: {v.detail}",
+                    None,
+                    "--ignore-verify",
+                )
+                for v in verdicts
+                if not v.passed
+            ]
+        return self._verified[key]
+
+    # -- all of them -----------------------------------------------------------------------------
+    def gates(self, targets: list[Target], sha: str, verify: bool = True) -> list[Gate]:
+        """Everything that stops `sha` from entering the environments of `targets` now."""
+        out: list[Gate] = []
+        blocked = self.blocked(sha)
+        if blocked is not None:
+            out.append(blocked)
+        for env in dict.fromkeys(t.environment for t in targets):
+            for gate in (self.held(env), self.window(env, sha)):
+                if gate is not None:
+                    out.append(gate)
+            out += self.soak(env, sha)
+            if verify:
+                out += self.verify(env, sha)
+        return out
+
+    def notes(self) -> list[str]:
+        """What was not judged, and why (offline)."""
+        if self.upstream is not None:
+            return []
+        judged = [e for e, p in self.config.environments.items() if p.soak or p.verify]
+        return [f"--offline: soak and verify not judged ({', '.join(judged)})"] if judged else []
+
+
+def _descends(up: Upstream, old: str, new: str) -> bool:
+    """Whether `new` (a full sha or a short value) is `old` or a descendant of it."""
+    full = new if len(new) == 40 else up.find(new)
+    return full is not None and up.is_ancestor(old, full)
+
+
+def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
+    """The holds in the config repository's holds file (none when it does not exist)."""
+    path = root / config.holds
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        from promoter.errors import ConfigError
+
+        raise ConfigError(f"cannot read the holds file: {exc}", config.holds) from None
+    return holds_file.parse(text, config.holds)

@@ -1,0 +1,173 @@
+"""Verification: checks a candidate must pass before it may be promoted into an environment.
+
+- `http`: GET a URL (through `promoter.http`: proxies, retries, a deadline); the answer must be a
+  2xx whose body contains `expect`. `{sha}`, `{short}` and `{environment}` are filled in the URL
+  and in `expect`; header values may name environment variables as `${NAME}` (a token, say).
+- `command`: a program and its arguments, no shell, run in the config repository with a
+  timeout; exit status 0 passes. The same placeholders are filled in each argument.
+- `commit_status`: the forge's statuses and check runs of the candidate commit; every name listed
+  must have succeeded. The caller supplies the forge (it lives on a floor above this one).
+
+Each check is tried `1 + retries` times (2 s, then 4 s, … between tries). What a check printed
+or answered reaches messages only redacted, without control characters, its last lines only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from promoter.errors import ExternalError, PromoterError, UsageError
+from promoter.model import VerifyCheck
+from promoter.text import printable
+from promoter.urls import redact
+
+MAX_OUTPUT = 64 * 1024  # bytes of a command's output kept
+LAST_LINES = 5
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# name of a status or check run -> its state: "success", "pending", "failure", ...
+Statuses = Callable[[str], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    check: VerifyCheck
+    passed: bool
+    detail: str  # why it failed (redacted, printable), or what passed
+
+
+def _fill(text: str, sha: str, short: str, environment: str) -> str:
+    return text.replace("{sha}", sha).replace("{short}", short).replace("{environment}", environment)
+
+
+def _tail(text: str) -> str:
+    lines = [line for line in printable(redact(text)).splitlines() if line.strip()]
+    return " | ".join(lines[-LAST_LINES:])
+
+
+def _secret_free(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return text
+
+
+def _headers(check: VerifyCheck) -> tuple[dict[str, str], list[str]]:
+    """The check's headers with `${NAME}` filled from the environment, and the values filled in
+    (kept out of every message)."""
+    out: dict[str, str] = {}
+    secrets: list[str] = []
+    for name, value in check.headers:
+        for var in _ENV_REF.findall(value):
+            if var not in os.environ:
+                raise UsageError(f"verify http {check.url}: header {name} names ${{{var}}}, which is not set")
+            secrets.append(os.environ[var])
+        out[name] = _ENV_REF.sub(lambda m: os.environ[m.group(1)], value)
+    return out, secrets
+
+
+def _http(check: VerifyCheck, sha: str, short: str, environment: str) -> Verdict:
+    from promoter.http import Http, Retrying
+
+    url = _fill(check.url, sha, short, environment)
+    expect = _fill(check.expect, sha, short, environment)
+    headers, secrets = _headers(check)
+    client = Http(timeout=min(check.timeout, 30), deadline=check.timeout, retry=Retrying(attempts=1))
+    try:
+        resp = client.request("GET", url, headers=headers, max_body=1024 * 1024)
+    finally:
+        client.close()
+    shown = redact(url)
+    if not 200 <= resp.status < 300:
+        said = _secret_free(_tail(resp.body.decode("utf-8", "replace")), secrets)
+        return Verdict(
+            check, False, f"GET {shown} answered {resp.status} {resp.reason}" + (f": {said}" if said else "")
+        )
+    body = resp.body.decode("utf-8", "replace")
+    if expect not in body:
+        said = _secret_free(_tail(body), secrets)
+        return Verdict(
+            check, False, f"GET {shown}: the answer does not contain '{expect}'" + (f" ({said})" if said else "")
+        )
+    return Verdict(check, True, f"GET {shown} contains '{expect}'")
+
+
+def _command(check: VerifyCheck, sha: str, short: str, environment: str, root: Path) -> Verdict:
+    argv = [_fill(a, sha, short, environment) for a in check.command]
+    program = argv[0]
+    if "/" in program and not os.path.isabs(program):
+        program = str(root / program)  # a script of the config repository
+    shown = " ".join(argv)
+    try:
+        proc = subprocess.run(
+            [program, *argv[1:]],
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=check.timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        return Verdict(check, False, f"{argv[0]}: no such program")
+    except PermissionError:
+        return Verdict(check, False, f"{argv[0]}: not executable")
+    except subprocess.TimeoutExpired:
+        return Verdict(check, False, f"{shown}: no result within {check.timeout} s")
+    said = _tail((proc.stdout[-MAX_OUTPUT:] + proc.stderr[-MAX_OUTPUT:]).decode("utf-8", "replace"))
+    if proc.returncode != 0:
+        return Verdict(check, False, f"{shown} exited with {proc.returncode}" + (f": {said}" if said else ""))
+    return Verdict(check, True, f"{shown} passed")
+
+
+def _statuses(check: VerifyCheck, sha: str, statuses: Statuses | None) -> Verdict:
+    if statuses is None:
+        return Verdict(
+            check, False, "no forge to ask for the commit's statuses (the component's repo is not on GitHub or GitLab)"
+        )
+    states = statuses(sha)
+    missing = [n for n in check.statuses if n not in states]
+    failed = [f"{n}: {states[n]}" for n in check.statuses if n in states and states[n] != "success"]
+    if missing or failed:
+        parts = failed + [f"{n}: not reported" for n in missing]
+        return Verdict(check, False, "; ".join(printable(p) for p in parts))
+    return Verdict(check, True, ", ".join(check.statuses) + " succeeded")
+
+
+def run(
+    checks: tuple[VerifyCheck, ...],
+    sha: str,
+    short: str,
+    environment: str,
+    root: Path,
+    statuses: Statuses | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Verdict]:
+    """Every check's verdict for the candidate `sha` in `environment` (each retried as it says)."""
+    out: list[Verdict] = []
+    for check in checks:
+        verdict: Verdict | None = None
+        for attempt in range(1 + check.retries):
+            if attempt:
+                sleep(2.0 * 2 ** (attempt - 1))
+            try:
+                if check.kind == "http":
+                    verdict = _http(check, sha, short, environment)
+                elif check.kind == "command":
+                    verdict = _command(check, sha, short, environment, root)
+                else:
+                    verdict = _statuses(check, sha, statuses)
+            except UsageError:
+                raise
+            except (ExternalError, PromoterError) as exc:
+                verdict = Verdict(check, False, printable(redact(str(exc))))
+            if verdict.passed:
+                break
+        assert verdict is not None
+        out.append(verdict)
+    return out
