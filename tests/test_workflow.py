@@ -116,15 +116,18 @@ def test_min_age_soak(world, run) -> None:  # type: ignore[no-untyped-def]
     text = (repo / "promotion.yaml").read_text().replace("    depends_on: [schemas]\n", "    min_age: 1h\n")
     (repo / "promotion.yaml").write_text(text)
     git(repo, "commit", "-qam", "soak")
-    code, out, err = run("-C", repo, "plan", "reconcile")
+    code, out, err = run("-C", repo, "plan", "reconcile", fresh)  # named: refused
     assert code == 3
     m = re.search(rf"reconcile: {fresh[:7]} landed (\d+)m(?:(\d+)s)? ago; min_age is 1h: (\d+)m(?:(\d+)s)? to go", err)
     assert m, err
     age = int(m[1]) * 60 + int(m[2] or 0)
     assert 600 <= age < 900  # committed 10 minutes before the test module was imported
     assert int(m[3]) * 60 + int(m[4] or 0) == 3600 - age
-    code, out, err = run("-C", repo, "plan", "reconcile", world["r"][3])  # 10 hours old: fine
+    # no REV: the newest commit that passes every gate, and which newer ones were skipped, why
+    code, out, err = run("-C", repo, "plan", "reconcile", "--ignore-deps")
     assert code == 0, err
+    assert f"note: skipped {fresh[:7]}: reconcile: {fresh[:7]} landed " in err
+    assert f"-> {world['r'][3][:7]}" in out
 
 
 def test_dependency_pending_is_refused(world, run) -> None:  # type: ignore[no-untyped-def]

@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--ignore-deps", action="store_true", help="skip the depends_on check")
         p.add_argument("--wait", metavar="DURATION", help="poll the registry this long for a missing image (10m)")
         p.add_argument("--from-env", metavar="E", help="promote the version environment E runs (instead of REV)")
+        for rule in ("soak", "window", "hold", "verify"):
+            p.add_argument(f"--ignore-{rule}", action="store_true", help=f"promote even though the {rule} rule refuses")
     pl.add_argument("-o", "--output", choices=("diff", "json"), default="diff")
     pl.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 0 when nothing would change, 5 when something would"
@@ -211,6 +213,10 @@ def _options(args: argparse.Namespace) -> Options:
         ignore_deps=getattr(args, "ignore_deps", False),
         wait=_seconds(wait) if wait else None,
         from_env=getattr(args, "from_env", None),
+        ignore_soak=getattr(args, "ignore_soak", False),
+        ignore_window=getattr(args, "ignore_window", False),
+        ignore_hold=getattr(args, "ignore_hold", False),
+        ignore_verify=getattr(args, "ignore_verify", False),
     )
 
 

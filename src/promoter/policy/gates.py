@@ -75,14 +75,24 @@ def candidate(
                     "run: that would be a rollback; pass --allow-downgrade to do it"
                 )
             notes.append(f"rolling back {', '.join(targets)} from {comp.short(full)} (--allow-downgrade)")
-    if comp.min_age:
-        age = int((now if now is not None else datetime.now(UTC).timestamp()) - up.commit_time(sha))
-        if age < comp.min_age:
-            raise Refused(
-                f"{comp.name}: {short} landed {duration(max(age, 0))} ago; min_age is {duration(comp.min_age)}: "
-                f"{duration(comp.min_age - max(age, 0))} to go"
-            )
+    fresh = too_fresh(up, sha, now)
+    if fresh is not None:
+        raise Refused(fresh)
     return notes
+
+
+def too_fresh(up: Upstream, sha: str, now: float | None = None) -> str | None:
+    """Why `sha` has not been on the branch for the component's `min_age` yet (None: it has)."""
+    comp = up.component
+    if not comp.min_age:
+        return None
+    age = int((now if now is not None else datetime.now(UTC).timestamp()) - up.commit_time(sha))
+    if age >= comp.min_age:
+        return None
+    return (
+        f"{comp.name}: {comp.short(sha)} landed {duration(max(age, 0))} ago; min_age is {duration(comp.min_age)}: "
+        f"{duration(comp.min_age - max(age, 0))} to go"
+    )
 
 
 def _foreign_pins(

@@ -194,6 +194,10 @@ class Policy:
             ]
         return self._verified[key]
 
+    def verify_all(self, targets: list[Target], sha: str) -> list[Gate]:
+        """The `verify:` checks of the environments of `targets` that `sha` fails."""
+        return [g for env in dict.fromkeys(t.environment for t in targets) for g in self.verify(env, sha)]
+
     # -- all of them -----------------------------------------------------------------------------
     def gates(self, targets: list[Target], sha: str, verify: bool = True) -> list[Gate]:
         """Everything that stops `sha` from entering the environments of `targets` now."""

@@ -15,9 +15,7 @@ from datetime import datetime
 from promoter.insight.history import History
 
 
-def soaking_since(
-    history: History, env: str, candidate: str, descends: Callable[[str, str], bool]
-) -> datetime | None:
+def soaking_since(history: History, env: str, candidate: str, descends: Callable[[str, str], bool]) -> datetime | None:
     """When `env` started running `candidate` for good (None: it does not run it now, or never
     ran it exactly). `descends(old, new)` says whether `new` is `old` or a descendant of it."""
     start: datetime | None = None

@@ -22,6 +22,7 @@ from promoter.upstream.revs import FULL_SHA, validate_rev
 
 if TYPE_CHECKING:
     from promoter.pipeline.apply import Recovery
+    from promoter.policy.rules import Gate, Policy
     from promoter.ship.forge import Opened
     from promoter.upstream.changelog import Changelog
     from promoter.upstream.mirror import Upstream
@@ -38,6 +39,11 @@ class Options:
     ignore_deps: bool = False
     wait: float | None = None  # seconds to poll the registry for a missing image
     from_env: str | None = None  # REV is the version this environment runs ("promote what integration runs")
+    ignore_soak: bool = False
+    ignore_window: bool = False
+    ignore_hold: bool = False
+    ignore_verify: bool = False
+    lookback: int = 50  # commits of the branch, newest first, a candidate is chosen among (no REV)
 
 
 @dataclass
@@ -100,6 +106,7 @@ class Session:
         self.repo = repo
         self.options = options
         self._upstreams: dict[str, Upstream] = {}
+        self._policies: dict[str, Policy] = {}
         self._registry = registry
         self.base_branch = commits.current_branch(Git(repo.root))  # where merge requests go by default
 
@@ -109,6 +116,24 @@ class Session:
 
             self._upstreams[comp.name] = Upstream(comp)
         return self._upstreams[comp.name]
+
+    def policy(self, comp: Component) -> Policy:
+        """The promotion policy of `comp`'s environments, judged now (PROMOTER_NOW)."""
+        if comp.name not in self._policies:
+            from promoter.policy import clock
+            from promoter.policy.rules import Overrides, Policy, load_holds
+
+            o = self.options
+            self._policies[comp.name] = Policy(
+                self.repo.config,
+                comp,
+                self.repo.root,
+                clock.now(),
+                load_holds(self.repo.config, self.repo.root),
+                None if o.offline else self.upstream(comp),
+                Overrides(o.ignore_soak, o.ignore_window, o.ignore_hold, o.ignore_verify),
+            )
+        return self._policies[comp.name]
 
     def registry(self) -> Registry:
         if self._registry is None:
@@ -158,22 +183,23 @@ class Session:
             rev = self.runs(comp, opts.from_env)
         if rev is not None:
             validate_rev(rev)
+        policy = self.policy(comp)
         if opts.offline:
             if rev is None or not FULL_SHA.fullmatch(rev):
                 raise UsageError("with --offline, give REV as a full 40-character commit sha")
-            skipped = ["--offline: upstream, dependency and image checks skipped"]
+            _refuse(policy.gates(targets, rev))
+            skipped = ["--offline: upstream, dependency and image checks skipped", *policy.notes()]
             return Prepared(core.plan(self.repo, comp, rev, targets), skipped)
         from promoter.policy import gates
 
         up = self.upstream(comp)
         notes: list[str] = []
         digest: str | None = None
-        if rev is None and comp.image is not None:
-            sha, digest, skipped = gates.newest_with_image(up, self.registry())
-            for s in skipped:
-                notes.append(f"skipped {comp.short(s)}: no image {comp.image}:{comp.image_tag(s)} yet")
+        if rev is None:
+            sha, digest, notes = self._choose(comp, targets, promoted_with)
         else:
             sha = up.resolve(rev)
+            _refuse(policy.gates(targets, sha))
             if comp.image is not None:
                 digest = gates.image(comp, sha, self.registry(), opts.wait)
         scans = core.scan(self.repo, comp, targets)
@@ -184,6 +210,7 @@ class Session:
             allow_downgrade=opts.allow_downgrade,
             allow_unmerged=opts.allow_unmerged,
             read=self.repo.workspace.read,
+            now=policy.now.timestamp(),
         )
         if opts.ignore_deps:
             if comp.depends_on:
@@ -200,6 +227,50 @@ class Session:
             )
         plan = core.plan(self.repo, comp, sha, targets, digest, scans)
         return Prepared(plan, notes, self.changelog(comp, sha, scans))
+
+    def _choose(
+        self, comp: Component, targets: list[Target], promoted_with: Iterable[str]
+    ) -> tuple[str, str | None, list[str]]:
+        """The newest commit of the branch that passes every gate of its own (blocked, min_age,
+        soak, image, verify, dependencies): (sha, its image digest, notes on the newer ones
+        skipped and why). A hold or a closed window stops every candidate alike: refused at once."""
+        from promoter.errors import PromoterError
+        from promoter.policy import gates
+
+        up = self.upstream(comp)
+        policy = self.policy(comp)
+        held = [g for g in (policy.held(e) for e in dict.fromkeys(t.environment for t in targets)) if g is not None]
+        _refuse(held)
+        notes: list[str] = []
+        newest: list[str] = []
+        candidates = up.first_parents(up.head(), self.options.lookback)
+        for sha in candidates:
+            reasons = [g.reason for g in policy.gates(targets, sha, verify=False)]
+            fresh = gates.too_fresh(up, sha, policy.now.timestamp()) if not reasons else None
+            reasons += [fresh] if fresh else []
+            digest: str | None = None
+            if not reasons and comp.image is not None:
+                digest = self.registry().digest(comp.image, comp.image_tag(sha))
+                if digest is None:
+                    reasons.append(f"no image {comp.image}:{comp.image_tag(sha)} yet")
+            if not reasons:
+                reasons = [g.reason for g in policy.verify_all(targets, sha)]
+            if not reasons and comp.depends_on and not self.options.ignore_deps:
+                try:
+                    gates.dependencies(
+                        self.repo.config, comp, sha, up, self.upstream,
+                        lambda dep: core.scan(self.repo, dep, dep.targets), promoted_with,
+                    )  # fmt: skip
+                except PromoterError as exc:
+                    reasons.append(str(exc))
+            if not reasons:
+                return sha, digest, notes
+            newest = newest or reasons
+            notes.append(f"skipped {comp.short(sha)}: {'; '.join(reasons)}")
+        raise Refused(
+            f"{comp.name}: none of the last {len(candidates)} commits of {up.branch()} may be promoted now; "
+            f"the newest: {'; '.join(newest)}"
+        )
 
     def changelog(
         self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
@@ -447,3 +518,9 @@ class Session:
                 f"to finish, run: promoter promote {plan.component.name} {plan.sha} --push {push_to}",
             )
             raise
+
+
+def _refuse(gates: list[Gate]) -> None:
+    """Refused, with every gate's reason (and the option that lifts it), when there are any."""
+    if gates:
+        raise Refused("\n".join(g.message() for g in gates))
