@@ -1,0 +1,155 @@
+"""The promotion policy on real repositories: soak measured on what integration ran (from the
+config repository's history, built with fixed commit dates), windows, holds, blocked and hotfix
+versions, at instants set with PROMOTER_NOW."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, make_repo, snapshot
+
+MON = "2026-11-30"  # a Monday
+
+
+def at(day: str, time: str) -> dict[str, str]:
+    stamp = f"{day}T{time}:00+00:00"
+    return {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+
+
+def days_after(day: str, n: int) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) + timedelta(days=n)).isoformat()
+
+
+class World:
+    def __init__(self, root: Path) -> None:
+        self.up = root / "up"
+        self.up.mkdir()
+        git(self.up, "init", "-q", "-b", "main")
+        self.c: list[str] = []
+        for i in range(1, 6):  # c1..c5, a week before
+            (self.up / "f").write_text(f"{i}\n")
+            git(self.up, "add", "f")
+            git(self.up, "commit", "-qm", f"c{i}", env=at("2026-11-23", f"0{i}:00"))
+            self.c.append(git(self.up, "rev-parse", "HEAD"))
+        with pytest.MonkeyPatch.context() as mp:  # the config repo starts the Sunday before
+            for var, value in at("2026-11-29", "12:00").items():
+                mp.setenv(var, value)
+            files = {"promotion.yaml": self.yaml(), **self.files("0" * 40, self.c[0])}
+            self.config = make_repo(root / "config", files)
+
+    def yaml(self, extra_env: str = "", extra_comp: str = "") -> str:
+        return (
+            "version: 1\ncomponents:\n  app:\n    repo: https://github.com/org/app\n"
+            f"    fetch: {self.up}\n    branch: main\n{extra_comp}"
+            "    targets:\n"
+            "      - {name: int, environment: integration, file: int.yaml, key: ref, format: sha}\n"
+            "      - {name: prod, environment: production, file: prod.yaml, key: ref, format: sha}\n"
+            "environments:\n  production:\n    after: [integration]\n    soak: 24h\n" + extra_env
+        )
+
+    @staticmethod
+    def files(integration: str, production: str) -> dict[str, str]:
+        return {"int.yaml": f"ref: {integration}\n", "prod.yaml": f"ref: {production}\n"}
+
+    def integration_runs(self, sha: str, day: str, time: str) -> None:
+        (self.config / "int.yaml").write_text(f"ref: {sha}\n")
+        git(self.config, "commit", "-qam", f"integration to {sha[:7]}", env=at(day, time))
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    """Integration ran c1 from Monday 08:00, c3 from 18:00, c5 from Tuesday 14:00; it is now
+    Wednesday 00:00 (PROMOTER_NOW)."""
+    w = World(tmp_path)
+    w.integration_runs(w.c[0], MON, "08:00")
+    w.integration_runs(w.c[2], MON, "18:00")
+    w.integration_runs(w.c[4], days_after(MON, 1), "14:00")
+    monkeypatch.setenv("PROMOTER_NOW", f"{days_after(MON, 2)}T00:00:00+00:00")
+    return w
+
+
+def test_soak_counts_from_the_first_run_while_descendants_follow(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c = world.c
+    before = snapshot(world.config)
+    for ok in (c[0], c[2]):  # c1 soaked 40 h, c3 30 h (even though c5 replaced it)
+        code, out, err = run("-C", world.config, "plan", "app", ok, "--env", "production")
+        assert code == 0, err
+    code, out, err = run("-C", world.config, "plan", "app", c[4], "--env", "production")
+    assert code == 3
+    assert f"app: {c[4][:7]} is soaking in integration until 2026-12-02 14:00 UTC (14h left)" in err
+    assert "pass --ignore-soak to promote anyway" in err
+    code, out, err = run("-C", world.config, "plan", "app", c[1], "--env", "production")  # never ran
+    assert code == 3
+    assert f"production comes after integration, and integration does not run {c[1][:7]}" in err
+    code, out, err = run("-C", world.config, "plan", "app", c[4], "--env", "production", "--ignore-soak")
+    assert code == 0, err
+    assert snapshot(world.config) == before
+
+
+def test_no_rev_takes_the_newest_version_that_soaked(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c = world.c
+    code, out, err = run("-C", world.config, "plan", "app", "--env", "production")
+    assert code == 0, err
+    assert f"-> {c[2][:7]}" in out  # c3: c5 soaks, c4 never ran
+    assert f"note: skipped {c[4][:7]}: app: {c[4][:7]} is soaking in integration until" in err
+    assert f"note: skipped {c[3][:7]}: app: production comes after integration" in err
+
+
+def test_frequent_builds_never_starve_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run) -> None:  # type: ignore[no-untyped-def]
+    """A build every 2 h promoted to integration at once, soak 24 h: every day production may take
+    a version (the one integration had a day earlier, still soaking through its descendants),
+    where 'it must sit unchanged for the whole soak' would never promote one."""
+    w = World(tmp_path)
+    up, shas = w.up, list(w.c)
+    for hour in range(0, 72, 2):  # three days of builds, each promoted to integration at once
+        day = days_after(MON, hour // 24)
+        (up / "f").write_text(f"b{hour}\n")
+        git(up, "commit", "-qam", f"b{hour}", env=at(day, f"{hour % 24:02d}:00"))
+        shas.append(git(up, "rev-parse", "HEAD"))
+        w.integration_runs(shas[-1], day, f"{hour % 24:02d}:30")
+    chosen = []
+    for day in (1, 2, 3):
+        monkeypatch.setenv("PROMOTER_NOW", f"{days_after(MON, day)}T12:00:00+00:00")
+        code, out, err = run("-C", w.config, "plan", "app", "--env", "production", "-o", "json")
+        assert code == 0, err
+        import json
+
+        chosen.append(json.loads(out)["sha"])
+    assert len(set(chosen)) == 3  # a new version every day
+    for i, sha in enumerate(chosen):  # each the newest build integration got at least 24 h before
+        assert git(up, "log", "-1", "--format=%s", sha) == f"b{24 * i + 10}"
+
+
+def test_a_closed_window_refuses_with_when_it_opens(world: World, run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    text = world.yaml(
+        "    windows:\n      - deny: '0 16 * * FRI'\n        duration: 64h\n        timezone: Europe/Berlin\n"
+    )
+    (world.config / "promotion.yaml").write_text(text)
+    git(world.config, "commit", "-qam", "windows")
+    monkeypatch.setenv("PROMOTER_NOW", "2026-12-04T17:00:00+01:00")  # Friday 17:00 in Berlin
+    code, out, err = run("-C", world.config, "plan", "app", world.c[0], "--env", "production")
+    assert code == 3
+    assert "production: the promotion window is closed (deny '0 16 * * FRI' Europe/Berlin, 2d16h)" in err
+    assert "it opens 2026-12-07 07:00 UTC; pass --ignore-window to promote anyway" in err
+    assert run("-C", world.config, "plan", "app", world.c[4], "--env", "integration")[0] == 0  # no window there
+    code, out, err = run("-C", world.config, "plan", "app", world.c[0], "--env", "production", "--ignore-window")
+    assert code == 0, err
+
+
+def test_blocked_versions_refuse_without_an_option_and_hotfixes_skip_soak(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c = world.c
+    text = world.yaml(extra_comp=f"    blocked: [{c[2][:7]}]\n    hotfix: [{c[4][:9]}]\n")
+    (world.config / "promotion.yaml").write_text(text)
+    git(world.config, "commit", "-qam", "blocked and hotfix")
+    for extra in ((), ("--ignore-soak", "--ignore-window", "--ignore-hold", "--ignore-verify")):
+        code, out, err = run("-C", world.config, "plan", "app", c[2], "--env", "production", *extra)
+        assert code == 3
+        assert f"app: {c[2][:7]} is blocked (`blocked: [{c[2][:7]}]` in" in err and "no option lifts it" in err
+    code, out, err = run("-C", world.config, "plan", "app", c[4], "--env", "production")  # hotfix: no soak
+    assert code == 0, err
+    code, out, err = run("-C", world.config, "plan", "app", "--env", "production")  # c5 is the newest that passes
+    assert code == 0 and f"-> {c[4][:7]}" in out
