@@ -411,6 +411,60 @@ def asking_for_credentials(scheme: str) -> Behaviour:
     return behaviour
 
 
+# --- docker credential helpers, well-behaved and not ------------------------------------------------
+
+# Each is a docker-credential-<name> program speaking the docker-credential-helpers protocol (`get`:
+# a server URL on stdin, `{"ServerURL", "Username", "Secret"}` on stdout, or "credentials not found"
+# and exit status 1). What they answer comes from the environment: HELPER_USER, HELPER_SECRET;
+# HELPER_LOG gets a line "<behaviour> <argv...> <server>" per run; HELPER_PIDS the pids of the
+# processes they leave behind (for the test to end them).
+_HELPER_HEAD = """#!{python}
+import json, os, subprocess, sys
+server = sys.stdin.read()
+with open(os.environ["HELPER_LOG"], "a") as log:
+    log.write("{behaviour} " + " ".join(sys.argv[1:]) + " " + server + "\\n")
+user, secret = os.environ["HELPER_USER"], os.environ["HELPER_SECRET"]
+answer = json.dumps({{"ServerURL": server, "Username": user, "Secret": secret}})
+"""
+HELPER_BEHAVIOURS = {
+    # answers with the credentials
+    "answers": "print(answer)\n",
+    # answers, leaving behind a child that holds its stdout and stderr open for a minute
+    "lingers": (
+        "child = subprocess.Popen(['sleep', '60'])\n"
+        "open(os.environ['HELPER_PIDS'], 'a').write(f'{child.pid}\\n')\n"
+        "print(answer, flush=True)\n"
+    ),
+    # has no credentials, leaving behind a child that holds its stdout open
+    "lingers-empty": (
+        "child = subprocess.Popen(['sleep', '60'])\n"
+        "open(os.environ['HELPER_PIDS'], 'a').write(f'{child.pid}\\n')\n"
+        "print('credentials not found in native keychain', flush=True)\n"
+        "sys.exit(1)\n"
+    ),
+    # writes HELPER_FLOOD bytes of garbage ("endless": without end), then exits
+    "floods": (
+        "open(os.environ['HELPER_PIDS'], 'a').write(f'{os.getpid()}\\n')\n"
+        "chunk, size = b'x' * 65536, os.environ.get('HELPER_FLOOD', 'endless')\n"
+        "left = float('inf') if size == 'endless' else int(size)\n"
+        "while left > 0:\n"
+        "    sys.stdout.buffer.write(chunk[: int(min(left, len(chunk)))])\n"
+        "    left -= len(chunk)\n"
+    ),
+}
+
+
+def install_helper(directory: Path, name: str, behaviour: str) -> Path:
+    """`directory`/docker-credential-`name`, an executable that behaves as HELPER_BEHAVIOURS says."""
+    import sys
+
+    directory.mkdir(parents=True, exist_ok=True)
+    exe = directory / f"docker-credential-{name}"
+    exe.write_text(_HELPER_HEAD.format(python=sys.executable, behaviour=behaviour) + HELPER_BEHAVIOURS[behaviour])
+    exe.chmod(0o755)
+    return exe
+
+
 @dataclass
 class TokenFront:
     """Fronts a real registry the way quay.io does: bearer tokens from a /token realm.

@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -100,8 +100,11 @@ class Registry:
         retries: int = 3,
         backoff: float = 1.0,
         auth_file: Path | None = None,
+        untrusted_dirs: Iterable[Path] = (),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`untrusted_dirs`: directories (the config repository) no credential helper is ever
+        taken from, besides the current directory and the git top-level around it."""
         if retries < 0:
             raise ValueError("retries must be >= 0")
         self._timeout = timeout
@@ -115,7 +118,7 @@ class Registry:
             retry=Retrying(attempts=retries + 1, backoff=backoff, max_backoff=MAX_BACKOFF, max_wait=MAX_RETRY_AFTER),
             sleep=sleep,
         )
-        self._store = CredentialStore(auth_file)
+        self._store = CredentialStore(auth_file, untrusted_dirs)
         self._tokens: dict[tuple[str, str], str] = {}  # (registry, scope) -> bearer token
         self._scopes: dict[tuple[str, str], str] = {}  # (registry, repository) -> scope of its token
         self._basic: set[str] = set()  # registries that asked for Basic auth
