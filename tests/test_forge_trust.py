@@ -236,6 +236,20 @@ def test_gitlab_negative_or_malformed_retry_after_is_a_bounded_retry_then_exit_4
     assert sleeps == [0.5, 1.0] and len(gitlab.requests) == 3  # the back-off, bounded
 
 
+@pytest.mark.parametrize("value", ["-5", "soon", "Wed, 45 Foo 2015 99:00:00 GMT"])
+def test_github_negative_or_malformed_retry_after_is_a_bounded_retry_then_exit_4(
+    github: FakeGitHub, value: str
+) -> None:
+    """Not read as "a minute" (a wait GitHub never asked for): the back-off, then exit 4."""
+    sleeps = Sleeps()
+    github.fail_next = [Reply(429, {"message": "API rate limit exceeded"}, {"Retry-After": value})] * 5
+    with pytest.raises(ExternalError) as err:
+        gh(github, sleeps).open_or_update(PLAIN)
+    assert str(err.value) == f"GitHub GET {PULLS}: 429 API rate limit exceeded"
+    assert err.value.exit_code == 4
+    assert sleeps == [0.5, 1.0] and len(github.requests) == 3
+
+
 # --- answers of the wrong shape -----------------------------------------------------------------
 
 

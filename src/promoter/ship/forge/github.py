@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.http import Cutoff, Http, HttpError, Response, Retrying, WaitTooLong
+from promoter.http import retry_after as parse_retry_after
 from promoter.ship.forge import MergeRequest, Opened, require_secure_api
 from promoter.urls import redact
 
@@ -211,6 +212,8 @@ def _rate_limit_wait(resp: Response) -> float | None:
     remaining = resp.headers.get("x-ratelimit-remaining")
     if resp.status == 403 and retry_after is None and remaining != "0":
         return None  # a plain permission error
+    if retry_after is not None and parse_retry_after(retry_after) is None and remaining != "0":
+        return None  # negative or malformed: a 429 is retried after the back-off, a 403 not at all
     reset = resp.headers.get("x-ratelimit-reset")
     if remaining == "0" and reset is not None:
         try:
