@@ -153,3 +153,46 @@ def test_blocked_versions_refuse_without_an_option_and_hotfixes_skip_soak(world:
     assert code == 0, err
     code, out, err = run("-C", world.config, "plan", "app", "--env", "production")  # c5 is the newest that passes
     assert code == 0 and f"-> {c[4][:7]}" in out
+
+
+def test_hold_refuses_with_who_since_and_why_until_released(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    code, out, err = run("-C", cfg, "hold", "app", "--env", "production", "--reason", "incident 123", "--commit")
+    assert code == 0, err
+    assert "hold app in production: wrote promotion-holds.yaml" in out
+    assert git(cfg, "log", "-1", "--format=%s") == "hold app in production"
+    holds = (cfg / "promotion-holds.yaml").read_text()
+    assert '"incident 123"' in holds and '"Test Author <author@example.com>"' in holds
+    code, out, err = run("-C", cfg, "plan", "app", c[0], "--env", "production")
+    assert code == 3
+    assert "app: production is held by Test Author <author@example.com> since 2026-12-02 00:00 UTC: incident 123" in err
+    assert "pass --ignore-hold to promote anyway" in err
+    assert run("-C", cfg, "plan", "app", c[4], "--env", "integration")[0] == 0  # integration is not held
+    git(cfg, "switch", "-q", "main")
+    git(cfg, "merge", "-q", "hold/app-production")
+    code, out, err = run("-C", cfg, "release", "app", "--env", "production")
+    assert code == 0, err
+    assert "release app in production" in out
+    assert run("-C", cfg, "plan", "app", c[0], "--env", "production")[0] == 0
+    code, out, err = run("-C", cfg, "release", "app")
+    assert code == 3 and "app has no hold in any environment; nothing to release" in err
+
+
+def test_rollback_goes_back_and_holds_in_one_commit(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    (cfg / "prod.yaml").write_text(f"ref: {c[2]}\n")
+    git(cfg, "commit", "-qam", "production to c3", env=at(days_after(MON, 1), "20:00"))
+    code, out, err = run(
+        "-C", cfg, "rollback", "app", "--env", "production", "--reason", "c3 breaks logins", "--commit"
+    )
+    assert code == 0, err
+    assert (cfg / "prod.yaml").read_text() == f"ref: {c[0]}\n"  # what production ran before
+    message = git(cfg, "log", "-1", "--format=%B")
+    assert (
+        message.startswith(f"rollback app {c[2][:7]} to {c[0][:7]} in production\n") and "c3 breaks logins" in message
+    )
+    assert sorted(git(cfg, "diff", "--name-only", "HEAD~1", "HEAD").split()) == ["prod.yaml", "promotion-holds.yaml"]
+    holds = (cfg / "promotion-holds.yaml").read_text()
+    assert '"rollback: c3 breaks logins"' in holds and '"production"' in holds
+    code, out, err = run("-C", cfg, "plan", "app", c[2], "--env", "production", "--ignore-soak")
+    assert code == 3 and "production is held" in err  # nothing promotes it forward again until released

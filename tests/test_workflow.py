@@ -529,7 +529,7 @@ def test_a_branch_holding_something_else_is_refused(world, run) -> None:  # type
     before = snapshot(repo)
     code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
     assert code == 3
-    assert f"branch {branch} already exists and holds something else than this promotion" in err
+    assert f"branch {branch} already exists and holds something else than this change" in err
     assert snapshot(repo) == before
 
 

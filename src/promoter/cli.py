@@ -18,11 +18,13 @@ from promoter.errors import PromoterError, UsageError
 # formatter (shutil, textwrap) are left out of them
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
     from typing import Any
 
     from promoter.model import Component
     from promoter.pipeline.core import Repo
+    from promoter.ship.holding import Changed
     from promoter.ship.session import Options, Prepared
     from promoter.upstream.mirror import Upstream
 
@@ -136,6 +138,27 @@ def build_parser() -> argparse.ArgumentParser:
     hi.add_argument("--since", metavar="DATE", help="only changes committed on or after this ISO date")
     hi.add_argument("-o", "--output", choices=("table", "json", "html"), default="table", help="(default: table)")
     hi.add_argument("--out", metavar="FILE", help="write the output to FILE instead of standard output")
+
+    ho = sub.add_parser("hold", help="hold environments of a component: nothing promotes them until released")
+    re_ = sub.add_parser("release", help="release a component's holds")
+    rb = sub.add_parser(
+        "rollback", help="promote environments back to what they ran before (or to --to REV) and hold them"
+    )
+    for p in (ho, re_, rb):
+        p.add_argument("component", metavar="COMPONENT")
+        p.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
+        p.add_argument("--commit", action="store_true", help="commit the change on a new branch")
+        p.add_argument(
+            "--push",
+            nargs="?",
+            const="origin",
+            metavar="REMOTE",
+            help="commit, push the branch, open its merge request",
+        )
+    for p in (ho, rb):
+        p.add_argument("--reason", required=True, metavar="TEXT", help="why (shown to whoever meets the hold)")
+    ho.add_argument("--until", metavar="TIME", help="the hold ends by itself then (ISO 8601, e.g. 2026-12-24T08:00Z)")
+    rb.add_argument("--to", metavar="REV", help="the version to go back to (default: what ran before)")
 
     demo = sub.add_parser("demo", help="build a self-contained example and run status, plan and promote on it")
     demo.add_argument("dir", nargs="?", type=_path, metavar="DIR", help="where to build it (default: a new temp dir)")
@@ -434,7 +457,80 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(args.dir, _out, main)
 
 
+def _changed(result: Changed) -> None:
+    _out(f"{result.subject}: wrote {', '.join(result.files)}\n")
+    shipped = result.shipped
+    if shipped is not None:
+        _out(f"committed {shipped.commit.sha[:12]} on {shipped.commit.branch}: {shipped.commit.subject}\n")
+        for n in shipped.notes:
+            _err(f"note: {n}")
+        if shipped.remote:
+            _out(f"pushed {shipped.commit.branch} to {shipped.remote}\n")
+        if shipped.merge_request:
+            verb = "opened" if shipped.merge_request.created else "updated"
+            _out(f"{verb} merge request {shipped.merge_request.url}\n")
+
+
+def _until(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--until takes an ISO 8601 time such as 2026-12-24T08:00:00+01:00, not '{text}'") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    from promoter.pipeline import core
+    from promoter.ship import holding
+    from promoter.ship.session import Session
+
+    repo = _repo(args)
+    comp = core.component(repo.config, args.component)
+    session = Session(repo, _options(args))
+    until = _until(args.until)
+    _changed(holding.hold(session, comp, tuple(args.env), args.reason, until, commit=args.commit, push_to=args.push))
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from promoter.pipeline import core
+    from promoter.ship import holding
+    from promoter.ship.session import Session
+
+    repo = _repo(args)
+    comp = core.component(repo.config, args.component)
+    session = Session(repo, _options(args))
+    _changed(holding.release(session, comp, tuple(args.env), commit=args.commit, push_to=args.push))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from promoter.pipeline import core
+    from promoter.render import plan as render
+    from promoter.ship import holding
+    from promoter.ship.session import Session
+
+    repo = _repo(args)
+    comp = core.component(repo.config, args.component)
+    session = Session(repo, _options(args))
+    result = holding.rollback(
+        session, comp, tuple(args.env), args.to, args.reason, commit=args.commit, push_to=args.push
+    )
+    if result.prepared is not None:
+        _notes(result.prepared)
+        _out(render.plan_text(result.prepared.plan))
+    _changed(result)
+    return 0
+
+
 COMMANDS = {
+    "hold": cmd_hold,
+    "release": cmd_release,
+    "rollback": cmd_rollback,
     "discover": cmd_discover,
     "check": cmd_check,
     "status": cmd_status,

@@ -243,6 +243,7 @@ class FileChange:
     old_text: str
     new_text: str
     edits: tuple[Edit, ...]
+    created: bool = False  # the file does not exist yet (old_text is ""): the write creates it
 
 
 @dataclass(frozen=True)

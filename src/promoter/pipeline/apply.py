@@ -195,8 +195,21 @@ def recover(root: Path, state_dir: Path) -> Recovery | None:
     done = Recovery()
     for entry in entries:
         target = Path(entry["path"]) if "path" in entry else root / entry["file"]
-        old = bytes.fromhex(entry["old"])
         Path(entry["tmp"]).unlink(missing_ok=True)
+        if entry["old"] is None:  # the run created it: gone again, unless it changed since
+            try:
+                ours = _digest(target.read_bytes()) == entry["new"]
+            except FileNotFoundError:
+                continue
+            except OSError:
+                ours = False
+            if ours:
+                target.unlink()
+                done.restored.append(entry["file"])
+            else:
+                done.left_alone.append(entry["file"])
+            continue
+        old = bytes.fromhex(entry["old"])
         try:
             current = target.read_bytes()
         except OSError:  # gone, or no longer a file we can read: not ours to recreate
@@ -236,6 +249,14 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | 
         if path in seen:
             raise Refused(f"{ch.file} and {seen[path]} are one file (a symlink); promote it through one target")
         seen[path] = ch.file
+        if ch.created:
+            if os.path.lexists(path):
+                raise Refused(f"{ch.file}: exists now, but did not when it was planned; nothing written, run again")
+            if not path.parent.is_dir():
+                raise Refused(f"{ch.file}: its directory does not exist; nothing written")
+            tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+            planned.append(_Planned(ch, path, tmp, 0o644, (os.geteuid(), os.getegid())))
+            continue
         try:
             current = path.read_bytes()
             st = path.stat()
@@ -258,7 +279,7 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | 
             "tmp": str(p.tmp),
             "mode": p.mode,
             "owner": list(p.owner),
-            "old": p.change.old_text.encode("utf-8").hex(),
+            "old": None if p.change.created else p.change.old_text.encode("utf-8").hex(),
             "new": _digest(p.change.new_text.encode("utf-8")),
         }
         for p in planned

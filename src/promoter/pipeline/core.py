@@ -174,9 +174,12 @@ def undo_plan(repo: Repo, p: Plan) -> None:
     """Put back the files `apply_plan` wrote for `p` (all or none, like any write)."""
     from promoter.model import FileChange
 
-    back = [FileChange(ch.file, ch.new_text, ch.old_text, ()) for ch in p.changes]
+    back = [FileChange(ch.file, ch.new_text, ch.old_text, ()) for ch in p.changes if not ch.created]
     with apply.lock(repo.state_dir):
         apply.write(repo.root, repo.state_dir, back)
+        for ch in p.changes:
+            if ch.created:  # a file the promotion created (the holds file) goes again
+                (repo.root / ch.file).unlink(missing_ok=True)
 
 
 @dataclass

@@ -7,11 +7,11 @@ is retried on top of what the remote has (the plan recomputed there), never forc
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from promoter.errors import ExternalError, Refused
-from promoter.model import Config, Plan
+from promoter.model import Config, FileChange, Plan
 from promoter.upstream.git import Git
 from promoter.urls import redact
 
@@ -59,16 +59,16 @@ def remote_head(git: Git, remote: str) -> str | None:
     return None
 
 
-def holds(git: Git, ref: str, plan: Plan) -> bool:
-    """Whether `ref`'s tree holds every file of the plan exactly as the plan would write it."""
+def holds(git: Git, ref: str, changes: Sequence[FileChange]) -> bool:
+    """Whether `ref`'s tree holds every file of `changes` exactly as they would write it."""
     from promoter.upstream.git import CatFile
 
     with CatFile(git.cwd) as cat:
-        got = cat.read([f"{ref}:{ch.file}" for ch in plan.changes])
-    return all(g is not None and g[2] == ch.new_text.encode("utf-8") for g, ch in zip(got, plan.changes))
+        got = cat.read([f"{ref}:{ch.file}" for ch in changes])
+    return all(g is not None and g[2] == ch.new_text.encode("utf-8") for g, ch in zip(got, changes))
 
 
-def start_branch(git: Git, branch: str, plan: Plan) -> bool:
+def start_branch(git: Git, branch: str, changes: Sequence[FileChange]) -> bool:
     """Switch to `branch` for this promotion (local changes come along). Returns False when it
     exists and already holds this very promotion (a re-run): it is checked out as it is. A branch
     with no commit of its own (left by a run that was killed or failed before committing) is
@@ -80,11 +80,11 @@ def start_branch(git: Git, branch: str, plan: Plan) -> bool:
     if git.ok("merge-base", "--is-ancestor", ref, "HEAD"):
         git.run("switch", "--quiet", "-C", branch)
         return True
-    if holds(git, ref, plan):
+    if holds(git, ref, changes):
         git.run("switch", "--quiet", branch)
         return False
     raise Refused(
-        f"branch {branch} already exists and holds something else than this promotion; "
+        f"branch {branch} already exists and holds something else than this change; "
         "delete it (git branch -D " + branch + ") or set merge_request.branch"
     )
 

@@ -317,28 +317,76 @@ class Session:
         and pushed; never forced."""
         from promoter.ship import describe
 
-        repo = self.repo
-        git = Git(repo.root)
+        git = Git(self.repo.root)
         branch = done.branch
+        comp, sha = prepared.plan.component, prepared.plan.sha
+        description = describe.merge_request_description(prepared.plan, prepared.changelog)
+
+        def redo(tip: str) -> tuple[commits.BranchCommit, str] | None:
+            self._own_branch(git, push_to or "", branch, tip)
+            git.run("reset", "--quiet", "--keep", tip)
+            self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
+            again = self.prepare(comp, sha)
+            if again.plan.empty:
+                return None
+            core.apply_plan(self.repo, again.plan)
+            made = self.commit(again, branch, tip)
+            return made, describe.merge_request_description(again.plan, again.changelog)
+
+        return self._publish(done, push_to, description, redo, target)
+
+    def publish_change(self, done: commits.BranchCommit, push_to: str | None, description: str) -> Shipped:
+        """Push a change that is not a promotion (a hold, a release) and open its merge request;
+        a push the remote rejects is refused (run the command again), never forced."""
+
+        def redo(tip: str) -> tuple[commits.BranchCommit, str] | None:
+            raise Refused(f"{push_to}'s {done.branch} moved meanwhile; nothing was pushed: run the command again")
+
+        return self._publish(done, push_to, description, redo)
+
+    def _own_branch(self, git: Git, remote: str, branch: str, tip: str) -> None:
+        """Refuse to build on the remote's `branch` when it holds commits that are not promoter's,
+        or when HEAD left it."""
+        foreign = commits.own_commits(git, f"refs/heads/{self.base_branch}", tip)
+        if foreign:
+            listed = "; ".join(f"{s[:12]} {subject}" for s, subject in foreign[:5])
+            raise Refused(
+                f"{remote}'s {branch} holds commits that are not promoter's: {listed}; nothing was pushed. "
+                "Review them (they would ride along unreviewed), or delete that branch, then run again"
+            )
+        if commits.current_branch(git) != branch:
+            raise Refused(f"HEAD left {branch} while promoter was pushing; nothing was pushed: run the command again")
+
+    def _publish(
+        self,
+        done: commits.BranchCommit,
+        push_to: str | None,
+        description: str,
+        redo: Callable[[str], tuple[commits.BranchCommit, str] | None],
+        target: str | None = None,
+    ) -> Shipped:
+        """Push `done` to `push_to` (rebuilding with `redo` when the remote's branch moved) and
+        open or update its merge request, through push options or the forge's API."""
+        git = Git(self.repo.root)
         shipped = Shipped(done)
         if push_to is None:
             return shipped
-        mr_cfg = repo.config.merge_request
+        mr_cfg = self.repo.config.merge_request
         from promoter.ship.forge import Forge, MergeRequest
 
-        def request(p: Prepared, subject: str) -> MergeRequest:
+        def request(subject: str, text: str) -> MergeRequest:
             return MergeRequest(
-                source_branch=branch,
+                source_branch=done.branch,
                 target_branch=target or mr_cfg.target_branch or self.base_branch or "main",
                 title=subject,
-                description=describe.merge_request_description(p.plan, p.changelog),
+                description=text,
                 labels=mr_cfg.labels,
                 reviewers=mr_cfg.reviewers,
                 remove_source_branch=mr_cfg.remove_source_branch,
                 draft=mr_cfg.draft,
             )
 
-        mr = request(prepared, done.subject)
+        mr = request(done.subject, description)
         options: list[str] = []
         forge: Forge | None = None
         if mr_cfg.method == "push-options":
@@ -354,32 +402,16 @@ class Session:
             url = git.out("remote", "get-url", push_to)
             forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
 
-        comp, sha = prepared.plan.component, prepared.plan.sha
-
-        def redo(tip: str) -> commits.BranchCommit | None:
+        def rebuilt(tip: str) -> commits.BranchCommit | None:
             nonlocal mr
-            foreign = commits.own_commits(git, f"refs/heads/{self.base_branch}", tip)
-            if foreign:
-                listed = "; ".join(f"{s[:12]} {subject}" for s, subject in foreign[:5])
-                raise Refused(
-                    f"{push_to}'s {branch} holds commits that are not promoter's: {listed}; nothing was pushed. "
-                    "Review them (they would ride along unreviewed), or delete that branch, then run again"
-                )
-            if commits.current_branch(git) != branch:
-                raise Refused(
-                    f"HEAD left {branch} while promoter was pushing; nothing was pushed: run the command again"
-                )
-            git.run("reset", "--quiet", "--keep", tip)
-            self.repo = core.open_repo(repo.root, Path(repo.config.path))
-            again = self.prepare(comp, sha)
-            if again.plan.empty:
+            again = redo(tip)
+            if again is None:
                 return None
-            core.apply_plan(self.repo, again.plan)
-            made = self.commit(again, branch, tip)
-            mr = request(again, made.subject)
+            made, text = again
+            mr = request(made.subject, text)
             return made
 
-        final = commits.push(git, push_to, branch, done, options, redo)
+        final = commits.push(git, push_to, done.branch, done, options, rebuilt)
         if final is not None:
             shipped.commit = final
         shipped.remote = push_to
@@ -482,7 +514,7 @@ class Session:
         prepared, plan = result.prepared, result.prepared.plan
         git = Git(self.repo.root)
         result.branch = commits.branch_name(self.repo.config, plan) if commit else None
-        if result.branch is None or commits.start_branch(git, result.branch, plan):
+        if result.branch is None or commits.start_branch(git, result.branch, plan.changes):
             result.base = git.out("rev-parse", "HEAD") if result.branch is not None else None
             try:
                 result.files = core.apply_plan(self.repo, plan, allow_dirty=allow_dirty, ours=written)

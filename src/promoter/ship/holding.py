@@ -1,0 +1,265 @@
+"""Holds as a workflow: `hold`, `release` and `rollback` write the holds file (and, for a
+rollback, the promotion back) in one atomic write, and commit, push and open a merge request for
+it like a promotion (`--commit`, `--push`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from promoter.errors import Refused, UsageError
+from promoter.model import Component, FileChange, Target
+from promoter.pipeline import apply, core
+from promoter.policy import holds as holds_file
+from promoter.policy.rules import load_holds
+from promoter.ship import commit as commits
+from promoter.ship.session import Prepared, Session, Shipped
+from promoter.upstream.git import Git
+
+
+@dataclass
+class Changed:
+    """What a hold, a release or a rollback did."""
+
+    subject: str
+    holds: list[holds_file.Hold]  # the holds written (hold, rollback) or released (release)
+    files: list[str] = field(default_factory=list)
+    branch: str | None = None
+    shipped: Shipped | None = None
+    prepared: Prepared | None = None  # a rollback's promotion
+
+
+def _author(session: Session) -> str:
+    ident = Git(session.repo.root).run("var", "GIT_AUTHOR_IDENT", check=False).stdout.strip()
+    return ident.rsplit(" ", 2)[0] if ident else ""  # without the time stamp
+
+
+def _envs(comp: Component, envs: tuple[str, ...]) -> tuple[str, ...]:
+    known = list(dict.fromkeys(t.environment for t in comp.targets))
+    for e in envs:
+        if e not in known:
+            raise UsageError(f"{comp.name}: unknown environment '{e}'; valid: {', '.join(known)}")
+    return envs
+
+
+def _holds_change(session: Session, holds: list[holds_file.Hold]) -> FileChange:
+    repo = session.repo
+    path = repo.root / repo.config.holds
+    exists = path.exists()
+    old = repo.workspace.read(repo.config.holds) if exists else ""
+    return FileChange(repo.config.holds, old, holds_file.render(holds), (), created=not exists)
+
+
+def _ship(
+    session: Session,
+    changes: list[FileChange],
+    branch: str,
+    subject: str,
+    text: str,
+    description: str,
+    commit: bool,
+    push_to: str | None,
+) -> tuple[str | None, Shipped | None]:
+    """Write `changes` (on `branch`, committed and pushed with `commit`/`push_to`)."""
+    repo = session.repo
+    commit = commit or push_to is not None
+    git = Git(repo.root)
+    start = session.base_branch
+    if commit and start is None:
+        raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
+    from promoter.upstream import git as gitcmd
+
+    dirty = gitcmd.dirty(repo.root, [c.file for c in changes])
+    if dirty:
+        raise Refused(f"uncommitted changes in files this would write: {', '.join(dirty)} (commit or stash them)")
+    with apply.lock(repo.state_dir):
+        if not commit:
+            apply.write(repo.root, repo.state_dir, changes)
+            return None, None
+        assert start is not None
+        if commits.start_branch(git, branch, changes):
+            base = git.out("rev-parse", "HEAD")
+            try:
+                apply.write(repo.root, repo.state_dir, changes)
+                made = commits.commit(git, branch, base, {c.file: c.new_text for c in changes}, subject, text)
+            except BaseException:
+                for c in changes:  # put the tree back as it was, then leave the branch
+                    if c.created:
+                        (repo.root / c.file).unlink(missing_ok=True)
+                back = [FileChange(c.file, c.new_text, c.old_text, ()) for c in changes if not c.created]
+                if back and all((repo.root / c.file).read_text(encoding="utf-8") == c.old_text for c in back):
+                    back = []
+                if back:
+                    apply.write(repo.root, repo.state_dir, back)
+                commits.abandon_branch(git, branch, start)
+                raise
+        else:
+            made = commits.BranchCommit(branch, git.out("rev-parse", f"refs/heads/{branch}"), subject, text)
+        return branch, session.publish_change(made, push_to, description)
+
+
+def _message(subject: str, reason: str, comp: Component, envs: tuple[str, ...], extra: str = "") -> str:
+    shown = ", ".join(envs) or "every environment"
+    return f"{subject}\n\n{reason}\n\n{extra}Promoted-Component: {comp.name}\nPromoted-Hold: {shown}\n"
+
+
+def hold(
+    session: Session,
+    comp: Component,
+    envs: tuple[str, ...],
+    reason: str,
+    until: datetime | None,
+    *,
+    commit: bool = False,
+    push_to: str | None = None,
+) -> Changed:
+    """Hold `envs` of `comp` (none: every environment) until released (or `until`)."""
+    from promoter.policy import clock
+
+    envs = _envs(comp, envs)
+    if not reason.strip():
+        raise UsageError("a hold needs a reason: --reason TEXT (who reads it later needs to know why)")
+    now = clock.now()
+    if until is not None and until <= now:
+        raise UsageError(f"--until {clock.stamp(until)} is not in the future")
+    current = load_holds(session.repo.config, session.repo.root)
+    new = holds_file.Hold(comp.name, envs, reason.strip(), _author(session), now, until)
+    change = _holds_change(session, [*current, new])
+    shown = ", ".join(envs) or "every environment"
+    subject = f"hold {comp.name} in {shown}"
+    scope = "-".join(envs) or "all"
+    text = _message(subject, reason.strip(), comp, envs)
+    description = (
+        f"Holds **{comp.name}** in {shown}: nothing promotes it there until released.\n\nReason: {reason.strip()}\n"
+    )
+    branch, shipped = _ship(session, [change], f"hold/{comp.name}-{scope}", subject, text, description, commit, push_to)
+    return Changed(subject, [new], [change.file], branch, shipped)
+
+
+def release(
+    session: Session, comp: Component, envs: tuple[str, ...], *, commit: bool = False, push_to: str | None = None
+) -> Changed:
+    """Release the holds of `comp` in `envs` (none: all its holds)."""
+    envs = _envs(comp, envs)
+    current = load_holds(session.repo.config, session.repo.root)
+    gone = [
+        h
+        for h in current
+        if h.component == comp.name and (not envs or set(h.environments) & set(envs) or not h.environments)
+    ]
+    if not gone:
+        shown = ", ".join(envs) or "any environment"
+        raise Refused(f"{comp.name} has no hold in {shown}; nothing to release")
+    kept = [h for h in current if h not in gone]
+    for h in gone:  # a hold on more environments than released keeps the others
+        rest = tuple(e for e in h.environments if e not in envs) if envs and h.environments else ()
+        if rest:
+            kept.append(holds_file.Hold(h.component, rest, h.reason, h.author, h.since, h.until))
+    change = _holds_change(session, kept)
+    shown = ", ".join(envs) or "every environment"
+    subject = f"release {comp.name} in {shown}"
+    reasons = "; ".join(dict.fromkeys(h.reason for h in gone))
+    text = _message(subject, f"Held for: {reasons}", comp, envs)
+    description = f"Releases **{comp.name}** in {shown} (held for: {reasons}).\n"
+    scope = "-".join(envs) or "all"
+    branch, shipped = _ship(
+        session, [change], f"release/{comp.name}-{scope}", subject, text, description, commit, push_to
+    )
+    return Changed(subject, gone, [change.file], branch, shipped)
+
+
+def rollback(
+    session: Session,
+    comp: Component,
+    envs: tuple[str, ...],
+    to: str | None,
+    reason: str,
+    *,
+    commit: bool = False,
+    push_to: str | None = None,
+) -> Changed:
+    """Promote `envs` of `comp` back to what they ran before (or to `to`), allowing the
+    downgrade and skipping soak, windows and verify (blocked versions still refuse), and hold
+    them in the same write and commit, so that nothing promotes them forward until released."""
+    from dataclasses import replace
+
+    from promoter.policy import clock
+
+    envs = _envs(comp, envs)
+    if not reason.strip():
+        raise UsageError("a rollback needs a reason: --reason TEXT")
+    targets = core.select(comp, envs)
+    if to is None:
+        to = _before(session, comp, targets)
+    session.options = replace(
+        session.options,
+        envs=envs,
+        allow_downgrade=True,
+        ignore_soak=True,
+        ignore_window=True,
+        ignore_verify=True,
+        ignore_hold=True,
+        ignore_deps=True,
+    )
+    session._policies.pop(comp.name, None)
+    prepared = session.prepare(comp, to)
+    if prepared.plan.empty:
+        raise Refused(
+            f"{comp.name}: {', '.join(envs) or 'every environment'} already runs "
+            f"{comp.short(prepared.plan.sha)}; nothing to roll back"
+        )
+    current = load_holds(session.repo.config, session.repo.root)
+    new = holds_file.Hold(comp.name, envs, f"rollback: {reason.strip()}", _author(session), clock.now())
+    changes = [*prepared.plan.changes, _holds_change(session, [*current, new])]
+    from promoter.ship import describe
+
+    shown = ", ".join(envs) or "every environment"
+    old, _ = describe.commit_message(prepared.plan, describe.plan_summary(prepared.plan), None)
+    subject = "rollback" + old.removeprefix("promote")
+    body = "\n".join(describe.plan_summary(prepared.plan))
+    text = _message(subject, f"Reason: {reason.strip()}\n\n{body}", comp, envs, f"Promoted-To: {prepared.plan.sha}\n")
+    description = (
+        f"**Rollback** of {comp.name} in {shown} to `{comp.short(prepared.plan.sha)}`.\n\nReason: {reason.strip()}\n\n"
+        f"It also holds {shown}, so nothing promotes it forward again until `promoter release {comp.name}`.\n\n"
+        + describe.merge_request_description(prepared.plan, prepared.changelog)
+    )
+    scope = "-".join(envs) or "all"
+    branch, shipped = _ship(
+        session,
+        changes,
+        f"rollback/{comp.name}-{comp.short(prepared.plan.sha)}-{scope}",
+        subject,
+        text,
+        description,
+        commit,
+        push_to,
+    )
+    return Changed(subject, [new], [c.file for c in changes], branch, shipped, prepared)
+
+
+def _before(session: Session, comp: Component, targets: list[Target]) -> str:
+    """The version the environments of `targets` ran before the one they run now (from history)."""
+    from promoter.insight import history
+
+    h = history.build(session.repo.root, comp, targets, None if session.options.offline else session.upstream(comp))
+    envs = list(dict.fromkeys(t.environment for t in targets))
+    previous: set[str] = set()
+    for env in envs:
+        segments = [s for s in h.timeline(env) if s.values]
+        if len(segments) < 2:
+            raise Refused(f"{comp.name}: {env} has run nothing else in the config repository's history; give --to REV")
+        previous |= {h.version(v) for v in segments[-2].values}
+    if len(previous) != 1:
+        raise Refused(
+            f"{comp.name}: before their current version the environments ran "
+            f"{', '.join(sorted(previous))}; give --to REV"
+        )
+    value = previous.pop()
+    if len(value) != 40:
+        found = None if session.options.offline else session.upstream(comp).find(value)
+        if found is None:
+            raise Refused(
+                f"{comp.name}: the previous version {value} names no commit promoter can resolve; give --to REV"
+            )
+        value = found
+    return value
