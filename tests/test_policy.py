@@ -196,3 +196,39 @@ def test_rollback_goes_back_and_holds_in_one_commit(world: World, run) -> None: 
     assert '"rollback: c3 breaks logins"' in holds and '"production"' in holds
     code, out, err = run("-C", cfg, "plan", "app", c[2], "--env", "production", "--ignore-soak")
     assert code == 3 and "production is held" in err  # nothing promotes it forward again until released
+
+
+def test_check_base_holds_hand_made_changes_to_the_same_rules(
+    world: World, run, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    git(cfg, "switch", "-q", "-c", "by-hand")
+    (cfg / "prod.yaml").write_text(f"ref: {c[4]}\n")  # c5 has soaked 10 h only
+    git(cfg, "commit", "-qam", "production to c5, by hand")
+    code, out, err = run("-C", cfg, "check", "--base", "main")
+    assert code == 3, out
+    assert f"prod.yaml:1: app: target 'prod' now pins {c[4]}: app: {c[4][:7]} is soaking in integration until" in out
+    assert "wait until it has soaked" in out
+    (cfg / "prod.yaml").write_text(f"ref: {c[2]}\n")  # c3 has soaked 30 h: fine
+    git(cfg, "commit", "-qam", "production to c3, by hand")
+    code, out, err = run("-C", cfg, "check", "--base", "main")
+    assert (code, out) == (0, "ok: no problems\n"), out
+    monkeypatch.setenv("PROMOTER_NOW", "2026-12-04T17:00:00+01:00")  # and on Friday evening, with a window
+    (cfg / "promotion.yaml").write_text(
+        world.yaml(
+            "    windows:\n      - deny: '0 16 * * FRI'\n        duration: 64h\n        timezone: Europe/Berlin\n"
+        )
+    )
+    code, out, err = run("-C", cfg, "check", "--base", "main")
+    assert code == 3 and "production: the promotion window is closed" in out and "merge it when the window opens" in out
+
+
+def test_check_base_refuses_a_change_to_a_held_environment(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    assert run("-C", cfg, "hold", "app", "--env", "production", "--reason", "freeze")[0] == 0
+    git(cfg, "add", "promotion-holds.yaml")
+    git(cfg, "commit", "-qm", "hold")
+    git(cfg, "switch", "-q", "-c", "by-hand")
+    (cfg / "prod.yaml").write_text(f"ref: {c[2]}\n")
+    code, out, err = run("-C", cfg, "check", "--base", "main")
+    assert code == 3 and "production is held by Test Author" in out and "release the hold first" in out

@@ -131,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
     chk = sub.add_parser("check", help="lint the repo: targets locate, environments agree, no uncovered pins")
     chk.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    chk.add_argument(
+        "--base",
+        metavar="REV",
+        help="also judge every pin changed since REV by the promotion policy (for CI on merge requests)",
+    )
 
     hi = sub.add_parser("history", help="every change of a component's pinned values in the config repo's history")
     hi.add_argument("component", metavar="COMPONENT")
@@ -229,7 +234,7 @@ def _options(args: argparse.Namespace) -> Options:
     wait = getattr(args, "wait", None)
     return Options(
         offline=args.offline,
-        envs=tuple(args.env),
+        envs=tuple(getattr(args, "env", ())),
         targets=tuple(getattr(args, "target", ())),
         allow_downgrade=getattr(args, "allow_downgrade", False),
         allow_unmerged=getattr(args, "allow_unmerged", False),
@@ -399,6 +404,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     repo = _repo(args)
     problems = lint(repo, list(repo.config.components.values()))
+    if args.base is not None:
+        from promoter.policy.audit import audit
+        from promoter.ship.session import Session
+        from promoter.upstream.revs import validate_rev
+
+        validate_rev(args.base)
+        problems += audit(repo, args.base, Session(repo, _options(args)).policy)
     _out(render_discover.check_json(problems) if args.output == "json" else render_discover.check_text(problems))
     return 3 if problems else 0
 
