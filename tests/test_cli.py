@@ -129,10 +129,12 @@ def test_plan_diff_labels_and_status_table(tmp_path: Path, run) -> None:  # type
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "c: upstream not checked (--offline)"
-    assert lines[1].split() == ["ENVIRONMENT", "TARGET", "FILE:LINE", "VALUE", "STATE"]
-    assert lines[2].split() == ["production", "prod", "saas.yaml:6", "aaaaaaa"]
-    assert lines[3].split() == ["production", "prod", "saas.yaml:5", "tracks", "master"]
-    assert lines[4].split() == ["pipelines", "ci", ".env:1", "aaaaaaa"]
+    assert lines[1].split()[:3] == ["ENVIRONMENT", "VERSION", "STATE"]
+    assert lines[2].split() == ["production", "aaaaaaa"]  # the environment, its version (offline: no state)
+    assert lines[3].split() == ["prod", "aaaaaaa", "saas.yaml:6"]  # its targets, with file:line
+    assert lines[4].split() == ["prod", "tracks", "master", "saas.yaml:5"]
+    assert lines[5].split() == ["pipelines", "aaaaaaa"]
+    assert lines[6].split() == ["ci", "aaaaaaa", ".env:1"]
 
 
 def test_status_flags_a_target_whose_values_disagree(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
@@ -140,10 +142,11 @@ def test_status_flags_a_target_whose_values_disagree(tmp_path: Path, run) -> Non
     files["saas.yaml"] += f"  - ref: {NEW}\n"
     repo = make_repo(tmp_path / "r", files)
     code, out, _ = run("-C", repo, "status", "--offline", "-o", "json")
-    prod = json.loads(out)[0]["targets"][0]
-    assert (prod["values"], prod["agree"]) == ([OLD, NEW], False)
+    prod = json.loads(out)["components"][0]["environments"][0]
+    assert prod["environment"] == "production" and prod["agree"] is False
+    assert prod["versions"] == [{"value": OLD, "sha": OLD}, {"value": NEW, "sha": NEW}]
     code, out, _ = run("-C", repo, "status", "--offline")
-    assert out.count("DISAGREES") == 2
+    assert out.splitlines()[2].split() == ["production", "2", "versions"]
 
 
 def test_version_and_help_import_no_yaml() -> None:

@@ -136,13 +136,16 @@ def test_status_counts_commits_behind(upstream: tuple[Path, list[str]], tmp_path
     repo = _config_repo(tmp_path, str(path), shas[1], "1234abc")
     code, out, err = run("-C", repo, "status", "-o", "json")
     assert (code, err) == (0, "")
-    doc = json.loads(out)[0]
-    assert doc["upstream"] == {"head": shas[4], "error": None}
-    assert [(t["name"], t["behind"]) for t in doc["targets"]] == [("prod", {shas[1]: 3}), ("ci", {"1234abc": None})]
+    (doc,) = json.loads(out)["components"]
+    assert doc["upstream"] == {"head": {"value": shas[4], "sha": shas[4]}, "error": None}
+    assert [(e["environment"], e["behind"]) for e in doc["environments"]] == [
+        ("production", {shas[1]: 3}),
+        ("pipelines", {"1234abc": None}),
+    ]
     code, out, err = run("-C", repo, "status")
     assert out.splitlines()[0] == f"c: upstream head {shas[4][:7]}"
-    assert out.splitlines()[2].split()[-2:] == ["3", "behind"]
-    assert out.splitlines()[3].split()[-3:] == ["not", "in", "upstream"]
+    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
+    assert "3 behind" in rows["production"] and "not in upstream" in rows["pipelines"]
 
 
 def test_status_says_plainly_when_upstream_is_unreachable(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]

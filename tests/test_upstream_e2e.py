@@ -433,14 +433,21 @@ def test_upstream_that_is_not_a_git_repository_is_an_external_error(tmp_path: Pa
 
 
 def _status_rows(out: str) -> dict[str, list[str]]:
-    """The table rows of `status` by target name: [environment, target, file:line, value, state]."""
+    """The table of `status`: each environment's summary row [environment, version, state, next]
+    by environment name, and each target's row [target, value, file:line] by target name."""
     rows = {}
     for line in out.splitlines()[2:]:
         if not line.strip():
             continue
         cells = re.split(r"\s{2,}", line.strip())
-        rows[cells[1]] = cells
+        rows[cells[0]] = cells
     return rows
+
+
+def _targets(out: str) -> dict[str, dict[str, object]]:
+    """`status -o json`'s targets by name, each with its environment's `behind`."""
+    (comp,) = json.loads(out)["components"]
+    return {t["target"]: {**t, "behind": env["behind"]} for env in comp["environments"] for t in env["targets"]}
 
 
 def test_status_counts_commits_behind_exactly(up: Up, tmp_path: Path, run: Run) -> None:
@@ -459,21 +466,24 @@ def test_status_counts_commits_behind_exactly(up: Up, tmp_path: Path, run: Run) 
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == f"app: upstream head {up.c[5][:7]}"
-    assert re.split(r"\s{2,}", lines[1].strip()) == ["ENVIRONMENT", "TARGET", "FILE:LINE", "VALUE", "STATE"]
+    assert re.split(r"\s{2,}", lines[1].strip())[:3] == ["ENVIRONMENT", "VERSION", "STATE"]
     rows = _status_rows(out)
-    assert rows["prod"] == ["prod-env", "prod", "prod.yaml:1", up.c[1][:7], "4 behind"]
-    assert rows["stage"] == ["stage-env", "stage", "stage.yaml:1", up.c[3][:7], "2 behind"]
-    assert rows["canary"] == ["canary-env", "canary", "canary.yaml:1", up.c[4][:7], "1 behind"]
-    assert rows["qa"] == ["qa-env", "qa", "qa.yaml:1", up.c[5][:7], "up to date"]
-    assert rows["dev"] == ["dev-env", "dev", "dev.yaml:1", UNKNOWN[:7], "not in upstream"]
-    assert rows["old"] == ["old-env", "old", "old.yaml:1", up.c[0][:7], "5 behind"]
+    assert rows["prod-env"][:3] == ["prod-env", up.c[1][:7], "4 behind"]
+    assert rows["prod"] == ["prod", up.c[1][:7], "prod.yaml:1"]
+    assert rows["stage-env"][:3] == ["stage-env", up.c[3][:7], "2 behind"]
+    assert rows["canary-env"][:3] == ["canary-env", up.c[4][:7], "1 behind"]
+    assert rows["qa-env"][:3] == ["qa-env", up.c[5][:7], "up to date"]
+    assert rows["dev-env"][:3] == ["dev-env", UNKNOWN[:7], "not in upstream"]
+    assert rows["old-env"][:3] == ["old-env", up.c[0][:7], "5 behind"]
+    assert rows["qa-env"][3] == f"up-to-date: runs {up.c[5][:7]}"
+    assert rows["prod-env"][3] == f"promote: to {up.c[5][:7]}"
 
     code, out, err = run("-C", root, "status", "-o", "json")
     assert (code, err) == (0, "")
-    (doc,) = json.loads(out)
-    assert doc["component"] == "app"
-    assert doc["upstream"] == {"head": up.c[5], "error": None}
-    behind = {t["name"]: t["behind"] for t in doc["targets"]}
+    doc = json.loads(out)
+    assert (doc["schema_version"], doc["components"][0]["component"]) == (1, "app")
+    assert doc["components"][0]["upstream"] == {"head": {"value": up.c[5], "sha": up.c[5]}, "error": None}
+    behind = {name: t["behind"] for name, t in _targets(out).items()}
     assert behind == {
         "prod": {up.c[1]: 4},
         "stage": {up.c[3][:7]: 2},
@@ -482,18 +492,19 @@ def test_status_counts_commits_behind_exactly(up: Up, tmp_path: Path, run: Run) 
         "dev": {UNKNOWN: None},
         "old": {up.c[0]: 5},
     }
+    assert _targets(out)["stage"]["values"] == [{"value": up.c[3][:7], "sha": up.c[3]}]
     assert snapshot(root) == before
 
 
 def test_status_counts_follow_a_new_upstream_commit(up: Up, tmp_path: Path, run: Run) -> None:
     root = config_repo(tmp_path, str(up.path), {"prod": ("sha", up.c[3])})
     code, out, err = run("-C", root, "status", "-o", "json")
-    assert json.loads(out)[0]["targets"][0]["behind"] == {up.c[3]: 2}
+    assert _targets(out)["prod"]["behind"] == {up.c[3]: 2}
     _commit(up.path, 6)
     _commit(up.path, 7)
     code, out, err = run("-C", root, "status", "-o", "json")
     assert code == 0, err
-    assert json.loads(out)[0]["targets"][0]["behind"] == {up.c[3]: 4}
+    assert _targets(out)["prod"]["behind"] == {up.c[3]: 4}
 
 
 def test_status_counts_commits_a_merge_brings(tmp_path: Path, run: Run) -> None:
@@ -512,8 +523,8 @@ def test_status_counts_commits_a_merge_brings(tmp_path: Path, run: Run) -> None:
     root = config_repo(tmp_path, str(path), {"prod": ("sha", base)})
     code, out, err = run("-C", root, "status", "-o", "json")
     assert code == 0, err
-    assert json.loads(out)[0]["upstream"]["head"] == head
-    assert json.loads(out)[0]["targets"][0]["behind"] == {base: 4}  # t1, t2, c3 and the merge
+    assert json.loads(out)["components"][0]["upstream"]["head"]["sha"] == head
+    assert _targets(out)["prod"]["behind"] == {base: 4}  # t1, t2, c3 and the merge
     assert Upstream(component(path)).count(base, head) == 4
 
 
@@ -531,12 +542,12 @@ def test_status_offline_does_not_touch_upstream(
         if output == "table":
             assert out.splitlines()[0] == "app: upstream not checked (--offline)"
             rows = _status_rows(out)
-            assert rows["prod"] == ["prod-env", "prod", "prod.yaml:1", up.c[1][:7]]
+            assert rows["prod"] == ["prod", up.c[1][:7], "prod.yaml:1"]
             assert "behind" not in out and "not in upstream" not in out
         else:
-            (doc,) = json.loads(out)
+            (doc,) = json.loads(out)["components"]
             assert doc["upstream"] == {"head": None, "error": None}
-            assert [t["behind"] for t in doc["targets"]] == [None, None]
+            assert [t["behind"] for t in _targets(out).values()] == [None, None]
     assert network_calls(git_calls) == []
     assert not any(str(up.path) in arg or "no-such-upstream" in arg for c in git_calls for arg in c)
     assert mirrors() == []
@@ -558,7 +569,7 @@ def test_status_with_missing_upstream_reports_it_and_exits_0(tmp_path: Path, run
     root = config_repo(tmp_path, str(gone), {"prod": ("sha", UNKNOWN)})
     code, out, err = run("-C", root, "status", "-o", "json")
     assert code == 0, err
-    (doc,) = json.loads(out)
+    (doc,) = json.loads(out)["components"]
     assert doc["upstream"] == {"head": None, "error": f"app: upstream {gone} does not exist"}
 
 

@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="where every target of the components stands")
     st.add_argument("components", nargs="*", metavar="COMPONENT")
     st.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
-    st.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    st.add_argument("-o", "--output", choices=("table", "wide", "json"), default="table")
 
     rev_help = "sha, unique sha prefix (7+), branch or tag (default: head of the branch)"
     pl = sub.add_parser("plan", help="show what a promotion would change; writes nothing")
@@ -211,6 +211,7 @@ def _upstream(comp: Component) -> Upstream:
 def cmd_status(args: argparse.Namespace) -> int:
     from promoter.pipeline import core
     from promoter.render import status as render
+    from promoter.render.table import terminal_width
 
     repo = _repo(args)
     names = args.components or list(repo.config.components)
@@ -220,11 +221,26 @@ def cmd_status(args: argparse.Namespace) -> int:
         if e not in all_envs:
             raise UsageError(f"unknown environment '{e}'; valid: {', '.join(sorted(all_envs))}")
     statuses = []
+    decisions = {}
+    session = None
+    if not args.offline:
+        from promoter.ship.session import Session
+
+        session = Session(repo, _options(args))
     for comp in comps:
         targets = [t for t in comp.targets if not args.env or t.environment in args.env]
-        if targets:
-            statuses.append(core.status(repo, comp, targets, None if args.offline else _upstream(comp)))
-    _out(render.status_json(statuses) if args.output == "json" else render.status_text(statuses))
+        if not targets:
+            continue
+        statuses.append(core.status(repo, comp, targets, None if session is None else session.upstream(comp)))
+        if session is not None and statuses[-1].head is not None:
+            from promoter.ship.decisions import decide
+
+            envs = {t.environment for t in targets}
+            decisions[comp.name] = [d for d in decide(session, comp) if d.environment in envs]
+    if args.output == "json":
+        _out(render.status_json(statuses, decisions))
+    else:
+        _out(render.status_text(statuses, decisions, None if args.output == "wide" else terminal_width()))
     return 0
 
 

@@ -2,9 +2,9 @@
 
 It makes an upstream repository (a stand-in for qontract-reconcile, commits by several authors)
 and an app-interface-like config repository pinning it in saas files, a `.env`, Jenkins
-defaults and Tekton shared resources, then walks the SOP on it (status; plan and promote integration alone; then the rest) through the
-real command line (the CLI hands its entry point in: the demo never imports the CLI). The
-directory is left for the user to explore.
+defaults and Tekton shared resources, then walks the SOP on it (status; plan and promote
+integration alone; then the rest) through the real command line (the CLI hands its entry point
+in: the demo never imports the CLI). The directory is left for the user to explore.
 """
 
 from __future__ import annotations

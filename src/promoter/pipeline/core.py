@@ -189,11 +189,21 @@ class ComponentStatus:
     head: str | None = None
     upstream_error: str | None = None
     behind: dict[str, int | None] = field(default_factory=dict)  # deployed value -> commits behind head
+    full: dict[str, str | None] = field(default_factory=dict)  # deployed value -> the commit it names
+    errors: dict[str, str] = field(default_factory=dict)  # target name -> why it could not be read
 
 
 def status(repo: Repo, comp: Component, targets: list[Target], upstream: Upstream | None) -> ComponentStatus:
-    """Where each target stands; with `upstream`, how far each deployed value is behind its branch."""
-    st = ComponentStatus(comp, scan(repo, comp, targets))
+    """Where each target stands; with `upstream`, how far each deployed value is behind its branch.
+    A target that cannot be read is an error of its own: the others are still reported."""
+    scans: list[TargetScan] = []
+    errors: dict[str, str] = {}
+    for target in targets:
+        try:
+            scans += scan(repo, comp, [target])
+        except Refused as exc:
+            errors[target.name] = str(exc)
+    st = ComponentStatus(comp, scans, errors=errors)
     if upstream is None:
         return st
     try:
@@ -203,6 +213,7 @@ def status(repo: Repo, comp: Component, targets: list[Target], upstream: Upstrea
                 if value in st.behind:
                     continue
                 full = upstream.find(value)
+                st.full[value] = full
                 st.behind[value] = upstream.count(full, st.head) if full else None
     except PromoterError as exc:
         if not isinstance(exc, (ExternalError, Refused)):

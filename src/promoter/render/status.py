@@ -1,40 +1,62 @@
-"""`promoter status`: a table for people, JSON for programs."""
+"""`promoter status`: per component, per environment what it runs, how far behind, and what it
+would do next (the policy's decision); a table for people, JSON for programs.
+
+The table groups the targets under one summary line per environment ("production  4e537ab  4
+behind  soaking: …"); an environment whose targets pin different versions says so on that line;
+a target that cannot be read is an ERROR row while the others still print. Rows fit the
+terminal (paths cut in the middle); `-o wide` prints everything.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from promoter.model import PathLocator, SaasLocator, TargetScan
+from promoter.model import PathLocator, SaasLocator, Target, TargetScan
 from promoter.pipeline.core import ComponentStatus
+from promoter.render.table import colour_on, fit, paint
 from promoter.ship.describe import short
+from promoter.text import plural
+
+if TYPE_CHECKING:
+    from promoter.ship.decisions import Decision
+
+SCHEMA_VERSION = 1
+_ACTION_STYLE = {"promote": "warn", "up-to-date": "ok", "error": "bad", "blocked": "bad"}
 
 
-def _scan_rows(ts: TargetScan, st: ComponentStatus) -> list[list[str]]:
-    rows: list[list[str]] = []
-    agree = len(ts.values) <= 1
-    for loc in sorted(ts.locations, key=lambda x: (x.file, x.line)):
-        behind = st.behind.get(loc.value, None) if st.head else None
-        if st.head is None:
-            note = ""
-        elif loc.value not in st.behind or behind is None:
-            note = "not in upstream"
-        elif behind == 0:
-            note = "up to date"
-        else:
-            note = f"{behind} behind"
-        if not agree:
-            note = (note + ", " if note else "") + "DISAGREES"
-        rows.append([ts.target.environment, ts.target.name, f"{loc.file}:{loc.line}", short(loc.value), note])
-    for tr in ts.tracking:
-        shown = f"tracks {tr.value}" if isinstance(ts.target.locator, SaasLocator | PathLocator) else "not pinned"
-        note = "" if shown.startswith("tracks") else f"value {tr.value!r}"
-        rows.append([ts.target.environment, ts.target.name, f"{tr.file}:{tr.line}", shown, note])
-    for w in ts.warnings:
-        rows.append([ts.target.environment, ts.target.name, "-", "-", f"warning: {w}"])
-    return rows
+def version(value: str, full: str | None) -> dict[str, str | None]:
+    """A version as every JSON document gives it: as in the file, and the full sha when known."""
+    sha = value if len(value) == 40 else full
+    return {"value": value, "sha": sha}
 
 
-def status_text(statuses: list[ComponentStatus]) -> str:
+def _envs(st: ComponentStatus) -> list[str]:
+    return list(dict.fromkeys(t.environment for t in st.component.targets if _selected(st, t)))
+
+
+def _selected(st: ComponentStatus, t: Target) -> bool:
+    return any(ts.target.name == t.name for ts in st.scans) or t.name in st.errors
+
+
+def _state(st: ComponentStatus, values: list[str]) -> str:
+    if st.head is None:
+        return ""
+    behind = [st.behind.get(v) for v in values]
+    if any(b is None for b in behind):
+        return "not in upstream"
+    most = max((b for b in behind if b is not None), default=0)
+    return "up to date" if most == 0 else f"{most} behind"
+
+
+def status_text(
+    statuses: list[ComponentStatus],
+    decisions: Mapping[str, Sequence[Decision]] | None = None,
+    width: int | None = None,
+    colour: bool | None = None,
+) -> str:
+    on = colour_on() if colour is None else colour
     out: list[str] = []
     for st in statuses:
         if st.head:
@@ -43,39 +65,111 @@ def status_text(statuses: list[ComponentStatus]) -> str:
             upstream = f"upstream not checked: {st.upstream_error}"
         else:
             upstream = "upstream not checked (--offline)"
-        out.append(f"{st.component.name}: {upstream}")
-        rows = [["ENVIRONMENT", "TARGET", "FILE:LINE", "VALUE", "STATE"]]
-        for ts in st.scans:
-            rows += _scan_rows(ts, st)
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        for r in rows:
-            out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        out.append(f"{paint(st.component.name, 'bold', on)}: {upstream}")
+        by_env = {d.environment: d for d in (decisions or {}).get(st.component.name, ())}
+        rows: list[list[str]] = []
+        styles: list[list[str]] = []
+        for env in _envs(st):
+            scans = [ts for ts in st.scans if ts.target.environment == env]
+            values = list(dict.fromkeys(v for ts in scans for v in ts.values))
+            versions = list(dict.fromkeys(short(v) for v in values))
+            shown = versions[0] if len(versions) == 1 else plural(len(versions), "version") if versions else "-"
+            state = _state(st, values)
+            d = by_env.get(env)
+            nxt = f"{d.action}: {d.reason}" if d is not None else ""
+            rows.append([env, shown, state, nxt])
+            styles.append(
+                [
+                    "bold",
+                    "bad" if len(versions) > 1 else "",
+                    "ok" if state == "up to date" else "warn" if "behind" in state else "",
+                    _ACTION_STYLE.get(d.action, "warn") if d else "",
+                ]
+            )
+            for ts in scans:
+                for row, style in _target_rows(ts, st):
+                    rows.append(row)
+                    styles.append(style)
+            for t in st.component.targets:
+                if t.environment == env and t.name in st.errors:
+                    rows.append(["", f"  {t.name}", "ERROR", st.errors[t.name].replace("\n", "; ")])
+                    styles.append(["", "", "bad", ""])
+        out += fit([["ENVIRONMENT", "VERSION", "STATE", "NEXT  (a target: FILE:LINE)"], *rows], width, shrink=3,
+                   styles=[["dim"] * 4, *styles], colour=on)  # fmt: skip
         out.append("")
     return "\n".join(out)
 
 
-def status_json(statuses: list[ComponentStatus]) -> str:
-    doc = [
-        {
-            "component": st.component.name,
-            "upstream": {"head": st.head, "error": st.upstream_error},
-            "targets": [
+def _target_rows(ts: TargetScan, st: ComponentStatus) -> list[tuple[list[str], list[str]]]:
+    out: list[tuple[list[str], list[str]]] = []
+    for loc in sorted(ts.locations, key=lambda x: (x.file, x.line)):
+        out.append(([f"  {ts.target.name}", short(loc.value), "", f"{loc.file}:{loc.line}"], ["", "", "", "dim"]))
+    for tr in ts.tracking:
+        pinned = isinstance(ts.target.locator, SaasLocator | PathLocator)
+        shown = f"tracks {tr.value}" if pinned else f"not pinned ({tr.value!r})"
+        out.append(([f"  {ts.target.name}", shown, "", f"{tr.file}:{tr.line}"], ["", "dim", "", "dim"]))
+    for w in ts.warnings:
+        out.append(([f"  {ts.target.name}", "-", "warning", w], ["", "", "warn", ""]))
+    return out
+
+
+def status_doc(
+    statuses: list[ComponentStatus], decisions: Mapping[str, Sequence[Decision]] | None = None
+) -> dict[str, Any]:
+    comps = []
+    for st in statuses:
+        by_env = {d.environment: d for d in (decisions or {}).get(st.component.name, ())}
+        envs = []
+        for env in _envs(st):
+            scans = [ts for ts in st.scans if ts.target.environment == env]
+            values = list(dict.fromkeys(v for ts in scans for v in ts.values))
+            d = by_env.get(env)
+            envs.append(
                 {
-                    "name": ts.target.name,
-                    "environment": ts.target.environment,
-                    "values": ts.values,
-                    "agree": len(ts.values) <= 1,
-                    "behind": {v: st.behind.get(v) for v in ts.values} if st.head else None,
-                    "locations": [
-                        {"file": loc.file, "line": loc.line, "column": loc.column, "value": loc.value}
-                        for loc in ts.locations
+                    "environment": env,
+                    "versions": [version(v, st.full.get(v)) for v in values],
+                    "agree": len({short(v) for v in values}) <= 1,
+                    "behind": {v: st.behind.get(v) for v in values} if st.head else None,
+                    "next": None
+                    if d is None
+                    else {
+                        "action": d.action,
+                        "reason": d.reason,
+                        "candidate": version(d.candidate, d.candidate) if d.candidate else None,
+                        "until": d.until.isoformat() if d.until else None,
+                    },
+                    "targets": [
+                        {
+                            "target": ts.target.name,
+                            "values": [version(v, st.full.get(v)) for v in ts.values],
+                            "locations": [
+                                {"file": loc.file, "line": loc.line, "column": loc.column, "value": loc.value}
+                                for loc in ts.locations
+                            ],
+                            "tracking": [{"file": t.file, "line": t.line, "value": t.value} for t in ts.tracking],
+                            "warnings": ts.warnings,
+                        }
+                        for ts in scans
                     ],
-                    "tracking": [{"file": t.file, "line": t.line, "value": t.value} for t in ts.tracking],
-                    "warnings": ts.warnings,
+                    "errors": [
+                        {"target": t.name, "message": st.errors[t.name]}
+                        for t in st.component.targets
+                        if t.environment == env and t.name in st.errors
+                    ],
                 }
-                for ts in st.scans
-            ],
-        }
-        for st in statuses
-    ]
-    return json.dumps(doc, indent=2) + "\n"
+            )
+        comps.append(
+            {
+                "component": st.component.name,
+                "upstream": {
+                    "head": version(st.head, st.head) if st.head else None,
+                    "error": st.upstream_error,
+                },
+                "environments": envs,
+            }
+        )
+    return {"schema_version": SCHEMA_VERSION, "kind": "status", "components": comps}
+
+
+def status_json(statuses: list[ComponentStatus], decisions: Mapping[str, Sequence[Decision]] | None = None) -> str:
+    return json.dumps(status_doc(statuses, decisions), indent=2) + "\n"

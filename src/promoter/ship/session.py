@@ -139,7 +139,7 @@ class Session:
         if self._registry is None:
             from promoter.upstream.registry import Registry
 
-            self._registry = Registry()
+            self._registry = Registry(untrusted_dirs=[self.repo.root])
         return self._registry
 
     def targets(self, comp: Component) -> list[Target]:

@@ -1,0 +1,133 @@
+"""For each environment of a component: what it runs, the version it would move to now, and
+what stops it, as data (`Decision`): what `status` shows and what `reconcile` acts on.
+
+Per environment, in its `after:` order: a hold or a closed window stops every candidate; else the
+candidate is the newest commit of the branch (first parents, `Options.lookback` of them) that
+passes every gate of its own for that environment (blocked, min_age, soak, image, verify,
+dependencies). When that is what the environment runs, or older (promoter never moves an
+environment back by itself), it is up to date; when nothing passes, the newest commit's first
+gate says why, and when it may change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from promoter.errors import ExternalError, PromoterError, Refused
+from promoter.model import Component, Target
+from promoter.pipeline import core
+from promoter.policy.rules import Action, Gate
+from promoter.ship.session import Session
+
+
+@dataclass(frozen=True)
+class Decision:
+    component: str
+    environment: str
+    runs: tuple[str, ...]  # the values its targets pin now
+    action: Action
+    reason: str
+    candidate: str | None = None  # the version it would move to (action "promote")
+    until: datetime | None = None  # when the action may change by itself
+    skipped: tuple[str, ...] = field(default=())  # newer commits passed over, and why
+
+
+def environments(comp: Component, config_envs: dict[str, tuple[str, ...]]) -> list[str]:
+    """The component's environments, each after those its `after:` names."""
+    names = list(dict.fromkeys(t.environment for t in comp.targets))
+    out: list[str] = []
+
+    def visit(env: str) -> None:
+        if env in out:
+            return
+        for before in config_envs.get(env, ()):
+            if before in names:
+                visit(before)
+        out.append(env)
+
+    for env in names:
+        visit(env)
+    return out
+
+
+def decide(session: Session, comp: Component) -> list[Decision]:
+    """What each environment of `comp` would do now."""
+    after = {name: p.after for name, p in session.repo.config.environments.items()}
+    out: list[Decision] = []
+    for env in environments(comp, after):
+        targets = [t for t in comp.targets if t.environment == env]
+        try:
+            out.append(_decide(session, comp, env, targets))
+        except PromoterError as exc:
+            out.append(Decision(comp.name, env, (), "error", str(exc)))
+    return out
+
+
+def _decide(session: Session, comp: Component, env: str, targets: list[Target]) -> Decision:
+    scans = core.scan(session.repo, comp, targets)
+    runs = tuple(dict.fromkeys(v for ts in scans for v in ts.values))
+    policy = session.policy(comp)
+    held = policy.held(env)
+    if held is not None:
+        return Decision(comp.name, env, runs, "held", held.reason, until=held.until)
+    if session.options.offline:
+        return Decision(comp.name, env, runs, "error", "--offline: the upstream is needed to choose a candidate")
+    up = session.upstream(comp)
+    head = up.head()
+    current = [f for f in (up.find(v) for v in runs if not v.startswith("sha256:")) if f is not None]
+    skipped: list[str] = []
+    first: Gate | None = None
+    for sha in up.first_parents(head, session.options.lookback):
+        if current and all(up.is_ancestor(sha, c) for c in current):
+            # what it runs already, or older: nothing to do (never moved back by itself)
+            if first is None:
+                return Decision(
+                    comp.name, env, runs, "up-to-date", f"runs {comp.short(current[0])}", skipped=tuple(skipped)
+                )
+            break
+        gate = _first_gate(session, comp, env, targets, sha)
+        if gate is None:
+            return Decision(
+                comp.name, env, runs, "promote", f"to {comp.short(sha)}", candidate=sha, skipped=tuple(skipped)
+            )
+        first = first or gate
+        skipped.append(f"{comp.short(sha)}: {gate.reason}")
+        if gate.action in ("window", "held"):
+            break  # stops every candidate alike
+    assert first is not None
+    return Decision(comp.name, env, runs, first.action, first.reason, until=first.until, skipped=tuple(skipped))
+
+
+def _first_gate(session: Session, comp: Component, env: str, targets: list[Target], sha: str) -> Gate | None:
+    """The first gate that stops `sha` from entering `env` now, None when none does."""
+    from promoter.policy import gates
+
+    policy = session.policy(comp)
+    found = policy.gates(targets, sha, verify=False)
+    if found:
+        return found[0]
+    up = session.upstream(comp)
+    fresh = gates.too_fresh(up, sha, policy.now.timestamp())
+    if fresh is not None:
+        ready = datetime.fromtimestamp(up.commit_time(sha) + comp.min_age, UTC)
+        return Gate("soaking", env, fresh, ready)
+    if comp.image is not None:
+        try:
+            digest = session.registry().digest(comp.image, comp.image_tag(sha))
+        except ExternalError as exc:
+            return Gate("error", env, str(exc))
+        if digest is None:
+            return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{comp.image_tag(sha)} yet")
+    verified = policy.verify_all(targets, sha)
+    if verified:
+        return verified[0]
+    if comp.depends_on and not session.options.ignore_deps:
+        try:
+            gates.dependencies(
+                session.repo.config, comp, sha, up, session.upstream,
+                lambda dep: core.scan(session.repo, dep, dep.targets),
+            )  # fmt: skip
+        except Refused as exc:
+            return Gate("waiting-for-dependency", env, str(exc))
+    return None
