@@ -329,7 +329,10 @@ class FakeGitHub(FakeServer):
     `base`), `POST /repos/{owner}/{repo}/pulls` (`title`, `head`, `base`, `body`, `draft`),
     `PATCH /repos/{owner}/{repo}/pulls/{n}` (`title`, `body`, `state`, `base`),
     `POST /repos/{owner}/{repo}/issues/{n}/labels` (`{"labels": [...]}`, adds),
-    `POST /repos/{owner}/{repo}/pulls/{n}/requested_reviewers` (`{"reviewers": [...]}`, adds).
+    `POST /repos/{owner}/{repo}/pulls/{n}/requested_reviewers` (`{"reviewers": [...]}`, adds),
+    `GET /repos/{owner}/{repo}/commits/{ref}/status` (the combined status: `state`, `statuses`
+    with `context` and `state`), `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`
+    (`check_runs` with `name`, `status`, `conclusion`).
     Authentication: `Authorization: Bearer <token>` (or `token <token>`); otherwise 401
     `{"message": "Bad credentials"}`. Errors as GitHub answers them: 404 `Not Found`, 422
     `{"message": "Validation Failed", "errors": [...]}` for an unknown base branch, a second
@@ -351,6 +354,8 @@ class FakeGitHub(FakeServer):
         self.branches = {"main", "master"}
         self.collaborators = {"jdoe", "ada", "grace"}
         self.pulls: list[dict[str, Any]] = []
+        self.statuses: dict[str, list[dict[str, Any]]] = {}  # sha -> [{"context", "state"}], newest first
+        self.check_runs: dict[str, list[dict[str, Any]]] = {}  # sha -> [{"name", "status", "conclusion"}]
 
     def _error(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> Reply:
         if self.echo_auth:
@@ -430,6 +435,22 @@ class FakeGitHub(FakeServer):
         path = rec.path[len(prefix) :]
         q = {k: v[-1] for k, v in rec.query.items()}
         body = rec.body if isinstance(rec.body, dict) else {}
+        if rec.method == "GET" and path.startswith("/commits/") and path.endswith("/status"):
+            sha = path[len("/commits/") : -len("/status")]  # the combined status of a ref
+            items = self.statuses.get(sha, [])
+            states = {s["state"] for s in items}
+            combined = (
+                "failure"
+                if states & {"failure", "error"}
+                else "pending"
+                if "pending" in states or not items
+                else "success"
+            )
+            return Reply(200, {"state": combined, "sha": sha, "total_count": len(items), "statuses": items})
+        if rec.method == "GET" and path.startswith("/commits/") and path.endswith("/check-runs"):
+            sha = path[len("/commits/") : -len("/check-runs")]
+            runs = self.check_runs.get(sha, [])
+            return Reply(200, {"total_count": len(runs), "check_runs": runs})
         if path == "/pulls" and rec.method == "GET":
             state = q.get("state", "open")
             found = [

@@ -232,3 +232,72 @@ def test_check_base_refuses_a_change_to_a_held_environment(world: World, run) ->
     (cfg / "prod.yaml").write_text(f"ref: {c[2]}\n")
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert code == 3 and "production is held by Test Author" in out and "release the hold first" in out
+
+
+def test_verify_checks_a_real_endpoint_a_command_and_commit_statuses(  # type: ignore[no-untyped-def]
+    world: World, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`verify:` against a real HTTP server on 127.0.0.1 (the stage endpoint reports what it runs),
+    a real script of the config repository, and commit statuses from GitHub's contract fake
+    (GitHub cannot run here; the fake follows its public REST API)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.forge_fakes import FakeGitHub, running
+
+    c, cfg = world.c, world.config
+    seen: list[str] = []
+
+    class Stage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            body = f"qontract-reconcile running {c[2][:7]}\n\x1b[31m".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (cfg / "hack").mkdir()
+    (cfg / "hack" / "smoke.sh").write_text(
+        f'#!/bin/sh\necho "smoke for $2: $1"\n[ "$1" = "{c[2]}" ] || {{ echo "not this one"; exit 1; }}\n'
+    )
+    (cfg / "hack" / "smoke.sh").chmod(0o755)
+    monkeypatch.setenv("STAGE_TOKEN", "s3cret-stage-token")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_verify")
+    gh = FakeGitHub("ghp_verify", owner="org", repo="app")
+    gh.statuses[c[2]] = [{"context": "build", "state": "success"}]
+    gh.check_runs[c[2]] = [{"name": "e2e", "status": "completed", "conclusion": "success"}]
+    gh.statuses[c[0]] = [{"context": "build", "state": "failure"}]
+    with running(gh):
+        verify = (
+            "    verify:\n"
+            f"      - http: http://127.0.0.1:{server.server_port}/version\n"
+            "        expect: 'running {short}'\n"
+            "        headers: {Authorization: 'Bearer ${STAGE_TOKEN}'}\n"
+            "        retries: 0\n"
+            "      - command: [hack/smoke.sh, '{sha}', '{environment}']\n        retries: 0\n"
+            "      - commit_status: [build, e2e]\n        retries: 0\n"
+        )
+        (cfg / "promotion.yaml").write_text(
+            world.yaml(verify, extra_comp=f"    forge: {{kind: github, api_url: '{gh.url}'}}\n")
+        )
+        git(cfg, "add", "-A")
+        git(cfg, "commit", "-qm", "verify")
+        code, out, err = run("-C", cfg, "plan", "app", c[2], "--env", "production")
+        assert code == 0, err  # c3: the endpoint runs it, the script accepts it, build and e2e passed
+        assert seen and seen[-1] == "Bearer s3cret-stage-token"
+        code, out, err = run("-C", cfg, "plan", "app", c[0], "--env", "production")
+        assert code == 3
+        assert f"production: http http://127.0.0.1:{server.server_port}/version failed: GET" in err
+        assert f"the answer does not contain 'running {c[0][:7]}'" in err
+        said = f"production exited with 1: smoke for production: {c[0]} | not this one"
+        assert f"production: command hack/smoke.sh {{sha}} {{environment}} failed: hack/smoke.sh {c[0]} {said}" in err
+        assert "production: commit_status build, e2e failed: build: failure; e2e: not reported" in err
+        assert "pass --ignore-verify to promote anyway" in err
+        assert "s3cret-stage-token" not in err and "\x1b" not in err
+    server.shutdown()

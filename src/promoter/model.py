@@ -85,6 +85,8 @@ class Component:
     depends_on: tuple[str, ...] = ()
     blocked: tuple[str, ...] = ()  # sha prefixes never promoted
     hotfix: tuple[str, ...] = ()  # sha prefixes that may skip soak and windows
+    forge: str | None = None  # where its commits' statuses are read: "github" or "gitlab" (default: by host)
+    forge_api: str | None = None  # that forge's API base (default: from the repo's URL)
 
     def is_blocked(self, sha: str) -> str | None:
         """The `blocked:` prefix that names `sha`, if any."""

@@ -39,6 +39,7 @@ COMPONENT_KEYS = (
     "depends_on",
     "blocked",
     "hotfix",
+    "forge",
     "targets",
 )
 TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds")
@@ -463,6 +464,14 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
     depends_on = r.strings(m["depends_on"][1], f"{what}: depends_on") if "depends_on" in m else ()
     blocked = _prefixes(r, m["blocked"][1], f"{what}: blocked") if "blocked" in m else ()
     hotfix = _prefixes(r, m["hotfix"][1], f"{what}: hotfix") if "hotfix" in m else ()
+    forge = forge_api = None
+    if "forge" in m:  # where the upstream's commit statuses are read (verify: commit_status)
+        f = r.mapping(m["forge"][1], f"{what}: forge", ("kind", "api_url"))
+        if "kind" in f:
+            forge = r.string(f["kind"][1], f"{what}: forge.kind")
+            if forge not in ("github", "gitlab"):
+                raise r.error(f["kind"][1], f"{what}: forge.kind must be 'github' or 'gitlab', not '{forge}'")
+        forge_api = r.string(f["api_url"][1], f"{what}: forge.api_url") if "api_url" in f else None
     if "targets" not in m:
         raise r.error(key, f"{what}: missing 'targets'")
     tnode = m["targets"][1]
@@ -480,7 +489,21 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         if t.format == "digest" and image is None:
             raise r.error(node, f"{what}: target '{t.name}' has format digest, which needs the component's 'image'")
     return Component(
-        name, repo, fetch, branch, short, tuple(targets), key.line, image, tag, min_age, depends_on, blocked, hotfix
+        name,
+        repo,
+        fetch,
+        branch,
+        short,
+        tuple(targets),
+        key.line,
+        image,
+        tag,
+        min_age,
+        depends_on,
+        blocked,
+        hotfix,
+        forge,
+        forge_api,
     )
 
 

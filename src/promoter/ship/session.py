@@ -132,8 +132,24 @@ class Session:
                 load_holds(self.repo.config, self.repo.root),
                 None if o.offline else self.upstream(comp),
                 Overrides(o.ignore_soak, o.ignore_window, o.ignore_hold, o.ignore_verify),
+                statuses=self._statuses_of(comp),
             )
         return self._policies[comp.name]
+
+    def _statuses_of(self, comp: Component) -> Callable[[str], dict[str, str]] | None:
+        """How to ask the component's forge for a commit's statuses (for `verify: commit_status`):
+        github.com or gitlab.com by the repo's host, with GITHUB_TOKEN or GITLAB_TOKEN."""
+        needed = any(c.kind == "commit_status" for p in self.repo.config.environments.values() for c in p.verify)
+        if not needed:
+            return None
+
+        def statuses(sha: str) -> dict[str, str]:
+            from promoter.ship.forge import forge_for, forge_kind
+
+            kind = forge_kind(comp.repo, comp.forge)
+            return forge_for(kind, comp.repo, api_url=comp.forge_api).commit_statuses(sha)
+
+        return statuses
 
     def registry(self) -> Registry:
         if self._registry is None:

@@ -52,6 +52,10 @@ class Forge(Protocol):
         """Update the open merge request whose source is `mr.source_branch`, or open one."""
         ...
 
+    def commit_statuses(self, sha: str) -> dict[str, str]:
+        """The statuses and check runs of commit `sha`, by name: "success", "pending", "failure"..."""
+        ...
+
 
 def require_secure_api(kind: str, api_url: str) -> None:
     """UsageError unless the token may be sent to `api_url`: https, or plain http to a loopback
@@ -97,7 +101,7 @@ def forge_for(
     token_env: Mapping[str, str] = os.environ,
     api_url: str | None = None,
 ) -> Forge:
-    """The forge client for the config repository at `repo_url` (its web or remote URL).
+    """The forge client for the repository at `repo_url` (its web or remote URL).
 
     `kind` is "gitlab" (token from GITLAB_TOKEN; API default `https://<host>/api/v4`) or
     "github" (GITHUB_TOKEN; API default `https://api.github.com`, `https://<host>/api/v3` for

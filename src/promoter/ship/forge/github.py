@@ -136,6 +136,22 @@ class GitHub:
             raise ExternalError(f"GitHub answered pull request #{number} without its html_url")
         return Opened(url=url, number=number, created=created)
 
+    def commit_statuses(self, sha: str) -> dict[str, str]:
+        """Commit `sha`'s combined statuses (by context) and check runs (by name): "success" when
+        it succeeded, else its state ("pending", "failure", "error") or conclusion."""
+        repo = f"/repos/{quote(self.owner, safe='')}/{quote(self.repo, safe='')}"
+        states: dict[str, str] = {}
+        combined = _object(self._call("GET", f"{repo}/commits/{quote(sha, safe='')}/status"), "combined status")
+        for status in combined.get("statuses") or []:
+            if isinstance(status, dict) and isinstance(status.get("context"), str):
+                states.setdefault(status["context"], str(status.get("state") or "pending"))
+        runs = _object(self._call("GET", f"{repo}/commits/{quote(sha, safe='')}/check-runs"), "check runs")
+        for run in runs.get("check_runs") or []:
+            if isinstance(run, dict) and isinstance(run.get("name"), str):
+                done = run.get("status") == "completed"
+                states.setdefault(run["name"], str(run.get("conclusion") or "pending") if done else "pending")
+        return states
+
     def _find(self, repo: str, branch: str) -> dict[str, Any] | None:
         """The open pull request from `branch` of this very repository; the list's `head` filter
         is the server's, so each candidate is checked here."""

@@ -137,6 +137,20 @@ class GitLab:
             raise ExternalError("GitLab answered a merge request without its web_url")
         return Opened(url=url, number=_int(done.get("iid"), "merge request", "iid"), created=created)
 
+    def commit_statuses(self, sha: str) -> dict[str, str]:
+        """Commit `sha`'s statuses (pipelines' jobs and external ones), by name: "success", "pending",
+        "running", "failed"... (the newest of each name)."""
+        what = f"GET statuses of {sha[:12]}"
+        path = f"/projects/{quote(self.project_path, safe='')}/repository/commits/{quote(sha, safe='')}/statuses"
+        found = self._call("GET", path, what, query={"all": "true", "per_page": "100"})
+        if not isinstance(found, list):
+            raise ExternalError(f"GitLab {what}: answered something else than a list")
+        states: dict[str, str] = {}
+        for status in found:  # newest first, as GitLab lists them
+            if isinstance(status, dict) and isinstance(status.get("name"), str):
+                states.setdefault(status["name"], str(status.get("status") or "pending"))
+        return states
+
     def _find(self, pid: int, branch: str) -> dict[str, Any] | None:
         """The open merge request from `branch` of this very project; the list's filter is the
         server's, so each candidate is checked here."""
