@@ -249,6 +249,13 @@ class FakeGitLab(FakeServer):
             return Reply(
                 200, [{"id": self.users[n], "username": n, "name": n.title(), "state": "active"} for n in hits]
             )
+        notes = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes", path)
+        if notes is not None and rec.method == "POST":  # a comment on a merge request
+            hits = [mr for mr in self.mrs if mr["iid"] == int(notes.group(2))]
+            if not hits:
+                return self._error(404, "404 Not found")
+            hits[0].setdefault("notes", []).append(str(body.get("body", "")))
+            return Reply(201, {"id": len(hits[0]["notes"]), "body": body.get("body", "")})
         m = re.fullmatch(r"/api/v4/projects/([^/]+)(/merge_requests(?:/(\d+))?)?", path)
         if m is None:
             return Reply(404, {"error": "404 Not Found"})
@@ -512,6 +519,9 @@ class FakeGitHub(FakeServer):
                 if key in body:
                     pr[key] = body[key]
             return Reply(200, self._pull_json(pr))
+        if kind == "issues" and sub == "/comments" and rec.method == "POST":
+            pr.setdefault("comments", []).append(str(body.get("body", "")))
+            return Reply(201, {"id": len(pr["comments"]), "body": body.get("body", "")})
         if kind == "issues" and sub == "/labels" and rec.method == "POST":
             for name in body.get("labels") or []:
                 if name not in pr["labels"]:

@@ -47,6 +47,16 @@ class Opened:
     created: bool  # False: an open one for the same source branch existed and was updated
 
 
+@dataclass(frozen=True)
+class OpenRequest:
+    """An open merge request of this repository (from one of its own branches)."""
+
+    number: int
+    url: str
+    source_branch: str
+    description: str
+
+
 class Forge(Protocol):
     def open_or_update(self, mr: MergeRequest) -> Opened:
         """Update the open merge request whose source is `mr.source_branch`, or open one."""
@@ -54,6 +64,14 @@ class Forge(Protocol):
 
     def commit_statuses(self, sha: str) -> dict[str, str]:
         """The statuses and check runs of commit `sha`, by name: "success", "pending", "failure"..."""
+        ...
+
+    def open_requests(self) -> list[OpenRequest]:
+        """Every open merge request from a branch of this repository (one listing, paged)."""
+        ...
+
+    def close(self, number: int, comment: str) -> None:
+        """Close merge request `number`, saying why in a comment."""
         ...
 
 

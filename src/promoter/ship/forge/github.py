@@ -39,9 +39,10 @@ from urllib.parse import quote
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.http import Cutoff, Http, HttpError, Response, Retrying, WaitTooLong
 from promoter.http import retry_after as parse_retry_after
-from promoter.ship.forge import MergeRequest, Opened, require_secure_api
+from promoter.ship.forge import MergeRequest, Opened, OpenRequest, require_secure_api
 from promoter.urls import redact
 
+MAX_PAGES = 20  # 2,000 open pull requests at the most
 API_VERSION = "2022-11-28"
 TIMEOUT = 10.0
 DEADLINE = 120.0  # seconds one API call may take with its retries
@@ -151,6 +152,34 @@ class GitHub:
                 done = run.get("status") == "completed"
                 states.setdefault(run["name"], str(run.get("conclusion") or "pending") if done else "pending")
         return states
+
+    def open_requests(self) -> list[OpenRequest]:
+        """Open pull requests from this repository's own branches (forks left out), 100 a page."""
+        repo = f"/repos/{quote(self.owner, safe='')}/{quote(self.repo, safe='')}"
+        full_name = f"{self.owner}/{self.repo}".lower()
+        out: list[OpenRequest] = []
+        for page in range(1, MAX_PAGES + 1):
+            pulls = self._call("GET", f"{repo}/pulls", query={"state": "open", "per_page": "100", "page": str(page)})
+            if not isinstance(pulls, list):
+                raise ExternalError("GitHub answered the pull request list with something else than a list")
+            for item in pulls:
+                pull = _object(item, "GET pulls")
+                head: dict[str, Any] = pull["head"] if isinstance(pull.get("head"), dict) else {}
+                head_repo = head.get("repo")
+                name = head_repo.get("full_name") if isinstance(head_repo, dict) else None
+                if pull.get("state") != "open" or not isinstance(name, str) or name.lower() != full_name:
+                    continue
+                ref, url, body = head.get("ref"), pull.get("html_url"), pull.get("body")
+                if isinstance(ref, str) and isinstance(url, str):
+                    out.append(OpenRequest(_number(pull), url, ref, body if isinstance(body, str) else ""))
+            if len(pulls) < 100:
+                break
+        return out
+
+    def close(self, number: int, comment: str) -> None:
+        repo = f"/repos/{quote(self.owner, safe='')}/{quote(self.repo, safe='')}"
+        self._call("POST", f"{repo}/issues/{number}/comments", body={"body": comment})
+        self._call("PATCH", f"{repo}/pulls/{number}", body={"state": "closed"})
 
     def _find(self, repo: str, branch: str) -> dict[str, Any] | None:
         """The open pull request from `branch` of this very repository; the list's `head` filter

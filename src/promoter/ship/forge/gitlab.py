@@ -34,9 +34,10 @@ from urllib.parse import quote
 
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.http import Cutoff, Http, HttpError, Response, Retrying, TooLarge, WaitTooLong
-from promoter.ship.forge import MergeRequest, Opened, require_secure_api
+from promoter.ship.forge import MergeRequest, Opened, OpenRequest, require_secure_api
 from promoter.urls import redact
 
+MAX_PAGES = 20  # 2,000 open merge requests at the most
 TIMEOUT = 10.0
 DEADLINE = 120.0  # seconds one API call may take with its retries
 MAX_RATE_LIMIT_WAIT = 30.0  # a longer wait asked by a rate limit ends the run instead (exit 4)
@@ -150,6 +151,44 @@ class GitLab:
             if isinstance(status, dict) and isinstance(status.get("name"), str):
                 states.setdefault(status["name"], str(status.get("status") or "pending"))
         return states
+
+    def _project_id(self) -> int:
+        what = f"GET project {self.project_path}"
+        project = _object(self._call("GET", f"/projects/{quote(self.project_path, safe='')}", what), what)
+        return _int(project.get("id"), what, "id")
+
+    def open_requests(self) -> list[OpenRequest]:
+        """Open merge requests from this project's own branches (forks left out), 100 a page."""
+        pid = self._project_id()
+        out: list[OpenRequest] = []
+        for page in range(1, MAX_PAGES + 1):
+            what = "list merge requests"
+            found = self._call(
+                "GET",
+                f"/projects/{pid}/merge_requests",
+                what,
+                query={"state": "opened", "per_page": "100", "page": str(page)},
+            )
+            if not isinstance(found, list):
+                raise ExternalError(f"GitLab {what}: answered something else than a list")
+            for item in found:
+                mr = _object(item, what)
+                ref, url, body = mr.get("source_branch"), mr.get("web_url"), mr.get("description")
+                if mr.get("state") != "opened" or mr.get("source_project_id") != pid:
+                    continue
+                if isinstance(ref, str) and isinstance(url, str):
+                    iid = _int(mr.get("iid"), what, "iid")
+                    out.append(OpenRequest(iid, url, ref, body if isinstance(body, str) else ""))
+            if len(found) < 100:
+                break
+        return out
+
+    def close(self, number: int, comment: str) -> None:
+        pid = self._project_id()
+        self._call(
+            "POST", f"/projects/{pid}/merge_requests/{number}/notes", f"comment on !{number}", body={"body": comment}
+        )
+        self._call("PUT", f"/projects/{pid}/merge_requests/{number}", f"close !{number}", body={"state_event": "close"})
 
     def _find(self, pid: int, branch: str) -> dict[str, Any] | None:
         """The open merge request from `branch` of this very project; the list's filter is the
