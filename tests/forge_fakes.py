@@ -506,7 +506,7 @@ class FakeGitHub(FakeServer):
                 draft=bool(body.get("draft")),
             )
             return Reply(201, self._pull_json(pr))
-        m = re.fullmatch(r"/(pulls|issues)/(\d+)(/labels|/requested_reviewers)?", path)
+        m = re.fullmatch(r"/(pulls|issues)/(\d+)(/labels|/requested_reviewers|/comments)?", path)
         if m is None:
             return self._error(404, "Not Found")
         matches = [pr for pr in self.pulls if pr["number"] == int(m.group(2))]

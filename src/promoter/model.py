@@ -131,6 +131,8 @@ class MergeRequestConfig:
     reviewers: tuple[str, ...] = ()
     remove_source_branch: bool = True
     draft: bool = False
+    reconcile_branch: str = "promote/{component}"  # reconcile's one branch per component
+    sign: bool = False  # refuse unsigned promotion commits (git's commit.gpgsign signs them)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ MR_KEYS = (
     "reviewers",
     "remove_source_branch",
     "draft",
+    "reconcile_branch",
+    "sign",
 )
 TARGET_KEYS = ("name", "environment", "file", "files", "format", "optional")
 LOCATOR_KEYS = ("saas", "env", "key", "path", "regex")
@@ -394,9 +396,21 @@ def _merge_request(r: _Reader, node: Node) -> MergeRequestConfig:
     for key in ("labels", "reviewers"):
         if key in m:
             kw[key] = r.strings(m[key][1], f"merge_request.{key}")
-    for key in ("remove_source_branch", "draft"):
+    for key in ("remove_source_branch", "draft", "sign"):
         if key in m:
             kw[key] = r.boolean(m[key][1], f"merge_request.{key}")
+    if "reconcile_branch" in m:
+        value = r.string(m["reconcile_branch"][1], "merge_request.reconcile_branch")
+        try:
+            sample = value.format(component="c")
+        except (KeyError, IndexError, ValueError):
+            raise r.error(m["reconcile_branch"][1], "merge_request.reconcile_branch may use {component} only") from None
+        if "{component}" not in value:
+            raise r.error(
+                m["reconcile_branch"][1], "merge_request.reconcile_branch needs {component}: one per component"
+            )
+        _branch_name(r, m["reconcile_branch"][1], "merge_request.reconcile_branch", sample)
+        kw["reconcile_branch"] = value
     return MergeRequestConfig(**kw)  # type: ignore[arg-type]
 
 

@@ -50,6 +50,13 @@ def current_branch(git: Git) -> str | None:
     return git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip() or None
 
 
+def remote_url(git: Git, remote: str) -> str:
+    """The URL a remote names as configured (before any insteadOf rewriting, which may point a
+    GitHub URL at a mirror): what tells the forge and the project."""
+    configured = git.run("config", "--get", f"remote.{remote}.url", check=False).stdout.strip()
+    return configured or remote
+
+
 def remote_head(git: Git, remote: str) -> str | None:
     """The default branch of `remote` (what its HEAD points at), None when it cannot be told."""
     proc = git.run("ls-remote", "--symref", remote, "HEAD", check=False)
@@ -98,17 +105,23 @@ def abandon_branch(git: Git, branch: str, back_to: str) -> None:
 
 def commit(git: Git, branch: str, base: str, contents: dict[str, str], subject: str, text: str) -> BranchCommit:
     """Commit exactly the planned `contents` (repo-relative path -> text) on `branch`, on top of
-    `base`, whatever HEAD, the index or the working tree hold meanwhile.
+    `base`, whatever HEAD, the index or the working tree hold meanwhile (see `commit_ref`). When
+    HEAD is on `branch`, the index entries of the committed files are brought up to the commit,
+    so the tree looks clean."""
+    sha = commit_ref(git, f"refs/heads/{branch}", base, contents, subject, text, what=f"branch {branch}")
+    if current_branch(git) == branch:
+        git.run("reset", "--quiet", "--", *contents)  # the index follows the commit for these files
+    return BranchCommit(branch, sha, subject, text)
 
-    The tree is built in a private index (`base`'s tree plus the planned blobs, stored without
-    filters), the commit with `commit-tree` (no hook runs: nothing can change what is committed),
-    and `branch` moves only if it is still at `base` (`update-ref` with the expected old value):
-    a branch someone moved meanwhile is refused, never overwritten. When HEAD is on `branch`, the
-    index entries of the committed files are brought up to the commit, so the tree looks clean.
-    """
+
+def commit_ref(git: Git, ref: str, base: str, contents: dict[str, str], subject: str, text: str, what: str = "") -> str:
+    """The commit of `contents` on top of `base`, and `ref` moved to it only if it is still at
+    `base`. The tree is built in a private index (`base`'s tree plus the planned blobs, stored
+    without filters), the commit with `commit-tree` (no hook runs, so nothing can change what is
+    committed; `commit.gpgsign` and its signing key are honoured, as `git commit` does), and the ref moves with
+    `update-ref` and the expected old value: one someone moved meanwhile is refused."""
     import tempfile
 
-    ref = f"refs/heads/{branch}"
     paths = list(contents)
     listed = git.run("ls-tree", "-z", "--full-tree", base, "--", *paths).stdout
     modes = {entry.split("\t", 1)[1]: entry.split(" ", 1)[0] for entry in listed.split("\0") if "\t" in entry}
@@ -119,16 +132,16 @@ def commit(git: Git, branch: str, base: str, contents: dict[str, str], subject: 
             blob = git.run("hash-object", "-w", "--no-filters", "--stdin", input=data).stdout.strip()
             git.run("update-index", "--add", "--cacheinfo", f"{modes.get(path, '100644')},{blob},{path}", env=env)
         tree = git.run("write-tree", env=env).stdout.strip()
-    sha = git.run("commit-tree", tree, "-p", base, "-F", "-", input=text).stdout.strip()
+    # commit-tree (plumbing) does not read commit.gpgsign: honour it as `git commit` would
+    sign = git.run("config", "--type=bool", "--get", "commit.gpgsign", check=False).stdout.strip() == "true"
+    sha = git.run("commit-tree", *(["-S"] if sign else []), tree, "-p", base, "-F", "-", input=text).stdout.strip()
     moved = git.run("update-ref", "-m", f"promoter: {subject}", ref, sha, base, check=False)
     if moved.returncode != 0:
         raise Refused(
-            f"branch {branch} moved while promoter was committing (it is no longer at {base[:12]}); "
+            f"{what or ref} moved while promoter was committing (it is no longer at {base[:12]}); "
             "nothing was committed on it: look at what moved it, then run the command again"
         )
-    if current_branch(git) == branch:
-        git.run("reset", "--quiet", "--", *paths)  # the index follows the commit for these files
-    return BranchCommit(branch, sha, subject, text)
+    return sha
 
 
 def own_commits(git: Git, base: str, tip: str) -> list[tuple[str, str]]:

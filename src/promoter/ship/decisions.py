@@ -31,6 +31,7 @@ class Decision:
     candidate: str | None = None  # the version it would move to (action "promote")
     until: datetime | None = None  # when the action may change by itself
     skipped: tuple[str, ...] = field(default=())  # newer commits passed over, and why
+    exit_code: int = 0  # for an "error": the exit code of what failed (4: the network, 3: a refusal)
 
 
 def environments(comp: Component, config_envs: dict[str, tuple[str, ...]]) -> list[str]:
@@ -60,7 +61,7 @@ def decide(session: Session, comp: Component) -> list[Decision]:
         try:
             out.append(_decide(session, comp, env, targets))
         except PromoterError as exc:
-            out.append(Decision(comp.name, env, (), "error", str(exc)))
+            out.append(Decision(comp.name, env, (), "error", str(exc), exit_code=exc.exit_code))
     return out
 
 

@@ -415,7 +415,7 @@ class Session:
         else:  # the forge and its token are settled before anything is pushed
             from promoter.ship.forge import forge_for, forge_kind
 
-            url = git.out("remote", "get-url", push_to)
+            url = commits.remote_url(git, push_to)
             forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
 
         def rebuilt(tip: str) -> commits.BranchCommit | None:

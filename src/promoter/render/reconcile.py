@@ -1,0 +1,98 @@
+"""`promoter reconcile` as text (a log a CI job prints), JSON, and markdown (a dashboard body a
+CI job can post to an issue or a wiki page)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from promoter.render.table import fit
+from promoter.ship.reconcile import Reconciled
+from promoter.text import plural
+
+SCHEMA_VERSION = 1
+
+
+def _until(d: Any) -> str:
+    return d.until.strftime("%Y-%m-%d %H:%M UTC") if d.until else ""
+
+
+def reconcile_text(r: Reconciled, width: int | None = None) -> str:
+    out: list[str] = []
+    verb = "" if r.pushed else " (dry run: nothing pushed)"
+    for c in r.components:
+        mr = f"merge request: {c.action}" + (f" {c.url}" if c.url else "") + (f" ({c.reason})" if c.reason else "")
+        out.append(f"{c.component}: {mr}")
+        rows = [["ENVIRONMENT", "ACTION", "UNTIL", "REASON"]]
+        rows += [[d.environment, d.action, _until(d), d.reason] for d in c.environments]
+        if len(rows) > 1:
+            out += fit(rows, width, shrink=3)
+        out += [f"  closed {url}" for url in c.closed]
+    counts: dict[str, int] = {}
+    for c in r.components:
+        counts[c.action] = counts.get(c.action, 0) + 1
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+    out.append(f"{plural(len(r.components), 'component')}: {summary}{verb}")
+    return "\n".join(out) + "\n"
+
+
+def reconcile_doc(r: Reconciled) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "reconcile",
+        "pushed": r.pushed,
+        "max_open": r.max_open,
+        "exit_code": r.exit_code,
+        "components": [
+            {
+                "component": c.component,
+                "merge_request": {
+                    "action": c.action,
+                    "reason": c.reason,
+                    "branch": c.branch,
+                    "url": c.url,
+                    "hash": c.hash,
+                    "commit": c.commit,
+                    "closed": c.closed,
+                },
+                "environments": [
+                    {
+                        "environment": d.environment,
+                        "action": d.action,
+                        "reason": d.reason,
+                        "runs": list(d.runs),
+                        "candidate": {"value": d.candidate, "sha": d.candidate} if d.candidate else None,
+                        "until": d.until.isoformat() if d.until else None,
+                    }
+                    for d in c.environments
+                ],
+            }
+            for c in r.components
+        ],
+    }
+
+
+def reconcile_json(r: Reconciled) -> str:
+    return json.dumps(reconcile_doc(r), indent=2) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def reconcile_markdown(r: Reconciled) -> str:
+    lines = ["# Promotions", ""]
+    lines.append("| component | environment | action | until | reason | merge request |")
+    lines.append("|---|---|---|---|---|---|")
+    for c in r.components:
+        mr = f"[{c.action}]({c.url})" if c.url else c.action
+        for i, d in enumerate(c.environments or []):
+            lines.append(
+                f"| {_md(c.component) if i == 0 else ''} | {_md(d.environment)} | `{d.action}` | {_until(d)} | "
+                f"{_md(d.reason)} | {mr if i == 0 else ''} |"
+            )
+        if not c.environments:
+            lines.append(f"| {_md(c.component)} | | `{c.action}` | | {_md(c.reason)} | {mr} |")
+    lines.append("")
+    lines.append("_Written by `promoter reconcile`._")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,351 @@
+"""`promoter reconcile`: the loop a scheduled CI job runs to keep every environment promoted
+under its policy, with no server to operate.
+
+For every component (dependency order) and every environment (`after:` order) it takes the
+policy's decision (`ship.decisions`). The environments that may move make one merge request per
+component, on a stable branch (`merge_request.reconcile_branch`, default `promote/{component}`),
+built from the base branch without touching the working tree (a private index, `commit-tree`),
+its planned edits summed up by a content hash kept in the commit's `Promoted-Hash:` trailer and in
+the merge request's description:
+
+- an open merge request (or, with push options, a remote branch) already holding exactly this
+  promotion: nothing is pushed (`leave`);
+- one holding an older promotion: the branch is rebuilt and pushed with `--force-with-lease`
+  against the commit promoter pushed there, only when every commit on it is promoter's own
+  (`update`); its description is updated;
+- none: the branch is pushed (the lease: it must not exist) and the merge request opened (`open`);
+- nothing to promote while one is open: it is closed with a comment (`close`); merge requests of
+  the component on other `promote/{component}-*` branches (opened by `promote --push`) are closed
+  as superseded, with a comment linking the new one.
+
+One component's failure never stops the others. The exit code: 0 all done or nothing to do; 3
+some refused by a gate that needs a person (held, blocked); 4 some failed on the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from promoter.errors import ExternalError, PromoterError, Refused, UsageError
+from promoter.model import Component, Edit, FileChange, Plan
+from promoter.pipeline import apply, core
+from promoter.pipeline.edit import change
+from promoter.ship import commit as commits
+from promoter.ship.decisions import Decision, decide
+from promoter.ship.forge import Forge, MergeRequest, OpenRequest
+from promoter.ship.session import Session, order
+from promoter.upstream.git import Git
+
+MrAction = Literal["open", "update", "leave", "close", "none", "wait", "error"]
+HASH_TRAILER = "Promoted-Hash"
+_HASH_IN_TEXT = re.compile(r"promoter-hash: ([0-9a-f]{64})")
+
+
+@dataclass
+class ComponentPlan:
+    component: str
+    environments: list[Decision]
+    action: MrAction = "none"
+    reason: str = ""
+    branch: str = ""
+    hash: str | None = None
+    url: str | None = None  # the merge request, when known
+    commit: str | None = None  # what was pushed
+    closed: list[str] = field(default_factory=list)  # merge requests closed (superseded or stale)
+    error_kind: Literal["person", "network", "other"] | None = None
+    plans: list[Plan] = field(default_factory=list, repr=False)
+    changes: list[FileChange] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Reconciled:
+    components: list[ComponentPlan]
+    pushed: bool
+    max_open: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """4 when something failed on the network, else 3 when something needs a person (held,
+        blocked, a refusal), else 1 for a bug, else 0."""
+        kinds = {c.error_kind for c in self.components}
+        for c in self.components:
+            for d in c.environments:
+                if d.action == "error":
+                    kinds.add("network" if d.exit_code == 4 else "person" if d.exit_code in (2, 3) else "other")
+                elif d.action in ("held", "blocked"):
+                    kinds.add("person")
+        if "network" in kinds:
+            return 4
+        if "person" in kinds:
+            return 3
+        return 1 if "other" in kinds else 0
+
+
+def shard(comps: list[Component], index: int, count: int, all_comps: dict[str, Component]) -> list[Component]:
+    """The components of shard `index` of `count`: each dependency chain (components linked by
+    `depends_on`) whole in one shard, chosen by a stable hash of its names."""
+    if not 1 <= index <= count:
+        raise UsageError(f"--shard takes I/N with 1 <= I <= N, not {index}/{count}")
+    parent = {name: name for name in all_comps}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for comp in all_comps.values():
+        for dep in comp.depends_on:
+            parent[root(comp.name)] = root(dep)
+    groups: dict[str, list[str]] = {}
+    for name in all_comps:
+        groups.setdefault(root(name), []).append(name)
+
+    def bucket(name: str) -> int:
+        key = ",".join(sorted(groups[root(name)])).encode()
+        return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % count + 1
+
+    return [c for c in comps if bucket(c.name) == index]
+
+
+def content_hash(comp: Component, changes: list[FileChange]) -> str:
+    """What a promotion writes, summed up: equal hashes, equal edits."""
+    h = hashlib.sha256(comp.name.encode())
+    for ch in sorted(changes, key=lambda c: c.file):
+        h.update(b"\0" + ch.file.encode() + b"\0" + hashlib.sha256(ch.new_text.encode()).digest())
+    return h.hexdigest()
+
+
+def _merge(repo: core.Repo, comp: Component, plans: list[Plan]) -> list[FileChange]:
+    """One verified change per file for several plans of one component (environments moving to
+    different versions may share a file)."""
+    by_file: dict[str, list[Edit]] = {}
+    new: dict[str, str] = {}
+    for p in plans:
+        for tc in p.targets:
+            new[tc.target.name] = tc.new_value
+        for ch in p.changes:
+            by_file.setdefault(ch.file, []).extend(ch.edits)
+    return [change(f, repo.workspace.read(f), edits, comp, new) for f, edits in sorted(by_file.items())]
+
+
+def _subject(comp: Component, decisions: list[Decision], plans: list[Plan]) -> str:
+    moves = [f"{d.environment} to {comp.short(d.candidate or '')}" for d in decisions if d.action == "promote"]
+    return f"promote {comp.name}: " + ", ".join(moves) if moves else f"promote {comp.name}"
+
+
+def _message(comp: Component, decisions: list[Decision], plans: list[Plan], digest: str) -> tuple[str, str]:
+    from promoter.ship import describe
+
+    subject = _subject(comp, decisions, plans)
+    body = "\n".join(line for p in plans for line in describe.plan_summary(p))
+    envs = ", ".join(d.environment for d in decisions if d.action == "promote")
+    newest = plans[-1].sha if plans else ""
+    text = (
+        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-To: {newest}\n"
+        f"Promoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
+    )
+    return subject, text
+
+
+def _description(comp: Component, plans: list[Plan], session: Session, digest: str) -> str:
+    from promoter.ship import describe
+
+    parts = [describe.merge_request_description(p, None) for p in plans]
+    return "\n---\n\n".join(parts) + f"\n<!-- promoter-hash: {digest} -->\n"
+
+
+def reconcile(
+    session: Session,
+    names: list[str],
+    *,
+    push_to: str | None = None,
+    dry_run: bool = False,
+    max_open: int | None = None,
+    shard_of: tuple[int, int] | None = None,
+) -> Reconciled:
+    repo = session.repo
+    cfg = repo.config
+    comps = order(cfg.components, names or list(cfg.components))
+    if shard_of is not None:
+        comps = shard(comps, shard_of[0], shard_of[1], cfg.components)
+    pushing = push_to is not None and not dry_run
+    git = Git(repo.root)
+    base = session.base_branch
+    if push_to is not None and base is None:
+        raise UsageError("reconcile --push needs a checked-out base branch (HEAD is detached)")
+    forge, open_requests, remote_tips = _remote_state(session, push_to) if push_to is not None else (None, [], {})
+    opened = sum(1 for r in open_requests if r.source_branch.startswith("promote/"))
+    out: list[ComponentPlan] = []
+    for comp in comps:
+        cp = ComponentPlan(comp.name, [], branch=cfg.merge_request.reconcile_branch.format(component=comp.name))
+        out.append(cp)
+        try:
+            cp.environments = decide(session, comp)
+            moving = [d for d in cp.environments if d.action == "promote"]
+            mine = next((r for r in open_requests if r.source_branch == cp.branch), None)
+            superseded = [r for r in open_requests if r.source_branch.startswith(f"promote/{comp.name}-")]
+            if not moving:
+                if mine is not None:
+                    cp.action, cp.url = "close", mine.url
+                    cp.reason = "nothing to promote any more"
+                    if pushing and forge is not None:
+                        forge.close(mine.number, "promoter reconcile: nothing to promote any more; closing.")
+                        cp.closed.append(mine.url)
+                else:
+                    cp.action, cp.reason = "none", "nothing to promote"
+                continue
+            for d in moving:
+                targets = [t for t in comp.targets if t.environment == d.environment]
+                assert d.candidate is not None
+                digest = None
+                if comp.image is not None and any(t.format == "digest" for t in targets):
+                    digest = session.registry().digest(comp.image, comp.image_tag(d.candidate))
+                cp.plans.append(core.plan(repo, comp, d.candidate, targets, digest))
+            cp.changes = _merge(repo, comp, cp.plans)
+            if not cp.changes:
+                cp.action, cp.reason = "none", "nothing to write"
+                continue
+            cp.hash = content_hash(comp, cp.changes)
+            held_hash = _hash_of(git, mine.description if mine else None, remote_tips.get(cp.branch))
+            if held_hash == cp.hash and (mine is not None or forge is None) and cp.branch in remote_tips:
+                cp.action, cp.url = "leave", mine.url if mine else None
+                cp.reason = "its merge request already holds exactly this promotion"
+            elif cp.branch in remote_tips:
+                cp.action, cp.url = "update", mine.url if mine else None
+                cp.reason = "its merge request holds an older promotion: rebuilt and updated"
+            elif max_open is not None and opened >= max_open:
+                cp.action, cp.reason = "wait", f"--max-open {max_open}: {opened} promotion merge requests are open"
+                continue
+            else:
+                cp.action, cp.reason = "open", "a new merge request"
+                opened += 1
+            if not pushing or cp.action == "leave":
+                if pushing and cp.action == "leave" and mine is None and forge is not None:
+                    cp.action = "open"  # pushed earlier, the merge request never opened: finish the job
+                    cp.url = _open(session, comp, cp, forge, base or "main")
+                continue
+            _push(session, git, comp, cp, push_to or "origin", base or "main", remote_tips.get(cp.branch))
+            if forge is not None:
+                cp.url = _open(session, comp, cp, forge, base or "main")
+                for r in superseded:
+                    forge.close(r.number, f"Superseded by {cp.url} (promoter reconcile).")
+                    cp.closed.append(r.url)
+        except PromoterError as exc:
+            cp.action, cp.reason = "error", str(exc)
+            cp.error_kind = (
+                "network" if isinstance(exc, ExternalError) else "person" if isinstance(exc, Refused) else "other"
+            )
+    return Reconciled(out, pushing, max_open)
+
+
+def _remote_state(session: Session, remote: str | None) -> tuple[Forge | None, list[OpenRequest], dict[str, str]]:
+    """The forge (API method), its open merge requests (one listing), and the tips of the
+    remote's `promote/*` branches (one ls-remote)."""
+    git = Git(session.repo.root)
+    assert remote is not None
+    proc = git.run("ls-remote", "--", remote, "refs/heads/promote/*", check=False)
+    if proc.returncode != 0:
+        raise ExternalError(f"git ls-remote {remote}: {proc.stderr.strip() or 'failed'}")
+    tips = {}
+    for line in proc.stdout.splitlines():
+        sha, _, ref = line.partition("\t")
+        tips[ref.removeprefix("refs/heads/")] = sha
+    mr_cfg = session.repo.config.merge_request
+    if mr_cfg.method != "api":
+        return None, [], tips
+    from promoter.ship.forge import forge_for, forge_kind
+
+    url = commits.remote_url(git, remote)
+    forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
+    return forge, forge.open_requests(), tips
+
+
+def _hash_of(git: Git, description: str | None, tip: str | None) -> str | None:
+    """The content hash an open merge request or a remote branch holds."""
+    if description:
+        m = _HASH_IN_TEXT.search(description)
+        if m:
+            return m.group(1)
+    if tip:
+        proc = git.run("log", "-1", f"--format=%(trailers:key={HASH_TRAILER},valueonly)", tip, "--", check=False)
+        value = proc.stdout.strip()
+        if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}", value):
+            return value
+    return None
+
+
+def _push(
+    session: Session, git: Git, comp: Component, cp: ComponentPlan, remote: str, base: str, tip: str | None
+) -> None:
+    """Commit the promotion on top of the base branch and push it, leased against `tip` (the
+    commit the remote's branch had; none: it must not exist)."""
+    if tip is not None:  # an update: only over promoter's own commits
+        git.run("fetch", "--quiet", remote, f"+refs/heads/{cp.branch}:refs/promoter/{remote}/{cp.branch}")
+        foreign = commits.own_commits(git, f"refs/heads/{base}", tip)
+        if foreign:
+            listed = "; ".join(f"{s[:12]} {subject}" for s, subject in foreign[:5])
+            raise Refused(f"{remote}'s {cp.branch} holds commits that are not promoter's ({listed}); not updated")
+    dirty = git.run("status", "--porcelain", "--", *[c.file for c in cp.changes]).stdout.strip()
+    if dirty:
+        raise Refused(
+            f"uncommitted changes in files the promotion of {comp.name} writes; reconcile works on a clean tree"
+        )
+    start = git.out("rev-parse", f"refs/heads/{base}")
+    subject, text = _message(comp, cp.environments, cp.plans, cp.hash or "")
+    local = f"refs/promoter/reconcile/{os.getpid()}/{cp.branch}"  # this run's own, whoever else runs
+    git.run("update-ref", local, start)
+    try:
+        made = commits.commit_ref(git, local, start, {c.file: c.new_text for c in cp.changes}, subject, text)
+    finally:
+        git.run("update-ref", "-d", local, check=False)
+    _require_signature(session, git, made)
+    apply.fault("reconcile-committed")
+    options: list[str] = []
+    if session.repo.config.merge_request.method == "push-options":
+        from promoter.ship.forge.pushoptions import push_options
+
+        options = [x for o in push_options(_request(session, comp, cp, base)) for x in ("-o", o)]
+    lease = f"--force-with-lease=refs/heads/{cp.branch}:{tip or ''}"
+    proc = git.run(
+        "push", "--porcelain", "--quiet", *options, lease, remote, f"{made}:refs/heads/{cp.branch}", check=False
+    )
+    if proc.returncode != 0:
+        said = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        raise ExternalError(f"git push of {cp.branch} to {remote} refused or failed: {' '.join(said[-3:])}")
+    cp.commit = made
+    apply.fault("reconcile-pushed")
+
+
+def _require_signature(session: Session, git: Git, sha: str) -> None:
+    if not session.repo.config.merge_request.sign:
+        return
+    raw = git.run("cat-file", "commit", sha).stdout
+    if "\ngpgsig " not in raw and "\ngpgsig-sha256 " not in raw:
+        raise Refused(
+            "merge_request.sign is true, but the promotion commit is not signed: set git's commit.gpgsign "
+            "(and gpg.format / user.signingkey) for this repository or the CI job"
+        )
+
+
+def _request(session: Session, comp: Component, cp: ComponentPlan, base: str) -> MergeRequest:
+    mr_cfg = session.repo.config.merge_request
+    subject, _ = _message(comp, cp.environments, cp.plans, cp.hash or "")
+    return MergeRequest(
+        source_branch=cp.branch,
+        target_branch=mr_cfg.target_branch or base,
+        title=subject,
+        description=_description(comp, cp.plans, session, cp.hash or ""),
+        labels=mr_cfg.labels,
+        reviewers=mr_cfg.reviewers,
+        remove_source_branch=mr_cfg.remove_source_branch,
+        draft=mr_cfg.draft,
+    )
+
+
+def _open(session: Session, comp: Component, cp: ComponentPlan, forge: Forge, base: str) -> str:
+    return forge.open_or_update(_request(session, comp, cp, base)).url

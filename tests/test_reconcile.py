@@ -1,0 +1,310 @@
+"""`promoter reconcile` on real repositories: an upstream, a config repository and its bare
+remote (push options recorded by a pre-receive hook), and GitHub's contract fake for the API
+method (GitHub cannot run here; tests/forge_fakes.py follows its public REST API)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, make_repo
+
+NOW = int(time.time())
+TOKEN = "ghp_reconcile"
+
+
+def commit(repo: Path, name: str, when: int) -> str:
+    (repo / "log").write_text(((repo / "log").read_text() if (repo / "log").exists() else "") + name + "\n")
+    git(repo, "add", "log")
+    git(repo, "commit", "-qm", name, env={"GIT_AUTHOR_DATE": f"@{when} +0000", "GIT_COMMITTER_DATE": f"@{when} +0000"})
+    return git(repo, "rev-parse", "HEAD")
+
+
+class Fleet:
+    def __init__(self, root: Path, extra: str = "") -> None:
+        self.root = root
+        self.ups: dict[str, Path] = {}
+        self.shas: dict[str, list[str]] = {}
+        for name in ("schemas", "app"):
+            up = root / name
+            up.mkdir()
+            git(up, "init", "-q", "-b", "main")
+            self.ups[name] = up
+            self.shas[name] = [commit(up, f"{name}{i}", NOW - (30 - i) * 3600) for i in range(3)]
+        s, a = self.shas["schemas"], self.shas["app"]
+        config = (
+            "version: 1\ncomponents:\n"
+            "  schemas:\n    repo: https://github.com/org/schemas\n"
+            f"    fetch: {self.ups['schemas']}\n    branch: main\n"
+            "    targets:\n      - {name: env, environment: ci, file: .env, env: SCHEMAS_TAG}\n"
+            f"  app:\n    repo: https://github.com/org/app\n    fetch: {self.ups['app']}\n    branch: main\n"
+            "    depends_on: [schemas]\n"
+            "    targets:\n"
+            "      - {name: int, environment: integration, file: int.yaml, key: ref, format: sha}\n"
+            "      - {name: prod, environment: production, file: prod.yaml, key: ref, format: sha}\n"
+            f"{extra}"
+        )
+        files = {
+            "promotion.yaml": config,
+            ".env": f"SCHEMAS_TAG={s[2][:7]}\n",
+            "int.yaml": f"ref: {a[0]}\n",
+            "prod.yaml": f"ref: {a[0]}\n",
+        }
+        self.config = make_repo(root / "config", files)
+        self.remote = root / "origin.git"
+        git(root, "init", "-q", "--bare", "-b", "main", str(self.remote))
+        git(self.remote, "config", "receive.advertisePushOptions", "true")
+        hook = self.remote / "hooks" / "pre-receive"
+        hook.write_text(
+            '#!/bin/sh\ncat >/dev/null\n: > "$GIT_DIR/options"\ni=0\n'
+            'while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do\n'
+            '  eval "echo \\"\\$GIT_PUSH_OPTION_$i\\"" >> "$GIT_DIR/options"\n  i=$((i+1))\ndone\n'
+        )
+        hook.chmod(0o755)
+        git(self.config, "remote", "add", "origin", str(self.remote))
+        git(self.config, "push", "-q", "origin", "main")
+
+    def tip(self, branch: str) -> str:
+        return git(self.remote, "rev-parse", f"refs/heads/{branch}")
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Fleet:
+    return Fleet(tmp_path)
+
+
+def test_dry_run_shows_the_decisions_and_pushes_nothing(fleet: Fleet, run) -> None:  # type: ignore[no-untyped-def]
+    a = fleet.shas["app"]
+    code, out, err = run("-C", fleet.config, "reconcile", "--push", "--dry-run", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["schema_version"], doc["kind"], doc["pushed"]) == (1, "reconcile", False)
+    comps = {c["component"]: c for c in doc["components"]}
+    assert list(comps) == ["schemas", "app"]  # dependency order
+    assert comps["schemas"]["merge_request"]["action"] == "none"
+    assert comps["app"]["merge_request"]["action"] == "open"
+    assert [(e["environment"], e["action"], e["candidate"]["sha"]) for e in comps["app"]["environments"]] == [
+        ("integration", "promote", a[2]),
+        ("production", "promote", a[2]),
+    ]
+    assert git(fleet.remote, "branch", "--list") == "* main"  # nothing pushed
+
+
+def test_push_opens_once_leaves_it_then_updates_it_with_a_lease(fleet: Fleet, run) -> None:  # type: ignore[no-untyped-def]
+    a = fleet.shas["app"]
+    code, out, err = run("-C", fleet.config, "reconcile", "--push")
+    assert code == 0, err
+    assert "app: merge request: open" in out
+    first = fleet.tip("promote/app")
+    assert git(fleet.remote, "rev-parse", f"{first}~1") == git(fleet.config, "rev-parse", "main")
+    assert (
+        git(fleet.remote, "log", "-1", "--format=%s", first)
+        == f"promote app: integration to {a[2][:7]}, production to {a[2][:7]}"
+    )
+    assert "merge_request.create" in (fleet.remote / "options").read_text()
+    assert git(fleet.config, "status", "--porcelain") == "" and git(fleet.config, "branch", "--show-current") == "main"
+
+    (fleet.remote / "options").unlink()
+    code, out, err = run("-C", fleet.config, "reconcile", "--push")
+    assert code == 0, err
+    assert "app: merge request: leave" in out
+    assert fleet.tip("promote/app") == first and not (fleet.remote / "options").exists()  # nothing pushed
+
+    new = commit(fleet.ups["app"], "app3", NOW - 3600)  # the upstream moves: the promotion is rebuilt
+    code, out, err = run("-C", fleet.config, "reconcile", "--push")
+    assert code == 0, err
+    assert "app: merge request: update" in out
+    second = fleet.tip("promote/app")
+    assert second != first and git(fleet.remote, "rev-parse", f"{second}~1") == git(fleet.config, "rev-parse", "main")
+    assert f"ref: {new}" in git(fleet.remote, "show", f"{second}:prod.yaml")
+
+
+def test_a_foreign_commit_on_the_branch_is_refused_and_reported(fleet: Fleet, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("-C", fleet.config, "reconcile", "--push")[0] == 0
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(fleet.remote), str(other))
+    git(other, "switch", "-q", "promote/app")
+    (other / "README").write_text("sneaked in\n")
+    git(other, "add", "README")
+    git(other, "commit", "-qm", "unreviewed")
+    git(other, "push", "-q", "origin", "promote/app")
+    theirs = fleet.tip("promote/app")
+    commit(fleet.ups["app"], "app3", NOW - 3600)
+    code, out, err = run("-C", fleet.config, "reconcile", "--push")
+    assert code == 3, out
+    assert "app: merge request: error" in out and "holds commits that are not promoter's" in out and "unreviewed" in out
+    assert fleet.tip("promote/app") == theirs
+
+
+def test_one_failure_never_stops_the_others_and_the_exit_code_says_what_happened(fleet: Fleet, run) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    (fleet.config / "int.yaml").write_text("something: else\n")  # app's integration target locates nothing
+    git(fleet.config, "commit", "-qam", "break app's integration target")
+    commit(fleet.ups["schemas"], "schemas3", NOW - 3600)  # schemas has something to promote
+    shutil.move(fleet.ups["app"], fleet.root / "app-gone")  # and app's upstream is unreachable
+    code, out, err = run("-C", fleet.config, "reconcile", "--push", "-o", "json")
+    assert code == 4, out  # something failed on the network
+    comps = {c["component"]: c for c in json.loads(out)["components"]}
+    assert comps["schemas"]["merge_request"]["action"] == "open"  # done although app failed
+    assert {e["environment"]: e["action"] for e in comps["app"]["environments"]} == {
+        "integration": "error",
+        "production": "error",
+    }
+    assert fleet.tip("promote/schemas")
+
+
+def test_held_environments_are_reported_and_exit_3(fleet: Fleet, run) -> None:  # type: ignore[no-untyped-def]
+    assert run("-C", fleet.config, "hold", "app", "--env", "production", "--reason", "freeze")[0] == 0
+    git(fleet.config, "add", "promotion-holds.yaml")
+    git(fleet.config, "commit", "-qm", "hold")
+    code, out, err = run("-C", fleet.config, "reconcile", "-o", "json")
+    assert code == 3
+    (app,) = [c for c in json.loads(out)["components"] if c["component"] == "app"]
+    assert {e["environment"]: e["action"] for e in app["environments"]} == {
+        "integration": "promote",
+        "production": "held",
+    }
+
+
+def test_max_open_makes_the_rest_wait(fleet: Fleet, run) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run("-C", fleet.config, "reconcile", "--push", "--max-open", "0")
+    assert code == 0, err
+    assert "app: merge request: wait (--max-open 0: 0 promotion merge requests are open)" in out
+    assert git(fleet.remote, "branch", "--list") == "* main"
+
+
+def test_shards_are_disjoint_cover_everything_and_keep_chains_together(tmp_path: Path) -> None:
+    from promoter.model import Component
+    from promoter.ship.reconcile import shard
+
+    comps = {
+        f"c{i}": Component(f"c{i}", "r", "r", "main", 7, (), 1, depends_on=(f"c{i - 1}",) if i % 3 else ())
+        for i in range(60)
+    }
+    everything = list(comps.values())
+    parts = [shard(everything, i, 4, comps) for i in range(1, 5)]
+    names = [c.name for part in parts for c in part]
+    assert sorted(names) == sorted(comps) and len(names) == len(set(names))  # disjoint, complete
+    where = {c.name: i for i, part in enumerate(parts) for c in part}
+    assert all(where[c.name] == where[d] for c in everything for d in c.depends_on)  # chains together
+    assert sum(1 for p in parts if p) > 1  # and the load is spread
+
+
+def test_a_run_killed_between_push_and_merge_request_is_finished_by_the_next(  # type: ignore[no-untyped-def]
+    fleet: Fleet, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.forge_fakes import FakeGitHub, running
+
+    url = "https://github.com/org/config.git"
+    git(fleet.config, "remote", "set-url", "origin", url)
+    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
+    with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
+        gh.branches.add("main")
+        text = (fleet.config / "promotion.yaml").read_text()
+        (fleet.config / "promotion.yaml").write_text(
+            text + f"merge_request:\n  method: api\n  forge: github\n  api_url: {gh.url}\n"
+        )
+        git(fleet.config, "commit", "-qam", "api")
+        git(fleet.config, "push", "-q", "origin", "main")
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        env = {**os.environ, "PROMOTER_FAULT": "reconcile-pushed", "PROMOTER_FAULT_ACTION": "kill"}
+        killed = subprocess.run(
+            [sys.executable, "-m", "promoter", "-C", str(fleet.config), "reconcile", "--push"],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL
+        pushed = fleet.tip("promote/app")
+        assert gh.pulls == []  # pushed, but no pull request: the kill came in between
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0, err
+        assert fleet.tip("promote/app") == pushed  # not pushed again
+        assert len(gh.pulls) == 1 and gh.pulls[0]["head"] == "promote/app"
+        assert "promoter-hash: " in gh.pulls[0]["body"]
+        posts = [r.line for r in gh.requests if r.method != "GET"]
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")  # nothing changed: one listing only
+        assert code == 0 and "app: merge request: leave" in out
+        assert [r.line for r in gh.requests if r.method != "GET"] == posts
+        gets = [r.line for r in gh.requests[-3:]]
+        assert all(line.startswith("GET /repos/org/config/pulls?state=open") for line in gets[-1:])
+
+
+def test_superseded_and_stale_merge_requests_are_closed(fleet: Fleet, run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.forge_fakes import FakeGitHub, running
+
+    url = "https://github.com/org/config.git"
+    git(fleet.config, "remote", "set-url", "origin", url)
+    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
+    with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
+        text = (fleet.config / "promotion.yaml").read_text()
+        (fleet.config / "promotion.yaml").write_text(
+            text + f"merge_request:\n  method: api\n  forge: github\n  api_url: {gh.url}\n"
+        )
+        git(fleet.config, "commit", "-qam", "api")
+        git(fleet.config, "push", "-q", "origin", "main")
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        gh.add_pull("promote/app-1234567")  # opened earlier by `promote --push`
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0, err
+        ours = next(p for p in gh.pulls if p["head"] == "promote/app")
+        older = next(p for p in gh.pulls if p["head"] == "promote/app-1234567")
+        assert (
+            older["state"] == "closed" and "Superseded by https://github.com/org/config/pull/" in older["comments"][0]
+        )
+        # the promotion is merged by hand meanwhile: nothing to promote, the open one is stale
+        git(fleet.config, "fetch", "-q", "origin", "promote/app")
+        git(fleet.config, "merge", "-q", "--ff-only", "FETCH_HEAD")
+        git(fleet.config, "push", "-q", "origin", "main")
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0, err
+        assert "app: merge request: close" in out and ours["state"] == "closed"
+
+
+def test_two_runs_at_once_open_one_merge_request(fleet: Fleet) -> None:
+    """Two CI runners started together: deterministic branch names and the push's lease let one
+    open the merge request; the other is refused by the lease and says so."""
+    argv = [sys.executable, "-m", "promoter", "-C", str(fleet.config), "reconcile", "--push"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=60), *p.communicate()) for p in procs]
+    opened = [out for code, out, _ in results if "app: merge request: open" in out]
+    assert len(opened) >= 1
+    refused = [out for code, out, _ in results if "app: merge request: error" in out]
+    assert len(opened) + len(refused) == 2 or len(opened) == 2  # the second came after: it found it and left it
+    assert git(fleet.remote, "for-each-ref", "--format=%(refname)", "refs/heads/promote/") == "refs/heads/promote/app"
+    for out in refused:
+        assert "refused or failed" in out
+
+
+@pytest.mark.skipif(not __import__("shutil").which("ssh-keygen"), reason="ssh-keygen is not installed")
+def test_signed_promotion_commits(fleet: Fleet, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """git's own commit.gpgsign with an SSH key signs the promotion commits; `merge_request.sign`
+    refuses to push unsigned ones."""
+    text = (fleet.config / "promotion.yaml").read_text()
+    (fleet.config / "promotion.yaml").write_text(text + "merge_request:\n  sign: true\n")
+    git(fleet.config, "commit", "-qam", "sign")
+    code, out, err = run("-C", fleet.config, "reconcile", "--push")
+    assert code == 3, out
+    assert "merge_request.sign is true, but the promotion commit is not signed" in out
+    assert git(fleet.remote, "branch", "--list") == "* main"
+    key = tmp_path / "signing"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f", str(key)], check=True)
+    for k, v in (("gpg.format", "ssh"), ("user.signingkey", str(key)), ("commit.gpgsign", "true")):
+        git(fleet.config, "config", k, v)
+    code, out, err = run("-C", fleet.config, "reconcile", "--push")
+    assert code == 0, out
+    allowed = tmp_path / "allowed"
+    allowed.write_text(f"author@example.com {(tmp_path / 'signing.pub').read_text()}")
+    git(fleet.config, "config", "gpg.ssh.allowedSignersFile", str(allowed))
+    git(fleet.config, "fetch", "-q", "origin", "promote/app")
+    verified = subprocess.run(
+        ["git", "verify-commit", "FETCH_HEAD"], cwd=fleet.config, capture_output=True, text=True, check=False
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert 'Good "git" signature for author@example.com' in verified.stderr
