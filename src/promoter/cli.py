@@ -47,128 +47,501 @@ class _Version(argparse.Action):
 
 
 class _Parser(argparse.ArgumentParser):
+    examples: tuple[str, ...] = ()  # shown after the arguments, as written
+    codes: tuple[str, ...] = ()  # "N  meaning": the exit codes the command can give
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
+    def format_help(self) -> str:
+        """argparse's help, then the examples and the exit codes (wrapped to the terminal)."""
+        text = super().format_help()
+        if not self.examples and not self.codes:
+            return text
+        import shutil  # as argparse's formatter does (it imported both already)
+        import textwrap
 
-def _global_options(p: argparse.ArgumentParser, top: bool) -> None:
+        width = max(min(shutil.get_terminal_size().columns - 2, 100), 40)
+        out = [text.rstrip("\n"), "", "examples:", *(f"  {e}" for e in self.examples), "", "exit codes:"]
+        for code in sorted(self.codes, key=lambda c: int(c.split()[0])):
+            number, _, meaning = code.partition(" ")
+            out += textwrap.wrap(meaning.strip(), width, initial_indent=f"  {number:<5}", subsequent_indent=" " * 7)
+        return "\n".join(out) + "\n"
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """An unknown choice says which one was meant: `promoter statsu`, `-o jsn`."""
+        if action.choices is None or value in action.choices:
+            return
+        from promoter.text import did_you_mean
+
+        hint = did_you_mean(value, action.choices)
+        if action.dest == "command":
+            raise argparse.ArgumentError(None, f"unknown command '{value}'{hint}")
+        listed = ", ".join(map(str, action.choices))
+        raise argparse.ArgumentError(action, f"invalid choice: '{value}'{hint}; choose from {listed}")
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser, by name."""
+    return next(a for a in parser._actions if a.dest == "command").choices or {}  # type: ignore[return-value]
+
+
+def _unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> None:
+    """Refuse arguments no option takes, with the option each was probably meant to be."""
+    from promoter.text import did_you_mean
+
+    p = _commands(parser).get(command, parser) if command else parser
+    options = [o for a in p._actions for o in a.option_strings if o.startswith("--")]
+    # options look alike ('--repo', '--reason'): only a near miss is suggested ('--evn', '--ofline')
+    words = [w + (did_you_mean(w.partition("=")[0], options, 0.75) if w.startswith("--") else "") for w in extra]
+    p.error(f"unrecognized arguments: {' '.join(words)}")
+
+
+# global options as each command takes them: --offline only where it changes something, in that
+# command's words; the commands missing here do not offer it
+_OFFLINE = {
+    "status": "do not read the upstream: no branch head, no commits behind, no next step",
+    "plan": "do not read the upstream or the registry: REV must be a full 40-hex sha; the merged, "
+    "downgrade, dependency and image checks are skipped (a note says so)",
+    "history": "do not read the upstream: no lead times, commits behind or rollbacks",
+    "check": "with --base: judge without the upstream (holds, windows and blocked versions only)",
+    "rollback": "do not read the upstream: what ran before comes from the config repository alone; "
+    "--to must be a full 40-hex sha",
+}
+_OFFLINE["promote"] = _OFFLINE["plan"]
+_NO_OFFLINE = {"changelog", "discover", "hold", "release", "init", "demo", "help"}
+_NO_REPO = {"demo", "help"}  # they make their own repository, or need none
+
+# the end of every command's exit codes
+_LAST_CODES = ("1    unexpected error (a bug: run with -v and report it)", "130  interrupted (Ctrl-C)")
+
+
+def _global_options(p: argparse.ArgumentParser, top: bool, offline: str | None = None, repo: bool = True) -> None:
+    """-C/--repo, --config, --offline (with `offline`, its help) and -v: on the top parser for every
+    command, and on each command that takes them (given before or after it, they mean the same)."""
     d: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
-    p.add_argument(
-        "-C",
-        "--repo",
-        type=_path,
-        metavar="PATH",
-        help="the config repository (default: the git top-level of the working directory)",
-        **d,
-    )
-    p.add_argument("--config", type=_path, metavar="FILE", help="the config file (default: <repo>/promotion.yaml)", **d)
-    p.add_argument(
-        "--offline", action="store_true", help="no network and no upstream access; REV must be a full sha", **d
-    )
-    p.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks for unexpected errors", **d)
+    g = p.add_argument_group("global options" if top else "global options (also before the command)")
+    if repo:
+        g.add_argument(
+            "-C",
+            "--repo",
+            type=_path,
+            metavar="PATH",
+            help="the config repository (default: the git top-level of the working directory)",
+            **d,
+        )
+        g.add_argument(
+            "--config", type=_path, metavar="FILE", help="the config file (default: <repo>/promotion.yaml)", **d
+        )
+    if offline is not None:
+        g.add_argument("--offline", action="store_true", help=offline, **d)
+    g.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks for unexpected errors", **d)
+
+
+def _command(
+    sub: Any, name: str, summary: str, description: str, examples: tuple[str, ...], codes: tuple[str, ...]
+) -> argparse.ArgumentParser:
+    """A command's parser whose help says what it does, then (after its arguments) two or three
+    examples and the exit codes it can give."""
+    p = sub.add_parser(name, help=summary, description=description)
+    assert isinstance(p, _Parser)
+    p.examples, p.codes = examples, (*codes, *_LAST_CODES)
+    return p
+
+
+_ENV = "only this environment (repeatable; default: every one)"
+_REV = "a full sha, a unique sha prefix (7+ hex digits), a branch or a tag of the upstream (default: the newest"
+_REV_PLAN = f"{_REV} commit of the branch that passes every rule)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="promoter",
-        description="Promote a component's new version across every place a GitOps config repository pins it.",
-        epilog="exit codes: 0 ok, 1 unexpected error, 2 usage or config error, "
-        "3 refused (nothing written), 4 git or network failure, 130 interrupted",
+        description="Promote a component's new version across every place a GitOps config repository "
+        "pins it, exactly: only the version's characters change, in every file or in none. Global "
+        "options work before or after the command; each command's help lists those it takes.",
+    )
+    parser.examples = (
+        "promoter demo              # build an example repository and walk the SOP on it",
+        "promoter status            # where every environment stands",
+        "promoter help promote      # a command's arguments, defaults, examples, exit codes",
+    )
+    parser.codes = (
+        "0 ok",
+        "2 usage or config error (bad option, promotion.yaml, unknown name or REV)",
+        "3 refused: a check failed; nothing was written",
+        "4 git or the network failed",
+        "5 plan --detailed-exitcode: changes pending",
+        *_LAST_CODES,
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
-    _global_options(parser, top=True)
+    _global_options(
+        parser, top=True, offline="work without the network where a command can (see its help: status, plan, ...)"
+    )
     # prog given: argparse would build a help formatter (importing shutil) to work it out
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog=parser.prog)
+    usage = "2    usage or config error: "
+    external = "4    git or the network failed (the upstream cannot be reached, say)"
 
-    st = sub.add_parser("status", help="where every target of the components stands")
-    st.add_argument("components", nargs="*", metavar="COMPONENT")
-    st.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
-    st.add_argument("-o", "--output", choices=("table", "wide", "json"), default="table")
-
-    rev_help = "sha, unique sha prefix (7+), branch or tag (default: head of the branch)"
-    pl = sub.add_parser("plan", help="show what a promotion would change; writes nothing")
-    pl.add_argument("component", metavar="COMPONENT")
-    pl.add_argument("rev", nargs="?", metavar="REV", help=rev_help)
-    pr = sub.add_parser(
-        "promote",
-        help="apply a promotion",
-        description="promote COMPONENT [REV], or several components (each after those it depends on)",
+    st = _command(
+        sub,
+        "status",
+        "where every environment of the components stands",
+        "Per component and environment: the version it runs, how many commits of the upstream\n"
+        "branch it lacks, and what promoting it would do next (the policy's decision: promote,\n"
+        "held, window closed, soaking...); under it each target with FILE:LINE. The table fits\n"
+        "the terminal (paths cut in the middle); colour only on a terminal (not with NO_COLOR).",
+        (
+            "promoter status",
+            "promoter status qontract-reconcile --env production -o wide",
+            "promoter status -o json | jq '.components[].environments[].versions'",
+        ),
+        (
+            "0    shown (a target that cannot be read is an ERROR row; an unreachable upstream is said)",
+            usage + "an unknown component or environment, an invalid promotion.yaml",
+            "3    refused: an interrupted promotion could not be rolled back",
+        ),
     )
-    pr.add_argument("names", nargs="*", metavar="COMPONENT [REV] | COMPONENT...")
+    st.add_argument("components", nargs="*", metavar="COMPONENT", help="only these components (default: all)")
+    st.add_argument("--env", action="append", default=[], metavar="E", help=_ENV)
+    st.add_argument(
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        choices=("table", "wide", "json", "html"),
+        default="table",
+        help="table (fits the terminal), wide (nothing cut), json, or html (one page; with --out) (default: table)",
+    )
+    st.add_argument("--out", metavar="FILE", help="write the output to FILE (atomically) instead of standard output")
+
+    pl = _command(
+        sub,
+        "plan",
+        "show what a promotion would change; writes nothing",
+        "What promoting COMPONENT to REV would change: a unified diff of every file and a line per\n"
+        "target (old -> new). The candidate is checked first, as promote checks it (not older than\n"
+        "what runs, merged, soaked, dependencies first, its image exists, the policy's rules).\n"
+        "Nothing is written.",
+        (
+            "promoter plan qontract-reconcile",
+            "promoter plan qontract-reconcile 2f529cf --env integration",
+            "promoter plan qontract-reconcile --detailed-exitcode -o json > plan.json",
+        ),
+        (
+            "0    planned (with --detailed-exitcode: nothing would change)",
+            usage + "an unknown component, environment, target or REV; an invalid promotion.yaml",
+            "3    refused: a check or a rule refuses the candidate (the message says which option lifts it)",
+            external,
+            "5    --detailed-exitcode only: something would change",
+        ),
+    )
+    pl.add_argument("component", metavar="COMPONENT", help="the component to promote")
+    pl.add_argument("rev", nargs="?", metavar="REV", help=_REV_PLAN)
+    pr = _command(
+        sub,
+        "promote",
+        "apply a promotion: write the files (and commit, push, open the merge request)",
+        "Promote COMPONENT to REV, or several components (each after those it depends on, each\n"
+        "from the branch you started on): the same checks and plan as `plan`, then every file\n"
+        "written or none. Asks before writing when stdin is a terminal (not with --yes).\n"
+        "With --commit, on a new branch you are left on; with --push, also pushed, and its merge\n"
+        "request opened (or updated).",
+        (
+            "promoter promote qontract-reconcile --env integration",
+            "promoter promote qontract-reconcile 2f529cf --yes --push",
+            "promoter promote --all --commit",
+        ),
+        (
+            "0    promoted (or nothing to change)",
+            usage + "an unknown component, environment, target or REV; an invalid promotion.yaml",
+            "3    refused: a check or a rule refused, the confirmation was declined, a file is dirty or\n"
+            "       the repository locked; nothing was written",
+            external + "; or the push failed",
+        ),
+    )
+    pr.add_argument(
+        "names",
+        nargs="*",
+        metavar="COMPONENT [REV] | COMPONENT...",
+        help="a component and its REV (as for plan; default: the newest commit that passes every rule), "
+        "or several components",
+    )
     pr.add_argument("--all", action="store_true", help="every component, in dependency order")
     for p in (pl, pr):
-        p.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
-        p.add_argument("--target", action="append", default=[], metavar="T", help="only this target (repeatable)")
+        p.add_argument("--env", action="append", default=[], metavar="E", help=_ENV)
+        p.add_argument(
+            "--target",
+            action="append",
+            default=[],
+            metavar="T",
+            help="only this target (repeatable; default: every one)",
+        )
+        p.add_argument(
+            "--from-env", metavar="E", help="promote the version environment E runs, e.g. integration (default: REV)"
+        )
+        p.add_argument(
+            "--wait",
+            metavar="DURATION",
+            help="poll the registry this long for a missing image, e.g. 10m (default: do not wait)",
+        )
         p.add_argument("--allow-downgrade", action="store_true", help="allow a candidate older than what runs")
         p.add_argument("--allow-unmerged", action="store_true", help="allow a candidate that is not on the branch")
-        p.add_argument("--ignore-deps", action="store_true", help="skip the depends_on check")
-        p.add_argument("--wait", metavar="DURATION", help="poll the registry this long for a missing image (10m)")
-        p.add_argument("--from-env", metavar="E", help="promote the version environment E runs (instead of REV)")
+        p.add_argument("--ignore-deps", action="store_true", help="do not wait for the components of depends_on")
         for rule in ("soak", "window", "hold", "verify"):
             p.add_argument(f"--ignore-{rule}", action="store_true", help=f"promote even though the {rule} rule refuses")
-    pl.add_argument("-o", "--output", choices=("diff", "json"), default="diff")
+    pl.add_argument(
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        choices=("diff", "json"),
+        default="diff",
+        help="a unified diff, or json (default: diff)",
+    )
     pl.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 0 when nothing would change, 5 when something would"
     )
     pr.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
     pr.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     pr.add_argument("--allow-dirty", action="store_true", help="write files that have uncommitted changes")
-    pr.add_argument("--commit", action="store_true", help="commit the written files on a new branch")
     pr.add_argument(
-        "--push", nargs="?", const="origin", metavar="REMOTE", help="commit, push the branch, open its merge request"
+        "--commit",
+        action="store_true",
+        help="commit the written files on a new branch (merge_request.branch, default promote/COMPONENT-SHORT)",
+    )
+    pr.add_argument(
+        "--push",
+        nargs="?",
+        const="origin",
+        metavar="REMOTE",
+        help="commit, push the branch to REMOTE (default: origin), open its merge request",
     )
 
-    cl = sub.add_parser("changelog", help="the commits a promotion brings, and their authors")
-    cl.add_argument("component", metavar="COMPONENT")
-    cl.add_argument("rev", nargs="?", metavar="REV", help=rev_help)
-    cl.add_argument("--from", dest="from_rev", metavar="REV", help="start here (default: the oldest deployed)")
-    cl.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
-    cl.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text")
+    cl = _command(
+        sub,
+        "changelog",
+        "the commits a promotion brings, and their authors",
+        "The commits between what the selected environments run (the oldest of them) and the\n"
+        "candidate: short sha, date, author, subject; then the authors (co-authors too, bots left\n"
+        "out) with their chat handles from `people:`, and a compare link on GitHub and GitLab.",
+        (
+            "promoter changelog qontract-reconcile",
+            "promoter changelog qontract-reconcile --env production -o markdown",
+            "promoter changelog qontract-reconcile v1.2 --from v1.1 -o json",
+        ),
+        (
+            "0    shown",
+            usage + "an unknown component, environment or REV; nothing deployed is in the upstream",
+            external,
+        ),
+    )
+    cl.add_argument("component", metavar="COMPONENT", help="the component")
+    cl.add_argument("rev", nargs="?", metavar="REV", help=f"{_REV} commit of the branch)")
+    cl.add_argument("--from", dest="from_rev", metavar="REV", help="start here (default: the oldest version deployed)")
+    cl.add_argument("--env", action="append", default=[], metavar="E", help=_ENV)
+    cl.add_argument(
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text, markdown (as a merge request shows it) or json (default: text)",
+    )
 
-    dis = sub.add_parser("discover", help="find pins of the components that no target covers")
-    dis.add_argument("components", nargs="*", metavar="COMPONENT")
-    dis.add_argument("--any-sha", action="store_true", help="also report any 40-hex value that is an upstream commit")
-    dis.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
-    chk = sub.add_parser("check", help="lint the repo: targets locate, environments agree, no uncovered pins")
-    chk.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    dis = _command(
+        sub,
+        "discover",
+        "find pins of the components that no target covers",
+        "Search every file git tracks for pins of the components that no target covers: the\n"
+        "versions they deploy, their image, the keys and variables their targets use, saas files\n"
+        "of their repo. Each finding comes with a target to paste under the component's targets:.",
+        (
+            "promoter discover",
+            "promoter discover qontract-reconcile --any-sha",
+            "promoter discover -o yaml",
+        ),
+        (
+            "0    searched (also when it found pins)",
+            usage + "an unknown component, an invalid promotion.yaml",
+            external,
+        ),
+    )
+    dis.add_argument("components", nargs="*", metavar="COMPONENT", help="only these components (default: all)")
+    dis.add_argument(
+        "--any-sha", action="store_true", help="also report any 40-hex value that is a commit of the upstream"
+    )
+    dis.add_argument(
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        choices=("table", "json", "yaml"),
+        default="table",
+        help="table, json or yaml (default: table)",
+    )
+    chk = _command(
+        sub,
+        "check",
+        "lint the config repository (for CI and pre-commit)",
+        "Every problem as FILE:LINE: message, with what to do: a target that locates nothing, an\n"
+        "environment whose targets run different versions, a pin no target covers (outside\n"
+        "ignore:). With --base, also every pin changed since REV judged by the promotion policy.",
+        ("promoter check", "promoter check --base origin/master", "promoter check -o json"),
+        (
+            "0    no problem",
+            usage + "an invalid promotion.yaml or holds file, an unknown --base",
+            "3    problems found (each one listed)",
+            external + " (with --base)",
+        ),
+    )
     chk.add_argument(
         "--base",
         metavar="REV",
-        help="also judge every pin changed since REV by the promotion policy (for CI on merge requests)",
+        help="also judge every pin changed since REV (of the config repository) by the promotion policy "
+        "(default: the lint alone)",
+    )
+    chk.add_argument(
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        choices=("text", "json"),
+        default="text",
+        help="text or json (default: text)",
     )
 
-    hi = sub.add_parser("history", help="every change of a component's pinned values in the config repo's history")
-    hi.add_argument("component", metavar="COMPONENT")
-    hi.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
-    hi.add_argument("--since", metavar="DATE", help="only changes committed on or after this ISO date")
-    hi.add_argument("-o", "--output", choices=("table", "json", "html"), default="table", help="(default: table)")
-    hi.add_argument("--out", metavar="FILE", help="write the output to FILE instead of standard output")
+    hi = _command(
+        sub,
+        "history",
+        "every change of a component's pins in the config repository's history",
+        "One row per commit that changed the component's pinned values: date, author, old -> new,\n"
+        "environments; with the upstream, each promotion's lead time, how far behind it was and\n"
+        "whether it was a rollback; promotions per week. -o html writes one self-contained page.\n"
+        "On a terminal, progress shows on stderr.",
+        (
+            "promoter history qontract-reconcile --since 2026-01-01",
+            "promoter history qontract-reconcile -o html --out report.html",
+            "promoter history qontract-reconcile --env production -o json",
+        ),
+        (
+            "0    shown (or written to --out)",
+            usage + "an unknown component or environment, a bad --since",
+            "3    refused: --out cannot be written",
+            external,
+        ),
+    )
+    hi.add_argument("component", metavar="COMPONENT", help="the component")
+    hi.add_argument("--env", action="append", default=[], metavar="E", help=_ENV)
+    hi.add_argument(
+        "--since", metavar="DATE", help="only changes committed on or after this ISO date (default: all history)"
+    )
+    hi.add_argument(
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        choices=("table", "json", "html"),
+        default="table",
+        help="table, json or html (default: table)",
+    )
+    hi.add_argument("--out", metavar="FILE", help="write to FILE, atomically (default: standard output)")
 
-    ho = sub.add_parser("hold", help="hold environments of a component: nothing promotes them until released")
-    re_ = sub.add_parser("release", help="release a component's holds")
-    rb = sub.add_parser(
-        "rollback", help="promote environments back to what they ran before (or to --to REV) and hold them"
+    lasting = "3    refused: the holds file is dirty, or the repository locked; nothing was written"
+    ho = _command(
+        sub,
+        "hold",
+        "hold environments of a component: nothing promotes them until released",
+        "Write a hold into the holds file (holds: in promotion.yaml, default promotion-holds.yaml):\n"
+        "no promotion of these environments goes through (but with --ignore-hold) until release.",
+        (
+            'promoter hold qontract-reconcile --env production --reason "incident 123"',
+            'promoter hold qontract-reconcile --reason "freeze" --until 2026-12-27T08:00Z --push',
+        ),
+        ("0    held", usage + "an unknown component or environment, a bad --until", lasting, external + " (--push)"),
+    )
+    re_ = _command(
+        sub,
+        "release",
+        "release a component's holds",
+        "Remove the component's holds on these environments from the holds file.",
+        ("promoter release qontract-reconcile --env production", "promoter release qontract-reconcile --push"),
+        ("0    released", usage + "an unknown component or environment", lasting, external + " (--push)"),
+    )
+    rb = _command(
+        sub,
+        "rollback",
+        "promote environments back to what they ran before (or to --to REV) and hold them",
+        "The way out of an incident: the environments go back to the version they ran before (from\n"
+        "the config repository's history) or to --to REV, downgrade allowed, soak, windows and\n"
+        "verify skipped; a hold is written in the same write and commit, so nothing promotes them\n"
+        "forward again until release.",
+        (
+            'promoter rollback qontract-reconcile --env production --reason "d6ecb27 breaks logins"',
+            'promoter rollback qontract-reconcile --env production --to 4e537ab --reason "..." --push',
+        ),
+        (
+            "0    rolled back and held",
+            usage + "an unknown component, environment or REV",
+            "3    refused: nothing ran before, a blocked version, a dirty file; nothing was written",
+            external,
+        ),
     )
     for p in (ho, re_, rb):
-        p.add_argument("component", metavar="COMPONENT")
-        p.add_argument("--env", action="append", default=[], metavar="E", help="only this environment (repeatable)")
+        p.add_argument("component", metavar="COMPONENT", help="the component")
+        p.add_argument("--env", action="append", default=[], metavar="E", help=_ENV)
         p.add_argument("--commit", action="store_true", help="commit the change on a new branch")
         p.add_argument(
             "--push",
             nargs="?",
             const="origin",
             metavar="REMOTE",
-            help="commit, push the branch, open its merge request",
+            help="commit, push the branch to REMOTE (default: origin), open its merge request",
         )
     for p in (ho, rb):
         p.add_argument("--reason", required=True, metavar="TEXT", help="why (shown to whoever meets the hold)")
-    ho.add_argument("--until", metavar="TIME", help="the hold ends by itself then (ISO 8601, e.g. 2026-12-24T08:00Z)")
+    ho.add_argument(
+        "--until",
+        metavar="TIME",
+        help="the hold ends by itself then (ISO 8601, e.g. 2026-12-24T08:00Z; default: never)",
+    )
     rb.add_argument("--to", metavar="REV", help="the version to go back to (default: what ran before)")
 
-    demo = sub.add_parser("demo", help="build a self-contained example and run status, plan and promote on it")
+    demo = _command(
+        sub,
+        "demo",
+        "build a self-contained example and walk the promotion SOP on it",
+        "Build an upstream repository and an app-interface-like config repository in DIR (no\n"
+        "network, no tokens) and run status, plan, promote on it; DIR is left to explore.",
+        ("promoter demo", "promoter demo /tmp/demo && cd /tmp/demo/app-interface && promoter status"),
+        ("0    done", "2    DIR is not empty", "3    a step was refused (a bug in the demo: report it)"),
+    )
     demo.add_argument("dir", nargs="?", type=_path, metavar="DIR", help="where to build it (default: a new temp dir)")
-    for p in sub.choices.values():
-        _global_options(p, top=False)
+    hp = _command(
+        sub,
+        "help",
+        "show a command's help (or this overview)",
+        "The help of COMMAND: its arguments, their defaults, examples and its exit codes.",
+        ("promoter help", "promoter help promote"),
+        ("0    shown", "2    an unknown command"),
+    )
+    hp.add_argument("topic", nargs="?", metavar="COMMAND", help="the command (default: the overview)")
+
+    # -- reconcile ------------------------------------------------------------------------------
+    rc = sub.add_parser(
+        "reconcile",
+        help="keep every environment promoted under its policy: the loop a scheduled CI job runs",
+        description="For every component and environment: the newest candidate that passes every gate; "
+        "one merge request per component opened, updated, left or closed (with --push).",
+    )
+    rc.add_argument("components", nargs="*", metavar="COMPONENT", help="only these (default: all)")
+    rc.add_argument(
+        "--push", nargs="?", const="origin", metavar="REMOTE", help="push and open or update the merge requests"
+    )
+    rc.add_argument("--dry-run", action="store_true", help="decide and show, push nothing (also with --push)")
+    rc.add_argument("--max-open", type=int, metavar="N", help="never more than N open promotion merge requests")
+    rc.add_argument("--shard", metavar="I/N", help="only shard I of N (dependency chains kept together)")
+    rc.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text", help="(default: text)")
+
+    for name, p in sub.choices.items():
+        if name != "help":
+            offline = None if name in _NO_OFFLINE else _OFFLINE.get(name, "do not read the upstream")
+            _global_options(p, top=False, offline=offline, repo=name not in _NO_REPO)
     return parser
 
 
@@ -219,7 +592,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     all_envs = {t.environment for c in comps for t in c.targets}
     for e in args.env:
         if e not in all_envs:
-            raise UsageError(f"unknown environment '{e}'; valid: {', '.join(sorted(all_envs))}")
+            from promoter.text import did_you_mean
+
+            hint = did_you_mean(e, all_envs)
+            raise UsageError(f"unknown environment '{e}'{hint}; valid: {', '.join(sorted(all_envs))}")
     statuses = []
     decisions = {}
     session = None
@@ -238,10 +614,55 @@ def cmd_status(args: argparse.Namespace) -> int:
             envs = {t.environment for t in targets}
             decisions[comp.name] = [d for d in decide(session, comp) if d.environment in envs]
     if args.output == "json":
-        _out(render.status_json(statuses, decisions))
+        text = render.status_json(statuses, decisions)
+    elif args.output == "html":
+        from promoter.render.status_html import status_html
+
+        text = status_html(render.status_doc(statuses, decisions), _open_requests(repo, args.offline))
     else:
-        _out(render.status_text(statuses, decisions, None if args.output == "wide" else terminal_width()))
+        width = None if args.output == "wide" or args.out else terminal_width()
+        text = render.status_text(statuses, decisions, width, colour=False if args.out else None)
+    if args.out:
+        from promoter.pipeline.apply import write_file
+        from promoter.text import printable
+
+        write_file(_path(args.out), printable(text).encode("utf-8"))
+        _out(f"wrote {args.out}\n")
+    else:
+        _out(text)
     return 0
+
+
+def _open_requests(repo: Repo, offline: bool) -> dict[str, str]:
+    """component -> its open promotion merge request (reconcile's branch), when the config uses the
+    forge's API and its token is set; nothing otherwise (a page without links)."""
+    import os
+
+    from promoter.ship.forge import TOKEN_ENV
+
+    mr = repo.config.merge_request
+    if offline or mr.method != "api":
+        return {}
+    from promoter.ship import commit as commits
+    from promoter.ship.forge import forge_for, forge_kind
+    from promoter.upstream.git import Git
+
+    try:
+        url = commits.remote_url(Git(repo.root), "origin")
+        kind = forge_kind(url, mr.forge)
+        if not os.environ.get(TOKEN_ENV[kind]):
+            return {}
+        listed = forge_for(kind, url, api_url=mr.api_url).open_requests()
+    except PromoterError as exc:
+        _err(f"note: open merge requests not shown: {exc}")
+        return {}
+    by_branch = {r.source_branch: r.url for r in listed}
+    out = {}
+    for name in repo.config.components:
+        found = by_branch.get(mr.reconcile_branch.format(component=name))
+        if found:
+            out[name] = found
+    return out
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -349,10 +770,15 @@ def cmd_promote(args: argparse.Namespace) -> int:
             return True
         return _confirm(f"Write {plural(len(p.changes), 'file')}?")
 
+    finished: list[Promoted] = []
+    total = len(set(names))
+
     def done(result: Promoted) -> None:
+        finished.append(result)
         if result.recovery is not None:
             _err(render.recovery_text(result.recovery))
-        _out(render.promoted_text(result))
+        # the next component starts from the branch the run started on
+        _out(render.promoted_text(result, current=len(finished) == total))
         for n in result.shipped.notes if result.shipped else ():
             _err(f"note: {n}")
 
@@ -479,6 +905,21 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_help(args: argparse.Namespace) -> int:
+    parser = build_parser()
+    if args.topic is None:
+        parser.print_help()
+        return 0
+    commands = _commands(parser)
+    if args.topic not in commands:
+        from promoter.text import did_you_mean
+
+        hint = did_you_mean(args.topic, commands)
+        raise UsageError(f"unknown command '{args.topic}'{hint}; commands: {', '.join(commands)}")
+    commands[args.topic].print_help()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from promoter import demo
 
@@ -489,7 +930,9 @@ def _changed(result: Changed) -> None:
     _out(f"{result.subject}: wrote {', '.join(result.files)}\n")
     shipped = result.shipped
     if shipped is not None:
-        _out(f"committed {shipped.commit.sha[:12]} on {shipped.commit.branch}: {shipped.commit.subject}\n")
+        from promoter.render.plan import committed_line
+
+        _out(committed_line(shipped.commit.sha, shipped.commit.branch, shipped.commit.subject) + "\n")
         for n in shipped.notes:
             _err(f"note: {n}")
         if shipped.remote:
@@ -555,7 +998,44 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from promoter.render import reconcile as render
+    from promoter.render.table import terminal_width
+    from promoter.ship.reconcile import reconcile
+    from promoter.ship.session import Session
+
+    shard = None
+    if args.shard is not None:
+        left, sep, right = args.shard.partition("/")
+        if not (sep and left.isdigit() and right.isdigit()):
+            raise UsageError(f"--shard takes I/N (e.g. 2/4), not '{args.shard}'")
+        shard = (int(left), int(right))
+    if args.max_open is not None and args.max_open < 0:
+        raise UsageError("--max-open takes a number of merge requests (0 or more)")
+    repo = _repo(args)
+    for name in args.components:
+        from promoter.pipeline import core
+
+        core.component(repo.config, name)
+    result = reconcile(
+        Session(repo, _options(args)),
+        list(args.components),
+        push_to=args.push,
+        dry_run=args.dry_run,
+        max_open=args.max_open,
+        shard_of=shard,
+    )
+    if args.output == "json":
+        _out(render.reconcile_json(result))
+    elif args.output == "markdown":
+        _out(render.reconcile_markdown(result))
+    else:
+        _out(render.reconcile_text(result, terminal_width()))
+    return result.exit_code
+
+
 COMMANDS = {
+    "reconcile": cmd_reconcile,
     "hold": cmd_hold,
     "release": cmd_release,
     "rollback": cmd_rollback,
@@ -567,6 +1047,7 @@ COMMANDS = {
     "changelog": cmd_changelog,
     "history": cmd_history,
     "demo": cmd_demo,
+    "help": cmd_help,
 }
 
 
@@ -582,7 +1063,7 @@ def main(argv: list[str] | None = None) -> int:
         if extra and args.command == "history" and len(extra) == 1 and not extra[0].startswith("-"):
             args.legacy_out = extra[0]  # `history C -o html FILE`, the form before --out (deprecated)
         elif extra:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            _unrecognized(parser, args.command, extra)
         verbose = bool(getattr(args, "verbose", False))
         if args.command is None:
             parser.print_help()
