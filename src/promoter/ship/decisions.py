@@ -20,6 +20,8 @@ from promoter.pipeline import core
 from promoter.policy.rules import Action, Gate
 from promoter.ship.session import Session
 
+OFFLINE = -1  # the exit code of a decision --offline could not take: no failure
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -72,8 +74,12 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
     held = policy.held(env)
     if held is not None:
         return Decision(comp.name, env, runs, "held", held.reason, until=held.until)
-    if session.options.offline:
-        return Decision(comp.name, env, runs, "error", "--offline: the upstream is needed to choose a candidate")
+    if session.options.offline:  # the rules that need no upstream were judged above; no candidate
+        window = policy.window(env, "")
+        if window is not None:
+            return Decision(comp.name, env, runs, "window", window.reason, until=window.until)
+        return Decision(comp.name, env, runs, "error", "--offline: no candidate is chosen without the upstream",
+                        exit_code=OFFLINE)  # fmt: skip
     up = session.upstream(comp)
     head = up.head()
     current = [f for f in (up.find(v) for v in runs if not v.startswith("sha256:")) if f is not None]

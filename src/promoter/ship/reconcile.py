@@ -35,7 +35,7 @@ from promoter.model import Component, Edit, FileChange, Plan
 from promoter.pipeline import apply, core
 from promoter.pipeline.edit import change
 from promoter.ship import commit as commits
-from promoter.ship.decisions import Decision, decide
+from promoter.ship.decisions import OFFLINE, Decision, decide
 from promoter.ship.forge import Forge, MergeRequest, OpenRequest
 from promoter.ship.session import Session, order
 from promoter.upstream.git import Git
@@ -74,7 +74,7 @@ class Reconciled:
         kinds = {c.error_kind for c in self.components}
         for c in self.components:
             for d in c.environments:
-                if d.action == "error":
+                if d.action == "error" and d.exit_code != OFFLINE:
                     kinds.add("network" if d.exit_code == 4 else "person" if d.exit_code in (2, 3) else "other")
                 elif d.action in ("held", "blocked"):
                     kinds.add("person")
