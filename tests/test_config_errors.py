@@ -223,11 +223,14 @@ def test_outside_a_git_repository(tmp_path: Path, run) -> None:  # type: ignore[
     [
         (["plan", "nope", "b" * 40], "unknown component 'nope'; "),
         (["plan", "cc", "b" * 40], "unknown component 'cc' (did you mean 'c'?); "),
-        (["plan", "c", "b" * 40, "--env", "prod"], "c: unknown environment 'prod'; valid: production, staging"),
+        (["plan", "c", "b" * 40, "--env", "prod"], "c: unknown environment 'prod' (did you mean 'production'?); "
+                                                   "valid: production, staging"),
+        (["plan", "c", "b" * 40, "--env", "qa"], "c: unknown environment 'qa'; valid: production, staging"),
         (["plan", "c", "b" * 40, "--target", "x"], "c: unknown target 'x'; valid: t, s"),
-        (["status", "--env", "prod"], "unknown environment 'prod'; valid: production, staging"),
+        (["status", "--env", "prod"], "unknown environment 'prod' (did you mean 'production'?); "
+                                      "valid: production, staging"),
     ],
-)
+)  # fmt: skip
 def test_unknown_names_list_the_valid_ones(argv: list[str], message: str, tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     config = (
         HEAD + "      - {name: t, environment: production, file: a.yaml, key: tag}\n"

@@ -421,9 +421,11 @@ def test_any_sha_reports_upstream_commits_only(tmp_path: Path, run) -> None:  # 
         "format": "sha",
     }
 
-    code, _, err = run("-C", repo, "discover", "--any-sha", "--offline")
+    code, _, err = run("-C", repo, "--offline", "discover", "--any-sha")
     assert code == 2
     assert "does not work with --offline" in err
+    code, _, err = run("-C", repo, "discover", "--any-sha", "--offline")  # discover does not offer it
+    assert code == 2 and "unrecognized arguments: --offline" in err
 
 
 def test_pre_commit_hook_is_shipped() -> None:

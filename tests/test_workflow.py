@@ -151,7 +151,9 @@ def test_commit_on_a_new_branch_commits_exactly_the_files_written(world, run) ->
     code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--commit", "--ignore-deps")
     assert code == 0, err
     branch = f"promote/reconcile-{r[3][:7]}"
-    assert "committed " in out and f" on {branch}: promote reconcile {r[1][:7]} to {r[3][:7]}" in out
+    sha = git(repo, "rev-parse", "HEAD")
+    said = f"committed {sha[:12]} on {branch} (you are now on it): promote reconcile {r[1][:7]} to {r[3][:7]}"
+    assert said in out.splitlines()
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == branch
     assert git(repo, "show", "--name-only", "--format=", "HEAD").splitlines() == [".env", "saas.yaml"]
     assert git(repo, "status", "--porcelain") == "M README"
@@ -476,14 +478,14 @@ def test_one_environment_first_then_the_rest(world, run) -> None:  # type: ignor
     code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--env", "production", "--yes", "--commit")
     assert code == 0, err
     first = f"promote/reconcile-{r[3][:7]}-production"
-    assert f"on {first}:" in out
+    assert f"on {first} (you are now on it):" in out
     assert git(repo, "diff", "--name-only", "main", first) == "saas.yaml"
     git(repo, "switch", "-q", "main")
     git(repo, "merge", "-q", "--no-edit", first)  # the merge request is merged
     code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
     assert code == 0, err
     second = f"promote/reconcile-{r[3][:7]}"
-    assert f"on {second}:" in out and "already holds" not in out
+    assert f"on {second} (you are now on it):" in out and "already holds" not in out
     assert git(repo, "diff", "--name-only", "main", second) == ".env"
     assert f"RECONCILE_TAG={r[3][:7]}" in git(repo, "show", f"{second}:.env")
 
@@ -515,7 +517,7 @@ def test_a_branch_left_with_no_commit_of_its_own_is_reused(world, run) -> None: 
     git(repo, "branch", branch, "main")
     code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
     assert code == 0, err
-    assert f"on {branch}:" in out
+    assert f"on {branch} (you are now on it):" in out
     assert git(repo, "rev-parse", f"{branch}~1") == git(repo, "rev-parse", "main")
 
 

@@ -4,11 +4,15 @@ made safe to show: no control character reaches a terminal, a commit message or 
 C0 controls (but newline and tab, and the carriage return of a CRLF line end), DEL, C1 controls
 and the bidirectional overrides that reorder what a reader sees are written as visible escapes
 (`\\x1b`, `\\u202e`), so an ANSI or OSC sequence is shown, inert, instead of acting.
+
+Also the words every message uses alike: plurals, and "did you mean" for a name that is unknown
+(a command, an option, a component, an environment, a target).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
 
@@ -31,3 +35,27 @@ def one_line(text: str) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """`1 file`, `3 files`, `0 files` (`many` for irregular plurals)."""
     return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The choice `word` was most likely meant to be, None when none is close: the one that differs
+    only in case, else the one it is the start of (when only one), else the most similar
+    (difflib's ratio of at least `cutoff`, compared without case)."""
+    folded = {c.casefold(): c for c in choices}
+    key = word.casefold()
+    if key in folded:
+        return folded[key]
+    starting = [c for f, c in folded.items() if key and f.startswith(key)]
+    if len(starting) == 1:
+        return starting[0]
+    import difflib  # only on the way to an error message
+
+    near = difflib.get_close_matches(key, list(folded), n=1, cutoff=cutoff)
+    return folded[near[0]] if near else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """` (did you mean 'status'?)` for the choice closest to `word`, "" when none is close: every
+    "unknown command/option/component/environment/target" message says it the same way."""
+    near = closest(word, choices, cutoff)
+    return f" (did you mean '{near}'?)" if near is not None and near != word else ""

@@ -18,6 +18,7 @@ from promoter.model import Component, Config, Edit, Plan, Target, TargetChange, 
 from promoter.pipeline import apply, config
 from promoter.pipeline.edit import change, edits_for
 from promoter.pipeline.workspace import Workspace
+from promoter.text import did_you_mean
 from promoter.upstream import git
 from promoter.upstream.revs import FULL_SHA
 
@@ -55,11 +56,8 @@ def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo
 def component(cfg: Config, name: str) -> Component:
     if name not in cfg.components:
         known = ", ".join(sorted(cfg.components))
-        import difflib
-
-        near = difflib.get_close_matches(name, list(cfg.components), n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else ""
-        raise UsageError(f"unknown component '{name}'{hint}; {cfg.path} defines: {known}")
+        hint = did_you_mean(name, cfg.components)
+        raise UsageError(f"unknown component '{name}'{hint}; {cfg.path} defines: {known or 'none'}")
     return cfg.components[name]
 
 
@@ -70,10 +68,12 @@ def select(comp: Component, envs: Iterable[str] = (), names: Iterable[str] = ())
     known_names = [t.name for t in comp.targets]
     for e in envs:
         if e not in known_envs:
-            raise UsageError(f"{comp.name}: unknown environment '{e}'; valid: {', '.join(known_envs)}")
+            hint = did_you_mean(e, known_envs)
+            raise UsageError(f"{comp.name}: unknown environment '{e}'{hint}; valid: {', '.join(known_envs)}")
     for n in names:
         if n not in known_names:
-            raise UsageError(f"{comp.name}: unknown target '{n}'; valid: {', '.join(known_names)}")
+            hint = did_you_mean(n, known_names)
+            raise UsageError(f"{comp.name}: unknown target '{n}'{hint}; valid: {', '.join(known_names)}")
     return [t for t in comp.targets if (not envs or t.environment in envs) and (not names or t.name in names)]
 
 

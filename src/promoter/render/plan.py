@@ -66,8 +66,9 @@ def plan_json(p: Plan) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def promoted_text(result: Promoted) -> str:
-    """What `promote` did for one component, a line each: written, committed, pushed, opened."""
+def promoted_text(result: Promoted, current: bool = True) -> str:
+    """What `promote` did for one component, a line each: written, committed (on which branch, and
+    that the working tree is on it, when it still is: `current`), pushed, opened."""
     p = result.prepared.plan
     comp, new = p.component, p.component.short(p.sha)
     if result.state == "unchanged":
@@ -85,13 +86,19 @@ def promoted_text(result: Promoted) -> str:
     if shipped is not None:
         if result.state == "written":
             c = shipped.commit
-            lines.append(f"committed {c.sha[:12]} on {c.branch}: {c.subject}")
+            lines.append(committed_line(c.sha, c.branch, c.subject, current))
         if shipped.remote:
             lines.append(f"pushed {shipped.commit.branch} to {shipped.remote}")
         if shipped.merge_request:
             verb = "opened" if shipped.merge_request.created else "updated"
             lines.append(f"{verb} merge request {shipped.merge_request.url}")
     return "\n".join(lines) + "\n"
+
+
+def committed_line(sha: str, branch: str, subject: str, current: bool = True) -> str:
+    """`committed 1a2b3c4d5e6f on promote/x-abc1234 (you are now on it): promote x ...`."""
+    here = " (you are now on it)" if current else ""
+    return f"committed {sha[:12]} on {branch}{here}: {subject}"
 
 
 def recovery_text(rec: Recovery) -> str:

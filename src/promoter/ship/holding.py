@@ -14,6 +14,7 @@ from promoter.policy import holds as holds_file
 from promoter.policy.rules import load_holds
 from promoter.ship import commit as commits
 from promoter.ship.session import Prepared, Session, Shipped
+from promoter.text import did_you_mean
 from promoter.upstream.git import Git
 
 
@@ -38,7 +39,8 @@ def _envs(comp: Component, envs: tuple[str, ...]) -> tuple[str, ...]:
     known = list(dict.fromkeys(t.environment for t in comp.targets))
     for e in envs:
         if e not in known:
-            raise UsageError(f"{comp.name}: unknown environment '{e}'; valid: {', '.join(known)}")
+            hint = did_you_mean(e, known)
+            raise UsageError(f"{comp.name}: unknown environment '{e}'{hint}; valid: {', '.join(known)}")
     return envs
 
 
