@@ -50,9 +50,13 @@ def test_example_config_status_reads_every_target(snapshot_repo: Path, run) -> N
     code, out, err = run("-C", snapshot_repo, "--config", EXAMPLE, "status", "--offline", "-o", "json")
 
     assert (code, err) == (0, "")
-    doc = {c["component"]: c for c in json.loads(out)}
-    reconcile = {t["name"]: t for t in doc["qontract-reconcile"]["targets"]}
-    assert {n: t["values"] for n, t in reconcile.items()} == {
+    doc = {c["component"]: c for c in json.loads(out)["components"]}
+
+    def targets(component: str) -> dict[str, dict[str, object]]:
+        return {t["target"]: t for env in doc[component]["environments"] for t in env["targets"]}
+
+    reconcile = targets("qontract-reconcile")
+    assert {n: [v["value"] for v in t["values"]] for n, t in reconcile.items()} == {
         "saas-qontract-reconcile": ["862eebc895ea7f496f9037a7b8a4d1f393d8a546"],
         "saas-qontract-manager": ["862eebc895ea7f496f9037a7b8a4d1f393d8a546"],
         "saas-qontract-reconcile-int": ["862eebc895ea7f496f9037a7b8a4d1f393d8a546"],
@@ -62,7 +66,8 @@ def test_example_config_status_reads_every_target(snapshot_repo: Path, run) -> N
         "tekton-shared-resources": ["862eebc"],
     }
     assert [t["value"] for t in reconcile["saas-qontract-reconcile"]["tracking"]] == ["master", "master"]
-    assert doc["qontract-schemas"]["targets"][0]["values"] == ["05df7de"]
+    (schemas,) = targets("qontract-schemas").values()
+    assert schemas["values"] == [{"value": "05df7de", "sha": None}]
 
 
 def test_example_config_reproduces_the_real_promotion_on_the_whole_tree(snapshot_repo: Path, run) -> None:  # type: ignore[no-untyped-def]
