@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from promoter.model import Component
-from promoter.render.changelog import changelog_json as to_json
+from promoter.render.changelog import changelog_doc as to_json
 from promoter.render.changelog import changelog_text as render_text
 from promoter.ship.describe import changelog_markdown as render_markdown
 from promoter.upstream.changelog import (
@@ -335,9 +335,12 @@ def test_empty_range(repo: Repo) -> None:
 
 def test_to_json(repo: Repo) -> None:
     cl = build(repo.git, repo.a1, repo.b2, REPO_URL, {"Bob Builder": "@bobby"})
-    assert to_json(cl) == {
-        "base": repo.a1,
-        "head": repo.b2,
+    assert to_json(cl, "widget") == {
+        "schema_version": 1,
+        "kind": "changelog",
+        "component": "widget",
+        "old": {"value": repo.a1, "sha": repo.a1},
+        "new": {"value": repo.b2, "sha": repo.b2},
         "count": 1,
         "compare_url": f"https://github.com/example/widget/compare/{repo.a1}...{repo.b2}",
         "commits": [

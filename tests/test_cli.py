@@ -102,21 +102,37 @@ def test_plan_json(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     repo = make_repo(tmp_path / "r", FILES)
     code, out, _ = run("-C", repo, "plan", "c", NEW, "--offline", "-o", "json", "--env", "pipelines")
     assert code == 0
-    assert json.loads(out) == {
+    new = {"value": NEW[:7], "sha": NEW}  # the candidate's short sha, written in .env
+    # (the old short sha: no full sha beside it, and --offline asks no upstream)
+    doc = json.loads(out)
+    assert doc == {
+        "schema_version": 1,
+        "kind": "plan",
         "component": "c",
-        "sha": NEW,
+        "new": {"value": NEW, "sha": NEW},
         "changed": True,
         "targets": [
             {
-                "name": "ci",
+                "target": "ci",
                 "environment": "pipelines",
-                "old": [OLD[:7]],
-                "new": NEW[:7],
+                "old": [{"value": OLD[:7], "sha": None}],
+                "new": new,
                 "locations": 1,
                 "changed": True,
             }
         ],
-        "edits": [{"file": ".env", "line": 1, "column": 12, "target": "ci", "old": OLD[:7], "new": NEW[:7]}],
+        "edits": [
+            {
+                "file": ".env",
+                "line": 1,
+                "column": 12,
+                "target": "ci",
+                "environment": "pipelines",
+                "old": {"value": OLD[:7], "sha": None},
+                "new": new,
+            }
+        ],
+        "notes": ["--offline: upstream, dependency and image checks skipped"],
         "warnings": [],
     }
 

@@ -161,7 +161,9 @@ def test_discover_finds_nothing_when_every_pin_is_covered(clean: Path, run) -> N
 def test_discover_reports_each_uncovered_pin_with_a_working_snippet(extra: Path, run) -> None:  # type: ignore[no-untyped-def]
     doc = _json(run, "-C", extra, "discover", "-o", "json")
 
-    got = [(f["file"], f["line"], f["kind"], f["matched"], f["value"], f["target"]) for f in doc["findings"]]
+    got = [
+        (f["file"], f["line"], f["kind"], f["matched"], f["version"]["value"], f["suggestion"]) for f in doc["findings"]
+    ]
     assert got == EXPECTED
     docker = doc["findings"][0]
     assert docker["column"] == 28
@@ -205,7 +207,7 @@ def test_huge_files_are_skipped_and_counted(extra: Path, run, monkeypatch: pytes
     doc = _json(run, "-C", extra, "discover", "-o", "json")
     big = [f for f in doc["findings"] if f["file"] == "big.txt"]
     assert [f["line"] for f in big] == list(range(1, 101))
-    assert {f["target"]["name"] for f in big} == {"big-1"}  # one regex target locates all of them
+    assert {f["suggestion"]["name"] for f in big} == {"big-1"}  # one regex target locates all of them
     assert "untracked.txt" not in doc["files"]
 
     monkeypatch.setattr(workspace, "MAX_FILE_BYTES", 300)
@@ -242,7 +244,7 @@ def test_grep_prefilter_reads_literally_whatever_the_names_and_git_config(
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
 
     doc = _json(run, "-C", clean / "日本", "discover", "-o", "json")
-    got = sorted((f["file"], f["kind"], f["value"]) for f in doc["findings"])
+    got = sorted((f["file"], f["kind"], f["version"]["value"]) for f in doc["findings"])
     assert got == [
         ("-rf odd name.env", "env", SHORT),
         ("dots.txt", "version", SHORT),  # the deployed short sha, not the image
@@ -262,7 +264,7 @@ def test_grep_prefilter_reads_literally_whatever_the_names_and_git_config(
         },
     )
     doc = _json(run, "-C", meta, "discover", "-o", "json")
-    assert [(f["file"], f["kind"], f["matched"], f["value"]) for f in doc["findings"]] == [
+    assert [(f["file"], f["kind"], f["matched"], f["version"]["value"]) for f in doc["findings"]] == [
         ("shared/more.yaml", "key", key, OLD)
     ]
 
@@ -309,7 +311,7 @@ def test_check_clean_exits_0(clean: Path, run) -> None:  # type: ignore[no-untyp
     code, out, err = run("-C", clean, "check")
     assert (code, out, err) == (0, "ok: no problems\n", "")
     doc = _json(run, "-C", clean, "check", "-o", "json")
-    assert doc == {"ok": True, "problems": []}
+    assert doc == {"schema_version": 1, "kind": "check", "ok": True, "problems": []}
 
 
 def test_check_uncovered_pin_message_and_hint(clean: Path, run) -> None:  # type: ignore[no-untyped-def]
@@ -331,6 +333,9 @@ def test_check_uncovered_pin_message_and_hint(clean: Path, run) -> None:  # type
     doc = json.loads(run("-C", clean, "check", "-o", "json")[1])
     assert doc["ok"] is False
     assert [(p["file"], p["line"]) for p in doc["problems"]] == [("Dockerfile", 1)]
+    assert [(p["kind"], p["component"], p["target"], p["version"]) for p in doc["problems"]] == [
+        ("uncovered-pin", "recon", None, {"value": SHORT, "sha": None})
+    ]
 
 
 def test_ignore_globs_silence_findings(extra: Path, run) -> None:  # type: ignore[no-untyped-def]
@@ -411,10 +416,10 @@ def test_any_sha_reports_upstream_commits_only(tmp_path: Path, run) -> None:  # 
 
     assert _json(run, "-C", repo, "discover", "-o", "json")["pins"] == 0
     doc = _json(run, "-C", repo, "discover", "--any-sha", "-o", "json")
-    assert [(f["file"], f["line"], f["kind"], f["value"]) for f in doc["findings"]] == [
+    assert [(f["file"], f["line"], f["kind"], f["version"]["value"]) for f in doc["findings"]] == [
         ("NOTES.md", 1, "commit", shas[0])
     ]
-    assert doc["findings"][0]["target"] == {
+    assert doc["findings"][0]["suggestion"] == {
         "name": "NOTES-1",
         "file": "NOTES.md",
         "regex": "from (?P<version>[0-9a-f]{40})(?![0-9a-f])",
@@ -466,7 +471,7 @@ def test_snapshot_saas_only_config_finds_the_other_862eebc_pins(snapshot_tree: P
 
     doc = _json(run, "-C", snapshot_tree, "--config", config, "discover", "qontract-reconcile", "-o", "json")
 
-    got = [(f["file"], f["line"], f["value"], f["text"], f["target"]) for f in doc["findings"]]
+    got = [(f["file"], f["line"], f["version"]["value"], f["text"], f["suggestion"]) for f in doc["findings"]]
     assert got == [
         (
             ".env",

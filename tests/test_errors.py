@@ -540,7 +540,13 @@ def test_rev_starting_with_dash_without_double_dash_is_a_usage_error(
     tmp_path: Path, run: Run, git_calls: list[list[str]], rev: str
 ) -> None:
     root = repo_with(tmp_path)
-    expect(run, root, 2, f"unrecognized arguments: {rev} (see 'promoter promote --help')", argv=("promote", "qr", rev, "--yes"))
+    expect(
+        run,
+        root,
+        2,
+        f"unrecognized arguments: {rev} (see 'promoter promote --help')",
+        argv=("promote", "qr", rev, "--yes"),
+    )
     for cmd in git_calls:
         assert not any(rev in arg for arg in cmd), cmd
 

@@ -124,6 +124,11 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     return Scenario(repo, u, c)
 
 
+def _values(versions: list[dict[str, str | None]]) -> list[str | None]:
+    """The values of versions as JSON gives them ({"value", "sha"})."""
+    return [v["value"] for v in versions]
+
+
 def _history(run: Run, s: Scenario, *args: str) -> dict:  # type: ignore[type-arg]
     code, out, err = run("-C", s.repo, "history", "app", "-o", "json", *args)
     assert (code, err) == (0, ""), err
@@ -132,7 +137,7 @@ def _history(run: Run, s: Scenario, *args: str) -> dict:  # type: ignore[type-ar
 
 def _summary(doc: dict) -> list[tuple[str, str, str, list[str], list[str], list[str]]]:  # type: ignore[type-arg]
     return [
-        (ch["commit"], ch["date"], ch["author"]["name"], ch["environments"], ch["old"], ch["new"])
+        (ch["commit"], ch["date"], ch["author"]["name"], ch["environments"], _values(ch["old"]), _values(ch["new"]))
         for ch in doc["changes"]
     ]
 
@@ -150,14 +155,14 @@ def test_every_change_with_its_commit_author_and_values(scenario: Scenario, run:
         # the broken version keeps the values before it: the fix compares with the last version that could be read
         (c["p4"], "2024-01-11T00:00:00+00:00", "Ada", ["production"], [u[3]], [u[9]]),
     ]
-    assert [(t["target"], t["old"], t["new"]) for t in doc["changes"][2]["target_changes"]] == [
+    assert [(t["target"], _values(t["old"]), _values(t["new"])) for t in doc["changes"][2]["targets"]] == [
         ("prod", [u[0]], [u[3]]),
         ("ci", [u[0][:7]], [u[3][:7]]),
     ]
     first = doc["changes"][1]
     assert first["author"] == {"name": "Ada", "email": "ada@example.com"}
     assert first["subject"] == "promote app staging"
-    assert first["targets"] == ["stage"] and first["files"] == ["stage/a.yaml"]
+    assert [t["target"] for t in first["targets"]] == ["stage"] and first["files"] == ["stage/a.yaml"]
     assert doc["changes"][3]["files"] == ["stage/eu/a.yaml"]  # found where the glob moved it
     assert doc["changes"][3]["lead_time_seconds"] is None  # offline: no upstream facts
     assert doc["changes"][3]["rollback"] is None  # offline: ancestry unknown
@@ -191,7 +196,7 @@ def test_lead_times_and_commits_behind_from_the_upstream(scenario: Scenario, run
         (u[8], DAY, 1),  # at day 5: u9
         (u[9], 5 * DAY + 12 * HOUR, 0),
     ]
-    assert [t["promoted"] for t in doc["changes"][2]["target_changes"]] == [u[3], u[3]]
+    assert [t["promoted"] for t in doc["changes"][2]["targets"]] == [u[3], u[3]]
     assert [ch["rollback"] for ch in doc["changes"]] == [False] * 5
     assert doc["changes"][1]["upstream_date"] == "2024-01-02T12:00:00+00:00"
     code, out, err = run("-C", s.repo, "history", "app")
@@ -254,7 +259,9 @@ def test_a_repo_without_changes(tmp_path: Path, run: Run) -> None:
     code, out, err = run("-C", repo, "history", "app", "--env", "production", "-o", "json")
     assert code == 0, err
     doc = json.loads(out)
-    assert [(ch["old"], ch["new"]) for ch in doc["changes"]] == [([], ["a" * 40])]  # the file was created
+    assert [(_values(ch["old"]), _values(ch["new"])) for ch in doc["changes"]] == [
+        ([], ["a" * 40])
+    ]  # the file was created
     assert doc["upstream"]["branch"] is None and doc["upstream"]["error"]  # said, not fatal
 
 
@@ -276,9 +283,9 @@ def test_a_merge_is_not_a_second_change(tmp_path: Path, run: Run, monkeypatch: p
     git(repo, "merge", "-q", "--no-ff", "-m", "merge promote", "promote", env=_env(DAVE, T + 2 * DAY))
     assert (repo / "deploy/prod.yaml").read_text() == f"name: app2\n{middle}ref: {new}\n"
     doc = json.loads(run("-C", repo, "history", "app", "--env", "production", "--offline", "-o", "json")[1])
-    assert [(ch["commit"], ch["author"]["name"], ch["old"], ch["new"]) for ch in doc["changes"]][1:] == [
-        (promoted, "Bob", [old], [new])
-    ]
+    assert [(ch["commit"], ch["author"]["name"], _values(ch["old"]), _values(ch["new"])) for ch in doc["changes"]][
+        1:
+    ] == [(promoted, "Bob", [old], [new])]
 
 
 def test_glob_regex_reads_globs_like_pythons_glob() -> None:
@@ -494,6 +501,6 @@ def test_a_generated_history_of_2000_commits(tmp_path: Path, run: Run) -> None:
     assert code == 0, err
     doc = json.loads(out)
     assert len(doc["changes"]) == 201  # the file's creation, then 200 promotions
-    assert [ch["new"] for ch in doc["changes"][:3]] == [[f"{0:040x}"], [f"{1:040x}"], [f"{2:040x}"]]
-    assert doc["changes"][-1]["old"] == [f"{199:040x}"]
+    assert [_values(ch["new"]) for ch in doc["changes"][:3]] == [[f"{0:040x}"], [f"{1:040x}"], [f"{2:040x}"]]
+    assert doc["changes"][-1]["old"] == [{"value": f"{199:040x}", "sha": f"{199:040x}"}]
     print(f"history of 2000 commits (200 promotions): {elapsed:.2f}s")

@@ -27,6 +27,16 @@ components:
 """
 
 
+def _values(versions: list[dict[str, str | None]]) -> list[str | None]:
+    """The values of versions as JSON gives them ({"value", "sha"})."""
+    return [v["value"] for v in versions]
+
+
+def _names(change: dict) -> list[str]:  # type: ignore[type-arg]
+    """The targets a change changed."""
+    return [t["target"] for t in change["targets"]]
+
+
 def _config_repo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], fetch: Path | str, short: int = 7
 ) -> Path:
@@ -42,7 +52,7 @@ def _doc(run: Run, repo: Path, *args: str) -> dict:  # type: ignore[type-arg]
 
 
 def _rows(doc: dict) -> list[tuple[str, list[str], list[str], list[str], list[str]]]:  # type: ignore[type-arg]
-    return [(ch["commit"], ch["targets"], ch["old"], ch["new"], ch["files"]) for ch in doc["changes"]]
+    return [(ch["commit"], _names(ch), _values(ch["old"]), _values(ch["new"]), ch["files"]) for ch in doc["changes"]]
 
 
 def test_a_glob_file_without_a_pin_drops_no_change_and_each_change_is_its_own_commits(
@@ -121,13 +131,13 @@ def test_one_commit_is_one_row_and_a_full_sha_and_its_prefix_count_once(
     doc = _doc(run, repo, "--offline")
     assert [ch["commit"] for ch in doc["changes"]] == [git(repo, "rev-parse", "HEAD~1"), both]
     row = doc["changes"][1]
-    assert (row["old"], row["new"], row["targets"], row["environments"]) == (
+    assert (_values(row["old"]), _values(row["new"]), _names(row), row["environments"]) == (
         [old],
         [new],
         ["prod", "tekton"],
         ["production", "pipelines"],
     )
-    assert [(t["target"], t["old"], t["new"]) for t in row["target_changes"]] == [
+    assert [(t["target"], _values(t["old"]), _values(t["new"])) for t in row["targets"]] == [
         ("prod", [old], [new]),
         ("tekton", [old[:7]], [new[:7]]),
     ]
@@ -145,7 +155,7 @@ def test_files_created_and_removed_are_changes_from_and_to_none(
     removed = _commit(repo, BOB, T + DAY, "prod goes", {"deploy/prod.yaml": None})
     back = _commit(repo, CAROL, T + 2 * DAY, "prod is back", {"deploy/prod.yaml": f"ref: {b}\n"})
     doc = _doc(run, repo, "--offline")
-    assert [(ch["commit"], ch["targets"], ch["old"], ch["new"]) for ch in doc["changes"]][1:] == [
+    assert [(ch["commit"], _names(ch), _values(ch["old"]), _values(ch["new"])) for ch in doc["changes"]][1:] == [
         (created, ["ci"], [], [a[:7]]),
         (removed, ["prod"], [a], []),
         (back, ["prod"], [], [b]),
@@ -164,7 +174,7 @@ def test_a_rollback_is_marked_and_counted_apart(tmp_path: Path, run: Run, monkey
     ]
     doc = _doc(run, repo)
     assert [(ch["commit"], ch["rollback"]) for ch in doc["changes"]][1:] == [(c[0], False), (c[1], True), (c[2], False)]
-    assert doc["changes"][2]["target_changes"][0]["rollback"] is True
+    assert doc["changes"][2]["targets"][0]["rollback"] is True
     assert doc["weeks"] == {
         "2023-W52": {"promotions": 1, "rollbacks": 0},
         "2024-W01": {"promotions": 1, "rollbacks": 1},
@@ -256,10 +266,14 @@ def test_an_ambiguous_short_sha_is_said_so_and_resolved_through_the_full_sha_of_
     alone = _commit(repo, DAVE, T + 7 * DAY, "ci alone to y", {".env": f"APP_REF={x[:4]}\n"})
     doc = _doc(run, repo)
     rows = {ch["commit"]: ch for ch in doc["changes"]}
-    assert rows[both]["new"] == [y] and rows[both]["promoted"] == y and rows[both]["unresolved"] == {}
-    assert [t["promoted"] for t in rows[both]["target_changes"]] == [y, y]  # the short one through y
+    assert (
+        rows[both]["new"] == [{"value": y, "sha": y}] and rows[both]["promoted"] == y and rows[both]["unresolved"] == {}
+    )
+    assert [t["promoted"] for t in rows[both]["targets"]] == [y, y]  # the short one through y
     assert rows[away]["promoted"] == unique
-    assert rows[beside]["new"] == [y[:4]] and rows[beside]["promoted"] == y  # prod pins y in this commit
+    assert (
+        rows[beside]["new"] == [{"value": y[:4], "sha": y}] and rows[beside]["promoted"] == y
+    )  # prod pins y in this commit
     assert rows[alone]["promoted"] is None and rows[alone]["unresolved"] == {x[:4]: "ambiguous"}
     code, out, err = run("-C", repo, "history", "app")
     line = next(x for x in out.splitlines() if x.endswith("ci alone to y"))

@@ -133,11 +133,11 @@ def test_batched_figures_are_what_git_says_for_each_change(
     checked = rollbacks = off_branch = 0
     for ch in doc["changes"]:
         when = datetime.fromisoformat(ch["date"])
-        for tc in ch["target_changes"]:
+        for tc in ch["targets"]:
             if not tc["old"]:
                 continue
-            full = next(s for s in [*main, *hotfix] if s.startswith(tc["new"][0]))
-            olds = [next(s for s in [*main, *hotfix] if s.startswith(v)) for v in tc["old"]]
+            full = next(s for s in [*main, *hotfix] if s.startswith(tc["new"][0]["value"]))
+            olds = [next(s for s in [*main, *hotfix] if s.startswith(v["value"])) for v in tc["old"]]
             lead, behind, rollback = _git_figures(up, full, when, olds)
             assert (tc["promoted"], tc["lead_time_seconds"], tc["behind"], tc["rollback"]) == (
                 full,

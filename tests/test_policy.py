@@ -118,7 +118,7 @@ def test_frequent_builds_never_starve_production(tmp_path: Path, monkeypatch: py
         assert code == 0, err
         import json
 
-        chosen.append(json.loads(out)["sha"])
+        chosen.append(json.loads(out)["new"]["sha"])
     assert len(set(chosen)) == 3  # a new version every day
     for i, sha in enumerate(chosen):  # each the newest build integration got at least 24 h before
         assert git(up, "log", "-1", "--format=%s", sha) == f"b{24 * i + 10}"

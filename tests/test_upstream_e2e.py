@@ -104,7 +104,7 @@ def plan_sha(run: Run, root: Path, *rev: str, extra: tuple[str, ...] = ()) -> st
     code, out, err = run("-C", root, "plan", "app", *rev, "-o", "json", *extra)
     assert code == 0, err
     assert snapshot(root) == before
-    return str(json.loads(out)["sha"])
+    return str(json.loads(out)["new"]["sha"])
 
 
 def mirrors() -> list[Path]:

@@ -413,7 +413,7 @@ def test_changelog_command(world, run) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run("-C", repo, "changelog", "reconcile", "-o", "json")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["base"] == r[1] and doc["head"] == head
+    assert doc["old"]["sha"] == r[1] and doc["new"]["sha"] == head
     assert [c["subject"] for c in doc["commits"]] == ["bump deps", "r4 with a friend", "r3", "r2"]
 
     code, out, err = run("-C", repo, "changelog", "reconcile", "--from", r[2])

@@ -714,7 +714,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.verbose:
         _err(f"{comp.name}: {args.rev or 'the branch head'} is {p.sha}")
     if args.output == "json":
-        _out(render.plan_json(p))
+        _out(render.plan_json(p, prepared.notes))
     else:
         _out(render.plan_text(p))
         if p.empty:
@@ -796,8 +796,6 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_changelog(args: argparse.Namespace) -> int:
-    import json
-
     from promoter.pipeline import core
     from promoter.render.changelog import changelog_json, changelog_text
     from promoter.ship.describe import changelog_markdown
@@ -816,7 +814,7 @@ def cmd_changelog(args: argparse.Namespace) -> int:
     if log is None:
         raise UsageError(f"{comp.name}: no deployed commit of the upstream found; give --from REV")
     if args.output == "json":
-        _out(json.dumps(changelog_json(log), indent=2) + "\n")
+        _out(changelog_json(log, comp.name))
     elif args.output == "markdown":
         _out(changelog_markdown(log, comp.short_length))
     else:
@@ -1051,14 +1049,41 @@ COMMANDS = {
 }
 
 
+def _json_asked(argv: list[str]) -> bool:
+    """Whether the command line asks for `-o json`: read before parsing, so that a usage error is
+    JSON too."""
+    pairs = zip(argv, [*argv[1:], ""])
+    return any((a in ("-o", "--output") and b == "json") or a in ("-ojson", "--output=json") for a, b in pairs)
+
+
+def _json_error(exc: BaseException, message: str) -> None:
+    """The error as JSON on stdout, for a command asked for `-o json` (stderr says it to people)."""
+    from promoter.errors import ConfigError, ExternalError, Refused
+    from promoter.render.document import error_json
+
+    kinds: list[tuple[type[BaseException], str]] = [
+        (ConfigError, "config"),
+        (UsageError, "usage"),
+        (Refused, "refused"),
+        (ExternalError, "external"),
+        (KeyboardInterrupt, "interrupted"),
+    ]
+    kind = next((k for cls, k in kinds if isinstance(exc, cls)), "bug")
+    sys.stdout.write(error_json(kind, message))
+    sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     verbose = False
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # without building every parser
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--version"]:  # without building every parser
         sys.stdout.write(f"promoter {__version__}\n")
         return 0
+    as_json = _json_asked(argv)
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
+        as_json = getattr(args, "output", None) == "json"
         args.legacy_out = None
         if extra and args.command == "history" and len(extra) == 1 and not extra[0].startswith("-"):
             args.legacy_out = extra[0]  # `history C -o html FILE`, the form before --out (deprecated)
@@ -1071,10 +1096,15 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except PromoterError as exc:
         _err(f"promoter: error: {exc}")
+        if as_json:
+            _json_error(exc, str(exc))
         return exc.exit_code
     except KeyboardInterrupt as exc:
         newline = "\n" if sys.stderr.isatty() else ""  # the terminal's ^C left the cursor mid-line
-        _err(newline + (f"promoter: interrupted; {exc}" if exc.args else "promoter: interrupted"))
+        said = f"interrupted; {exc}" if exc.args else "interrupted"
+        _err(f"{newline}promoter: {said}")
+        if as_json:
+            _json_error(exc, said)
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -1087,5 +1117,8 @@ def main(argv: list[str] | None = None) -> int:
         if verbose:
             _err(redact(traceback.format_exc()))
 
-        _err(f"promoter: unexpected error: {redact(repr(exc))} (run with -v for details)")
+        said = f"unexpected error: {redact(repr(exc))} (run with -v for details)"
+        _err(f"promoter: {said}")
+        if as_json:
+            _json_error(exc, said)
         return 1

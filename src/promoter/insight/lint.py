@@ -17,10 +17,20 @@ from promoter.pipeline import core
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing `check` stops at: where (file:line), what, what to do, and the same as data."""
+
     file: str
     line: int
     message: str
     hint: str
+    # for programs: locates-nothing, environment-disagrees, uncovered-pin, policy-<rule> (policy-held,
+    # policy-window, policy-soaking, policy-blocked: `check --base`)
+    kind: str
+    component: str
+    target: str | None = None  # None when no one target is concerned (an environment, an uncovered pin)
+    environment: str | None = None
+    value: str | None = None  # the version concerned, as in the file
+    sha: str | None = None  # its full sha, when known
 
 
 def lint(repo: core.Repo, components: list[Component]) -> list[Problem]:
@@ -37,6 +47,10 @@ def lint(repo: core.Repo, components: list[Component]) -> list[Problem]:
                 f"{f.component}: {f.value} is pinned here ({_what(f)}) but no target covers it",
                 f"add this target to component '{f.component}' in {config}, "
                 f"or add '{f.file}' to its ignore: list:\n{f.snippet.rstrip()}",
+                "uncovered-pin",
+                f.component,
+                value=f.value,
+                sha=f.value if len(f.value) == 40 else None,
             )
         )
     return problems
@@ -56,6 +70,10 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
                         f"{comp.name}: {message}",
                         f"fix target '{target.name}' (its file or locator) so that it locates the pinned "
                         "value, or set 'optional: true' if the value may be absent",
+                        "locates-nothing",
+                        comp.name,
+                        target.name,
+                        target.environment,
                     )
                 )
             continue
@@ -75,6 +93,9 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
                     first,
                     f"{comp.name}: environment '{env}' runs {len(versions)} versions: {listed}",
                     f"promote the environment to one version: promoter promote {comp.name} REV --env {env}",
+                    "environment-disagrees",
+                    comp.name,
+                    environment=env,
                 )
             )
     return problems

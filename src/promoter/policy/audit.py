@@ -86,7 +86,21 @@ def _judge(policy: Policy, comp: Component, target: Target, loc: Location) -> li
             found.append(("blocked", f"{comp.name}: {loc.value} is blocked (`blocked: [{blocked}]`)"))
     else:
         found = [(g.action, g.reason) for g in policy.gates([target], sha, verify=False)]
-    return [Problem(loc.file, loc.line, f"{where}: {reason}", _HINTS.get(action, "")) for action, reason in found]
+    return [
+        Problem(
+            loc.file,
+            loc.line,
+            f"{where}: {reason}",
+            _HINTS.get(action, ""),
+            f"policy-{action}",
+            comp.name,
+            target.name,
+            target.environment,
+            loc.value,
+            sha,
+        )
+        for action, reason in found
+    ]
 
 
 def _holds_at(git: Git, base: str, path: str) -> list[holds_file.Hold]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from promoter.render.document import document, dumps, version
 from promoter.ship.describe import commits_word
 from promoter.upstream.changelog import Changelog, Person
 
@@ -34,26 +35,36 @@ def _person_json(p: Person) -> dict[str, str]:
     return {"name": p.name, "email": p.email}
 
 
-def changelog_json(cl: Changelog) -> dict[str, Any]:
-    return {
-        "base": cl.base,
-        "head": cl.head,
-        "count": cl.count,
-        "compare_url": cl.compare_url,
-        "commits": [
-            {
-                "sha": c.sha,
-                "author": _person_json(c.author),
-                "date": c.date.isoformat(),
-                "subject": c.subject,
-                "co_authors": [_person_json(p) for p in c.co_authors],
-                "merge": c.merge,
-            }
-            for c in cl.commits
-        ],
-        "contributors": [
-            {**_person_json(who.person), "handle": who.handle, "commits": [c.sha for c in who.commits]}
-            for who in cl.contributors
-        ],
-        "bots_left_out": [_person_json(p) for p in cl.bots_left_out],
-    }
+def changelog_doc(cl: Changelog, component: str | None = None) -> dict[str, Any]:
+    """The changelog as data: from `old` (what runs) to `new` (the candidate), each commit (its
+    full sha), the authors and the bots left out."""
+    return document(
+        "changelog",
+        {
+            "component": component,
+            "old": version(cl.base),
+            "new": version(cl.head),
+            "count": cl.count,
+            "compare_url": cl.compare_url,
+            "commits": [
+                {
+                    "sha": c.sha,
+                    "author": _person_json(c.author),
+                    "date": c.date.isoformat(),
+                    "subject": c.subject,
+                    "co_authors": [_person_json(p) for p in c.co_authors],
+                    "merge": c.merge,
+                }
+                for c in cl.commits
+            ],
+            "contributors": [
+                {**_person_json(who.person), "handle": who.handle, "commits": [c.sha for c in who.commits]}
+                for who in cl.contributors
+            ],
+            "bots_left_out": [_person_json(p) for p in cl.bots_left_out],
+        },
+    )
+
+
+def changelog_json(cl: Changelog, component: str | None = None) -> str:
+    return dumps(changelog_doc(cl, component))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
 
 from promoter.insight.discover import Discovery
 from promoter.insight.lint import Problem
+from promoter.render.document import document, dumps, version
 
 
 def _summary(d: Discovery) -> str:
@@ -23,33 +23,38 @@ def _summary(d: Discovery) -> str:
 
 
 def discovery_doc(d: Discovery) -> dict[str, Any]:
-    return {
-        "findings": [
-            {
-                "component": f.component,
-                "file": f.file,
-                "line": f.line,
-                "column": f.column,
-                "text": f.text,
-                "kind": f.kind,
-                "matched": f.matched,
-                "value": f.value,
-                "format": f.format,
-                "target": f.target,
-                "snippet": f.snippet,
-            }
-            for f in d.findings
-        ],
-        "pins": len(d.findings),
-        "files": d.files,
-        "scanned": d.scanned,
-        "skipped": {"binary": d.binary, "huge": d.huge, "ignored": d.ignored},
-        "refused_targets": d.refused,
-    }
+    """The uncovered pins as data: each with where it is, what it is and the target that would
+    cover it (`suggestion`, and as YAML to paste: `snippet`)."""
+    return document(
+        "discover",
+        {
+            "findings": [
+                {
+                    "component": f.component,
+                    "file": f.file,
+                    "line": f.line,
+                    "column": f.column,
+                    "text": f.text,
+                    "kind": f.kind,
+                    "matched": f.matched,
+                    "version": version(f.value),
+                    "format": f.format,
+                    "suggestion": f.target,
+                    "snippet": f.snippet,
+                }
+                for f in d.findings
+            ],
+            "pins": len(d.findings),
+            "files": d.files,
+            "scanned": d.scanned,
+            "skipped": {"binary": d.binary, "huge": d.huge, "ignored": d.ignored},
+            "refused_targets": d.refused,
+        },
+    )
 
 
 def discovery_json(d: Discovery) -> str:
-    return json.dumps(discovery_doc(d), indent=2) + "\n"
+    return dumps(discovery_doc(d))
 
 
 def discovery_yaml(d: Discovery) -> str:
@@ -86,9 +91,29 @@ def check_text(problems: list[Problem]) -> str:
     return "\n".join(out) + "\n"
 
 
+def check_doc(problems: list[Problem]) -> dict[str, Any]:
+    """The problems as data: where, what kind (a machine word), whose, and what to do."""
+    return document(
+        "check",
+        {
+            "ok": not problems,
+            "problems": [
+                {
+                    "kind": p.kind,
+                    "component": p.component,
+                    "target": p.target,
+                    "environment": p.environment,
+                    "file": p.file,
+                    "line": p.line,
+                    "version": version(p.value, p.sha) if p.value is not None else None,
+                    "message": p.message,
+                    "hint": p.hint,
+                }
+                for p in problems
+            ],
+        },
+    )
+
+
 def check_json(problems: list[Problem]) -> str:
-    doc = {
-        "ok": not problems,
-        "problems": [{"file": p.file, "line": p.line, "message": p.message, "hint": p.hint} for p in problems],
-    }
-    return json.dumps(doc, indent=2) + "\n"
+    return dumps(check_doc(problems))

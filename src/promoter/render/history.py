@@ -9,7 +9,6 @@ promotions per week, empty weeks too; the table of changes. Every text goes thro
 
 from __future__ import annotations
 
-import json
 import math
 from bisect import bisect_right
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from typing import Any
 
 from promoter import durations
 from promoter.insight.history import Change, Facts, History, Lag, Note, forms
+from promoter.render.document import document, dumps, version
 from promoter.text import printable
 
 
@@ -120,28 +120,40 @@ def _facts_json(f: Facts | None) -> dict[str, Any]:
     }
 
 
-def _change_json(ch: Change) -> dict[str, Any]:
+def _known_shas(h: History) -> dict[str, str]:
+    """The full sha of each value the upstream named (as promoted) anywhere in the history."""
+    shas: dict[str, str] = {}
+    for ch in h.changes:
+        for value, f in ch.facts.items():
+            if f.promoted:
+                shas[value] = f.promoted
+        for tc in ch.target_changes:
+            if tc.facts is not None and tc.facts.promoted and len(tc.new) == 1:
+                shas[tc.new[0]] = tc.facts.promoted
+    return shas
+
+
+def _change_json(ch: Change, shas: dict[str, str]) -> dict[str, Any]:
     single = ch.facts.get(ch.new[0]) if len(ch.new) == 1 else None
     return {
         "commit": ch.commit.sha,
         "date": ch.commit.date.isoformat(),
         "author": {"name": ch.commit.author, "email": ch.commit.email},
         "subject": ch.commit.subject,
-        "old": list(ch.old),
-        "new": list(ch.new),
-        "targets": ch.targets,
+        "old": [version(v, shas.get(v)) for v in ch.old],
+        "new": [version(v, shas.get(v)) for v in ch.new],
         "environments": ch.environments,
         "files": ch.files,
         "rollback": ch.rollback,
         **_facts_json(single),
         "unresolved": ch.unresolved,
-        "target_changes": [
+        "targets": [
             {
                 "target": tc.target,
                 "environment": tc.environment,
                 "files": tc.files,
-                "old": list(tc.old),
-                "new": list(tc.new),
+                "old": [version(v, shas.get(v)) for v in tc.old],
+                "new": [version(v, shas.get(v)) for v in tc.new],
                 "rollback": tc.rollback,
                 **_facts_json(tc.facts),
             }
@@ -151,21 +163,33 @@ def _change_json(ch: Change) -> dict[str, Any]:
 
 
 def history_doc(h: History) -> dict[str, Any]:
-    return {
-        "component": h.component.name,
-        "environments": h.environments,
-        "upstream": {"branch": h.branch, "error": h.upstream_error},
-        "changes": [_change_json(ch) for ch in h.changes],
-        "weeks": {w: {"promotions": p, "rollbacks": r} for w, (p, r) in h.weeks().items()},
-        "notes": [
-            {"commit": n.commit, "date": n.date.isoformat(), "target": n.target, "reason": n.reason, "detail": n.detail}
-            for n in h.notes
-        ],
-    }
+    """Every change as data; `old` and `new` are versions (the full sha where the upstream named
+    it), `targets` each changed target's own change."""
+    shas = _known_shas(h)
+    return document(
+        "history",
+        {
+            "component": h.component.name,
+            "environments": h.environments,
+            "upstream": {"branch": h.branch, "error": h.upstream_error},
+            "changes": [_change_json(ch, shas) for ch in h.changes],
+            "weeks": {w: {"promotions": p, "rollbacks": r} for w, (p, r) in h.weeks().items()},
+            "notes": [
+                {
+                    "commit": n.commit,
+                    "date": n.date.isoformat(),
+                    "target": n.target,
+                    "reason": n.reason,
+                    "detail": n.detail,
+                }
+                for n in h.notes
+            ],
+        },
+    )
 
 
 def history_json(h: History) -> str:
-    return json.dumps(history_doc(h), indent=2) + "\n"
+    return dumps(history_doc(h))
 
 
 # -- HTML ---------------------------------------------------------------------------------------

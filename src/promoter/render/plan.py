@@ -4,10 +4,11 @@ did."""
 from __future__ import annotations
 
 import difflib
-import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from promoter.model import FileChange, Plan
+from promoter.render.document import Version, document, dumps, version
 from promoter.text import plural
 
 if TYPE_CHECKING:
@@ -33,37 +34,56 @@ def plan_text(p: Plan) -> str:
     return "".join(parts)
 
 
-def plan_json(p: Plan) -> str:
-    doc: dict[str, Any] = {
-        "component": p.component.name,
-        "sha": p.sha,
-        "changed": not p.empty,
-        "targets": [
-            {
-                "name": tc.target.name,
-                "environment": tc.target.environment,
-                "old": list(tc.old_values),
-                "new": tc.new_value,
-                "locations": tc.locations,
-                "changed": tc.changed,
-            }
-            for tc in p.targets
-        ],
-        "edits": [
-            {
-                "file": e.location.file,
-                "line": e.location.line,
-                "column": e.location.column,
-                "target": e.location.target.name,
-                "old": e.location.value,
-                "new": e.new,
-            }
-            for ch in p.changes
-            for e in ch.edits
-        ],
-        "warnings": p.warnings,
-    }
-    return json.dumps(doc, indent=2) + "\n"
+def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The plan as data: the candidate (`new`), per target its old and new versions, every edit."""
+
+    def ver(value: str) -> Version:
+        # a value this plan writes (short or digest) is the candidate's; an old short one is the
+        # full sha another target pins, when one does
+        if value in new_values:
+            return version(value, p.sha)
+        return version(value, next((f for f in full if f.startswith(value)), None))
+
+    new_values = {tc.new_value for tc in p.targets}
+    full = sorted({v for tc in p.targets for v in tc.old_values if len(v) == 40})
+    return document(
+        "plan",
+        {
+            "component": p.component.name,
+            "new": version(p.sha),
+            "changed": not p.empty,
+            "targets": [
+                {
+                    "target": tc.target.name,
+                    "environment": tc.target.environment,
+                    "old": [ver(v) for v in tc.old_values],
+                    "new": ver(tc.new_value),
+                    "locations": tc.locations,
+                    "changed": tc.changed,
+                }
+                for tc in p.targets
+            ],
+            "edits": [
+                {
+                    "file": e.location.file,
+                    "line": e.location.line,
+                    "column": e.location.column,
+                    "target": e.location.target.name,
+                    "environment": e.location.target.environment,
+                    "old": ver(e.location.value),
+                    "new": ver(e.new),
+                }
+                for ch in p.changes
+                for e in ch.edits
+            ],
+            "notes": list(notes),
+            "warnings": p.warnings,
+        },
+    )
+
+
+def plan_json(p: Plan, notes: Sequence[str] = ()) -> str:
+    return dumps(plan_doc(p, notes))
 
 
 def promoted_text(result: Promoted, current: bool = True) -> str:
