@@ -5,32 +5,36 @@ from pathlib import Path
 from tests.conftest import git
 
 
-def test_demo_runs_status_plan_promote_without_network(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+def test_demo_walks_the_sop_and_the_policy_without_network(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run("demo", tmp_path / "demo")
 
     assert (code, err) == (0, "")
     config = tmp_path / "demo" / "app-interface"
     head = git(tmp_path / "demo" / "qontract-reconcile", "rev-parse", "HEAD")
-    assert out.count("$ promoter ") == 6
+    commands = [line for line in out.splitlines() if line.startswith("$ ")]
+    assert len(commands) == 8 and sum("promoter " in c for c in commands) == 7
+    assert "$ git switch master && git merge promote/qontract-reconcile-d6ecb27-integration" in commands
     assert "4 behind" in out and "tracks master" in out
-    # the SOP: integration alone first, then the rest
-    first = out.index("$ promoter promote qontract-reconcile --env integration --yes")
-    rest = out.index("$ promoter promote qontract-reconcile --yes")
-    assert f"promoted qontract-reconcile to {head[:7]} in 1 file" in out[first:rest]
-    assert f"promoted qontract-reconcile to {head[:7]} in 4 files" in out[rest:]
+    # the SOP: integration alone first, committed, merged
+    first = out.index("$ promoter promote qontract-reconcile --env integration --yes --commit")
+    assert f"promoted qontract-reconcile to {head[:7]} in 1 file" in out[first:]
+    # the policy decides: production soaks an hour in integration, the pipelines are held
+    now = out.index("$ promoter reconcile")
+    later = out.index("$ PROMOTER_NOW=2026-01-02T11:00:00+00:00 promoter reconcile")
+    assert f"{head[:7]} is soaking in integration until 2026-01-02 10:00 UTC (1h left)" in out[now:later]
+    assert "pipelines is held by Ada Lovelace" in out[now:later]
+    assert "production   promote" in out[later:] and "merge request: open" in out[later:]
+    promote = out.index("promoter promote qontract-reconcile --env production --yes")
+    assert f"promoted qontract-reconcile to {head[:7]} in 1 file" in out[promote:]
+    assert git(config, "branch", "--show-current") == "master"
     assert git(config, "diff", "--name-only").splitlines() == [
-        ".env",
-        "data/pipelines/tekton-provider-global-defaults.yaml",
-        "data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml",
-        "data/services/app-interface/cicd/ci-int/saas-qontract-reconcile-int.yaml",
-        "resources/jenkins/global/defaults.yaml",
+        "data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml"
     ]
-    env = (config / ".env").read_text()
-    assert f"export RECONCILE_IMAGE_TAG={head[:7]}\n" in env
-    assert "# export RECONCILE_IMAGE_TAG=0000000" in env  # the commented-out pin stays
     saas = (config / "data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml").read_text()
     assert f"ref: {head}\n" in saas and "ref: master  # staging" in saas
     assert "ref: 0123456789abcdef0123456789abcdef01234567" in saas  # another component's pin
+    env = (config / ".env").read_text()
+    assert "# export RECONCILE_IMAGE_TAG=0000000" in env  # the commented-out pin stays
 
     # the example is clean: every pin covered (the commented-out one is no pin)
     code, out, err = run("-C", config, "check")

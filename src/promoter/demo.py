@@ -2,8 +2,10 @@
 
 It makes an upstream repository (a stand-in for qontract-reconcile, commits by several authors)
 and an app-interface-like config repository pinning it in saas files, a `.env`, Jenkins
-defaults and Tekton shared resources, then walks the SOP on it (status; plan and promote
-integration alone; then the rest) through the real command line (the CLI hands its entry point
+defaults and Tekton shared resources, with a policy (production after integration, an hour of
+soak; the pipelines held), then walks the SOP on it (status; plan and promote integration alone;
+merge it; what `reconcile` decides, then and two hours later; promote production) through the
+real command line (the CLI hands its entry point
 in: the demo never imports the CLI). The directory is left for the user to explore.
 """
 
@@ -96,6 +98,19 @@ components:
         environment: pipelines
         files: data/pipelines/tekton-*.yaml
         key: qontract_reconcile_image_tag
+environments:
+  production:
+    after: [integration]   # production takes a version integration ran...
+    soak: 1h               # ...for an hour at least
+holds: promotion-holds.yaml
+""",
+        "promotion-holds.yaml": """# promotion holds: written by promoter hold / release / rollback
+holds:
+  - component: "qontract-reconcile"
+    environments: ["pipelines"]
+    reason: "the pipelines are frozen this week"
+    author: "Ada Lovelace <ada@example.com>"
+    since: "2026-01-01T00:00:00Z"
 """,
         "data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml": _saas(
             "saas-qontract-reconcile", deployed, "app-interface-production"
@@ -161,6 +176,23 @@ def build(base: Path) -> tuple[Path, Path, list[str]]:
     return upstream, config, shas
 
 
+NOON = "2026-01-02T09:00:00+00:00"  # the walkthrough's clock: set, so that it reads the same everywhere
+LATER = "2026-01-02T11:00:00+00:00"
+
+
+def _merge(repo: Git, branch: str) -> None:
+    env = {
+        "GIT_AUTHOR_NAME": "Grace Hopper",
+        "GIT_AUTHOR_EMAIL": "grace@example.com",
+        "GIT_COMMITTER_NAME": "Grace Hopper",
+        "GIT_COMMITTER_EMAIL": "grace@example.com",
+        "GIT_AUTHOR_DATE": "2026-01-02T09:05:00+00:00",
+        "GIT_COMMITTER_DATE": "2026-01-02T09:05:00+00:00",
+    }
+    repo.run("switch", "--quiet", "master")
+    repo.run("merge", "--quiet", "--no-ff", "--no-edit", branch, env=env)
+
+
 def run(directory: Path | None, out: Callable[[str], None], command: Callable[[list[str]], int]) -> int:
     """Build the demo in `directory` and run the walkthrough's commands through `command` (the
     command line's entry point: argv in, exit code out), showing each as `$ promoter ...`."""
@@ -175,18 +207,41 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
     os.environ.setdefault("PROMOTER_CACHE_DIR", str(base / "cache"))
     out(f"Built an upstream repository ({len(shas)} commits) in {upstream}\n")
     out(f"and a config repository pinning commit {shas[1][:7]} in {config}\n")
-    for say, argv in (
-        ("where every environment stands", ["status"]),
-        ("the SOP: one environment alone first", ["plan", "qontract-reconcile", "--env", "integration"]),
-        ("", ["promote", "qontract-reconcile", "--env", "integration", "--yes"]),
-        ("integration runs it; then the rest", ["status", "--env", "integration", "--env", "production"]),
-        ("", ["promote", "qontract-reconcile", "--yes"]),
-        ("", ["status"]),
-    ):
-        out(f"\n# {say}\n" if say else "\n")
-        out(f"$ promoter {' '.join(argv)}\n")
-        code = command(["-C", str(config), *argv])
-        if code != 0:
-            return code
+    merged = "promote/qontract-reconcile-d6ecb27-integration"
+    steps: list[tuple[str, list[str], str]] = [
+        ("where every environment stands, and what the policy lets it do next", ["status"], NOON),
+        ("the SOP: one environment alone first", ["plan", "qontract-reconcile", "--env", "integration"], NOON),
+        ("", ["promote", "qontract-reconcile", "--env", "integration", "--yes", "--commit"], NOON),
+        ("its merge request is merged", ["git merge", merged], NOON),
+        (
+            "what an unattended run would do now: production soaks in integration; pipelines are held",
+            ["reconcile"],
+            NOON,
+        ),
+        ("two hours later (PROMOTER_NOW rehearses a time)", ["reconcile"], LATER),
+        ("", ["promote", "qontract-reconcile", "--env", "production", "--yes"], LATER),
+        ("", ["status", "--env", "integration", "--env", "production"], LATER),
+    ]
+    saved = {var: os.environ.get(var) for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
+    try:
+        for say, argv, now in steps:
+            out(f"\n# {say}\n" if say else "\n")
+            if argv[0] == "git merge":  # what the reviewer does: merge it
+                out(f"$ git switch master && git merge {argv[1]}\n")
+                _merge(Git(config), argv[1])
+                continue
+            for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):  # commits dated by it too
+                os.environ[var] = now
+            shown = f"PROMOTER_NOW={now} " if now != NOON else ""
+            out(f"$ {shown}promoter {' '.join(argv)}\n")
+            code = command(["-C", str(config), *argv])
+            if code != 0 and not (argv[0] == "reconcile" and code == 3):  # 3: a hold needs a person
+                return code
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
     out(f"\nExplore it: cd {config} && git diff && cat promotion.yaml\n")
     return 0
