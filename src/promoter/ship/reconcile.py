@@ -212,9 +212,11 @@ def reconcile(
                 continue
             cp.hash = content_hash(comp, cp.changes)
             held_hash = _hash_of(git, mine.description if mine else None, remote_tips.get(cp.branch))
-            if held_hash == cp.hash and (mine is not None or forge is None) and cp.branch in remote_tips:
+            if held_hash == cp.hash and cp.branch in remote_tips:
                 cp.action, cp.url = "leave", mine.url if mine else None
                 cp.reason = "its merge request already holds exactly this promotion"
+                if forge is not None and mine is None:  # pushed by a run that died before opening it
+                    cp.action, cp.reason = "open", "pushed before, its merge request never opened: opened now"
             elif cp.branch in remote_tips:
                 cp.action, cp.url = "update", mine.url if mine else None
                 cp.reason = "its merge request holds an older promotion: rebuilt and updated"
@@ -225,9 +227,10 @@ def reconcile(
                 cp.action, cp.reason = "open", "a new merge request"
                 opened += 1
             if not pushing or cp.action == "leave":
-                if pushing and cp.action == "leave" and mine is None and forge is not None:
-                    cp.action = "open"  # pushed earlier, the merge request never opened: finish the job
-                    cp.url = _open(session, comp, cp, forge, base or "main")
+                continue
+            if held_hash == cp.hash and cp.branch in remote_tips:  # only the merge request is missing
+                assert forge is not None
+                cp.url = _open(session, comp, cp, forge, base or "main")
                 continue
             _push(session, git, comp, cp, push_to or "origin", base or "main", remote_tips.get(cp.branch))
             if forge is not None:
