@@ -100,20 +100,20 @@ def test_every_command_speaks_one_shape(demo_repo: tuple[Path, list[str]], run: 
     for argv, kind in [
         (["status"], "status"),
         (["status", "--offline"], "status"),
-        (["plan", COMPONENT], "plan"),
-        (["plan", COMPONENT, "--env", "pipelines"], "plan"),
-        (["plan", COMPONENT, shas[1], "--offline"], "plan"),  # nothing to change
+        (["plan", COMPONENT, "--env", "integration"], "plan"),
+        (["plan", COMPONENT, "--env", "pipelines", "--ignore-hold"], "plan"),  # the demo holds them
+        (["plan", COMPONENT, shas[1], "--offline", "--ignore-hold"], "plan"),  # nothing to change
         (["changelog", COMPONENT], "changelog"),
         (["discover"], "discover"),
         (["check"], "check"),
         (["history", COMPONENT], "history"),
         (["history", COMPONENT, "--offline"], "history"),
-        (["reconcile", "--dry-run"], "reconcile"),
+        (["reconcile", "--dry-run"], "reconcile"),  # exit 3: the demo's held pipelines need a person
     ]:
         code, out, err = run("-C", repo, *argv, "-o", "json")
-        assert code == 0, (argv, err)
+        assert code == (3 if kind == "reconcile" else 0), (argv, err)
         held_to_the_schema(out, kind)
-    plan = json.loads(run("-C", repo, "plan", COMPONENT, "-o", "json")[1])
+    plan = json.loads(run("-C", repo, "plan", COMPONENT, "--ignore-hold", "--ignore-soak", "-o", "json")[1])
     head = {"value": shas[-1], "sha": shas[-1]}
     assert plan["new"] == head
     dotenv = next(t for t in plan["targets"] if t["target"] == "dotenv")
@@ -131,7 +131,7 @@ def test_findings_and_problems_of_every_kind(demo_repo: tuple[Path, list[str]], 
     config = (repo / "promotion.yaml").read_text()
     config = config.replace("      - name: saas-production\n", "      - name: gone\n        file: gone.env\n"
                             "        env: TAG\n      - name: saas-production\n")  # fmt: skip
-    (repo / "promotion.yaml").write_text(config + "environments:\n  production:\n    after: [integration]\n")
+    (repo / "promotion.yaml").write_text(config)  # the demo's production comes after integration
     (repo / "Dockerfile").write_text(f"FROM quay.io/app-sre/qontract-reconcile:{shas[1][:7]}\n")
     prod = repo / "data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml"
     git(repo, "add", "-A")
@@ -148,14 +148,16 @@ def test_findings_and_problems_of_every_kind(demo_repo: tuple[Path, list[str]], 
         ("locates-nothing", "gone", "gone"),  # its environment is its name
         ("environment-disagrees", None, "pipelines"),  # not one target's problem
         ("uncovered-pin", None, None),  # no target's
-        ("policy-soaking", "saas-production", "production"),
+        ("policy-soaking", "saas-production", "production"),  # before integration ran it
+        ("policy-held", "dotenv", "pipelines"),  # the demo holds the pipelines
     }, got
     kinds = {p["kind"]: p for p in doc["problems"]}
     assert kinds["uncovered-pin"]["version"] == {"value": shas[1][:7], "sha": None}
     assert kinds["uncovered-pin"]["component"] == COMPONENT and kinds["uncovered-pin"]["file"] == "Dockerfile"
     policy = [p for p in doc["problems"] if p["kind"].startswith("policy-")]
-    assert [(p["target"], p["environment"], p["version"]) for p in policy] == [
-        ("saas-production", "production", {"value": shas[-1], "sha": shas[-1]})
+    assert sorted((p["target"], p["environment"], p["version"]) for p in policy) == [
+        ("dotenv", "pipelines", {"value": shas[2][:7], "sha": shas[2]}),  # the upstream named it
+        ("saas-production", "production", {"value": shas[-1], "sha": shas[-1]}),
     ]
 
     code, out, _ = run("-C", repo, "discover", "-o", "json")
@@ -196,7 +198,9 @@ def test_failures_are_json_too(demo_repo: tuple[Path, list[str]], run: Run, tmp_
     nowhere = tmp_path / "nowhere.yaml"
     config = (repo / "promotion.yaml").read_text()
     nowhere.write_text(re.sub(r"fetch: .*", f"fetch: {tmp_path / 'no-such-upstream'}", config))
-    code, error, _ = error_of(run, repo, "--config", nowhere, "plan", COMPONENT, "--output=json")
+    code, error, _ = error_of(
+        run, repo, "--config", nowhere, "plan", COMPONENT, "--env", "integration", "--output=json"
+    )
     assert (code, error["kind"]) == (4, "external")
 
     code, out, err = run("-C", repo, "status", "--env", "prod")  # not asked for JSON: none

@@ -18,6 +18,7 @@ from promoter.errors import PromoterError, UsageError
 # formatter (shutil, textwrap) are left out of them
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
     from pathlib import Path
     from typing import Any
@@ -545,9 +546,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Line:
+    """What a long wait waits for (a clone, a fetch, the registry, history's progress), on the
+    terminal's stderr: one line rewritten in place, cleared before anything else is written and
+    at the end. `enabled` only when stderr is a terminal and the output is not JSON."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        from promoter.text import one_line
+
+        line = one_line(text)
+        try:  # a line longer than the terminal would wrap, and \r could not take it back
+            columns = os.get_terminal_size(sys.stderr.fileno()).columns
+        except (OSError, ValueError):
+            columns = 0  # not known: as it is
+        if columns > 1 and len(line) >= columns:
+            line = line[: columns - 2] + "…"
+        self.shown = True
+        sys.stderr.write(f"\r{line}\x1b[K")
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.shown:
+            self.shown = False
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+_LINE = _Line()
+
+
 def _out(text: str) -> None:
     from promoter.text import printable
 
+    _LINE.clear()
     sys.stdout.write(printable(text))
     sys.stdout.flush()
 
@@ -555,6 +590,7 @@ def _out(text: str) -> None:
 def _err(text: str) -> None:
     from promoter.text import printable
 
+    _LINE.clear()
     sys.stderr.write(printable(text if text.endswith("\n") else text + "\n"))
 
 
@@ -723,6 +759,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _confirm(question: str) -> bool:
+    _LINE.clear()
     sys.stderr.write(f"{question} [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
@@ -870,22 +907,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     repo = _repo(args)
     comp = core.component(repo.config, args.component)
     targets = core.select(comp, envs=args.env)
-    shown = False
-
-    def progress(line: str) -> None:  # one line on the terminal, rewritten in place
-        nonlocal shown
-        shown = True
-        sys.stderr.write(f"\r{line}\x1b[K")
-        sys.stderr.flush()
-
-    on_terminal = sys.stderr.isatty() and args.output != "json"
-    try:
+    try:  # how far it got, on a terminal (_Line)
         upstream = None if args.offline else _upstream(comp)
-        h = history.build(repo.root, comp, targets, upstream, since, progress if on_terminal else None)
+        h = history.build(repo.root, comp, targets, upstream, since, _LINE.show if _LINE.enabled else None)
     finally:
-        if shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+        _LINE.clear()
     if args.output == "json":
         text = report.history_json(h)
     elif args.output == "html":
@@ -1073,6 +1099,21 @@ def _json_error(exc: BaseException, message: str) -> None:
     sys.stdout.flush()
 
 
+def _on_terminal(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run `command` saying on the terminal what its long waits wait for: the upstream's mirror
+    (the first clone, fetches) and the registry (`--wait`) tell `_LINE`."""
+    from promoter.upstream import mirror
+    from promoter.upstream.registry import client
+
+    enabled, _LINE.enabled = _LINE.enabled, True
+    try:
+        with mirror.reporting(_LINE.show), client.reporting(_LINE.show):
+            return command(args)
+    finally:
+        _LINE.enabled = enabled
+        _LINE.clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     verbose = False
     argv = sys.argv[1:] if argv is None else argv
@@ -1093,7 +1134,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return COMMANDS[args.command](args)
+        if args.command == "help" or not sys.stderr.isatty() or as_json:
+            return COMMANDS[args.command](args)
+        return _on_terminal(COMMANDS[args.command], args)
     except PromoterError as exc:
         _err(f"promoter: error: {exc}")
         if as_json:

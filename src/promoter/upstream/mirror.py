@@ -4,13 +4,20 @@ The mirror lives under the cache directory (`$PROMOTER_CACHE_DIR`, else
 `$XDG_CACHE_HOME/promoter`, else `~/.cache/promoter`), one per `fetch` location, cloned without
 blobs. It is fetched only when something asked for is missing from it, or to learn the head of
 the branch (after a cheap `ls-remote` says it moved).
+
+Nothing here prints: what it waits for on the network (the first clone, a fetch, asking where the
+branch is) is said to a `progress` callback, the Upstream's own or the one `reporting` sets for
+every Upstream of a command (the CLI shows it on a terminal).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from promoter.errors import ExternalError, Refused, UsageError
@@ -26,6 +33,21 @@ _HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")
 SCHEMES = ("https", "http", "ssh", "git", "file", "git+ssh", "ssh+git")
 
 
+Progress = Callable[[str], None]
+_PROGRESS: ContextVar[Progress | None] = ContextVar("promoter_mirror_progress", default=None)
+
+
+@contextlib.contextmanager
+def reporting(progress: Progress | None) -> Iterator[None]:
+    """Within the block, every Upstream without a callback of its own says what it waits for to
+    `progress` (one short line each time)."""
+    token = _PROGRESS.set(progress)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
 def cache_dir() -> Path:
     if os.environ.get("PROMOTER_CACHE_DIR"):
         return Path(os.environ["PROMOTER_CACHE_DIR"])
@@ -34,8 +56,9 @@ def cache_dir() -> Path:
 
 
 class Upstream:
-    def __init__(self, component: Component, cache: Path | None = None) -> None:
+    def __init__(self, component: Component, cache: Path | None = None, progress: Progress | None = None) -> None:
         self.component = component
+        self.progress = progress
         import hashlib  # only when a mirror is needed (start-up)
 
         key = hashlib.sha256(component.fetch.encode()).hexdigest()[:16]
@@ -44,6 +67,11 @@ class Upstream:
         self._fetched = False
 
     # -- the mirror ---------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        progress = self.progress or _PROGRESS.get()
+        if progress is not None:
+            progress(text)
+
     def _source(self) -> str:
         fetch = self.component.fetch
         if not is_url(fetch):
@@ -66,6 +94,7 @@ class Upstream:
                 "set PROMOTER_CACHE_DIR to a writable directory"
             ) from None
         tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
+        self._say(f"fetching {redact(self.component.fetch)} (first time: cloning)")
         try:
             Git(self.path.parent).run(
                 "clone", "--bare", "--quiet", "--filter=blob:none", "--", self._source(), str(tmp)
@@ -85,6 +114,7 @@ class Upstream:
         self._fetched = True  # a fresh clone has every branch and tag
 
     def fetch(self) -> None:
+        self._say(f"fetching {redact(self.component.fetch)}")
         try:
             self.git.run("fetch", "--quiet", "--prune", "--tags", "--force", "origin")
         except GitError as exc:
@@ -109,6 +139,7 @@ class Upstream:
         self._ensure()
         branch = self.branch()
         if not self._fetched:
+            self._say(f"asking {redact(self.component.fetch)} where {branch} is")
             remote = self.git.run("ls-remote", "--", "origin", f"refs/heads/{branch}", check=False)
             if remote.returncode != 0:
                 raise ExternalError(f"{self.component.name}: upstream {redact(self.component.fetch)} is unreachable")

@@ -17,11 +17,13 @@ host asking for credentials gets none.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -55,6 +57,22 @@ MAX_BODY = 4 * 1024 * 1024  # distribution's own manifest size limit
 DEADLINE = 120.0  # seconds one request may take with its retries
 _CONTENT_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
 _DIGEST_REFERENCE = re.compile(r"(?P<algorithm>[a-z0-9]+(?:[.+_-][a-z0-9]+)*):[a-zA-Z0-9=_-]{32,}")
+
+
+Progress = Callable[[str], None]
+# the callback of every Registry without one of its own (`reporting`): what a `wait` waits for
+_PROGRESS: ContextVar[Progress | None] = ContextVar("promoter_registry_progress", default=None)
+
+
+@contextlib.contextmanager
+def reporting(progress: Progress | None) -> Iterator[None]:
+    """Within the block, every Registry without a callback of its own says what it waits for
+    to `progress` (a line each time)."""
+    token = _PROGRESS.set(progress)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -102,15 +120,18 @@ class Registry:
         auth_file: Path | None = None,
         untrusted_dirs: Iterable[Path] = (),
         sleep: Callable[[float], None] = time.sleep,
+        progress: Progress | None = None,
     ) -> None:
         """`untrusted_dirs`: directories (the config repository) no credential helper is ever
-        taken from, besides the current directory and the git top-level around it."""
+        taken from, besides the current directory and the git top-level around it. `progress`
+        hears what `wait` waits for (else the callback `reporting` set, if any)."""
         if retries < 0:
             raise ValueError("retries must be >= 0")
         self._timeout = timeout
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
+        self.progress = progress
         self._http = Http(
             timeout=timeout,
             deadline=DEADLINE,
@@ -223,6 +244,10 @@ class Registry:
                     f"image {image}:{tag} did not appear within {duration(timeout)} "
                     f"({_plural(polls, 'check')} of {parse_image(image).registry})"
                 )
+            progress = self.progress or _PROGRESS.get()
+            if progress is not None:
+                left = duration(max(int(remaining), 1))
+                progress(f"waiting for image {image}:{tag} ({_plural(polls, 'check')} so far, {left} left)")
             self._sleep(max(min(interval, remaining), 0.0))
 
     # --- the auth dance -------------------------------------------------------------------------
