@@ -3,8 +3,9 @@
 Two tiers. `pytest` alone runs the fast tier (unit, locate/edit, config, CLI, workflow on real
 git repositories): under a minute on two cores. `pytest --full` (what `./test` and CI run) adds
 the tests marked `full`: the reliability suite (crashes, concurrency, hostile input, network
-faults, secrets, fuzzing), everything that starts the real OCI registry, the headless-Chromium
-checks and the replays of ../shared/realdata. The marking is done here, by rule, so that a new
+faults, secrets, fuzzing), everything that starts the real OCI registry, the HTTP, forge and CI
+example suites (servers on 127.0.0.1 that misbehave on purpose), the non-root user's checks, the
+headless-Chromium checks and the replays of ../shared/realdata. The marking is done here, by rule, so that a new
 test in one of those places is in the full tier without anyone remembering to mark it.
 """
 
@@ -25,7 +26,18 @@ from promoter.cli import main
 pytest.register_assert_rewrite("tests.registry_fixtures")
 pytest_plugins = ["tests.registry_fixtures"]
 
-FULL_MODULES = {"test_registry.py", "test_realdata.py", "test_example_config.py"}
+FULL_MODULES = {
+    "test_registry.py",  # the real OCI registry
+    "test_registry_trust.py",
+    "test_registry_helpers.py",
+    "test_realdata.py",  # ../shared/realdata
+    "test_example_config.py",
+    "test_http.py",  # real servers on 127.0.0.1 that misbehave on purpose (slow, trickling, retried)
+    "test_forge.py",
+    "test_forge_trust.py",
+    "test_ci_examples.py",  # every CI command line run against a demo repository
+    "test_nonroot.py",
+}
 FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
 
 
