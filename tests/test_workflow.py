@@ -268,7 +268,7 @@ def test_push_failure_is_an_external_error(world, run, tmp_path: Path) -> None: 
     git(repo, "remote", "set-url", "origin", str(tmp_path / "no-such-remote.git"))
     code, out, err = run("-C", repo, "promote", "reconcile", "--yes", "--push", "--ignore-deps")
     assert code == 4
-    assert "git push to origin failed" in err
+    assert "cannot push to origin: fatal: " in err and "nothing was written" in err  # checked before writing
 
 
 def test_credentials_in_a_remote_url_never_show(world, run) -> None:  # type: ignore[no-untyped-def]
@@ -622,3 +622,17 @@ def test_promote_what_another_environment_runs(world, run) -> None:  # type: ign
         code == 3
         and f"environment 'ci' runs {r[2][:7]}, which names no commit that promoter can resolve offline" in err
     )
+
+
+def test_push_checks_the_remote_before_anything_is_written(world, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo, remote, r = world["repo"], world["remote"], world["r"]
+    git(remote, "config", "receive.advertisePushOptions", "false")  # a server that takes no push options
+    before = snapshot(repo)
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--push", "--ignore-deps")
+    assert code == 4
+    assert "cannot push to origin: fatal: the receiving end does not support push options" in err
+    assert "set merge_request.method: api" in err and "nothing was written" in err
+    assert snapshot(repo) == before and git(repo, "branch", "--list", "promote/*") == ""
+    git(repo, "remote", "set-url", "origin", str(tmp_path / "no-such-remote.git"))
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--push", "--ignore-deps")
+    assert code == 4 and "cannot push to origin" in err and snapshot(repo) == before

@@ -144,6 +144,20 @@ def commit_ref(git: Git, ref: str, base: str, contents: dict[str, str], subject:
     return sha
 
 
+def preflight(git: Git, remote: str, options: bool) -> None:
+    """Before anything is written: the remote exists and takes a push (and push options, when
+    they open the merge request), tried with `git push --dry-run`, which sends nothing."""
+    opts = ["-o", "promoter.preflight"] if options else []
+    ref = "refs/heads/promoter-preflight"
+    proc = git.run("push", "--dry-run", "--porcelain", *opts, remote, f"HEAD:{ref}", check=False)
+    if proc.returncode != 0:
+        said = redact(proc.stderr.strip() or proc.stdout.strip() or f"exit status {proc.returncode}")
+        hint = ""
+        if "push options" in said:
+            hint = " (set merge_request.method: api, or let the server take push options)"
+        raise ExternalError(f"cannot push to {remote}: {said}{hint}; nothing was written")
+
+
 def own_commits(git: Git, base: str, tip: str) -> list[tuple[str, str]]:
     """(sha, subject) of the commits in `tip` that are not in `base` and are not promoter's own
     (no `Promoted-Component:` trailer)."""

@@ -482,6 +482,8 @@ class Session:
         if commit and start is None:
             raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
         comps = order(self.repo.config.components, names)
+        if push_to is not None and not dry_run:
+            commits.preflight(git, push_to, self.repo.config.merge_request.method == "push-options")
         written: set[str] = set()  # files this run wrote (uncommitted without --commit)
         results: list[Promoted] = []
         for i, comp in enumerate(comps):
