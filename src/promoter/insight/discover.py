@@ -36,7 +36,9 @@ _SNIFF = 8192
 _B = rb"(?<![0-9A-Za-z])"  # a value starts and ends at a boundary: not inside a longer word
 _E = rb"(?![0-9A-Za-z])"
 _YAML_SUFFIXES = (".yaml", ".yml")
-_GREP_CHUNK = 32 * 1024  # bytes of one `git grep -e` pattern (Linux refuses an argument over 128 KiB)
+# bytes of one `git grep -e` pattern: Linux refuses an argument over 128 KiB, and each grep thread
+# compiles each pattern into its own automaton, whose memory grows faster than the pattern
+_GREP_CHUNK = 8 * 1024
 
 
 @dataclass(frozen=True)
