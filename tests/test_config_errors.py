@@ -56,9 +56,9 @@ CASES = [
         "promotion.yaml:3: component 'c': missing 'targets'",
     ),
     (
-        "empty-targets",
-        _cfg("      []\n").replace("targets:\n      []", "targets: []"),
-        "promotion.yaml:5: component 'c': targets must be a non-empty list",
+        "targets-not-a-list",
+        _cfg("      []\n").replace("targets:\n      []", "targets: saas.yaml"),
+        "promotion.yaml:5: component 'c': targets must be a list (targets: [] while it has none yet)",
     ),
     (
         "target-without-name",

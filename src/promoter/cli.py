@@ -12,7 +12,7 @@ import os
 import sys
 
 from promoter import __version__
-from promoter.errors import PromoterError, UsageError
+from promoter.errors import PromoterError, Refused, UsageError
 
 # `promoter --version` and `--help` should feel instant: typing, pathlib and argparse's help
 # formatter (shutil, textwrap) are left out of them
@@ -117,15 +117,18 @@ _NO_REPO = {"demo", "help"}  # they make their own repository, or need none
 _LAST_CODES = ("1    unexpected error (a bug: run with -v and report it)", "130  interrupted (Ctrl-C)")
 
 
-def _global_options(p: argparse.ArgumentParser, top: bool, offline: str | None = None, repo: bool = True) -> None:
+def _global_options(
+    p: argparse.ArgumentParser, top: bool, offline: str | None = None, repo: bool = True, short: bool = False
+) -> None:
     """-C/--repo, --config, --offline (with `offline`, its help) and -v: on the top parser for every
-    command, and on each command that takes them (given before or after it, they mean the same)."""
+    command, and on each command that takes them (given before or after it, they mean the same).
+    `short`: -C alone (init's --repo is the component's)."""
     d: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
     g = p.add_argument_group("global options" if top else "global options (also before the command)")
     if repo:
         g.add_argument(
-            "-C",
-            "--repo",
+            *(("-C",) if short else ("-C", "--repo")),
+            dest="repo",
             type=_path,
             metavar="PATH",
             help="the config repository (default: the git top-level of the working directory)",
@@ -164,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.examples = (
         "promoter demo              # build an example repository and walk the SOP on it",
+        "promoter init --component NAME --repo URL   # a first promotion.yaml",
         "promoter status            # where every environment stands",
         "promoter help promote      # a command's arguments, defaults, examples, exit codes",
     )
@@ -503,6 +507,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rb.add_argument("--to", metavar="REV", help="the version to go back to (default: what ran before)")
 
+    it = _command(
+        sub,
+        "init",
+        "write a first promotion.yaml for a component, with a target for each pin found",
+        "Find every pin of the component in the files git tracks, from zero: saas files whose\n"
+        "resourceTemplates build from its repo, its image references (with --image), and any value\n"
+        "of 40 hex digits or of 7 that is a commit of its upstream. Each gets a target with a\n"
+        "name of its own and an environment guessed from where it is (a namespace or directory\n"
+        "such as -int, stage, prod; else the directory's name), written to a new promotion.yaml\n"
+        "(never over one: promoter discover finds what an existing config misses).",
+        (
+            "promoter init --component qontract-reconcile --repo https://github.com/app-sre/qontract-reconcile",
+            "promoter init --component app --repo https://gitlab.com/org/app --fetch ../app --branch main --print",
+        ),
+        (
+            "0    written (or printed), also when no pin was found (targets: [])",
+            usage + "a bad component name or URL, a --fetch that does not exist",
+            "3    refused: the config file exists already",
+            external,
+        ),
+    )
+    it.add_argument("--component", required=True, metavar="NAME", help="the component's name (letters, digits, . _ -)")
+    it.add_argument(
+        "--repo",
+        dest="component_repo",
+        required=True,
+        metavar="URL",
+        help="its canonical repository URL (what saas files' resourceTemplates name)",
+    )
+    it.add_argument(
+        "--fetch",
+        metavar="PATH_OR_URL",
+        help="where git fetches it from, a URL or a path (default: --repo)",
+    )
+    it.add_argument("--branch", metavar="B", help="the branch it promotes from (default: the remote's HEAD branch)")
+    it.add_argument(
+        "--image",
+        metavar="IMAGE",
+        help="its image, e.g. quay.io/app-sre/app: its references are pins too (default: none)",
+    )
+    it.add_argument("--print", action="store_true", help="print the config on standard output instead of writing it")
+
     demo = _command(
         sub,
         "demo",
@@ -542,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, p in sub.choices.items():
         if name != "help":
             offline = None if name in _NO_OFFLINE else _OFFLINE.get(name, "do not read the upstream")
-            _global_options(p, top=False, offline=offline, repo=name not in _NO_REPO)
+            _global_options(p, top=False, offline=offline, repo=name not in _NO_REPO, short=name == "init")
     return parser
 
 
@@ -640,6 +686,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
         session = Session(repo, _options(args))
     for comp in comps:
+        if not comp.targets:
+            _err(f"note: {comp.name} has no targets yet: 'promoter discover {comp.name}' finds its pins")
         targets = [t for t in comp.targets if not args.env or t.environment in args.env]
         if not targets:
             continue
@@ -869,6 +917,12 @@ def cmd_discover(args: argparse.Namespace) -> int:
     repo = _repo(args)
     names = args.components or list(repo.config.components)
     comps = [core.component(repo.config, n) for n in names]
+    if args.offline and any(not c.targets for c in comps):
+        zero = next(c.name for c in comps if not c.targets)
+        raise UsageError(
+            f"{zero} has no targets yet: its pins are found by asking its upstream which values are commits; "
+            "that does not work with --offline"
+        )
     found = discover(repo, comps, any_sha=args.any_sha, upstream_of=_upstream)
     render = {"json": render_discover.discovery_json, "yaml": render_discover.discovery_yaml}
     _out(render.get(args.output, render_discover.discovery_text)(found))
@@ -929,6 +983,38 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from promoter.insight.bootstrap import starting_config
+    from promoter.upstream import git
+    from promoter.urls import is_url
+
+    root = git.toplevel(args.repo or Path.cwd())
+    path = args.config or root / "promotion.yaml"
+    if path.exists() and not args.print:
+        raise Refused(f"{path} exists already: edit it ('promoter discover' lists the pins it misses)")
+    fetch = args.fetch
+    if fetch is not None and not is_url(fetch) and not Path(fetch).is_absolute():
+        # a path as the user typed it (from here), written relative to the repository root as the config reads it
+        fetch = os.path.relpath(Path(fetch).resolve(), root.resolve())
+    start = starting_config(root, args.component, args.component_repo, fetch, args.branch, args.image, _upstream)
+    if args.print:
+        _out(start.text)
+        return 0
+    from promoter.pipeline.apply import write_file
+
+    write_file(path, start.text.encode("utf-8"))
+    from promoter.text import plural
+
+    envs = sorted({t["environment"] for t in start.targets})
+    files = {t["file"] for t in start.targets}
+    _out(f"wrote {path}: {args.component}, {plural(len(start.targets), 'target')} in {plural(len(files), 'file')}")
+    _out(f" (environments: {', '.join(envs)})\n" if envs else "; no pin found: add targets by hand\n")
+    _out("check the environments it guessed, then: promoter check && promoter status\n")
+    return 0
+
+
 def cmd_help(args: argparse.Namespace) -> int:
     parser = build_parser()
     if args.topic is None:
@@ -985,6 +1071,7 @@ def cmd_hold(args: argparse.Namespace) -> int:
 
     repo = _repo(args)
     comp = core.component(repo.config, args.component)
+    core.select(comp, envs=args.env)  # a component with targets, environments it has
     session = Session(repo, _options(args))
     until = _until(args.until)
     _changed(holding.hold(session, comp, tuple(args.env), args.reason, until, commit=args.commit, push_to=args.push))
@@ -998,6 +1085,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
     repo = _repo(args)
     comp = core.component(repo.config, args.component)
+    core.select(comp, envs=args.env)  # a component with targets, environments it has
     session = Session(repo, _options(args))
     _changed(holding.release(session, comp, tuple(args.env), commit=args.commit, push_to=args.push))
     return 0
@@ -1072,6 +1160,7 @@ COMMANDS = {
     "history": cmd_history,
     "demo": cmd_demo,
     "help": cmd_help,
+    "init": cmd_init,
 }
 
 

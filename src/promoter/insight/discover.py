@@ -10,6 +10,11 @@ start; only that needle is tried there, and a literal maps back to its component
 a pin are decoded and parsed, once. A finding on a line a target already locates is covered and
 left out; every other finding carries a target snippet (`snippets`) whose locator has been tried
 on the file and locates that very value.
+
+A component with no targets yet (`targets: []`, or `promoter init`) is found from zero: every
+tracked file is read for saas files of its repo, its image (when it has one) and any value that
+looks like one of its versions (40 hex digits, or `short_length`) and is a commit of its upstream
+(one `git cat-file --batch-check` in the mirror). `bootstrap` makes a whole config of them.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ class Finding:
     line: int
     column: int  # 1-based, in characters
     text: str  # the line, stripped, at most 200 characters
-    kind: str  # version | image | key | env | saas | commit
+    kind: str  # version | image | key | env | saas | commit (a commit of the upstream: --any-sha, from zero)
     matched: str  # what matched: the version, image reference, key or dotenv name, repo url
     value: str  # the pinned value at file:line:column
     format: Format
@@ -226,7 +231,8 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
     for name, fmts in envs.items():
         value = _hex_value(fmts, comp)
         add("env", name, name, rb"(?<![\w.-])" + _skip(name) + rb"[ \t]*=[ \t]*[\"']?(?P<v>" + value + b")" + _E)
-    if any(isinstance(t.locator, SaasLocator) for t in comp.targets):
+    zero = not comp.targets  # from zero: any saas file of its repo, any commit of its upstream
+    if zero or any(isinstance(t.locator, SaasLocator) for t in comp.targets):
         url = saas.repo_key(comp.repo)
         add("saas", url, url, _skip(url) + rb"(?:\.git)?/?(?![\w.-])")
     for digest in sorted(digests):
@@ -234,8 +240,10 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
     for short in sorted(shas):
         rest = 40 - len(short)
         add("version", short, short, _B + b"(?P<v>" + _skip(short) + rb"(?:[0-9a-f]{%d})?)" % rest + _E)
-    if any_sha:
+    if any_sha or zero:
         add("commit", "", "", _B + rb"(?P<v>[0-9a-f]{40})" + _E, "sha")
+    if zero:
+        add("commit", "", "", _B + rb"(?P<v>[0-9a-f]{%d})" % comp.short_length + _E, "short")
     return pins, refused
 
 
@@ -385,7 +393,8 @@ def uncovered(
     globs = [workspace.glob_regex(g) for g in repo.config.ignore]
     # with --any-sha any 40-hex value may be a commit: every file is read; else only those git
     # grep finds a literal in (it runs while ls-files does)
-    prefilter = not any_sha and b"" not in literals.needles
+    read_all = any_sha or any(not comp.targets for comp, _ in components)
+    prefilter = not read_all and b"" not in literals.needles
     grep = _mentioning(repo.root, set(literals.needles)) if prefilter and literals.needles else None
     files: list[str] = []
     for rel in sorted({f for f in _tracked(repo.root).wait().split("\0") if f}):
@@ -399,7 +408,7 @@ def uncovered(
     if prefilter:
         found = {f for f in grep.wait(ok=(0, 1)).split("\0") if f} if grep else set()  # 1: no match
         files = [rel for rel in files if rel in found]
-    commit_needles = [pins.needles[-1] for pins in all_pins] if any_sha else []
+    commit_needles = [n for pins in all_pins for n in pins.needles if n.kind == "commit"]
     dir_fd = os.open(repo.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         for rel in files:
@@ -436,7 +445,17 @@ def uncovered(
             for rel, (data, hits) in sorted(by_file.items()):
                 _File(repo, rel, data, result, None).add(hits)
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.component))
+    # a value found twice (a saas file's ref, and the same value as a commit of the upstream): once
+    seen: set[tuple[str, str, int, int]] = set()
+    result.findings = [f for f in result.findings if not _seen(seen, (f.component, f.file, f.line, f.column))]
     return result
+
+
+def _seen(seen: set[tuple[str, str, int, int]], key: tuple[str, str, int, int]) -> bool:
+    if key in seen:
+        return True
+    seen.add(key)
+    return False
 
 
 _Match = tuple[int, int, re.Match[bytes], _Needle]  # start, the needle's order, the match, the needle
@@ -450,9 +469,12 @@ def _hits(rel: str, data: bytes, literals: _Literals, commit_needles: list[_Need
         m = needle.regex.match(data, start)
         if m is not None:
             matches.setdefault(needle.pins, []).append((start, needle.order, m, needle))
-    if commit_needles:  # any 40-hex value, for every component
-        for m in commit_needles[0].regex.finditer(data):
-            for needle in commit_needles:
+    by_regex: dict[re.Pattern[bytes], list[_Needle]] = {}
+    for needle in commit_needles:  # any 40-hex value (or short_length hex, from zero), per component
+        by_regex.setdefault(needle.regex, []).append(needle)
+    for regex, needles in by_regex.items():
+        for m in regex.finditer(data):
+            for needle in needles:
                 matches.setdefault(needle.pins, []).append((m.start(), needle.order, m, needle))
     out: list[_Hit] = []
     pinned: dict[int, bool] = {}  # short length -> does the file hold a pinned-looking value at all?
@@ -478,7 +500,7 @@ def _hits(rel: str, data: bytes, literals: _Literals, commit_needles: list[_Need
                 continue  # `# KEY=…` is no assignment and `# key: …` no key (a version or image there is still shown)
             vstart, vend = m.span("v")
             value = data[vstart:vend].decode("ascii")
-            fmt = pins.wanted(needle, value) if needle.kind != "commit" else "sha"
+            fmt = pins.wanted(needle, value) if needle.kind != "commit" else needle.fmt
             if fmt is not None:
                 out.append(
                     _Hit(
@@ -504,12 +526,11 @@ def _commented(data: bytes, offset: int) -> bool:
 
 
 def _commits(up: Upstream, candidates: list[str]) -> set[str]:
-    """Which of `candidates` are commits of the upstream: one `git cat-file --batch-check`."""
+    """Which of `candidates` (full shas, short prefixes) name one commit of the upstream: one
+    `git cat-file --batch-check` (a prefix several objects share is no answer)."""
     up.head()  # the mirror exists and holds the branch as it is now (fetched when it moved)
-    proc = up.git.run(
-        "cat-file", "--batch-check=%(objectname) %(objecttype)", input="".join(f"{c}^{{commit}}\n" for c in candidates)
-    )
-    return {line.split()[0] for line in proc.stdout.splitlines() if line.endswith(" commit")}
+    found, _ = up.lookup(candidates)
+    return set(found)
 
 
 class _File:

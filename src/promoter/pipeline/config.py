@@ -489,8 +489,8 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
     if "targets" not in m:
         raise r.error(key, f"{what}: missing 'targets'")
     tnode = m["targets"][1]
-    if not isinstance(tnode, Sequence) or not tnode.items:
-        raise r.error(tnode, f"{what}: targets must be a non-empty list")
+    if not isinstance(tnode, Sequence):  # `targets: []`: none yet (`promoter discover` suggests them)
+        raise r.error(tnode, f"{what}: targets must be a list (targets: [] while it has none yet)")
     targets: list[Target] = []
     seen: dict[str, int] = {}
     for item in tnode.items:

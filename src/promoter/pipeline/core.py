@@ -63,6 +63,11 @@ def component(cfg: Config, name: str) -> Component:
 
 def select(comp: Component, envs: Iterable[str] = (), names: Iterable[str] = ()) -> list[Target]:
     """The targets of `comp` in the given environments and with the given names (all if none)."""
+    if not comp.targets:  # `targets: []`: there is nothing to promote, show or hold yet
+        raise UsageError(
+            f"{comp.name} has no targets yet: 'promoter discover {comp.name}' finds its pins, each with "
+            "a target to add to its targets:"
+        )
     envs, names = list(envs), list(names)
     known_envs = sorted({t.environment for t in comp.targets})
     known_names = [t.name for t in comp.targets]
