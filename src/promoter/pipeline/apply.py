@@ -170,6 +170,13 @@ class Recovery:
         return bool(self.restored or self.left_alone)
 
 
+def _written_by_it(entry: dict[str, object], data: bytes) -> bool:
+    """Whether `data` is exactly what the journal's run wrote (journals before 0.2 kept a digest)."""
+    if isinstance(entry.get("new_text"), str):
+        return data.hex() == entry["new_text"]
+    return entry.get("new") is None or _digest(data) == entry["new"]
+
+
 def _digest(data: bytes) -> str:
     import hashlib
 
@@ -198,7 +205,7 @@ def recover(root: Path, state_dir: Path) -> Recovery | None:
         Path(entry["tmp"]).unlink(missing_ok=True)
         if entry["old"] is None:  # the run created it: gone again, unless it changed since
             try:
-                ours = _digest(target.read_bytes()) == entry["new"]
+                ours = _written_by_it(entry, target.read_bytes())
             except FileNotFoundError:
                 continue
             except OSError:
@@ -217,7 +224,7 @@ def recover(root: Path, state_dir: Path) -> Recovery | None:
             continue
         if current == old:
             continue
-        ours = entry.get("new") is None or _digest(current) == entry["new"]  # journals of 0.1 have no "new"
+        ours = _written_by_it(entry, current)
         if not ours:
             done.left_alone.append(entry["file"])
             continue
@@ -280,7 +287,7 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | 
             "mode": p.mode,
             "owner": list(p.owner),
             "old": None if p.change.created else p.change.old_text.encode("utf-8").hex(),
-            "new": _digest(p.change.new_text.encode("utf-8")),
+            "new_text": p.change.new_text.encode("utf-8").hex(),
         }
         for p in planned
     ]

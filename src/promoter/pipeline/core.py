@@ -39,8 +39,7 @@ def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo
     """The config repository at (or above) `repo`, with its validated promotion.yaml. A journal
     left by a killed promotion is rolled back first, unless a live run holds the lock (then the
     journal is that run's own, and the next write checks again under the lock)."""
-    root = git.toplevel(repo or Path.cwd())
-    state_dir = git.git_dir(root)
+    root, state_dir = git.locate_repository(repo or Path.cwd())
     recovery = None
     if (state_dir / apply.JOURNAL).exists() and apply.lock_holder(state_dir) is None:
         try:

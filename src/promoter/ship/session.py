@@ -108,7 +108,16 @@ class Session:
         self._upstreams: dict[str, Upstream] = {}
         self._policies: dict[str, Policy] = {}
         self._registry = registry
-        self.base_branch = commits.current_branch(Git(repo.root))  # where merge requests go by default
+        self._base_branch: str | bool | None = False  # False: not asked yet
+
+    @property
+    def base_branch(self) -> str | None:
+        """The branch checked out when the session started (where merge requests go by default);
+        asked of git once, when first needed."""
+        if self._base_branch is False:
+            self._base_branch = commits.current_branch(Git(self.repo.root))
+        assert self._base_branch is not True
+        return self._base_branch
 
     def upstream(self, comp: Component) -> Upstream:
         if comp.name not in self._upstreams:
@@ -477,7 +486,7 @@ class Session:
         A failure raises; what earlier components did stays done (and was reported to `done`).
         """
         commit = commit or push_to is not None
-        start = self.base_branch
+        start = self.base_branch if commit else None  # asked of git only when committing
         git = Git(self.repo.root)
         if commit and start is None:
             raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")

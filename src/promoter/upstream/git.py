@@ -214,7 +214,12 @@ class CatFile:
 
 def toplevel(start: Path) -> Path:
     """The work tree root of the git repository containing `start`."""
-    proc = Git(start).run("rev-parse", "--show-toplevel", check=False)
+    return locate_repository(start)[0]
+
+
+def locate_repository(start: Path) -> tuple[Path, Path]:
+    """(work tree root, absolute git dir) of the git repository containing `start`: one git call."""
+    proc = Git(start).run("rev-parse", "--show-toplevel", "--absolute-git-dir", check=False)
     dubious = _DUBIOUS.search(proc.stderr) if proc.returncode != 0 else None
     if dubious is not None:
         where = dubious["path"]
@@ -222,9 +227,10 @@ def toplevel(start: Path) -> Path:
             f"{where}: git refuses to work in this repository: it is owned by another user (git calls it "
             f"'dubious ownership'); if you trust it, mark it safe: git config --global --add safe.directory {where}"
         )
-    if proc.returncode != 0:
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) != 2:
         raise UsageError(f"{start}: not inside a git repository (use -C to point at the config repository)")
-    return Path(proc.stdout.strip())
+    return Path(lines[0]), Path(lines[1])
 
 
 def git_dir(root: Path) -> Path:
