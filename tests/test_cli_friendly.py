@@ -88,9 +88,9 @@ def test_commit_says_which_branch_and_that_you_are_on_it(world, run: Run) -> Non
 
 # ------------------------------------------------------------------------------------------ help
 MINE = ["status", "plan", "promote", "changelog", "discover", "check", "history"]
-MINE += ["hold", "release", "rollback", "demo", "help"]
+MINE += ["hold", "release", "rollback", "demo", "help", "init"]
 THEIRS = {("status", "out")}  # options the reconcile and status-html work added: theirs to word
-NO_OFFLINE = {"changelog", "discover", "hold", "release", "demo", "help"}
+NO_OFFLINE = {"changelog", "discover", "hold", "release", "demo", "help", "init"}
 
 
 def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

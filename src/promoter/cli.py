@@ -523,9 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         (
             "0    written (or printed), also when no pin was found (targets: [])",
-            usage + "a bad component name or URL, a --fetch that does not exist",
+            usage + "a bad component name or URL",
             "3    refused: the config file exists already",
-            external,
+            "4    the upstream (--fetch, default --repo) cannot be read",
         ),
     )
     it.add_argument("--component", required=True, metavar="NAME", help="the component's name (letters, digits, . _ -)")
