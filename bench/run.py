@@ -355,7 +355,9 @@ def main() -> int:
     ap.add_argument("--commits", type=int, default=None, help="commits of the history repo (default 20000)")
     ap.add_argument("--components", type=int, default=267, help="components of the generated fleet (default 267)")
     ap.add_argument(
-        "--only", choices=["startup", "snapshot", "growth", "history", "fleet", "peers"], help="run just this part"
+        "--only",
+        choices=["startup", "snapshot", "growth", "history", "upstream", "fleet", "reconcile", "peers"],
+        help="run just this part",
     )
     args = ap.parse_args()
     repeat = 3 if args.quick else 7
@@ -371,8 +373,16 @@ def main() -> int:
             growth(rows, sizes, repeat, work)
         if args.only in (None, "history"):
             history(rows, args.commits or (2000 if args.quick else 20000), repeat, work)
+        if args.only in (None, "upstream"):  # history with the upstream against offline (history_bench.py)
+            from history_bench import history_rows
+
+            rows += history_rows(args.quick)
         if args.only in (None, "fleet"):
             fleet(rows, repeat, work, args.components, 3000)
+        if args.only in (None, "reconcile"):  # reconcile against status on a fleet (reconcile_bench.py)
+            from reconcile_bench import reconcile_rows
+
+            rows += reconcile_rows(args.quick)
         if args.only in (None, "peers"):
             peers(rows, repeat, work)
     finally:
