@@ -8,6 +8,7 @@ with positions, a dotenv line grammar, a regex group); `scan` sorts them into pi
 from __future__ import annotations
 
 from promoter.locate.base import Found, LocateError
+from promoter.locate.yamlnodes import Node
 from promoter.model import (
     Component,
     EnvLocator,
@@ -23,8 +24,9 @@ from promoter.model import (
 __all__ = ["Found", "LocateError", "classify", "find"]
 
 
-def find(text: str, component: Component, target: Target) -> list[Found]:
-    """Every value `target`'s locator points at in `text`, pinned or not."""
+def find(text: str, component: Component, target: Target, roots: list[Node] | None = None) -> list[Found]:
+    """Every value `target`'s locator points at in `text`, pinned or not; `roots`, when given,
+    are `text`'s YAML documents already composed (a file several targets read is composed once)."""
     loc = target.locator
     if isinstance(loc, EnvLocator):
         from promoter.locate import dotenv
@@ -34,9 +36,10 @@ def find(text: str, component: Component, target: Target) -> list[Found]:
         from promoter.locate import regex
 
         return regex.find(text, loc.pattern)
-    from promoter.locate.yamlnodes import compose
+    if roots is None:
+        from promoter.locate.yamlnodes import compose
 
-    roots = compose(text)
+        roots = compose(text)
     if isinstance(loc, SaasLocator):
         from promoter.locate import saas
 

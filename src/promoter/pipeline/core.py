@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
-from promoter.model import Component, Config, Edit, Plan, Target, TargetChange, TargetScan
+from promoter.model import YAML_LOCATORS, Component, Config, Edit, Plan, Target, TargetChange, TargetScan
 from promoter.pipeline import apply, config
 from promoter.pipeline.edit import change, edits_for
 from promoter.pipeline.workspace import Workspace
@@ -96,7 +96,8 @@ def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetS
                 continue
             text = repo.workspace.read(file)
             try:
-                found = find(text, comp, target)
+                roots = repo.workspace.nodes(file) if isinstance(target.locator, YAML_LOCATORS) else None
+                found = find(text, comp, target, roots)
             except LocateError as exc:
                 raise Refused(f"{file}:{exc.line}: target '{target.name}': {exc.message}") from None
             except YamlSyntaxError as exc:
