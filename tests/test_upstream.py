@@ -139,8 +139,8 @@ def test_status_counts_commits_behind(upstream: tuple[Path, list[str]], tmp_path
     (doc,) = json.loads(out)["components"]
     assert doc["upstream"] == {"head": {"value": shas[4], "sha": shas[4]}, "error": None}
     assert [(e["environment"], e["behind"]) for e in doc["environments"]] == [
-        ("production", {shas[1]: 3}),
-        ("pipelines", {"1234abc": None}),
+        ("production", [{"version": {"value": shas[1], "sha": shas[1]}, "commits": 3}]),
+        ("pipelines", [{"version": {"value": "1234abc", "sha": None}, "commits": None}]),
     ]
     code, out, err = run("-C", repo, "status")
     assert out.splitlines()[0] == f"c: upstream head {shas[4][:7]}"

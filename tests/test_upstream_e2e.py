@@ -447,7 +447,12 @@ def _status_rows(out: str) -> dict[str, list[str]]:
 def _targets(out: str) -> dict[str, dict[str, object]]:
     """`status -o json`'s targets by name, each with its environment's `behind`."""
     (comp,) = json.loads(out)["components"]
-    return {t["target"]: {**t, "behind": env["behind"]} for env in comp["environments"] for t in env["targets"]}
+
+    def behind(env: dict[str, object]) -> dict[str, int | None] | None:
+        rows = env["behind"]
+        return None if rows is None else {b["version"]["value"]: b["commits"] for b in rows}  # type: ignore[attr-defined, index]
+
+    return {t["target"]: {**t, "behind": behind(env)} for env in comp["environments"] for t in env["targets"]}
 
 
 def test_status_counts_commits_behind_exactly(up: Up, tmp_path: Path, run: Run) -> None:

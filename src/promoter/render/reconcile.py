@@ -60,7 +60,7 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                         "environment": d.environment,
                         "action": d.action,
                         "reason": d.reason,
-                        "runs": list(d.runs),
+                        "runs": [{"value": v, "sha": v if len(v) == 40 else None} for v in d.runs],
                         "candidate": {"value": d.candidate, "sha": d.candidate} if d.candidate else None,
                         "until": d.until.isoformat() if d.until else None,
                     }

@@ -129,7 +129,9 @@ def status_doc(
                     "environment": env,
                     "versions": [version(v, st.full.get(v)) for v in values],
                     "agree": len({short(v) for v in values}) <= 1,
-                    "behind": {v: st.behind.get(v) for v in values} if st.head else None,
+                    "behind": [{"version": version(v, st.full.get(v)), "commits": st.behind.get(v)} for v in values]
+                    if st.head
+                    else None,
                     "next": None
                     if d is None
                     else {
@@ -143,7 +145,12 @@ def status_doc(
                             "target": ts.target.name,
                             "values": [version(v, st.full.get(v)) for v in ts.values],
                             "locations": [
-                                {"file": loc.file, "line": loc.line, "column": loc.column, "value": loc.value}
+                                {
+                                    "file": loc.file,
+                                    "line": loc.line,
+                                    "column": loc.column,
+                                    "value": version(loc.value, st.full.get(loc.value)),
+                                }
                                 for loc in ts.locations
                             ],
                             "tracking": [{"file": t.file, "line": t.line, "value": t.value} for t in ts.tracking],

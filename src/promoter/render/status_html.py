@@ -30,8 +30,8 @@ def _cell(env: dict[str, Any] | None) -> str:
         return '<td class="cell none"></td>'
     versions = env["versions"]
     shown = ", ".join(escape(v["value"][:7] if len(v["value"]) == 40 else v["value"]) for v in versions) or "-"
-    behind = env.get("behind") or {}
-    most = max((b for b in behind.values() if isinstance(b, int)), default=None)
+    behind = env.get("behind") or []
+    most = max((b["commits"] for b in behind if isinstance(b.get("commits"), int)), default=None)
     state = ""
     if most is not None:
         state = (
