@@ -24,6 +24,18 @@ TOKEN_ENV = {"gitlab": "GITLAB_TOKEN", "github": "GITHUB_TOKEN"}
 INSECURE_ENV = "PROMOTER_INSECURE_FORGES"  # comma-separated hosts (or host:port) a token may reach over plain http
 
 
+class Secret:
+    """A value that never shows itself (a token): not in a repr, a message or a traceback."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 @dataclass(frozen=True)
 class MergeRequest:
     """What to open: the same for GitLab (merge request) and GitHub (pull request)."""

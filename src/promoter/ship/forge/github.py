@@ -39,7 +39,7 @@ from urllib.parse import quote
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.http import Cutoff, Http, HttpError, Response, Retrying, WaitTooLong
 from promoter.http import retry_after as parse_retry_after
-from promoter.ship.forge import MergeRequest, Opened, OpenRequest, require_secure_api
+from promoter.ship.forge import MergeRequest, Opened, OpenRequest, Secret, require_secure_api
 from promoter.urls import redact
 
 MAX_PAGES = 20  # 2,000 open pull requests at the most
@@ -49,18 +49,6 @@ DEADLINE = 120.0  # seconds one API call may take with its retries
 MAX_RATE_LIMIT_WAIT = 30.0  # a longer wait asked by a rate limit ends the run instead (exit 4)
 ATTEMPTS = 3
 BACKOFF = 0.5  # seconds before the 2nd attempt, doubled for each further one
-
-
-class _Secret:
-    """A value that never shows itself."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "'***'"
 
 
 class GitHub:
@@ -85,7 +73,7 @@ class GitHub:
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.backoff = backoff
-        self._token = _Secret(token)
+        self._token = Secret(token)
         self._http = Http(
             timeout=timeout,
             deadline=DEADLINE,

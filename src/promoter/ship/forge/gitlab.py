@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.http import Cutoff, Http, HttpError, Response, Retrying, TooLarge, WaitTooLong
-from promoter.ship.forge import MergeRequest, Opened, OpenRequest, require_secure_api
+from promoter.ship.forge import MergeRequest, Opened, OpenRequest, Secret, require_secure_api
 from promoter.urls import redact
 
 MAX_PAGES = 20  # 2,000 open merge requests at the most
@@ -45,18 +45,6 @@ ATTEMPTS = 3
 BACKOFF = 0.5  # seconds before the 2nd attempt, doubled for each further one
 DRAFT_PREFIX = "Draft: "
 _DRAFT = re.compile(r"^\s*(\[draft\]|\(draft\)|draft:|draft\s-\s|\[wip\]|wip:)\s*", re.IGNORECASE)
-
-
-class _Secret:
-    """A value that never shows itself."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "'***'"
 
 
 class GitLab:
@@ -76,7 +64,7 @@ class GitLab:
         self.project_path = project
         self.api_url = api_url.rstrip("/")
         require_secure_api("gitlab", self.api_url)
-        self._token = _Secret(token)
+        self._token = Secret(token)
         self._http = Http(
             timeout=timeout,
             deadline=DEADLINE,
