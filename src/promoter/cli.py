@@ -925,7 +925,12 @@ def cmd_discover(args: argparse.Namespace) -> int:
         )
     found = discover(repo, comps, any_sha=args.any_sha, upstream_of=_upstream)
     render = {"json": render_discover.discovery_json, "yaml": render_discover.discovery_yaml}
-    _out(render.get(args.output, render_discover.discovery_text)(found))
+    if args.output in render:
+        _out(render[args.output](found))
+    else:
+        from promoter.render.table import terminal_width
+
+        _out(render_discover.discovery_text(found, terminal_width()))
     return 0
 
 
@@ -971,7 +976,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     elif args.output == "html":
         text = report.history_html(h)
     else:
-        text = report.history_text(h, verbose=args.verbose)
+        from promoter.render.table import terminal_width
+
+        text = report.history_text(h, verbose=args.verbose, width=None if args.out else terminal_width())
     if out is not None:
         from promoter.pipeline.apply import write_file
         from promoter.text import printable

@@ -9,6 +9,7 @@ import yaml
 from promoter.insight.discover import Discovery
 from promoter.insight.lint import Problem
 from promoter.render.document import document, dumps, version
+from promoter.render.table import fit
 
 
 def _summary(d: Discovery) -> str:
@@ -61,15 +62,13 @@ def discovery_yaml(d: Discovery) -> str:
     return yaml.safe_dump(discovery_doc(d), sort_keys=False, width=1 << 20, allow_unicode=True)
 
 
-def discovery_text(d: Discovery) -> str:
+def discovery_text(d: Discovery, width: int | None = None) -> str:
     out: list[str] = []
     if d.findings:
         rows = [["FILE:LINE", "COMPONENT", "MATCHED", "TEXT"]]
         for f in d.findings:
             rows.append([f"{f.file}:{f.line}", f.component, f"{f.kind} {f.matched}", f.text])
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        for r in rows:
-            out.append("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+        out += fit(rows, width, shrink=0, indent="")  # file paths cut in the middle; no row wraps
         for comp in dict.fromkeys(f.component for f in d.findings):
             out.append("")
             out.append(f"suggested targets for {comp} (paste under its targets:):")

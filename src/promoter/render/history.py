@@ -18,6 +18,7 @@ from typing import Any
 from promoter import durations
 from promoter.insight.history import Change, Facts, History, Lag, Note, forms
 from promoter.render.document import document, dumps, version
+from promoter.render.table import fit
 from promoter.text import printable
 
 
@@ -84,7 +85,7 @@ def note_lines(notes: list[Note], verbose: bool = False) -> list[str]:
     return out
 
 
-def history_text(h: History, verbose: bool = False) -> str:
+def history_text(h: History, verbose: bool = False, width: int | None = None) -> str:
     n = h.component.short_length
     out = [_headline(h)]
     rows = [["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]]
@@ -101,8 +102,7 @@ def history_text(h: History, verbose: bool = False) -> str:
                 ch.commit.subject,
             ]
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    out += fit(rows, width, shrink=len(rows[0]) - 1)  # the subject gives way first; no row wraps
     weeks = h.weeks()
     if weeks:
         out.append("promotions per week:")
