@@ -636,3 +636,33 @@ def test_push_checks_the_remote_before_anything_is_written(world, run, tmp_path:
     git(repo, "remote", "set-url", "origin", str(tmp_path / "no-such-remote.git"))
     code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--push", "--ignore-deps")
     assert code == 4 and "cannot push to origin" in err and snapshot(repo) == before
+
+
+def test_two_promotions_of_different_components_pushing_at_once_never_tangle(world) -> None:  # type: ignore[no-untyped-def]
+    """Two shells push two components' promotions at the same moment: the repository lock covers
+    branch, write, commit and push, so the second waits for nobody and is refused, or comes after;
+    never one branch carrying both, never a commit on the other's branch."""
+    import os
+    import subprocess
+    import sys
+
+    repo, remote, schemas = world["repo"], world["remote"], world["schemas"]
+    s3 = commit(schemas, "s3", NOW - 3600)
+    base = [sys.executable, "-m", "promoter", "-C", str(repo), "promote"]
+    argvs = [[*base, "reconcile", "--yes", "--push", "--ignore-deps"], [*base, "schemas", s3, "--yes", "--push"]]
+    procs = [
+        subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ) for a in argvs
+    ]
+    results = [(p.wait(timeout=60), *p.communicate()) for p in procs]
+    assert sorted(code for code, _, _ in results) in ([0, 0], [0, 3]), results
+    for code, _, err in results:
+        if code == 3:
+            assert "another promoter run holds the lock" in err
+    for ref in git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/promote/").split():
+        files = git(remote, "diff", "--name-only", "main", ref).split()
+        subject = git(remote, "log", "-1", "--format=%s", ref)
+        if "schemas" in ref:
+            assert files == [".env"] and subject.startswith("promote schemas ")
+        else:
+            assert sorted(files) == [".env", "saas.yaml"] and subject.startswith("promote reconcile ")
+        assert git(remote, "rev-parse", f"{ref}~1") == git(remote, "rev-parse", "main")  # one commit each
