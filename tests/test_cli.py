@@ -183,3 +183,20 @@ def test_usage_errors_exit_2(argv: list[str], run) -> None:  # type: ignore[no-u
     code, out, err = run(*argv)
     assert code == 2
     assert err.startswith("promoter: error:") or "usage:" in out
+
+
+def test_the_plan_diff_is_coloured_on_a_terminal_only(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from promoter.pipeline import core
+    from promoter.render.plan import plan_text
+
+    repo = make_repo(tmp_path / "r", FILES)
+    opened = core.open_repo(repo)
+    comp = core.component(opened.config, "c")
+    plan = core.plan(opened, comp, NEW, core.select(comp))
+    coloured = plan_text(plan, colour=True)
+    assert "\x1b[31;1m-" in coloured and "\x1b[32m+" in coloured
+    assert plan_text(plan, colour=False) == coloured.replace("\x1b[1m", "").replace("\x1b[2m", "").replace(
+        "\x1b[31;1m", ""
+    ).replace("\x1b[32m", "").replace("\x1b[0m", "")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b" not in plan_text(plan)  # NO_COLOR, and in tests stdout is no terminal either

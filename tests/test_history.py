@@ -202,7 +202,7 @@ def test_lead_times_and_commits_behind_from_the_upstream(scenario: Scenario, run
     code, out, err = run("-C", s.repo, "history", "app")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "app: 5 change(s); upstream branch main"
+    assert lines[0] == "app: 5 changes; upstream branch main"
     assert lines[1].split() == ["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]
     assert lines[3].split() == [
         "2024-01-03", "00:00", "+0000", s.c["p1"][:7], "Ada", "staging",
@@ -367,7 +367,7 @@ def test_html_report_renders_in_chromium(scenario: Scenario, run: Run, tmp_path:
     report = tmp_path / "report.html"
     code, out, err = run("-C", s.repo, "history", "app", "-o", "html", "--out", report)
     assert (code, err) == (0, ""), err
-    assert out == f"wrote {report}: 6 change(s) of app\n"
+    assert out == f"wrote {report}: 6 changes of app\n"
     page = report.read_text()
     legacy = tmp_path / "legacy.html"  # the old form still works, with a note
     code, out, err = run("-C", s.repo, "history", "app", "-o", "html", legacy)

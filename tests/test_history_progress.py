@@ -54,7 +54,7 @@ def test_progress_on_a_terminal_only(tmp_path: Path) -> None:
     assert re.fullmatch(r"reading \d+ commits… 0%\x1b\[K", next(s for s in shown if "%" in s))
     assert "reading 401 commits… 100%\x1b[K" in shown  # the commits that touch the targets' files
     assert shown[-1] == "\x1b[K" and "\n" not in err.decode()  # the line is cleared at the end
-    assert (tmp_path / "table.txt").read_text().startswith("app: 201 change(s)\n")
+    assert (tmp_path / "table.txt").read_text().startswith("app: 201 changes\n")
 
     code, err = _run(repo, tmp_path / "doc.json", "-o", "json", terminal=True)
     assert (code, err) == (0, b"")  # JSON is for programs: nothing on the terminal

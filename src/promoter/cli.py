@@ -984,7 +984,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         from promoter.text import printable
 
         write_file(_path(out), printable(text).encode("utf-8"))
-        _out(f"wrote {out}: {len(h.changes)} change(s) of {comp.name}\n")
+        from promoter.text import plural
+
+        _out(f"wrote {out}: {plural(len(h.changes), 'change')} of {comp.name}\n")
     else:
         _out(text)
     return 0

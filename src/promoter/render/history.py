@@ -19,7 +19,7 @@ from promoter import durations
 from promoter.insight.history import Change, Facts, History, Lag, Note, forms
 from promoter.render.document import document, dumps, version
 from promoter.render.table import fit
-from promoter.text import printable
+from promoter.text import plural, printable
 
 
 def duration(seconds: int | None) -> str:
@@ -53,7 +53,9 @@ def _change(ch: Change, n: int) -> str:
 
 def _headline(h: History) -> str:
     rollbacks = sum(1 for ch in h.changes if ch.rollback)
-    head = f"{h.component.name}: {len(h.changes)} change(s)" + (f", {rollbacks} rollback(s)" if rollbacks else "")
+    head = f"{h.component.name}: {plural(len(h.changes), 'change')}" + (
+        f", {plural(rollbacks, 'rollback')}" if rollbacks else ""
+    )
     if h.branch:
         head += f"; upstream branch {h.branch}"
     elif h.upstream_error:
@@ -106,7 +108,7 @@ def history_text(h: History, verbose: bool = False, width: int | None = None) ->
     weeks = h.weeks()
     if weeks:
         out.append("promotions per week:")
-        out += [f"  {week}  {p}" + (f" + {r} rollback(s)" if r else "") for week, (p, r) in weeks.items()]
+        out += [f"  {week}  {p}" + (f" + {plural(r, 'rollback')}" if r else "") for week, (p, r) in weeks.items()]
     out += [f"note: {line}" for line in note_lines(h.notes, verbose)]
     return "\n".join(out) + "\n"
 
@@ -538,8 +540,9 @@ def _lead_chart(lead: list[int]) -> str:
         if c:
             x0, x1 = x(lo + i * width), x(lo + (i + 1) * width)
             y = bottom - c / top_count * (bottom - top)
-            tip = f"{c} promotion(s) with a lead time of {duration(int(10 ** (lo + i * width)))} to " + duration(
-                int(10 ** (lo + (i + 1) * width))
+            tip = (
+                f"{plural(c, 'promotion')} with a lead time of {duration(int(10 ** (lo + i * width)))} to "
+                + duration(int(10 ** (lo + (i + 1) * width)))
             )
             body.append(
                 f'<rect class="bar" x="{x0 + 1:.1f}" y="{y:.1f}" width="{max(x1 - x0 - 2, 1):.1f}" '
@@ -573,7 +576,7 @@ def _weeks_chart(h: History) -> str:
         w = max(step - (2 if step > 4 else 0), 1)
         yp = bottom - p / top_count * (bottom - top)
         yr = yp - r / top_count * (bottom - top)
-        tip = f"{week}: {p} promotion(s)" + (f", {r} rollback(s)" if r else "")
+        tip = f"{week}: {plural(p, 'promotion')}" + (f", {plural(r, 'rollback')}" if r else "")
         body.append(
             f'<g class="week" data-week="{escape(week)}" data-promotions="{p}" data-rollbacks="{r}">'
             f"<title>{escape(tip)}</title>"
@@ -683,7 +686,7 @@ def history_html(h: History) -> str:
     web = links.web
     body = [
         f"<h1>History of {escape(name)}</h1>",
-        f'<p class="meta">{len(changes)} change(s) from {escape(period)}; {escape(upstream)}'
+        f'<p class="meta">{plural(len(changes), "change")} from {escape(period)}; {escape(upstream)}'
         + (f' (<a href="{escape(web)}">repository</a>)' if web else "")
         + "</p>",
         '<ul class="figures">',
@@ -711,7 +714,9 @@ def history_html(h: History) -> str:
         mine = [ch for ch in changes if env in ch.environments]
         back = sum(1 for seg in h.timeline(env) if seg.rollback and seg.change is not None)
         body.append(f'<section class="environment" data-environment="{escape(env)}">')
-        body.append(f"<h3>{escape(env)} <small>({len(mine)} change(s), {back} rollback(s))</small></h3>")
+        body.append(
+            f"<h3>{escape(env)} <small>({plural(len(mine), 'change')}, {plural(back, 'rollback')})</small></h3>"
+        )
         body.append(_step_chart(h, env, axis, versions, links))
         if h.index is not None:
             body.append(_behind_chart(h, env, axis))

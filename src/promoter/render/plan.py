@@ -28,8 +28,21 @@ def diff(ch: FileChange) -> str:
     return "".join(out)
 
 
-def plan_text(p: Plan) -> str:
+def plan_text(p: Plan, colour: bool | None = None) -> str:
+    """The plan's unified diff and a line per target; on a terminal (not with NO_COLOR) the diff's
+    removed lines red, added lines green, headers bold."""
+    from promoter.render.table import colour_on, paint
+
+    on = colour_on() if colour is None else colour
     parts = [diff(ch) for ch in p.changes]
+    if on:
+        styles = {"---": "bold", "+++": "bold", "@@": "dim", "-": "bad", "+": "ok"}
+        painted = []
+        for line in "".join(parts).splitlines(keepends=True):
+            style = next((s for k, s in styles.items() if line.startswith(k)), "")
+            body = line.rstrip("\n")
+            painted.append((paint(body, style, True) if style else body) + line[len(body) :])
+        parts = painted
     parts.append("\n".join(plan_summary(p)) + "\n")
     return "".join(parts)
 
