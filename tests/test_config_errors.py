@@ -26,12 +26,12 @@ CASES = [
     ("two-documents", "version: 1\n---\nversion: 1\n", "promotion.yaml: expected exactly one YAML document"),
     (
         "non-ascii-image-tag",
-        _cfg(head=HEAD.replace("    targets:", "    image: quay.io/org/c\n    tag: \"v-{short}-é\"\n    targets:")),
+        _cfg(head=HEAD.replace("    targets:", '    image: quay.io/org/c\n    tag: "v-{short}-é"\n    targets:')),
         "promotion.yaml:6: component 'c': tag 'v-{short}-é' does not make an image tag: ASCII letters, digits",
     ),
     (
         "image-tag-starting-with-a-dot",
-        _cfg(head=HEAD.replace("    targets:", "    image: quay.io/org/c\n    tag: \".{short}\"\n    targets:")),
+        _cfg(head=HEAD.replace("    targets:", '    image: quay.io/org/c\n    tag: ".{short}"\n    targets:')),
         "promotion.yaml:6: component 'c': tag '.{short}' does not make an image tag",
     ),
     (

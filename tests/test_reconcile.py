@@ -308,3 +308,78 @@ def test_signed_promotion_commits(fleet: Fleet, run, tmp_path: Path) -> None:  #
     )
     assert verified.returncode == 0, verified.stderr
     assert 'Good "git" signature for author@example.com' in verified.stderr
+
+
+def test_reconcile_on_gitlab_makes_exactly_the_requests_it_needs(  # type: ignore[no-untyped-def]
+    fleet: Fleet, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole life of one merge request on GitLab's contract fake (GitLab cannot run here;
+    tests/forge_fakes.py follows its public REST API v4): opened, left alone, updated when the
+    upstream moves, an older one superseded, closed once the promotion landed by hand; every
+    request made is listed, so a run that asks more than it needs fails here."""
+    from tests.forge_fakes import FakeGitLab, running
+
+    url = "https://gitlab.example.com/service/app-interface.git"
+    git(fleet.config, "remote", "set-url", "origin", url)
+    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
+    with running(FakeGitLab("glpat-reconcile")) as gl:
+        assert isinstance(gl, FakeGitLab)
+        text = (fleet.config / "promotion.yaml").read_text()
+        (fleet.config / "promotion.yaml").write_text(
+            text + f"merge_request:\n  method: api\n  forge: gitlab\n  api_url: {gl.url}/api/v4\n"
+        )
+        git(fleet.config, "commit", "-qam", "api")
+        git(fleet.config, "push", "-q", "origin", "main")
+        monkeypatch.setenv("GITLAB_TOKEN", "glpat-reconcile")
+        older = gl.add_mr("promote/app-1234567", target_branch="main", title="promote app (by hand)")
+
+        def calls() -> list[str]:
+            lines = gl.lines()
+            gl.requests.clear()
+            return lines
+
+        project, mrs = "GET /api/v4/projects/service%2Fapp-interface", "/api/v4/projects/13/merge_requests"
+        listing = f"GET {mrs}?state=opened&per_page=100&page=1"
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0, err
+        assert "app: merge request: open" in out and "glpat-reconcile" not in out + err
+        assert calls() == [
+            project,
+            listing,
+            f"GET {mrs}?state=opened&source_branch=promote%2Fapp",
+            f"POST {mrs}",
+            f"POST {mrs}/1/notes",  # the older one is superseded: a note, then closed
+            f"PUT {mrs}/1",
+        ]
+        ours = next(mr for mr in gl.mrs if mr["source_branch"] == "promote/app")
+        assert (ours["state"], ours["target_branch"], older["state"]) == ("opened", "main", "closed")
+        assert older["notes"] == [f"Superseded by {ours['web_url']} (promoter reconcile)."]
+        assert "promoter-hash: " in ours["description"]
+        first = fleet.tip("promote/app")
+
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")  # nothing changed
+        assert code == 0 and "app: merge request: leave" in out, err
+        assert calls() == [project, listing]
+        assert fleet.tip("promote/app") == first
+
+        new = commit(fleet.ups["app"], "app3", NOW - 3600)  # the upstream moves: the same one is updated
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0 and "app: merge request: update" in out, err
+        assert calls() == [project, listing, f"GET {mrs}?state=opened&source_branch=promote%2Fapp", f"PUT {mrs}/2"]
+        assert [mr["state"] for mr in gl.mrs] == ["closed", "opened"] and new[:7] in ours["title"]
+        assert fleet.tip("promote/app") != first
+
+        # the promotion is merged by hand: nothing left to promote, the open one is closed
+        git(fleet.config, "fetch", "-q", "origin", "promote/app")
+        git(fleet.config, "merge", "-q", "--ff-only", "FETCH_HEAD")
+        git(fleet.config, "push", "-q", "origin", "main")
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0 and "app: merge request: close" in out, err
+        assert calls() == [project, listing, f"POST {mrs}/2/notes", f"PUT {mrs}/2"]
+        assert ours["state"] == "closed"
+        assert ours["notes"] == ["promoter reconcile: nothing to promote any more; closing."]
+
+        monkeypatch.setenv("GITLAB_TOKEN", "glpat-wrong")  # a bad token: a clear error, no secret shown
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code != 0 and "GITLAB_TOKEN" in out + err and "glpat-" not in out + err
+        assert calls() == [project]

@@ -108,7 +108,6 @@ def test_dirty_file_is_refused_unless_allowed(tmp_path: Path, run) -> None:  # t
     assert (repo / "a.yaml").read_text() == "# local change\ntag: bbbbbbb\n"
 
 
-
 def test_detailed_exitcode_and_no_op(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     repo = _repo(tmp_path, "{name: t, file: a.yaml, key: tag}", {"a.yaml": "tag: abc1234\n"})
     assert run("-C", repo, "plan", "c", NEW, "--offline", "--detailed-exitcode")[0] == 5

@@ -65,6 +65,7 @@ class GitLab:
         self.api_url = api_url.rstrip("/")
         require_secure_api("gitlab", self.api_url)
         self._token = Secret(token)
+        self._pid: int | None = None
         self._http = Http(
             timeout=timeout,
             deadline=DEADLINE,
@@ -79,9 +80,7 @@ class GitLab:
 
     # -- the workflow ----------------------------------------------------------------------------
     def open_or_update(self, mr: MergeRequest) -> Opened:
-        what = f"GET project {self.project_path}"
-        project = _object(self._call("GET", f"/projects/{quote(self.project_path, safe='')}", what), what)
-        pid = _int(project.get("id"), what, "id")
+        pid = self._project_id()
         reviewer_ids = [self._user_id(name) for name in mr.reviewers]
         title = _title(mr)
         existing = self._find(pid, mr.source_branch)
@@ -141,9 +140,13 @@ class GitLab:
         return states
 
     def _project_id(self) -> int:
-        what = f"GET project {self.project_path}"
-        project = _object(self._call("GET", f"/projects/{quote(self.project_path, safe='')}", what), what)
-        return _int(project.get("id"), what, "id")
+        """The project's numeric id, asked once per client (a reconcile run asks for it again and
+        again: listing, closing, opening)."""
+        if self._pid is None:
+            what = f"GET project {self.project_path}"
+            project = _object(self._call("GET", f"/projects/{quote(self.project_path, safe='')}", what), what)
+            self._pid = _int(project.get("id"), what, "id")
+        return self._pid
 
     def open_requests(self) -> list[OpenRequest]:
         """Open merge requests from this project's own branches (forks left out), 100 a page."""
