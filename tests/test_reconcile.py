@@ -383,3 +383,69 @@ def test_reconcile_on_gitlab_makes_exactly_the_requests_it_needs(  # type: ignor
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code != 0 and "GITLAB_TOKEN" in out + err and "glpat-" not in out + err
         assert calls() == [project]
+
+
+def _image(fleet: Fleet, image: str) -> None:
+    path = fleet.config / "promotion.yaml"
+    path.write_text(
+        path.read_text().replace("    depends_on: [schemas]\n", f"    depends_on: [schemas]\n    image: {image}\n")
+    )
+    git(fleet.config, "commit", "-qam", "image gate")
+    git(fleet.config, "push", "-q", "origin", "main")
+
+
+def _envs(out: str) -> dict[str, list[tuple[str, str, str | None]]]:
+    doc = json.loads(out)
+    return {
+        c["component"]: [
+            (e["environment"], e["action"], (e.get("candidate") or {}).get("sha")) for e in c["environments"]
+        ]
+        for c in doc["components"]
+    }
+
+
+def test_the_image_gate_against_a_real_registry(fleet: Fleet, run, registry) -> None:  # type: ignore[no-untyped-def]
+    """Debian's docker-registry on 127.0.0.1: a commit whose image is not built yet is passed over
+    for the newest one that has it; none built is `image-missing`."""
+    a = fleet.shas["app"]
+    _image(fleet, f"{registry.host}/reconcile/app")  # one repository per test: the registry is shared
+    image = f"{registry.host}/reconcile/app"
+    code, out, err = run("-C", fleet.config, "reconcile", "--dry-run", "-o", "json")
+    assert code == 0, err
+    assert _envs(out)["app"] == [("integration", "image-missing", None), ("production", "image-missing", None)]
+    reasons = [e["reason"] for e in json.loads(out)["components"][1]["environments"]]
+    assert reasons == [f"app: no image {image}:{a[2][:7]} yet"] * 2  # the newest one is named
+
+    registry.push_image("reconcile/app", a[1][:7])  # a[2] is not built yet: a[1] goes
+    code, out, err = run("-C", fleet.config, "reconcile", "--push")
+    assert code == 0, err
+    assert git(fleet.remote, "show", "promote/app:int.yaml") == f"ref: {a[1]}"
+    assert git(fleet.remote, "show", "promote/app:prod.yaml") == f"ref: {a[1]}"
+
+    registry.push_image("reconcile/app", a[2][:7])  # built now: the same branch moves on to it
+    code, out, err = run("-C", fleet.config, "reconcile", "--push")
+    assert code == 0 and "app: merge request: update" in out, err
+    assert git(fleet.remote, "show", "promote/app:int.yaml") == f"ref: {a[2]}"
+    assert git(fleet.remote, "for-each-ref", "--format=%(refname)", "refs/heads/promote/") == "refs/heads/promote/app"
+
+
+def test_a_registry_that_is_down_fails_that_component_alone(fleet: Fleet, run) -> None:  # type: ignore[no-untyped-def]
+    """A registry answering 503 (a real HTTP server on 127.0.0.1): the component's environments
+    are errors and the exit code is 4 (the network); the other component goes on; the failing
+    image:tag is asked once, with its retries, not once per environment and candidate."""
+    from tests.registry_fixtures import Server, error_body, reply
+
+    def unavailable(req) -> None:  # type: ignore[no-untyped-def]
+        reply(req, 503, {"Retry-After": "0", "Content-Type": "application/json"}, error_body("UNAVAILABLE", "down"))
+
+    a = fleet.shas["app"]
+    with Server(unavailable) as server:
+        _image(fleet, f"{server.host}/reconcile/app")
+        code, out, err = run("-C", fleet.config, "reconcile", "--dry-run", "-o", "json")
+        asked = [(method, path) for method, path, _ in server.requests]
+    assert code == 4, out
+    envs = _envs(out)
+    assert envs["schemas"] == [("ci", "up-to-date", None)]
+    assert [(e, act) for e, act, _ in envs["app"]] == [("integration", "error"), ("production", "error")]
+    assert set(asked) == {("HEAD", f"/v2/reconcile/app/manifests/{a[2][:7]}")}
+    assert 1 < len(asked) <= 4  # retried, then remembered for the second environment

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from promoter.errors import ExternalError, PromoterError, Refused
+from promoter.errors import PromoterError, Refused
 from promoter.model import Component, Target
 from promoter.pipeline import core
 from promoter.policy.rules import Action, Gate
@@ -119,11 +119,8 @@ def _first_gate(session: Session, comp: Component, env: str, targets: list[Targe
     if fresh is not None:
         ready = datetime.fromtimestamp(up.commit_time(sha) + comp.min_age, UTC)
         return Gate("soaking", env, fresh, ready)
-    if comp.image is not None:
-        try:
-            digest = session.registry().digest(comp.image, comp.image_tag(sha))
-        except ExternalError as exc:
-            return Gate("error", env, str(exc))
+    if comp.image is not None:  # a registry that fails stops this environment's search: an error (exit 4)
+        digest = session.digest(comp.image, comp.image_tag(sha))
         if digest is None:
             return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{comp.image_tag(sha)} yet")
     verified = policy.verify_all(targets, sha)

@@ -204,7 +204,7 @@ def reconcile(
                 assert d.candidate is not None
                 digest = None
                 if comp.image is not None and any(t.format == "digest" for t in targets):
-                    digest = session.registry().digest(comp.image, comp.image_tag(d.candidate))
+                    digest = session.digest(comp.image, comp.image_tag(d.candidate))
                 cp.plans.append(core.plan(repo, comp, d.candidate, targets, digest))
             cp.changes = _merge(repo, comp, cp.plans)
             if not cp.changes:

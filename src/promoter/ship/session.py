@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from promoter.errors import Refused, UsageError
+from promoter.errors import ExternalError, Refused, UsageError
 from promoter.model import Component, Plan, Target, TargetScan
 from promoter.pipeline import apply, core
 from promoter.ship import commit as commits
@@ -108,6 +108,7 @@ class Session:
         self._upstreams: dict[str, Upstream] = {}
         self._policies: dict[str, Policy] = {}
         self._registry = registry
+        self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
         self._base_branch: str | bool | None = False  # False: not asked yet
 
     @property
@@ -166,6 +167,21 @@ class Session:
 
             self._registry = Registry(untrusted_dirs=[self.repo.root])
         return self._registry
+
+    def digest(self, image: str, tag: str) -> str | None:
+        """`Registry.digest`, asked once per image:tag in a session: every environment of a
+        component asks of the same candidates, and a registry that is down costs its retries once
+        (the failure is remembered and raised again)."""
+        key = (image, tag)
+        if key not in self._digests:
+            try:
+                self._digests[key] = self.registry().digest(image, tag)
+            except ExternalError as exc:
+                self._digests[key] = exc
+        found = self._digests[key]
+        if isinstance(found, ExternalError):
+            raise found
+        return found
 
     def targets(self, comp: Component) -> list[Target]:
         return core.select(comp, self.options.envs, self.options.targets)
@@ -275,7 +291,7 @@ class Session:
             reasons += [fresh] if fresh else []
             digest: str | None = None
             if not reasons and comp.image is not None:
-                digest = self.registry().digest(comp.image, comp.image_tag(sha))
+                digest = self.digest(comp.image, comp.image_tag(sha))
                 if digest is None:
                     reasons.append(f"no image {comp.image}:{comp.image_tag(sha)} yet")
             if not reasons:
