@@ -37,6 +37,7 @@ FULL_MODULES = {
     "test_forge_trust.py",
     "test_ci_examples.py",  # every CI command line run against a demo repository
     "test_nonroot.py",
+    "test_reconcile_sequence.py",  # many scheduled runs in random sequences
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
 
