@@ -449,3 +449,63 @@ def test_a_registry_that_is_down_fails_that_component_alone(fleet: Fleet, run) -
     assert [(e, act) for e, act, _ in envs["app"]] == [("integration", "error"), ("production", "error")]
     assert set(asked) == {("HEAD", f"/v2/reconcile/app/manifests/{a[2][:7]}")}
     assert 1 < len(asked) <= 4  # retried, then remembered for the second environment
+
+
+def test_reconcile_on_github_makes_exactly_the_requests_it_needs(  # type: ignore[no-untyped-def]
+    fleet: Fleet, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same life on GitHub's contract fake (GitHub cannot run here; tests/forge_fakes.py
+    follows its public REST API): every request listed, one listing when nothing changed."""
+    from tests.forge_fakes import FakeGitHub, running
+
+    url = "https://github.com/org/config.git"
+    git(fleet.config, "remote", "set-url", "origin", url)
+    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
+    with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
+        assert isinstance(gh, FakeGitHub)
+        text = (fleet.config / "promotion.yaml").read_text()
+        (fleet.config / "promotion.yaml").write_text(
+            text + f"merge_request:\n  method: api\n  forge: github\n  api_url: {gh.url}\n"
+        )
+        git(fleet.config, "commit", "-qam", "api")
+        git(fleet.config, "push", "-q", "origin", "main")
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        gh.add_pull("promote/app-1234567")
+
+        def calls() -> list[str]:
+            lines = gh.lines()
+            gh.requests.clear()
+            return lines
+
+        pulls, listing = "/repos/org/config/pulls", "GET /repos/org/config/pulls?state=open&per_page=100&page=1"
+        find = f"GET {pulls}?head=org%3Apromote%2Fapp&state=open"
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0 and "app: merge request: open" in out, err
+        assert calls() == [
+            listing,
+            find,
+            f"POST {pulls}",
+            "POST /repos/org/config/issues/1/comments",
+            f"PATCH {pulls}/1",
+        ]
+        ours = next(p for p in gh.pulls if p["head"] == "promote/app")
+        assert [p["state"] for p in gh.pulls] == ["closed", "open"] and ours["number"] == 2
+        assert gh.pulls[0]["comments"] == ["Superseded by https://github.com/org/config/pull/2 (promoter reconcile)."]
+
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")  # nothing changed: one listing
+        assert code == 0 and "app: merge request: leave" in out, err
+        assert calls() == [listing]
+
+        new = commit(fleet.ups["app"], "app3", NOW - 3600)
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0 and "app: merge request: update" in out, err
+        assert calls() == [listing, find, f"PATCH {pulls}/2"]
+        assert new[:7] in ours["title"] and len(gh.pulls) == 2
+
+        git(fleet.config, "fetch", "-q", "origin", "promote/app")
+        git(fleet.config, "merge", "-q", "--ff-only", "FETCH_HEAD")
+        git(fleet.config, "push", "-q", "origin", "main")
+        code, out, err = run("-C", fleet.config, "reconcile", "--push")
+        assert code == 0 and "app: merge request: close" in out, err
+        assert calls() == [listing, "POST /repos/org/config/issues/2/comments", f"PATCH {pulls}/2"]
+        assert ours["state"] == "closed"
