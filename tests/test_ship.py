@@ -33,3 +33,51 @@ def test_any_other_host_must_be_named_in_the_config(url: str) -> None:
     with pytest.raises(UsageError, match=r"set merge_request\.forge to gitlab or github"):
         forge_kind(url)
     assert forge_kind(url, "gitlab") == "gitlab"
+
+
+def _pushing_repo(tmp_path, kills: int):  # type: ignore[no-untyped-def]
+    """A repository whose remote's receive-pack (a real one, behind a wrapper named by
+    `remote.origin.receivepack`) kills the pushing git with SIGPIPE the first `kills` times."""
+    import subprocess
+
+    from tests.conftest import git, make_repo
+
+    repo = make_repo(tmp_path / "repo", {"README": "x\n"})
+    remote = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    count = tmp_path / "kills"
+    count.write_text(str(kills))
+    wrapper = tmp_path / "receive-pack"
+    wrapper.write_text(
+        f'#!/bin/sh\nleft=$(cat "{count}")\n'
+        'p=$PPID\nwhile [ "$(cat /proc/$p/comm)" != git ]; do p=$(cut -d" " -f4 /proc/$p/stat); done\n'
+        f'if [ "$left" -gt 0 ]; then echo $((left-1)) > "{count}"; kill -PIPE $p; exit 1; fi\n'
+        'exec git-receive-pack "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "config", "remote.origin.receivepack", str(wrapper))
+    return repo, remote, count
+
+
+def test_preflight_tries_again_when_git_is_killed_by_sigpipe(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`git push --dry-run` to a local repository is at times killed by SIGPIPE on a busy machine
+    (seen in CI): the preflight sends nothing, so it is tried again rather than failing the run."""
+    from promoter.ship.commit import PREFLIGHT_TRIES, preflight
+    from promoter.upstream.git import Git
+
+    repo, remote, count = _pushing_repo(tmp_path, PREFLIGHT_TRIES - 1)
+    preflight(Git(repo), "origin", options=False)
+    assert count.read_text().strip() == "0"  # it was killed, and tried again
+    assert not (remote / "refs" / "heads" / "promoter-preflight").exists()  # a dry run: nothing sent
+
+
+def test_preflight_killed_every_time_fails_with_the_signal_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from promoter.errors import ExternalError
+    from promoter.ship.commit import PREFLIGHT_TRIES, preflight
+    from promoter.upstream.git import Git
+
+    repo, _, count = _pushing_repo(tmp_path, PREFLIGHT_TRIES + 5)
+    with pytest.raises(ExternalError, match=r"cannot push to origin: .*SIGPIPE.*; nothing was written"):
+        preflight(Git(repo), "origin", options=False)
+    assert count.read_text().strip() == "5"  # tried exactly PREFLIGHT_TRIES times

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from promoter.errors import ExternalError, Refused
 from promoter.model import Config, FileChange, Plan
-from promoter.upstream.git import Git
+from promoter.upstream.git import Git, exit_status
 from promoter.urls import redact
 
 PUSH_TRIES = 3
@@ -144,14 +144,23 @@ def commit_ref(git: Git, ref: str, base: str, contents: dict[str, str], subject:
     return sha
 
 
+PREFLIGHT_TRIES = 3
+
+
 def preflight(git: Git, remote: str, options: bool) -> None:
     """Before anything is written: the remote exists and takes a push (and push options, when
     they open the merge request), tried with `git push --dry-run`, which sends nothing."""
     opts = ["-o", "promoter.preflight"] if options else []
     ref = "refs/heads/promoter-preflight"
-    proc = git.run("push", "--dry-run", "--porcelain", *opts, remote, f"HEAD:{ref}", check=False)
+    for _ in range(PREFLIGHT_TRIES):
+        proc = git.run("push", "--dry-run", "--porcelain", *opts, remote, f"HEAD:{ref}", check=False)
+        if proc.returncode >= 0:
+            break
+        # killed by a signal: git push --dry-run to a local repository is at times killed by
+        # SIGPIPE when receive-pack hangs up first on a busy machine; it sent nothing, so it is
+        # tried again
     if proc.returncode != 0:
-        said = redact(proc.stderr.strip() or proc.stdout.strip() or f"exit status {proc.returncode}")
+        said = redact(proc.stderr.strip() or proc.stdout.strip() or exit_status(proc.returncode))
         hint = ""
         if "push options" in said:
             hint = " (set merge_request.method: api, or let the server take push options)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,16 @@ def _env() -> dict[str, str]:
     return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
 
 
+def exit_status(code: int) -> str:
+    """How a process ended, in words: "exit status 128", or "killed by SIGPIPE" for a signal."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
 class GitError(ExternalError):
     """A git command that failed: its arguments, exit code, and both of its outputs (redacted).
 
@@ -30,7 +41,7 @@ class GitError(ExternalError):
 
     def __init__(self, args: list[str], code: int, stderr: str, stdout: str = "") -> None:
         said = stderr.strip() or stdout.strip()
-        detail = redact(said) if said else f"exit status {code}"
+        detail = redact(said) if said else exit_status(code)
         super().__init__(f"git {redact(command_name(args))}: {detail}")
         self.args_ = args
         self.code = code
