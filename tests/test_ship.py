@@ -50,8 +50,10 @@ def _pushing_repo(tmp_path, kills: int):  # type: ignore[no-untyped-def]
     wrapper = tmp_path / "receive-pack"
     wrapper.write_text(
         f'#!/bin/sh\nleft=$(cat "{count}")\n'
-        'p=$PPID\nwhile [ "$(cat /proc/$p/comm)" != git ]; do p=$(cut -d" " -f4 /proc/$p/stat); done\n'
-        f'if [ "$left" -gt 0 ]; then echo $((left-1)) > "{count}"; kill -PIPE $p; exit 1; fi\n'
+        # the pushing git is the nearest ancestor named git (the transport may run us through sh)
+        'p=$PPID\nwhile [ "${p:-0}" -gt 1 ] && [ "$(cat /proc/$p/comm)" != git ]; do\n'
+        '  p=$(cut -d" " -f4 /proc/$p/stat)\ndone\n'
+        f'if [ "$left" -gt 0 ] && [ "${{p:-0}}" -gt 1 ]; then echo $((left-1)) > "{count}"; kill -PIPE $p; exit 1; fi\n'
         'exec git-receive-pack "$@"\n'
     )
     wrapper.chmod(0o755)
