@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, make_repo
+from tests.forge_fakes import FakeServer
 
 NOW = int(time.time())
 TOKEN = "ghp_reconcile"
@@ -73,6 +74,24 @@ class Fleet:
 
     def tip(self, branch: str) -> str:
         return git(self.remote, "rev-parse", f"refs/heads/{branch}")
+
+    def use_api(self, forge: str, web: str, api_url: str, token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The remote is named by its forge URL `web` (git's insteadOf sends it to the bare one)
+        and merge requests go through `forge`'s API at `api_url` with `token`, committed and pushed."""
+        git(self.config, "remote", "set-url", "origin", web)
+        git(self.config, "config", f"url.{self.remote}.insteadOf", web)
+        path = self.config / "promotion.yaml"
+        path.write_text(path.read_text() + f"merge_request:\n  method: api\n  forge: {forge}\n  api_url: {api_url}\n")
+        git(self.config, "commit", "-qam", "api")
+        git(self.config, "push", "-q", "origin", "main")
+        monkeypatch.setenv(f"{forge.upper()}_TOKEN", token)
+
+
+def taken(server: FakeServer) -> list[str]:
+    """The requests a forge fake has had since the last call, one line each."""
+    lines = server.lines()
+    server.requests.clear()
+    return lines
 
 
 @pytest.fixture
@@ -203,18 +222,9 @@ def test_a_run_killed_between_push_and_merge_request_is_finished_by_the_next(  #
 ) -> None:
     from tests.forge_fakes import FakeGitHub, running
 
-    url = "https://github.com/org/config.git"
-    git(fleet.config, "remote", "set-url", "origin", url)
-    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
     with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
         gh.branches.add("main")
-        text = (fleet.config / "promotion.yaml").read_text()
-        (fleet.config / "promotion.yaml").write_text(
-            text + f"merge_request:\n  method: api\n  forge: github\n  api_url: {gh.url}\n"
-        )
-        git(fleet.config, "commit", "-qam", "api")
-        git(fleet.config, "push", "-q", "origin", "main")
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        fleet.use_api("github", "https://github.com/org/config.git", gh.url, TOKEN, monkeypatch)
         env = {**os.environ, "PROMOTER_FAULT": "reconcile-pushed", "PROMOTER_FAULT_ACTION": "kill"}
         killed = subprocess.run(
             [sys.executable, "-m", "promoter", "-C", str(fleet.config), "reconcile", "--push"],
@@ -239,17 +249,8 @@ def test_a_run_killed_between_push_and_merge_request_is_finished_by_the_next(  #
 def test_superseded_and_stale_merge_requests_are_closed(fleet: Fleet, run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from tests.forge_fakes import FakeGitHub, running
 
-    url = "https://github.com/org/config.git"
-    git(fleet.config, "remote", "set-url", "origin", url)
-    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
     with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
-        text = (fleet.config / "promotion.yaml").read_text()
-        (fleet.config / "promotion.yaml").write_text(
-            text + f"merge_request:\n  method: api\n  forge: github\n  api_url: {gh.url}\n"
-        )
-        git(fleet.config, "commit", "-qam", "api")
-        git(fleet.config, "push", "-q", "origin", "main")
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        fleet.use_api("github", "https://github.com/org/config.git", gh.url, TOKEN, monkeypatch)
         gh.add_pull("promote/app-1234567")  # opened earlier by `promote --push`
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code == 0, err
@@ -319,31 +320,18 @@ def test_reconcile_on_gitlab_makes_exactly_the_requests_it_needs(  # type: ignor
     request made is listed, so a run that asks more than it needs fails here."""
     from tests.forge_fakes import FakeGitLab, running
 
-    url = "https://gitlab.example.com/service/app-interface.git"
-    git(fleet.config, "remote", "set-url", "origin", url)
-    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
     with running(FakeGitLab("glpat-reconcile")) as gl:
         assert isinstance(gl, FakeGitLab)
-        text = (fleet.config / "promotion.yaml").read_text()
-        (fleet.config / "promotion.yaml").write_text(
-            text + f"merge_request:\n  method: api\n  forge: gitlab\n  api_url: {gl.url}/api/v4\n"
-        )
-        git(fleet.config, "commit", "-qam", "api")
-        git(fleet.config, "push", "-q", "origin", "main")
-        monkeypatch.setenv("GITLAB_TOKEN", "glpat-reconcile")
+        web = "https://gitlab.example.com/service/app-interface.git"
+        fleet.use_api("gitlab", web, f"{gl.url}/api/v4", "glpat-reconcile", monkeypatch)
         older = gl.add_mr("promote/app-1234567", target_branch="main", title="promote app (by hand)")
-
-        def calls() -> list[str]:
-            lines = gl.lines()
-            gl.requests.clear()
-            return lines
 
         project, mrs = "GET /api/v4/projects/service%2Fapp-interface", "/api/v4/projects/13/merge_requests"
         listing = f"GET {mrs}?state=opened&per_page=100&page=1"
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code == 0, err
         assert "app: merge request: open" in out and "glpat-reconcile" not in out + err
-        assert calls() == [
+        assert taken(gl) == [
             project,
             listing,
             f"GET {mrs}?state=opened&source_branch=promote%2Fapp",
@@ -359,13 +347,13 @@ def test_reconcile_on_gitlab_makes_exactly_the_requests_it_needs(  # type: ignor
 
         code, out, err = run("-C", fleet.config, "reconcile", "--push")  # nothing changed
         assert code == 0 and "app: merge request: leave" in out, err
-        assert calls() == [project, listing]
+        assert taken(gl) == [project, listing]
         assert fleet.tip("promote/app") == first
 
         new = commit(fleet.ups["app"], "app3", NOW - 3600)  # the upstream moves: the same one is updated
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code == 0 and "app: merge request: update" in out, err
-        assert calls() == [project, listing, f"GET {mrs}?state=opened&source_branch=promote%2Fapp", f"PUT {mrs}/2"]
+        assert taken(gl) == [project, listing, f"GET {mrs}?state=opened&source_branch=promote%2Fapp", f"PUT {mrs}/2"]
         assert [mr["state"] for mr in gl.mrs] == ["closed", "opened"] and new[:7] in ours["title"]
         assert fleet.tip("promote/app") != first
 
@@ -375,14 +363,14 @@ def test_reconcile_on_gitlab_makes_exactly_the_requests_it_needs(  # type: ignor
         git(fleet.config, "push", "-q", "origin", "main")
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code == 0 and "app: merge request: close" in out, err
-        assert calls() == [project, listing, f"POST {mrs}/2/notes", f"PUT {mrs}/2"]
+        assert taken(gl) == [project, listing, f"POST {mrs}/2/notes", f"PUT {mrs}/2"]
         assert ours["state"] == "closed"
         assert ours["notes"] == ["promoter reconcile: nothing to promote any more; closing."]
 
         monkeypatch.setenv("GITLAB_TOKEN", "glpat-wrong")  # a bad token: a clear error, no secret shown
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code != 0 and "GITLAB_TOKEN" in out + err and "glpat-" not in out + err
-        assert calls() == [project]
+        assert taken(gl) == [project]
 
 
 def _image(fleet: Fleet, image: str) -> None:
@@ -458,30 +446,16 @@ def test_reconcile_on_github_makes_exactly_the_requests_it_needs(  # type: ignor
     follows its public REST API): every request listed, one listing when nothing changed."""
     from tests.forge_fakes import FakeGitHub, running
 
-    url = "https://github.com/org/config.git"
-    git(fleet.config, "remote", "set-url", "origin", url)
-    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
     with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
         assert isinstance(gh, FakeGitHub)
-        text = (fleet.config / "promotion.yaml").read_text()
-        (fleet.config / "promotion.yaml").write_text(
-            text + f"merge_request:\n  method: api\n  forge: github\n  api_url: {gh.url}\n"
-        )
-        git(fleet.config, "commit", "-qam", "api")
-        git(fleet.config, "push", "-q", "origin", "main")
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        fleet.use_api("github", "https://github.com/org/config.git", gh.url, TOKEN, monkeypatch)
         gh.add_pull("promote/app-1234567")
-
-        def calls() -> list[str]:
-            lines = gh.lines()
-            gh.requests.clear()
-            return lines
 
         pulls, listing = "/repos/org/config/pulls", "GET /repos/org/config/pulls?state=open&per_page=100&page=1"
         find = f"GET {pulls}?head=org%3Apromote%2Fapp&state=open"
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code == 0 and "app: merge request: open" in out, err
-        assert calls() == [
+        assert taken(gh) == [
             listing,
             find,
             f"POST {pulls}",
@@ -494,12 +468,12 @@ def test_reconcile_on_github_makes_exactly_the_requests_it_needs(  # type: ignor
 
         code, out, err = run("-C", fleet.config, "reconcile", "--push")  # nothing changed: one listing
         assert code == 0 and "app: merge request: leave" in out, err
-        assert calls() == [listing]
+        assert taken(gh) == [listing]
 
         new = commit(fleet.ups["app"], "app3", NOW - 3600)
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code == 0 and "app: merge request: update" in out, err
-        assert calls() == [listing, find, f"PATCH {pulls}/2"]
+        assert taken(gh) == [listing, find, f"PATCH {pulls}/2"]
         assert new[:7] in ours["title"] and len(gh.pulls) == 2
 
         git(fleet.config, "fetch", "-q", "origin", "promote/app")
@@ -507,5 +481,5 @@ def test_reconcile_on_github_makes_exactly_the_requests_it_needs(  # type: ignor
         git(fleet.config, "push", "-q", "origin", "main")
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
         assert code == 0 and "app: merge request: close" in out, err
-        assert calls() == [listing, "POST /repos/org/config/issues/2/comments", f"PATCH {pulls}/2"]
+        assert taken(gh) == [listing, "POST /repos/org/config/issues/2/comments", f"PATCH {pulls}/2"]
         assert ours["state"] == "closed"

@@ -144,18 +144,9 @@ EVENTS, WEIGHTS = list(EVENTS_AND_WEIGHTS), list(EVENTS_AND_WEIGHTS.values())
 @pytest.fixture
 def world(tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:  # type: ignore[no-untyped-def]
     fleet = Fleet(tmp_path, POLICY)
-    url = "https://github.com/org/config.git"
-    git(fleet.config, "remote", "set-url", "origin", url)
-    git(fleet.config, "config", f"url.{fleet.remote}.insteadOf", url)
     with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
         assert isinstance(gh, FakeGitHub)
-        text = (fleet.config / "promotion.yaml").read_text()
-        (fleet.config / "promotion.yaml").write_text(
-            text + f"merge_request:\n  method: api\n  forge: github\n  api_url: {gh.url}\n"
-        )
-        git(fleet.config, "commit", "-qam", "api")
-        git(fleet.config, "push", "-q", "origin", "main")
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        fleet.use_api("github", "https://github.com/org/config.git", gh.url, TOKEN, monkeypatch)
         yield World(fleet, gh, run, monkeypatch)
 
 
