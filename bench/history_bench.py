@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import resource
 import shutil
@@ -269,13 +268,9 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="10,000 config commits and a 2,000-commit upstream")
     args = ap.parse_args()
     rows = [["benchmark", "promoter", "baseline (same run)", "ratio", "peak RSS", "goal"], *history_rows(args.quick)]
-    print(
-        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"max RSS of this script {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
-    )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    from run import print_table  # bench/run.py, beside this script
+
+    print_table(rows, f", max RSS of this script {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
 

@@ -387,13 +387,17 @@ def main() -> int:
             peers(rows, repeat, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(
-        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    print_table(rows)
+    return 0
+
+
+def print_table(rows: list[list[str]], about: str = "") -> None:
+    """The machine, then `rows` as aligned columns (the first row is the header)."""
+    machine = f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"machine: {machine}{about}")
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    return 0
 
 
 if __name__ == "__main__":
