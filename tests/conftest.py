@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -127,6 +128,26 @@ def holding_lock(git_dir: Path, holder: str = "pid 4242 on elsewhere since 2026-
     finally:
         proc.kill()
         proc.wait()
+
+
+def stderr_on_a_terminal(cmd: list[str], stdout: IO[bytes]) -> tuple[int, bytes]:
+    """Run `cmd` with its stderr on a pseudo-terminal and its stdout to the file `stdout` (a pipe
+    read only after the terminal closes could fill and stall the child): (exit code, what it
+    wrote on the terminal)."""
+    leader, follower = os.openpty()
+    child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=follower)
+    os.close(follower)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed its end of the terminal
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(leader)
+    return child.wait(timeout=60), err
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

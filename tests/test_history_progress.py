@@ -3,13 +3,12 @@ clears; never in a pipe and never with `-o json`."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import git
+from tests.conftest import git, stderr_on_a_terminal
 from tests.test_history import _fast_import_stream
 
 
@@ -30,20 +29,7 @@ def _run(repo: Path, out: Path, *args: str, terminal: bool) -> tuple[int, bytes]
         if not terminal:
             proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, check=False)
             return proc.returncode, proc.stderr
-        leader, follower = os.openpty()
-        child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=follower)
-        os.close(follower)
-        err = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed its end of the terminal
-                break
-            if not chunk:
-                break
-            err += chunk
-        os.close(leader)
-        return child.wait(timeout=60), err
+        return stderr_on_a_terminal(cmd, stdout)
 
 
 def test_progress_on_a_terminal_only(tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ a callback."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+import tempfile
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import pytest
 
 from promoter.upstream.registry import Registry
 from promoter.upstream.registry import client as registry_client
-from tests.conftest import git, make_repo
+from tests.conftest import git, make_repo, stderr_on_a_terminal
 from tests.registry_fixtures import Server, reply
 from tests.test_workflow import commit
 
@@ -41,22 +41,10 @@ def _run(repo: Path, *argv: str, terminal: bool) -> tuple[int, bytes, bytes]:
     if not terminal:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=60)
         return proc.returncode, proc.stdout, proc.stderr
-    leader, follower = os.openpty()
-    child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
-    os.close(follower)
-    err = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed its end of the terminal
-            break
-        if not chunk:
-            break
-        err += chunk
-    os.close(leader)
-    assert child.stdout is not None
-    out = child.stdout.read()
-    return child.wait(timeout=60), out, err
+    with tempfile.TemporaryFile() as stdout:
+        code, err = stderr_on_a_terminal(cmd, stdout)
+        stdout.seek(0)
+        return code, stdout.read(), err
 
 
 def _lines(err: bytes) -> list[str]:
