@@ -18,7 +18,7 @@ from promoter.errors import PromoterError, Refused
 from promoter.model import Component, Target
 from promoter.pipeline import core
 from promoter.policy.rules import Action, Gate
-from promoter.ship.session import Session
+from promoter.ship.session import Session, after_first
 
 OFFLINE = -1  # the exit code of a decision --offline could not take: no failure
 
@@ -38,20 +38,7 @@ class Decision:
 
 def environments(comp: Component, config_envs: dict[str, tuple[str, ...]]) -> list[str]:
     """The component's environments, each after those its `after:` names."""
-    names = list(dict.fromkeys(t.environment for t in comp.targets))
-    out: list[str] = []
-
-    def visit(env: str) -> None:
-        if env in out:
-            return
-        for before in config_envs.get(env, ()):
-            if before in names:
-                visit(before)
-        out.append(env)
-
-    for env in names:
-        visit(env)
-    return out
+    return after_first((t.environment for t in comp.targets), lambda env: config_envs.get(env, ()))
 
 
 def decide(session: Session, comp: Component) -> list[Decision]:

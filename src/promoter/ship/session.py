@@ -82,17 +82,23 @@ class Promoted:
 
 def order(config_components: dict[str, Component], names: Iterable[str]) -> list[Component]:
     """The named components, each after the ones it depends on (among those named)."""
+    return [config_components[n] for n in after_first(names, lambda n: config_components[n].depends_on)]
+
+
+def after_first(names: Iterable[str], before: Callable[[str], Iterable[str]]) -> list[str]:
+    """`names` (each once), each after those of `before(name)` that are among them: components
+    after their dependencies, environments after those their `after:` names (the config refuses
+    cycles)."""
     chosen = list(dict.fromkeys(names))
-    out: list[Component] = []
+    out: list[str] = []
 
     def visit(name: str) -> None:
-        comp = config_components[name]
-        if comp in out:
+        if name in out:
             return
-        for dep in comp.depends_on:
-            if dep in chosen:
-                visit(dep)
-        out.append(comp)
+        for first in before(name):
+            if first in chosen:
+                visit(first)
+        out.append(name)
 
     for name in chosen:
         visit(name)
