@@ -8,7 +8,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "promoter"
 FLOORS = [
-    {"errors", "model", "durations", "urls", "text", "http"},  # the ground: data, errors, URLs, text, HTTP
+    {"errors", "records", "model", "durations", "urls", "text", "http"},  # the ground: data, errors, URLs, text, HTTP
     {"locate"},
     {"upstream"},
     {"pipeline"},

@@ -37,13 +37,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from promoter import __version__
 from promoter.durations import format as duration
 from promoter.errors import ExternalError, UsageError
+from promoter.records import field, record, replace
 from promoter.urls import redact
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class Headers(Mapping[str, str]):
         return f"Headers({list(self._names.values())})"  # names only: values may be secrets
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Response:
     """A complete answer: its body was read to the end (at most `max_body` bytes)."""
 
@@ -102,7 +102,7 @@ class Response:
     attempts: int = 1  # tries it took (a retried 5xx answer is the last one when tries ran out)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Retrying:
     """When and how long to retry.
 

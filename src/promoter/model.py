@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Literal
+
+from promoter.records import field, record
 
 Format = Literal["sha", "short", "digest"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SaasLocator:
     resource_template: str | None = None
 
@@ -18,7 +19,7 @@ class SaasLocator:
         return f"saas{rt}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EnvLocator:
     key: str
 
@@ -26,7 +27,7 @@ class EnvLocator:
         return f"env {self.key}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeyLocator:
     name: str
 
@@ -34,7 +35,7 @@ class KeyLocator:
         return f"key {self.name}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PathLocator:
     expr: str
 
@@ -42,7 +43,7 @@ class PathLocator:
         return f"path {self.expr}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RegexLocator:
     pattern: str
 
@@ -54,7 +55,7 @@ Locator = SaasLocator | EnvLocator | KeyLocator | PathLocator | RegexLocator
 YAML_LOCATORS = (SaasLocator, KeyLocator, PathLocator)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     name: str
     environment: str
@@ -70,7 +71,7 @@ class Target:
         return self.file if self.file is not None else f"{self.files} (glob)"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Component:
     name: str
     repo: str
@@ -120,7 +121,7 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _HEX = re.compile(r"[0-9a-f]+")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MergeRequestConfig:
     method: Literal["push-options", "api"] = "push-options"
     forge: Literal["gitlab", "github"] | None = None  # for the api method; default: from the remote's URL
@@ -135,7 +136,7 @@ class MergeRequestConfig:
     sign: bool = False  # refuse unsigned promotion commits (git's commit.gpgsign signs them)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Window:
     """When promotions into an environment may (allow) or may not (deny) land: from each time the
     cron expression names, in `timezone`, for `duration` seconds."""
@@ -147,7 +148,7 @@ class Window:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VerifyCheck:
     """A check the candidate must pass before it may be promoted into an environment."""
 
@@ -169,7 +170,7 @@ class VerifyCheck:
         return "commit_status " + ", ".join(self.statuses)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EnvironmentPolicy:
     """The rules of one environment (`environments:` in promotion.yaml)."""
 
@@ -181,7 +182,7 @@ class EnvironmentPolicy:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     path: str  # the config file as given
     root: str  # the repository root every target path is relative to
@@ -197,7 +198,7 @@ class Config:
         return self.environments.get(environment) or EnvironmentPolicy(environment)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     """One pinned value found in a file: `text[start:end] == value`."""
 
@@ -211,7 +212,7 @@ class Location:
     plain_yaml: bool = False  # an unquoted YAML scalar: may need quotes for some new values
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Tracking:
     """A value a target does not pin (a branch such as `master`): staging, never changed."""
 
@@ -221,7 +222,7 @@ class Tracking:
     value: str
 
 
-@dataclass
+@record
 class TargetScan:
     target: Target
     files: list[str] = field(default_factory=list)
@@ -235,13 +236,13 @@ class TargetScan:
         return list(dict.fromkeys(loc.value for loc in self.locations))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edit:
     location: Location
     new: str  # the text that replaces location.value (quotes included when added)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileChange:
     file: str
     old_text: str
@@ -250,7 +251,7 @@ class FileChange:
     created: bool = False  # the file does not exist yet (old_text is ""): the write creates it
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TargetChange:
     target: Target
     old_values: tuple[str, ...]
@@ -262,7 +263,7 @@ class TargetChange:
         return any(v != self.new_value for v in self.old_values)
 
 
-@dataclass
+@record
 class Plan:
     component: Component
     sha: str

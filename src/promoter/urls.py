@@ -4,9 +4,9 @@ names, and the credentials that must never reach a message or a link."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from promoter.errors import UsageError
+from promoter.records import record
 
 # user[:password]@ of a URL, up to the last @ before the path (a password may hold an @)
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@")
@@ -33,7 +33,7 @@ def is_url(location: str) -> bool:
     return "://" in location or re.match(r"[\w.-]+@[\w.-]+:", location) is not None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RepoRef:
     """A repository on a forge, as told by its clone or web URL."""
 

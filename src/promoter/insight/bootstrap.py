@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from promoter.insight.discover import Discovery, Finding, discover
 from promoter.model import Component, Config
 from promoter.pipeline import config, core
 from promoter.pipeline.workspace import Workspace
+from promoter.records import record
 from promoter.upstream import git
 from promoter.upstream.mirror import Upstream
 
@@ -89,7 +89,7 @@ def guess_environment(rel: str, text: str, line: int) -> str:
     return head.rpartition("/")[2] or "default"
 
 
-@dataclass
+@record
 class Start:
     """What `init` writes: the config's text, its targets (as data) and what they were found in."""
 

@@ -24,7 +24,6 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from promoter.locate import LocateError, saas
 from promoter.locate.yamlnodes import Node, YamlSyntaxError, compose
 from promoter.model import Component, EnvLocator, Format, KeyLocator, SaasLocator, Target, TargetScan
 from promoter.pipeline import core, workspace
+from promoter.records import field, record
 from promoter.upstream.git import Git, Running
 from promoter.upstream.mirror import Upstream
 
@@ -46,7 +46,7 @@ _YAML_SUFFIXES = (".yaml", ".yml")
 _GREP_CHUNK = 8 * 1024
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     component: str
     file: str
@@ -61,7 +61,7 @@ class Finding:
     target: dict[str, Any] = field(compare=False)  # the snippet as data
 
 
-@dataclass
+@record
 class Discovery:
     findings: list[Finding] = field(default_factory=list)
     scanned: int = 0
@@ -115,7 +115,7 @@ def discover(
 # ----------------------------------------------------------------------------------- the needles
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class _Needle:
     """One kind of pin of one component: the literal text it starts with (b"" for any commit) and
     the regex that matches it there (its group v is the value)."""
@@ -129,7 +129,7 @@ class _Needle:
     order: int  # where two needles of a component match at one place, the first wins
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class _Pins:
     """What a component's pins look like."""
 
@@ -361,7 +361,7 @@ def _read(dir_fd: int, rel: str) -> bytes | None:
         os.close(fd)
 
 
-@dataclass
+@record
 class _Hit:
     pins: _Pins
     kind: str

@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
 from promoter.model import Component, Target
 from promoter.pipeline.workspace import glob_regex
+from promoter.records import field, record
 from promoter.upstream.git import CatFile, Git, GitError
 from promoter.upstream.mirror import Upstream
 
@@ -44,7 +44,7 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 _CHUNK = 512  # revisions read between two progress reports
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConfigCommit:
     """A commit of the config repository."""
 
@@ -56,7 +56,7 @@ class ConfigCommit:
     subject: str
 
 
-@dataclass
+@record
 class Facts:
     """What the upstream says of one promoted value."""
 
@@ -67,7 +67,7 @@ class Facts:
     problem: str | None = None  # why `promoted` is unknown: "ambiguous", "not in upstream"
 
 
-@dataclass
+@record
 class TargetChange:
     """How one target's values changed in one commit (`()`: the target pinned nothing)."""
 
@@ -80,7 +80,7 @@ class TargetChange:
     rollback: bool | None = None  # None: not known (offline, or a value upstream cannot name)
 
 
-@dataclass
+@record
 class Change:
     """One commit's change of one or more targets: `old` and `new` are their values, each version
     once (a full sha stands for its short prefix)."""
@@ -138,7 +138,7 @@ class Change:
         return {v: f.problem for v, f in self.facts.items() if f.problem is not None}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Note:
     """A version of a target's file that gave no value: `reason` is the same text for the same
     cause in the same file (notes are summarised by target and reason), `detail` says where."""
@@ -150,7 +150,7 @@ class Note:
     detail: str  # "deploy/prod.yaml:2: invalid YAML: did not find expected ',' or ']'"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Segment:
     """What an environment's targets pinned from `start` to `end` (None: still)."""
 
@@ -161,7 +161,7 @@ class Segment:
     rollback: bool | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lag:
     """When each environment first ran one version."""
 
@@ -229,7 +229,7 @@ class BranchIndex:
         return bool(self.ancestors[new] >> self.rank[old] & 1)
 
 
-@dataclass
+@record
 class History:
     component: Component
     targets: list[Target]
@@ -344,7 +344,7 @@ class _Meter:
             self.progress(f"{self.label}… {pct}%")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Problem:
     reason: str
     detail: str
@@ -472,10 +472,10 @@ def _log(git: Git, pathspecs: list[str]) -> list[ConfigCommit]:
         *pathspecs,
     ).stdout
     commits = []
-    for record in out.split("\0"):
-        if not record.strip("\n"):
+    for entry in out.split("\0"):
+        if not entry.strip("\n"):
             continue
-        sha, parents, date, name, email, subject = record.lstrip("\n").split(_RS, len(_FIELDS) - 1)
+        sha, parents, date, name, email, subject = entry.lstrip("\n").split(_RS, len(_FIELDS) - 1)
         commits.append(ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject))
     return commits
 

@@ -7,15 +7,14 @@ when the uncovered ones are looked for (`discover.uncovered`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from promoter.errors import Refused
 from promoter.insight.discover import Finding, Scanned, config_file, scan_targets, uncovered
 from promoter.model import Component
 from promoter.pipeline import core
+from promoter.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Problem:
     """One thing `check` stops at: where (file:line), what, what to do, and the same as data."""
 

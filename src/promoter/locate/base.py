@@ -3,9 +3,8 @@ keep an edit from changing more than one place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, version_span
+from promoter.records import record
 
 
 class LocateError(Exception):
@@ -37,7 +36,7 @@ def no_alias(node: Node | None, what: str) -> Node | None:
     return node
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Found:
     start: int
     end: int

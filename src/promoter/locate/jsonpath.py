@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from promoter.locate.base import LocateError, single
 from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence, version_span
+from promoter.records import field, record
 
 _INTEGER = re.compile(r"-?[0-9]+")
 _NAME = re.compile(r"[\w$-]+")
@@ -56,7 +56,7 @@ AliasOrDuplicateError = LocateError  # the path needs a duplicated key or goes t
 # ---------------------------------------------------------------------------------------------- parsing
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Token:
     kind: str  # "root", "name", "string", "op", "end", or the punctuation itself: . .. [ ] ( ) * ? @
     text: str
@@ -106,34 +106,34 @@ def _tokens(expr: str) -> Iterator[_Token]:
     yield _Token("end", "", len(expr) + 1)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Child:
     name: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Index:
     index: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Wildcard:
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Test:
     fields: tuple[str, ...]
     op: str  # "==" or "!="
     literal: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Filter:
     tests: tuple[_Test, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Descend:
     step: _Step
 
@@ -251,7 +251,7 @@ class _Parser:
 # ------------------------------------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class JsonPath:
     """A compiled expression; constructing one parses `expr` and raises JsonPathError if it is bad."""
 

@@ -10,7 +10,6 @@ that depend on one. Offsets are code-point indexes into the text as given, BOM i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -31,16 +30,25 @@ class YamlSyntaxError(Exception):
         self.column = column
 
 
-@dataclass(eq=False, slots=True)
 class Node:
-    start: int
-    end: int
-    line: int  # 1-based line of the start
-    anchor: str | None
-    tag: str | None
-    # the nearest enclosing collection that carries an anchor, and whether an alias uses a node
-    owner: Node | None = field(default=None, kw_only=True)
-    aliased: bool = field(default=False, kw_only=True)
+    """One node of a document: where it is (code-point offsets and a 1-based line), its anchor
+    and tag; `owner` is the nearest enclosing collection that carries an anchor, `aliased`
+    whether an alias in the file uses this node. Made by the thousand while composing, so plain
+    classes with slots (identity, not value, is their equality)."""
+
+    __slots__ = ("aliased", "anchor", "end", "line", "owner", "start", "tag")
+
+    def __init__(self, start: int, end: int, line: int, anchor: str | None, tag: str | None) -> None:
+        self.start = start
+        self.end = end
+        self.line = line
+        self.anchor = anchor
+        self.tag = tag
+        self.owner: Node | None = None
+        self.aliased = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(start={self.start}, end={self.end}, line={self.line})"
 
     def shared_by_alias(self) -> Node | None:
         """The anchored node (this one or one around it) that an alias in this file reuses."""
@@ -52,29 +60,62 @@ class Node:
         return None
 
 
-@dataclass(eq=False, slots=True)
 class Scalar(Node):
-    value: str
-    style: str  # "" plain, "'" or '"' quoted, "|" or ">" block
-    plain_implicit: bool
+    __slots__ = ("plain_implicit", "style", "value")
+
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        line: int,
+        anchor: str | None,
+        tag: str | None,
+        value: str,
+        style: str,  # "" plain, "'" or '"' quoted, "|" or ">" block
+        plain_implicit: bool,
+    ) -> None:
+        super().__init__(start, end, line, anchor, tag)
+        self.value = value
+        self.style = style
+        self.plain_implicit = plain_implicit
 
 
-@dataclass(eq=False, slots=True)
 class Sequence(Node):
-    items: list[Node] = field(default_factory=list)
-    flow: bool = False
+    __slots__ = ("flow", "items")
+
+    def __init__(
+        self, start: int, end: int, line: int, anchor: str | None, tag: str | None, flow: bool = False
+    ) -> None:
+        super().__init__(start, end, line, anchor, tag)
+        self.items: list[Node] = []
+        self.flow = flow
 
 
-@dataclass(eq=False, slots=True)
 class Mapping(Node):
-    pairs: list[tuple[Node, Node]] = field(default_factory=list)
-    flow: bool = False
+    __slots__ = ("flow", "pairs")
+
+    def __init__(
+        self, start: int, end: int, line: int, anchor: str | None, tag: str | None, flow: bool = False
+    ) -> None:
+        super().__init__(start, end, line, anchor, tag)
+        self.pairs: list[tuple[Node, Node]] = []
+        self.flow = flow
 
 
-@dataclass(eq=False, slots=True)
 class Alias(Node):
-    name: str = ""
-    target: Node | None = None  # None: the anchor is defined in another file
+    __slots__ = ("name", "target")
+
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        line: int,
+        name: str,
+        target: Node | None,  # None: the anchor is in another file
+    ) -> None:
+        super().__init__(start, end, line, None, None)
+        self.name = name
+        self.target = target
 
 
 # libyaml's scanner slows down with the nesting depth, quadratically (40 000 levels of '[':
@@ -171,7 +212,7 @@ def compose(text: str) -> list[Node]:
             target = anchors.get(name)
             if target is not None:
                 target.aliased = True
-            add(Alias(s, e, line, None, None, name=name, target=target))
+            add(Alias(s, e, line, name, target))
         elif isinstance(ev, yaml.DocumentStartEvent):
             anchors = {}
     return roots

@@ -20,11 +20,11 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.errors import Refused
 from promoter.model import FileChange
+from promoter.records import field, record
 
 LOCK = "promoter.lock"
 JOURNAL = "promoter-journal.json"
@@ -145,7 +145,7 @@ def write_file(path: Path, data: bytes) -> None:
         raise Refused(f"{path}: cannot write ({exc.strerror}); nothing written") from None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Planned:
     change: FileChange
     path: Path  # the real file (behind any symlink)
@@ -159,7 +159,7 @@ class _OwnerLost(Exception):
         self.planned = planned
 
 
-@dataclass
+@record
 class Recovery:
     """What rolling back an interrupted promotion did."""
 

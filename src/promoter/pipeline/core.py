@@ -7,7 +7,6 @@ raises a `PromoterError`; the CLI renders and maps errors to exit codes.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from promoter.model import YAML_LOCATORS, Component, Config, Edit, Plan, Target,
 from promoter.pipeline import apply, config
 from promoter.pipeline.edit import change, edits_for
 from promoter.pipeline.workspace import Workspace
+from promoter.records import field, record
 from promoter.text import did_you_mean
 from promoter.upstream import git
 from promoter.upstream.revs import FULL_SHA
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from promoter.upstream.mirror import Upstream
 
 
-@dataclass
+@record
 class Repo:
     root: Path
     state_dir: Path
@@ -187,7 +187,7 @@ def undo_plan(repo: Repo, p: Plan) -> None:
                 (repo.root / ch.file).unlink(missing_ok=True)
 
 
-@dataclass
+@record
 class ComponentStatus:
     component: Component
     scans: list[TargetScan]

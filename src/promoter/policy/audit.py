@@ -9,7 +9,6 @@ adds (a rollback written by hand) does not stop that change: holds are those of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from promoter.errors import PromoterError
 from promoter.insight.lint import Problem
@@ -20,6 +19,7 @@ from promoter.pipeline import core
 from promoter.pipeline.workspace import glob_regex
 from promoter.policy import holds as holds_file
 from promoter.policy.rules import Policy
+from promoter.records import replace
 from promoter.upstream.git import CatFile, Git
 
 

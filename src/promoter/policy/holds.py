@@ -19,17 +19,17 @@ atomic write as promotions), each hold as above.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from promoter.errors import ConfigError
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose
+from promoter.records import record
 
 HOLD_KEYS = ("component", "environments", "reason", "author", "since", "until")
 HEADER = "# promotion holds: written by promoter hold / release / rollback\n"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Hold:
     component: str
     environments: tuple[str, ...]  # empty: every environment of the component

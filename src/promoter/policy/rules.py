@@ -15,7 +15,6 @@ are not judged (a note says so).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -24,6 +23,7 @@ from promoter import durations
 from promoter.model import Component, Config, Target
 from promoter.policy import holds as holds_file
 from promoter.policy.clock import stamp
+from promoter.records import field, record
 
 if TYPE_CHECKING:
     from promoter.insight.history import History
@@ -44,7 +44,7 @@ Action = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Gate:
     """Why a candidate may not enter an environment now."""
 
@@ -59,7 +59,7 @@ class Gate:
         return f"{self.reason}{lift}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Overrides:
     soak: bool = False
     window: bool = False
@@ -67,7 +67,7 @@ class Overrides:
     verify: bool = False
 
 
-@dataclass
+@record
 class Policy:
     """The rules for one component's candidates, judged at `now`."""
 

@@ -19,11 +19,11 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.errors import ExternalError, PromoterError, UsageError
 from promoter.model import VerifyCheck
+from promoter.records import record
 from promoter.text import printable
 from promoter.urls import redact
 
@@ -35,7 +35,7 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Statuses = Callable[[str], Mapping[str, str]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Verdict:
     check: VerifyCheck
     passed: bool

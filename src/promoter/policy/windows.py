@@ -9,16 +9,16 @@ the only times it is open. Cron is read by `cronsim`, a kept library, never by h
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from promoter.model import Window
+from promoter.records import record
 
 HORIZON = timedelta(days=400)  # how far to look for the next opening: a yearly window fits
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WindowState:
     open: bool
     window: Window | None = None  # the window that decides (the deny that closes, the allow that opens)

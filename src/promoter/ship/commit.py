@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from promoter.errors import ExternalError, Refused
 from promoter.model import Config, FileChange, Plan
+from promoter.records import record
 from promoter.upstream.git import Git, exit_status
 from promoter.urls import redact
 
 PUSH_TRIES = 3
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BranchCommit:
     branch: str
     sha: str
@@ -174,8 +174,8 @@ def own_commits(git: Git, base: str, tip: str) -> list[tuple[str, str]]:
         "log", "--format=%H%x1f%s%x1f%(trailers:key=Promoted-Component,valueonly)%x1e", f"{base}..{tip}", "--"
     ).stdout
     foreign = []
-    for record in out.split("\x1e"):
-        fields = record.strip("\n").split("\x1f")
+    for entry in out.split("\x1e"):
+        fields = entry.strip("\n").split("\x1f")
         if len(fields) == 3 and not fields[2].strip():
             foreign.append((fields[0], fields[1]))
     return foreign

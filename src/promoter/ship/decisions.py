@@ -11,19 +11,19 @@ gate says why, and when it may change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from promoter.errors import PromoterError, Refused
 from promoter.model import Component, Target
 from promoter.pipeline import core
 from promoter.policy.rules import Action, Gate
+from promoter.records import field, record
 from promoter.ship.session import Session, after_first
 
 OFFLINE = -1  # the exit code of a decision --offline could not take: no failure
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Decision:
     component: str
     environment: str

@@ -4,7 +4,6 @@ it like a promotion (`--commit`, `--push`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from promoter.errors import Refused, UsageError
@@ -12,13 +11,14 @@ from promoter.model import Component, FileChange, Target
 from promoter.pipeline import apply, core
 from promoter.policy import holds as holds_file
 from promoter.policy.rules import load_holds
+from promoter.records import field, record
 from promoter.ship import commit as commits
 from promoter.ship.session import Prepared, Session, Shipped
 from promoter.text import did_you_mean
 from promoter.upstream.git import Git
 
 
-@dataclass
+@record
 class Changed:
     """What a hold, a release or a rollback did."""
 
@@ -183,9 +183,8 @@ def rollback(
     """Promote `envs` of `comp` back to what they ran before (or to `to`), allowing the
     downgrade and skipping soak, windows and verify (blocked versions still refuse), and hold
     them in the same write and commit, so that nothing promotes them forward until released."""
-    from dataclasses import replace
-
     from promoter.policy import clock
+    from promoter.records import replace
 
     envs = _envs(comp, envs)
     if not reason.strip():

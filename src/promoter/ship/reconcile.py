@@ -27,13 +27,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
 from typing import Literal
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
 from promoter.model import Component, Edit, FileChange, Plan
 from promoter.pipeline import apply, core
 from promoter.pipeline.edit import change
+from promoter.records import field, record
 from promoter.ship import commit as commits
 from promoter.ship.decisions import OFFLINE, Decision, decide
 from promoter.ship.forge import Forge, MergeRequest, OpenRequest
@@ -45,7 +45,7 @@ HASH_TRAILER = "Promoted-Hash"
 _HASH_IN_TEXT = re.compile(r"promoter-hash: ([0-9a-f]{64})")
 
 
-@dataclass
+@record
 class ComponentPlan:
     component: str
     environments: list[Decision]
@@ -61,7 +61,7 @@ class ComponentPlan:
     changes: list[FileChange] = field(default_factory=list, repr=False)
 
 
-@dataclass
+@record
 class Reconciled:
     components: list[ComponentPlan]
     pushed: bool

@@ -9,13 +9,13 @@ request) and returns what it did for each, for the CLI (or a scheduled loop) to 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from promoter.errors import ExternalError, Refused, UsageError
 from promoter.model import Component, Plan, Target, TargetScan
 from promoter.pipeline import apply, core
+from promoter.records import field, record
 from promoter.ship import commit as commits
 from promoter.upstream.git import Git
 from promoter.upstream.revs import FULL_SHA, validate_rev
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from promoter.upstream.registry import Registry
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Options:
     offline: bool = False
     envs: tuple[str, ...] = ()
@@ -46,14 +46,14 @@ class Options:
     lookback: int = 50  # commits of the branch, newest first, a candidate is chosen among (no REV)
 
 
-@dataclass
+@record
 class Prepared:
     plan: Plan
     notes: list[str] = field(default_factory=list)
     changelog: Changelog | None = None
 
 
-@dataclass
+@record
 class Shipped:
     commit: commits.BranchCommit
     remote: str | None = None
@@ -67,7 +67,7 @@ class Shipped:
 PromotionState = Literal["unchanged", "declined", "dry-run", "written", "on-branch"]
 
 
-@dataclass
+@record
 class Promoted:
     """What `promote_many` did for one component."""
 

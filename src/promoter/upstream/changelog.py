@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
 from promoter.errors import ExternalError, UsageError
+from promoter.records import field, record
 from promoter.upstream.git import Git
 
 DEFAULT_BOTS: tuple[str, ...] = (
@@ -41,7 +41,7 @@ _NOREPLY = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Person:
     name: str
     email: str
@@ -50,7 +50,7 @@ class Person:
         return f"{self.name} <{self.email}>"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Commit:
     sha: str
     author: Person
@@ -71,14 +71,14 @@ class Commit:
         return tuple(out)
 
 
-@dataclass
+@record
 class Contributor:
     person: Person
     handle: str | None
     commits: list[Commit] = field(default_factory=list)  # authored or co-authored, newest first
 
 
-@dataclass
+@record
 class Changelog:
     base: str
     head: str

@@ -6,10 +6,10 @@ import os
 import re
 import signal
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.errors import ExternalError, UsageError
+from promoter.records import record
 from promoter.urls import redact
 
 # commands that talk to a remote: bounded by PROMOTER_GIT_TIMEOUT (seconds, default 120), and an
@@ -60,7 +60,7 @@ def command_name(args: list[str]) -> str:
     return " ".join(shown)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Git:
     """`git` run in one directory, non-interactively and with a stable, untranslated output."""
 
@@ -128,7 +128,7 @@ def _spawn(cwd: Path, args: list[str], stdin: int, stderr: int) -> subprocess.Po
         raise ExternalError("git is not installed (promoter needs the git command)") from None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Running:
     args: list[str]
     proc: subprocess.Popen[bytes]

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 from promoter.errors import UsageError
 from promoter.http import plain_http_allowed
+from promoter.records import record
 from promoter.urls import parse_repo_url, redact
 
 TOKEN_ENV = {"gitlab": "GITLAB_TOKEN", "github": "GITHUB_TOKEN"}
@@ -36,7 +36,7 @@ class Secret:
         return "'***'"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MergeRequest:
     """What to open: the same for GitLab (merge request) and GitHub (pull request)."""
 
@@ -50,7 +50,7 @@ class MergeRequest:
     draft: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Opened:
     """The merge request as it stands after `open_or_update`."""
 
@@ -59,7 +59,7 @@ class Opened:
     created: bool  # False: an open one for the same source branch existed and was updated
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OpenRequest:
     """An open merge request of this repository (from one of its own branches)."""
 

@@ -4,13 +4,14 @@ quoted strings with commas and escapes, token68 forms. No library reads it right
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from promoter.records import field, record
 
 _TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     """One challenge of a WWW-Authenticate header: scheme lowercased, parameter names lowercased."""
 

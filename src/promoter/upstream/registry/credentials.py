@@ -21,10 +21,10 @@ import re
 import stat
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.errors import ExternalError, PromoterError, UsageError
+from promoter.records import field, record
 from promoter.upstream.registry.reference import DOCKER_HUB, DOCKER_HUB_ALIASES, ImageRef
 
 AUTH_FILE_ENV = "REGISTRY_AUTH_FILE"
@@ -32,7 +32,7 @@ DEFAULT_AUTH_FILE = "~/.docker/config.json"
 CREDENTIALS_HINT = f"check credentials in {DEFAULT_AUTH_FILE} or {AUTH_FILE_ENV}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Credentials:
     username: str
     password: str = field(repr=False)
@@ -61,7 +61,7 @@ def _auth_key(key: str) -> str:
     return f"{host}/{path}" if path else host
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AuthFile:
     shown: str  # how messages name it
     auths: dict[str, Credentials]  # by auths key (host[/path])

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from promoter.errors import UsageError
+from promoter.records import record
 
 DOCKER_HUB = "registry-1.docker.io"
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", DOCKER_HUB})
@@ -23,7 +23,7 @@ _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageRef:
     """Where an image lives: `registry` is host[:port], `repository` the name inside it."""
 

@@ -1,0 +1,221 @@
+"""Records: promoter's plain data classes, made without the start-up cost of `dataclasses`.
+
+`dataclasses` writes each class's methods as source text and compiles it when the class is
+defined: about 0.7 ms a class on this project's machines, plus 5 ms to import it (it imports
+`inspect`), which made a third of a command's start-up (48 classes on `promote`'s path; see
+bench/README.md). A record is the same contract with the methods made once, here, as closures:
+
+    @record(frozen=True)
+    class Target:
+        name: str
+        files: list[str] = field(default_factory=list)
+        note: str = field(default="", repr=False, compare=False)
+
+Fields are the class's annotations in order, a base record's first. `__init__` takes them by
+position or by keyword (a default or a `default_factory` makes one optional; `init=False` leaves
+one to `__post_init__`, which runs last when the class defines it), `__repr__` and `__eq__` use
+the fields (less those with `repr=False` / `compare=False`), `eq=False` keeps identity, and
+`frozen=True` refuses assignment and gives a `__hash__`. mypy reads a record as a dataclass
+(PEP 681). Not provided, because nothing here uses them: ordering, slots, keyword-only fields,
+`InitVar`/`ClassVar` annotations, `asdict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any, TypeVar, dataclass_transform, overload
+
+T = TypeVar("T")
+C = TypeVar("C", bound=type)
+
+_MISSING: Any = object()
+
+
+class FrozenRecordError(AttributeError):
+    """Assignment to a field of a frozen record."""
+
+
+class Field:
+    __slots__ = ("compare", "default", "factory", "init", "name", "repr")
+
+    def __init__(self, default: Any, factory: Callable[[], Any] | None, init: bool, repr: bool, compare: bool) -> None:
+        self.name = ""
+        self.default = default
+        self.factory = factory
+        self.init = init
+        self.repr = repr
+        self.compare = compare
+
+
+@overload
+def field(*, default: T, init: bool = True, repr: bool = True, compare: bool = True) -> T: ...
+@overload
+def field(*, default_factory: Callable[[], T], init: bool = True, repr: bool = True, compare: bool = True) -> T: ...
+@overload
+def field(*, init: bool = True, repr: bool = True, compare: bool = True) -> Any: ...
+def field(
+    *,
+    default: Any = _MISSING,
+    default_factory: Callable[[], Any] | None = None,
+    init: bool = True,
+    repr: bool = True,
+    compare: bool = True,
+) -> Any:
+    """How one field behaves, beyond its annotation (the arguments of `dataclasses.field`)."""
+    if default is not _MISSING and default_factory is not None:
+        raise ValueError("a field takes a default or a default_factory, not both")
+    return Field(default, default_factory, init, repr, compare)
+
+
+@overload
+def record(cls: C, /) -> C: ...
+@overload
+def record(*, frozen: bool = False, eq: bool = True) -> Callable[[C], C]: ...
+@dataclass_transform(field_specifiers=(field, Field))
+def record(cls: Any = None, /, *, frozen: bool = False, eq: bool = True) -> Any:
+    """Make `cls` a record (see the module's docstring)."""
+
+    def wrap(cls: type) -> type:
+        _build(cls, frozen, eq)
+        return cls
+
+    return wrap if cls is None else wrap(cls)
+
+
+def fields(cls_or_record: Any) -> tuple[Field, ...]:
+    """The fields of a record class or instance, in order."""
+    got: tuple[Field, ...] = cls_or_record.__record_fields__
+    return got
+
+
+def replace(obj: T, /, **changes: Any) -> T:
+    """A copy of the record `obj` with `changes` (field names to new values)."""
+    own = fields(obj)
+    unknown = set(changes) - {f.name for f in own}
+    if unknown:
+        raise TypeError(f"{type(obj).__name__} has no field {', '.join(sorted(unknown))}")
+    for f in own:
+        if f.init and f.name not in changes:
+            changes[f.name] = getattr(obj, f.name)
+        elif not f.init and f.name in changes:
+            raise TypeError(f"field {f.name} of {type(obj).__name__} is not set by __init__")
+    made: T = type(obj)(**changes)
+    return made
+
+
+def _build(cls: type, frozen: bool, eq: bool) -> None:
+    found: dict[str, Field] = {}
+    for base in reversed(cls.__mro__[1:]):
+        for f in getattr(base, "__record_fields__", ()):
+            found[f.name] = f
+    for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063 - inspect is what this module avoids
+        value = cls.__dict__.get(name, _MISSING)
+        f = value if isinstance(value, Field) else Field(value, None, True, True, True)
+        f.name = name
+        found[name] = f
+        if isinstance(value, Field):  # a plain default stays a class attribute, as in dataclasses
+            if f.default is _MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, f.default)
+    own = tuple(found.values())
+    init = [f for f in own if f.init]
+    seen_default = False
+    for f in init:
+        if f.default is not _MISSING or f.factory is not None:
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"{cls.__name__}: field {f.name} without a default follows one with a default")
+    attrs: dict[str, Any] = {
+        "__record_fields__": own,
+        "__match_args__": tuple(f.name for f in init),
+        "__init__": _init(cls, init),
+        "__repr__": _repr(tuple(f.name for f in own if f.repr)),
+    }
+    if eq:
+        attrs["__eq__"] = _eq(tuple(f.name for f in own if f.compare))
+        attrs["__hash__"] = _hash(tuple(f.name for f in own if f.compare)) if frozen else None
+    if frozen:
+        attrs["__setattr__"] = _refuse
+        attrs["__delattr__"] = _refuse
+    for name, value in attrs.items():
+        if name not in cls.__dict__ or name in ("__record_fields__", "__match_args__"):
+            if callable(value):
+                value.__qualname__ = f"{cls.__qualname__}.{name}"
+            setattr(cls, name, value)
+
+
+def _init(cls: type, init: list[Field]) -> Callable[..., None]:
+    names = tuple(f.name for f in init)
+    count = len(names)
+    plain = {f.name: f.default for f in init if f.default is not _MISSING}
+    factories = {f.name: f.factory for f in init if f.factory is not None}
+    post = getattr(cls, "__post_init__", None) is not None
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) > count:
+            raise TypeError(f"{type(self).__name__}() takes {count} positional arguments but {len(args)} were given")
+        put = self.__dict__.__setitem__  # past a frozen record's __setattr__
+        for name, value in zip(names, args, strict=False):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__}() got multiple values for argument '{name}'")
+            put(name, value)
+        left = len(kwargs)
+        for name in names[len(args) :]:
+            if name in kwargs:
+                put(name, kwargs[name])
+                left -= 1
+            elif name in plain:
+                put(name, plain[name])
+            elif name in factories:
+                put(name, factories[name]())
+            else:
+                raise TypeError(f"{type(self).__name__}() missing a value for '{name}'")
+        if left:
+            unknown = ", ".join(sorted(set(kwargs) - set(names)))
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {unknown}")
+        if post:
+            self.__post_init__()
+
+    return __init__
+
+
+def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
+    def __repr__(self: Any) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__qualname__}({inner})"
+
+    return __repr__
+
+
+def _key(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """The compared fields of a record as a tuple (compared as dataclasses compare them)."""
+    if len(names) == 1:
+        one = names[0]
+        return lambda obj: (getattr(obj, one),)
+    return attrgetter(*names) if names else lambda obj: ()
+
+
+def _eq(names: tuple[str, ...]) -> Callable[[Any, object], bool]:
+    key = _key(names)
+
+    def __eq__(self: Any, other: object) -> Any:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return key(self) == key(other)
+
+    return __eq__
+
+
+def _hash(names: tuple[str, ...]) -> Callable[[Any], int]:
+    key = _key(names)
+
+    def __hash__(self: Any) -> int:
+        return hash(key(self))
+
+    return __hash__
+
+
+def _refuse(self: Any, name: str, *value: Any) -> None:
+    raise FrozenRecordError(f"cannot assign to field '{name}' of a frozen {type(self).__name__}")
