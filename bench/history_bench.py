@@ -28,7 +28,6 @@ Nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import shutil
@@ -40,15 +39,9 @@ import time
 from bisect import bisect_right
 from pathlib import Path
 
-PROMOTER = [sys.executable, "-m", "promoter"]
+from run import ENV, PROMOTER  # bench/run.py, beside this script
+
 BASE = 1_700_000_000  # the upstream's first commit
-ENV = {
-    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "b@example.com",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "b@example.com",
-}
 CONFIG = """version: 1
 components:
   c:

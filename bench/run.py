@@ -36,7 +36,10 @@ OLD_SHA = "862eebc895ea7f496f9037a7b8a4d1f393d8a546"  # what the snapshot runs
 NEW_SHA = "ab0ae8f8e459d350dc0f80b93f6ed7633dc178b3"  # promotion 05, made on top of the snapshot
 VENV = HERE / ".venv"  # the bench's own virtualenv for the peer tools (git-ignored)
 TBUMP = "tbump==6.11.0"
-PROMOTER = [sys.executable, "-m", "promoter"]
+# promoter as a user runs it: the console script pip installed beside this interpreter, as tbump
+# is run (`python -m promoter` adds runpy's few milliseconds); -m when it is not installed
+_SCRIPT = Path(sys.executable).parent / "promoter"
+PROMOTER = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "promoter"]
 # an installed package has its bytecode compiled: let Python write it (this machine's
 # environment sets PYTHONDONTWRITEBYTECODE) and warm it up before timing
 ENV = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -55,18 +56,47 @@ def test_success_writes_every_file_and_keeps_modes(repo: core.Repo) -> None:
 
 def test_failing_temp_write_changes_nothing(repo: core.Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     before = snapshot(repo.root)
-    real = apply._write_durable
+    real = apply._open_written
     calls = []
 
-    def failing(path: Path, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None) -> None:
+    def failing(path: Path, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None) -> int:
         calls.append(path)
-        if len(calls) == 2:
+        if len(calls) == 3:  # the journal, the first temp file, then this one
             raise OSError(28, "No space left on device")
-        real(path, data, mode)
+        return real(path, data, mode)
 
-    monkeypatch.setattr(apply, "_write_durable", failing)
+    monkeypatch.setattr(apply, "_open_written", failing)
     with pytest.raises(Refused, match="No space left on device; nothing written"):
         core.apply_plan(repo, _plan(repo))
+    assert calls[0].name.startswith(apply.JOURNAL) and calls[1].name == f".one.yaml{apply.TMP_SUFFIX}"
+    assert snapshot(repo.root) == before
+    _no_leftovers(repo)
+
+
+def test_failing_fsync_of_a_temp_file_changes_nothing(repo: core.Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temp files are synced all at once (threads); one failing is the whole write failing."""
+    before = snapshot(repo.root)
+    real = os.fsync
+    synced: list[str] = []
+
+    def failing(fd: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        synced.append(name)
+        if name.endswith(f"two.yaml{apply.TMP_SUFFIX}"):
+            raise OSError(5, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(apply.os, "fsync", failing)
+    said = re.escape("cannot write the new files to disk (fsync): Input/output error; nothing written")
+    with pytest.raises(Refused, match=said):
+        core.apply_plan(repo, _plan(repo))
+    monkeypatch.setattr(apply.os, "fsync", real)
+    # every temp file was synced (none skipped for the failure), after the journal
+    temps = [n for n in synced if n.endswith(apply.TMP_SUFFIX) and apply.JOURNAL not in n]
+    assert sorted(Path(n).name for n in temps) == sorted(
+        f".{name}{apply.TMP_SUFFIX}" for name in ("one.yaml", "two.yaml", "three.env")
+    )
+    assert apply.JOURNAL in synced[0]
     assert snapshot(repo.root) == before
     _no_leftovers(repo)
 

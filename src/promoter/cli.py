@@ -47,9 +47,32 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _help_columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` finds it (COLUMNS, then stdout, else 80)
+    without importing shutil: argparse builds a help formatter for every `add_argument`."""
+    cols = os.environ.get("COLUMNS", "")
+    if cols.isdigit() and int(cols) > 0:
+        return int(cols)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, its width found without shutil."""
+
+    def __init__(self, prog: str, indent: int = 2, help_position: int = 24, width: int | None = None) -> None:
+        super().__init__(prog, indent, help_position, _help_columns() - 2 if width is None else width)
+
+
 class _Parser(argparse.ArgumentParser):
     examples: tuple[str, ...] = ()  # shown after the arguments, as written
     codes: tuple[str, ...] = ()  # "N  meaning": the exit codes the command can give
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see '{self.prog} --help')")
@@ -59,10 +82,9 @@ class _Parser(argparse.ArgumentParser):
         text = super().format_help()
         if not self.examples and not self.codes:
             return text
-        import shutil  # as argparse's formatter does (it imported both already)
-        import textwrap
+        import textwrap  # as argparse's formatter does (it imported it already)
 
-        width = max(min(shutil.get_terminal_size().columns - 2, 100), 40)
+        width = max(min(_help_columns() - 2, 100), 40)
         out = [text.rstrip("\n"), "", "examples:", *(f"  {e}" for e in self.examples), "", "exit codes:"]
         for code in sorted(self.codes, key=lambda c: int(c.split()[0])):
             number, _, meaning = code.partition(" ")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from promoter.records import field, record
 
-Format = Literal["sha", "short", "digest"]
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Format = Literal["sha", "short", "digest"]
+else:
+    Format = str
 
 
 @record(frozen=True)

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, TypeVar, dataclass_transform, overload
 
-T = TypeVar("T")
-C = TypeVar("C", bound=type)
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar, dataclass_transform, overload
+
+    T = TypeVar("T")
+    C = TypeVar("C", bound=type)
 
 _MISSING: Any = object()
 
@@ -48,39 +51,44 @@ class Field:
         self.compare = compare
 
 
-@overload
-def field(*, default: T, init: bool = True, repr: bool = True, compare: bool = True) -> T: ...
-@overload
-def field(*, default_factory: Callable[[], T], init: bool = True, repr: bool = True, compare: bool = True) -> T: ...
-@overload
-def field(*, init: bool = True, repr: bool = True, compare: bool = True) -> Any: ...
-def field(
-    *,
-    default: Any = _MISSING,
-    default_factory: Callable[[], Any] | None = None,
-    init: bool = True,
-    repr: bool = True,
-    compare: bool = True,
-) -> Any:
-    """How one field behaves, beyond its annotation (the arguments of `dataclasses.field`)."""
-    if default is not _MISSING and default_factory is not None:
-        raise ValueError("a field takes a default or a default_factory, not both")
-    return Field(default, default_factory, init, repr, compare)
+if TYPE_CHECKING:  # what the type checker reads: a record is a dataclass (PEP 681); the
+    # implementations are the `else:` branch's, which run (typing itself is never imported)
 
+    @overload  # type: ignore[no-overload-impl]
+    def field(*, default: T, init: bool = True, repr: bool = True, compare: bool = True) -> T: ...
+    @overload
+    def field(*, default_factory: Callable[[], T], init: bool = True, repr: bool = True, compare: bool = True) -> T: ...
+    @overload
+    def field(*, init: bool = True, repr: bool = True, compare: bool = True) -> Any: ...
+    @overload  # type: ignore[no-overload-impl]
+    @dataclass_transform(field_specifiers=(field, Field))
+    def record(cls: C, /) -> C: ...
+    @overload
+    def record(*, frozen: bool = False, eq: bool = True) -> Callable[[C], C]: ...
 
-@overload
-def record(cls: C, /) -> C: ...
-@overload
-def record(*, frozen: bool = False, eq: bool = True) -> Callable[[C], C]: ...
-@dataclass_transform(field_specifiers=(field, Field))
-def record(cls: Any = None, /, *, frozen: bool = False, eq: bool = True) -> Any:
-    """Make `cls` a record (see the module's docstring)."""
+else:
 
-    def wrap(cls: type) -> type:
-        _build(cls, frozen, eq)
-        return cls
+    def field(
+        *,
+        default: Any = _MISSING,
+        default_factory: Callable[[], Any] | None = None,
+        init: bool = True,
+        repr: bool = True,
+        compare: bool = True,
+    ) -> Any:
+        """How one field behaves, beyond its annotation (the arguments of `dataclasses.field`)."""
+        if default is not _MISSING and default_factory is not None:
+            raise ValueError("a field takes a default or a default_factory, not both")
+        return Field(default, default_factory, init, repr, compare)
 
-    return wrap if cls is None else wrap(cls)
+    def record(cls: Any = None, /, *, frozen: bool = False, eq: bool = True) -> Any:
+        """Make `cls` a record (see the module's docstring)."""
+
+        def wrap(cls: type) -> type:
+            _build(cls, frozen, eq)
+            return cls
+
+        return wrap if cls is None else wrap(cls)
 
 
 def fields(cls_or_record: Any) -> tuple[Field, ...]:

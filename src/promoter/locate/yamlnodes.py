@@ -10,9 +10,12 @@ that depend on one. Offsets are code-point indexes into the text as given, BOM i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import yaml
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 BOM = "\ufeff"
 

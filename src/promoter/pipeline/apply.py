@@ -4,8 +4,8 @@ Order of operations: take the lock (a kernel lock on a file that stays); roll ba
 a crash interrupted (only files still holding what it wrote); check that no file changed since
 it was planned; save the old texts and the temp file names in a journal under
 the git dir (written aside and renamed into place, so it is complete or absent); write each new
-text to a temp file beside its target and fsync it; rename every temp file over its target;
-fsync the directories; drop the journal. A crash before the journal changed nothing; after it,
+text to a temp file beside its target, then fsync them all at once; rename every temp file over
+its target; fsync the directories (at once too); drop the journal. A crash before the journal changed nothing; after it,
 the next run (any command) removes the temp files and restores every old file from the journal.
 An error or an interrupt (KeyboardInterrupt) does the same at once. `fault` is the tests' fault
 injection (PROMOTER_FAULT / PROMOTER_FAULT_ACTION).
@@ -19,7 +19,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from promoter.errors import Refused
@@ -109,15 +109,52 @@ def lock_holder(state_dir: Path) -> str | None:
     return None
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _fsync_all(fds: list[int]) -> None:
+    """fsync every descriptor, all at once: the file system commits what they wait for together
+    (one journal commit where one fsync after another costs one each), and each still returns
+    only once its file is on disk. The first error is raised, after every fsync has ended."""
+    if len(fds) < 2:
+        for fd in fds:
+            os.fsync(fd)
+        return
+    import threading  # already imported by subprocess: costs nothing here
+
+    failed: list[OSError] = []
+
+    def sync(fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            failed.append(exc)
+
+    others = [threading.Thread(target=sync, args=(fd,)) for fd in fds[1:]]
+    for t in others:
+        t.start()
+    sync(fds[0])
+    for t in others:
+        t.join()
+    if failed:
+        raise failed[0]
+
+
+def _fsync_dirs(paths: Iterable[Path]) -> None:
+    """fsync directories (the renames in them made durable), all at once."""
+    fds: list[int] = []
     try:
-        os.fsync(fd)
+        for path in dict.fromkeys(paths):
+            fds.append(os.open(path, os.O_RDONLY))
+        _fsync_all(fds)
     finally:
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)
 
 
-def _write_durable(path: Path, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None) -> None:
+def _fsync_dir(path: Path) -> None:
+    _fsync_dirs([path])
+
+
+def _open_written(path: Path, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None) -> int:
+    """A new file at `path` holding `data` (mode and owner set), still open and not yet synced."""
     fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644 if mode is None else mode)
     try:
         view = memoryview(data)
@@ -127,6 +164,15 @@ def _write_durable(path: Path, data: bytes, mode: int | None = None, owner: tupl
             os.fchown(fd, *owner)  # before the mode: a change of owner clears set-id bits
         if mode is not None:
             os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _write_durable(path: Path, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None) -> None:
+    fd = _open_written(path, data, mode, owner)
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -299,24 +345,30 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | 
     except OSError as exc:
         staged.unlink(missing_ok=True)
         raise Refused(f"cannot write the journal in {state_dir}: {exc.strerror}; nothing written") from None
-    renaming, where = False, state_dir
+    renaming, where = False, str(state_dir)
     try:
         fault("journal-written")
-        for n, p in enumerate(planned, 1):
-            where = p.tmp.parent
-            try:
-                _write_durable(p.tmp, p.change.new_text.encode("utf-8"), p.mode, p.owner)
-            except PermissionError as exc:
-                if exc.errno == errno.EPERM:  # fchown: only its owner's or root's to give
-                    raise _OwnerLost(p) from None
-                raise
-            fault(f"tmp-written:{n}")
+        fds: list[int] = []
+        try:  # every temp file written, then all synced at once
+            for n, p in enumerate(planned, 1):
+                where = str(p.tmp.parent)
+                try:
+                    fds.append(_open_written(p.tmp, p.change.new_text.encode("utf-8"), p.mode, p.owner))
+                except PermissionError as exc:
+                    if exc.errno == errno.EPERM:  # fchown: only its owner's or root's to give
+                        raise _OwnerLost(p) from None
+                    raise
+                fault(f"tmp-written:{n}")
+            where = "the new files to disk (fsync)"
+            _fsync_all(fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
         renaming = True
         for n, p in enumerate(planned, 1):
             os.replace(p.tmp, p.path)
             fault(f"renamed:{n}")
-        for parent in {p.path.parent for p in planned}:
-            _fsync_dir(parent)
+        _fsync_dirs(p.path.parent for p in planned)
         fault("dirs-synced")
         fault("done")
     except _OwnerLost as lost:

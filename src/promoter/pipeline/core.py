@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
 from promoter.locate import LocateError, classify, find
@@ -22,6 +21,7 @@ from promoter.text import did_you_mean
 from promoter.upstream import git
 from promoter.upstream.revs import FULL_SHA
 
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
     from promoter.upstream.mirror import Upstream
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = 1
 ERROR_KINDS = ("usage", "config", "refused", "external", "bug", "interrupted")

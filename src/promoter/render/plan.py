@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from promoter.model import FileChange, Plan
 from promoter.render.document import Version, document, dumps, version
+from promoter.ship.describe import plan_summary
 from promoter.text import plural
 
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
+    from typing import Any
+
     from promoter.pipeline.apply import Recovery
     from promoter.ship.session import Promoted
-from promoter.ship.describe import plan_summary
 
 
 def diff(ch: FileChange) -> str:

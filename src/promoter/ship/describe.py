@@ -8,12 +8,12 @@ Text from outside (commit subjects, author names) is written literally: markdown
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from promoter.model import Plan
 from promoter.text import one_line, printable
 from promoter.urls import without_credentials
 
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
     from promoter.upstream.changelog import Changelog
 
