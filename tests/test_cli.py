@@ -178,6 +178,34 @@ def test_version_and_help_import_no_yaml() -> None:
     assert proc.stdout.startswith("promoter ")
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status", "--offline"],
+        ["plan", "c", NEW, "--offline"],
+        ["promote", "c", NEW, "--offline", "--yes"],
+        ["discover"],
+        ["check", "--offline"],
+    ],
+)
+def test_commands_that_read_files_import_no_machinery_they_do_not_use(tmp_path: Path, argv: list[str]) -> None:
+    """Start-up is most of what these commands cost (bench/README.md): they work without typing,
+    dataclasses (and the inspect it pulls in), shutil and the network stack."""
+    repo = make_repo(tmp_path / "r", FILES)
+    heavy = ("typing", "dataclasses", "inspect", "shutil", "requests", "http.client", "ssl")
+    code = (
+        "import sys\n"
+        "from promoter.cli import main\n"
+        f"status = main(['-C', {str(repo)!r}, *{argv!r}])\n"
+        f"print(status, [m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stdout
+    if argv[0] == "promote":
+        assert (repo / ".env").read_text() == f"export TAG={NEW[:7]}\n"
+
+
 @pytest.mark.parametrize("argv", [[], ["frobnicate"], ["plan"], ["status", "--bogus"]])
 def test_usage_errors_exit_2(argv: list[str], run) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run(*argv)

@@ -16,7 +16,6 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -28,6 +27,10 @@ from promoter.pipeline.workspace import Workspace
 from promoter.records import record
 from promoter.upstream import git
 from promoter.upstream.mirror import Upstream
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 # words of a path or a namespace that name an environment, the most specific first: an `-int` or
 # `stage` namespace of production (`app-interface-production-int`) is integration or stage

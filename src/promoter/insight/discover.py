@@ -25,7 +25,6 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from promoter.errors import Refused
 from promoter.insight import snippets
@@ -36,6 +35,10 @@ from promoter.pipeline import core, workspace
 from promoter.records import field, record
 from promoter.upstream.git import Git, Running
 from promoter.upstream.mirror import Upstream
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 _SNIFF = 8192
 _B = rb"(?<![0-9A-Za-z])"  # a value starts and ends at a boundary: not inside a longer word

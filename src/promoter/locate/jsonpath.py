@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TypeAlias
 
 from promoter.locate.base import LocateError, single
 from promoter.locate.yamlnodes import Alias, Mapping, Node, Scalar, Sequence, version_span
 from promoter.records import field, record
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 _INTEGER = re.compile(r"-?[0-9]+")
 _NAME = re.compile(r"[\w$-]+")

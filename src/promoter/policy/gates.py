@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from promoter.durations import format as duration
 from promoter.errors import PromoterError, Refused
 from promoter.model import Component, Config, KeyLocator, PathLocator, SaasLocator, TargetScan
 from promoter.upstream.mirror import Upstream
 
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
     from promoter.upstream.registry import Registry
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from promoter.render.document import document, dumps, version
 from promoter.ship.describe import commits_word
 from promoter.upstream.changelog import Changelog, Person
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def changelog_text(cl: Changelog, short: int = 7) -> str:

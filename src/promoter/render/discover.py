@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 
 from promoter.insight.discover import Discovery
 from promoter.insight.lint import Problem
 from promoter.render.document import document, dumps, version
 from promoter.render.table import fit
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _summary(d: Discovery) -> str:

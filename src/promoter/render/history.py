@@ -13,13 +13,16 @@ import math
 from bisect import bisect_right
 from datetime import UTC, datetime
 from html import escape
-from typing import Any
 
 from promoter import durations
 from promoter.insight.history import Change, Facts, History, Lag, Note, forms
 from promoter.render.document import document, dumps, version
 from promoter.render.table import fit
 from promoter.text import plural, printable
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def duration(seconds: int | None) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from promoter.model import PathLocator, SaasLocator, Target, TargetScan
 from promoter.pipeline.core import ComponentStatus
@@ -19,7 +18,10 @@ from promoter.render.table import colour_on, fit, paint
 from promoter.ship.describe import short
 from promoter.text import plural
 
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
+    from typing import Any
+
     from promoter.ship.decisions import Decision
 
 SCHEMA_VERSION = 1

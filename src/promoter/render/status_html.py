@@ -6,9 +6,12 @@ inline CSS only, every text escaped."""
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from promoter.text import plural, printable
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 _CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #1d2330; background: #fff; }

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 STYLES = {"ok": "32", "warn": "33", "bad": "31;1", "dim": "2", "bold": "1"}
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -110,6 +109,8 @@ class Upstream:
                     "set PROMOTER_CACHE_DIR to a writable directory"
                 ) from None
         finally:
+            import shutil  # only here: a failed clone's leftovers
+
             shutil.rmtree(tmp, ignore_errors=True)
         self._fetched = True  # a fresh clone has every branch and tag
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote
 
 from promoter.errors import ExternalError, PromoterError, Refused
@@ -41,6 +40,10 @@ from promoter.http import Cutoff, Http, HttpError, Response, Retrying, WaitTooLo
 from promoter.http import retry_after as parse_retry_after
 from promoter.ship.forge import MergeRequest, Opened, OpenRequest, Secret, require_secure_api
 from promoter.urls import redact
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_PAGES = 20  # 2,000 open pull requests at the most
 API_VERSION = "2022-11-28"

@@ -29,13 +29,16 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote
 
 from promoter.errors import ExternalError, PromoterError, Refused
 from promoter.http import Cutoff, Http, HttpError, Response, Retrying, TooLarge, WaitTooLong
 from promoter.ship.forge import MergeRequest, Opened, OpenRequest, Secret, require_secure_api
 from promoter.urls import redact
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_PAGES = 20  # 2,000 open merge requests at the most
 TIMEOUT = 10.0
