@@ -218,11 +218,16 @@ def test_huge_files_are_skipped_and_counted(extra: Path, run, monkeypatch: pytes
     assert out.splitlines()[-1] == "5 pins found in 5 files; 1 binary and 1 huge files skipped"
 
 
+@pytest.mark.parametrize("fixed_max", [48, 0], ids=["fixed-strings", "one-extended-regex"])
 def test_grep_prefilter_reads_literally_whatever_the_names_and_git_config(
-    clean: Path, run, monkeypatch: pytest.MonkeyPatch
+    clean: Path, run, monkeypatch: pytest.MonkeyPatch, fixed_max: int
 ) -> None:  # type: ignore[no-untyped-def]
-    """discover asks `git grep -F` which files mention a pin: the user's grep settings (a regex
-    flavour, case folding) must not change what it finds, nor odd file names."""
+    """discover asks `git grep` which files mention a pin (a few literals as `-F` patterns, many
+    as one escaped `-E` regex): the user's grep settings (a regex flavour, case folding) must not
+    change what it finds, nor odd file names, nor regex syntax in a literal."""
+    from promoter.insight import discover
+
+    monkeypatch.setattr(discover, "_FIXED_MAX", fixed_max)
     files = {
         "-rf odd name.env": f"RECON_IMAGE_TAG={SHORT}\n",
         "日本/値.txt": f"image quay.io/example/recon:{SHORT}\n",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import signal
 import time
@@ -235,6 +234,8 @@ def recover(root: Path, state_dir: Path) -> Recovery | None:
     A file is restored only while it holds exactly the text the crashed run wrote; a file that
     still has its old text needs nothing; one changed since (finished by hand, another branch
     checked out) or gone is left alone and named, never overwritten."""
+    import json  # here, not at import: only a run that writes (or finds a journal) needs it
+
     journal = state_dir / JOURNAL
     try:
         entries = json.loads(journal.read_text(encoding="utf-8"))
@@ -290,6 +291,8 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | 
     A journal found here, under the lock and right before writing, is a run that was killed
     after this one started (while it planned, asked, or waited on the network): it is rolled
     back first (returned), and the files are then checked against the plan as always."""
+    import json
+
     earlier = recover(root, state_dir)
     top = root.resolve()
     planned: list[_Planned] = []
