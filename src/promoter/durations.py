@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 
 _UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
-_PATTERN = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_PATTERN = r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?"  # compiled by re on first use
 EXAMPLES = "30m, 2h, 1d, 1h30m or 90s"
 
 
 def parse(text: str) -> int:
     """Seconds of a duration such as 30m, 1h30m, 2d, 1w or 45s (units from largest to smallest,
     each at most once). ValueError, saying what is expected, for anything else."""
-    m = _PATTERN.fullmatch(text.strip())
+    m = re.fullmatch(_PATTERN, text.strip())
     if not text.strip() or m is None:
         raise ValueError(f"'{text}' is not a duration such as {EXAMPLES}")
     return sum(int(g or 0) * size for g, (_, size) in zip(m.groups(), _UNITS))

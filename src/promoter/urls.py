@@ -9,23 +9,22 @@ from promoter.errors import UsageError
 from promoter.records import record
 
 # user[:password]@ of a URL, up to the last @ before the path (a password may hold an @)
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@")
+_CREDENTIALS = r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@"
 # tokens in a query: ?private_token=…, &access_token=…, ?token=…, ?password=…
-_QUERY_SECRET = re.compile(
-    r"(?P<key>[?&;](?:private_token|access_token|refresh_token|id_token|token|password|passwd|secret|"
-    r"api_key|apikey|key|sig|signature|X-Amz-Signature|X-Amz-Credential)=)[^&;#\s'\"]+",
-    re.IGNORECASE,
+_QUERY_SECRET = (  # patterns as text: re compiles (and caches) each on its first use, not at import
+    r"(?i)(?P<key>[?&;](?:private_token|access_token|refresh_token|id_token|token|password|passwd|secret|"
+    r"api_key|apikey|key|sig|signature|X-Amz-Signature|X-Amz-Credential)=)[^&;#\s'\"]+"
 )
 
 
 def redact(text: str) -> str:
     """`text` with every URL's user:password part and every token in a query blanked out."""
-    return _QUERY_SECRET.sub(r"\g<key>***", _CREDENTIALS.sub(r"\g<scheme>***@", text))
+    return re.sub(_QUERY_SECRET, r"\g<key>***", re.sub(_CREDENTIALS, r"\g<scheme>***@", text))
 
 
 def without_credentials(url: str) -> str:
     """`url` with its user:password@ part removed (for links)."""
-    return _CREDENTIALS.sub(r"\g<scheme>", url)
+    return re.sub(_CREDENTIALS, r"\g<scheme>", url)
 
 
 def is_url(location: str) -> bool:
@@ -42,7 +41,7 @@ class RepoRef:
     path: tuple[str, ...]  # namespace segments then the project name
 
 
-_SCP = re.compile(r"(?:[^@/:\s]+@)?(?P<host>[A-Za-z0-9.-]+):(?!//)(?P<path>\S+)")
+_SCP = r"(?:[^@/:\s]+@)?(?P<host>[A-Za-z0-9.-]+):(?!//)(?P<path>\S+)"
 
 
 def parse_repo_url(repo_url: str) -> RepoRef:
@@ -54,7 +53,7 @@ def parse_repo_url(repo_url: str) -> RepoRef:
 
     url = repo_url.strip()
     shown = redact(url)
-    scp = _SCP.fullmatch(url) if "://" not in url else None
+    scp = re.fullmatch(_SCP, url) if "://" not in url else None
     if scp is not None:
         scheme, host, path = "https", scp["host"].lower(), scp["path"]
     else:

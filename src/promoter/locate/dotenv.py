@@ -46,7 +46,7 @@ def find(text: str, key: str) -> list[Found]:
     return out
 
 
-_HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([A-Za-z0-9_.-]+))")
+_HEREDOC = r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([A-Za-z0-9_.-]+))"  # compiled by re on first use
 
 
 def _unclosed(line: int, quote: str) -> LocateError:
@@ -101,7 +101,7 @@ def command_lines(text: str) -> set[int]:
             end = text.find("\n", i)
             i = n if end < 0 else end
         elif c == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
-            m = _HEREDOC.match(text, i)
+            m = re.compile(_HEREDOC).match(text, i)
             if m is None:
                 i += 2
             else:

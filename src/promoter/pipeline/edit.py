@@ -50,15 +50,16 @@ def prevailing_quote(text: str) -> str:
 
 
 # files YAML reads, also as templates rendered into YAML (`values.yaml.j2`, `deploy.yml.tpl`)
-_YAML_FILE = re.compile(r".*\.ya?ml(?:\.(?:j2|jinja2?|tpl|tmpl|gotmpl|template))?", re.IGNORECASE)
+# patterns as text: re compiles (and caches) each on its first use, not at import
+_YAML_FILE = r"(?i).*\.ya?ml(?:\.(?:j2|jinja2?|tpl|tmpl|gotmpl|template))?"
 # a value that is a whole plain scalar on its line: after `key: ` or `- `, before the end or a comment
-_BARE_BEFORE = re.compile(r"(?:^|[:\-][ \t]+)$")
-_BARE_AFTER = re.compile(r"[ \t]*(?:#.*)?\r?$")
+_BARE_BEFORE = r"(?:^|[:\-][ \t]+)$"
+_BARE_AFTER = r"[ \t]*(?:#.*)?\r?$"
 
 
 def yaml_file(file: str) -> bool:
     """Whether YAML reads `file` (by its name: .yaml, .yml, and templates of them)."""
-    return _YAML_FILE.fullmatch(file.rpartition("/")[2]) is not None
+    return re.fullmatch(_YAML_FILE, file.rpartition("/")[2]) is not None
 
 
 def _bare_scalar(text: str, loc: Location) -> bool:
@@ -68,7 +69,7 @@ def _bare_scalar(text: str, loc: Location) -> bool:
     line_end = text.find("\n", loc.end)
     before = text[line_start : loc.start]
     after = text[loc.end : len(text) if line_end < 0 else line_end]
-    return _BARE_BEFORE.search(before) is not None and _BARE_AFTER.fullmatch(after) is not None
+    return re.search(_BARE_BEFORE, before) is not None and re.fullmatch(_BARE_AFTER, after) is not None
 
 
 def edits_for(text: str, locations: Iterable[Location], new_value: Callable[[Location], str]) -> list[Edit]:

@@ -17,8 +17,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: a command's start-u
 if TYPE_CHECKING:
     from promoter.upstream.changelog import Changelog
 
-_MENTION = re.compile(r"@(?=\w)")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
+_MENTION = r"@(?=\w)"  # compiled (and cached) by re on first use
+_MD_SPECIAL = r"([\\`*_\[\]<>|~#!])"
 
 
 def short(value: str, n: int = 7) -> str:
@@ -93,7 +93,7 @@ def changelog_summary(cl: Changelog, short: int = 7) -> str:
 
 def _md(text: str) -> str:
     """`text` shown literally in markdown (also in a table cell), without @mentions."""
-    return _MENTION.sub("@\u200b", _MD_SPECIAL.sub(r"\\\1", one_line(text)))
+    return re.sub(_MENTION, "@\u200b", re.sub(_MD_SPECIAL, r"\\\1", one_line(text)))
 
 
 def _md_sha(cl: Changelog, sha: str, short: int) -> str:

@@ -160,8 +160,8 @@ def network_timeout() -> float:
     return value
 
 
-_DUBIOUS = re.compile(r"dubious ownership in repository at '(?P<path>[^'\n]*)'")
-_OBJECT_HEADER = re.compile(rb"(?P<sha>[0-9a-f]{40}(?:[0-9a-f]{24})?) (?P<kind>blob|tree|commit|tag) (?P<size>\d+)\n")
+_DUBIOUS = r"dubious ownership in repository at '(?P<path>[^'\n]*)'"  # compiled by re on first use
+_OBJECT_HEADER = rb"(?P<sha>[0-9a-f]{40}(?:[0-9a-f]{24})?) (?P<kind>blob|tree|commit|tag) (?P<size>\d+)\n"
 
 
 class CatFile:
@@ -200,7 +200,7 @@ class CatFile:
                 header = self._proc.stdout.readline()
                 if not header:
                     raise ExternalError("git cat-file --batch exited early")
-                m = _OBJECT_HEADER.fullmatch(header)
+                m = re.fullmatch(_OBJECT_HEADER, header)
                 if m is None:  # "<spec> missing" / "<spec> ambiguous"
                     out.append(None)
                     continue
@@ -231,7 +231,7 @@ def toplevel(start: Path) -> Path:
 def locate_repository(start: Path) -> tuple[Path, Path]:
     """(work tree root, absolute git dir) of the git repository containing `start`: one git call."""
     proc = Git(start).run("rev-parse", "--show-toplevel", "--absolute-git-dir", check=False)
-    dubious = _DUBIOUS.search(proc.stderr) if proc.returncode != 0 else None
+    dubious = re.search(_DUBIOUS, proc.stderr) if proc.returncode != 0 else None
     if dubious is not None:
         where = dubious["path"]
         raise UsageError(
