@@ -102,7 +102,9 @@ def test_dirty_file_is_refused_unless_allowed(tmp_path: Path, run) -> None:  # t
     code, out, err = run("-C", repo, "promote", "c", NEW, "--offline", "--yes")
     assert code == 3
     assert "uncommitted changes in files this promotion would write: a.yaml" in err and "--allow-dirty" in err
+    # git status runs while the temp files are written; refused, they are gone, as is the journal
     assert snapshot(repo) == before
+    assert not list((repo / ".git").glob("promoter-journal*"))
     code, out, err = run("-C", repo, "promote", "c", NEW, "--offline", "--yes", "--allow-dirty")
     assert code == 0, err
     assert (repo / "a.yaml").read_text() == "# local change\ntag: bbbbbbb\n"

@@ -18,7 +18,7 @@ import errno
 import os
 import signal
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from promoter.errors import Refused
@@ -285,8 +285,12 @@ def recover(root: Path, state_dir: Path) -> Recovery | None:
     return done
 
 
-def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | None:
-    """Write every change or none. The caller holds the lock.
+def write(
+    root: Path, state_dir: Path, changes: list[FileChange], before_renaming: Callable[[], None] | None = None
+) -> Recovery | None:
+    """Write every change or none. The caller holds the lock. `before_renaming` runs once the
+    temp files are on disk, before the first one replaces its file: an exception from it undoes
+    the write (nothing written) and is raised.
 
     A journal found here, under the lock and right before writing, is a run that was killed
     after this one started (while it planned, asked, or waited on the network): it is rolled
@@ -367,6 +371,8 @@ def write(root: Path, state_dir: Path, changes: list[FileChange]) -> Recovery | 
         finally:
             for fd in fds:
                 os.close(fd)
+        if before_renaming is not None:
+            before_renaming()
         renaming = True
         for n, p in enumerate(planned, 1):
             os.replace(p.tmp, p.path)

@@ -160,16 +160,25 @@ def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False, ours: Collection[
     """Write the plan's files atomically; returns the files written. Uncommitted changes in them
     are refused unless `allow_dirty`, or unless they are `ours` (written earlier in the same run)."""
     files = [c.file for c in p.changes]
-    if not allow_dirty:
-        dirty = [f for f in git.dirty(repo.root, files) if f not in ours]
+    # git status runs while the new texts are written to their temp files and synced; its answer
+    # is awaited before the first rename: uncommitted changes undo those, and nothing is written
+    pending = None if allow_dirty else git.DirtyCheck(repo.root, files)
+
+    def refuse_dirty() -> None:
+        dirty = [f for f in pending.result() if f not in ours] if pending is not None else []
         if dirty:
             raise Refused(
                 "uncommitted changes in files this promotion would write: "
                 + ", ".join(dirty)
                 + " (commit or stash them, or pass --allow-dirty)"
             )
-    with apply.lock(repo.state_dir):
-        late = apply.write(repo.root, repo.state_dir, p.changes)
+
+    try:
+        with apply.lock(repo.state_dir):
+            late = apply.write(repo.root, repo.state_dir, p.changes, before_renaming=refuse_dirty)
+    finally:
+        if pending is not None:
+            pending.stop()
     if late:
         repo.recovery = late
     return files

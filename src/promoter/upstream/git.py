@@ -147,6 +147,12 @@ class Running:
             )
         return out.decode("utf-8", "replace")
 
+    def stop(self) -> None:
+        """End it (when it still runs) and reap it; its output is not read."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+            self.proc.communicate()
+
 
 def network_timeout() -> float:
     """Seconds a fetch, clone, ls-remote or push may take: PROMOTER_GIT_TIMEOUT, default 120."""
@@ -250,23 +256,26 @@ def git_dir(root: Path) -> Path:
 
 def dirty(root: Path, files: list[str]) -> list[str]:
     """Which of `files` have uncommitted changes (staged, unstaged, or untracked)."""
-    if not files:
-        return []
-    out = (
-        Git(root)
-        .run(
-            # a few files of a large index: no threads to stat it all, and no index written back
-            "--no-optional-locks",
-            "-c",
-            "core.preloadIndex=false",
-            "--literal-pathspecs",
-            "status",
-            "--porcelain",
-            "-z",
-            "--untracked-files=all",
-            "--",
-            *files,
-        )
-        .stdout
-    )
-    return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
+    return DirtyCheck(root, files).result()
+
+
+class DirtyCheck:
+    """`dirty` started in the background (a write prepares its files meanwhile); `result` waits
+    for it, `stop` ends it unread."""
+
+    def __init__(self, root: Path, files: list[str]) -> None:
+        self._running: Running | None = None
+        if files:
+            self._running = Git(root).start(
+                # a few files of a large index: no threads to stat it all, and no index written back
+                "--no-optional-locks", "-c", "core.preloadIndex=false", "--literal-pathspecs",
+                "status", "--porcelain", "-z", "--untracked-files=all", "--", *files,
+            )  # fmt: skip
+
+    def result(self) -> list[str]:
+        out = self._running.wait() if self._running is not None else ""
+        return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._running.stop()
