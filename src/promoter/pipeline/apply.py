@@ -25,6 +25,10 @@ from promoter.errors import Refused
 from promoter.model import FileChange
 from promoter.records import field, record
 
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    import threading
+
 LOCK = "promoter.lock"
 JOURNAL = "promoter-journal.json"
 TMP_SUFFIX = ".promoter-tmp"
@@ -108,32 +112,49 @@ def lock_holder(state_dir: Path) -> str | None:
     return None
 
 
-def _fsync_all(fds: list[int]) -> None:
-    """fsync every descriptor, all at once: the file system commits what they wait for together
-    (one journal commit where one fsync after another costs one each), and each still returns
-    only once its file is on disk. The first error is raised, after every fsync has ended."""
-    if len(fds) < 2:
-        for fd in fds:
-            os.fsync(fd)
-        return
-    import threading  # already imported by subprocess: costs nothing here
+class _Syncing:
+    """fsyncs running at once, each in a thread started as soon as its file is written: the file
+    system commits what they wait for together (one journal commit where one fsync after another
+    costs one each), and each still returns only once its file is on disk."""
 
-    failed: list[OSError] = []
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+        self._failed: list[OSError] = []
 
-    def sync(fd: int) -> None:
+    def add(self, fd: int) -> None:
+        import threading  # already imported by subprocess: costs nothing here
+
+        thread = threading.Thread(target=self._sync, args=(fd,))
+        thread.start()
+        self._threads.append(thread)
+
+    def _sync(self, fd: int) -> None:
         try:
             os.fsync(fd)
         except OSError as exc:
-            failed.append(exc)
+            self._failed.append(exc)
 
-    others = [threading.Thread(target=sync, args=(fd,)) for fd in fds[1:]]
-    for t in others:
-        t.start()
-    sync(fds[0])
-    for t in others:
-        t.join()
-    if failed:
-        raise failed[0]
+    def wait(self, quiet: bool = False) -> None:
+        """Every fsync ended (their descriptors may be closed after this); the first error raised
+        unless `quiet`."""
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+        if self._failed and not quiet:
+            raise self._failed[0]
+
+
+def _fsync_all(fds: list[int]) -> None:
+    """fsync every descriptor, all at once (`_Syncing`); one alone in this thread."""
+    if len(fds) == 1:
+        os.fsync(fds[0])
+        return
+    syncing = _Syncing()
+    try:
+        for fd in fds:
+            syncing.add(fd)
+    finally:
+        syncing.wait()
 
 
 def _fsync_dirs(paths: Iterable[Path]) -> None:
@@ -356,7 +377,8 @@ def write(
     try:
         fault("journal-written")
         fds: list[int] = []
-        try:  # every temp file written, then all synced at once
+        syncing = _Syncing()
+        try:  # every temp file written, each synced from then on, all at once
             for n, p in enumerate(planned, 1):
                 where = str(p.tmp.parent)
                 try:
@@ -365,9 +387,16 @@ def write(
                     if exc.errno == errno.EPERM:  # fchown: only its owner's or root's to give
                         raise _OwnerLost(p) from None
                     raise
+                syncing.add(fds[-1])
                 fault(f"tmp-written:{n}")
-            where = "the new files to disk (fsync)"
-            _fsync_all(fds)
+        except BaseException:
+            syncing.wait(quiet=True)  # no descriptor is closed under a running fsync
+            for fd in fds:
+                os.close(fd)
+            raise
+        where = "the new files to disk (fsync)"
+        try:
+            syncing.wait()
         finally:
             for fd in fds:
                 os.close(fd)
