@@ -148,6 +148,22 @@ def test_help_alone_is_the_overview_and_exit_0(capsys: pytest.CaptureFixture[str
     assert "status " in text and "promoter help promote" in text and "exit codes:" in text
 
 
+def test_a_run_makes_only_its_own_commands_parser() -> None:
+    """The commands' parsers are made on first use (the run's own command, a help page, a
+    did-you-mean), each as `build_parser` describes it: the same help as made at once."""
+    from promoter.cli import _Command, _commands, build_parser
+
+    parser = build_parser()
+    made = lambda: sorted(k for k, v in dict.items(_commands(parser)) if not isinstance(v, _Command))  # noqa: E731
+    assert made() == []
+    args = parser.parse_args(["status", "--offline", "-o", "json"])
+    assert (args.command, args.offline, args.output) == ("status", True, "json")
+    assert made() == ["status"]
+    assert "--detailed-exitcode" in _commands(parser)["plan"].format_help()
+    assert made() == ["plan", "status"]
+    assert len(_commands(parser).values()) == len(made()) == 14  # asking for all makes all
+
+
 def test_help_and_version_stay_light() -> None:
     """--help, `help CMD` and --version import no YAML, no pipeline and no did-you-mean machinery."""
     code = (

@@ -140,7 +140,7 @@ _LAST_CODES = ("1    unexpected error (a bug: run with -v and report it)", "130 
 
 
 def _global_options(
-    p: argparse.ArgumentParser, top: bool, offline: str | None = None, repo: bool = True, short: bool = False
+    p: argparse.ArgumentParser | _Later, top: bool, offline: str | None = None, repo: bool = True, short: bool = False
 ) -> None:
     """-C/--repo, --config, --offline (with `offline`, its help) and -v: on the top parser for every
     command, and on each command that takes them (given before or after it, they mean the same).
@@ -164,15 +164,81 @@ def _global_options(
     g.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks for unexpected errors", **d)
 
 
+class _Later:
+    """A command's parser as `build_parser` describes it, made only when it is first asked for
+    (`_Commands`): the calls are recorded here and replayed on the real parser. A run uses one
+    command; making all fifteen parsers (argparse and gettext work for each) cost a twentieth of
+    `promote`'s start-up. Groups are recorded the same way."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any], _Later | None]] = []
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(("add_argument", args, kwargs, None))
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> _Later:
+        group = _Later()
+        self.calls.append(("add_argument_group", args, kwargs, group))
+        return group
+
+    def replay(self, target: Any) -> None:
+        for name, args, kwargs, group in self.calls:
+            made = getattr(target, name)(*args, **kwargs)
+            if group is not None:
+                group.replay(made)
+
+
+class _Command(_Later):
+    def __init__(self, sub: Any, name: str, description: str, examples: tuple[str, ...], codes: tuple[str, ...]):
+        super().__init__()
+        self.sub, self.name, self.description, self.examples, self.codes = sub, name, description, examples, codes
+
+    def make(self) -> _Parser:
+        # as argparse's add_parser makes it (listed already: `_command`)
+        p = _Parser(prog=f"{self.sub._prog_prefix} {self.name}", description=self.description)
+        p.examples, p.codes = self.examples, self.codes
+        self.replay(p)
+        return p
+
+
+class _Commands(dict[str, "Any"]):
+    """The commands' parsers by name (argparse's subparsers map), each made on first use."""
+
+    def __getitem__(self, name: str) -> Any:
+        value = super().__getitem__(name)
+        if isinstance(value, _Command):
+            value = value.make()
+            super().__setitem__(name, value)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else default  # noqa: SIM401 - self.get is this method
+
+    def items(self) -> Any:
+        return [(name, self[name]) for name in self]
+
+    def values(self) -> Any:
+        return [self[name] for name in self]
+
+    def pending(self) -> list[tuple[str, _Command]]:
+        return [(k, v) for k, v in super().items() if isinstance(v, _Command)]
+
+
 def _command(
-    sub: Any, name: str, summary: str, description: str, examples: tuple[str, ...], codes: tuple[str, ...]
-) -> argparse.ArgumentParser:
+    sub: Any,
+    name: str,
+    summary: str,
+    description: str,
+    examples: tuple[str, ...],
+    codes: tuple[str, ...],
+    last_codes: tuple[str, ...] = _LAST_CODES,
+) -> _Command:
     """A command's parser whose help says what it does, then (after its arguments) two or three
-    examples and the exit codes it can give."""
-    p = sub.add_parser(name, help=summary, description=description)
-    assert isinstance(p, _Parser)
-    p.examples, p.codes = examples, (*codes, *_LAST_CODES)
-    return p
+    examples and the exit codes it can give; listed now, made when first used (`_Command`)."""
+    sub._choices_actions.append(sub._ChoicesPseudoAction(name, (), summary))  # as add_parser(help=) lists it
+    later = _Command(sub, name, description, examples, (*codes, *last_codes) if codes or last_codes else ())
+    dict.__setitem__(sub.choices, name, later)
+    return later
 
 
 _ENV = "only this environment (repeatable; default: every one)"
@@ -207,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # prog given: argparse would build a help formatter (importing shutil) to work it out
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog=parser.prog)
+    sub.choices = sub._name_parser_map = _Commands()  # each command's parser made on first use
     usage = "2    usage or config error: "
     external = "4    git or the network failed (the upstream cannot be reached, say)"
 
@@ -592,11 +659,15 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("topic", nargs="?", metavar="COMMAND", help="the command (default: the overview)")
 
     # -- reconcile ------------------------------------------------------------------------------
-    rc = sub.add_parser(
+    rc = _command(
+        sub,
         "reconcile",
-        help="keep every environment promoted under its policy: the loop a scheduled CI job runs",
-        description="For every component and environment: the newest candidate that passes every gate; "
+        "keep every environment promoted under its policy: the loop a scheduled CI job runs",
+        "For every component and environment: the newest candidate that passes every gate; "
         "one merge request per component opened, updated, left or closed (with --push).",
+        (),
+        (),
+        last_codes=(),
     )
     rc.add_argument("components", nargs="*", metavar="COMPONENT", help="only these (default: all)")
     rc.add_argument(
@@ -607,7 +678,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--shard", metavar="I/N", help="only shard I of N (dependency chains kept together)")
     rc.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text", help="(default: text)")
 
-    for name, p in sub.choices.items():
+    for name, p in sub.choices.pending():
         if name != "help":
             offline = None if name in _NO_OFFLINE else _OFFLINE.get(name, "do not read the upstream")
             _global_options(p, top=False, offline=offline, repo=name not in _NO_REPO, short=name == "init")
