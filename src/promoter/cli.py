@@ -167,8 +167,8 @@ def _global_options(
 class _Later:
     """A command's parser as `build_parser` describes it, made only when it is first asked for
     (`_Commands`): the calls are recorded here and replayed on the real parser. A run uses one
-    command; making all fifteen parsers (argparse and gettext work for each) cost a twentieth of
-    `promote`'s start-up. Groups are recorded the same way."""
+    command; making all fourteen parsers (argparse and gettext work for each) cost a twentieth
+    of `promote`'s start-up. Groups are recorded the same way."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any], _Later | None]] = []
@@ -189,7 +189,9 @@ class _Later:
 
 
 class _Command(_Later):
-    def __init__(self, sub: Any, name: str, description: str, examples: tuple[str, ...], codes: tuple[str, ...]):
+    def __init__(
+        self, sub: Any, name: str, description: str, examples: tuple[str, ...], codes: tuple[str, ...]
+    ) -> None:
         super().__init__()
         self.sub, self.name, self.description, self.examples, self.codes = sub, name, description, examples, codes
 
@@ -236,7 +238,7 @@ def _command(
     """A command's parser whose help says what it does, then (after its arguments) two or three
     examples and the exit codes it can give; listed now, made when first used (`_Command`)."""
     sub._choices_actions.append(sub._ChoicesPseudoAction(name, (), summary))  # as add_parser(help=) lists it
-    later = _Command(sub, name, description, examples, (*codes, *last_codes) if codes or last_codes else ())
+    later = _Command(sub, name, description, examples, (*codes, *last_codes))
     dict.__setitem__(sub.choices, name, later)
     return later
 
