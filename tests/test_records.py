@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -167,3 +167,12 @@ def test_records_pickle_and_a_required_field_may_not_follow_a_default() -> None:
         class Bad:
             a: int = 1
             b: int  # type: ignore[misc]
+
+
+def test_class_variables_are_refused_not_made_fields() -> None:
+    with pytest.raises(TypeError, match="no ClassVar or InitVar"):
+
+        @record
+        class Counted:
+            a: int
+            seen: ClassVar[int] = 0

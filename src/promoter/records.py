@@ -2,7 +2,7 @@
 
 `dataclasses` writes each class's methods as source text and compiles it when the class is
 defined: about 0.7 ms a class on this project's machines, plus 5 ms to import it (it imports
-`inspect`), which made a third of a command's start-up (48 classes on `promote`'s path; see
+`inspect`): 20 of the 60 ms `promote` spent importing (48 classes on its path; see
 bench/README.md). A record is the same contract with the methods made once, here, as closures:
 
     @record(frozen=True)
@@ -117,7 +117,10 @@ def _build(cls: type, frozen: bool, eq: bool) -> None:
     for base in reversed(cls.__mro__[1:]):
         for f in getattr(base, "__record_fields__", ()):
             found[f.name] = f
-    for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063 - inspect is what this module avoids
+    annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 - inspect is what this module avoids
+    for name, annotation in annotations.items():
+        if any(kind in str(annotation) for kind in ("ClassVar", "InitVar")):
+            raise TypeError(f"{cls.__name__}.{name}: a record has no ClassVar or InitVar fields; define it outside")
         value = cls.__dict__.get(name, _MISSING)
         f = value if isinstance(value, Field) else Field(value, None, True, True, True)
         f.name = name
