@@ -167,7 +167,7 @@ def _init(cls: type, init: list[Field]) -> Callable[..., None]:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         if len(args) > count:
             raise TypeError(f"{type(self).__name__}() takes {count} positional arguments but {len(args)} were given")
-        put = self.__dict__.__setitem__  # past a frozen record's __setattr__
+        put = object.__setattr__.__get__(self)  # past a frozen record's __setattr__; no __dict__ made
         for name, value in zip(names, args, strict=False):
             if name in kwargs:
                 raise TypeError(f"{type(self).__name__}() got multiple values for argument '{name}'")
