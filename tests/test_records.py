@@ -176,3 +176,36 @@ def test_class_variables_are_refused_not_made_fields() -> None:
         class Counted:
             a: int
             seen: ClassVar[int] = 0
+
+
+@record(frozen=True)
+class Hot:
+    name: str
+    size: int = 1
+    tags: list[str] = field(default_factory=list)
+    words: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", tuple(self.name.split()))
+
+
+def test_a_record_made_often_gets_a_compiled_init_that_behaves_the_same() -> None:
+    from promoter import records
+
+    generic = Hot.__init__
+    calls = [(("a b",), {}), (("c", 2), {"tags": ["t"]}), ((), {"name": "d", "size": 3}), (("e", 4, ["u"]), {})]
+    before = [Hot(*a, **k) for a, k in calls]
+    for _ in range(records._HOT):
+        Hot("warm")
+    assert Hot.__init__ is not generic and Hot.__init__.__qualname__ == "Hot.__init__"
+    after = [Hot(*a, **k) for a, k in calls]
+    assert after == before and [repr(x) for x in after] == [repr(x) for x in before]
+    assert [x.words for x in after] == [x.words for x in before] == [("a", "b"), ("c",), ("d",), ("e",)]
+    one, two = Hot("x"), Hot("y")
+    one.tags.append("z")
+    assert two.tags == [] and Hot("x").size == 1  # a factory per instance, a plain default shared
+    for args, kwargs in [((), {}), (("a",), {"name": "b"}), (("a",), {"colour": "red"}), (("a", 1, [], 4), {})]:
+        with pytest.raises(TypeError):
+            Hot(*args, **kwargs)
+    with pytest.raises(FrozenRecordError):
+        one.size = 2

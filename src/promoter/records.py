@@ -16,7 +16,9 @@ position or by keyword (a default or a `default_factory` makes one optional; `in
 one to `__post_init__`, which runs last when the class defines it), `__repr__` and `__eq__` use
 the fields (less those with `repr=False` / `compare=False`), `eq=False` keeps identity, and
 `frozen=True` refuses assignment and gives a `__hash__`. mypy reads a record as a dataclass
-(PEP 681). Not provided, because nothing here uses them: ordering, slots, keyword-only fields,
+(PEP 681). A record made `_HOT` times in one run gets its `__init__` compiled as dataclasses
+compile theirs (twice as quick): the classes a command makes by the thousand pay for it, not
+the dozens its start-up defines. Not provided, because nothing here uses them: ordering, slots, keyword-only fields,
 `InitVar`/`ClassVar` annotations, `asdict`.
 """
 
@@ -164,32 +166,75 @@ def _init(cls: type, init: list[Field]) -> Callable[..., None]:
     factories = {f.name: f.factory for f in init if f.factory is not None}
     post = getattr(cls, "__post_init__", None) is not None
 
+    put = object.__setattr__  # past a frozen record's __setattr__, as dataclasses do: no __dict__ made
+    made = 0
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        if made == _HOT and cls.__dict__.get("__init__") is __init__:
+            setattr(cls, "__init__", _compiled(cls, init, post))  # noqa: B010 - mypy refuses cls.__init__ =
+        if not kwargs and len(args) == count:  # every field by position: the common call, quickest
+            for name, value in zip(names, args, strict=True):
+                put(self, name, value)
+        else:
+            _fill(self, args, kwargs)
+        if post:
+            self.__post_init__()
+
+    def _fill(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if len(args) > count:
             raise TypeError(f"{type(self).__name__}() takes {count} positional arguments but {len(args)} were given")
-        put = object.__setattr__.__get__(self)  # past a frozen record's __setattr__; no __dict__ made
         for name, value in zip(names, args, strict=False):
             if name in kwargs:
                 raise TypeError(f"{type(self).__name__}() got multiple values for argument '{name}'")
-            put(name, value)
+            put(self, name, value)
         left = len(kwargs)
         for name in names[len(args) :]:
             if name in kwargs:
-                put(name, kwargs[name])
+                put(self, name, kwargs[name])
                 left -= 1
             elif name in plain:
-                put(name, plain[name])
+                put(self, name, plain[name])
             elif name in factories:
-                put(name, factories[name]())
+                put(self, name, factories[name]())
             else:
                 raise TypeError(f"{type(self).__name__}() missing a value for '{name}'")
         if left:
             unknown = ", ".join(sorted(set(kwargs) - set(names)))
             raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {unknown}")
-        if post:
-            self.__post_init__()
 
     return __init__
+
+
+# a record made this many times gets an __init__ compiled for it, as dataclasses write theirs
+# (twice as quick as the generic one); the few of a command's start-up never pay for compiling
+_HOT = 256
+
+
+def _compiled(cls: type, init: list[Field], post: bool) -> Callable[..., None]:
+    """`cls.__init__` as straight-line code: each field set, defaults and factories as given."""
+    params, body = ["self"], []
+    env: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _MISSING}
+    for n, f in enumerate(init):
+        if f.factory is not None:
+            env[f"_factory{n}"] = f.factory
+            params.append(f"{f.name}=_FACTORY")
+            body.append(f"_set(self, {f.name!r}, _factory{n}() if {f.name} is _FACTORY else {f.name})")
+            continue
+        if f.default is not _MISSING:
+            env[f"_default{n}"] = f.default
+            params.append(f"{f.name}=_default{n}")
+        else:
+            params.append(f.name)
+        body.append(f"_set(self, {f.name!r}, {f.name})")
+    if post:
+        body.append("self.__post_init__()")
+    source = f"def __init__({', '.join(params)}):\n    " + "\n    ".join(body or ["pass"]) + "\n"
+    exec(compile(source, f"<record {cls.__qualname__}>", "exec"), env)  # field names: the class's identifiers
+    made: Callable[..., None] = env["__init__"]
+    made.__qualname__ = f"{cls.__qualname__}.__init__"
+    return made
 
 
 def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
