@@ -40,6 +40,11 @@ CASES = [
         "promotion.yaml:2: top level: unknown key 'component'; did you mean 'components'?",
     ),
     (
+        "unknown-top-key-far-from-every-one",  # no near one: the keys it takes are listed
+        "version: 1\nr: {}\n",
+        "promotion.yaml:2: top level: unknown key 'r'; expected one of: version, components",
+    ),
+    (
         "unknown-component-key",
         _cfg(head=HEAD.replace("    targets:", "    targts: []\n    targets:")),
         "promotion.yaml:5: component 'c': unknown key 'targts'; did you mean 'targets'?",

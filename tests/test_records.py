@@ -209,3 +209,43 @@ def test_a_record_made_often_gets_a_compiled_init_that_behaves_the_same() -> Non
             Hot(*args, **kwargs)
     with pytest.raises(FrozenRecordError):
         one.size = 2
+
+
+def test_init_false_fields_with_a_default_or_factory_are_set_and_mutable_defaults_refused() -> None:
+    import dataclasses
+
+    from promoter import records
+
+    @record
+    class Cache:
+        key: str
+        hits: int = field(default=0, init=False)
+        seen: list[str] = field(default_factory=list, init=False)
+
+    @dataclasses.dataclass
+    class DcCache:
+        key: str
+        hits: int = dataclasses.field(default=0, init=False)
+        seen: list[str] = dataclasses.field(default_factory=list, init=False)
+
+    for _ in range(records._HOT + 1):  # the generic __init__, then the compiled one
+        one, two = Cache("a"), Cache("b")
+        one.seen.append("x")
+        assert (one.hits, one.seen, two.seen) == (0, ["x"], [])
+        assert repr(Cache("k")) == repr(DcCache("k")).replace("DcCache", "Cache")
+    with pytest.raises(ValueError, match="mutable default is shared"):
+
+        @record
+        class Shared:
+            items: list[str] = []  # noqa: RUF012
+
+
+def test_a_frozen_record_with_its_own_eq_still_hashes() -> None:
+    @record(frozen=True)
+    class Key:
+        name: str
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Key) and self.name.lower() == other.name.lower()
+
+    assert Key("A") == Key("a") and hash(Key("A")) == hash(("A",))

@@ -54,3 +54,32 @@ def test_wide_and_pipes_cut_nothing(demo: Path, run, monkeypatch: pytest.MonkeyP
     code, out, err = run("-C", demo, "status", "-o", "wide")
     assert "…" not in out and "data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml:23" in out
     assert os.environ["COLUMNS"] == "80"
+
+
+def test_help_on_a_terminal_that_says_zero_columns_is_80_wide() -> None:
+    """A new pseudo-terminal (script, expect, some `docker exec -t`) reports 0 columns: help is
+    wrapped at 80, as shutil.get_terminal_size would have it, not one word a line."""
+    import subprocess
+    import sys
+
+    leader, follower = os.openpty()
+    assert os.get_terminal_size(follower).columns == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", "status", "--help"], stdout=follower, stderr=follower, env=env
+    )
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    assert proc.wait(timeout=30) == 0
+    lines = out.decode().replace("\r\n", "\n").splitlines()
+    assert lines[0].startswith("usage: promoter status [-h] [--env E]")
+    assert max(map(len, lines)) <= 80 and max(map(len, lines)) > 60

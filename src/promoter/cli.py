@@ -50,13 +50,14 @@ class _Version(argparse.Action):
 def _help_columns() -> int:
     """The terminal's width as `shutil.get_terminal_size` finds it (COLUMNS, then stdout, else 80)
     without importing shutil: argparse builds a help formatter for every `add_argument`."""
-    cols = os.environ.get("COLUMNS", "")
-    if cols.isdigit() and int(cols) > 0:
-        return int(cols)
+    given = os.environ.get("COLUMNS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):
-        return 80
+        columns = 0
+    return columns if columns > 0 else 80  # a new pseudo-terminal says 0
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -962,16 +963,20 @@ def cmd_promote(args: argparse.Namespace) -> int:
         for n in result.shipped.notes if result.shipped else ():
             _err(f"note: {n}")
 
-    results = Session(repo, _options(args)).promote_many(
-        names,
-        rev,
-        dry_run=args.dry_run,
-        allow_dirty=args.allow_dirty,
-        commit=args.commit,
-        push_to=args.push,
-        review=review,
-        done=done,
-    )
+    try:
+        results = Session(repo, _options(args)).promote_many(
+            names,
+            rev,
+            dry_run=args.dry_run,
+            allow_dirty=args.allow_dirty,
+            commit=args.commit,
+            push_to=args.push,
+            review=review,
+            done=done,
+        )
+    except PromoterError:
+        _recovered(repo)  # a run killed meanwhile, rolled back before this one failed
+        raise
     return 3 if results and results[-1].state == "declined" else 0
 
 

@@ -119,13 +119,17 @@ def _build(cls: type, frozen: bool, eq: bool) -> None:
     for base in reversed(cls.__mro__[1:]):
         for f in getattr(base, "__record_fields__", ()):
             found[f.name] = f
-    annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 - inspect is what this module avoids
+    annotations = cls.__dict__.get("__annotations__")  # noqa: RUF063 - inspect is what this module avoids
+    if annotations is None:  # Python 3.14 makes them on demand (PEP 649)
+        annotations = cls.__annotations__ if "__annotate__" in cls.__dict__ else {}
     for name, annotation in annotations.items():
         if any(kind in str(annotation) for kind in ("ClassVar", "InitVar")):
             raise TypeError(f"{cls.__name__}.{name}: a record has no ClassVar or InitVar fields; define it outside")
         value = cls.__dict__.get(name, _MISSING)
         f = value if isinstance(value, Field) else Field(value, None, True, True, True)
         f.name = name
+        if isinstance(f.default, list | dict | set):
+            raise ValueError(f"{cls.__name__}.{name}: a mutable default is shared; use field(default_factory=...)")
         found[name] = f
         if isinstance(value, Field):  # a plain default stays a class attribute, as in dataclasses
             if f.default is _MISSING:
@@ -143,7 +147,7 @@ def _build(cls: type, frozen: bool, eq: bool) -> None:
     attrs: dict[str, Any] = {
         "__record_fields__": own,
         "__match_args__": tuple(f.name for f in init),
-        "__init__": _init(cls, init),
+        "__init__": _init(cls, init, [f for f in own if not f.init]),
         "__repr__": _repr(tuple(f.name for f in own if f.repr)),
     }
     if eq:
@@ -152,15 +156,22 @@ def _build(cls: type, frozen: bool, eq: bool) -> None:
     if frozen:
         attrs["__setattr__"] = _refuse
         attrs["__delattr__"] = _refuse
+    # what the class body defines stays (a __hash__ of None is Python's, for a body with an __eq__)
+    defined = set(cls.__dict__) - {"__record_fields__", "__match_args__"}
+    if cls.__dict__.get("__hash__", 0) is None and "__eq__" in cls.__dict__:
+        defined.discard("__hash__")
     for name, value in attrs.items():
-        if name not in cls.__dict__ or name in ("__record_fields__", "__match_args__"):
-            if callable(value):
+        if name not in defined:
+            if callable(value) and value is not _refuse:
                 value.__qualname__ = f"{cls.__qualname__}.{name}"
             setattr(cls, name, value)
 
 
-def _init(cls: type, init: list[Field]) -> Callable[..., None]:
+def _init(cls: type, init: list[Field], later: list[Field]) -> Callable[..., None]:
+    """The generic __init__ of `cls`: `init` from the arguments, then `later` (init=False) from
+    their default or default factory."""
     names = tuple(f.name for f in init)
+    later = [f for f in later if f.default is not _MISSING or f.factory is not None]
     count = len(names)
     plain = {f.name: f.default for f in init if f.default is not _MISSING}
     factories = {f.name: f.factory for f in init if f.factory is not None}
@@ -173,12 +184,14 @@ def _init(cls: type, init: list[Field]) -> Callable[..., None]:
         nonlocal made
         made += 1
         if made == _HOT and cls.__dict__.get("__init__") is __init__:
-            setattr(cls, "__init__", _compiled(cls, init, post))  # noqa: B010 - mypy refuses cls.__init__ =
+            setattr(cls, "__init__", _compiled(cls, init, later, post))  # noqa: B010 - mypy refuses cls.__init__ =
         if not kwargs and len(args) == count:  # every field by position: the common call, quickest
             for name, value in zip(names, args, strict=True):
                 put(self, name, value)
         else:
             _fill(self, args, kwargs)
+        for f in later:
+            put(self, f.name, f.factory() if f.factory is not None else f.default)
         if post:
             self.__post_init__()
 
@@ -212,7 +225,7 @@ def _init(cls: type, init: list[Field]) -> Callable[..., None]:
 _HOT = 256
 
 
-def _compiled(cls: type, init: list[Field], post: bool) -> Callable[..., None]:
+def _compiled(cls: type, init: list[Field], later: list[Field], post: bool) -> Callable[..., None]:
     """`cls.__init__` as straight-line code: each field set, defaults and factories as given."""
     params, body = ["self"], []
     env: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _MISSING}
@@ -228,6 +241,13 @@ def _compiled(cls: type, init: list[Field], post: bool) -> Callable[..., None]:
         else:
             params.append(f.name)
         body.append(f"_set(self, {f.name!r}, {f.name})")
+    for n, f in enumerate(later):
+        if f.factory is not None:
+            env[f"_later{n}"] = f.factory
+            body.append(f"_set(self, {f.name!r}, _later{n}())")
+        else:
+            env[f"_later{n}"] = f.default
+            body.append(f"_set(self, {f.name!r}, _later{n})")
     if post:
         body.append("self.__post_init__()")
     source = f"def __init__({', '.join(params)}):\n    " + "\n    ".join(body or ["pass"]) + "\n"

@@ -239,3 +239,106 @@ def test_recovery_after_the_files_directory_is_gone_ends_cleanly(tmp_path: Path)
     assert not (root / ".git" / apply.JOURNAL).exists()
     again = cli(root, "status", "--offline")
     assert "rolled back" not in again.stderr
+
+
+def test_a_promotion_of_many_files_holds_few_descriptors(tmp_path: Path) -> None:
+    """Every temp file is synced from a thread of its own, at most a few dozen at once: 300 files
+    promote under a limit of 64 open descriptors (macOS's default is 256, Linux's 1024)."""
+    files = {f"envs/e{i:03}.env": f"REF={OLD}\n" for i in range(300)}
+    config = "version: 1\ncomponents:\n  c:\n    repo: https://example.com/c\n    targets:\n"
+    config += "      - {name: envs, files: 'envs/*.env', env: REF, format: sha}\n"
+    root = make_repo(tmp_path / "r", {"promotion.yaml": config, **files})
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+        "from promoter.cli import main\n"
+        f"sys.exit(main(['-C', {str(root)!r}, *{list(PROMOTE)!r}]))\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "promoted c to fedcba9 in 300 files" in done.stdout
+    assert all((root / f).read_text() == f"REF={NEW}\n" for f in files)
+    assert not list(root.rglob(f"*{apply.TMP_SUFFIX}")) and not (root / ".git" / apply.JOURNAL).exists()
+
+
+def test_without_threads_the_files_are_synced_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no thread can start (a process or thread limit), this thread syncs each file."""
+    import threading
+
+    from promoter.pipeline import core
+
+    root = three_files(tmp_path / "r")
+    synced: list[int] = []
+    real = os.fsync
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    def fsync(fd: int) -> None:
+        synced.append(threading.get_ident())
+        real(fd)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    monkeypatch.setattr(apply.os, "fsync", fsync)
+    repo = core.open_repo(root)
+    comp = core.component(repo.config, "c")
+    core.apply_plan(repo, core.plan(repo, comp, NEW, list(comp.targets)))
+    assert targets(root) == as_bytes(AFTER)
+    assert len(synced) >= 3 + 3 and set(synced) == {threading.get_ident()}  # journal, files, dirs
+    no_leftovers(root)
+
+
+def test_a_run_killed_meanwhile_is_rolled_back_and_said_when_the_dirty_check_refuses(tmp_path: Path) -> None:
+    """The journal of a run killed while this one planned is rolled back under the lock, before
+    git status (the dirty check) runs; when that then refuses, the rollback is still reported."""
+    from promoter.errors import Refused
+    from promoter.pipeline import core
+
+    root = three_files(tmp_path / "r")
+    (root / "two.yaml").write_bytes(b"# a local change\r\n" + BEFORE["two.yaml"].encode())  # dirty
+    before = snapshot(root)
+    repo = core.open_repo(root)
+    comp = core.component(repo.config, "c")
+    planned = core.plan(repo, comp, NEW, list(comp.targets))
+    # meanwhile another run (--allow-dirty) is killed after replacing the first file
+    killed = cli(root, *PROMOTE, "--allow-dirty", env=fault("renamed:1", "kill"))
+    assert killed.returncode == -signal.SIGKILL
+    assert (root / "one.yaml").read_text() == AFTER["one.yaml"]
+    with pytest.raises(Refused, match=r"uncommitted changes in files this promotion would write: two\.yaml"):
+        core.apply_plan(repo, planned)
+    assert repo.recovery is not None and repo.recovery.restored == ["one.yaml"]
+    assert snapshot(root) == before
+    assert not list(root.rglob(f"*{apply.TMP_SUFFIX}")) and not (root / ".git" / apply.JOURNAL).exists()
+
+
+def test_fsyncs_run_at_once_but_never_more_than_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from promoter.pipeline import core
+
+    files = {f"envs/e{i:03}.env": f"REF={OLD}\n" for i in range(100)}
+    config = "version: 1\ncomponents:\n  c:\n    repo: https://example.com/c\n    targets:\n"
+    config += "      - {name: envs, files: 'envs/*.env', env: REF, format: sha}\n"
+    root = make_repo(tmp_path / "r", {"promotion.yaml": config, **files})
+    running, peak, lock = [0], [0], threading.Lock()
+    real = os.fsync
+
+    def slow(fd: int) -> None:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)  # a disk that takes its time: the threads pile up
+        real(fd)
+        with lock:
+            running[0] -= 1
+
+    monkeypatch.setattr(apply.os, "fsync", slow)
+    repo = core.open_repo(root)
+    comp = core.component(repo.config, "c")
+    core.apply_plan(repo, core.plan(repo, comp, NEW, list(comp.targets)))
+    assert all((root / f).read_text() == f"REF={NEW}\n" for f in files)
+    assert 1 < peak[0] <= 32  # apply._AT_ONCE

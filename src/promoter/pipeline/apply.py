@@ -25,10 +25,6 @@ from promoter.errors import Refused
 from promoter.model import FileChange
 from promoter.records import field, record
 
-TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
-if TYPE_CHECKING:
-    import threading
-
 LOCK = "promoter.lock"
 JOURNAL = "promoter-journal.json"
 TMP_SUFFIX = ".promoter-tmp"
@@ -115,17 +111,31 @@ def lock_holder(state_dir: Path) -> str | None:
 class _Syncing:
     """fsyncs running at once, each in a thread started as soon as its file is written: the file
     system commits what they wait for together (one journal commit where one fsync after another
-    costs one each), and each still returns only once its file is on disk."""
+    costs one each), and each still returns only once its file is on disk. A thread owns its
+    descriptor (it closes it), and at most `_AT_ONCE` run: a promotion of thousands of files
+    holds no more descriptors or threads than that. Where no thread can start, this one syncs."""
 
     def __init__(self) -> None:
-        self._threads: list[threading.Thread] = []
-        self._failed: list[OSError] = []
-
-    def add(self, fd: int) -> None:
         import threading  # already imported by subprocess: costs nothing here
 
-        thread = threading.Thread(target=self._sync, args=(fd,))
-        thread.start()
+        self._threads: list[threading.Thread] = []
+        self._failed: list[OSError] = []
+        self._slots = threading.BoundedSemaphore(_AT_ONCE)
+        self._thread = threading.Thread
+
+    def add(self, fd: int) -> None:
+        """fsync (then close) `fd`, which is this object's from now on."""
+        try:
+            self._slots.acquire()
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            thread = self._thread(target=self._sync, args=(fd,))
+            thread.start()
+        except RuntimeError:  # no thread to be had (a process or thread limit): here, then
+            self._sync(fd)
+            return
         self._threads.append(thread)
 
     def _sync(self, fd: int) -> None:
@@ -133,44 +143,40 @@ class _Syncing:
             os.fsync(fd)
         except OSError as exc:
             self._failed.append(exc)
+        finally:
+            os.close(fd)
+            self._slots.release()
 
     def wait(self, quiet: bool = False) -> None:
-        """Every fsync ended (their descriptors may be closed after this); the first error raised
-        unless `quiet`."""
-        for thread in self._threads:
-            thread.join()
-        self._threads.clear()
+        """Every fsync ended; the first error raised unless `quiet`."""
+        while self._threads:
+            self._threads[0].join()
+            self._threads.pop(0)
         if self._failed and not quiet:
             raise self._failed[0]
 
 
-def _fsync_all(fds: list[int]) -> None:
-    """fsync every descriptor, all at once (`_Syncing`); one alone in this thread."""
-    if len(fds) == 1:
-        os.fsync(fds[0])
-        return
-    syncing = _Syncing()
-    try:
-        for fd in fds:
-            syncing.add(fd)
-    finally:
-        syncing.wait()
+_AT_ONCE = 32  # fsyncs running at once (threads, descriptors)
 
 
 def _fsync_dirs(paths: Iterable[Path]) -> None:
     """fsync directories (the renames in them made durable), all at once."""
-    fds: list[int] = []
+    syncing = _Syncing()
     try:
         for path in dict.fromkeys(paths):
-            fds.append(os.open(path, os.O_RDONLY))
-        _fsync_all(fds)
-    finally:
-        for fd in fds:
-            os.close(fd)
+            syncing.add(os.open(path, os.O_RDONLY))
+    except BaseException:
+        syncing.wait(quiet=True)
+        raise
+    syncing.wait()
 
 
 def _fsync_dir(path: Path) -> None:
-    _fsync_dirs([path])
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _open_written(path: Path, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None) -> int:
@@ -376,30 +382,23 @@ def write(
     renaming, where = False, str(state_dir)
     try:
         fault("journal-written")
-        fds: list[int] = []
         syncing = _Syncing()
         try:  # every temp file written, each synced from then on, all at once
             for n, p in enumerate(planned, 1):
                 where = str(p.tmp.parent)
                 try:
-                    fds.append(_open_written(p.tmp, p.change.new_text.encode("utf-8"), p.mode, p.owner))
+                    fd = _open_written(p.tmp, p.change.new_text.encode("utf-8"), p.mode, p.owner)
                 except PermissionError as exc:
                     if exc.errno == errno.EPERM:  # fchown: only its owner's or root's to give
                         raise _OwnerLost(p) from None
                     raise
-                syncing.add(fds[-1])
+                syncing.add(fd)
                 fault(f"tmp-written:{n}")
         except BaseException:
-            syncing.wait(quiet=True)  # no descriptor is closed under a running fsync
-            for fd in fds:
-                os.close(fd)
+            syncing.wait(quiet=True)
             raise
         where = "the new files to disk (fsync)"
-        try:
-            syncing.wait()
-        finally:
-            for fd in fds:
-                os.close(fd)
+        syncing.wait()
         if before_renaming is not None:
             before_renaming()
         renaming = True

@@ -25,7 +25,6 @@ from promoter.model import (
     VerifyCheck,
     Window,
 )
-from promoter.text import closest
 from promoter.urls import is_url
 
 COMPONENT_KEYS = (
@@ -87,8 +86,10 @@ class _Reader:
                 first = out[key.value][0].line
                 raise self.error(key, f"{what}: key '{key.value}' appears twice (first at line {first})")
             if allowed and key.value not in allowed:
-                near = closest(key.value, allowed)
-                hint = f"; did you mean '{near}'?" if near else f"; expected one of: {', '.join(allowed)}"
+                import difflib  # only on the way to an error message
+
+                near = difflib.get_close_matches(key.value, allowed, n=1)
+                hint = f"; did you mean '{near[0]}'?" if near else f"; expected one of: {', '.join(allowed)}"
                 raise self.error(key, f"{what}: unknown key '{key.value}'{hint}")
             out[key.value] = (key, value)
         return out
@@ -209,8 +210,10 @@ def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> d
     for name, (key, value) in m.items():
         what = f"environment '{name}'"
         if name not in used:
-            near = closest(name, sorted(used))
-            hint = f"; did you mean '{near}'?" if near else f"; targets use: {', '.join(sorted(used)) or 'none'}"
+            import difflib  # only on the way to an error message
+
+            near = difflib.get_close_matches(name, sorted(used), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f"; targets use: {', '.join(sorted(used)) or 'none'}"
             raise r.error(key, f"environments: no target has environment '{name}'{hint}")
         e = r.mapping(value, what, ENVIRONMENT_KEYS) if not _empty(value) else {}
         after = r.strings(e["after"][1], f"{what}: after") if "after" in e else ()

@@ -160,9 +160,7 @@ def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False, ours: Collection[
     """Write the plan's files atomically; returns the files written. Uncommitted changes in them
     are refused unless `allow_dirty`, or unless they are `ours` (written earlier in the same run)."""
     files = [c.file for c in p.changes]
-    # git status runs while the new texts are written to their temp files and synced; its answer
-    # is awaited before the first rename: uncommitted changes undo those, and nothing is written
-    pending = None if allow_dirty else git.DirtyCheck(repo.root, files)
+    pending: git.DirtyCheck | None = None
 
     def refuse_dirty() -> None:
         dirty = [f for f in pending.result() if f not in ours] if pending is not None else []
@@ -175,12 +173,17 @@ def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False, ours: Collection[
 
     try:
         with apply.lock(repo.state_dir):
-            late = apply.write(repo.root, repo.state_dir, p.changes, before_renaming=refuse_dirty)
+            # a run killed meanwhile is rolled back first (kept to be said, also if this one fails);
+            # then git status, the dirty check, runs while the new texts are written to their temp
+            # files and synced, and is awaited before the first rename
+            late = apply.recover(repo.root, repo.state_dir)
+            if late:
+                repo.recovery = late
+            pending = None if allow_dirty else git.DirtyCheck(repo.root, files)
+            apply.write(repo.root, repo.state_dir, p.changes, before_renaming=refuse_dirty)
     finally:
         if pending is not None:
             pending.stop()
-    if late:
-        repo.recovery = late
     return files
 
 
