@@ -342,3 +342,34 @@ def test_fsyncs_run_at_once_but_never_more_than_the_cap(tmp_path: Path, monkeypa
     core.apply_plan(repo, core.plan(repo, comp, NEW, list(comp.targets)))
     assert all((root / f).read_text() == f"REF={NEW}\n" for f in files)
     assert 1 < peak[0] <= 32  # apply._AT_ONCE
+
+
+def test_the_command_line_says_the_rollback_before_the_refusal(
+    tmp_path: Path, run: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`promote` refused (a dirty file) after it rolled back a run killed while it planned: both
+    are said, the rollback first."""
+    import contextlib
+    from collections.abc import Iterator
+
+    root = three_files(tmp_path / "r")
+    (root / "two.yaml").write_bytes(b"# a local change\r\n" + BEFORE["two.yaml"].encode())
+    before = snapshot(root)
+    real_lock = apply.lock
+
+    killed: list[int] = []
+
+    @contextlib.contextmanager
+    def after_a_killed_run(state_dir: Path) -> Iterator[None]:
+        if not killed:  # before this run first takes the lock, another is killed half-way
+            killed.append(cli(root, *PROMOTE, "--allow-dirty", env=fault("renamed:1", "kill")).returncode)
+        with real_lock(state_dir):
+            yield
+
+    monkeypatch.setattr(apply, "lock", after_a_killed_run)
+    code, _, err = run("-C", root, *PROMOTE)
+    assert killed == [-signal.SIGKILL] and code == 3, err
+    said = err.splitlines()
+    assert said[-2] == "promoter: rolled back an interrupted promotion: restored one.yaml"
+    assert said[-1].startswith("promoter: error: uncommitted changes in files this promotion would write: two.yaml")
+    assert snapshot(root) == before
