@@ -339,10 +339,14 @@ def _mentioning(root: Path, literals: set[bytes]) -> Running:
     string search); past `_FIXED_MAX` (where git, which tries the patterns one by one, grows
     slower than one automaton) they are one extended regex. Binary and huge files are searched
     too (the caller tells them apart)."""
+    # one core left to `git ls-files` and to this process, which run meanwhile (on two cores, git
+    # grep alone is quicker with one thread than with two: bench/README.md)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = f"grep.threads={max(1, cores - 1)}"
     if len(literals) <= _FIXED_MAX:
         fixed = [arg for lit in sorted(literals) for arg in ("-e", lit.decode("utf-8", "surrogateescape"))]
         return Git(root).start(
-            "grep", "-l", "-z", "-F", "--full-name", "--no-color", "--no-textconv", *fixed, "--", ".",
+            "-c", threads, "grep", "-l", "-z", "-F", "--full-name", "--no-color", "--no-textconv", *fixed, "--", ".",
         )  # fmt: skip
     escaped = sorted(_ERE_SPECIAL.sub(lambda m: b"\\" + m.group(), lit) for lit in literals)
     chunks: list[bytes] = []
@@ -353,8 +357,8 @@ def _mentioning(root: Path, literals: set[bytes]) -> Running:
             chunks.append(lit)
     patterns = [arg for chunk in chunks for arg in ("-e", chunk.decode("utf-8", "surrogateescape"))]
     return Git(root).start(
-        "-c", "grep.patternType=extended", "grep", "-l", "-z", "-E", "--full-name", "--no-color", "--no-textconv",
-        *patterns, "--", ".",
+        "-c", threads, "-c", "grep.patternType=extended",
+        "grep", "-l", "-z", "-E", "--full-name", "--no-color", "--no-textconv", *patterns, "--", ".",
     )  # fmt: skip
 
 
