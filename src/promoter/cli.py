@@ -746,9 +746,9 @@ def _repo(args: argparse.Namespace) -> Repo:
 
 def _recovered(repo: Repo) -> None:
     """Say what rolling back a killed promotion did (once)."""
-    from promoter.render.plan import recovery_text
-
     if repo.recovery is not None:
+        from promoter.render.plan import recovery_text
+
         _err(recovery_text(repo.recovery))
         repo.recovery = None
 

@@ -34,11 +34,12 @@ from promoter.model import Component, EnvLocator, Format, KeyLocator, SaasLocato
 from promoter.pipeline import core, workspace
 from promoter.records import field, record
 from promoter.upstream.git import Git, Running
-from promoter.upstream.mirror import Upstream
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
     from typing import Any
+
+    from promoter.upstream.mirror import Upstream
 
 _SNIFF = 8192
 _B = rb"(?<![0-9A-Za-z])"  # a value starts and ends at a boundary: not inside a longer word
@@ -453,7 +454,12 @@ def uncovered(
     for pins in all_pins:
         pending = commits.get(pins.component.name)
         if pending:
-            up = (upstream_of or Upstream)(pins.component)
+            make = upstream_of
+            if make is None:  # imported here: only a component found from zero asks its upstream
+                from promoter.upstream.mirror import Upstream
+
+                make = Upstream
+            up = make(pins.component)
             known = _commits(up, sorted({h.value for _, _, h in pending}))
             by_file: dict[str, tuple[bytes, list[_Hit]]] = {}
             for rel, data, hit in pending:

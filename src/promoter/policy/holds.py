@@ -18,7 +18,6 @@ atomic write as promotions), each hold as above.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from promoter.errors import ConfigError
@@ -117,6 +116,8 @@ def _hold(node: Node, file: str) -> Hold:
 
 
 def _quote(text: str) -> str:
+    import json  # only when a hold is written
+
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
 

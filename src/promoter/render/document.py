@@ -9,7 +9,6 @@ name), `targets` (a list of objects, each with its `target`), `environment`, `fi
 
 from __future__ import annotations
 
-import json
 import re
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
@@ -34,6 +33,8 @@ def document(kind: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def dumps(doc: dict[str, Any]) -> str:
+    import json  # only for -o json
+
     return json.dumps(doc, indent=2) + "\n"
 
 

@@ -3,8 +3,7 @@ CI job can post to an issue or a wiki page)."""
 
 from __future__ import annotations
 
-import json
-
+from promoter.render.document import SCHEMA_VERSION, dumps
 from promoter.render.table import fit
 from promoter.ship.reconcile import Reconciled
 from promoter.text import plural
@@ -12,8 +11,6 @@ from promoter.text import plural
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
     from typing import Any
-
-SCHEMA_VERSION = 1
 
 
 def _until(d: Any) -> str:
@@ -76,7 +73,7 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
 
 
 def reconcile_json(r: Reconciled) -> str:
-    return json.dumps(reconcile_doc(r), indent=2) + "\n"
+    return dumps(reconcile_doc(r))
 
 
 def _md(text: str) -> str:

@@ -9,11 +9,11 @@ terminal (paths cut in the middle); `-o wide` prints everything.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 
 from promoter.model import PathLocator, SaasLocator, Target, TargetScan
 from promoter.pipeline.core import ComponentStatus
+from promoter.render.document import SCHEMA_VERSION, dumps, version
 from promoter.render.table import colour_on, fit, paint
 from promoter.ship.describe import short
 from promoter.text import plural
@@ -24,14 +24,7 @@ if TYPE_CHECKING:
 
     from promoter.ship.decisions import Decision
 
-SCHEMA_VERSION = 1
 _ACTION_STYLE = {"promote": "warn", "up-to-date": "ok", "error": "bad", "blocked": "bad"}
-
-
-def version(value: str, full: str | None) -> dict[str, str | None]:
-    """A version as every JSON document gives it: as in the file, and the full sha when known."""
-    sha = value if len(value) == 40 else full
-    return {"value": value, "sha": sha}
 
 
 def _envs(st: ComponentStatus) -> list[str]:
@@ -181,4 +174,4 @@ def status_doc(
 
 
 def status_json(statuses: list[ComponentStatus], decisions: Mapping[str, Sequence[Decision]] | None = None) -> str:
-    return json.dumps(status_doc(statuses, decisions), indent=2) + "\n"
+    return dumps(status_doc(statuses, decisions))
