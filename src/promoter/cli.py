@@ -1146,7 +1146,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _changed(result: Changed) -> None:
-    _out(f"{result.subject}: wrote {', '.join(result.files)}\n")
+    if result.files:
+        _out(f"{result.subject}: wrote {', '.join(result.files)}\n")
+    else:  # an earlier run committed it and could not finish: finished now
+        _out(f"{result.subject}: already committed on {result.branch}\n")
     shipped = result.shipped
     if shipped is not None:
         from promoter.render.plan import committed_line
