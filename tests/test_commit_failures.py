@@ -44,9 +44,10 @@ def finish_command(err: str) -> list[str]:
     return argv[1:]
 
 
-def lock_index_after_the_branch_moved(monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
+def lock_index_after_the_branch_moved(monkeypatch: pytest.MonkeyPatch, repo: Path, lock: str = "index.lock") -> None:
     """Right after promoter's `update-ref` moved its branch, another git process takes the index
-    lock (and stays, or crashes leaving it): what git needs next then fails on a real lock."""
+    lock (or `lock`, e.g. HEAD's) and stays, or crashes leaving it: what git needs next then fails
+    on a real lock."""
     real = Git.run
     fired: list[bool] = []
 
@@ -54,7 +55,7 @@ def lock_index_after_the_branch_moved(monkeypatch: pytest.MonkeyPatch, repo: Pat
         proc = real(self, *args, **kw)  # type: ignore[arg-type]
         if not fired and args[:2] == ("update-ref", "-m") and proc.returncode == 0:
             fired.append(True)
-            (repo / ".git" / "index.lock").write_text("")
+            (repo / ".git" / lock).write_text("")
         return proc
 
     monkeypatch.setattr(Git, "run", run)
@@ -156,6 +157,27 @@ def test_a_failure_after_the_branch_moved_keeps_the_commit_and_the_same_command_
     if ship == ["--push"]:
         assert git(remote, "rev-parse", branch) == made
         assert "merge_request.create" in (remote / "options").read_text()
+
+
+def test_head_that_could_not_follow_the_branch_is_brought_onto_it_by_the_same_command(world, run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """HEAD is locked when promoter moves it onto the committed branch: you stay on main, its
+    working tree holding the promotion; the same command puts HEAD on the branch."""
+    repo, r = world["repo"], world["r"]
+    branch = f"promote/reconcile-{r[3][:7]}"
+    lock_index_after_the_branch_moved(monkeypatch, repo, "HEAD.lock")
+    code, out, err = run("-C", repo, "promote", "reconcile", r[3], "--yes", "--commit")
+    assert code == 4, err
+    assert "git symbolic-ref: " in err and "HEAD.lock" in err
+    made = git(repo, "rev-parse", branch)
+    assert f"committed as {made[:12]} on branch {branch} (you are on main, whose working tree holds its files" in err
+    assert git(repo, "branch", "--show-current") == "main" and f"ref: {r[3]}" in (repo / "saas.yaml").read_text()
+    monkeypatch.undo()
+    (repo / ".git" / "HEAD.lock").unlink()
+    code, out, err = run(*finish_command(err))
+    assert code == 0, err
+    assert f"{branch} already holds this promotion" in out
+    assert git(repo, "branch", "--show-current") == branch and git(repo, "rev-parse", "HEAD") == made
+    assert status(repo) == ""
 
 
 def test_a_branch_moved_meanwhile_is_said_where_it_is_now(world, run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
