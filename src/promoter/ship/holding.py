@@ -107,9 +107,17 @@ def _ship(
                 try:
                     _put_back(session, changes)
                 except (PromoterError, OSError) as failed:
+                    import shlex
+
+                    new = [c.file for c in changes if c.created]
+                    back = [c.file for c in changes if not c.created]
+                    undo = " && ".join(
+                        ([f"rm -- {shlex.join(new)}"] if new else [])
+                        + ([f"git checkout -- {shlex.join(back)}"] if back else [])
+                    )
                     exc.args = (
-                        f"{exc}\nnothing was committed, and putting {', '.join(contents)} back failed too ({failed}); "
-                        "check them with git diff",
+                        f"{exc}\nnothing was committed, and putting {', '.join(contents)} back failed too ({failed}): "
+                        f"once the causes are gone, put them back ({undo}) and run the same command again",
                     )
                     raise exc from None
                 exc.args = (
@@ -168,6 +176,7 @@ def _resume(
     import re
 
     git = Git(session.repo.root)
+    commits.check_can_commit(git)  # finishing needs the index too
     start = session.base_branch
     names = git.run("for-each-ref", "--format=%(refname:short)", "refs/heads/").stdout.split()
     for name in sorted(n for n in names if re.fullmatch(pattern, n)):

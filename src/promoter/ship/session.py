@@ -121,6 +121,8 @@ class Session:
         self._registry = registry
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
         self._base_branch: str | bool | None = False  # False: not asked yet
+        self._names: list[str] = []  # what `promote_many` promotes, as named, and its REV
+        self._rev: str | None = None
 
     @property
     def base_branch(self) -> str | None:
@@ -402,6 +404,14 @@ class Session:
         words += ["--push", push_to] if push_to is not None else ["--commit"]
         return shlex.join(words)
 
+    def _finish(self, plan: Plan, push_to: str | None) -> str:
+        """The command that finishes this promotion: the component and its candidate, or, in a
+        run of several components, the same command (a later one's dependencies pass only
+        beside the earlier ones)."""
+        if len(self._names) > 1:
+            return self.again(self._names, self._rev, push_to)
+        return self.again([plan.component.name], plan.sha, push_to)
+
     def where(self) -> list[str]:
         """`-C` and `--config` as a command run from here needs them to find this repository."""
         root = self.repo.root.resolve()
@@ -544,7 +554,7 @@ class Session:
         assert result.branch is not None and result.base is not None
         git = Git(self.repo.root)
         plan = prepared.plan
-        finish = self.again([plan.component.name], plan.sha, push_to)
+        finish = self._finish(plan, push_to)
         try:
             return self.commit(prepared, result.branch, result.base, old=old, start=start, built=built)
         except commits.Landed as exc:
@@ -670,6 +680,7 @@ class Session:
         if commit and start is None:
             raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
         comps = order(self.repo.config.components, names)
+        self._names, self._rev = list(dict.fromkeys(names)), rev
         if commit and not dry_run:  # before anything is written: git can commit here
             commits.check_can_commit(git)
         if push_to is not None and not dry_run:
@@ -680,7 +691,7 @@ class Session:
             if i:  # each component is planned afresh: from the starting branch, or on what came before
                 if commit and commits.current_branch(git) != start:
                     assert start is not None
-                    self._back_to(start, results[-1], [c.name for c in comps], rev, push_to)
+                    self._back_to(start, results[-1], push_to)
                 self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
             prepared = self.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
             result = Promoted(prepared, "unchanged")
@@ -705,7 +716,7 @@ class Session:
                 break
         return results
 
-    def _back_to(self, start: str, last: Promoted, names: list[str], rev: str | None, push_to: str | None) -> None:
+    def _back_to(self, start: str, last: Promoted, push_to: str | None) -> None:
         """HEAD back on `start` for the next component; a failure says where the last one is."""
         from promoter.errors import PromoterError
 
@@ -716,7 +727,7 @@ class Session:
             exc.args = (
                 f"{exc}\n{comp} is committed on branch {last.branch} (you are on it); the components after it are "
                 f"not promoted yet: once the cause above is gone, to finish, run: git switch {start} && "
-                f"{self.again(names, rev, push_to)}",
+                f"{self.again(self._names, self._rev, push_to)}",
             )
             raise
 
@@ -777,7 +788,7 @@ class Session:
             plan = prepared.plan
             exc.args = (
                 f"{exc}\nthe promotion is committed as {made.sha[:12]} on branch {made.branch} ({here}); "
-                f"to finish, run: {self.again([plan.component.name], plan.sha, push_to)}",
+                f"to finish, run: {self._finish(plan, push_to)}",
             )
             raise
 
