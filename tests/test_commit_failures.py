@@ -44,17 +44,21 @@ def finish_command(err: str) -> list[str]:
     return argv[1:]
 
 
-def lock_index_after_the_branch_moved(monkeypatch: pytest.MonkeyPatch, repo: Path, lock: str = "index.lock") -> None:
-    """Right after promoter's `update-ref` moved its branch, another git process takes the index
-    lock (or `lock`, e.g. HEAD's) and stays, or crashes leaving it: what git needs next then fails
-    on a real lock."""
+def lock_index_after_the_branch_moved(
+    monkeypatch: pytest.MonkeyPatch, repo: Path, lock: str = "index.lock", nth: int = 1
+) -> None:
+    """Right after promoter's `update-ref` moved its branch (the `nth` time), another git process
+    takes the index lock (or `lock`, e.g. HEAD's) and stays, or crashes leaving it: what git needs
+    next then fails on a real lock."""
     real = Git.run
     fired: list[bool] = []
 
     def run(self: Git, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
         proc = real(self, *args, **kw)  # type: ignore[arg-type]
-        if not fired and args[:2] == ("update-ref", "-m") and proc.returncode == 0:
+        if len(fired) < nth and args[:2] == ("update-ref", "-m") and proc.returncode == 0:
             fired.append(True)
+            if len(fired) < nth:
+                return proc
             (repo / ".git" / lock).write_text("")
         return proc
 
@@ -252,19 +256,38 @@ def test_a_failure_between_two_components_says_where_the_first_is(world, run, mo
     first = f"promote/schemas-{s3[:7]}"
     assert f"schemas is committed on branch {first} (you are on it); the components after it are not promoted" in err
     assert f"on {first}" in out and git(repo, "branch", "--show-current") == first
-    found = re.search(r"to finish, run: git switch main && (.+)$", err, re.MULTILINE)
-    assert found, err
-    argv = shlex.split(found.group(1))
-    assert argv[0] == "promoter" and argv[argv.index("promote") + 1 :] == ["schemas", "reconcile", "--commit"]
+    argv = finish_command(err)
+    assert argv[argv.index("promote") + 1 :] == ["schemas", "reconcile", "--commit"]  # the same command
     monkeypatch.undo()
     (repo / ".git" / "index.lock").unlink()
-    git(repo, "switch", "-q", "main")
-    code, out, err = run(*argv[1:])
+    code, out, err = run(*argv)  # from the first one's branch: each starts from main again
     assert code == 0, err
     assert f"{first} already holds this promotion of schemas" in out
     second = f"promote/reconcile-{r[3][:7]}"
     assert git(repo, "branch", "--show-current") == second and status(repo) == ""
     assert git(repo, "rev-parse", f"{second}~1") == git(repo, "rev-parse", "main")  # from the start, not from A
+
+
+def test_a_failure_after_the_second_component_moved_its_branch_is_finished_by_the_same_command(  # type: ignore[no-untyped-def]
+    world, run, monkeypatch
+) -> None:
+    repo, r = world["repo"], world["r"]
+    s3 = upstream_commit(world["schemas"], "s3", NOW - 5 * HOUR)
+    lock_index_after_the_branch_moved(monkeypatch, repo, nth=2)
+    code, out, err = run("-C", repo, "promote", "schemas", "reconcile", "--yes", "--commit")
+    assert code == 4, err
+    first, second = f"promote/schemas-{s3[:7]}", f"promote/reconcile-{r[3][:7]}"
+    assert f"on branch {second} (you are on it, but git's index" in err
+    argv = finish_command(err)
+    assert argv[argv.index("promote") + 1 :] == ["schemas", "reconcile", "--commit"]  # the run's own command
+    monkeypatch.undo()
+    (repo / ".git" / "index.lock").unlink()
+    code, out, err = run(*argv)
+    assert code == 0, err
+    assert f"{first} already holds this promotion of schemas" in out
+    assert f"{second} already holds this promotion of reconcile" in out
+    assert git(repo, "branch", "--show-current") == second and status(repo) == ""
+    assert git(repo, "rev-parse", f"{second}~1") == git(repo, "rev-parse", "main")
 
 
 # -- the commit stores what git commit would --------------------------------------------------------

@@ -683,6 +683,9 @@ class Session:
         self._names, self._rev = list(dict.fromkeys(names)), rev
         if commit and not dry_run:  # before anything is written: git can commit here
             commits.check_can_commit(git)
+            assert start is not None
+            with apply.lock(self.repo.state_dir):
+                start = self._restart(git, start, {c.name for c in comps}, len(comps) > 1)
         if push_to is not None and not dry_run:
             commits.preflight(git, push_to, self.repo.config.merge_request.method == "push-options")
         written: set[str] = set()  # files this run wrote (uncommitted without --commit)
@@ -716,6 +719,25 @@ class Session:
                 break
         return results
 
+    def _restart(self, git: Git, start: str, names: set[str], several: bool) -> str:
+        """Where a `--commit` run starts when an earlier run of it was left on one of its
+        promotion commits (it failed once the commit was made): the index entries of that
+        commit's files are brought up to it; and in a run of several components, each starts
+        from the branch the earlier run started from (the one branch at that commit's parent),
+        not from the promotion branch left checked out."""
+        left = commits.resume(
+            git, start, start, lambda tip: commits.trailers(git, tip).get("Promoted-Component") in names
+        )
+        if left is None or not several:
+            return start
+        parent = git.out("rev-parse", f"{left.sha}^")
+        at = git.run("for-each-ref", "--points-at", parent, "--format=%(refname:short)", "refs/heads/").stdout.split()
+        if len(at) != 1 or at[0] == start:
+            return start
+        git.run("switch", "--quiet", at[0])
+        self._base_branch = at[0]
+        return at[0]
+
     def _back_to(self, start: str, last: Promoted, push_to: str | None) -> None:
         """HEAD back on `start` for the next component; a failure says where the last one is."""
         from promoter.errors import PromoterError
@@ -726,7 +748,7 @@ class Session:
             comp = last.prepared.plan.component.name
             exc.args = (
                 f"{exc}\n{comp} is committed on branch {last.branch} (you are on it); the components after it are "
-                f"not promoted yet: once the cause above is gone, to finish, run: git switch {start} && "
+                f"not promoted yet: once the cause above is gone, to finish, run: "
                 f"{self.again(self._names, self._rev, push_to)}",
             )
             raise
