@@ -179,4 +179,5 @@ def test_help_and_version_stay_light() -> None:
     # takes plan's words for --offline)
     commands = ["promoter.commands", "promoter.commands._common"]
     commands += [f"promoter.commands.{c}" for c in ("help", "plan", "promote", "status")]
-    assert proc.stdout.splitlines()[-1] == f"{sorted(['promoter', 'promoter.cli', 'promoter.errors', *commands])} False False False"
+    expected = sorted(["promoter", "promoter.cli", "promoter.errors", *commands])
+    assert proc.stdout.splitlines()[-1] == f"{expected} False False False"
