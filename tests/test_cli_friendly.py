@@ -88,7 +88,7 @@ def test_commit_says_which_branch_and_that_you_are_on_it(world, run: Run) -> Non
 
 # ------------------------------------------------------------------------------------------ help
 MINE = ["status", "plan", "promote", "changelog", "discover", "check", "history"]
-MINE += ["hold", "release", "rollback", "demo", "help", "init"]
+MINE += ["hold", "release", "rollback", "demo", "help", "init", "reconcile"]
 THEIRS = {("status", "out")}  # options the reconcile and status-html work added: theirs to word
 NO_OFFLINE = {"changelog", "discover", "hold", "release", "demo", "help", "init"}
 
@@ -181,3 +181,18 @@ def test_help_and_version_stay_light() -> None:
     commands += [f"promoter.commands.{c}" for c in ("help", "plan", "promote", "status")]
     expected = sorted(["promoter", "promoter.cli", "promoter.errors", *commands])
     assert proc.stdout.splitlines()[-1] == f"{expected} False False False"
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "132"])
+def test_exit_codes_flow_at_every_width(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A meaning written over two lines in the source flows again at the terminal's width: no run of
+    spaces inside it, no line over the width."""
+    from promoter.cli import build_parser, commands_of
+
+    monkeypatch.setenv("COLUMNS", columns)
+    for name, parser in commands_of(build_parser()).items():
+        text = parser.format_help()
+        codes = text.split("\nexit codes:\n", 1)[1]
+        for line in codes.splitlines():
+            assert "  " not in line[7:].strip(), f"{name} at {columns}: {line!r}"  # after "  3    "
+            assert len(line) <= max(int(columns) - 2, 40), f"{name} at {columns}: {line!r}"

@@ -75,7 +75,8 @@ class _Parser(argparse.ArgumentParser):
         out = [text.rstrip("\n"), "", "examples:", *(f"  {e}" for e in self.examples), "", "exit codes:"]
         for code in sorted(self.codes, key=lambda c: int(c.split()[0])):
             number, _, meaning = code.partition(" ")
-            out += textwrap.wrap(meaning.strip(), width, initial_indent=f"  {number:<5}", subsequent_indent=" " * 7)
+            words = " ".join(meaning.split())  # a meaning broken by hand flows again at this width
+            out += textwrap.wrap(words, width, initial_indent=f"  {number:<5}", subsequent_indent=" " * 7)
         return "\n".join(out) + "\n"
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:

@@ -238,7 +238,7 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
             shown = f"PROMOTER_NOW={now} " if now != NOON else ""
             out(f"$ {shown}promoter {' '.join(argv)}\n")
             code = command(["-C", str(config), *argv])
-            if code != 0 and not (argv[0] == "reconcile" and code == 3):  # 3: a hold needs a person
+            if code != 0:
                 return code
     finally:
         for var, value in saved.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promoter.commands._common import options, out, push_argument, repo
+from promoter.commands._common import USAGE, options, out, push_argument, repo
 from promoter.errors import UsageError
 
 TYPE_CHECKING = False
@@ -11,22 +11,51 @@ if TYPE_CHECKING:
     from typing import Any
 
 DESCRIPTION = (
-    "For every component and environment: the newest candidate that passes every gate; "
-    "one merge request per component opened, updated, left or closed (with --push)."
+    "For every component (dependency order) and environment (after: order): the newest candidate\n"
+    "that passes every gate (image, min_age, dependencies, soak, windows, holds, blocked, verify),\n"
+    "and one merge request per component on promote/COMPONENT kept in step with it: opened,\n"
+    "updated, left or closed (with --push; without it, what it would do). Held, a closed window\n"
+    "and soaking are the policy working: reported, exit 0."
 )
-EXAMPLES: tuple[str, ...] = ()
-CODES: tuple[str, ...] = ()
-LAST_CODES: tuple[str, ...] = ()
-OFFLINE = "do not read the upstream"
+EXAMPLES = (
+    "promoter reconcile",
+    "promoter reconcile --push --max-open 5",
+    "promoter reconcile --push --shard 2/4 -o markdown > dashboard.md",
+)
+CODES = (
+    "0    done, or nothing to do (held, a closed window, soaking, blocked and waiting are reported)",
+    USAGE + "an unknown component, a bad --shard or --max-open, an invalid promotion.yaml",
+    "3    something needs a person: a refusal or an error (a foreign commit on a promotion branch, a target\n"
+    "       that locates nothing); the other components were done",
+    "4    something failed on the network (an upstream, the registry, the forge, the push); the others were done",
+)
+OFFLINE = (
+    "do not read the upstream or the registry: no candidate can be chosen, so only what runs and the "
+    "holds and windows are shown (nothing is pushed)"
+)
 
 
 def arguments(p: Any) -> None:
     p.add_argument("components", nargs="*", metavar="COMPONENT", help="only these (default: all)")
-    push_argument(p, "push and open or update the merge requests")
+    push_argument(p, "push to REMOTE (default: origin) and open, update or close the merge requests (default: show)")
     p.add_argument("--dry-run", action="store_true", help="decide and show, push nothing (also with --push)")
-    p.add_argument("--max-open", type=int, metavar="N", help="never more than N open promotion merge requests")
-    p.add_argument("--shard", metavar="I/N", help="only shard I of N (dependency chains kept together)")
-    p.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text", help="(default: text)")
+    p.add_argument(
+        "--max-open",
+        type=int,
+        metavar="N",
+        help="never more than N open promotion merge requests; the rest wait (default: no limit)",
+    )
+    p.add_argument(
+        "--shard", metavar="I/N", help="only shard I of N, dependency chains kept together (default: every component)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="text, json, or markdown (a dashboard for an issue or a wiki page) (default: text)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

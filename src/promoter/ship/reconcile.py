@@ -69,15 +69,15 @@ class Reconciled:
 
     @property
     def exit_code(self) -> int:
-        """4 when something failed on the network, else 3 when something needs a person (held,
-        blocked, a refusal), else 1 for a bug, else 0."""
+        """4 when something failed on the network, else 3 when something needs a person (an error
+        or a refusal: a foreign commit on the branch, a target that locates nothing), else 1 for a
+        bug, else 0. Held, a closed window, soaking, blocked, waiting: the policy working, 0 (a
+        scheduled job stays green while production is held on purpose)."""
         kinds = {c.error_kind for c in self.components}
         for c in self.components:
             for d in c.environments:
                 if d.action == "error" and d.exit_code != OFFLINE:
                     kinds.add("network" if d.exit_code == 4 else "person" if d.exit_code in (2, 3) else "other")
-                elif d.action in ("held", "blocked"):
-                    kinds.add("person")
         if "network" in kinds:
             return 4
         if "person" in kinds:
