@@ -225,7 +225,10 @@ def test_check_base_holds_hand_made_changes_to_the_same_rules(
 
 def test_check_base_refuses_a_change_to_a_held_environment(world: World, run) -> None:  # type: ignore[no-untyped-def]
     c, cfg = world.c, world.config
-    assert run("-C", cfg, "hold", "app", "--env", "production", "--reason", "freeze")[0] == 0
+    code, out, err = run("-C", cfg, "hold", "app", "--env", "production", "--reason", "freeze")
+    assert code == 0 and "hold app in production: wrote promotion-holds.yaml" in out
+    # a hold written but not committed holds only this clone: said, with what commits it
+    assert "not committed: this takes effect for everyone" in err and "--commit or --push does it" in err
     git(cfg, "add", "promotion-holds.yaml")
     git(cfg, "commit", "-qm", "hold")
     git(cfg, "switch", "-q", "-c", "by-hand")

@@ -149,7 +149,13 @@ def changed(result: Changed) -> None:
     """What hold, release and rollback wrote, committed, pushed and opened."""
     out(f"{result.subject}: wrote {', '.join(result.files)}\n")
     shipped = result.shipped
-    if shipped is not None:
+    if shipped is None:
+        err(
+            f"note: not committed: this takes effect for everyone (reconcile, check --base, other clones) once "
+            f"{', '.join(result.files)} {'is' if len(result.files) == 1 else 'are'} committed and merged; "
+            "--commit or --push does it"
+        )
+    else:
         from promoter.render.plan import committed_line
 
         out(committed_line(shipped.commit.sha, shipped.commit.branch, shipped.commit.subject) + "\n")
