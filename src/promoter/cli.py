@@ -1035,20 +1035,17 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from promoter.insight.lint import lint
+    from promoter.insight.lint import failing, lint
     from promoter.render import discover as render_discover
 
     repo = _repo(args)
     problems = lint(repo, list(repo.config.components.values()))
     if args.base is not None:
         from promoter.policy.audit import audit
-        from promoter.ship.session import Session
-        from promoter.upstream.revs import validate_rev
 
-        validate_rev(args.base)
-        problems += audit(repo, args.base, Session(repo, _options(args)).policy)
+        problems += audit(repo, args.base, offline=args.offline)
     _out(render_discover.check_json(problems) if args.output == "json" else render_discover.check_text(problems))
-    return 3 if problems else 0
+    return 3 if failing(problems) else 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
