@@ -359,3 +359,73 @@ def test_a_base_without_a_config_or_with_a_broken_one_is_said_plainly(blocked: W
     code, out, err = run("-C", blocked.repo, "check", "--base", "broken")
     assert code == 2, err
     assert "broken:promotion.yaml:" in err and "invalid YAML" in err, err
+
+
+# -- targets the change relocates, adds, or makes unreadable -------------------------------------------
+
+
+def test_a_target_relocated_by_the_change_is_judged_where_it_points_now(tmp_path: Path, run: Any) -> None:
+    w = World(tmp_path, {})
+    git(w.repo, "mv", "prod-eu.yaml", "prod-eu-new.yaml")
+    text = w.config(prod_env="integration").replace("file: prod-eu.yaml", "file: prod-eu-new.yaml")
+    w.change(files={"promotion.yaml": text, "prod-eu-new.yaml": f"ref: {w.c[4]}\n"})
+    code, doc = check(run, w.repo, "--base", "main")
+    assert code == 3, doc
+    got = {(p["kind"], p["target"], p["environment"], p["file"]) for p in doc["problems"]}
+    assert ("policy-soaking", "prod-eu", "production", "prod-eu-new.yaml") in got, doc  # the base's environment
+
+
+def test_a_target_added_by_the_change_is_judged_by_its_environment_at_the_base(tmp_path: Path, run: Any) -> None:
+    w = World(tmp_path, {})
+    text = w.config(soak="0s").replace(
+        "environments:", "      - {name: prod-us, environment: production, file: prod-us.yaml, key: ref}\nenvironments:"
+    )
+    w.change(files={"promotion.yaml": text, "prod-us.yaml": f"ref: {w.c[4][:7]}\n"})
+    code, doc = check(run, w.repo, "--base", "main")
+    assert code == 3, doc
+    got = {(p["kind"], p["target"], p["file"], p["level"]) for p in doc["problems"]}
+    assert ("policy-soaking", "prod-us", "prod-us.yaml", "error") in got, doc
+    assert ("policy-changed", "prod-us", "promotion.yaml", "error") in got, doc  # target added, with a pin
+
+
+def test_a_pin_made_unreadable_is_unpinned(tmp_path: Path, run: Any) -> None:
+    w = World(tmp_path, {})
+    w.change(files={"prod-eu.yaml": "branch: &b master\nref: *b\n"})  # production would follow master
+    code, doc = check(run, w.repo, "--base", "main", "--offline")
+    assert code == 3, doc
+    got = {(p["kind"], p["target"], p["file"], p["line"]) for p in doc["problems"]}
+    assert ("unpinned", "prod-eu", "prod-eu.yaml", 2) in got, doc
+
+
+def test_a_target_that_locates_only_a_branch_now_is_unpinned(tmp_path: Path, run: Any) -> None:
+    """A glob's file renamed to one that tracks master: no place matches, the target pins nothing."""
+    w = World(tmp_path, {})
+    git(w.repo, "switch", "-q", "main")
+    (w.repo / "eu").mkdir()
+    (w.repo / "eu" / "a.yaml").write_text(f"ref: {w.c[0]}\n")
+    text = (w.repo / "promotion.yaml").read_text()
+    extra = "      - {name: eu, environment: production, files: eu/*.yaml, key: ref, format: sha, optional: true}\n"
+    (w.repo / "promotion.yaml").write_text(text.replace("environments:", extra + "environments:"))
+    git(w.repo, "add", "-A")
+    git(w.repo, "commit", "-qm", "eu")
+    git(w.repo, "switch", "-q", "-C", "by-hand")
+    git(w.repo, "mv", "eu/a.yaml", "eu/b.yaml")
+    w.change(files={"eu/b.yaml": "ref: master\n"})
+    code, doc = check(run, w.repo, "--base", "main", "--offline")
+    assert code == 3, doc
+    assert [(p["kind"], p["target"], p["file"]) for p in doc["problems"]] == [("unpinned", "eu", "eu/b.yaml")], doc
+
+
+def test_the_base_config_reads_its_own_files_at_the_base(tmp_path: Path, run: Any) -> None:
+    """`people: people.yaml` at the base is read at the base, even when the change removes it."""
+    w = World(tmp_path, {})
+    git(w.repo, "switch", "-q", "main")
+    (w.repo / "people.yaml").write_text("ada@example.com: '@ada'\n")
+    (w.repo / "promotion.yaml").write_text(w.config() + "people: people.yaml\n")
+    git(w.repo, "add", "-A")
+    git(w.repo, "commit", "-qm", "people")
+    git(w.repo, "switch", "-q", "-C", "by-hand")
+    git(w.repo, "rm", "-q", "people.yaml")
+    w.change({}, prod=w.c[2])
+    code, out, err = run("-C", w.repo, "check", "--base", "main")
+    assert (code, out) == (0, "ok: no problems\n"), out + err

@@ -336,6 +336,7 @@ class _Pins:
         self.upstream_of = upstream_of
         self.now = clock.now()
         self.moved = False  # a pin changed, appeared, or turned into a non-pin
+        self.judged: set[tuple[str, int]] = set()  # (file, line) of the new pins judged as a base target's
         self._policies: dict[str, Policy] = {}
 
     def policy(self, comp: Component) -> Policy:
@@ -356,27 +357,28 @@ class _Pins:
                 new = [p for p in after.places if p.pinned and p.value not in known]
                 lost = self._unpinned(bcomp, target, before, after)
                 ctarget = next((t for t in ccomp.targets if t.name == target.name), None) if ccomp else None
-                tracking = [p for p in after.places if not p.pinned]
-                pinned_now = bool(after.pins)
+                olds, nows = [before], [after]
                 if ccomp is not None and ctarget is not None and _how(ccomp, ctarget) != _how(bcomp, target):
                     # the change locates this target elsewhere or otherwise: what it finds there counts too
                     before2, after2 = _at_base(self.tree, ccomp, ctarget), _in_tree(ws, ccomp, ctarget)
                     known |= before2.pins
-                    seen = {(p.file, p.line, p.value) for p in new}
+                    seen = {(p.file, p.line) for p in new}
                     new += [
-                        p
-                        for p in after2.places
-                        if p.pinned and p.value not in known and (p.file, p.line, p.value) not in seen
+                        p for p in after2.places if p.pinned and p.value not in known and (p.file, p.line) not in seen
                     ]
-                    tracking += [p for p in after2.places if not p.pinned]
-                    pinned_now = pinned_now or bool(after2.pins)
-                if known and not pinned_now and tracking and not lost:
-                    # the target pinned a version at the base and locates only non-pins now
-                    old = next(p for p in before.places if p.pinned) if before.pins else None
-                    lost.append(self._lost(bcomp, target, tracking[0], old.value if old else sorted(known)[0]))
+                    olds.append(before2)
+                    nows.append(after2)
+                if known and not lost and not any(n.pins for n in nows):
+                    # it pinned a version at the base, and locates no pin now but a non-pin of its own
+                    was = {(p.key, p.value) for o in olds for p in o.places if not p.pinned}
+                    fresh = [p for n in nows for p in n.places if not p.pinned and (p.key, p.value) not in was]
+                    if fresh:
+                        old = next(p for o in olds for p in o.places if p.pinned)
+                        lost.append(self._lost(bcomp, target, fresh[0], old.value))
                 problems += lost
                 for p in new:
                     problems += _judge(self.policy(bcomp), target, p.file, p.line, p.value)
+                self.judged |= {(p.file, p.line) for p in new}
                 self.moved = self.moved or bool(new or lost)
         for ccomp in change.components.values():  # targets the base does not have
             known_comp = base.components.get(ccomp.name)
@@ -388,7 +390,8 @@ class _Pins:
                 known = _at_base(self.tree, ccomp, ctarget).pins
                 new = [p for p in _in_tree(ws, ccomp, ctarget).places if p.pinned and p.value not in known]
                 for p in new:
-                    problems += _judge(self.policy(judged_as), ctarget, p.file, p.line, p.value)
+                    if (p.file, p.line) not in self.judged:  # a place a target of the base judged already
+                        problems += _judge(self.policy(judged_as), ctarget, p.file, p.line, p.value)
                 self.moved = self.moved or bool(new)
         return problems
 
