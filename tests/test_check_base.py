@@ -367,7 +367,10 @@ def test_a_base_without_a_config_or_with_a_broken_one_is_said_plainly(blocked: W
 def test_a_target_relocated_by_the_change_is_judged_where_it_points_now(tmp_path: Path, run: Any) -> None:
     w = World(tmp_path, {})
     git(w.repo, "mv", "prod-eu.yaml", "prod-eu-new.yaml")
-    text = w.config(prod_env="integration").replace("file: prod-eu.yaml", "file: prod-eu-new.yaml")
+    text = w.config().replace(  # and into integration, where no rule would stop it
+        "prod-eu, environment: production, file: prod-eu.yaml",
+        "prod-eu, environment: integration, file: prod-eu-new.yaml",
+    )
     w.change(files={"promotion.yaml": text, "prod-eu-new.yaml": f"ref: {w.c[4]}\n"})
     code, doc = check(run, w.repo, "--base", "main")
     assert code == 3, doc
