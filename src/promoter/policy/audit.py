@@ -66,7 +66,7 @@ def resolve(root: Path, rev: str) -> str:
     proc = Git(root).run("rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}", check=False)
     if proc.returncode != 0:
         said = [line.removeprefix("fatal: ").strip() for line in proc.stderr.splitlines() if line.strip()]
-        detail = f" ({said[-1]})" if said else ""
+        detail = f" ({said[-1]})" if said and not said[-1].startswith("Needed a single revision") else ""
         raise UsageError(
             f"--base '{rev}' names no commit of the config repository{detail}; give a branch, tag or sha "
             "of it, or an expression such as HEAD~1 or origin/master (git fetch first for a remote's)"
@@ -536,10 +536,6 @@ def _listed(values: tuple[str, ...]) -> str:
     return "[" + ", ".join(values) + "]"
 
 
-def _duration(seconds: int) -> str:
-    return durations.format(seconds) if seconds else "none"
-
-
 def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
     """Every difference of policy between the base's config and holds and the change's, each at
     the changed setting's line in the change (the nearest enclosing one when it was removed):
@@ -629,7 +625,12 @@ def _environment_changes(
     if b.after != c.after:
         out.append((f"{what}: after {_listed(b.after)} -> {_listed(c.after)}", lines("environments", env, "after")))
     if b.soak != c.soak:
-        out.append((f"{what}: soak {_duration(b.soak)} -> {_duration(c.soak)}", lines("environments", env, "soak")))
+        out.append(
+            (
+                f"{what}: soak {durations.format(b.soak)} -> {durations.format(c.soak)}",
+                lines("environments", env, "soak"),
+            )
+        )
     old_windows = [replace(w, line=0) for w in b.windows]
     new_windows = [replace(w, line=0) for w in c.windows]
     for w in b.windows:
@@ -651,7 +652,7 @@ def _environment_changes(
 
 def _rules(p: EnvironmentPolicy) -> str:
     parts = [f"after {_listed(p.after)}"] if p.after else []
-    parts += [f"soak {_duration(p.soak)}"] if p.soak else []
+    parts += [f"soak {durations.format(p.soak)}"] if p.soak else []
     parts += [f"window {_window(w)}" for w in p.windows]
     parts += [f"verify {v.describe()}" for v in p.verify]
     return ", ".join(parts)
@@ -676,7 +677,7 @@ def _component_changes(b: Component, c: Component) -> list[tuple[str, str]]:
         if said:
             out.append((f"{key}: {'; '.join(said)} ({_listed(old)} -> {_listed(new)})", key))
     if b.min_age != c.min_age:
-        out.append((f"min_age {_duration(b.min_age)} -> {_duration(c.min_age)}", "min_age"))
+        out.append((f"min_age {durations.format(b.min_age)} -> {durations.format(c.min_age)}", "min_age"))
     for key in ("image", "tag", "branch"):
         old, new = getattr(b, key), getattr(c, key)
         if old != new:
@@ -710,7 +711,9 @@ def _holds_removed(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
                 f"{h.component or '?'}: policy change: the hold on {envs}{who} since {stamp(h.since)}{until} "
                 f"({h.reason}) is removed or changed (it is at {base.rev}:{path}:{h.line}; this change is "
                 f"judged by the holds at {base.rev})",
-                "release a hold in a change of its own (promoter release COMPONENT --env ENV --push); "
+                f"release a hold in a change of its own (promoter release {h.component or 'COMPONENT'}"
+                + "".join(f" --env {e}" for e in h.environments)
+                + " --push); "
                 + ("split this change: the release first, then the promotion" if moved else "review it"),
                 "policy-changed",
                 h.component or "?",
