@@ -33,7 +33,7 @@ from promoter.errors import ConfigError, PromoterError, UsageError
 from promoter.insight.lint import Problem
 from promoter.locate import LocateError, find
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose
-from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, Target
+from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, Target, Window
 from promoter.pipeline import config as config_file
 from promoter.pipeline import core
 from promoter.pipeline.workspace import Workspace, glob_regex
@@ -508,14 +508,9 @@ class _Lines:
                     break
                 line, node = pair[0].line, pair[1]
             else:
-                item = (
-                    next(
-                        (i for i in node.items if (v := _pair(i, step[0])) and _text(v[1]) == step[1]),
-                        None,
-                    )
-                    if isinstance(node, Sequence)
-                    else None
-                )
+                key, value = step
+                items = node.items if isinstance(node, Sequence) else []
+                item = next((i for i in items if _text((_pair(i, key) or (i, None))[1]) == value), None)
                 if item is None:
                     break
                 line, node = item.line, item
@@ -658,10 +653,7 @@ def _rules(p: EnvironmentPolicy) -> str:
     return ", ".join(parts)
 
 
-def _window(w: object) -> str:
-    from promoter.model import Window
-
-    assert isinstance(w, Window)
+def _window(w: Window) -> str:
     return f"{w.kind} '{w.cron}' {w.timezone} {durations.format(w.duration)}"
 
 
