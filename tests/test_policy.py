@@ -214,11 +214,15 @@ def test_check_base_holds_hand_made_changes_to_the_same_rules(
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert (code, out) == (0, "ok: no problems\n"), out
     monkeypatch.setenv("PROMOTER_NOW", "2026-12-04T17:00:00+01:00")  # and on Friday evening, with a window
+    git(cfg, "switch", "-q", "main")  # on the base: the change's own config does not judge it
     (cfg / "promotion.yaml").write_text(
         world.yaml(
             "    windows:\n      - deny: '0 16 * * FRI'\n        duration: 64h\n        timezone: Europe/Berlin\n"
         )
     )
+    git(cfg, "commit", "-qam", "windows")
+    git(cfg, "switch", "-q", "by-hand")
+    git(cfg, "rebase", "-q", "main")
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert code == 3 and "production: the promotion window is closed" in out and "merge it when the window opens" in out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promoter.commands._common import EXTERNAL, USAGE, options, out, repo
+from promoter.commands._common import EXTERNAL, USAGE, out, repo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ def arguments(p: Any) -> None:
     p.add_argument(
         "--base",
         metavar="REV",
-        help="also judge every pin changed since REV (of the config repository) by the promotion policy "
-        "(default: the lint alone)",
+        help="also judge the change since REV (any git revision of the config repository: origin/master, "
+        "HEAD~1, a tag) by REV's policy (default: the lint alone)",
     )
     p.add_argument(
         "-o",
@@ -42,17 +42,14 @@ def arguments(p: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from promoter.insight.lint import lint
+    from promoter.insight.lint import failing, lint
     from promoter.render import discover as render_discover
 
     opened = repo(args)
     problems = lint(opened, list(opened.config.components.values()))
     if args.base is not None:
         from promoter.policy.audit import audit
-        from promoter.ship.session import Session
-        from promoter.upstream.revs import validate_rev
 
-        validate_rev(args.base)
-        problems += audit(opened, args.base, Session(opened, options(args)).policy)
+        problems += audit(opened, args.base, offline=args.offline)
     out(render_discover.check_json(problems) if args.output == "json" else render_discover.check_text(problems))
-    return 3 if problems else 0
+    return 3 if failing(problems) else 0

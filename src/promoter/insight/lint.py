@@ -22,14 +22,21 @@ class Problem:
     line: int
     message: str
     hint: str
-    # for programs: locates-nothing, environment-disagrees, uncovered-pin, policy-<rule> (policy-held,
-    # policy-window, policy-soaking, policy-blocked: `check --base`)
+    # for programs: locates-nothing, environment-disagrees, uncovered-pin; with `check --base`:
+    # policy-<rule> (policy-held, policy-window, policy-soaking, policy-blocked), unpinned (a pin
+    # turned into a value that is no pin), policy-changed (the change edits the policy itself)
     kind: str
     component: str
     target: str | None = None  # None when no one target is concerned (an environment, an uncovered pin)
     environment: str | None = None
     value: str | None = None  # the version concerned, as in the file
     sha: str | None = None  # its full sha, when known
+    note: bool = False  # shown, but no failure: a change of policy alone (`check --base`)
+
+
+def failing(problems: list[Problem]) -> list[Problem]:
+    """The problems `check` fails on (exit 3): all but the notes."""
+    return [p for p in problems if not p.note]
 
 
 def lint(repo: core.Repo, components: list[Component]) -> list[Problem]:
@@ -114,4 +121,4 @@ def _what(f: Finding) -> str:
     return "a commit of the upstream"
 
 
-__all__ = ["Problem", "lint"]
+__all__ = ["Problem", "failing", "lint"]
