@@ -54,7 +54,7 @@ def audit(repo: core.Repo, base: str, policy_of: Callable[[Component], Policy]) 
     base_holds = _holds_at(git, base_sha, repo.config.holds)
     problems: list[Problem] = []
     for comp in repo.config.components.values():
-        policy = replace(policy_of(comp), holds=base_holds)
+        policy = replace(policy_of(comp), holds=base_holds, revision=base_sha)
         for target in comp.targets:
             before = _base_values(git, base_sha, comp, target)
             try:
