@@ -222,7 +222,7 @@ def test_a_commit_dated_in_the_future_is_clamped_with_a_warning(tmp_path: Path, 
     assert code == 3
     assert f"app: {c3[:7]} is soaking in integration until 2026-12-03 00:00 UTC (1d left)" in err
     said = f"commit {future[:12]} is dated 2031-01-01 00:00 UTC, in the future (a wrong clock)"
-    assert said in err and "counted from 2026-12-02 00:00 UTC" in err
+    assert said in err and "counted from 2026-12-02 00:00 UTC" in err and err.count(said) == 1
     code, out, err = run("-C", cfg, "status", "-o", "json")
     envs = {e["environment"]: e["next"] for e in json.loads(out)["components"][0]["environments"]}
     assert any(said in x for x in envs["production"]["warnings"])
@@ -235,3 +235,38 @@ def test_a_commit_dated_in_the_future_is_clamped_with_a_warning(tmp_path: Path, 
     code, out, err = run("-C", cfg, "plan", "app", c3, "--env", "production")
     assert code == 0, err
     assert f"warning: integration's history: {said}: what it brought is counted from 2026-11-30 12:00 UTC" in err
+
+
+def test_a_promotion_branch_made_by_hand_or_a_missing_branch_is_read_where_it_should_be(  # type: ignore[no-untyped-def]
+    tmp_path: Path, run, now: None
+) -> None:
+    """A branch named like a promotion branch with no recorded base (made by hand, or by another
+    clone): judged on the remote's default branch, or refused when there is none; a configured
+    target branch missing locally is read from its remote-tracking branch."""
+    w = World(tmp_path)
+    c3 = w.c[2]
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", f"file://{w.config}", str(clone))
+    branch = f"promote/app-{c3[:7]}-integration"
+    for repo in (clone, w.config):
+        git(repo, "switch", "-q", "-c", branch)
+        w.pin(repo, at(MON, "08:00"), c3)
+    code, out, err = run("-C", clone, "plan", "app", c3, "--env", "production")
+    assert code == 3 and f"integration does not run {c3[:7]} on main" in err
+    code, out, err = run("-C", w.config, "plan", "app", c3, "--env", "production")
+    assert code == 3
+    assert f"HEAD is on {branch}, a promotion branch, and promoter did not record the branch it was made from" in err
+    assert "switch to that branch (git switch main) or set merge_request.target_branch" in err
+    # detached, with the configured target branch only as origin/main
+    (clone / "promotion.yaml").write_text(
+        (clone / "promotion.yaml").read_text() + "merge_request:\n  target_branch: main\n"
+    )
+    git(clone, "commit", "-qam", "target main")
+    git(clone, "switch", "-q", "--detach")
+    git(clone, "branch", "-q", "-D", "main", branch)
+    code, out, err = run("-C", clone, "plan", "app", c3, "--env", "production")
+    assert code == 3 and f"integration does not run {c3[:7]} on origin/main" in err
+    git(clone, "update-ref", "-d", "refs/remotes/origin/main")
+    code, out, err = run("-C", clone, "plan", "app", c3, "--env", "production")
+    assert code == 3
+    assert "environments deploy from main (merge_request.target_branch), and this clone has neither branch main" in err

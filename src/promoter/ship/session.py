@@ -625,4 +625,7 @@ def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
     """Refused, with every gate's reason (and the option that lifts it), when there are any, and
     what the policy found wrong on the way (a commit dated in the future)."""
     if gates:
-        raise Refused("\n".join([*(g.message() for g in gates), *(f"warning: {w}" for w in warnings)]))
+        said = [g.message() for g in gates]
+        # a warning a gate's reason already gives (after "<env>'s history: ") is not said twice
+        said += [f"warning: {w}" for w in warnings if not any(w.partition(": ")[2] in m for m in said)]
+        raise Refused("\n".join(said))
