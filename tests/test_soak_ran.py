@@ -270,3 +270,20 @@ def test_a_promotion_branch_made_by_hand_or_a_missing_branch_is_read_where_it_sh
     code, out, err = run("-C", clone, "plan", "app", c3, "--env", "production")
     assert code == 3
     assert "environments deploy from main (merge_request.target_branch), and this clone has neither branch main" in err
+
+
+def test_a_cut_older_than_the_soak_needs_is_unshallowed(tmp_path: Path, run, now: None) -> None:  # type: ignore[no-untyped-def]
+    """Integration took c3 on Friday and c5 (a descendant) on Saturday; the clone stops on
+    Saturday, after c5: whether integration ran c3 itself is before the cut, which is older than
+    any date the soak needs, so the whole history is fetched."""
+    w = World(tmp_path)
+    c3, c5 = w.c[2], w.c[4]
+    w.pin(w.config, at("2026-11-27", "13:00"), c3)
+    w.pin(w.config, at(SAT, "10:00"), c5)
+    for hour in (12, 14, 16):
+        w.other(w.config, at(SAT, f"{hour}:00"), f"saturday {hour}")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "3", f"file://{w.config}", str(clone))
+    code, out, err = run("-C", clone, "plan", "app", c3, "--env", "production")
+    assert code == 0, err  # c3 from Friday, then its descendant c5: soaked
+    assert git(clone, "rev-parse", "--is-shallow-repository") == "false"

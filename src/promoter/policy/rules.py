@@ -6,7 +6,8 @@ Gates, in the order they are judged (`Policy.gates`):
 - held: a hold on the environment (`promoter hold`), until released or its `until:` passes;
 - window: the environment's promotion windows are closed now (until they open);
 - soaking: the environments of `after:` have not run the candidate (or a descendant since) for
-  `soak:` yet; measured on the config repository's history (`policy.soak`);
+  `soak:` yet; measured on what ran: the first-parent history of the deploy branch (`policy.soak`,
+  `ship.deploy`), or of the base with `check --base`;
 - unverified: a `verify:` check of the environment fails for the candidate.
 A `hotfix:` candidate skips windows and soak, never holds or blocked. Offline, soak and verify
 are not judged (a note says so).
