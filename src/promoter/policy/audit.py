@@ -156,7 +156,7 @@ def load_base(repo: core.Repo, rev: str, sha: str, tree: Tree) -> Base:
 def base_policy(base: Base, comp: Component, root: Path, now: datetime, upstream: Upstream | None) -> Policy:
     """The rules a change to `comp`'s pins is judged by: the base's environments, holds and
     component (blocked, hotfix), at `now`. (The one place to hand `base.sha` on, for what ran.)"""
-    return Policy(base.config, comp, root, now, list(base.holds), upstream)
+    return Policy(base.config, comp, root, now, list(base.holds), upstream, revision=base.sha)
 
 
 # -- the judgement ------------------------------------------------------------------------------------

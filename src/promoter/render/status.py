@@ -81,6 +81,9 @@ def status_text(
                     _ACTION_STYLE.get(d.action, "warn") if d else "",
                 ]
             )
+            for w in d.warnings if d is not None else ():
+                rows.append(["", "", "warning", w])
+                styles.append(["", "", "warn", ""])
             for ts in scans:
                 for row, style in _target_rows(ts, st):
                     rows.append(row)
@@ -134,6 +137,7 @@ def status_doc(
                         "reason": d.reason,
                         "candidate": version(d.candidate, d.candidate) if d.candidate else None,
                         "until": d.until.isoformat() if d.until else None,
+                        "warnings": list(d.warnings),
                     },
                     "targets": [
                         {

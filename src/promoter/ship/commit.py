@@ -79,13 +79,23 @@ def start_branch(git: Git, branch: str, changes: Sequence[FileChange]) -> bool:
     """Switch to `branch` for this promotion (local changes come along). Returns False when it
     exists and already holds this very promotion (a re-run): it is checked out as it is. A branch
     with no commit of its own (left by a run that was killed or failed before committing) is
-    moved to HEAD and reused. Any other existing branch is refused: it holds something else."""
+    moved to HEAD and reused. Any other existing branch is refused: it holds something else.
+
+    The branch it was made from is recorded (`ship.deploy.record_base`): what ran is read from
+    there, never from the promotion's own unmerged commit."""
+    from promoter.ship.deploy import record_base
+
     ref = f"refs/heads/{branch}"
+    here = current_branch(git)
     if not git.ok("rev-parse", "--verify", "--quiet", ref):
         git.run("switch", "--quiet", "-c", branch)
+        if here is not None:
+            record_base(git, branch, here)
         return True
     if git.ok("merge-base", "--is-ancestor", ref, "HEAD"):
         git.run("switch", "--quiet", "-C", branch)
+        if here is not None and here != branch:
+            record_base(git, branch, here)
         return True
     if holds(git, ref, changes):
         git.run("switch", "--quiet", branch)

@@ -23,6 +23,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: a command's start-u
 if TYPE_CHECKING:
     from promoter.pipeline.apply import Recovery
     from promoter.policy.rules import Gate, Policy
+    from promoter.ship.deploy import DeployRef
     from promoter.ship.forge import Opened
     from promoter.upstream.changelog import Changelog
     from promoter.upstream.mirror import Upstream
@@ -121,6 +122,7 @@ class Session:
         self._registry = registry
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
         self._base_branch: str | bool | None = False  # False: not asked yet
+        self._deploy: DeployRef | None = None
 
     @property
     def base_branch(self) -> str | None:
@@ -130,6 +132,16 @@ class Session:
             self._base_branch = commits.current_branch(Git(self.repo.root))
         assert self._base_branch is not True
         return self._base_branch
+
+    @property
+    def deploy(self) -> DeployRef:
+        """The deploy branch (`ship.deploy.resolve`): what ran is read from its first-parent
+        history; asked of git once, when first needed."""
+        if self._deploy is None:
+            from promoter.ship import deploy
+
+            self._deploy = deploy.resolve(Git(self.repo.root), self.repo.config)
+        return self._deploy
 
     def upstream(self, comp: Component) -> Upstream:
         if comp.name not in self._upstreams:
@@ -154,6 +166,7 @@ class Session:
                 None if o.offline else self.upstream(comp),
                 Overrides(o.ignore_soak, o.ignore_window, o.ignore_hold, o.ignore_verify),
                 statuses=self._statuses_of(comp),
+                revision=lambda: self.deploy.rev,
             )
         return self._policies[comp.name]
 
@@ -251,7 +264,7 @@ class Session:
             sha, digest, notes = self._choose(comp, targets, promoted_with)
         else:
             sha = up.resolve(rev)
-            _refuse(policy.gates(targets, sha))
+            _refuse(policy.gates(targets, sha), policy.warnings(t.environment for t in targets))
             if comp.image is not None:
                 digest = gates.image(comp, sha, self.registry(), opts.wait)
         scans = core.scan(self.repo, comp, targets)
@@ -278,6 +291,7 @@ class Session:
                 promoted_with,
             )
         plan = core.plan(self.repo, comp, sha, targets, digest, scans)
+        plan.warnings += policy.warnings(t.environment for t in targets)
         return Prepared(plan, notes, self.changelog(comp, sha, scans))
 
     def _choose(
@@ -319,9 +333,10 @@ class Session:
                 return sha, digest, notes
             newest = newest or reasons
             notes.append(f"skipped {comp.short(sha)}: {'; '.join(reasons)}")
+        said = "".join(f"\nwarning: {w}" for w in policy.warnings(t.environment for t in targets))
         raise Refused(
             f"{comp.name}: none of the last {len(candidates)} commits of {up.branch()} may be promoted now; "
-            f"the newest: {'; '.join(newest)}"
+            f"the newest: {'; '.join(newest)}{said}"
         )
 
     def changelog(
@@ -606,7 +621,11 @@ class Session:
             raise
 
 
-def _refuse(gates: list[Gate]) -> None:
-    """Refused, with every gate's reason (and the option that lifts it), when there are any."""
+def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
+    """Refused, with every gate's reason (and the option that lifts it), when there are any, and
+    what the policy found wrong on the way (a commit dated in the future)."""
     if gates:
-        raise Refused("\n".join(g.message() for g in gates))
+        said = [g.message() for g in gates]
+        # a warning a gate's reason already gives (after "<env>'s history: ") is not said twice
+        said += [f"warning: {w}" for w in warnings if not any(w.partition(": ")[2] in m for m in said)]
+        raise Refused("\n".join(said))
