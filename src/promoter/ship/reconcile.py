@@ -11,12 +11,25 @@ the merge request's description:
 - an open merge request (or, with push options, a remote branch) already holding exactly this
   promotion: nothing is pushed (`leave`);
 - one holding an older promotion: the branch is rebuilt and pushed with `--force-with-lease`
-  against the commit promoter pushed there, only when every commit on it is promoter's own
-  (`update`); its description is updated;
+  against the commit promoter pushed there (`update`); its description is updated;
 - none: the branch is pushed (the lease: it must not exist) and the merge request opened (`open`);
-- nothing to promote while one is open: it is closed with a comment (`close`); merge requests of
-  the component on other `promote/{component}-*` branches (opened by `promote --push`) are closed
-  as superseded, with a comment linking the new one.
+  before a merge request is opened, the forge is asked for the closed (not merged) ones of the
+  branch: one a person closed while it held this very promotion means they declined it
+  (`declined`: reported, exit 0; it opens again when the promotion changes);
+- nothing to promote while one is open: it is closed with a comment (`close`), its description's
+  hash marked as closed by promoter (so the same promotion coming back is no "declined");
+- merge requests of the component on other `promote/{component}-*` branches (opened by
+  `promote --push`) are closed as superseded, with a comment linking its own, by every run that
+  has one (left, updated or opened); a close that fails is said and found again by the next run.
+
+The remote's branch is promoter's only when every commit on it is (`commit.proven`: its content
+is what promoter built, the `Promoted-Hash:` trailer recomputed from its own change); anything
+else, a person's `git commit --amend` too, is refused and reported: never pushed over, never
+closed under them. An environment that could not be decided because of the network (upstream,
+registry, forge) or `--offline` leaves the merge request as it is this run; only a decision that
+there is nothing left to promote closes it. `--max-open` counts the open promotion merge
+requests (the API method) or the remote's `promote/*` branches (push options, which have no API
+to ask).
 
 One component's failure never stops the others. The exit code: 0 all done or nothing to do; 3
 some refused by a gate that needs a person (held, blocked); 4 some failed on the network.
