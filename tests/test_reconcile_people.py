@@ -430,3 +430,39 @@ def test_promote_push_again_on_its_branch_still_pushes_a_real_promotion(fleet: F
     code, out, err = run("-C", fleet.config, "promote", "app", "--yes", "--push")
     assert code == 0, out + err
     assert f"pushed {branch} to origin" in out and fleet.tip(branch) == git(fleet.config, "rev-parse", "HEAD")
+
+
+def test_closed_requests_are_the_branchs_own_closed_unmerged_ones_whatever_the_server_lists() -> None:
+    """The forge clients' `closed_requests`, on both contract fakes made to ignore the list's
+    filters: only this repository's own branch, closed and not merged (GitHub: no `merged_at`;
+    GitLab: `closed`, not `merged`), never a fork's same-named branch."""
+    from promoter.ship.forge.github import GitHub
+    from promoter.ship.forge.gitlab import GitLab
+
+    with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
+        assert isinstance(gh, FakeGitHub)
+        gh.ignores_list_filters = True
+        gh.add_pull("promote/app", body="open one")
+        gh.add_pull("promote/app", body="declined", state="closed")
+        gh.add_pull("promote/app", body="merged", merged=True)
+        gh.add_pull("promote/app", body="a fork's", state="closed", head_owner="eve", head_repo="eve/config")
+        gh.add_pull("promote/other", body="another branch", state="closed")
+        found = GitHub("org", "config", TOKEN, gh.url, attempts=1).closed_requests("promote/app")
+        assert [(r.number, r.description, r.source_branch) for r in found] == [(2, "declined", "promote/app")]
+        assert gh.lines() == [f"GET {PULLS}?head=org%3Apromote%2Fapp&state=closed&per_page=100"]
+
+    with running(FakeGitLab(GL_TOKEN)) as gl:
+        assert isinstance(gl, FakeGitLab)
+        gl.ignores_list_filters = True
+        gl.add_mr("promote/app", description="open one")
+        gl.add_mr("promote/app", description="declined", state="closed")
+        gl.add_mr("promote/app", description="merged", state="merged")
+        gl.add_mr("promote/app", description="a fork's", state="closed", source_project_id=99)
+        gl.add_mr("promote/other", description="another branch", state="closed")
+        client = GitLab("service/app-interface", GL_TOKEN, f"{gl.url}/api/v4", attempts=1)
+        found = client.closed_requests("promote/app")
+        assert [(r.number, r.description) for r in found] == [(2, "declined")]
+        assert (
+            gl.lines()[-1]
+            == "GET /api/v4/projects/13/merge_requests?state=closed&source_branch=promote%2Fapp&per_page=100"
+        )
