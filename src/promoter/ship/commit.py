@@ -243,7 +243,10 @@ def _proves(git: Git, parent: str, sha: str, component: str, digest: str) -> boo
     items = raw.stdout.split("\0")
     paths: list[str] = []
     for meta, path in zip(items[0::2], items[1::2]):
-        old_mode, new_mode, _, _, status = meta.lstrip(":").split(" ")
+        parts = meta.lstrip(":").split(" ")
+        if len(parts) != 5:
+            return False
+        old_mode, new_mode, _, _, status = parts
         modified = status == "M" and old_mode == new_mode and new_mode in ("100644", "100755")
         added = status == "A" and new_mode == "100644"
         if not (modified or added):
