@@ -84,6 +84,7 @@ class Promoted:
     shipped: Shipped | None = None
     recovery: Recovery | None = None  # a run killed meanwhile, rolled back before this one wrote
     base: str | None = None  # the commit the promotion's branch started from
+    reason: str | None = None  # why nothing was done, when it is not that every target runs it already
 
 
 def order(config_components: dict[str, Component], names: Iterable[str]) -> list[Component]:
@@ -371,6 +372,9 @@ class Session:
             return commits.BranchCommit(branch, git.out("rev-parse", f"refs/heads/{branch}"), subject, text)
         top = repo.root.resolve()
         contents = {(repo.root / ch.file).resolve().relative_to(top).as_posix(): ch.new_text for ch in plan.changes}
+        # what proves the commit promoter's own (commits.proven): the content hash of what it holds
+        digest = commits.content_hash(plan.component.name, {f: t.encode("utf-8") for f, t in contents.items()})
+        text += f"{commits.HASH_TRAILER}: {digest}\n"
         return commits.commit(git, branch, base, contents, subject, text)
 
     def publish(
@@ -554,7 +558,11 @@ class Session:
                         result.state, result.branch = "on-branch", branch
                         made = self.commit(prepared, branch, None)
                         target = self.repo.config.merge_request.target_branch or commits.remote_head(git, push_to)
-                        result.shipped = self._publish_or_explain(prepared, made, push_to, target)
+                        if target is not None and commits.brings_nothing(git, push_to, made.sha, target):
+                            result.state = "unchanged"  # no branch, no merge request for nothing
+                            result.reason = f"{branch} changes nothing over {push_to}'s {target}; nothing pushed"
+                        else:
+                            result.shipped = self._publish_or_explain(prepared, made, push_to, target)
             elif not accepted:
                 result.state = "declined"
             elif dry_run:
