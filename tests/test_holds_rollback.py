@@ -1,0 +1,107 @@
+"""Holds, rollback and windows at their edges (issue 18): a rollback only ever moves back, a hold
+written by hand for an unknown component or environment is an error wherever the holds file is
+read, `hold --reason` never writes a file promoter cannot read back, and windows that never
+open are answered at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, snapshot
+from tests.test_policy import MON, World, at, days_after
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    """The upstream has c1..c5; integration ran c1 then c5, production c1 (from Sunday), c2 (Monday
+    20:00), then c3 (Tuesday 20:00); it is Wednesday 00:00."""
+    w = World(tmp_path)
+    w.integration_runs(w.c[0], MON, "08:00")
+    w.integration_runs(w.c[4], MON, "18:00")
+    for sha, day in ((w.c[1], MON), (w.c[2], days_after(MON, 1))):
+        (w.config / "prod.yaml").write_text(f"ref: {sha}\n")
+        git(w.config, "commit", "-qam", f"production to {sha[:7]}", env=at(day, "20:00"))
+    monkeypatch.setenv("PROMOTER_NOW", f"{days_after(MON, 2)}T00:00:00+00:00")
+    return w
+
+
+def _rolled_back(run, cfg: Path, *extra: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    """`rollback app --env production` written into the work tree, then committed as it would be merged."""
+    code, out, err = run("-C", cfg, "rollback", "app", "--env", "production", "--reason", "bad", *extra)
+    if code == 0:
+        git(cfg, "add", "-A")
+        git(cfg, "commit", "-qm", "rollback", env=at(days_after(MON, 2), "00:00"))
+    return code, out, err
+
+
+# -- rollback only ever moves back --------------------------------------------------------------
+
+
+def test_a_second_rollback_goes_further_back_never_to_what_the_first_backed_out_of(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    code, out, err = _rolled_back(run, cfg)
+    assert code == 0, err
+    assert (cfg / "prod.yaml").read_text() == f"ref: {c[1]}\n"  # c3 -> c2
+    code, out, err = _rolled_back(run, cfg)
+    assert code == 0, err
+    assert (cfg / "prod.yaml").read_text() == f"ref: {c[0]}\n"  # c2 -> c1, never back to c3
+    before = snapshot(cfg)
+    code, out, err = _rolled_back(run, cfg)  # c1 is the oldest production ran
+    assert code == 3
+    assert f"app: production ran nothing older than {c[0][:7]} before it" in err and "give --to REV" in err
+    assert snapshot(cfg) == before
+
+
+def test_offline_a_second_rollback_judges_by_the_order_the_history_ran_them(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    assert _rolled_back(run, cfg, "--offline")[0] == 0
+    code, out, err = _rolled_back(run, cfg, "--offline")
+    assert code == 0, err
+    assert (cfg / "prod.yaml").read_text() == f"ref: {c[0]}\n"
+    assert f"{c[0][:7]} is taken as older than {c[1][:7]}" in err and "not checked" in err
+    code, out, err = _rolled_back(run, cfg, "--offline")
+    assert code == 3 and f"ran nothing older than {c[0][:7]} before it" in err
+
+
+def test_rollback_to_a_newer_version_than_what_runs_is_refused(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    before = snapshot(cfg)
+    code, out, err = _rolled_back(run, cfg, "--to", c[4])
+    assert code == 3
+    assert f"app: --to {c[4][:7]} is newer than {c[2][:7]}, which prod runs" in err
+    assert "a rollback only goes back" in err
+    assert snapshot(cfg) == before
+    code, out, err = _rolled_back(run, cfg, "--to", c[2])  # what runs
+    assert code == 3 and "nothing to roll back" in err
+    code, out, err = _rolled_back(run, cfg, "--to", c[0])  # older: fine
+    assert code == 0, err
+    assert (cfg / "prod.yaml").read_text() == f"ref: {c[0]}\n"
+
+
+def test_rollback_to_an_unrelated_version_is_refused(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg, up = world.c, world.config, world.up
+    git(up, "switch", "-qc", "side", c[1])  # s1 forks from c2 and is merged after c5
+    (up / "g").write_text("side\n")
+    git(up, "add", "g")
+    git(up, "commit", "-qm", "s1", env=at("2026-11-23", "06:00"))
+    side = git(up, "rev-parse", "HEAD")
+    git(up, "switch", "-q", "main")
+    git(up, "merge", "-q", "--no-ff", "-m", "merge side", "side", env=at("2026-11-23", "07:00"))
+    before = snapshot(cfg)
+    code, out, err = _rolled_back(run, cfg, "--to", side)
+    assert code == 3
+    assert f"app: --to {side[:7]} is not an ancestor of {c[2][:7]}, which prod runs" in err
+    assert snapshot(cfg) == before
+
+
+def test_offline_rollback_to_a_version_that_ran_later_is_refused(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    assert _rolled_back(run, cfg, "--offline")[0] == 0  # c3 -> c2
+    code, out, err = _rolled_back(run, cfg, "--offline", "--to", c[2])
+    assert code == 3
+    assert f"app: --to {c[2][:7]} ran in production after {c[1][:7]}" in err
+    code, out, err = _rolled_back(run, cfg, "--offline", "--to", c[3])  # never ran: said, not judged
+    assert code == 0, err
+    assert f"{c[3][:7]} never ran in production" in err and "not checked" in err
