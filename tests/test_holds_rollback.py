@@ -105,3 +105,90 @@ def test_offline_rollback_to_a_version_that_ran_later_is_refused(world: World, r
     code, out, err = _rolled_back(run, cfg, "--offline", "--to", c[3])  # never ran: said, not judged
     assert code == 0, err
     assert f"{c[3][:7]} never ran in production" in err and "not checked" in err
+
+
+# -- a hold names a component and environments that exist ---------------------------------------
+
+HELD = (
+    "holds:\n"
+    "  - component: {component}\n"
+    "    environments:\n"
+    "      - integration\n"
+    "      - {environment}\n"
+    "    reason: by hand\n"
+    '    since: "2026-11-01T00:00:00Z"\n'
+)
+
+
+def test_a_hold_of_an_unknown_environment_is_an_error_wherever_the_holds_file_is_read(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    (cfg / "promotion-holds.yaml").write_text(HELD.format(component="app", environment="prod"))
+    git(cfg, "add", "-A")
+    git(cfg, "commit", "-qm", "hold by hand")
+    message = (
+        "promotion-holds.yaml:5: a hold of app names the unknown environment 'prod' (did you mean "
+        "'production'?); app's environments: integration, production"
+    )
+    before = snapshot(cfg)
+    for argv in (
+        ("check",),
+        ("plan", "app", c[4], "--env", "production"),
+        ("promote", "app", c[4], "--env", "production"),
+        ("hold", "app", "--reason", "x"),
+        ("release", "app"),
+        ("rollback", "app", "--env", "production", "--reason", "x"),
+    ):
+        code, out, err = run("-C", cfg, *argv)
+        assert (code, err) == (2, f"promoter: error: {message}\n"), (argv, out, err)
+    for argv in (("status",), ("reconcile",)):  # each environment's next step is that error
+        code, out, err = run("-C", cfg, *argv)
+        assert out.count(message) == 2, (argv, out, err)
+    assert run("-C", cfg, "reconcile")[0] != 0
+    assert snapshot(cfg) == before
+
+
+def test_a_hold_of_an_unknown_component_is_an_error_with_did_you_mean(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    cfg = world.config
+    (cfg / "promotion-holds.yaml").write_text(HELD.format(component="App", environment="production"))
+    code, out, err = run("-C", cfg, "plan", "app", world.c[4], "--env", "integration")
+    assert code == 2
+    assert err == (
+        "promoter: error: promotion-holds.yaml:2: a hold names the unknown component 'App' (did you mean 'app'?); "
+        f"{cfg}/promotion.yaml defines: app\n"
+    )
+
+
+def test_check_base_judges_the_holds_of_the_base_by_the_config_of_the_base(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    cfg = world.config
+    (cfg / "promotion-holds.yaml").write_text(HELD.format(component="app", environment="prod"))
+    git(cfg, "add", "-A")
+    git(cfg, "commit", "-qm", "hold by hand")
+    base = git(cfg, "rev-parse", "HEAD")
+    git(cfg, "switch", "-q", "-c", "fix")
+    (cfg / "promotion-holds.yaml").write_text(HELD.format(component="app", environment="production"))
+    code, out, err = run("-C", cfg, "check", "--base", "main")
+    assert code == 2
+    assert err == (
+        f"promoter: error: promotion-holds.yaml (at {base[:12]}):5: a hold of app names the unknown environment "
+        "'prod' (did you mean 'production'?); app's environments: integration, production\n"
+    )
+    # a base that holds a component its own config defines, and a change that removes both: fine
+    git(cfg, "switch", "-q", "main")
+    old = (
+        "  old:\n    repo: https://github.com/org/old\n"
+        "    targets:\n      - {name: o, environment: qa, file: o.yaml, key: v, format: sha}\n"
+    )
+    (cfg / "promotion.yaml").write_text(world.yaml().replace("components:\n", "components:\n" + old))
+    (cfg / "o.yaml").write_text(f"v: {world.c[0]}\n")
+    (cfg / "promotion-holds.yaml").write_text(
+        HELD.format(component="old", environment="qa").replace("      - integration\n", "")
+    )
+    git(cfg, "add", "-A")
+    git(cfg, "commit", "-qm", "old, held")
+    code, out, err = run("-C", cfg, "check")
+    assert code == 0, (out, err)
+    git(cfg, "switch", "-q", "-c", "drop-old")
+    (cfg / "promotion.yaml").write_text(world.yaml())
+    (cfg / "promotion-holds.yaml").write_text("holds: []\n")
+    code, out, err = run("-C", cfg, "check", "--base", "main")
+    assert (code, out) == (0, "ok: no problems\n"), err

@@ -155,6 +155,11 @@ def load(config_path: Path, root: Path) -> Config:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text (byte {exc.start})", shown) from None
+    return parse_text(text, shown, root)
+
+
+def parse_text(text: str, shown: str, root: Path) -> Config:
+    """Validate the config file `shown` from its `text` (`load`, or a version of it in git)."""
     try:
         docs = compose(text)
     except YamlSyntaxError as exc:

@@ -14,11 +14,11 @@ from promoter.errors import PromoterError
 from promoter.insight.lint import Problem
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
-from promoter.model import Component, Location, Target
+from promoter.model import Component, Config, Location, Target
 from promoter.pipeline import core
 from promoter.pipeline.workspace import glob_regex
 from promoter.policy import holds as holds_file
-from promoter.policy.rules import Policy
+from promoter.policy.rules import Policy, config_at
 from promoter.records import replace
 from promoter.upstream.git import CatFile, Git
 
@@ -51,7 +51,7 @@ def audit(repo: core.Repo, base: str, policy_of: Callable[[Component], Policy]) 
     """Every rule a pin change between `base` and the working tree breaks."""
     git = Git(repo.root)
     base_sha = git.out("rev-parse", "--verify", "--end-of-options", f"{base}^{{commit}}")
-    base_holds = _holds_at(git, base_sha, repo.config.holds)
+    base_holds = _holds_at(git, base_sha, repo.config.holds, config_at(repo.root, base_sha, repo.config))
     problems: list[Problem] = []
     for comp in repo.config.components.values():
         policy = replace(policy_of(comp), holds=base_holds)
@@ -103,8 +103,9 @@ def _judge(policy: Policy, comp: Component, target: Target, loc: Location) -> li
     ]
 
 
-def _holds_at(git: Git, base: str, path: str) -> list[holds_file.Hold]:
+def _holds_at(git: Git, base: str, path: str, config: Config) -> list[holds_file.Hold]:
     proc = git.run("show", f"{base}:{path}", check=False)
     if proc.returncode != 0:
         return []
-    return holds_file.parse(proc.stdout, f"{path} (at {base[:12]})")
+    file = f"{path} (at {base[:12]})"
+    return holds_file.validate(holds_file.parse(proc.stdout, file), config, file)

@@ -22,7 +22,11 @@ from datetime import UTC, datetime
 
 from promoter.errors import ConfigError
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose
-from promoter.records import record
+from promoter.records import field, record
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from promoter.model import Config
 
 HOLD_KEYS = ("component", "environments", "reason", "author", "since", "until")
 HEADER = "# promotion holds: written by promoter hold / release / rollback\n"
@@ -37,6 +41,9 @@ class Hold:
     since: datetime
     until: datetime | None = None
     line: int = 0
+    # where its component and each of its environments are written (for messages; 0: not read from a file)
+    component_line: int = field(default=0, repr=False, compare=False)
+    environment_lines: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def covers(self, component: str, environment: str, at: datetime) -> bool:
         return (
@@ -97,8 +104,10 @@ def _hold(node: Node, file: str) -> Hold:
         fields[k.value] = v
     envs = fields.get("environments")
     environments: tuple[str, ...] = ()
+    lines: tuple[int, ...] = ()
     if isinstance(envs, Sequence):
         environments = tuple(_text(e, "environments item", file, e.line) for e in envs.items)
+        lines = tuple(e.line for e in envs.items)
     elif envs is not None and not (isinstance(envs, Scalar) and envs.value == ""):
         raise ConfigError("environments must be a list", file, envs.line)
     since = _time(fields.get("since"), "since", file, node.line)
@@ -112,7 +121,38 @@ def _hold(node: Node, file: str) -> Hold:
         since,
         _time(fields.get("until"), "until", file, node.line),
         node.line,
+        fields["component"].line if "component" in fields else node.line,
+        lines,
     )
+
+
+def validate(holds: list[Hold], config: Config, file: str) -> list[Hold]:
+    """`holds`, when each names a component of `config` and only environments of that component;
+    else a ConfigError at `file`:line (a hold written by hand for a name that does not exist would
+    hold nothing, silently), with the closest valid name and all of them."""
+    from promoter.text import did_you_mean
+
+    for h in holds:
+        comp = config.components.get(h.component)
+        if comp is None:
+            names = sorted(config.components)
+            raise ConfigError(
+                f"a hold names the unknown component '{h.component}'{did_you_mean(h.component, names)}; "
+                f"{config.path} defines: {', '.join(names) or 'none'}",
+                file,
+                h.component_line or h.line,
+            )
+        known = list(dict.fromkeys(t.environment for t in comp.targets))
+        for i, env in enumerate(h.environments):
+            if env not in known:
+                line = h.environment_lines[i] if i < len(h.environment_lines) else h.line
+                raise ConfigError(
+                    f"a hold of {h.component} names the unknown environment '{env}'{did_you_mean(env, known)}; "
+                    f"{h.component}'s environments: {', '.join(known) or 'none'}",
+                    file,
+                    line,
+                )
+    return holds
 
 
 def _quote(text: str) -> str:

@@ -234,7 +234,8 @@ def _descends(up: Upstream, old: str, new: str) -> bool:
 
 
 def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
-    """The holds in the config repository's holds file (none when it does not exist)."""
+    """The holds in the config repository's holds file (none when it does not exist), each naming
+    a component of `config` and environments of it (a ConfigError at the file's line if not)."""
     path = root / config.holds
     try:
         text = path.read_text(encoding="utf-8")
@@ -244,4 +245,25 @@ def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
         from promoter.errors import ConfigError
 
         raise ConfigError(f"cannot read the holds file: {exc}", config.holds) from None
-    return holds_file.parse(text, config.holds)
+    return holds_file.validate(holds_file.parse(text, config.holds), config, config.holds)
+
+
+def config_at(root: Path, rev: str, config: Config) -> Config:
+    """The config as it was at commit `rev` of the repository at `root`, to judge what `rev` held
+    (its holds) by its own names; `config` itself when its file lies outside the repository, or
+    did not exist or was not valid at `rev`."""
+    from promoter.errors import UsageError
+    from promoter.pipeline.config import parse_text
+    from promoter.upstream.git import Git
+
+    try:
+        rel = Path(config.path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return config
+    proc = Git(root).run("show", f"{rev}:{rel}", check=False)
+    if proc.returncode != 0:
+        return config
+    try:
+        return parse_text(proc.stdout, f"{rel} (at {rev[:12]})", root)
+    except UsageError:
+        return config
