@@ -5,10 +5,15 @@ open are answered at once."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from promoter.errors import UsageError
+from promoter.policy import holds as holds_file
 from tests.conftest import git, snapshot
 from tests.test_policy import MON, World, at, days_after
 
@@ -192,3 +197,99 @@ def test_check_base_judges_the_holds_of_the_base_by_the_config_of_the_base(world
     (cfg / "promotion-holds.yaml").write_text("holds: []\n")
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert (code, out) == (0, "ok: no problems\n"), err
+
+
+# -- hold --reason never writes a holds file promoter cannot read --------------------------------
+
+TEXT = st.text(st.characters(blacklist_categories=["Cs"]))  # every code point but lone surrogates
+WHEN = st.builds(
+    lambda at, minutes: at.replace(tzinfo=timezone(timedelta(minutes=minutes))),
+    st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31)),
+    st.integers(-23 * 60 - 59, 23 * 60 + 59),
+)
+HOLD = st.builds(
+    holds_file.Hold,
+    st.sampled_from(["app", "web"]),
+    st.lists(st.sampled_from(["integration", "production"]), max_size=2).map(tuple),
+    TEXT,
+    TEXT,
+    WHEN,
+    st.none() | WHEN,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(HOLD, max_size=3))
+def test_any_text_is_written_so_that_it_reads_back_as_the_same_holds(holds: list[holds_file.Hold]) -> None:
+    text = holds_file.render(holds)
+    text.encode("utf-8")  # it can be written
+    back = holds_file.parse(text, "promotion-holds.yaml")
+    assert [(h.component, h.environments, h.reason, h.author, h.since, h.until) for h in back] == [
+        (h.component, h.environments, h.reason, h.author, h.since, h.until) for h in holds
+    ]
+
+
+@settings(max_examples=50, deadline=None)
+@given(TEXT, st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), TEXT)
+def test_text_that_is_not_unicode_is_refused_not_written(before: str, surrogate: str, after: str) -> None:
+    hold = holds_file.Hold("app", (), before + surrogate + after, "", datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(UsageError, match=f"U\\+{ord(surrogate):04X}, a lone surrogate"):
+        holds_file.render([hold])
+
+
+def test_hold_with_controls_and_noncharacters_in_its_reason_is_read_back_everywhere(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    c, cfg = world.c, world.config
+    reason = "incident \x9b31m 42\x85\ufffe \uffff\x7f \u2028 \U0010fffe end"
+    code, out, err = run("-C", cfg, "hold", "app", "--env", "production", "--reason", reason)
+    assert code == 0, err
+    assert holds_file.parse((cfg / "promotion-holds.yaml").read_text(encoding="utf-8"), "f")[0].reason == reason
+    code, out, err = run("-C", cfg, "plan", "app", c[4], "--env", "production")
+    assert code == 3  # held, with the reason shown inert
+    assert "production is held by Test Author <author@example.com> since 2026-12-02 00:00 UTC: incident \\x9b31m" in err
+    git(cfg, "add", "-A")
+    git(cfg, "commit", "-qm", "hold")
+    code, out, err = run("-C", cfg, "release", "app")
+    assert code == 0, err
+    assert run("-C", cfg, "plan", "app", c[4], "--env", "production")[0] == 0
+
+
+def test_hold_refuses_a_reason_that_is_not_unicode_and_an_until_beyond_year_9999(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    cfg = world.config
+    before = snapshot(cfg)
+    code, out, err = run("-C", cfg, "hold", "app", "--reason", "bytes \udcff from argv")
+    assert code == 2
+    assert "promotion-holds.yaml: a hold holds text that is not Unicode (U+DCFF, a lone surrogate" in err
+    code, out, err = run("-C", cfg, "hold", "app", "--reason", "r", "--until", "9999-12-31T23:00:00-05:00")
+    assert code == 2
+    assert "--until 9999-12-31T23:00:00-05:00 falls outside the years 1 to 9999 in UTC" in err
+    assert snapshot(cfg) == before
+
+
+def test_the_holds_file_is_read_back_before_it_is_written(world: World, run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Were the escaping wrong (here: JSON's, as before), the text is refused before the write."""
+    import json
+
+    cfg = world.config
+    monkeypatch.setattr(holds_file, "_quote", lambda text: json.dumps(text, ensure_ascii=False))
+    before = snapshot(cfg)
+    code, out, err = run("-C", cfg, "hold", "app", "--reason", "incident \x9b")
+    assert code == 3
+    assert err.startswith(
+        "promoter: error: promotion-holds.yaml: the holds to write do not read back as written (promotion-holds.yaml:"
+    )
+    assert err.endswith("); nothing was written\n")
+    assert snapshot(cfg) == before
+
+
+def test_a_hand_written_time_beyond_year_9999_in_utc_is_a_config_error(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    cfg = world.config
+    text = HELD.format(component="app", environment="production").replace(
+        "2026-11-01T00:00:00Z", "9999-12-31T23:00:00-05:00"
+    )
+    (cfg / "promotion-holds.yaml").write_text(text)
+    code, out, err = run("-C", cfg, "plan", "app", world.c[4], "--env", "integration")
+    assert (code, err) == (
+        2,
+        "promoter: error: promotion-holds.yaml:7: since '9999-12-31T23:00:00-05:00' falls outside the years 1 to 9999 "
+        "in UTC\n",
+    )

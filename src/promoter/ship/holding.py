@@ -4,7 +4,7 @@ it like a promotion (`--commit`, `--push`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from promoter.errors import Refused, UsageError
 from promoter.model import Component, FileChange, Target
@@ -54,7 +54,7 @@ def _holds_change(session: Session, holds: list[holds_file.Hold]) -> FileChange:
     path = repo.root / repo.config.holds
     exists = path.exists()
     old = repo.workspace.read(repo.config.holds) if exists else ""
-    return FileChange(repo.config.holds, old, holds_file.render(holds), (), created=not exists)
+    return FileChange(repo.config.holds, old, holds_file.render(holds, repo.config.holds), (), created=not exists)
 
 
 def _ship(
@@ -126,9 +126,16 @@ def hold(
     envs = _envs(comp, envs)
     if not reason.strip():
         raise UsageError("a hold needs a reason: --reason TEXT (who reads it later needs to know why)")
-    now = clock.now()
-    if until is not None and until <= now:
-        raise UsageError(f"--until {clock.stamp(until)} is not in the future")
+    now = clock.now().replace(microsecond=0)  # the file writes seconds
+    if until is not None:
+        try:
+            until = until.astimezone(UTC)
+        except OverflowError:
+            raise UsageError(
+                f"--until {until.isoformat()} falls outside the years 1 to 9999 in UTC; give a time before 9999-12-31"
+            ) from None
+        if until <= now:
+            raise UsageError(f"--until {clock.stamp(until)} is not in the future")
     current = load_holds(session.repo.config, session.repo.root)
     new = holds_file.Hold(comp.name, envs, reason.strip(), _author(session), now, until)
     change = _holds_change(session, [*current, new])
@@ -222,7 +229,8 @@ def rollback(
         notes = _ran_after(session, comp, targets, prepared.plan.sha)
     prepared.notes += notes
     current = load_holds(session.repo.config, session.repo.root)
-    new = holds_file.Hold(comp.name, envs, f"rollback: {reason.strip()}", _author(session), clock.now())
+    since = clock.now().replace(microsecond=0)  # the file writes seconds
+    new = holds_file.Hold(comp.name, envs, f"rollback: {reason.strip()}", _author(session), since)
     changes = [*prepared.plan.changes, _holds_change(session, [*current, new])]
     from promoter.ship import describe
 
