@@ -5,6 +5,9 @@ open are answered at once."""
 
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -293,3 +296,69 @@ def test_a_hand_written_time_beyond_year_9999_in_utc_is_a_config_error(world: Wo
         "promoter: error: promotion-holds.yaml:7: since '9999-12-31T23:00:00-05:00' falls outside the years 1 to 9999 "
         "in UTC\n",
     )
+
+
+# -- windows that never open are answered at once -------------------------------------------------
+
+
+def _cpu_limited() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (5, 5))  # a walk of the periods to year 9999 took 100 s
+
+
+def limited(*argv: str) -> subprocess.CompletedProcess[str]:
+    """`python *argv` in a child allowed 5 s of CPU: killed (SIGXCPU) when it walks."""
+    return subprocess.run(
+        [sys.executable, *argv], preexec_fn=_cpu_limited, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+NEVER = """
+from datetime import datetime
+from promoter.model import Window
+from promoter.policy.windows import state
+
+at = datetime.fromisoformat("2026-12-02T10:00:00+00:00")
+for windows in (
+    [("deny", "0 0 * * *", 86400, "UTC")],  # each day's deny ends as the next one starts
+    [("deny", "0 0 * * MON", 3650 * 86400, "UTC")],  # weekly, for ten years
+    [("deny", "* * * * *", 3650 * 86400, "Europe/Berlin")],
+    [("deny", "* * * * *", 86400, "UTC")],
+    [("allow", "0 0 29 2 *", 3600, "UTC")],  # the next 29 February is in 2028
+    [("allow", "0 9 * * *", 3600, "UTC"), ("deny", "0 0 * * *", 86400, "UTC")],  # each opening denied
+    [("allow", "* * * * *", 3650 * 86400, "UTC")],  # open, and it never closes
+    [("deny", "0 0 * * *", 86400, "Europe/Berlin")],  # the 25-hour day of October leaves an hour
+):
+    s = state(tuple(Window(*w) for w in windows), at)
+    print(s.open, s.until and s.until.isoformat())
+"""
+
+
+def test_windows_that_never_open_are_answered_at_once() -> None:
+    proc = limited("-c", NEVER)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        *["False None"] * 6,
+        "True None",
+        "False 2027-10-31T22:00:00+00:00",
+    ]
+
+
+def test_plan_says_at_once_that_the_window_never_opens(world: World) -> None:
+    cfg = world.config
+    (cfg / "promotion.yaml").write_text(world.yaml("    windows:\n      - deny: '0 0 * * *'\n        duration: 24h\n"))
+    git(cfg, "commit", "-qam", "windows")
+    proc = limited("-m", "promoter", "-C", str(cfg), "plan", "app", world.c[0], "--env", "production", "--offline")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        "promoter: error: production: the promotion window is closed (deny '0 0 * * *' UTC, 1d); "
+        "no opening within 400 days; pass --ignore-window to promote anyway"
+    )
+
+
+def test_allow_windows_that_follow_at_once_are_open_to_the_last_end() -> None:
+    from promoter.model import Window
+    from promoter.policy.windows import state
+
+    halves = Window("allow", "*/30 8-17 * * MON-FRI", 1800, "America/New_York")  # 08:00 to 18:00, in halves
+    s = state((halves,), datetime.fromisoformat("2026-02-27T14:24:00+00:00"))  # Friday 09:24 in New York
+    assert (s.open, s.until) == (True, datetime.fromisoformat("2026-02-27T23:00:00+00:00"))

@@ -125,7 +125,9 @@ class Policy:
             return None
         w = state.window
         which = f" ({w.kind} '{w.cron}' {w.timezone}, {durations.format(w.duration)})" if w else ""
-        opens = f"; it opens {stamp(state.until)}" if state.until else "; it opens within no year"
+        opens = (
+            f"; it opens {stamp(state.until)}" if state.until else f"; no opening within {windows.HORIZON.days} days"
+        )
         return Gate(
             "window", env, f"{env}: the promotion window is closed{which}{opens}", state.until, "--ignore-window"
         )
