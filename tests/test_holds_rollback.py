@@ -362,3 +362,13 @@ def test_allow_windows_that_follow_at_once_are_open_to_the_last_end() -> None:
     halves = Window("allow", "*/30 8-17 * * MON-FRI", 1800, "America/New_York")  # 08:00 to 18:00, in halves
     s = state((halves,), datetime.fromisoformat("2026-02-27T14:24:00+00:00"))  # Friday 09:24 in New York
     assert (s.open, s.until) == (True, datetime.fromisoformat("2026-02-27T23:00:00+00:00"))
+
+
+def test_an_opening_that_a_deny_window_takes_is_looked_past() -> None:
+    from promoter.model import Window
+    from promoter.policy.windows import state
+
+    mornings = Window("allow", "0 9 * * *", 3600, "UTC")
+    monday = Window("deny", "0 0 * * MON", 86400, "UTC")
+    s = state((mornings, monday), datetime.fromisoformat("2026-12-06T12:00:00+00:00"))  # a Sunday
+    assert (s.open, s.until) == (False, datetime.fromisoformat("2026-12-08T09:00:00+00:00"))  # Tuesday's
