@@ -1036,9 +1036,11 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from promoter.insight.lint import lint
+    from promoter.policy.rules import load_holds
     from promoter.render import discover as render_discover
 
     repo = _repo(args)
+    load_holds(repo.config, repo.root)  # the holds file is linted too: wrong, it is a config error (exit 2)
     problems = lint(repo, list(repo.config.components.values()))
     if args.base is not None:
         from promoter.policy.audit import audit

@@ -34,11 +34,7 @@ class Problem:
 
 def lint(repo: core.Repo, components: list[Component]) -> list[Problem]:
     """Every problem of the config repository: targets that do not locate their pins, environments
-    whose targets disagree, pins no target covers (outside `ignore:`). An invalid holds file (or a
-    hold naming a component or environment that does not exist) is a ConfigError, as everywhere."""
-    from promoter.policy.rules import load_holds
-
-    load_holds(repo.config, repo.root)
+    whose targets disagree, pins no target covers (outside `ignore:`)."""
     config = config_file(repo) or repo.config.path
     everything = [(comp, scan_targets(repo, comp)) for comp in components]
     problems = [p for comp, scanned in everything for p in _target_problems(config, comp, scanned)]
