@@ -43,9 +43,11 @@ def arguments(p: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from promoter.insight.lint import failing, lint
+    from promoter.policy.rules import load_holds
     from promoter.render import discover as render_discover
 
     opened = repo(args)
+    load_holds(opened.config, opened.root)  # the holds file is linted too: wrong, it is a config error (exit 2)
     problems = lint(opened, list(opened.config.components.values()))
     if args.base is not None:
         from promoter.policy.audit import audit

@@ -149,7 +149,7 @@ def load_base(repo: core.Repo, rev: str, sha: str, tree: Tree) -> Base:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError("not UTF-8 text", f"{rev}:{config.holds}") from None
-        holds = holds_file.parse(text, f"{rev}:{config.holds}")
+        holds = holds_file.validate(holds_file.parse(text, f"{rev}:{config.holds}"), config, f"{rev}:{config.holds}")
     return Base(rev, sha, config, rel, holds)
 
 

@@ -130,7 +130,9 @@ class Policy:
             return None
         w = state.window
         which = f" ({w.kind} '{w.cron}' {w.timezone}, {durations.format(w.duration)})" if w else ""
-        opens = f"; it opens {stamp(state.until)}" if state.until else "; it opens within no year"
+        opens = (
+            f"; it opens {stamp(state.until)}" if state.until else f"; no opening within {windows.HORIZON.days} days"
+        )
         return Gate(
             "window", env, f"{env}: the promotion window is closed{which}{opens}", state.until, "--ignore-window"
         )
@@ -284,7 +286,8 @@ def _descends(up: Upstream, old: str, new: str) -> bool:
 
 
 def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
-    """The holds in the config repository's holds file (none when it does not exist)."""
+    """The holds in the config repository's holds file (none when it does not exist), each naming
+    a component of `config` and environments of it (a ConfigError at the file's line if not)."""
     path = root / config.holds
     try:
         text = path.read_text(encoding="utf-8")
@@ -294,4 +297,4 @@ def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
         from promoter.errors import ConfigError
 
         raise ConfigError(f"cannot read the holds file: {exc}", config.holds) from None
-    return holds_file.parse(text, config.holds)
+    return holds_file.validate(holds_file.parse(text, config.holds), config, config.holds)

@@ -16,6 +16,7 @@ from promoter.upstream.git import Git, exit_status
 from promoter.urls import redact
 
 PUSH_TRIES = 3
+SIGNALLED_TRIES = 3  # a local `git push` killed by a signal, tried again
 
 
 @record(frozen=True)
@@ -170,15 +171,12 @@ def commit_ref(git: Git, ref: str, base: str, contents: dict[str, str], subject:
     return sha
 
 
-PREFLIGHT_TRIES = 3
-
-
 def preflight(git: Git, remote: str, options: bool) -> None:
     """Before anything is written: the remote exists and takes a push (and push options, when
     they open the merge request), tried with `git push --dry-run`, which sends nothing."""
     opts = ["-o", "promoter.preflight"] if options else []
     ref = "refs/heads/promoter-preflight"
-    for _ in range(PREFLIGHT_TRIES):
+    for _ in range(SIGNALLED_TRIES):
         proc = git.run("push", "--dry-run", "--porcelain", *opts, remote, f"HEAD:{ref}", check=False)
         if proc.returncode >= 0:
             break
@@ -305,12 +303,17 @@ def push(
     current: BranchCommit | None = done
     for attempt in range(1, tries + 1):
         assert current is not None
-        proc = git.run("push", "--porcelain", "--quiet", *opts, remote, f"{current.sha}:{ref}", check=False)
+        for _ in range(SIGNALLED_TRIES):
+            proc = git.run("push", "--porcelain", "--quiet", *opts, remote, f"{current.sha}:{ref}", check=False)
+            if proc.returncode >= 0:
+                break
+            # killed by a signal (SIGPIPE when a local receive-pack hangs up first on a busy machine):
+            # pushing the same commit again is harmless (no force: it lands once, or is rejected)
         if proc.returncode == 0:
             return current
         rejected = "[rejected]" in proc.stdout or "non-fast-forward" in proc.stderr or "fetch first" in proc.stderr
         if not rejected:
-            detail = redact(proc.stderr.strip() or proc.stdout.strip())
+            detail = redact(proc.stderr.strip() or proc.stdout.strip() or exit_status(proc.returncode))
             raise ExternalError(f"git push to {remote} failed: {detail}")
         if attempt == tries:
             break
