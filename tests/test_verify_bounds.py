@@ -141,10 +141,10 @@ def pids(tmp_path: Path, leftovers: list[int]) -> list[int]:
 def test_a_timeout_ends_the_whole_process_group(tmp_path: Path, leftovers: list[int]) -> None:
     check = background(tmp_path, "sleep 1000 & echo $! > $PIDS; echo started; wait", timeout=1)
     verdict = run(check, tmp_path)
-    assert not verdict.passed
-    assert verdict.detail.endswith(": no result within 1 s: started"), verdict.detail
     [grandchild] = pids(tmp_path, leftovers)
     assert state(grandchild) == "gone"
+    assert not verdict.passed
+    assert verdict.detail.endswith(": no result within 1 s: started"), verdict.detail
 
 
 def test_what_ignores_sigterm_gets_sigkill(tmp_path: Path, leftovers: list[int]) -> None:
