@@ -132,15 +132,13 @@ def _command(check: VerifyCheck, sha: str, short: str, environment: str, root: P
 
 
 class _Tail:
-    """The last `keep` bytes of a stream, and how many came in all."""
+    """The last `keep` bytes of a stream (what came before them is dropped as it comes)."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        self.size = 0
         self._data = bytearray()
 
     def add(self, chunk: bytes) -> None:
-        self.size += len(chunk)
         self._data += chunk
         if len(self._data) > 2 * self.keep:  # trimmed now and then, not on every chunk
             del self._data[: -self.keep]
