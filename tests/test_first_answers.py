@@ -223,6 +223,7 @@ def test_check_reports_a_key_target_whose_places_are_several_images_or_key_paths
         in (kustomize["hint"])
     )
     assert "$.images[?(@.name == 'nginx')].newTag" in kustomize["hint"]
+    assert "(one target per place, with 'format: short')" in kustomize["hint"]  # a path's own default is sha
     assert "locates the tags of 2 images" in helm["message"]
     assert f'path: "$.image.tag"   # {g.HELM}:5 (the component\'s image)' in helm["hint"]
     assert f'path: "$.worker.image.tag"   # {g.HELM}:11' in helm["hint"]

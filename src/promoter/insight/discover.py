@@ -679,8 +679,6 @@ class _File:
                 spots = self._saas_refs(hit.pins)
             else:
                 start = self.char(hit.start)
-                if hit.kind not in ("image", "saas") and comp.image and self._other_image(start, comp.image):
-                    continue  # the tag of another image (one built from the same repository, say)
                 spots = [(hit, start, start + len(hit.value), self.data.count(b"\n", 0, hit.start) + 1)]
             for spot in spots:
                 h, start, _, line = spot
@@ -689,6 +687,8 @@ class _File:
                 if h.kind == "commit" and self.commits is not None:
                     self.commits.setdefault(comp.name, []).append((self.rel, self.data, h))
                     continue
+                if h.kind not in ("image", "saas") and comp.image and self._other_image(start, comp.image):
+                    continue  # the tag of another image (one built from the same repository, say)
                 seen.add((comp.name, start))
                 by_comp.setdefault(comp.name, []).append(spot)
         for spots in by_comp.values():

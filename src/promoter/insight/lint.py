@@ -142,6 +142,8 @@ def _ambiguous(repo: core.Repo, config: str, comp: Component, target: Target, sc
         f"{image or shape} ({', '.join(f'{file}:{line}' for file, line, _ in places)})"
         for (shape, image), places in groups.items()
     )
+    # a path's format is sha unless given: a key's short values need theirs said
+    keep = f", with 'format: {target.format}'" if target.format != "sha" else ""
     paths: list[str] = []
     for (_, image), places in groups.items():
         ours = " (the component's image)" if image is not None and comp.image and same_image(image, comp.image) else ""
@@ -153,7 +155,7 @@ def _ambiguous(repo: core.Repo, config: str, comp: Component, target: Target, sc
             target.line,
             f"{comp.name}: target '{target.name}' ({target.locator.describe()}) locates {several}: {listed}",
             "a promotion rewrites every one of them that holds a pin; give the target the exact path of "
-            "the component's own place (one target per place), one of:\n" + "\n".join("  " + p for p in paths),
+            f"the component's own place (one target per place{keep}), one of:\n" + "\n".join("  " + p for p in paths),
             "ambiguous-target",
             comp.name,
             target.name,
