@@ -186,6 +186,26 @@ def test_discover_snippets_are_exact_named_and_placed_in_an_environment(tmp_path
     assert _texts(repo) == g.moved(before, g.APP, shas[1], shas[2])
 
 
+def test_discover_finds_a_helm_or_kustomize_tag_by_the_image_named_beside_it(tmp_path: Path, run: Run) -> None:
+    """`repository: quay.io/org/app` with `tag:` beside it is the component's image tag, whatever
+    version it holds (here one no target deploys)."""
+    up, shas = g.upstream(tmp_path / "up")
+    files = g.files(shas[1], shas[0])
+    for rel in (g.HELM, g.KUSTOMIZE):
+        files[rel] = files[rel].replace(shas[1][:7], shas[0][:7])
+    repo = make_repo(tmp_path / "config", files)
+    saas = {"name": "saas", "file": g.SAAS, "saas": {}}
+    _config(repo, {"app": {"repo": g.URL, "fetch": str(up), "image": g.IMAGE, "targets": [saas]}})
+    doc = _json(run, "-C", repo, "discover", "-o", "json")
+    found = [(f["file"], f["line"], f["kind"], f["matched"], f["version"]["value"]) for f in doc["findings"]]  # type: ignore[attr-defined]
+    assert [f for f in found if f[0] in (g.HELM, g.KUSTOMIZE)] == [
+        (g.HELM, 5, "image", f"{g.IMAGE} tag", shas[0][:7]),
+        (g.KUSTOMIZE, 8, "image", f"{g.IMAGE} newTag", shas[0][:7]),
+    ]  # not worker's, at the same version
+    paths = {f["file"]: f["suggestion"].get("path") for f in doc["findings"]}  # type: ignore[attr-defined]
+    assert (paths[g.HELM], paths[g.KUSTOMIZE]) == ("$.image.tag", "$.images[?(@.name == 'app')].newTag")
+
+
 def test_snippet_names_of_two_files_of_one_name_are_told_apart(tmp_path: Path, run: Run) -> None:
     up, shas = g.upstream(tmp_path / "up")
     body = f"images:\n  - name: app\n    newTag: {shas[1][:7]}\n  - name: other\n    newTag: 1.0.0\n"

@@ -29,7 +29,8 @@ from pathlib import Path
 from promoter.errors import Refused
 from promoter.insight import snippets
 from promoter.locate import LocateError, saas
-from promoter.locate.yamlnodes import Node, YamlSyntaxError, compose
+from promoter.locate.base import single
+from promoter.locate.yamlnodes import Mapping, Node, Scalar, YamlSyntaxError, compose, version_span, walk
 from promoter.model import Component, EnvLocator, Format, KeyLocator, SaasLocator, Target, TargetScan
 from promoter.pipeline import core, workspace
 from promoter.records import field, record
@@ -232,6 +233,8 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
             pattern, fmt = tag
             add("image", f"{comp.image}:{comp.tag}", comp.image, image + b":" + pattern + _E, fmt)
         add("image", f"{comp.image}@sha256", comp.image, image + rb"@(?P<v>sha256:[0-9a-f]{64})" + _E, "digest")
+        # the image named on its own, a YAML value (Helm's `repository:`): its tag is the mapping's `tag:`
+        add("repository", comp.image, comp.image, image + rb"[\"']?[ \t]*(?:#[^\n]*)?(?=\r?\n|\Z)")
     keys: dict[str, set[Format]] = {}
     envs: dict[str, set[Format]] = {}
     for t in comp.targets:
@@ -585,6 +588,10 @@ def _hits(rel: str, data: bytes, literals: _Literals, commit_needles: list[_Need
                 if pinned[short]:  # else every ref of the file tracks a branch: no need to parse it
                     out.append(_Hit(pins, "saas", needle.matched, m.start(), m.end(), needle.matched, "sha"))
                 continue
+            if needle.kind == "repository":
+                if rel.lower().endswith(_YAML_SUFFIXES):
+                    out.append(_Hit(pins, "repository", needle.matched, m.start(), m.end(), "", "short"))
+                continue
             if needle.kind in ("key", "env") and _commented(data, start):
                 continue  # `# KEY=…` is no assignment and `# key: …` no key (a version or image there is still shown)
             vstart, vend = m.span("v")
@@ -677,6 +684,8 @@ class _File:
                 continue  # the component's own ignore:
             if hit.kind == "saas":
                 spots = self._saas_refs(hit.pins)
+            elif hit.kind == "repository":
+                spots = self._tag_beside(hit)
             else:
                 start = self.char(hit.start)
                 spots = [(hit, start, start + len(hit.value), self.data.count(b"\n", 0, hit.start) + 1)]
@@ -714,6 +723,41 @@ class _File:
         except LocateError:
             return False
         return where is not None and where.image is not None and not same_image(where.image, image)
+
+    def _tag_beside(self, hit: _Hit) -> list[tuple[_Hit, int, int, int]]:
+        """The pinned tag beside the component's image where a YAML mapping names it on its own
+        (Helm's `repository:`, a chart's `image:`, kustomize's `newName:`): the same mapping's
+        `tag:`, `newTag:` or `digest:`."""
+        roots = self.roots()
+        if roots is None:
+            return []
+        comp = hit.pins.component
+        at = self.char(hit.start)
+        for root in roots:
+            for node in walk(root):
+                if not isinstance(node, Mapping) or not node.start <= at <= node.end:
+                    continue
+                named = any(
+                    isinstance(v, Scalar) and (span := version_span(self.text, v)) is not None and span[0] == at
+                    for _, v in node.pairs
+                )
+                if not named:
+                    continue
+                out = []
+                formats: tuple[Format, ...] = ("sha", "short", "digest")
+                for key in ("tag", "newTag", "digest"):
+                    try:
+                        value = single(node, key)
+                    except LocateError:
+                        continue
+                    if not isinstance(value, Scalar) or (span := version_span(self.text, value)) is None:
+                        continue
+                    fmt = next((f for f in formats if comp.pinned(value.value, f)), None)
+                    if fmt is not None:
+                        tag = _Hit(hit.pins, "image", comp.image or "", -1, -1, value.value, fmt, f"{comp.image} {key}")
+                        out.append((tag, span[0], span[1], value.line))
+                return out
+        return []
 
     def _saas_refs(self, pins: _Pins) -> list[tuple[_Hit, int, int, int]]:
         """The pinned refs of the resource templates built from the component's repo."""
