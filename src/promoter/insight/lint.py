@@ -24,8 +24,8 @@ class Problem:
     line: int
     message: str
     hint: str
-    # for programs: locates-nothing, ambiguous-target, environment-disagrees, uncovered-pin,
-    # policy-<rule> (policy-held, policy-window, policy-soaking, policy-blocked: `check --base`)
+    # for programs: locates-nothing, environment-disagrees, uncovered-pin, policy-<rule> (policy-held,
+    # policy-window, policy-soaking, policy-blocked: `check --base`)
     kind: str
     component: str
     target: str | None = None  # None when no one target is concerned (an environment, an uncovered pin)
@@ -115,7 +115,8 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
 
 
 def _ambiguous(repo: core.Repo, config: str, comp: Component, target: Target, scans: list[TargetScan]) -> list[Problem]:
-    """A `key:` or `path:` target whose places (pinned or not) are of more than one kind: under
+    """Problems of kind `ambiguous-target`: a `key:` or `path:` target whose places (pinned or not)
+    are of more than one kind: under
     different key paths (`$.image.tag` and `$.worker.image.tag`), or the tags of different images
     (`images[]` items of a kustomization): a promotion rewrites every one of them that holds a pin."""
     from promoter.insight.snippets import kinds
