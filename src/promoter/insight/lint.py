@@ -116,9 +116,9 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
 
 def _ambiguous(repo: core.Repo, config: str, comp: Component, target: Target, scans: list[TargetScan]) -> list[Problem]:
     """Problems of kind `ambiguous-target`: a `key:` or `path:` target whose places (pinned or not)
-    are of more than one kind: under
-    different key paths (`$.image.tag` and `$.worker.image.tag`), or the tags of different images
-    (`images[]` items of a kustomization): a promotion rewrites every one of them that holds a pin."""
+    are of more than one kind: under different key paths (`$.image.tag` and `$.worker.image.tag`),
+    or the tags of different images (`images[]` items of a kustomization): a promotion rewrites
+    every one of them that holds a pin."""
     from promoter.insight.snippets import kinds
 
     groups: dict[tuple[str, str | None], list[tuple[str, int, str]]] = {}  # kind -> (file, line, path)
