@@ -253,21 +253,27 @@ def test_check_reports_a_key_target_whose_places_are_several_images_or_key_paths
 
 
 def test_check_reports_a_key_target_under_several_key_paths(tmp_path: Path, run: Run) -> None:
+    """Values under two key paths that name no image are two kinds of place; the tags of one
+    image, wherever they stand, are one (both the component's)."""
     up, shas = g.upstream(tmp_path / "up")
-    repo = make_repo(
-        tmp_path / "config",
-        {"values.yaml": f"app:\n  version: {shas[1][:7]}\nmigrations:\n  version: {shas[1][:7]}\n"},
+    short = shas[1][:7]
+    chart = (
+        f"app:\n  image:\n    repository: {g.IMAGE}\n    tag: {short}\n"
+        f"jobs:\n  migrate:\n    image:\n      repository: {g.IMAGE}\n      tag: {short}\n"
     )
-    _config(
-        repo,
-        {"app": {"repo": g.URL, "fetch": str(up), "targets": [{"name": "v", "file": "values.yaml", "key": "version"}]}},
-    )
+    values = f"app:\n  version: {short}\nmigrations:\n  version: {short}\n"
+    repo = make_repo(tmp_path / "config", {"values.yaml": values, "chart.yaml": chart})
+    targets = [
+        {"name": "v", "file": "values.yaml", "key": "version"},
+        {"name": "tags", "file": "chart.yaml", "key": "tag"},
+    ]
+    _config(repo, {"app": {"repo": g.URL, "fetch": str(up), "targets": targets}})
     doc = _json(run, "-C", repo, "check", "-o", "json")
     (problem,) = doc["problems"]  # type: ignore[misc]
-    assert problem["kind"] == "ambiguous-target"
+    assert (problem["kind"], problem["target"]) == ("ambiguous-target", "v")
     assert (
         "locates values under 2 key paths: $.app.version (values.yaml:2); $.migrations.version (values.yaml:4)"
-        in (problem["message"])
+        in problem["message"]
     )
     assert 'path: "$.app.version"   # values.yaml:2' in problem["hint"]
 

@@ -155,14 +155,16 @@ def target(
 def kinds(
     text: str, roots: list[Node], comp: Component, locator: Locator, fmt: Format
 ) -> dict[tuple[str, str | None], list[tuple[int, Place]]]:
-    """The places a `key:` or `path:` locator finds in a file (pinned or not), by kind: the shape
-    of their key path and the image they are the tag of; each with its line."""
+    """The places a `key:` or `path:` locator finds in a file (pinned or not), by kind: the image
+    they are the tag of, or where they name none, the shape of their key path (`$.images[*].newTag`);
+    each with its line. The tags of one image are one kind wherever they stand."""
     out: dict[tuple[str, str | None], list[tuple[int, Place]]] = {}
     t = Target("t", "t", None, None, locator, fmt, False, 0)
     for found in find(text, comp, t, roots):
         where = place(text, roots, found.start)
         if where is not None:
-            out.setdefault((where.shape, where.image), []).append((found.line, where))
+            kind = ("", where.image) if where.image is not None else (where.shape, None)
+            out.setdefault(kind, []).append((found.line, where))
     return out
 
 
