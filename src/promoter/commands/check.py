@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 DESCRIPTION = (
-    "Every problem as FILE:LINE: message, with what to do: a target that locates nothing, an\n"
+    "Every problem as FILE:LINE: message, with what to do: a target that locates nothing, a\n"
+    "key: or path: target whose places are of several kinds (key paths, images), an\n"
     "environment whose targets run different versions, a pin no target covers (outside\n"
     "ignore:). With --base, also every pin changed since REV judged by the promotion policy."
 )

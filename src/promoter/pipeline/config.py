@@ -40,6 +40,7 @@ COMPONENT_KEYS = (
     "blocked",
     "hotfix",
     "forge",
+    "ignore",
     "targets",
 )
 TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds")
@@ -349,13 +350,14 @@ def _verify(r: _Reader, env: str, node: Node) -> VerifyCheck:
     return VerifyCheck("commit_status", node.line, statuses=names, timeout=timeout, retries=retries)
 
 
-def _ignore(r: _Reader, node: Node) -> tuple[str, ...]:
-    """`ignore:` globs of repo-relative paths (`*`, `?`, `**`, `[...]`) that discover/check skip."""
-    globs = r.strings(node, "ignore")
+def _ignore(r: _Reader, node: Node, what: str = "ignore") -> tuple[str, ...]:
+    """`ignore:` globs of repo-relative paths (`*`, `?`, `**`, `[...]`) that discover/check skip
+    (at the top level for every component, in a component for its own pins)."""
+    globs = r.strings(node, what)
     items = node.items if isinstance(node, Sequence) else []
     for glob_, item in zip(globs, items):
         if glob_.startswith("/") or glob_ == ".." or glob_.startswith("../"):
-            raise r.error(item, f"ignore: '{glob_}' must be a glob relative to the repository root")
+            raise r.error(item, f"{what}: '{glob_}' must be a glob relative to the repository root")
     return globs
 
 
@@ -508,6 +510,7 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
             if forge not in ("github", "gitlab"):
                 raise r.error(f["kind"][1], f"{what}: forge.kind must be 'github' or 'gitlab', not '{forge}'")
         forge_api = r.string(f["api_url"][1], f"{what}: forge.api_url") if "api_url" in f else None
+    ignore = _ignore(r, m["ignore"][1], f"{what}: ignore") if "ignore" in m else ()
     if "targets" not in m:
         raise r.error(key, f"{what}: missing 'targets'")
     tnode = m["targets"][1]
@@ -540,6 +543,7 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         hotfix,
         forge,
         forge_api,
+        ignore,
     )
 
 
