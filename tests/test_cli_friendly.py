@@ -88,7 +88,7 @@ def test_commit_says_which_branch_and_that_you_are_on_it(world, run: Run) -> Non
 
 # ------------------------------------------------------------------------------------------ help
 MINE = ["status", "plan", "promote", "changelog", "discover", "check", "history"]
-MINE += ["hold", "release", "rollback", "demo", "help", "init"]
+MINE += ["hold", "release", "rollback", "demo", "help", "init", "reconcile"]
 THEIRS = {("status", "out")}  # options the reconcile and status-html work added: theirs to word
 NO_OFFLINE = {"changelog", "discover", "hold", "release", "demo", "help", "init"}
 
@@ -113,7 +113,7 @@ def _section(text: str, title: str) -> list[str]:
 
 @pytest.mark.parametrize("command", MINE)
 def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from promoter.cli import _commands, build_parser
+    from promoter.cli import build_parser, commands_of
 
     text = _help(capsys, command, "--help")
     assert _help(capsys, "help", command) == text  # `promoter help CMD` is the same page
@@ -123,7 +123,7 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
     assert 2 <= len(examples) <= 3 and all(e.strip().startswith("promoter ") for e in examples)
     codes = [line.split()[0] for line in _section(text, "exit codes") if not line.startswith("       ")]
     assert codes[0] == "0" and "1" in codes and codes[-1] == "130"
-    parser = _commands(build_parser())[command]
+    parser = commands_of(build_parser())[command]
     for action in parser._actions:
         if action.option_strings == ["-h", "--help"]:
             continue
@@ -151,17 +151,17 @@ def test_help_alone_is_the_overview_and_exit_0(capsys: pytest.CaptureFixture[str
 def test_a_run_makes_only_its_own_commands_parser() -> None:
     """The commands' parsers are made on first use (the run's own command, a help page, a
     did-you-mean), each as `build_parser` describes it: the same help as made at once."""
-    from promoter.cli import _Command, _commands, build_parser
+    from promoter.cli import _Command, build_parser, commands_of
 
     parser = build_parser()
-    made = lambda: sorted(k for k, v in dict.items(_commands(parser)) if not isinstance(v, _Command))  # noqa: E731
+    made = lambda: sorted(k for k, v in dict.items(commands_of(parser)) if not isinstance(v, _Command))  # noqa: E731
     assert made() == []
     args = parser.parse_args(["status", "--offline", "-o", "json"])
     assert (args.command, args.offline, args.output) == ("status", True, "json")
     assert made() == ["status"]
-    assert "--detailed-exitcode" in _commands(parser)["plan"].format_help()
+    assert "--detailed-exitcode" in commands_of(parser)["plan"].format_help()
     assert made() == ["plan", "status"]
-    assert len(_commands(parser).values()) == len(made()) == 14  # asking for all makes all
+    assert len(commands_of(parser).values()) == len(made()) == 14  # asking for all makes all
 
 
 def test_help_and_version_stay_light() -> None:
@@ -175,4 +175,24 @@ def test_help_and_version_stay_light() -> None:
         "print(sorted(mods), 'yaml' in sys.modules, 'difflib' in sys.modules, 'typing' in sys.modules)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.splitlines()[-1] == "['promoter', 'promoter.cli', 'promoter.errors'] False False False"
+    # the command line, the errors, and only the modules of the commands asked for (promote's help
+    # takes plan's words for --offline)
+    commands = ["promoter.commands", "promoter.commands._common"]
+    commands += [f"promoter.commands.{c}" for c in ("help", "plan", "promote", "status")]
+    expected = sorted(["promoter", "promoter.cli", "promoter.errors", *commands])
+    assert proc.stdout.splitlines()[-1] == f"{expected} False False False"
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "132"])
+def test_exit_codes_flow_at_every_width(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A meaning written over two lines in the source flows again at the terminal's width: no run of
+    spaces inside it, no line over the width."""
+    from promoter.cli import build_parser, commands_of
+
+    monkeypatch.setenv("COLUMNS", columns)
+    for name, parser in commands_of(build_parser()).items():
+        text = parser.format_help()
+        codes = text.split("\nexit codes:\n", 1)[1]
+        for line in codes.splitlines():
+            assert "  " not in line[7:].strip(), f"{name} at {columns}: {line!r}"  # after "  3    "
+            assert len(line) <= max(int(columns) - 2, 40), f"{name} at {columns}: {line!r}"

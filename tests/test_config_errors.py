@@ -207,7 +207,10 @@ def test_missing_config_file(tmp_path: Path, run) -> None:  # type: ignore[no-un
     repo = make_repo(tmp_path / "r", {"a.yaml": "tag: abc1234\n"})
     code, out, err = run("-C", repo, "status")
     assert code == 2
-    assert err == f"promoter: error: {repo / 'promotion.yaml'}: no such file (create it, or point --config at one)\n"
+    assert err == (
+        f"promoter: error: no promotion.yaml in {repo}: promoter init --component NAME --repo URL writes a first one "
+        "(or --config FILE)\n"
+    )
 
 
 def test_config_not_utf8(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]

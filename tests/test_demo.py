@@ -47,3 +47,35 @@ def test_demo_refuses_a_non_empty_directory(tmp_path: Path, run) -> None:  # typ
     assert code == 2
     assert "is not empty" in err
     assert [p.name for p in tmp_path.iterdir()] == ["x"]
+
+
+def test_demo_runs_where_git_has_no_identity(tmp_path: Path) -> None:
+    """A fresh Debian machine or CI runner: no user.name/user.email anywhere, and git told not to
+    guess one (user.useConfigOnly). The demo's repositories carry their own identity."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "EMAIL"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_COUNT="1",
+        GIT_CONFIG_KEY_0="user.useConfigOnly",
+        GIT_CONFIG_VALUE_0="true",
+    )
+    probe = subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], env=env, capture_output=True, text=True)
+    assert probe.returncode != 0  # the machine as the newcomer has it: git knows no one
+    proc = subprocess.run(
+        [sys.executable, "-m", "promoter", "demo", str(tmp_path / "demo")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "committed" in proc.stdout and "Author identity unknown" not in proc.stderr

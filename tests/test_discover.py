@@ -95,7 +95,8 @@ EXPECTED = [
         f"quay.io/example/recon:{SHORT}",
         SHORT,
         {
-            "name": "Dockerfile-1",
+            "name": "Dockerfile-recon-image",
+            "environment": "default",
             "file": "Dockerfile",
             "regex": r"quay\.io/example/recon:(?P<version>[0-9a-f]{7})(?![0-9a-f])",
             "format": "short",
@@ -108,7 +109,8 @@ EXPECTED = [
         SHORT,
         SHORT,
         {
-            "name": "deploy-values-1",
+            "name": "values-tag",
+            "environment": "deploy",
             "file": "deploy/values.json",
             "regex": r'\{"tag": "(?P<version>[0-9a-f]{7})(?![0-9a-f])',
             "format": "short",
@@ -120,7 +122,13 @@ EXPECTED = [
         "saas",
         "https://github.com/example/recon",
         SHA,
-        {"name": "saas-saas-recon-stage", "file": "saas/saas-recon-stage.yaml", "saas": {}, "format": "sha"},
+        {
+            "name": "saas-recon-stage",
+            "environment": "production",  # its ref's namespace
+            "file": "saas/saas-recon-stage.yaml",
+            "saas": {},
+            "format": "sha",
+        },
     ),
     (
         "saas/saas-recon.yaml",
@@ -129,7 +137,8 @@ EXPECTED = [
         f"quay.io/example/recon:{SHORT}",
         SHORT,
         {
-            "name": "saas-saas-recon-2",
+            "name": "saas-recon-recon-image",
+            "environment": "saas",
             "file": "saas/saas-recon.yaml",
             "regex": r"quay\.io/example/recon:(?P<version>[0-9a-f]{7})(?![0-9a-f])",
             "format": "short",
@@ -142,7 +151,8 @@ EXPECTED = [
         "recon_image_tag",
         OLD,
         {
-            "name": "shared-other-recon_image_tag",
+            "name": "other-recon_image_tag",
+            "environment": "shared",
             "file": "shared/other.yaml",
             "key": "recon_image_tag",
             "format": "short",
@@ -171,7 +181,8 @@ def test_discover_reports_each_uncovered_pin_with_a_working_snippet(extra: Path,
     assert docker["component"] == "recon"
     assert docker["format"] == "short"
     assert docker["snippet"] == (
-        "- name: Dockerfile-1\n"
+        "- name: Dockerfile-recon-image\n"
+        "  environment: default\n"
         "  file: Dockerfile\n"
         "  regex: quay\\.io/example/recon:(?P<version>[0-9a-f]{7})(?![0-9a-f])\n"
         "  format: short\n"
@@ -190,7 +201,7 @@ def test_discover_table_and_yaml(extra: Path, run) -> None:  # type: ignore[no-u
     assert lines[0].split() == ["FILE:LINE", "COMPONENT", "MATCHED", "TEXT"]
     assert lines[1].split()[:4] == ["Dockerfile:1", "recon", "image", f"quay.io/example/recon:{SHORT}"]
     assert "suggested targets for recon (paste under its targets:):" in lines
-    assert "  - name: shared-other-recon_image_tag" in lines
+    assert "  - name: other-recon_image_tag" in lines
     assert lines[-1] == "5 pins found in 5 files; 1 binary and 0 huge files skipped"
 
     code, out, err = run("-C", extra, "discover", "-o", "yaml")
@@ -329,7 +340,8 @@ def test_check_uncovered_pin_message_and_hint(clean: Path, run) -> None:  # type
     assert out == (
         f"Dockerfile:1: recon: {SHORT} is pinned here (image quay.io/example/recon:{SHORT}) but no target covers it\n"
         "    add this target to component 'recon' in promotion.yaml, or add 'Dockerfile' to its ignore: list:\n"
-        "    - name: Dockerfile-1\n"
+        "    - name: Dockerfile-recon-image\n"
+        "      environment: default\n"
         "      file: Dockerfile\n"
         "      regex: quay\\.io/example/recon:(?P<version>[0-9a-f]{7})(?![0-9a-f])\n"
         "      format: short\n"
@@ -426,6 +438,7 @@ def test_any_sha_reports_upstream_commits_only(tmp_path: Path, run) -> None:  # 
     ]
     assert doc["findings"][0]["suggestion"] == {
         "name": "NOTES-1",
+        "environment": "default",
         "file": "NOTES.md",
         "regex": "from (?P<version>[0-9a-f]{40})(?![0-9a-f])",
         "format": "sha",
@@ -483,7 +496,13 @@ def test_snapshot_saas_only_config_finds_the_other_862eebc_pins(snapshot_tree: P
             17,
             "862eebc",
             "export RECONCILE_IMAGE_TAG=862eebc",
-            {"name": "env-RECONCILE_IMAGE_TAG", "file": ".env", "env": "RECONCILE_IMAGE_TAG", "format": "short"},
+            {
+                "name": "env-RECONCILE_IMAGE_TAG",
+                "environment": "default",
+                "file": ".env",
+                "env": "RECONCILE_IMAGE_TAG",
+                "format": "short",
+            },
         ),
         (
             "data/pipelines/tekton-provider-global-defaults.yaml",
@@ -491,7 +510,8 @@ def test_snapshot_saas_only_config_finds_the_other_862eebc_pins(snapshot_tree: P
             "862eebc",
             "qontract_reconcile_image_tag: 862eebc",
             {
-                "name": "data-pipelines-tekton-provider-global-defaults-qontract_reconcile_image_tag",
+                "name": "tekton-provider-global-defaults-qontract_reconcile_image_tag",
+                "environment": "pipelines",
                 "file": "data/pipelines/tekton-provider-global-defaults.yaml",
                 "key": "qontract_reconcile_image_tag",
                 "format": "short",
@@ -503,7 +523,8 @@ def test_snapshot_saas_only_config_finds_the_other_862eebc_pins(snapshot_tree: P
             "862eebc",
             "qontract_reconcile_image_tag: '862eebc'",
             {
-                "name": "resources-jenkins-global-defaults-qontract_reconcile_image_tag",
+                "name": "defaults-qontract_reconcile_image_tag",
+                "environment": "global",
                 "file": "resources/jenkins/global/defaults.yaml",
                 "key": "qontract_reconcile_image_tag",
                 "format": "short",

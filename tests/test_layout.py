@@ -17,7 +17,7 @@ FLOORS = [
     {"ship"},
     {"render"},
     {"demo"},
-    {"cli", "__main__"},
+    {"cli", "__main__", "commands"},  # the command line: one module per command
 ]
 
 

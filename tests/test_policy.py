@@ -214,18 +214,25 @@ def test_check_base_holds_hand_made_changes_to_the_same_rules(
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert (code, out) == (0, "ok: no problems\n"), out
     monkeypatch.setenv("PROMOTER_NOW", "2026-12-04T17:00:00+01:00")  # and on Friday evening, with a window
+    git(cfg, "switch", "-q", "main")  # on the base: the change's own config does not judge it
     (cfg / "promotion.yaml").write_text(
         world.yaml(
             "    windows:\n      - deny: '0 16 * * FRI'\n        duration: 64h\n        timezone: Europe/Berlin\n"
         )
     )
+    git(cfg, "commit", "-qam", "windows")
+    git(cfg, "switch", "-q", "by-hand")
+    git(cfg, "rebase", "-q", "main")
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert code == 3 and "production: the promotion window is closed" in out and "merge it when the window opens" in out
 
 
 def test_check_base_refuses_a_change_to_a_held_environment(world: World, run) -> None:  # type: ignore[no-untyped-def]
     c, cfg = world.c, world.config
-    assert run("-C", cfg, "hold", "app", "--env", "production", "--reason", "freeze")[0] == 0
+    code, out, err = run("-C", cfg, "hold", "app", "--env", "production", "--reason", "freeze")
+    assert code == 0 and "hold app in production: wrote promotion-holds.yaml" in out
+    # a hold written but not committed holds only this clone: said, with what commits it
+    assert "not committed: this takes effect for everyone" in err and "--commit or --push does it" in err
     git(cfg, "add", "promotion-holds.yaml")
     git(cfg, "commit", "-qm", "hold")
     git(cfg, "switch", "-q", "-c", "by-hand")

@@ -161,12 +161,14 @@ def test_commit_on_a_new_branch_commits_exactly_the_files_written(world, run) ->
     assert message.splitlines()[0] == f"promote reconcile {r[1][:7]} to {r[3][:7]}"
     assert f"prod [production] saas.yaml: {r[1][:7]} -> {r[3][:7]} (1 place)" in message
     assert f"2 commits from {r[1][:7]} to {r[3][:7]}\nby Ada Lovelace (2)\n" in message
-    assert message.rstrip().splitlines()[-4:] == [
+    *trailers, digest = message.rstrip().splitlines()[-5:]
+    assert trailers == [
         "Promoted-Component: reconcile",
         f"Promoted-From: {r[1]}, {r[1][:7]}",
         f"Promoted-To: {r[3]}",
         "Promoted-Environments: production, ci",
     ]
+    assert re.fullmatch(r"Promoted-Hash: [0-9a-f]{64}", digest)  # what proves it promoter's own (commit.proven)
 
 
 def test_promote_several_components_in_dependency_order(world, run) -> None:  # type: ignore[no-untyped-def]

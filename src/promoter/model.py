@@ -93,6 +93,7 @@ class Component:
     hotfix: tuple[str, ...] = ()  # sha prefixes that may skip soak and windows
     forge: str | None = None  # where its commits' statuses are read: "github" or "gitlab" (default: by host)
     forge_api: str | None = None  # that forge's API base (default: from the repo's URL)
+    ignore: tuple[str, ...] = ()  # globs of files whose pins discover/check do not count as this component's
 
     def is_blocked(self, sha: str) -> str | None:
         """The `blocked:` prefix that names `sha`, if any."""

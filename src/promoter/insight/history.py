@@ -162,6 +162,16 @@ class Segment:
 
 
 @record(frozen=True)
+class Clamp:
+    """A first-parent commit dated after the time of judging (a committer's clock was wrong): what
+    it brought is counted from `used` instead, the time of judging or, when earlier, the date of
+    the first-parent commits made after it."""
+
+    commit: ConfigCommit
+    used: datetime
+
+
+@record(frozen=True)
 class Lag:
     """When each environment first ran one version."""
 
@@ -241,6 +251,9 @@ class History:
     earlier: list[Change] = field(default_factory=list)  # before --since: what ran when the period starts
     resolved: dict[str, str] = field(default_factory=dict)  # value -> the upstream commit it names
     index: BranchIndex | None = None
+    first_parent: bool = False  # what ran on the branch: its first-parent history (the policy's view)
+    boundary: ConfigCommit | None = None  # a shallow clone's last commit, reached with the targets' files in it
+    clamped: list[Clamp] = field(default_factory=list)  # first-parent commits dated after the time of judging
     _timelines: dict[str, list[Segment]] = field(default_factory=dict)
     _versions: dict[str, str] = field(default_factory=dict)  # a short value -> the one full value it starts
 
@@ -457,7 +470,7 @@ def _locate(comp: Component, target: Target, path: str, data: bytes) -> _Located
     return tuple(dict.fromkeys(loc.value for loc in locations))
 
 
-def _log(git: Git, pathspecs: list[str]) -> list[ConfigCommit]:
+def _log(git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool = False) -> list[ConfigCommit]:
     out = git.run(
         "log",
         "--no-color",
@@ -465,9 +478,11 @@ def _log(git: Git, pathspecs: list[str]) -> list[ConfigCommit]:
         "--no-renames",
         "--reverse",
         "--topo-order",
+        *(["--first-parent"] if first_parent else []),
         "-z",
         "--format=" + "%x1e".join(_FIELDS),
-        "HEAD",
+        "--end-of-options",
+        rev,
         "--",
         *pathspecs,
     ).stdout
@@ -545,20 +560,36 @@ def build(
     upstream: Upstream | None = None,
     since: datetime | None = None,
     progress: Progress | None = None,
+    *,
+    rev: str = "HEAD",
+    first_parent: bool = False,
+    now: datetime | None = None,
 ) -> History:
     """Every change of `targets`' values in the history of the config repository at `root`.
 
+    With `first_parent`, what ran on the branch `rev`: its first-parent history only, each commit
+    compared with its first parent, so a merge commit brings (at its own date) what its branch
+    changed, and the commits of that branch count for nothing; a shallow clone's last commit
+    reached is `History.boundary`; with `now` (the time of judging), a commit dated after it is
+    counted from `now` or the date of the commits made after it, when earlier (`History.clamped`).
+
     `progress`, when given, is called with a short line saying how far the work is."""
     git = Git(root)
-    history = History(comp, targets, [], since=since)
+    history = History(comp, targets, [], since=since, first_parent=first_parent)
     if not targets:
         return history
-    if not git.ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}"):
+    if not git.ok("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"):
         return history
     if progress is not None:
         progress("reading the log of the targets' files…")
-    commits = _log(git, list(dict.fromkeys(_pathspec(t) for t in targets)))
-    parents = {c.sha: [f"{c.sha}^{i}" for i in range(1, len(c.parents) + 1)] for c in commits}
+    commits = _log(git, list(dict.fromkeys(_pathspec(t) for t in targets)), rev, first_parent)
+    if first_parent:
+        parents = {c.sha: [f"{c.sha}^1"] if c.parents else [] for c in commits}
+        if commits and not commits[0].parents and commits[0].sha in _shallow(git):
+            history.boundary = commits[0]
+    else:
+        parents = {c.sha: [f"{c.sha}^{i}" for i in range(1, len(c.parents) + 1)] for c in commits}
+    dates = _clamped(git, rev, commits, now, history) if first_parent and now is not None else {}
     wanted = list(dict.fromkeys([*(c.sha for c in commits), *(p for ps in parents.values() for p in ps)]))
     per_commit: dict[str, list[TargetChange]] = {}
     notes: list[Note] = []
@@ -594,7 +625,7 @@ def build(
                 state[tc.target] = tc.new
             pinned[ch.commit.sha] = (before, frozenset(v for vs in state.values() for v in vs))
         _upstream_facts(history, rows, pinned, upstream, progress)
-    _timelines(history, rows)
+    _timelines(history, rows, dates)
     history.changes = [ch for ch in rows if since is None or ch.commit.date >= since]
     history.earlier = [ch for ch in rows if since is not None and ch.commit.date < since]
     order = {c.sha: i for i, c in enumerate(commits)}
@@ -604,8 +635,45 @@ def build(
     return history
 
 
-def _timelines(history: History, rows: list[Change]) -> None:
-    """Per environment, what its targets pinned after each change, from --since on."""
+def _shallow(git: Git) -> set[str]:
+    """The commits where a shallow clone's history stops (none in a whole clone)."""
+    path = Path(git.out("rev-parse", "--git-path", "shallow"))
+    try:
+        text = (path if path.is_absolute() else git.cwd / path).read_text(encoding="ascii")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return set()
+    return set(text.split())
+
+
+def _clamped(git: Git, rev: str, commits: list[ConfigCommit], now: datetime, history: History) -> dict[str, datetime]:
+    """The date each first-parent commit dated after `now` is counted from: `now`, or the earliest
+    date of the first-parent commits made after it that are not in the future themselves (it
+    existed before they did)."""
+    future = [c for c in commits if c.date > now]
+    if not future:
+        return {}
+    limit = int(now.timestamp())
+    bound = limit
+    before: dict[str, int] = {}  # sha -> the earliest date of the commits after it (newest first)
+    listed = git.out("rev-list", "--first-parent", "--timestamp", "--end-of-options", f"{future[0].sha}..{rev}", "--")
+    for line in listed.splitlines():
+        stamp, _, sha = line.partition(" ")
+        before[sha] = bound
+        if int(stamp) <= limit:
+            bound = min(bound, int(stamp))
+    before[future[0].sha] = bound
+    out = {}
+    for c in future:
+        used = datetime.fromtimestamp(before.get(c.sha, limit), UTC)
+        out[c.sha] = used
+        history.clamped.append(Clamp(c, used))
+    return out
+
+
+def _timelines(history: History, rows: list[Change], dates: dict[str, datetime] | None = None) -> None:
+    """Per environment, what its targets pinned after each change, from --since on (a change at
+    its commit's date, or the one `dates` gives it)."""
+    dates = dates or {}
     envs = history.environments
     of_env = {e: [t.name for t in history.targets if t.environment == e] for e in envs}
     state: dict[str, tuple[str, ...]] = {}
@@ -618,7 +686,8 @@ def _timelines(history: History, rows: list[Change]) -> None:
             mine = segs[env]
             if mine and set(mine[-1][1]) == set(values):
                 continue
-            start = max(ch.commit.date, mine[-1][0]) if mine else ch.commit.date  # a branch merged late
+            when = dates.get(ch.commit.sha, ch.commit.date)
+            start = max(when, mine[-1][0]) if mine else when  # a branch merged late
             flags = [tc.rollback for tc in ch.target_changes if tc.environment == env]
             rollback = True if True in flags else None if None in flags else False
             mine.append((start, values, ch, rollback))

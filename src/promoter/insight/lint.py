@@ -8,8 +8,10 @@ when the uncovered ones are looked for (`discover.uncovered`).
 from __future__ import annotations
 
 from promoter.errors import Refused
-from promoter.insight.discover import Finding, Scanned, config_file, scan_targets, uncovered
-from promoter.model import Component
+from promoter.insight.discover import Finding, Scanned, config_file, same_image, scan_targets, uncovered
+from promoter.locate import LocateError
+from promoter.locate.yamlnodes import YamlSyntaxError
+from promoter.model import Component, KeyLocator, PathLocator, Target, TargetScan
 from promoter.pipeline import core
 from promoter.records import record
 
@@ -22,22 +24,34 @@ class Problem:
     line: int
     message: str
     hint: str
-    # for programs: locates-nothing, environment-disagrees, uncovered-pin, policy-<rule> (policy-held,
-    # policy-window, policy-soaking, policy-blocked: `check --base`)
+    # for programs: locates-nothing, environment-disagrees, uncovered-pin; with `check --base`:
+    # policy-<rule> (policy-held, policy-window, policy-soaking, policy-blocked), unpinned (a pin
+    # turned into a value that is no pin), policy-changed (the change edits the policy itself)
     kind: str
     component: str
     target: str | None = None  # None when no one target is concerned (an environment, an uncovered pin)
     environment: str | None = None
     value: str | None = None  # the version concerned, as in the file
     sha: str | None = None  # its full sha, when known
+    note: bool = False  # shown, but no failure: a change of policy alone (`check --base`)
+
+
+def failing(problems: list[Problem]) -> list[Problem]:
+    """The problems `check` fails on (exit 3): all but the notes."""
+    return [p for p in problems if not p.note]
 
 
 def lint(repo: core.Repo, components: list[Component]) -> list[Problem]:
-    """Every problem of the config repository: targets that do not locate their pins, environments
-    whose targets disagree, pins no target covers (outside `ignore:`)."""
+    """Every problem of the config repository: targets that do not locate their pins, targets
+    whose places are of several kinds (key paths, images), environments whose targets disagree,
+    pins no target covers (outside `ignore:`)."""
     config = config_file(repo) or repo.config.path
     everything = [(comp, scan_targets(repo, comp)) for comp in components]
     problems = [p for comp, scanned in everything for p in _target_problems(config, comp, scanned)]
+    for comp, scanned in everything:
+        for target, scans in scanned:
+            if not isinstance(scans, Refused) and isinstance(target.locator, KeyLocator | PathLocator):
+                problems += _ambiguous(repo, config, comp, target, scans)
     for f in uncovered(repo, everything).findings:
         problems.append(
             Problem(
@@ -61,14 +75,21 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
     values: dict[str, dict[str, list[str]]] = {}  # environment -> version -> targets
     for target, scans in scanned:
         if isinstance(scans, Refused):
+            tags = scans.release_tags if isinstance(scans, core.NotLocated) else set()
             for message in str(scans).splitlines():
+                hint = (
+                    f"promoter promotes commits, not release tags (not yet): pin the commit the tag names "
+                    f"(its 40-hex sha) there, or take target '{target.name}' out"
+                    if message in tags
+                    else f"fix target '{target.name}' (its file or locator) so that it locates the pinned "
+                    "value, or set 'optional: true' if the value may be absent"
+                )
                 problems.append(
                     Problem(
                         config,
                         target.line,
                         f"{comp.name}: {message}",
-                        f"fix target '{target.name}' (its file or locator) so that it locates the pinned "
-                        "value, or set 'optional: true' if the value may be absent",
+                        hint,
                         "locates-nothing",
                         comp.name,
                         target.name,
@@ -100,6 +121,57 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
     return problems
 
 
+def _ambiguous(repo: core.Repo, config: str, comp: Component, target: Target, scans: list[TargetScan]) -> list[Problem]:
+    """Problems of kind `ambiguous-target`: a `key:` or `path:` target whose places (pinned or not)
+    are of more than one kind: under different key paths (`$.image.tag` and `$.worker.image.tag`),
+    or the tags of different images (`images[]` items of a kustomization): a promotion rewrites
+    every one of them that holds a pin."""
+    from promoter.insight.snippets import kinds
+
+    groups: dict[tuple[str, str | None], list[tuple[str, int, str]]] = {}  # kind -> (file, line, path)
+    for file in dict.fromkeys(f for ts in scans for f in ts.files):
+        try:
+            text = repo.workspace.read(file)
+            found = kinds(text, repo.workspace.nodes(file), comp, target.locator, target.format)
+        except (Refused, LocateError, YamlSyntaxError):
+            continue  # said by the scan already
+        for kind, at in found.items():
+            groups.setdefault(kind, []).extend((file, line, where.path) for line, where in at)
+    if len(groups) < 2:
+        return []
+    images = {image for _, image in groups}
+    if None not in images:
+        several = f"the tags of {len(groups)} images"
+    elif len(images) == 1:
+        several = f"values under {len(groups)} key paths"
+    else:
+        several = f"{len(groups)} kinds of places"
+    listed = "; ".join(
+        f"{image or shape} ({', '.join(f'{file}:{line}' for file, line, _ in places)})"
+        for (shape, image), places in groups.items()
+    )
+    # a path's format is sha unless given: a key's short values need theirs said
+    keep = f", with 'format: {target.format}'" if target.format != "sha" else ""
+    paths: list[str] = []
+    for (_, image), places in groups.items():
+        ours = " (the component's image)" if image is not None and comp.image and same_image(image, comp.image) else ""
+        for file, line, path in places:
+            paths.append(f'path: "{path}"   # {file}:{line}{ours}')
+    return [
+        Problem(
+            config,
+            target.line,
+            f"{comp.name}: target '{target.name}' ({target.locator.describe()}) locates {several}: {listed}",
+            "a promotion rewrites every one of them that holds a pin; give the target the exact path of "
+            f"the component's own place (one target per place{keep}), one of:\n" + "\n".join("  " + p for p in paths),
+            "ambiguous-target",
+            comp.name,
+            target.name,
+            target.environment,
+        )
+    ]
+
+
 def _what(f: Finding) -> str:
     if f.kind == "version":
         return "the deployed version"
@@ -114,4 +186,4 @@ def _what(f: Finding) -> str:
     return "a commit of the upstream"
 
 
-__all__ = ["Problem", "lint"]
+__all__ = ["Problem", "failing", "lint"]

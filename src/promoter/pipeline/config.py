@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +40,7 @@ COMPONENT_KEYS = (
     "blocked",
     "hotfix",
     "forge",
+    "ignore",
     "targets",
 )
 TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds")
@@ -151,8 +153,16 @@ def load(config_path: Path, root: Path) -> Config:
         raise ConfigError("no such file (create it, or point --config at one)", shown) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", shown) from None
+    return load_text(raw, shown, root)
+
+
+def load_text(raw: bytes | str, shown: str, root: Path, read: Callable[[str], bytes | None] | None = None) -> Config:
+    """Validate a promotion.yaml read elsewhere (`check --base` reads it at a git revision):
+    `shown` names it in errors (`main:promotion.yaml`), target paths are relative to `root` and
+    checked against it as `load` does, and `read` gives the bytes of a file it names (`people:`),
+    None when there is none (default: the file under `root`)."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text (byte {exc.start})", shown) from None
     try:
@@ -161,10 +171,10 @@ def load(config_path: Path, root: Path) -> Config:
         raise ConfigError(f"invalid YAML: {exc.problem} (column {exc.column})", shown, exc.line) from None
     if len(docs) != 1:
         raise ConfigError("expected exactly one YAML document", shown)
-    return _parse(_Reader(shown), docs[0], str(root))
+    return _parse(_Reader(shown), docs[0], str(root), read)
 
 
-def _parse(r: _Reader, doc: Node, root: str) -> Config:
+def _parse(r: _Reader, doc: Node, root: str, read: Callable[[str], bytes | None] | None = None) -> Config:
     top = r.mapping(doc, "top level", TOP_KEYS)
     if "version" not in top:
         raise r.error(doc, "missing 'version: 1'")
@@ -193,7 +203,7 @@ def _parse(r: _Reader, doc: Node, root: str) -> Config:
                 )
     _check_cycles(r, components)
     mr = _merge_request(r, top["merge_request"][1]) if "merge_request" in top else MergeRequestConfig()
-    people = _people(r, top["people"][1], root) if "people" in top else {}
+    people = _people(r, top["people"][1], root, read) if "people" in top else {}
     bots = r.strings(top["bots"][1], "bots") if "bots" in top else None
     ignore = _ignore(r, top["ignore"][1]) if "ignore" in top else ()
     environments = _environments(r, top["environments"][1], components) if "environments" in top else {}
@@ -340,13 +350,14 @@ def _verify(r: _Reader, env: str, node: Node) -> VerifyCheck:
     return VerifyCheck("commit_status", node.line, statuses=names, timeout=timeout, retries=retries)
 
 
-def _ignore(r: _Reader, node: Node) -> tuple[str, ...]:
-    """`ignore:` globs of repo-relative paths (`*`, `?`, `**`, `[...]`) that discover/check skip."""
-    globs = r.strings(node, "ignore")
+def _ignore(r: _Reader, node: Node, what: str = "ignore") -> tuple[str, ...]:
+    """`ignore:` globs of repo-relative paths (`*`, `?`, `**`, `[...]`) that discover/check skip
+    (at the top level for every component, in a component for its own pins)."""
+    globs = r.strings(node, what)
     items = node.items if isinstance(node, Sequence) else []
     for glob_, item in zip(globs, items):
         if glob_.startswith("/") or glob_ == ".." or glob_.startswith("../"):
-            raise r.error(item, f"ignore: '{glob_}' must be a glob relative to the repository root")
+            raise r.error(item, f"{what}: '{glob_}' must be a glob relative to the repository root")
     return globs
 
 
@@ -417,16 +428,26 @@ def _merge_request(r: _Reader, node: Node) -> MergeRequestConfig:
     return MergeRequestConfig(**kw)  # type: ignore[arg-type]
 
 
-def _people(r: _Reader, node: Node, root: str) -> dict[str, str]:
+def _people(r: _Reader, node: Node, root: str, read: Callable[[str], bytes | None] | None = None) -> dict[str, str]:
     """`people:` inline (email or name -> handle) or the name of a YAML file holding that mapping."""
     if isinstance(node, Scalar) and node.value:
         rel = r.repo_path(node, "people")
-        top = Path(root).resolve()
-        path = (top / rel).resolve()
-        if path != top and top not in path.parents:  # a symlink out of the repository
-            raise r.error(node, f"people: {rel} resolves to {path}, outside the repository; keep the file in it")
+        shown = rel
         try:
-            text = path.read_text(encoding="utf-8")
+            if read is None:
+                top = Path(root).resolve()
+                path = (top / rel).resolve()
+                if path != top and top not in path.parents:  # a symlink out of the repository
+                    raise r.error(
+                        node, f"people: {rel} resolves to {path}, outside the repository; keep the file in it"
+                    )
+                text = path.read_text(encoding="utf-8")
+                shown = str(path)
+            else:
+                data = read(rel)
+                if data is None:
+                    raise r.error(node, f"people: cannot read {rel}: no such file")
+                text = data.decode("utf-8")
             docs = compose(text)
         except OSError as exc:
             raise r.error(node, f"people: cannot read {rel}: {exc.strerror}") from None
@@ -436,7 +457,7 @@ def _people(r: _Reader, node: Node, root: str) -> dict[str, str]:
             raise r.error(node, f"people: {rel}:{exc.line}: invalid YAML (column {exc.column})") from None
         if len(docs) != 1:
             raise r.error(node, f"people: {rel} must hold one mapping of email or name to handle")
-        return _people(_Reader(str(path)), docs[0], root)
+        return _people(_Reader(shown), docs[0], root)
     m = r.mapping(node, "people", ())
     return {k: r.string(v, f"people: {k}") for k, (_, v) in m.items()}
 
@@ -489,6 +510,7 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
             if forge not in ("github", "gitlab"):
                 raise r.error(f["kind"][1], f"{what}: forge.kind must be 'github' or 'gitlab', not '{forge}'")
         forge_api = r.string(f["api_url"][1], f"{what}: forge.api_url") if "api_url" in f else None
+    ignore = _ignore(r, m["ignore"][1], f"{what}: ignore") if "ignore" in m else ()
     if "targets" not in m:
         raise r.error(key, f"{what}: missing 'targets'")
     tnode = m["targets"][1]
@@ -521,6 +543,7 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         hotfix,
         forge,
         forge_api,
+        ignore,
     )
 
 

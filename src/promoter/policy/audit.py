@@ -1,70 +1,451 @@
-"""`promoter check --base REV`: the policy held to merge requests written by hand.
+"""`promoter check --base REV`: a change judged by the rules of its base.
 
-Every pin that changed between REV and the working tree is judged by the rules promoter holds
-itself to (order and soak, windows at the time of the check, holds, blocked versions), and each
-broken rule is a problem at the file and line of the new value. A hold that the change itself
-adds (a rollback written by hand) does not stop that change: holds are those of REV.
+The change is the working tree; REV (any git revision: a branch, `origin/master`, `HEAD~1`,
+`@{upstream}`, a tag, a sha) is what it is to be merged into. Everything the judgement rests on is
+read at REV, never from the change, so that a change cannot switch off the rule it breaks: the
+components and their targets (each target's environment), `environments:` (after, soak,
+windows), `blocked:` and `hotfix:`, and the holds (from REV's `holds:` path, as of REV).
+
+- Every pinned value the change brings, at a place a target of REV locates (with REV's
+  definition; and with the change's own definition of a target it edits or adds), is judged by
+  REV's rules: order and soak, windows at the time of the check, holds, blocked. Each broken
+  rule is a problem at the new value's file:line.
+- A place that pinned a version at REV and holds a value that is no pin in the change (`master`,
+  the sha in upper case, an empty value) is `unpinned`: it would follow a branch past every rule.
+  Places are matched by file and their structural path in the YAML (a sequence item by its
+  `name`, or its `namespace`'s `$ref`, else its index; a document likewise), by their order in
+  the file for the dotenv and regex locators.
+- An edit of the policy itself is `policy-changed`, at the changed setting's line in the change's
+  config (a hold removed from REV's holds file: in that file). It takes effect once merged, as
+  the base of a later change. Alone it is a note; in a change that also moves a pin it fails
+  too: mixing the two is the bypass, so they go in two merge requests.
+A hold that the change itself adds (a rollback written by hand) does not stop that change.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
+from pathlib import Path
 
-from promoter.errors import PromoterError
+from promoter import durations
+from promoter.errors import ConfigError, PromoterError, UsageError
 from promoter.insight.lint import Problem
-from promoter.locate import LocateError, classify, find
-from promoter.locate.yamlnodes import YamlSyntaxError
-from promoter.model import Component, Location, Target
+from promoter.locate import LocateError, find
+from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose
+from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, Target, Window
+from promoter.pipeline import config as config_file
 from promoter.pipeline import core
-from promoter.pipeline.workspace import glob_regex
+from promoter.pipeline.workspace import Workspace, glob_regex
 from promoter.policy import holds as holds_file
+from promoter.policy.clock import stamp
 from promoter.policy.rules import Policy
-from promoter.records import replace
+from promoter.records import field, record, replace
 from promoter.upstream.git import CatFile, Git
 
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from datetime import datetime
 
-def _base_values(root_git: Git, base: str, comp: Component, target: Target) -> set[str] | None:
-    """The values `target` pinned at `base` (None: its files did not exist or did not parse)."""
+    from promoter.upstream.mirror import Upstream
+
+
+# -- the base ---------------------------------------------------------------------------------------
+
+
+def resolve(root: Path, rev: str) -> str:
+    """The commit `rev` names in the config repository at `root`: any git revision (a branch, a
+    tag, a sha, `HEAD~1`, `origin/master`, `@{upstream}`); a UsageError naming it otherwise."""
+    if rev.startswith("-"):
+        raise UsageError(
+            f"--base '{rev}' starts with '-', which git would read as an option; "
+            "name a commit: a branch, tag or sha, HEAD~1, origin/master"
+        )
+    if not rev.strip() or "\0" in rev or "\n" in rev:
+        raise UsageError(f"--base {rev!r} names no commit; give a branch, tag or sha, or HEAD~1, origin/master")
+    proc = Git(root).run("rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}", check=False)
+    if proc.returncode != 0:
+        said = [line.removeprefix("fatal: ").strip() for line in proc.stderr.splitlines() if line.strip()]
+        detail = f" ({said[-1]})" if said and not said[-1].startswith("Needed a single revision") else ""
+        raise UsageError(
+            f"--base '{rev}' names no commit of the config repository{detail}; give a branch, tag or sha "
+            "of it, or an expression such as HEAD~1 or origin/master (git fetch first for a remote's)"
+        )
+    return proc.stdout.strip()
+
+
+class Tree:
+    """The config repository's files at one commit, read through one `git cat-file --batch`."""
+
+    def __init__(self, root: Path, sha: str) -> None:
+        self.git = Git(root)
+        self.sha = sha
+        self._cat: CatFile | None = None
+        self._listing: list[str] | None = None
+
+    def read(self, path: str) -> bytes | None:
+        """The bytes of the file at `path` (repo-relative), None when there is none."""
+        if self._cat is None:
+            self._cat = CatFile(self.git.cwd)
+        got = self._cat.read([f"{self.sha}:{path}"])[0]
+        return got[2] if got is not None and got[1] == "blob" else None
+
+    def files(self) -> list[str]:
+        if self._listing is None:
+            out = self.git.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", self.sha).stdout
+            self._listing = [f for f in out.split("\0") if f]
+        return self._listing
+
+    def close(self) -> None:
+        if self._cat is not None:
+            self._cat.close()
+            self._cat = None
+
+    def __enter__(self) -> Tree:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@record(frozen=True)
+class Base:
+    """What a change is judged by: the config and the holds at the base revision."""
+
+    rev: str  # as the user named it
+    sha: str
+    config: Config
+    config_file: str  # the config file, relative to the repository root
+    holds: list[holds_file.Hold] = field(default_factory=list)
+
+
+def config_path(repo: core.Repo) -> str:
+    """The config file's path relative to the repository root (where it is read at a revision)."""
+    try:
+        return Path(repo.config.path).resolve().relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        raise ConfigError(
+            "is outside the repository: check --base reads the config as it was at the base revision, "
+            "so it must be a file of the repository",
+            repo.config.path,
+        ) from None
+
+
+def load_base(repo: core.Repo, rev: str, sha: str, tree: Tree) -> Base:
+    """The base's config and holds; a ConfigError naming the revision when it has no config, or
+    one that does not load (never the change's rules instead)."""
+    rel = config_path(repo)
+    data = tree.read(rel)
+    if data is None:
+        raise ConfigError(
+            f"no {rel} at {rev}: check --base judges a change by the rules of its base, and that revision "
+            "has none; give the revision the change is to be merged into"
+        )
+    config = config_file.load_text(data, f"{rev}:{rel}", repo.root, tree.read)
+    holds: list[holds_file.Hold] = []
+    raw = tree.read(config.holds)
+    if raw is not None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError("not UTF-8 text", f"{rev}:{config.holds}") from None
+        holds = holds_file.validate(holds_file.parse(text, f"{rev}:{config.holds}"), config, f"{rev}:{config.holds}")
+    return Base(rev, sha, config, rel, holds)
+
+
+def base_policy(base: Base, comp: Component, root: Path, now: datetime, upstream: Upstream | None) -> Policy:
+    """The rules a change to `comp`'s pins is judged by: the base's environments, holds and
+    component (blocked, hotfix), at `now`. (The one place to hand `base.sha` on, for what ran.)"""
+    return Policy(base.config, comp, root, now, list(base.holds), upstream, revision=base.sha)
+
+
+# -- the judgement ------------------------------------------------------------------------------------
+
+
+def audit(
+    repo: core.Repo,
+    base: str,
+    offline: bool = False,
+    upstream_of: Callable[[Component], Upstream] | None = None,
+) -> list[Problem]:
+    """Every problem of the working tree's change against the revision `base`: the pins it
+    changes that the base's rules refuse, the pins it turns into non-pins, and its edits of the
+    policy (notes, or problems when the change also moves a pin)."""
+    sha = resolve(repo.root, base)
+    with Tree(repo.root, sha) as tree:
+        b = load_base(repo, base, sha, tree)
+        pins = _Pins(repo, b, tree, None if offline else (upstream_of or _upstream))
+        problems = pins.judge()
+    return problems + policy_changes(repo, b, pins.moved)
+
+
+def _upstream(comp: Component) -> Upstream:
+    from promoter.upstream.mirror import Upstream
+
+    return Upstream(comp)
+
+
+@record(frozen=True)
+class _Place:
+    file: str
+    line: int
+    value: str
+    pinned: bool
+    key: tuple[object, ...]  # how it is matched between base and change: file, and path or rank
+
+
+@record
+class _Located:
+    """One target's places in one tree, and the files it could not read there: file -> (line, why)."""
+
+    places: list[_Place] = field(default_factory=list)
+    errors: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    @property
+    def pins(self) -> set[str]:
+        return {p.value for p in self.places if p.pinned}
+
+
+def _places(text: str, file: str, comp: Component, target: Target, roots: list[Node] | None) -> list[_Place]:
+    yaml = isinstance(target.locator, YAML_LOCATORS)
+    if yaml and roots is None:
+        roots = compose(text)
+    found = find(text, comp, target, roots)
+    path_of = _structure(roots) if yaml and roots is not None else None
+    return [
+        _Place(
+            file,
+            f.line,
+            f.value,
+            comp.pinned(f.value, target.format),
+            (file, *path_of(f.start)) if path_of is not None else (file, "#", rank),
+        )
+        for rank, f in enumerate(found)
+    ]
+
+
+def _structure(roots: list[Node]) -> Callable[[int], tuple[object, ...]]:
+    """The structural path of the scalar at an offset: each document and sequence item by its
+    identity (`_idents`), each mapping value by its key. Walked without recursion."""
+    collected: list[tuple[int, tuple[object, ...]]] = []
+    stack: list[tuple[Node, tuple[object, ...]]] = [(r, (i,)) for r, i in zip(roots, _idents(roots))]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, Scalar):
+            collected.append((node.start, path))
+        elif isinstance(node, Mapping):
+            for k, v in node.pairs:
+                stack.append((v, (*path, k.value if isinstance(k, Scalar) else ("?", k.start))))
+        elif isinstance(node, Sequence):
+            stack += [(item, (*path, i)) for item, i in zip(node.items, _idents(node.items))]
+    collected.sort(key=lambda c: c[0])
+    starts = [c[0] for c in collected]
+
+    def path_of(offset: int) -> tuple[object, ...]:
+        i = bisect_right(starts, offset) - 1
+        return collected[i][1] if i >= 0 else ("?", offset)
+
+    return path_of
+
+
+def _idents(items: list[Node]) -> list[object]:
+    """How items of a sequence (or documents of a file) are told apart: by their `name`, else by
+    their `namespace` (its `$ref`: a saas target), the n-th of that name; else by their index."""
+    out: list[object] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        ident = _ident(item)
+        if ident is None:
+            out.append(index)
+            continue
+        n = seen.get(ident, 0)
+        seen[ident] = n + 1
+        out.append((*ident, n))
+    return out
+
+
+def _ident(node: Node) -> tuple[str, str] | None:
+    for key in ("name", "namespace"):
+        pair = _pair(node, key)
+        value = pair[1] if pair is not None else None
+        if isinstance(value, Mapping):
+            ref = _pair(value, "$ref")
+            value = ref[1] if ref is not None else None
+        if isinstance(value, Scalar) and value.value:
+            return (key, value.value)
+    return None
+
+
+def _at_base(tree: Tree, comp: Component, target: Target) -> _Located:
+    out = _Located()
     if target.file is not None:
         files = [target.file]
     else:
         assert target.files is not None
-        listed = root_git.run("ls-tree", "-r", "-z", "--name-only", base, "--").stdout.split("\0")
         pattern = glob_regex(target.files)
-        files = [f for f in listed if f and pattern.fullmatch(f)]
-    values: set[str] = set()
-    with CatFile(root_git.cwd) as cat:
-        got = cat.read([f"{base}:{f}" for f in files])
-    for file, blob in zip(files, got):
-        if blob is None or blob[1] != "blob":
+        files = [f for f in tree.files() if pattern.fullmatch(f)]
+    for file in files:
+        data = tree.read(file)
+        if data is None:
             continue
         try:
-            text = blob[2].decode("utf-8")
-            locations, _ = classify(text, file, comp, target, find(text, comp, target))
-        except (UnicodeDecodeError, LocateError, YamlSyntaxError):
-            return None
-        values |= {loc.value for loc in locations}
-    return values
+            out.places += _places(data.decode("utf-8"), file, comp, target, None)
+        except UnicodeDecodeError:
+            out.errors[file] = (1, "not UTF-8 text")
+        except LocateError as exc:
+            out.errors[file] = (exc.line, exc.message)
+        except YamlSyntaxError as exc:
+            out.errors[file] = (exc.line, f"invalid YAML: {exc.problem}")
+    return out
 
 
-def audit(repo: core.Repo, base: str, policy_of: Callable[[Component], Policy]) -> list[Problem]:
-    """Every rule a pin change between `base` and the working tree breaks."""
-    git = Git(repo.root)
-    base_sha = git.out("rev-parse", "--verify", "--end-of-options", f"{base}^{{commit}}")
-    base_holds = _holds_at(git, base_sha, repo.config.holds)
-    problems: list[Problem] = []
-    for comp in repo.config.components.values():
-        policy = replace(policy_of(comp), holds=base_holds)
-        for target in comp.targets:
-            before = _base_values(git, base_sha, comp, target)
-            try:
-                scans = core.scan(repo, comp, [target])
-            except PromoterError:
-                continue  # `check` without --base reports it
-            changed = [loc for ts in scans for loc in ts.locations if before is not None and loc.value not in before]
-            for loc in changed:
-                problems += _judge(policy, comp, target, loc)
-    return problems
+def _in_tree(ws: Workspace, comp: Component, target: Target) -> _Located:
+    out = _Located()
+    for file in ws.files_of(target):
+        try:
+            if not ws.exists(file):
+                continue
+            text = ws.read(file)
+            roots = ws.nodes(file) if isinstance(target.locator, YAML_LOCATORS) else None
+            out.places += _places(text, file, comp, target, roots)
+        except PromoterError as exc:  # out of the repository, too large, not UTF-8
+            out.errors[file] = (1, str(exc))
+        except LocateError as exc:
+            out.errors[file] = (exc.line, exc.message)
+        except YamlSyntaxError as exc:
+            out.errors[file] = (exc.line, f"invalid YAML: {exc.problem}")
+    return out
+
+
+def _how(comp: Component, target: Target) -> tuple[object, ...]:
+    """What decides the places a target locates (not its name or environment)."""
+    return (comp.repo, comp.short_length, target.file, target.files, target.locator, target.format)
+
+
+class _Pins:
+    """The pins a change moves, each judged by the base's rules."""
+
+    def __init__(
+        self, repo: core.Repo, base: Base, tree: Tree, upstream_of: Callable[[Component], Upstream] | None
+    ) -> None:
+        from promoter.policy import clock
+
+        self.repo = repo
+        self.base = base
+        self.tree = tree
+        self.upstream_of = upstream_of
+        self.now = clock.now()
+        self.moved = False  # a pin changed, appeared, or turned into a non-pin
+        self.judged: set[tuple[str, int]] = set()  # (file, line) of the new pins judged as a base target's
+        self._policies: dict[str, Policy] = {}
+
+    def policy(self, comp: Component) -> Policy:
+        if comp.name not in self._policies:
+            upstream = self.upstream_of(comp) if self.upstream_of is not None else None
+            self._policies[comp.name] = base_policy(self.base, comp, self.repo.root, self.now, upstream)
+        return self._policies[comp.name]
+
+    def judge(self) -> list[Problem]:
+        problems: list[Problem] = []
+        base, change = self.base.config, self.repo.config
+        ws = self.repo.workspace
+        for bcomp in base.components.values():
+            ccomp = change.components.get(bcomp.name)
+            for target in bcomp.targets:
+                before, after = _at_base(self.tree, bcomp, target), _in_tree(ws, bcomp, target)
+                known = before.pins
+                new = [p for p in after.places if p.pinned and p.value not in known]
+                lost = self._unpinned(bcomp, target, before, after)
+                ctarget = next((t for t in ccomp.targets if t.name == target.name), None) if ccomp else None
+                olds, nows = [before], [after]
+                if ccomp is not None and ctarget is not None and _how(ccomp, ctarget) != _how(bcomp, target):
+                    # the change locates this target elsewhere or otherwise: what it finds there counts too
+                    before2, after2 = _at_base(self.tree, ccomp, ctarget), _in_tree(ws, ccomp, ctarget)
+                    known |= before2.pins
+                    seen = {(p.file, p.line) for p in new}
+                    new += [
+                        p for p in after2.places if p.pinned and p.value not in known and (p.file, p.line) not in seen
+                    ]
+                    olds.append(before2)
+                    nows.append(after2)
+                if known and not lost and not any(n.pins for n in nows):
+                    # it pinned a version at the base, and locates no pin now but a non-pin of its own
+                    was = {(p.key, p.value) for o in olds for p in o.places if not p.pinned}
+                    fresh = [p for n in nows for p in n.places if not p.pinned and (p.key, p.value) not in was]
+                    if fresh:
+                        old = next(p for o in olds for p in o.places if p.pinned)
+                        lost.append(self._lost(bcomp, target, fresh[0], old.value))
+                problems += lost
+                for p in new:
+                    problems += _judge(self.policy(bcomp), target, p.file, p.line, p.value)
+                self.judged |= {(p.file, p.line) for p in new}
+                self.moved = self.moved or bool(new or lost)
+        for ccomp in change.components.values():  # targets the base does not have
+            known_comp = base.components.get(ccomp.name)
+            names = {t.name for t in known_comp.targets} if known_comp is not None else set()
+            judged_as = known_comp or replace(ccomp, hotfix=())  # a component new to the base skips nothing
+            for ctarget in ccomp.targets:
+                if ctarget.name in names:
+                    continue
+                known = _at_base(self.tree, ccomp, ctarget).pins
+                new = [p for p in _in_tree(ws, ccomp, ctarget).places if p.pinned and p.value not in known]
+                for p in new:
+                    if (p.file, p.line) not in self.judged:  # a place a target of the base judged already
+                        problems += _judge(self.policy(judged_as), ctarget, p.file, p.line, p.value)
+                self.moved = self.moved or bool(new)
+        return problems
+
+    def _unpinned(self, comp: Component, target: Target, before: _Located, after: _Located) -> list[Problem]:
+        """Each place that pinned a version at the base and holds a non-pin in the change (or no
+        longer reads)."""
+        at_base = {p.key: p for p in before.places}
+        out = [
+            self._lost(comp, target, p, old.value)
+            for p in after.places
+            if not p.pinned and (old := at_base.get(p.key)) is not None and old.pinned
+        ]
+        for file, (line, why) in after.errors.items():
+            olds = [p for p in before.places if p.file == file and p.pinned]
+            if olds:
+                out.append(
+                    Problem(
+                        file,
+                        line,
+                        f"{comp.name}: target '{target.name}' no longer locates its pin here: {why} "
+                        f"(at {self.base.rev} it pinned {olds[0].value})",
+                        "write the pinned version back as a plain value the target locates",
+                        "unpinned",
+                        comp.name,
+                        target.name,
+                        target.environment,
+                        olds[0].value,
+                        olds[0].value if len(olds[0].value) == 40 else None,
+                    )
+                )
+        return out
+
+    def _lost(self, comp: Component, target: Target, place: _Place, old: str) -> Problem:
+        shown = place.value if len(place.value) <= 60 else place.value[:59] + "…"
+        fmt = (
+            "a 40-hex sha"
+            if target.format == "sha"
+            else "a sha256 digest"
+            if target.format == "digest"
+            else (f"a {comp.short_length}-hex short sha")
+        )
+        return Problem(
+            place.file,
+            place.line,
+            f"{comp.name}: target '{target.name}' no longer pins a version here: '{shown}' is no pin "
+            f"(at {self.base.rev} it pinned {old}); {target.environment} would follow it past every rule",
+            f"pin a version ({fmt}, lower case), e.g. promoter promote {comp.name} REV --env {target.environment}",
+            "unpinned",
+            comp.name,
+            target.name,
+            target.environment,
+            old,
+            old if len(old) == 40 else None,
+        )
 
 
 _HINTS = {
@@ -75,36 +456,262 @@ _HINTS = {
 }
 
 
-def _judge(policy: Policy, comp: Component, target: Target, loc: Location) -> list[Problem]:
-    sha = loc.value if len(loc.value) == 40 else (policy.upstream.find(loc.value) if policy.upstream else None)
-    where = f"{comp.name}: target '{target.name}' now pins {loc.value}"
+def _judge(policy: Policy, target: Target, file: str, line: int, value: str) -> list[Problem]:
+    comp = policy.component
+    sha = value if len(value) == 40 else (policy.upstream.find(value) if policy.upstream else None)
+    where = f"{comp.name}: target '{target.name}' now pins {value}"
     if sha is None:  # offline, or a value the upstream cannot name: the rules that need no upstream
-        gates = [g for g in (policy.held(target.environment), policy.window(target.environment, loc.value)) if g]
-        blocked = next((p for p in comp.blocked if p.startswith(loc.value) or loc.value.startswith(p)), None)
+        gates = [g for g in (policy.held(target.environment), policy.window(target.environment, value)) if g]
+        blocked = next((p for p in comp.blocked if p.startswith(value) or value.startswith(p)), None)
         found = [(g.action, g.reason) for g in gates]
         if blocked:
-            found.append(("blocked", f"{comp.name}: {loc.value} is blocked (`blocked: [{blocked}]`)"))
+            found.append(("blocked", f"{comp.name}: {value} is blocked (`blocked: [{blocked}]`)"))
     else:
         found = [(g.action, g.reason) for g in policy.gates([target], sha, verify=False)]
     return [
         Problem(
-            loc.file,
-            loc.line,
+            file,
+            line,
             f"{where}: {reason}",
             _HINTS.get(action, ""),
             f"policy-{action}",
             comp.name,
             target.name,
             target.environment,
-            loc.value,
+            value,
             sha,
         )
         for action, reason in found
     ]
 
 
-def _holds_at(git: Git, base: str, path: str) -> list[holds_file.Hold]:
-    proc = git.run("show", f"{base}:{path}", check=False)
-    if proc.returncode != 0:
+# -- the policy's own changes --------------------------------------------------------------------
+
+
+class _Lines:
+    """Lines of the change's config file: where a setting is, or the nearest enclosing one."""
+
+    def __init__(self, text: str) -> None:
+        try:
+            docs = compose(text)
+        except YamlSyntaxError:  # pragma: no cover - it loaded a moment ago
+            docs = []
+        self.doc: Node | None = docs[0] if docs else None
+
+    def __call__(self, *path: str | tuple[str, str]) -> int:
+        """The line of the last key (or named item, `("name", value)`) of `path` that exists."""
+        node, line = self.doc, 1
+        for step in path:
+            if isinstance(step, str):
+                pair = _pair(node, step)
+                if pair is None:
+                    break
+                line, node = pair[0].line, pair[1]
+            else:
+                key, value = step
+                items = node.items if isinstance(node, Sequence) else []
+                item = next((i for i in items if _text((_pair(i, key) or (i, None))[1]) == value), None)
+                if item is None:
+                    break
+                line, node = item.line, item
+        return line
+
+
+def _pair(node: Node | None, key: str) -> tuple[Node, Node] | None:
+    if not isinstance(node, Mapping):
+        return None
+    return next(((k, v) for k, v in node.pairs if isinstance(k, Scalar) and k.value == key), None)
+
+
+def _text(node: Node | None) -> str | None:
+    return node.value if isinstance(node, Scalar) else None
+
+
+def _listed(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(values) + "]"
+
+
+def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
+    """Every difference of policy between the base's config and holds and the change's, each at
+    the changed setting's line in the change (the nearest enclosing one when it was removed):
+    notes, unless the change also `moved` a pin."""
+    old, new = base.config, repo.config
+    file = config_path(repo)
+    lines = _Lines(repo.workspace.read(file))
+    rev = base.rev
+    out: list[Problem] = []
+    hint = (
+        "this change also moves a pin: split it into two merge requests, the policy change first; once it is "
+        "merged, the promotion is judged by the new policy"
+        if moved
+        else "review it: it applies once merged, to the changes based on it"
+    )
+
+    def changed(line: int, comp: str, what: str, env: str | None = None, target: str | None = None) -> None:
+        out.append(
+            Problem(
+                file,
+                line,
+                f"{comp}: policy change: {what} (this change is judged by the policy at {rev})",
+                hint,
+                "policy-changed",
+                comp,
+                target,
+                env,
+                note=not moved,
+            )
+        )
+
+    def users(env: str) -> list[str]:
+        comps = [c for cfg in (new, old) for c in cfg.components.values()]
+        named = [c.name for c in comps if any(t.environment == env for t in c.targets)]
+        return list(dict.fromkeys(named)) or list(dict.fromkeys(c.name for c in comps))
+
+    for env in dict.fromkeys([*old.environments, *new.environments]):
+        for what, line in _environment_changes(env, old.environments.get(env), new.environments.get(env), lines):
+            for comp in users(env):
+                changed(line, comp, what, env)
+    if old.holds != new.holds:
+        for comp in dict.fromkeys([*old.components, *new.components]):
+            changed(lines("holds"), comp, f"holds: {old.holds} -> {new.holds} (holds are read from {old.holds})")
+    for name in dict.fromkeys([*old.components, *new.components]):
+        b, c = old.components.get(name), new.components.get(name)
+        if c is None:
+            changed(lines("components"), name, f"component '{name}' is removed")
+            continue
+        if b is None:
+            changed(lines("components", name), name, f"component '{name}' is added")
+            continue
+        for what, key in _component_changes(b, c):
+            changed(lines("components", name, key), name, what)
+        for t in b.targets:
+            ct = next((x for x in c.targets if x.name == t.name), None)
+            if ct is None:
+                changed(lines("components", name, "targets"), name, f"target '{t.name}' is removed", t.environment)
+            elif ct.environment != t.environment:
+                changed(
+                    lines("components", name, "targets", ("name", t.name), "environment"),
+                    name,
+                    f"target '{t.name}': environment {t.environment} -> {ct.environment}",
+                    t.environment,
+                    t.name,
+                )
+        for ct in c.targets:
+            if all(t.name != ct.name for t in b.targets):
+                changed(ct.line, name, f"target '{ct.name}' is added", ct.environment, ct.name)
+    out += _holds_removed(repo, base, moved)
+    return out
+
+
+def _environment_changes(
+    env: str, b: EnvironmentPolicy | None, c: EnvironmentPolicy | None, lines: _Lines
+) -> list[tuple[str, int]]:
+    what = f"environment '{env}'"
+    if b is None and c is None:
         return []
-    return holds_file.parse(proc.stdout, f"{path} (at {base[:12]})")
+    if c is None:
+        assert b is not None
+        rules = _rules(b)
+        return [(f"{what}: its rules are removed ({rules})" if rules else f"{what} is removed", lines("environments"))]
+    if b is None:
+        rules = _rules(c)
+        return [(f"{what}: rules added ({rules})" if rules else f"{what} is added", lines("environments", env))]
+    out: list[tuple[str, int]] = []
+    if b.after != c.after:
+        out.append((f"{what}: after {_listed(b.after)} -> {_listed(c.after)}", lines("environments", env, "after")))
+    if b.soak != c.soak:
+        out.append(
+            (
+                f"{what}: soak {durations.format(b.soak)} -> {durations.format(c.soak)}",
+                lines("environments", env, "soak"),
+            )
+        )
+    old_windows = [replace(w, line=0) for w in b.windows]
+    new_windows = [replace(w, line=0) for w in c.windows]
+    for w in b.windows:
+        if replace(w, line=0) not in new_windows:
+            out.append((f"{what}: window {_window(w)} is removed", lines("environments", env, "windows")))
+    for w in c.windows:
+        if replace(w, line=0) not in old_windows:
+            out.append((f"{what}: window {_window(w)} is added", w.line or lines("environments", env, "windows")))
+    old_checks = [replace(v, line=0) for v in b.verify]
+    new_checks = [replace(v, line=0) for v in c.verify]
+    for v in b.verify:
+        if replace(v, line=0) not in new_checks:
+            out.append((f"{what}: verify {v.describe()} is removed", lines("environments", env, "verify")))
+    for v in c.verify:
+        if replace(v, line=0) not in old_checks:
+            out.append((f"{what}: verify {v.describe()} is added", v.line or lines("environments", env, "verify")))
+    return out
+
+
+def _rules(p: EnvironmentPolicy) -> str:
+    parts = [f"after {_listed(p.after)}"] if p.after else []
+    parts += [f"soak {durations.format(p.soak)}"] if p.soak else []
+    parts += [f"window {_window(w)}" for w in p.windows]
+    parts += [f"verify {v.describe()}" for v in p.verify]
+    return ", ".join(parts)
+
+
+def _window(w: Window) -> str:
+    return f"{w.kind} '{w.cron}' {w.timezone} {durations.format(w.duration)}"
+
+
+def _component_changes(b: Component, c: Component) -> list[tuple[str, str]]:
+    """(what changed, its key) for each policy setting of a component."""
+    out: list[tuple[str, str]] = []
+    for key in ("blocked", "hotfix", "depends_on"):
+        old, new = getattr(b, key), getattr(c, key)
+        removed = [v for v in old if v not in new]
+        added = [v for v in new if v not in old]
+        said = [f"{', '.join(removed)} removed"] if removed else []
+        said += [f"{', '.join(added)} added"] if added else []
+        if said:
+            out.append((f"{key}: {'; '.join(said)} ({_listed(old)} -> {_listed(new)})", key))
+    if b.min_age != c.min_age:
+        out.append((f"min_age {durations.format(b.min_age)} -> {durations.format(c.min_age)}", "min_age"))
+    for key in ("image", "tag", "branch"):
+        old, new = getattr(b, key), getattr(c, key)
+        if old != new:
+            out.append((f"{key} {old or 'none'} -> {new or 'none'}", key))
+    return out
+
+
+def _holds_removed(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
+    """The base's holds that the change removes (or rewrites) in the base's holds file."""
+    if not base.holds:
+        return []
+    path = base.config.holds
+    kept: list[holds_file.Hold] = []
+    line = 1
+    if repo.workspace.exists(path):
+        text = repo.workspace.read(path)
+        kept = holds_file.parse(text, path)
+        line = _Lines(text)("holds")
+    same = {replace(h, line=0) for h in kept}
+    out = []
+    for h in base.holds:
+        if replace(h, line=0) in same:
+            continue
+        envs = ", ".join(h.environments) or "every environment"
+        who = f" by {h.author}" if h.author else ""
+        until = f" until {stamp(h.until)}" if h.until else ""
+        out.append(
+            Problem(
+                path,
+                line,
+                f"{h.component or '?'}: policy change: the hold on {envs}{who} since {stamp(h.since)}{until} "
+                f"({h.reason}) is removed or changed (it is at {base.rev}:{path}:{h.line}; this change is "
+                f"judged by the holds at {base.rev})",
+                f"release a hold in a change of its own (promoter release {h.component or 'COMPONENT'}"
+                + "".join(f" --env {e}" for e in h.environments)
+                + " --push); "
+                + ("split this change: the release first, then the promotion" if moved else "review it"),
+                "policy-changed",
+                h.component or "?",
+                None,
+                h.environments[0] if len(h.environments) == 1 else None,
+                note=not moved,
+            )
+        )
+    return out

@@ -6,7 +6,8 @@ Gates, in the order they are judged (`Policy.gates`):
 - held: a hold on the environment (`promoter hold`), until released or its `until:` passes;
 - window: the environment's promotion windows are closed now (until they open);
 - soaking: the environments of `after:` have not run the candidate (or a descendant since) for
-  `soak:` yet; measured on the config repository's history (`policy.soak`);
+  `soak:` yet; measured on what ran: the first-parent history of the deploy branch (`policy.soak`,
+  `ship.deploy`), or of the base with `check --base`;
 - unverified: a `verify:` check of the environment fails for the candidate.
 A `hotfix:` candidate skips windows and soak, never holds or blocked. Offline, soak and verify
 are not judged (a note says so).
@@ -14,7 +15,7 @@ are not judged (a note says so).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -85,7 +86,11 @@ class Policy:
     overrides: Overrides = field(default_factory=Overrides)
     statuses: Statuses | None = None
     sleep: Callable[[float], None] | None = None
-    _histories: dict[str, History] = field(default_factory=dict)
+    # the revision whose first-parent history says what ran: the deploy branch (`ship.deploy`,
+    # asked for when first needed), or the base of `check --base`
+    revision: str | Callable[[], str] = "HEAD"
+    _histories: dict[tuple[str, str], History] = field(default_factory=dict)
+    _deepened: list[str] = field(default_factory=list)  # how the shallow history was deepened
     _verified: dict[tuple[str, str], list[Gate]] = field(default_factory=dict)
 
     # -- the rules -------------------------------------------------------------------------------
@@ -125,38 +130,63 @@ class Policy:
             return None
         w = state.window
         which = f" ({w.kind} '{w.cron}' {w.timezone}, {durations.format(w.duration)})" if w else ""
-        opens = f"; it opens {stamp(state.until)}" if state.until else "; it opens within no year"
+        opens = (
+            f"; it opens {stamp(state.until)}" if state.until else f"; no opening within {windows.HORIZON.days} days"
+        )
         return Gate(
             "window", env, f"{env}: the promotion window is closed{which}{opens}", state.until, "--ignore-window"
         )
 
+    @property
+    def rev(self) -> str:
+        """The revision whose first-parent history says what ran (resolved once)."""
+        if callable(self.revision):
+            self.revision = self.revision()
+        return self.revision
+
     def history(self, env: str) -> History:
-        """What `env` ran, from the config repository's history (read once per environment)."""
-        if env not in self._histories:
+        """What `env` ran: the first-parent history of `rev` (read once per environment)."""
+        key = (self.rev, env)
+        if key not in self._histories:
             from promoter.insight import history
 
             targets = [t for t in self.component.targets if t.environment == env]
-            self._histories[env] = history.build(self.root, self.component, targets, self.upstream)
-        return self._histories[env]
+            self._histories[key] = history.build(
+                self.root, self.component, targets, self.upstream, rev=self.rev, first_parent=True, now=self.now
+            )
+        return self._histories[key]
 
     def soak(self, env: str, sha: str) -> list[Gate]:
         rules = self.config.policy(env)
         if not rules.after or self.overrides.soak or self.component.is_hotfix(sha) or self.upstream is None:
             return []
-        from promoter.policy.soak import soaking_since
+        from promoter.policy import soak
 
         up = self.upstream
         short = self.component.short(sha)
         out: list[Gate] = []
+
+        def descends(old: str, new: str) -> bool:
+            return _descends(up, old, new)
+
         for before in rules.after:
-            since = soaking_since(self.history(before), before, sha, lambda old, new: _descends(up, old, new))
+            ran = self.history(before)
+            since = soak.soaking_since(ran, before, sha, descends)
+            while soak.cut_short(ran, before, sha, descends, since, rules.soak, self.now):
+                # a shallow clone's history stops where the soak may have started: deepened, never restarted
+                needed = self.now - timedelta(seconds=rules.soak)
+                soak.deepen(self.root, self.rev, ran, before, short, needed, self._deepened)
+                self._histories.clear()
+                ran = self.history(before)
+                since = soak.soaking_since(ran, before, sha, descends)
+            clamped = soak.clamp_note(ran, before, sha, descends)
             if since is None:
                 out.append(
                     Gate(
                         "soaking",
                         env,
-                        f"{self.component.name}: {env} comes after {before}, and {before} does not run {short} "
-                        "(nor a newer version since it ran it)",
+                        f"{self.component.name}: {env} comes after {before}, and {before} does not run {short}"
+                        f"{_on(self.rev)} (nor a newer version since it ran it)",
                         None,
                         "--ignore-soak",
                     )
@@ -169,12 +199,26 @@ class Policy:
                     Gate(
                         "soaking",
                         env,
-                        f"{self.component.name}: {short} is soaking in {before} until {stamp(ready)} ({left} left)",
+                        f"{self.component.name}: {short} is soaking in {before} until {stamp(ready)} ({left} left)"
+                        + (f"; {clamped}" if clamped else ""),
                         ready,
                         "--ignore-soak",
                     )
                 )
         return out
+
+    def warnings(self, envs: Iterable[str]) -> list[str]:
+        """What the judging of `envs` found wrong in the config repository's history and worked
+        around (a commit dated in the future), once each."""
+        from promoter.policy import soak
+
+        out: dict[str, None] = {}
+        for env in envs:
+            for before in self.config.policy(env).after:
+                ran = self._histories.get((self.rev, before)) if not callable(self.revision) else None
+                if ran is not None:
+                    out.update(dict.fromkeys(soak.clamp_warnings(ran, before)))
+        return list(out)
 
     def verify(self, env: str, sha: str) -> list[Gate]:
         checks = self.config.policy(env).verify
@@ -227,6 +271,14 @@ class Policy:
         return [f"--offline: soak and verify not judged ({', '.join(judged)})"] if judged else []
 
 
+def _on(rev: str) -> str:
+    """` on main`: where what ran was read, when it is not simply HEAD."""
+    if rev == "HEAD":
+        return ""
+    name = rev.removeprefix("refs/heads/").removeprefix("refs/remotes/")
+    return f" on {name[:12] if len(name) == 40 else name}"
+
+
 def _descends(up: Upstream, old: str, new: str) -> bool:
     """Whether `new` (a full sha or a short value) is `old` or a descendant of it."""
     full = new if len(new) == 40 else up.find(new)
@@ -234,7 +286,8 @@ def _descends(up: Upstream, old: str, new: str) -> bool:
 
 
 def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
-    """The holds in the config repository's holds file (none when it does not exist)."""
+    """The holds in the config repository's holds file (none when it does not exist), each naming
+    a component of `config` and environments of it (a ConfigError at the file's line if not)."""
     path = root / config.holds
     try:
         text = path.read_text(encoding="utf-8")
@@ -244,4 +297,4 @@ def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
         from promoter.errors import ConfigError
 
         raise ConfigError(f"cannot read the holds file: {exc}", config.holds) from None
-    return holds_file.parse(text, config.holds)
+    return holds_file.validate(holds_file.parse(text, config.holds), config, config.holds)

@@ -85,22 +85,26 @@ def discovery_text(d: Discovery, width: int | None = None) -> str:
 def check_text(problems: list[Problem]) -> str:
     out: list[str] = []
     for p in problems:
-        out.append(f"{p.file}:{p.line}: {p.message}")
+        out.append(f"{p.file}:{p.line}: {'note: ' if p.note else ''}{p.message}")
         out.extend("    " + line for line in p.hint.split("\n"))
-    n = len(problems)
-    out.append(f"{n} problem{'s' if n != 1 else ''}" if n else "ok: no problems")
+    n = sum(not p.note for p in problems)
+    notes = len(problems) - n
+    said = f"; {notes} note{'s' if notes != 1 else ''}" if notes else ""
+    out.append(f"{n} problem{'s' if n != 1 else ''}{said}" if n else f"ok: no problems{said}")
     return "\n".join(out) + "\n"
 
 
 def check_doc(problems: list[Problem]) -> dict[str, Any]:
-    """The problems as data: where, what kind (a machine word), whose, and what to do."""
+    """The problems as data: where, what kind (a machine word), whose, and what to do; `level`
+    `error` fails the check, `note` is shown only (`ok` is true when no error is listed)."""
     return document(
         "check",
         {
-            "ok": not problems,
+            "ok": all(p.note for p in problems),
             "problems": [
                 {
                     "kind": p.kind,
+                    "level": "note" if p.note else "error",
                     "component": p.component,
                     "target": p.target,
                     "environment": p.environment,

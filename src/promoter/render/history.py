@@ -693,8 +693,8 @@ def history_html(h: History) -> str:
         + (f' (<a href="{escape(web)}">repository</a>)' if web else "")
         + "</p>",
         '<ul class="figures">',
-        f'<li data-figure="changes"><b>{len(changes)}</b>changes</li>',
-        f'<li data-figure="rollbacks"><b>{rollbacks}</b>rollbacks</li>',
+        f'<li data-figure="changes"><b>{len(changes)}</b>{plural(len(changes), "change").split(" ", 1)[1]}</li>',
+        f'<li data-figure="rollbacks"><b>{rollbacks}</b>{plural(rollbacks, "rollback").split(" ", 1)[1]}</li>',
         f'<li data-figure="lead"><b>{escape(duration(_median(lead)))}</b>median lead time</li>',
         f'<li data-figure="lag"><b>{escape(_lag_text(_median([g.seconds for g in lags])))}</b>'
         "median lag, first to last environment</li>",

@@ -107,6 +107,8 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
     p = result.prepared.plan
     comp, new = p.component, p.component.short(p.sha)
     if result.state == "unchanged":
+        if result.reason:
+            return f"{comp.name}: nothing to promote: {result.reason}\n"
         return f"{comp.name}: every selected target is already at {new}; nothing to change\n"
     if result.state == "dry-run":
         return "dry run: nothing written\n"

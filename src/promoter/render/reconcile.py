@@ -28,6 +28,7 @@ def reconcile_text(r: Reconciled, width: int | None = None) -> str:
         if len(rows) > 1:
             out += fit(rows, width, shrink=3)
         out += [f"  closed {url}" for url in c.closed]
+        out += [f"  not closed {said}" for said in c.not_closed]
     counts: dict[str, int] = {}
     for c in r.components:
         counts[c.action] = counts.get(c.action, 0) + 1
@@ -54,6 +55,7 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                     "hash": c.hash,
                     "commit": c.commit,
                     "closed": c.closed,
+                    "not_closed": c.not_closed,
                 },
                 "environments": [
                     {
@@ -86,6 +88,8 @@ def reconcile_markdown(r: Reconciled) -> str:
     lines.append("|---|---|---|---|---|---|")
     for c in r.components:
         mr = f"[{c.action}]({c.url})" if c.url else c.action
+        if c.action == "declined":  # a person's decision: said, so nobody wonders why nothing opens
+            mr += " (closed by a person; opens again when the promotion changes)"
         for i, d in enumerate(c.environments or []):
             lines.append(
                 f"| {_md(c.component) if i == 0 else ''} | {_md(d.environment)} | `{d.action}` | {_until(d)} | "

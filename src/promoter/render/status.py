@@ -35,14 +35,16 @@ def _selected(st: ComponentStatus, t: Target) -> bool:
     return any(ts.target.name == t.name for ts in st.scans) or t.name in st.errors
 
 
-def _state(st: ComponentStatus, values: list[str]) -> str:
-    if st.head is None:
+def _state(st: ComponentStatus, values: list[str], errors: bool = False) -> str:
+    if st.head is None or not values:  # nothing read (its targets are ERROR rows): nothing to say
         return ""
     behind = [st.behind.get(v) for v in values]
     if any(b is None for b in behind):
         return "not in upstream"
     most = max((b for b in behind if b is not None), default=0)
-    return "up to date" if most == 0 else f"{most} behind"
+    if most == 0:
+        return "" if errors else "up to date"  # not while a target of it cannot be read
+    return f"{most} behind"
 
 
 def status_text(
@@ -69,7 +71,7 @@ def status_text(
             values = list(dict.fromkeys(v for ts in scans for v in ts.values))
             versions = list(dict.fromkeys(short(v) for v in values))
             shown = versions[0] if len(versions) == 1 else plural(len(versions), "version") if versions else "-"
-            state = _state(st, values)
+            state = _state(st, values, any(t.environment == env and t.name in st.errors for t in st.component.targets))
             d = by_env.get(env)
             nxt = f"{d.action}: {d.reason}" if d is not None else ""
             rows.append([env, shown, state, nxt])
@@ -81,6 +83,9 @@ def status_text(
                     _ACTION_STYLE.get(d.action, "warn") if d else "",
                 ]
             )
+            for w in d.warnings if d is not None else ():
+                rows.append(["", "", "warning", w])
+                styles.append(["", "", "warn", ""])
             for ts in scans:
                 for row, style in _target_rows(ts, st):
                     rows.append(row)
@@ -134,6 +139,7 @@ def status_doc(
                         "reason": d.reason,
                         "candidate": version(d.candidate, d.candidate) if d.candidate else None,
                         "until": d.until.isoformat() if d.until else None,
+                        "warnings": list(d.warnings),
                     },
                     "targets": [
                         {

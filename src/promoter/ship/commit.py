@@ -16,6 +16,7 @@ from promoter.upstream.git import Git, exit_status
 from promoter.urls import redact
 
 PUSH_TRIES = 3
+SIGNALLED_TRIES = 3  # a local `git push` killed by a signal, tried again
 
 
 @record(frozen=True)
@@ -64,6 +65,22 @@ def remote_head(git: Git, remote: str) -> str | None:
         if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
             return line[len("ref: refs/heads/") : -len("\tHEAD")]
     return None
+
+
+def brings_nothing(git: Git, remote: str, tip: str, target: str) -> bool:
+    """Whether commit `tip` brings nothing to `remote`'s branch `target`: every file it changed
+    since it forked from `target` is already there as `tip` has it (a branch with no change of
+    its own, or one merged since). Fetches `target` (its objects, no ref moved but FETCH_HEAD)."""
+    proc = git.run("fetch", "--quiet", "--no-tags", remote, f"refs/heads/{target}", check=False)
+    if proc.returncode != 0:
+        said = redact(proc.stderr.strip() or exit_status(proc.returncode))
+        raise ExternalError(f"cannot fetch {target} from {remote} to compare the promotion with it: {said}")
+    there = git.out("rev-parse", "FETCH_HEAD")
+    fork = git.run("merge-base", tip, there, check=False).stdout.strip()
+    if not fork:
+        return False  # unrelated histories: nothing to tell
+    changed = [f for f in git.run("diff", "--name-only", "-z", "--no-renames", fork, tip, "--").stdout.split("\0") if f]
+    return not changed or git.ok("diff", "--quiet", "--no-renames", there, tip, "--", *changed)
 
 
 def holds(git: Git, ref: str, changes: Sequence[FileChange]) -> bool:
@@ -151,11 +168,19 @@ def commit(
     the branch when it is still on `start` at `base` (the working tree holds the files already:
     nothing is checked out) and the index entries of the committed files up to it, so the tree
     looks clean. A failure before the branch moved leaves it as it was (the caller puts its files
-    back); after, it is a `Landed`: the commit stays, and the message says where."""
+    back); after, it is a `Landed`: the commit stays, and the message says where.
+
+    A branch this makes (or takes over) from `start` records `start` as the branch it was made
+    from (`ship.deploy.record_base`), before HEAD moves onto it: what ran is read from there,
+    never from the promotion's own unmerged commit."""
+    from promoter.ship.deploy import record_base
+
     sha = built or build(git, base, contents, text)
     move_ref(git, f"refs/heads/{branch}", sha, old, subject, f"branch {branch}")
     made = BranchCommit(branch, sha, subject, text)
     try:
+        if start is not None and start != branch:
+            record_base(git, branch, start)
         if start is not None and current_branch(git) == start and git.out("rev-parse", "HEAD") == base:
             git.run("symbolic-ref", "-m", f"promoter: {subject}", "HEAD", f"refs/heads/{branch}")
         if current_branch(git) == branch:
@@ -251,7 +276,10 @@ def resume(git: Git, branch: str, start: str | None, ours: Callable[[str], bool]
     it, or its index entries could not follow): `ours(tip)` says it is this very change, and the
     working tree holds its files as committed. HEAD is brought onto the branch (when it is on
     `start` at the commit's parent) and the index entries of its files up to it, as the earlier
-    run would have. None when there is no such commit."""
+    run would have (recording `start` as the branch it was made from, when the earlier run could
+    not: `ship.deploy.record_base`). None when there is no such commit."""
+    from promoter.ship.deploy import record_base, recorded_base
+
     ref = f"refs/heads/{branch}"
     tip = git.run("rev-parse", "--verify", "--quiet", ref, check=False).stdout.strip()
     if not tip or not ours(tip):
@@ -267,6 +295,8 @@ def resume(git: Git, branch: str, start: str | None, ours: Callable[[str], bool]
     if on != branch:
         if on is None or on != start or git.out("rev-parse", "HEAD") != parent:
             return None
+        if recorded_base(git, branch) is None:
+            record_base(git, branch, start)
         git.run("symbolic-ref", "-m", "promoter: finish an earlier run", "HEAD", ref)
     if not git.ok("diff", "--cached", "--quiet", tip, "--", *files):
         git.run("reset", "--quiet", "--", *files)
@@ -274,15 +304,12 @@ def resume(git: Git, branch: str, start: str | None, ours: Callable[[str], bool]
     return BranchCommit(branch, tip, message.split("\n", 1)[0], message)
 
 
-PREFLIGHT_TRIES = 3
-
-
 def preflight(git: Git, remote: str, options: bool) -> None:
     """Before anything is written: the remote exists and takes a push (and push options, when
     they open the merge request), tried with `git push --dry-run`, which sends nothing."""
     opts = ["-o", "promoter.preflight"] if options else []
     ref = "refs/heads/promoter-preflight"
-    for _ in range(PREFLIGHT_TRIES):
+    for _ in range(SIGNALLED_TRIES):
         proc = git.run("push", "--dry-run", "--porcelain", *opts, remote, f"HEAD:{ref}", check=False)
         if proc.returncode >= 0:
             break
@@ -297,18 +324,95 @@ def preflight(git: Git, remote: str, options: bool) -> None:
         raise ExternalError(f"cannot push to {remote}: {said}{hint}; nothing was written")
 
 
-def own_commits(git: Git, base: str, tip: str) -> list[tuple[str, str]]:
-    """(sha, subject) of the commits in `tip` that are not in `base` and are not promoter's own
-    (no `Promoted-Component:` trailer)."""
-    out = git.run(
-        "log", "--format=%H%x1f%s%x1f%(trailers:key=Promoted-Component,valueonly)%x1e", f"{base}..{tip}", "--"
-    ).stdout
-    foreign = []
+HASH_TRAILER = "Promoted-Hash"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def content_hash(component: str, files: dict[str, bytes]) -> str:
+    """What a promotion writes, summed up: the component and each file it writes (repo-relative
+    path) with the sha256 of its new content. Equal hashes, equal edits."""
+    import hashlib
+
+    h = hashlib.sha256(component.encode())
+    for path in sorted(files):
+        h.update(b"\0" + path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+    return h.hexdigest()
+
+
+def proven(git: Git, base: str, tip: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The commits in `tip` that are not in `base`: (sha, subject) of those promoter cannot prove
+    it made, and the content hash of each one it can (sha -> hash).
+
+    A commit is promoter's own only when its content is what promoter built: one parent, a
+    `Promoted-Component:` and one `Promoted-Hash:` trailer, and the content hash of its actual
+    change over its parent (files modified in place or added as regular files; nothing deleted,
+    renamed or re-moded) equal to that trailer. Trailers alone prove nothing: a person's
+    `git commit --amend` keeps them, but a different content no longer matches its hash. An amend
+    that changes only the message or the author keeps the content promoter built, and stays its own.
+    """
+    trailers = f"%(trailers:key=Promoted-Component,valueonly)%x1f%(trailers:key={HASH_TRAILER},valueonly)"
+    fmt = f"%H%x1f%P%x1f%s%x1f{trailers}%x1e"
+    out = git.run("log", f"--format={fmt}", f"{base}..{tip}", "--").stdout
+    foreign: list[tuple[str, str]] = []
+    own: dict[str, str] = {}
     for entry in out.split("\x1e"):
         fields = entry.strip("\n").split("\x1f")
-        if len(fields) == 3 and not fields[2].strip():
-            foreign.append((fields[0], fields[1]))
-    return foreign
+        if len(fields) != 5:
+            continue
+        sha, parents, subject, component, digest = (f.strip() for f in fields)
+        if len(parents.split()) == 1 and _proves(git, parents, sha, component, digest):
+            own[sha] = digest
+        else:
+            foreign.append((sha, subject))
+    return foreign, own
+
+
+def own_commits(git: Git, base: str, tip: str) -> list[tuple[str, str]]:
+    """(sha, subject) of the commits in `tip` that are not in `base` and that promoter cannot
+    prove it made (`proven`)."""
+    return proven(git, base, tip)[0]
+
+
+def _proves(git: Git, parent: str, sha: str, component: str, digest: str) -> bool:
+    """Whether commit `sha`'s change over `parent` is exactly a promotion of `component` whose
+    content hash is `digest`."""
+    if not component or "\n" in component or not _HEX64.fullmatch(digest):
+        return False
+    raw = git.run("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parent, sha, check=False)
+    if raw.returncode != 0:
+        return False
+    items = raw.stdout.split("\0")
+    paths: list[str] = []
+    for meta, path in zip(items[0::2], items[1::2]):
+        parts = meta.lstrip(":").split(" ")
+        if len(parts) != 5:
+            return False
+        old_mode, new_mode, _, _, status = parts
+        modified = status == "M" and old_mode == new_mode and new_mode in ("100644", "100755")
+        added = status == "A" and new_mode == "100644"
+        if not (modified or added):
+            return False
+        paths.append(path)
+    if not paths:
+        return False
+    from promoter.upstream.git import CatFile
+
+    with CatFile(git.cwd) as cat:
+        blobs = cat.read([f"{sha}:{p}" for p in paths])
+    if any(b is None for b in blobs):
+        return False
+    stored = {p: b[2] for p, b in zip(paths, blobs) if b is not None}
+    if content_hash(component, stored) == digest:
+        return True
+    # git may store a text differently from how promoter wrote it (eol=crlf, core.autocrlf): the
+    # content as git checks it out is then what promoter wrote
+    checked_out = {}
+    for p in paths:
+        proc = git.run("cat-file", "--filters", f"{sha}:{p}", check=False)
+        if proc.returncode != 0:
+            return False
+        checked_out[p] = proc.stdout.encode("utf-8")
+    return content_hash(component, checked_out) == digest
 
 
 def push(
@@ -332,12 +436,17 @@ def push(
     current: BranchCommit | None = done
     for attempt in range(1, tries + 1):
         assert current is not None
-        proc = git.run("push", "--porcelain", "--quiet", *opts, remote, f"{current.sha}:{ref}", check=False)
+        for _ in range(SIGNALLED_TRIES):
+            proc = git.run("push", "--porcelain", "--quiet", *opts, remote, f"{current.sha}:{ref}", check=False)
+            if proc.returncode >= 0:
+                break
+            # killed by a signal (SIGPIPE when a local receive-pack hangs up first on a busy machine):
+            # pushing the same commit again is harmless (no force: it lands once, or is rejected)
         if proc.returncode == 0:
             return current
         rejected = "[rejected]" in proc.stdout or "non-fast-forward" in proc.stderr or "fetch first" in proc.stderr
         if not rejected:
-            detail = redact(proc.stderr.strip() or proc.stdout.strip())
+            detail = redact(proc.stderr.strip() or proc.stdout.strip() or exit_status(proc.returncode))
             raise ExternalError(f"git push to {remote} failed: {detail}")
         if attempt == tries:
             break

@@ -17,7 +17,7 @@ from promoter.errors import PromoterError, Refused
 from promoter.model import Component, Target
 from promoter.pipeline import core
 from promoter.policy.rules import Action, Gate
-from promoter.records import field, record
+from promoter.records import field, record, replace
 from promoter.ship.session import Session, after_first
 
 OFFLINE = -1  # the exit code of a decision --offline could not take: no failure
@@ -34,6 +34,7 @@ class Decision:
     until: datetime | None = None  # when the action may change by itself
     skipped: tuple[str, ...] = field(default=())  # newer commits passed over, and why
     exit_code: int = 0  # for an "error": the exit code of what failed (4: the network, 3: a refusal)
+    warnings: tuple[str, ...] = field(default=())  # what judging it found wrong (a commit dated in the future)
 
 
 def environments(comp: Component, config_envs: dict[str, tuple[str, ...]]) -> list[str]:
@@ -48,9 +49,11 @@ def decide(session: Session, comp: Component) -> list[Decision]:
     for env in environments(comp, after):
         targets = [t for t in comp.targets if t.environment == env]
         try:
-            out.append(_decide(session, comp, env, targets))
+            decided = _decide(session, comp, env, targets)
         except PromoterError as exc:
-            out.append(Decision(comp.name, env, (), "error", str(exc), exit_code=exc.exit_code))
+            decided = Decision(comp.name, env, (), "error", str(exc), exit_code=exc.exit_code)
+        warnings = session.policy(comp).warnings([env]) if not session.options.offline else []
+        out.append(replace(decided, warnings=tuple(warnings)) if warnings else decided)
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from promoter.errors import Refused, UsageError
 from promoter.model import Component, FileChange, Target
@@ -18,6 +18,11 @@ from promoter.ship import commit as commits
 from promoter.ship.session import Prepared, Session, Shipped, landed
 from promoter.text import did_you_mean
 from promoter.upstream.git import Git
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up is counted)
+if TYPE_CHECKING:
+    from promoter.insight.history import History
+    from promoter.upstream.mirror import Upstream
 
 
 @record
@@ -51,7 +56,7 @@ def _holds_change(session: Session, holds: list[holds_file.Hold]) -> FileChange:
     path = repo.root / repo.config.holds
     exists = path.exists()
     old = repo.workspace.read(repo.config.holds) if exists else ""
-    return FileChange(repo.config.holds, old, holds_file.render(holds), (), created=not exists)
+    return FileChange(repo.config.holds, old, holds_file.render(holds, repo.config.holds), (), created=not exists)
 
 
 def _ship(
@@ -234,9 +239,16 @@ def hold(
     envs = _envs(comp, envs)
     if not reason.strip():
         raise UsageError("a hold needs a reason: --reason TEXT (who reads it later needs to know why)")
-    now = clock.now()
-    if until is not None and until <= now:
-        raise UsageError(f"--until {clock.stamp(until)} is not in the future")
+    now = clock.now().replace(microsecond=0)  # the file writes seconds
+    if until is not None:
+        try:
+            until = until.astimezone(UTC)
+        except OverflowError:
+            raise UsageError(
+                f"--until {until.isoformat()} falls outside the years 1 to 9999 in UTC; give a time before 9999-12-31"
+            ) from None
+        if until <= now:
+            raise UsageError(f"--until {clock.stamp(until)} is not in the future")
     shown = ", ".join(envs) or "every environment"
     subject = f"hold {comp.name} in {shown}"
     scope = "-".join(envs) or "all"
@@ -337,8 +349,12 @@ def rollback(
         )
         if found is not None:
             return Changed(found[1].commit.subject, [], [], found[0], found[1])
+    notes: list[str] = []
+    given = to is not None
     if to is None:
-        to = _before(session, comp, targets)
+        to, notes = _before(session, comp, targets)
+    elif not session.options.offline:
+        _goes_back(session, comp, targets, session.upstream(comp).resolve(to))
     session.options = replace(
         session.options,
         envs=envs,
@@ -356,8 +372,12 @@ def rollback(
             f"{comp.name}: {', '.join(envs) or 'every environment'} already runs "
             f"{comp.short(prepared.plan.sha)}; nothing to roll back"
         )
+    if given and session.options.offline:
+        notes = _ran_after(session, comp, targets, prepared.plan.sha)
+    prepared.notes += notes
     current = load_holds(session.repo.config, session.repo.root)
-    new = holds_file.Hold(comp.name, envs, f"rollback: {reason.strip()}", _author(session), clock.now())
+    since = clock.now().replace(microsecond=0)  # the file writes seconds
+    new = holds_file.Hold(comp.name, envs, f"rollback: {reason.strip()}", _author(session), since)
     changes = [*prepared.plan.changes, _holds_change(session, [*current, new])]
     from promoter.ship import describe
 
@@ -385,18 +405,22 @@ def rollback(
     return Changed(subject, [new], [c.file for c in changes], branch, shipped, prepared)
 
 
-def _before(session: Session, comp: Component, targets: list[Target]) -> str:
-    """The version the environments of `targets` ran before the one they run now (from history)."""
+def _before(session: Session, comp: Component, targets: list[Target]) -> tuple[str, list[str]]:
+    """The version the environments of `targets` ran before the one they run now, and what could
+    not be checked. It is strictly older than what runs (an ancestor of it upstream; offline, or for
+    a value the upstream cannot name, run before it in the config repository's history) and never a
+    version an earlier rollback backed out of: a second rollback goes further back, or refuses."""
     from promoter.insight import history
 
-    h = history.build(session.repo.root, comp, targets, None if session.options.offline else session.upstream(comp))
+    up = None if session.options.offline else session.upstream(comp)
+    h = history.build(session.repo.root, comp, targets, up)
     envs = list(dict.fromkeys(t.environment for t in targets))
     previous: set[str] = set()
+    notes: list[str] = []
     for env in envs:
-        segments = [s for s in h.timeline(env) if s.values]
-        if len(segments) < 2:
-            raise Refused(f"{comp.name}: {env} has run nothing else in the config repository's history; give --to REV")
-        previous |= {h.version(v) for v in segments[-2].values}
+        values, said = _ran_before(h, comp, env, up)
+        previous |= values
+        notes += [n for n in said if n not in notes]
     if len(previous) != 1:
         raise Refused(
             f"{comp.name}: before their current version the environments ran "
@@ -404,10 +428,122 @@ def _before(session: Session, comp: Component, targets: list[Target]) -> str:
         )
     value = previous.pop()
     if len(value) != 40:
-        found = None if session.options.offline else session.upstream(comp).find(value)
+        found = None if up is None else up.find(value)
         if found is None:
             raise Refused(
                 f"{comp.name}: the previous version {value} names no commit promoter can resolve; give --to REV"
             )
         value = found
-    return value
+    return value, notes
+
+
+def _first_runs(h: History, env: str) -> dict[str, int]:
+    """Each version `env` ran, with the index of the first segment of its timeline that ran it."""
+    order: dict[str, int] = {}
+    for i, s in enumerate(s for s in h.timeline(env) if s.values):
+        for v in s.values:
+            order.setdefault(h.version(v), i)
+    return order
+
+
+def _ran_before(h: History, comp: Component, env: str, up: Upstream | None) -> tuple[set[str], list[str]]:
+    """What `env` ran last that is strictly older than what it runs and no rollback backed out of."""
+    segments = [s for s in h.timeline(env) if s.values]
+    if len(segments) < 2:
+        raise Refused(f"{comp.name}: {env} has run nothing else in the config repository's history; give --to REV")
+    order = _first_runs(h, env)
+    current = {h.version(v) for v in segments[-1].values}
+    known = set(h.resolved.values()) if up is not None and h.upstream_error is None else set()
+    why = "--offline" if up is None else "the upstream could not be read" if h.upstream_error else ""
+
+    def by_order(old: set[str], new: set[str]) -> bool:
+        return max(order.get(v, 0) for v in old) < min(order.get(v, 0) for v in new)
+
+    out: set[str] = set()  # backed out of by a rollback, and not promoted again since
+    for ch in h.changes:
+        for tc in ch.target_changes:
+            olds, news = {h.version(v) for v in tc.old}, {h.version(v) for v in tc.new}
+            if tc.environment != env or not olds or not news:
+                continue
+            back = tc.rollback if tc.rollback is not None else by_order(news, olds)
+            out = out | (olds - news) if back else out - news
+
+    skipped: list[str] = []
+    for seg in reversed(segments[:-1]):
+        values = {h.version(v) for v in seg.values}
+        if values & current:
+            continue
+        if values & out:
+            skipped += [f"an earlier rollback backed out of {comp.short(v)}" for v in sorted(values & out)]
+            continue
+        notes: list[str] = []
+        older = True
+        for v in sorted(values):
+            if v in known and current <= known:
+                older = all(up is not None and up.is_ancestor(v, c) for c in current)
+            else:
+                older = by_order({v}, current)
+                cur = ", ".join(comp.short(c) for c in sorted(current))
+                because = why or f"{comp.short(v) if v not in known else cur} names no commit of the upstream"
+                notes.append(
+                    f"{because}: {comp.short(v)} is taken as older than {cur} because {env} ran it first "
+                    "(not checked against the upstream)"
+                )
+            if not older:
+                skipped.append(f"{comp.short(v)} is not older")
+                break
+        if older:
+            return values, notes
+    cur = ", ".join(comp.short(c) for c in sorted(current))
+    detail = f" ({'; '.join(dict.fromkeys(skipped))})" if skipped else ""
+    raise Refused(f"{comp.name}: {env} ran nothing older than {cur} before it{detail}; give --to REV")
+
+
+def _goes_back(session: Session, comp: Component, targets: list[Target], sha: str) -> None:
+    """Refuse `--to` `sha` when a target runs a version it is not an ancestor of (a newer one, or an
+    unrelated one): a rollback only goes back."""
+    from promoter.policy.gates import deployed
+
+    up = session.upstream(comp)
+    for value, names in deployed(core.scan(session.repo, comp, targets)).items():
+        full = up.find(value)
+        if full is None or full == sha or up.is_ancestor(sha, full):
+            continue  # a value the upstream cannot name: the plan's notes say so
+        runs = f"{comp.short(full)}, which {', '.join(names)} {'runs' if len(names) == 1 else 'run'}"
+        if up.is_ancestor(full, sha):
+            raise Refused(
+                f"{comp.name}: --to {comp.short(sha)} is newer than {runs}: a rollback only goes back "
+                f"(promote it instead: promoter promote {comp.name} {comp.short(sha)})"
+            )
+        raise Refused(
+            f"{comp.name}: --to {comp.short(sha)} is not an ancestor of {runs} (neither is older than the "
+            "other): a rollback only goes back to a version in the history of what runs"
+        )
+
+
+def _ran_after(session: Session, comp: Component, targets: list[Target], sha: str) -> list[str]:
+    """Offline, `--to` `sha` judged by the config repository's history: refused when an environment
+    ran it only after what it runs now; said (not judged) when it never ran there."""
+    from promoter.insight import history
+
+    h = history.build(session.repo.root, comp, targets)
+    notes: list[str] = []
+    for env in dict.fromkeys(t.environment for t in targets):
+        segments = [s for s in h.timeline(env) if s.values]
+        order = _first_runs(h, env)
+        current = {h.version(v) for v in segments[-1].values} if segments else set()
+        mine = next((v for v in order if v == sha or (len(v) < 40 and sha.startswith(v))), None)
+        if mine is None or not current:
+            notes.append(
+                f"--offline: {comp.short(sha)} never ran in {env}; whether it is older than what {env} runs "
+                "is not checked"
+            )
+            continue
+        later = sorted(c for c in current if c != mine and order[mine] > order.get(c, 0))
+        if later:
+            raise Refused(
+                f"{comp.name}: --to {comp.short(sha)} ran in {env} after {', '.join(comp.short(c) for c in later)}, "
+                "which it runs now: a rollback only goes back (--offline: judged by the order of the config "
+                "repository's history)"
+            )
+    return notes

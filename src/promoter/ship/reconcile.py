@@ -11,12 +11,25 @@ the merge request's description:
 - an open merge request (or, with push options, a remote branch) already holding exactly this
   promotion: nothing is pushed (`leave`);
 - one holding an older promotion: the branch is rebuilt and pushed with `--force-with-lease`
-  against the commit promoter pushed there, only when every commit on it is promoter's own
-  (`update`); its description is updated;
+  against the commit promoter pushed there (`update`); its description is updated;
 - none: the branch is pushed (the lease: it must not exist) and the merge request opened (`open`);
-- nothing to promote while one is open: it is closed with a comment (`close`); merge requests of
-  the component on other `promote/{component}-*` branches (opened by `promote --push`) are closed
-  as superseded, with a comment linking the new one.
+  before a merge request is opened, the forge is asked for the closed (not merged) ones of the
+  branch: one a person closed while it held this very promotion means they declined it
+  (`declined`: reported, exit 0; it opens again when the promotion changes);
+- nothing to promote while one is open: it is closed with a comment (`close`), its description's
+  hash marked as closed by promoter (so the same promotion coming back is no "declined");
+- merge requests of the component on other `promote/{component}-*` branches (opened by
+  `promote --push`) are closed as superseded, with a comment linking its own, by every run that
+  has one (left, updated or opened); a close that fails is said and found again by the next run.
+
+The remote's branch is promoter's only when every commit on it is (`commit.proven`: its content
+is what promoter built, the `Promoted-Hash:` trailer recomputed from its own change); anything
+else, a person's `git commit --amend` too, is refused and reported: never pushed over, never
+closed under them. An environment that could not be decided because of the network (upstream,
+registry, forge) or `--offline` leaves the merge request as it is this run; only a decision that
+there is nothing left to promote closes it. `--max-open` counts the open promotion merge
+requests (the API method) or the remote's `promote/*` branches (push options, which have no API
+to ask).
 
 One component's failure never stops the others. The exit code: 0 all done or nothing to do; 3
 some refused by a gate that needs a person (held, blocked); 4 some failed on the network.
@@ -38,10 +51,11 @@ from promoter.ship import commit as commits
 from promoter.ship.decisions import OFFLINE, Decision, decide
 from promoter.ship.forge import Forge, MergeRequest, OpenRequest
 from promoter.ship.session import Session, order
+from promoter.text import printable
 from promoter.upstream.git import Git
 
-MrAction = Literal["open", "update", "leave", "close", "none", "wait", "error"]
-HASH_TRAILER = "Promoted-Hash"
+MrAction = Literal["open", "update", "leave", "close", "none", "wait", "declined", "error"]
+HASH_TRAILER = commits.HASH_TRAILER
 _HASH_IN_TEXT = re.compile(r"promoter-hash: ([0-9a-f]{64})")
 
 
@@ -56,6 +70,7 @@ class ComponentPlan:
     url: str | None = None  # the merge request, when known
     commit: str | None = None  # what was pushed
     closed: list[str] = field(default_factory=list)  # merge requests closed (superseded or stale)
+    not_closed: list[str] = field(default_factory=list)  # superseded ones a close failed for, and why
     error_kind: Literal["person", "network", "other"] | None = None
     plans: list[Plan] = field(default_factory=list, repr=False)
     changes: list[FileChange] = field(default_factory=list, repr=False)
@@ -69,15 +84,15 @@ class Reconciled:
 
     @property
     def exit_code(self) -> int:
-        """4 when something failed on the network, else 3 when something needs a person (held,
-        blocked, a refusal), else 1 for a bug, else 0."""
+        """4 when something failed on the network, else 3 when something needs a person (an error
+        or a refusal: a foreign commit on the branch, a target that locates nothing), else 1 for a
+        bug, else 0. Held, a closed window, soaking, blocked, waiting: the policy working, 0 (a
+        scheduled job stays green while production is held on purpose)."""
         kinds = {c.error_kind for c in self.components}
         for c in self.components:
             for d in c.environments:
                 if d.action == "error" and d.exit_code != OFFLINE:
                     kinds.add("network" if d.exit_code == 4 else "person" if d.exit_code in (2, 3) else "other")
-                elif d.action in ("held", "blocked"):
-                    kinds.add("person")
         if "network" in kinds:
             return 4
         if "person" in kinds:
@@ -113,11 +128,8 @@ def shard(comps: list[Component], index: int, count: int, all_comps: dict[str, C
 
 
 def content_hash(comp: Component, changes: list[FileChange]) -> str:
-    """What a promotion writes, summed up: equal hashes, equal edits."""
-    h = hashlib.sha256(comp.name.encode())
-    for ch in sorted(changes, key=lambda c: c.file):
-        h.update(b"\0" + ch.file.encode() + b"\0" + hashlib.sha256(ch.new_text.encode()).digest())
-    return h.hexdigest()
+    """What a promotion writes, summed up: equal hashes, equal edits (`commits.content_hash`)."""
+    return commits.content_hash(comp.name, {ch.file: ch.new_text.encode("utf-8") for ch in changes})
 
 
 def _merge(repo: core.Repo, comp: Component, plans: list[Plan]) -> list[FileChange]:
@@ -179,25 +191,33 @@ def reconcile(
     if push_to is not None and base is None:
         raise UsageError("reconcile --push needs a checked-out base branch (HEAD is detached)")
     forge, open_requests, remote_tips = _remote_state(session, push_to) if push_to is not None else (None, [], {})
-    opened = sum(1 for r in open_requests if r.source_branch.startswith("promote/"))
+    if forge is not None:
+        opened = sum(1 for r in open_requests if r.source_branch.startswith("promote/"))
+    else:  # push options: no API to ask, every promotion branch on the remote counts
+        opened = len(remote_tips)
     out: list[ComponentPlan] = []
     for comp in comps:
         cp = ComponentPlan(comp.name, [], branch=cfg.merge_request.reconcile_branch.format(component=comp.name))
         out.append(cp)
         try:
             cp.environments = decide(session, comp)
-            moving = [d for d in cp.environments if d.action == "promote"]
             mine = next((r for r in open_requests if r.source_branch == cp.branch), None)
-            superseded = [r for r in open_requests if r.source_branch.startswith(f"promote/{comp.name}-")]
+            cp.url = mine.url if mine else None
+            if _undecided(cp, mine):
+                continue
+            tip = remote_tips.get(cp.branch)
+            moving = [d for d in cp.environments if d.action == "promote"]
             if not moving:
-                if mine is not None:
-                    cp.action, cp.url = "close", mine.url
-                    cp.reason = "nothing to promote any more"
-                    if pushing and forge is not None:
-                        forge.close(mine.number, "promoter reconcile: nothing to promote any more; closing.")
-                        cp.closed.append(mine.url)
-                else:
+                if mine is None:
                     cp.action, cp.reason = "none", "nothing to promote"
+                    continue
+                if tip is not None:  # a person's commits on it are their work: not closed under them
+                    _proven_tip(git, push_to or "origin", cp.branch, f"refs/heads/{base}", tip)
+                cp.action, cp.reason = "close", "nothing to promote any more"
+                if pushing and forge is not None:
+                    closed = _HASH_IN_TEXT.sub(r"promoter-closed: \1", mine.description)
+                    forge.close(mine.number, "promoter reconcile: nothing to promote any more; closing.", closed)
+                    cp.closed.append(mine.url)
                 continue
             for d in moving:
                 targets = [t for t in comp.targets if t.environment == d.environment]
@@ -211,39 +231,90 @@ def reconcile(
                 cp.action, cp.reason = "none", "nothing to write"
                 continue
             cp.hash = content_hash(comp, cp.changes)
-            held_hash = _hash_of(git, mine.description if mine else None, remote_tips.get(cp.branch))
-            if held_hash == cp.hash and cp.branch in remote_tips:
-                cp.action, cp.url = "leave", mine.url if mine else None
-                cp.reason = "its merge request already holds exactly this promotion"
-                if forge is not None and mine is None:  # pushed by a run that died before opening it
-                    cp.action, cp.reason = "open", "pushed before, its merge request never opened: opened now"
-            elif cp.branch in remote_tips:
-                cp.action, cp.url = "update", mine.url if mine else None
-                cp.reason = "its merge request holds an older promotion: rebuilt and updated"
-            elif max_open is not None and opened >= max_open:
+            # what the remote's branch holds, proven promoter's own; a person's commits are refused
+            held = _proven_tip(git, push_to or "origin", cp.branch, f"refs/heads/{base}", tip) if tip else None
+            new_request = mine is None if forge is not None else tip is None
+            if new_request and max_open is not None and opened >= max_open:
                 cp.action, cp.reason = "wait", f"--max-open {max_open}: {opened} promotion merge requests are open"
                 continue
+            declined = _declined(forge, cp.branch, cp.hash) if new_request and forge is not None else None
+            if declined is not None:
+                cp.action, cp.url = "declined", declined.url
+                cp.reason = (
+                    f"a person closed its merge request {declined.url} for this very promotion; "
+                    "it opens again when the promotion changes"
+                )
+                continue
+            if held == cp.hash:
+                if forge is None or (mine is not None and _hash_in(mine.description) == cp.hash):
+                    cp.action = "leave"
+                    cp.reason = "its merge request already holds exactly this promotion"
+                elif mine is None:  # pushed by a run that died before opening it
+                    cp.action, cp.reason = "open", "pushed before, its merge request never opened: opened now"
+                else:  # pushed by a run that died before updating it
+                    cp.action, cp.reason = "update", "its branch holds this promotion, its description an older one"
+            elif tip is not None:
+                cp.action = "update"
+                cp.reason = "its merge request holds an older promotion: rebuilt and updated"
             else:
                 cp.action, cp.reason = "open", "a new merge request"
+            if new_request:
                 opened += 1
-            if not pushing or cp.action == "leave":
+            if not pushing:
                 continue
-            if held_hash == cp.hash and cp.branch in remote_tips:  # only the merge request is missing
-                assert forge is not None
-                cp.url = _open(session, comp, cp, forge, base or "main")
-                continue
-            _push(session, git, comp, cp, push_to or "origin", base or "main", remote_tips.get(cp.branch))
+            if held != cp.hash:
+                _push(session, git, comp, cp, push_to or "origin", base or "main", tip)
             if forge is not None:
-                cp.url = _open(session, comp, cp, forge, base or "main")
-                for r in superseded:
-                    forge.close(r.number, f"Superseded by {cp.url} (promoter reconcile).")
-                    cp.closed.append(r.url)
+                if cp.action != "leave":
+                    cp.url = _open(session, comp, cp, forge, base or "main")
+                _close_superseded(
+                    forge, cp, [r for r in open_requests if r.source_branch.startswith(f"promote/{comp.name}-")]
+                )
         except PromoterError as exc:
             cp.action, cp.reason = "error", str(exc)
             cp.error_kind = (
                 "network" if isinstance(exc, ExternalError) else "person" if isinstance(exc, Refused) else "other"
             )
     return Reconciled(out, pushing, max_open)
+
+
+def _undecided(cp: ComponentPlan, mine: OpenRequest | None) -> bool:
+    """Whether an environment could not be decided in a way that leaves the merge request alone
+    this run (reported, True): the network (upstream, registry, forge) or --offline, whatever
+    the others decided, since a rebuild would drop that environment's part; any other failure
+    when no environment moves, since "nothing to promote" is not known then."""
+    failed = [d for d in cp.environments if d.action == "error"]
+    transient = [d for d in failed if d.exit_code in (4, OFFLINE)]
+    if not transient and (not failed or any(d.action == "promote" for d in cp.environments)):
+        return False
+    which = ", ".join(d.environment for d in transient or failed)
+    cp.action = "leave" if mine is not None else "none"
+    cp.reason = f"{which} could not be decided (see {'its' if len(transient or failed) == 1 else 'their'} error)"
+    cp.reason += ": its merge request is left as it is" if mine is not None else ": nothing done"
+    return True
+
+
+def _hash_in(description: str) -> str | None:
+    m = _HASH_IN_TEXT.search(description)
+    return m.group(1) if m else None
+
+
+def _declined(forge: Forge, branch: str, digest: str) -> OpenRequest | None:
+    """A merge request of `branch` a person closed (not merged) while it held this very promotion."""
+    return next((r for r in forge.closed_requests(branch) if _hash_in(r.description) == digest), None)
+
+
+def _close_superseded(forge: Forge, cp: ComponentPlan, superseded: list[OpenRequest]) -> None:
+    """Close the component's other promotion merge requests (from `promote --push`), each with a
+    comment linking this one. One that fails is said and left open: the next run finds it again."""
+    for r in superseded:
+        try:
+            forge.close(r.number, f"Superseded by {cp.url} (promoter reconcile).")
+        except ExternalError as exc:
+            cp.not_closed.append(f"{r.url}: {exc} (tried again next run)")
+            cp.error_kind = cp.error_kind or "network"
+        else:
+            cp.closed.append(r.url)
 
 
 def _remote_state(session: Session, remote: str | None) -> tuple[Forge | None, list[OpenRequest], dict[str, str]]:
@@ -268,31 +339,37 @@ def _remote_state(session: Session, remote: str | None) -> tuple[Forge | None, l
     return forge, forge.open_requests(), tips
 
 
-def _hash_of(git: Git, description: str | None, tip: str | None) -> str | None:
-    """The content hash an open merge request or a remote branch holds."""
-    if description:
-        m = _HASH_IN_TEXT.search(description)
-        if m:
-            return m.group(1)
-    if tip:
-        proc = git.run("log", "-1", f"--format=%(trailers:key={HASH_TRAILER},valueonly)", tip, "--", check=False)
-        value = proc.stdout.strip()
-        if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}", value):
-            return value
-    return None
+def _proven_tip(git: Git, remote: str, branch: str, base: str, tip: str) -> str | None:
+    """The content hash of the promotion the remote's `branch` (at `tip`) holds, when every commit
+    on it is promoter's own (`commits.proven`: its content is what promoter built); None when it
+    holds none (merged). Refused when a commit on it is not promoter's: a person's work (an amend
+    too) is never pushed over or closed under them."""
+    if not git.ok("cat-file", "-e", f"{tip}^{{commit}}"):
+        fetched = git.run(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            remote,
+            f"+refs/heads/{branch}:refs/promoter/{remote}/{branch}",
+            check=False,
+        )
+        if fetched.returncode != 0:
+            raise ExternalError(f"git fetch {branch} from {remote}: {fetched.stderr.strip() or 'failed'}")
+    foreign, own = commits.proven(git, base, tip)
+    if foreign:
+        listed = "; ".join(f"{s[:12]} {printable(subject)}" for s, subject in foreign[:5])
+        raise Refused(
+            f"{remote}'s {branch} holds commits that are not promoter's ({listed}); left as it is: merge or close "
+            f"its merge request, or delete the branch, and the next run takes it up again"
+        )
+    return own.get(tip)
 
 
 def _push(
     session: Session, git: Git, comp: Component, cp: ComponentPlan, remote: str, base: str, tip: str | None
 ) -> None:
     """Commit the promotion on top of the base branch and push it, leased against `tip` (the
-    commit the remote's branch had; none: it must not exist)."""
-    if tip is not None:  # an update: only over promoter's own commits
-        git.run("fetch", "--quiet", remote, f"+refs/heads/{cp.branch}:refs/promoter/{remote}/{cp.branch}")
-        foreign = commits.own_commits(git, f"refs/heads/{base}", tip)
-        if foreign:
-            listed = "; ".join(f"{s[:12]} {subject}" for s, subject in foreign[:5])
-            raise Refused(f"{remote}'s {cp.branch} holds commits that are not promoter's ({listed}); not updated")
+    commit the remote's branch had, proven promoter's own before; none: it must not exist)."""
     dirty = git.run("status", "--porcelain", "--", *[c.file for c in cp.changes]).stdout.strip()
     if dirty:
         raise Refused(

@@ -23,6 +23,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: a command's start-u
 if TYPE_CHECKING:
     from promoter.pipeline.apply import Recovery
     from promoter.policy.rules import Gate, Policy
+    from promoter.ship.deploy import DeployRef
     from promoter.ship.forge import Opened
     from promoter.upstream.changelog import Changelog
     from promoter.upstream.mirror import Upstream
@@ -83,6 +84,7 @@ class Promoted:
     shipped: Shipped | None = None
     recovery: Recovery | None = None  # a run killed meanwhile, rolled back before this one wrote
     base: str | None = None  # the commit the promotion's branch started from
+    reason: str | None = None  # why nothing was done, when it is not that every target runs it already
 
 
 def order(config_components: dict[str, Component], names: Iterable[str]) -> list[Component]:
@@ -121,6 +123,7 @@ class Session:
         self._registry = registry
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
         self._base_branch: str | bool | None = False  # False: not asked yet
+        self._deploy: DeployRef | None = None
         self._names: list[str] = []  # what `promote_many` promotes, as named, and its REV
         self._rev: str | None = None
 
@@ -132,6 +135,16 @@ class Session:
             self._base_branch = commits.current_branch(Git(self.repo.root))
         assert self._base_branch is not True
         return self._base_branch
+
+    @property
+    def deploy(self) -> DeployRef:
+        """The deploy branch (`ship.deploy.resolve`): what ran is read from its first-parent
+        history; asked of git once, when first needed."""
+        if self._deploy is None:
+            from promoter.ship import deploy
+
+            self._deploy = deploy.resolve(Git(self.repo.root), self.repo.config)
+        return self._deploy
 
     def upstream(self, comp: Component) -> Upstream:
         if comp.name not in self._upstreams:
@@ -156,6 +169,7 @@ class Session:
                 None if o.offline else self.upstream(comp),
                 Overrides(o.ignore_soak, o.ignore_window, o.ignore_hold, o.ignore_verify),
                 statuses=self._statuses_of(comp),
+                revision=lambda: self.deploy.rev,
             )
         return self._policies[comp.name]
 
@@ -253,7 +267,7 @@ class Session:
             sha, digest, notes = self._choose(comp, targets, promoted_with)
         else:
             sha = up.resolve(rev)
-            _refuse(policy.gates(targets, sha))
+            _refuse(policy.gates(targets, sha), policy.warnings(t.environment for t in targets))
             if comp.image is not None:
                 digest = gates.image(comp, sha, self.registry(), opts.wait)
         scans = core.scan(self.repo, comp, targets)
@@ -280,6 +294,7 @@ class Session:
                 promoted_with,
             )
         plan = core.plan(self.repo, comp, sha, targets, digest, scans)
+        plan.warnings += policy.warnings(t.environment for t in targets)
         return Prepared(plan, notes, self.changelog(comp, sha, scans))
 
     def _choose(
@@ -321,9 +336,10 @@ class Session:
                 return sha, digest, notes
             newest = newest or reasons
             notes.append(f"skipped {comp.short(sha)}: {'; '.join(reasons)}")
+        said = "".join(f"\nwarning: {w}" for w in policy.warnings(t.environment for t in targets))
         raise Refused(
             f"{comp.name}: none of the last {len(candidates)} commits of {up.branch()} may be promoted now; "
-            f"the newest: {'; '.join(newest)}"
+            f"the newest: {'; '.join(newest)}{said}"
         )
 
     def changelog(
@@ -344,14 +360,19 @@ class Session:
 
     # -- shipping -----------------------------------------------------------------------------
     def message(self, prepared: Prepared) -> tuple[str, str]:
-        """(subject, whole message) of the promotion's commit."""
+        """(subject, whole message) of the promotion's commit. Its last trailer, `Promoted-Hash:`,
+        is the content hash of what it writes: what proves the commit promoter's own
+        (`commits.proven`)."""
         from promoter.ship import describe
 
         plan = prepared.plan
         log = (
             describe.changelog_summary(prepared.changelog, plan.component.short_length) if prepared.changelog else None
         )
-        return describe.commit_message(plan, describe.plan_summary(plan), log)
+        subject, text = describe.commit_message(plan, describe.plan_summary(plan), log)
+        written = {f: t.encode("utf-8") for f, t in self.contents(plan).items()}
+        digest = commits.content_hash(plan.component.name, written)
+        return subject, text + f"{commits.HASH_TRAILER}: {digest}\n"
 
     def contents(self, plan: Plan) -> dict[str, str]:
         """The plan's files, repo-relative as git names them -> their new text."""
@@ -605,6 +626,10 @@ class Session:
             target = None
             if push_to is not None and start == branch:  # where the merge request goes is not known here
                 target = self.repo.config.merge_request.target_branch or commits.remote_head(git, push_to)
+            if push_to is not None and target is not None and commits.brings_nothing(git, push_to, made.sha, target):
+                result.state = "unchanged"  # no branch, no merge request for nothing
+                result.reason = f"{branch} changes nothing over {push_to}'s {target}; nothing pushed"
+                return
             result.shipped = self._publish_or_explain(prepared, made, push_to, target)
             return
         found = self._uncommitted(prepared)
@@ -833,7 +858,11 @@ def landed(exc: commits.Landed, what: str, finish: str) -> str:
     )
 
 
-def _refuse(gates: list[Gate]) -> None:
-    """Refused, with every gate's reason (and the option that lifts it), when there are any."""
+def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
+    """Refused, with every gate's reason (and the option that lifts it), when there are any, and
+    what the policy found wrong on the way (a commit dated in the future)."""
     if gates:
-        raise Refused("\n".join(g.message() for g in gates))
+        said = [g.message() for g in gates]
+        # a warning a gate's reason already gives (after "<env>'s history: ") is not said twice
+        said += [f"warning: {w}" for w in warnings if not any(w.partition(": ")[2] in m for m in said)]
+        raise Refused("\n".join(said))

@@ -1,0 +1,95 @@
+"""`promoter reconcile`: keep every environment promoted under its policy (a scheduled CI job)."""
+
+from __future__ import annotations
+
+from promoter.commands._common import USAGE, options, out, push_argument, repo
+from promoter.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+DESCRIPTION = (
+    "For every component (dependency order) and environment (after: order): the newest candidate\n"
+    "that passes every gate (image, min_age, dependencies, soak, windows, holds, blocked, verify),\n"
+    "and one merge request per component on promote/COMPONENT kept in step with it: opened,\n"
+    "updated, left or closed (with --push; without it, what it would do); one a person closed is\n"
+    "declined until the promotion changes. Held, a closed window and soaking are the policy\n"
+    "working: reported, exit 0."
+)
+EXAMPLES = (
+    "promoter reconcile",
+    "promoter reconcile --push --max-open 5",
+    "promoter reconcile --push --shard 2/4 -o markdown > dashboard.md",
+)
+CODES = (
+    "0    done, or nothing to do (held, a closed window, soaking, blocked and waiting are reported)",
+    USAGE + "an unknown component, a bad --shard or --max-open, an invalid promotion.yaml",
+    "3    something needs a person: a refusal or an error (a foreign commit on a promotion branch, a target\n"
+    "       that locates nothing); the other components were done",
+    "4    something failed on the network (an upstream, the registry, the forge, the push); the others were done",
+)
+OFFLINE = (
+    "do not read the upstream or the registry: no candidate can be chosen, so only what runs and the "
+    "holds and windows are shown (nothing is pushed)"
+)
+
+
+def arguments(p: Any) -> None:
+    p.add_argument("components", nargs="*", metavar="COMPONENT", help="only these (default: all)")
+    push_argument(p, "push to REMOTE (default: origin) and open, update or close the merge requests (default: show)")
+    p.add_argument("--dry-run", action="store_true", help="decide and show, push nothing (also with --push)")
+    p.add_argument(
+        "--max-open",
+        type=int,
+        metavar="N",
+        help="never more than N open promotion merge requests; the rest wait (default: no limit)",
+    )
+    p.add_argument(
+        "--shard", metavar="I/N", help="only shard I of N, dependency chains kept together (default: every component)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="text, json, or markdown (a dashboard for an issue or a wiki page) (default: text)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from promoter.render import reconcile as render
+    from promoter.render.table import terminal_width
+    from promoter.ship.reconcile import reconcile
+    from promoter.ship.session import Session
+
+    shard = None
+    if args.shard is not None:
+        left, sep, right = args.shard.partition("/")
+        if not (sep and left.isdigit() and right.isdigit()):
+            raise UsageError(f"--shard takes I/N (e.g. 2/4), not '{args.shard}'")
+        shard = (int(left), int(right))
+    if args.max_open is not None and args.max_open < 0:
+        raise UsageError("--max-open takes a number of merge requests (0 or more)")
+    opened = repo(args)
+    for name in args.components:
+        from promoter.pipeline import core
+
+        core.component(opened.config, name)
+    result = reconcile(
+        Session(opened, options(args)),
+        list(args.components),
+        push_to=args.push,
+        dry_run=args.dry_run,
+        max_open=args.max_open,
+        shard_of=shard,
+    )
+    if args.output == "json":
+        out(render.reconcile_json(result))
+    elif args.output == "markdown":
+        out(render.reconcile_markdown(result))
+    else:
+        out(render.reconcile_text(result, terminal_width()))
+    return result.exit_code
