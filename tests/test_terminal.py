@@ -152,6 +152,7 @@ def test_a_registry_that_cannot_be_reached_is_said_once_and_the_others_go_on(tmp
         git(root, "commit", "-qm", "gone no more")
         code, raw = on_a_terminal(["status"], 80, cwd=root)
         asked = {(method, path) for method, path, _ in registry.requests}
+        reconciled, log = on_a_terminal(["reconcile"], 80, cwd=root)
     assert code == 3, raw
     tag = shas[-1][:7]
     assert asked == {("HEAD", f"/v2/app/manifests/{tag}")}
@@ -164,3 +165,35 @@ def test_a_registry_that_cannot_be_reached_is_said_once_and_the_others_go_on(tmp
     rows = {line.split()[0]: line for line in lines[:other] if line.startswith("  ") and not line.startswith("   ")}
     assert "error" in rows["ci"] and "error" in rows["prod"]  # ...though both environments wait for it
     assert "up to date" in lines[other + 2] and "up-to-date" in lines[other + 2]  # the other component went on
+    assert reconciled == 4, log  # reconcile says it the same way
+    lines = [visible(line) for line in screen(log)]
+    assert "\n".join(lines).count("answered 503") == 1, log
+    app = lines[: next(n for n, line in enumerate(lines) if line.startswith("other: "))]
+    assert [line.split() for line in app if line.startswith(("  ci ", "  prod "))] == [
+        ["ci", "error", "as", "above"],
+        ["prod", "error", "as", "above"],
+    ]
+
+
+def test_a_registry_not_reached_is_not_asked_again_for_another_tag_of_the_image(tmp_path: Path) -> None:
+    """Environments of a component may ask about different candidates: once the registry could not
+    be reached, the image's other tags get the same error without another round of retries. An
+    answer about one tag (a manifest that is no manifest) says nothing of the others."""
+    from promoter.errors import ExternalError
+    from promoter.pipeline.core import open_repo
+    from promoter.ship.session import Options, Session
+
+    def unavailable(req: BaseHTTPRequestHandler) -> None:
+        if "/broken/" in req.path:
+            reply(req, 200, {"Content-Type": "text/html"}, b"<html>a login page</html>")
+        else:
+            reply(req, 503, {"Retry-After": "0"}, b"")
+
+    root, _ = _world(tmp_path)
+    with Server(unavailable) as registry:
+        session = Session(open_repo(root), Options())
+        for image, tag in [("app", "aaaaaaa"), ("app", "bbbbbbb"), ("broken", "aaaaaaa"), ("broken", "bbbbbbb")]:
+            with pytest.raises(ExternalError, match=r"503|a login page"):
+                session.digest(f"{registry.host}/{image}", tag)
+        asked = sorted({path for _, path, _ in registry.requests})
+    assert asked == ["/v2/app/manifests/aaaaaaa", "/v2/broken/manifests/aaaaaaa", "/v2/broken/manifests/bbbbbbb"]
