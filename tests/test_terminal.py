@@ -32,6 +32,8 @@ def test_the_demo_is_in_colour_on_a_terminal_never_in_escapes(tmp_path: Path, co
     for n in tables:  # every row of each table within the terminal
         for line in lines[n : lines.index("", n)]:
             assert len(visible(line)) <= columns, line
+    said = [line for line in lines if line.startswith("# ")]  # the walkthrough's own words
+    assert len(said) == 5 and all(len(line) <= 80 for line in said), said
 
 
 EVIL_SUBJECT = "fix\x1b[2J\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \u202etxt.exe\x07"
