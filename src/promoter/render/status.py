@@ -73,7 +73,7 @@ def status_text(
         shared = shared_errors(decided)
         for reason in shared:
             lines = wrap(f"error: {printable(reason)}", None if width is None else width - 4)
-            out += ["  " + paint(lines[0], "bad", on), *("    " + line for line in lines[1:])]
+            out += [("  " if n == 0 else "    ") + paint(line, "bad", on) for n, line in enumerate(lines)]
         rows: list[list[str | Cell]] = [[Cell(title, "dim") for title in _HEADER]]
         for env in _envs(st):
             scans = [ts for ts in st.scans if ts.target.environment == env]
