@@ -199,3 +199,16 @@ def test_a_registry_not_reached_is_not_asked_again_for_another_tag_of_the_image(
                 session.digest(f"{registry.host}/{image}", tag)
         asked = sorted({path for _, path, _ in registry.requests})
     assert asked == ["/v2/app/manifests/aaaaaaa", "/v2/broken/manifests/aaaaaaa", "/v2/broken/manifests/bbbbbbb"]
+
+
+def test_every_help_reads_as_prose(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The exit codes are wrapped to the terminal as sentences: no run of spaces in the middle of
+    a sentence (a line break written into a code's text came out as eight spaces)."""
+    from promoter.commands import NAMES
+
+    monkeypatch.setenv("COLUMNS", "80")
+    for name in NAMES:
+        code, out, err = run("help", name)
+        assert code == 0, err
+        meanings = [line[7:] for line in out.partition("exit codes:\n")[2].splitlines()]
+        assert not [m for m in meanings if re.search(r"\S {2,}\S", m)], (name, meanings)

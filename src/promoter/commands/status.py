@@ -17,7 +17,8 @@ DESCRIPTION = (
     "Per component and environment: the version it runs, how many commits of the upstream\n"
     "branch it lacks, and what promoting it would do next (the policy's decision: promote,\n"
     "held, window closed, soaking...); under it each target with FILE:LINE. The table fits\n"
-    "the terminal (paths cut in the middle); colour only on a terminal (not with NO_COLOR)."
+    "the terminal (reasons wrapped, paths cut in the middle); colour only on a terminal (not\n"
+    "with NO_COLOR)."
 )
 EXAMPLES = (
     "promoter status",
@@ -27,9 +28,9 @@ EXAMPLES = (
 CODES = (
     "0    shown (an upstream that cannot be reached is said, and its columns left empty)",
     USAGE + "an unknown component or environment, an invalid promotion.yaml",
-    "3    shown with errors, as check: a target that cannot be read (an ERROR row), a next\n"
-    "       step that could not be decided (the registry cannot be reached, say); or an\n"
-    "       interrupted promotion could not be rolled back",
+    "3    shown with errors, as check: a target that cannot be read (an ERROR row), a next step "
+    "that could not be decided (the registry cannot be reached, say); or an interrupted promotion could "
+    "not be rolled back",
 )
 OFFLINE = "do not read the upstream: no branch head, no commits behind, no next step"
 
