@@ -38,6 +38,7 @@ __all__ = ["STYLES", "Cell", "colour_on", "end", "fit", "fits", "middle", "paint
 MIN_PROSE = 20
 MIN_CLIP = 12
 MIN_PATH = 20
+MIN_ANY = 8  # and, on a terminal too narrow for those, each of them
 _FULL_SHA = re.compile(r"\b[0-9a-f]{40}\b")
 SHORT = 7
 
@@ -201,6 +202,11 @@ def _widths(
                 return widths
             if _holds(table, i, kind):
                 widths[i] = max(min(widths[i], floors.get(i, least)), widths[i] - excess)
+    for kind, _ in _GIVE:  # still too wide (a very narrow terminal): every column to a few characters
+        for i in reversed(range(cols)):
+            excess = sum(widths) - budget
+            if excess > 0 and _holds(table, i, kind):
+                widths[i] = max(min(widths[i], MIN_ANY), widths[i] - excess)
     return widths
 
 
