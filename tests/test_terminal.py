@@ -90,6 +90,16 @@ def test_text_from_outside_stays_inert_between_promoters_colours(tmp_path: Path)
     assert "\x1b" not in message
 
 
+def test_a_terminal_that_says_zero_columns_gets_tables_uncut(tmp_path: Path) -> None:
+    """A new pseudo-terminal (script, expect, some `docker exec -t`) reports 0 columns: its width is
+    unknown, and the table is shown whole, as in a pipe, not cut to nothing."""
+    root, _ = _world(tmp_path)
+    code, raw = on_a_terminal(["status", "--offline", "app"], 0, cwd=root)
+    assert code == 3, raw  # the broken target
+    shown = [visible(line) for line in screen(raw)]
+    assert "…" not in raw and any("gone.yaml: target 'broken-one'" in line for line in shown), raw
+
+
 # -- status ---------------------------------------------------------------------------------------
 def _world(tmp_path: Path, extra: str = "", files: dict[str, str] | None = None) -> tuple[Path, list[str]]:
     upstream = tmp_path / "upstream"

@@ -144,7 +144,7 @@ def _cells(rows: Sequence[Sequence[str | Cell] | Cell], kinds: Sequence[str]) ->
     out: list[list[Cell] | Cell] = []
     for n, row in enumerate(rows):
         if isinstance(row, Cell):
-            out.append(Cell(printable(row.text), row.style, row.kind or "prose"))
+            out.append(Cell(printable(row.text.replace("\n", " ")), row.style, row.kind or "prose"))
             continue
         cells = []
         for i, kind in enumerate(kinds):
@@ -226,8 +226,8 @@ def fits(
     _shorten(table)
     widths = _natural(table, len(kinds))
     for i in range(len(kinds)):
-        least = next(n for k, n in _GIVE if kinds[i] in k) if kinds[i] in ("prose", "version", "clip") else 0
         if _holds(table, i, giving) and not _holds(table, i, ("path", "fixed")):
+            least = MIN_CLIP if kinds[i] == "clip" else MIN_PROSE
             widths[i] = min(widths[i], (floors or {}).get(i, least))
     return len(indent) + sum(widths) + 2 * (len(kinds) - 1) <= width
 
