@@ -122,6 +122,7 @@ class Session:
         self._policies: dict[str, Policy] = {}
         self._registry = registry
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
+        self._unreachable: dict[str, ExternalError] = {}  # image -> why its registry could not be reached
         self._base_branch: str | bool | None = False  # False: not asked yet
         self._deploy: DeployRef | None = None
 
@@ -196,11 +197,18 @@ class Session:
     def digest(self, image: str, tag: str) -> str | None:
         """`Registry.digest`, asked once per image:tag in a session: every environment of a
         component asks of the same candidates, and a registry that is down costs its retries once
-        (the failure is remembered and raised again)."""
+        (the failure is remembered and raised again; one that could not be reached at all is not
+        asked about any other tag of the image either)."""
+        from promoter.upstream.registry.client import Unreachable
+
         key = (image, tag)
-        if key not in self._digests:
+        if key not in self._digests and image in self._unreachable:
+            self._digests[key] = self._unreachable[image]
+        elif key not in self._digests:
             try:
                 self._digests[key] = self.registry().digest(image, tag)
+            except Unreachable as exc:
+                self._digests[key] = self._unreachable[image] = exc
             except ExternalError as exc:
                 self._digests[key] = exc
         found = self._digests[key]
