@@ -96,8 +96,7 @@ def status_text(
                 ]
             )
             for w in d.warnings if d is not None else ():
-                rows.append(["", "", "warning", w])
-                styles.append(["", "", "warn", ""])
+                rows.append(["", "", Cell("warning", "warn"), w])
             for ts in scans:
                 rows += _target_rows(ts)
             for t in st.component.targets:
