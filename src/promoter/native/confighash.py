@@ -28,13 +28,18 @@ Python float formatting).
 
 The target keys, by qontract-reconcile version (the recipes)
 -------------------------------------------------------------
-| recipe | from commit (date)          | target keys (besides those added above)                       |
-| R1     | 2ea43e5ba (2022-01-03)      | namespace ref promotion parameters upstream{instance{name},name} disable delete |
-| R2     | d8405c19f (2022-03-17)      | R1 + secretParameters[{name, secret{path, field, version, format}}] |
-| R3     | a3dcc41da (2022-05-24)      | R2 with upstream.instance{name, serverUrl} (a8d936a78, 2022-07-21, adds the target `path`, overwritten: same hash) |
-| R4     | 528d46c7c (2022-09-12)      | R3 + name (the target's; reverted by d74c16688 to R3, again from d56f51c03, 2022-09-13) |
-| R5     | 8c9e94007 (2022-10-03)      | R4 + image{org{name, instance{url}}, name}                     |
-| T1     | 353ff7cc2 (2023-03-16)      | R5's keys, parameters re-serialized by Python (also ad71eaad6..691d65954^ and 82932b3f0..48cb206af^, 2023-03-14/15) |
+- R1, from 2ea43e5ba (2022-01-03): `namespace ref promotion parameters disable delete` and
+  `upstream{instance{name}, name}`;
+- R2, from d8405c19f (2022-03-17): R1 and `secretParameters[{name, secret{path, field, version,
+  format}}]`;
+- R3, from a3dcc41da (2022-05-24): R2 with `upstream{instance{name, serverUrl}, name}` (a8d936a78,
+  2022-07-21, queries the target's `path` too, which the resource template's overwrites: same hash);
+- R4, from 528d46c7c (2022-09-12): R3 and `name` (the target's); d74c16688 reverted it to R3 the same
+  day, d56f51c03 (2022-09-13) made it R4 again;
+- R5, from 8c9e94007 (2022-10-03): R4 and `image{org{name, instance{url}}, name}`;
+- T1, from 353ff7cc2 (2023-03-16, the typed saasherder; also ad71eaad6..691d65954^ and
+  82932b3f0..48cb206af^, 2023-03-14/15, two attempts reverted): R5's keys, the parameters written
+  again by Python.
 
 `promotion` is `{auto, publish, subscribe, promotion_data[{channel, data[{type, parent_saas,
 target_config_hash}]}]}` in every recipe. Covered: the 1190 commits of `master` from 2ea43e5ba
@@ -54,6 +59,13 @@ What is read from which file
   file (`name`, `serverUrl`) and the app file (`name`);
 - the Jenkins instance file (`target.upstream.instance.$ref`): `name` (and `serverUrl` from R3);
 - the Quay org file (`target.image.org.$ref`, R5 and T1): `name`, and its instance file: `url`.
+
+How sure: R2 and R3 reproduce the 17 real bot promotions of April-May 2022 (16 and 1 of them, the
+17th being the R2/R3 change itself), and R2 reproduces 23 of the 26 `promotion_data` hashes of the
+whole app-interface tree at 2022-05-11 (the other 3 publishers changed config since). R1, R4, R5
+and T1 are read from qontract-reconcile's code (each differs from a checked one by the keys named
+above); the JSON text is checked against node's `JSON.stringify`. saas-file-1 files (gone from
+qontract-reconcile on 2022-04-22) are refused.
 
 Every document (the saas file given, those `read` returns) must be parsed as qontract-validator
 parses it: PyYAML's SafeLoader (`yaml.safe_load`), mapping order kept. A value the bundle cannot hold
@@ -157,8 +169,10 @@ def reconcile_version_from_dotenv(text: str, where: str = ".env") -> str:
         if eq and name.strip() == "RECONCILE_IMAGE_TAG":
             found = value.split("#", 1)[0].strip().strip("'\"")
     if found is None:
-        raise CannotCompute(f"{where} pins no qontract-reconcile version (no RECONCILE_IMAGE_TAG=); the recipe of the "
-                            "hash depends on it")
+        raise CannotCompute(
+            f"{where} pins no qontract-reconcile version (no RECONCILE_IMAGE_TAG=); the recipe of the "
+            "hash depends on it"
+        )
     return found
 
 
@@ -215,7 +229,9 @@ def target_config_hash(
     """The `target_config_hash` of target `target_index` of resource template `rt_index` of `saas_file`
     (parsed, named `where` in messages), as the qontract-reconcile version the repository pins computes it."""
     return config_hash(
-        target_config(saas_file, rt_index, target_index, read, recipe_for(reconcile_version, version_source), where=where)
+        target_config(
+            saas_file, rt_index, target_index, read, recipe_for(reconcile_version, version_source), where=where
+        )
     )
 
 
@@ -270,7 +286,9 @@ class _Builder:
     def get(self, obj: Mapping[str, object], key: str, at: str) -> object:
         return self.follow(obj.get(key), _join(at, key))
 
-    def mapping(self, obj: Mapping[str, object], key: str, at: str, *, required: bool = False) -> Mapping[str, object] | None:
+    def mapping(
+        self, obj: Mapping[str, object], key: str, at: str, *, required: bool = False
+    ) -> Mapping[str, object] | None:
         value = self.get(obj, key, at)
         if value is None and not required:
             return None
@@ -347,14 +365,18 @@ class _Builder:
         top = f"{self.where}: "
         if saas_file.get("$schema") != SAAS_FILE_SCHEMA:
             shown = one_line(str(saas_file.get("$schema")))[:100]
-            self.fail(top, f"$schema is {shown!r}, not {SAAS_FILE_SCHEMA} (the only saas file schema promoter computes)")
+            self.fail(
+                top, f"$schema is {shown!r}, not {SAAS_FILE_SCHEMA} (the only saas file schema promoter computes)"
+            )
         templates = self.items(saas_file, "resourceTemplates", top) or []
         if not 0 <= rt_index < len(templates):
             self.fail(top, f"has no resourceTemplates[{rt_index}]")
         rt_at, rt = templates[rt_index]
         raw_targets = rt.get("targets")
-        if isinstance(raw_targets, list) and any(_ref(t) is not None for t in raw_targets) and not all(
-            _ref(t) is not None for t in raw_targets
+        if (
+            isinstance(raw_targets, list)
+            and any(_ref(t) is not None for t in raw_targets)
+            and not all(_ref(t) is not None for t in raw_targets)
         ):
             self.fail(_join(rt_at, "targets"), "mixes $ref targets with inline ones (qontract-server resolves neither)")
         targets = self.items(rt, "targets", rt_at) or []
@@ -416,10 +438,12 @@ class _Builder:
             data = []
             for c_at, channel in channels:
                 items = self.items(channel, "data", c_at)
-                data.append({
-                    "channel": self.string(channel, "channel", c_at),
-                    "data": None if items is None else [self.promotion_item(i_at, item) for i_at, item in items],
-                })
+                data.append(
+                    {
+                        "channel": self.string(channel, "channel", c_at),
+                        "data": None if items is None else [self.promotion_item(i_at, item) for i_at, item in items],
+                    }
+                )
         return {
             "auto": self.boolean(promotion, "auto", p_at),
             "publish": self.strings(promotion, "publish", p_at),
@@ -430,7 +454,10 @@ class _Builder:
     def promotion_item(self, at: str, item: Mapping[str, object]) -> dict[str, object]:
         kind = self.string(item, "type", at, required=True)
         if kind != "parent_saas_config":
-            self.fail(_join(at, "type"), f"is {one_line(str(kind))[:60]!r}; the only promotion data type is parent_saas_config")
+            self.fail(
+                _join(at, "type"),
+                f"is {one_line(str(kind))[:60]!r}; the only promotion data type is parent_saas_config",
+            )
         return {
             "type": kind,
             "parent_saas": self.string(item, "parent_saas", at),
@@ -446,15 +473,17 @@ class _Builder:
             secret = self.mapping(item, "secret", s_at, required=True)
             assert secret is not None
             secret_at = _via(item.get("secret"), _join(s_at, "secret"))
-            out.append({
-                "name": self.string(item, "name", s_at, required=True),
-                "secret": {
-                    "path": self.string(secret, "path", secret_at, required=True),
-                    "field": self.string(secret, "field", secret_at, required=True),
-                    "version": self.integer(secret, "version", secret_at),
-                    "format": self.string(secret, "format", secret_at),
-                },
-            })
+            out.append(
+                {
+                    "name": self.string(item, "name", s_at, required=True),
+                    "secret": {
+                        "path": self.string(secret, "path", secret_at, required=True),
+                        "field": self.string(secret, "field", secret_at, required=True),
+                        "version": self.integer(secret, "version", secret_at),
+                        "format": self.string(secret, "format", secret_at),
+                    },
+                }
+            )
         return out
 
     def upstream(self, target: Mapping[str, object], at: str) -> dict[str, object] | None:
@@ -580,8 +609,11 @@ def _js(value: object, at: str, out: list[str]) -> None:
             _js(item, f"{at}.{key}", out)
         out.append("}")
     else:  # a date, a timestamp, binary, a set: qontract-validator's json.dumps fails on it
-        raise _NotJson(at, f"is a {type(value).__name__} ({one_line(str(value))[:60]}), which the bundle cannot hold; "
-                           "quote it to make it a string")
+        raise _NotJson(
+            at,
+            f"is a {type(value).__name__} ({one_line(str(value))[:60]}), which the bundle cannot hold; "
+            "quote it to make it a string",
+        )
 
 
 def _js_members(mapping: Mapping[object, object], at: str) -> list[tuple[str, object]]:
