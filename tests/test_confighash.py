@@ -436,6 +436,25 @@ def test_a_target_in_its_own_file_is_read_through_its_ref() -> None:
     assert digest(doc, texts=texts) == digest()
 
 
+def test_a_checkout_is_read_under_data_and_nowhere_else(tmp_path: Path) -> None:
+    for ref, text in DOCS.items():
+        path = tmp_path / "data" / ref.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (tmp_path / "secret.yml").write_text("name: outside\n", encoding="utf-8")
+    (tmp_path / "data" / "link.yml").symlink_to(tmp_path / "secret.yml")
+    read = confighash.repository_reader(str(tmp_path))
+    assert target_config(saas(), 0, 0, read, R2) == config()
+    assert read("/nothing/here.yml") is None
+    for escape in ("/../secret.yml", "/link.yml"):
+        with pytest.raises(ValueError, match="leads out of data/"):
+            read(escape)
+    doc = saas()
+    target(doc)["namespace"] = {"$ref": "/../secret.yml"}
+    with pytest.raises(CannotCompute, match=r"cannot be read \(ValueError: /\.\./secret\.yml leads out of data/\)"):
+        target_config(doc, 0, 0, read, R2)
+
+
 # -- the version -------------------------------------------------------------------------------------
 
 

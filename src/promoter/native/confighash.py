@@ -93,6 +93,29 @@ Reader = Callable[[str], object]
 SAAS_FILE_SCHEMA = "/app-sre/saas-file-2.yml"
 
 
+def repository_reader(root: str) -> Reader:
+    """A `Reader` of the checkout at `root`: `$ref` `/x/y.yml` is `root/data/x/y.yml`, parsed as
+    qontract-validator parses it (PyYAML's SafeLoader, libyaml's where built). None for a file that
+    is not there; a `$ref` that leads out of `data/` (`..`, a symbolic link) raises."""
+    import os
+
+    import yaml
+
+    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = os.path.realpath(os.path.join(root, "data"))
+
+    def read(ref: str) -> object:
+        path = os.path.realpath(os.path.join(data, ref.lstrip("/")))
+        if os.path.commonpath([data, path]) != data:
+            raise ValueError(f"{one_line(ref)[:200]} leads out of data/")
+        if not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=loader)  # a SafeLoader
+
+    return read
+
+
 class CannotCompute(Refused):
     """The hash cannot be computed: the target is refused rather than given a stale hash."""
 
