@@ -2,8 +2,8 @@
 
 The 17 real bot promotions of ../shared/realdata (slow tier: they read the 2022-05-11 snapshot), then
 synthetic saas files for each rule: which keys, what sanitize drops, the JSON text of parameters as
-qontract-server's JavaScript writes it (checked against node where it is installed), the recipe by
-qontract-reconcile version and every refusal.
+qontract-server's JavaScript writes it (checked against node where it is installed, slow tier), the
+recipe by qontract-reconcile version and every refusal.
 """
 
 from __future__ import annotations
@@ -641,6 +641,7 @@ values = st.recursive(
 )
 
 
+@pytest.mark.full  # node started 8 times: seconds
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(values, min_size=30, max_size=60))
