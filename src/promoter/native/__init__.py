@@ -1,1 +1,1 @@
-"""app-interface native model: saas files, their promotion channels and the bot's promotion_data."""
+"""app-interface native: the whole fleet read from the repository's own saas files, no config."""
