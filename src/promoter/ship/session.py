@@ -329,7 +329,11 @@ class Session:
                 if digest is None:
                     reasons.append(f"no image {comp.image}:{comp.image_tag(sha)} yet")
             if not reasons:
-                reasons = [g.reason for g in policy.verify_all(targets, sha)]
+                verified = policy.verify_all(targets, sha)
+                down = [g for g in verified if g.unreachable]
+                if down:  # a verify server down judges no candidate: said as the network failure it is
+                    raise ExternalError(down[0].reason)
+                reasons = [g.reason for g in verified]
             if not reasons and comp.depends_on and not self.options.ignore_deps:
                 try:
                     gates.dependencies(
@@ -644,4 +648,6 @@ def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
         said = [g.message() for g in gates]
         # a warning a gate's reason already gives (after "<env>'s history: ") is not said twice
         said += [f"warning: {w}" for w in warnings if not any(w.partition(": ")[2] in m for m in said)]
+        if all(g.unreachable for g in gates):  # only a verify server that could not be reached
+            raise ExternalError("\n".join(said))
         raise Refused("\n".join(said))
