@@ -63,10 +63,12 @@ LINE = Line()
 
 
 def out(text: str) -> None:
-    from promoter.text import printable
+    """`text` on stdout, every control character in it escaped but the colour a renderer added
+    to its `Painted` text (promoter.text.shown)."""
+    from promoter.text import shown
 
     LINE.clear()
-    sys.stdout.write(printable(text))
+    sys.stdout.write(shown(text))
     sys.stdout.flush()
 
 

@@ -59,6 +59,7 @@ class Gate:
     reason: str
     until: datetime | None = None  # when it may change by itself (None: not by time)
     override: str | None = None  # the option that lifts it, when one does
+    unreachable: bool = False  # judged without an answer (a verify server down): no verdict on the candidate
 
     def message(self) -> str:
         lift = f"; pass {self.override} to promote anyway" if self.override else ""
@@ -234,9 +235,11 @@ class Policy:
                 Gate(
                     "unverified",
                     env,
-                    f"{self.component.name}: {env}: {v.check.describe()} failed: {v.detail}",
+                    f"{self.component.name}: {env}: {v.check.describe()} "
+                    + (f"could not be reached: {v.detail}" if v.unreachable else f"failed: {v.detail}"),
                     None,
                     "--ignore-verify",
+                    unreachable=v.unreachable,
                 )
                 for v in verdicts
                 if not v.passed

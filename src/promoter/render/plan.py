@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from promoter.model import FileChange, Plan
 from promoter.render.document import Version, document, dumps, version
 from promoter.ship.describe import plan_summary
-from promoter.text import plural
+from promoter.text import Painted, plural, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
@@ -30,23 +30,21 @@ def diff(ch: FileChange) -> str:
     return "".join(out)
 
 
-def plan_text(p: Plan, colour: bool | None = None) -> str:
+def plan_text(p: Plan, colour: bool | None = None) -> Painted:
     """The plan's unified diff and a line per target; on a terminal (not with NO_COLOR) the diff's
-    removed lines red, added lines green, headers bold."""
+    removed lines red, added lines green, headers bold. Every line is made printable before it
+    is painted (a file's text is outside text)."""
     from promoter.render.table import colour_on, paint
 
     on = colour_on() if colour is None else colour
-    parts = [diff(ch) for ch in p.changes]
-    if on:
-        styles = {"---": "bold", "+++": "bold", "@@": "dim", "-": "bad", "+": "ok"}
-        painted = []
-        for line in "".join(parts).splitlines(keepends=True):
-            style = next((s for k, s in styles.items() if line.startswith(k)), "")
-            body = line.rstrip("\n")
-            painted.append((paint(body, style, True) if style else body) + line[len(body) :])
-        parts = painted
-    parts.append("\n".join(plan_summary(p)) + "\n")
-    return "".join(parts)
+    styles = {"---": "bold", "+++": "bold", "@@": "dim", "-": "bad", "+": "ok"}
+    parts = []
+    for line in "".join(diff(ch) for ch in p.changes).splitlines(keepends=True):
+        style = next((s for k, s in styles.items() if line.startswith(k)), "") if on else ""
+        body = line.rstrip("\n")
+        parts.append((paint(body, style, True) if style else printable(body)) + line[len(body) :])
+    parts.append(printable("\n".join(plan_summary(p))) + "\n")
+    return Painted("".join(parts))
 
 
 def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:

@@ -4,7 +4,8 @@ CI job can post to an issue or a wiki page)."""
 from __future__ import annotations
 
 from promoter.render.document import SCHEMA_VERSION, dumps
-from promoter.render.table import fit
+from promoter.render.status import shared_errors
+from promoter.render.table import fit, wrap
 from promoter.ship.reconcile import Reconciled
 from promoter.text import plural
 
@@ -22,11 +23,17 @@ def reconcile_text(r: Reconciled, width: int | None = None) -> str:
     verb = "" if r.pushed else " (dry run: nothing pushed)"
     for c in r.components:
         mr = f"merge request: {c.action}" + (f" {c.url}" if c.url else "") + (f" ({c.reason})" if c.reason else "")
-        out.append(f"{c.component}: {mr}")
+        out.append(f"{c.component}: {mr}")  # one line: a URL stays whole, clickable
+        shared = shared_errors(c.environments)
+        for reason in shared:  # one registry down for every environment: said once
+            lines = wrap(f"error: {reason}", None if width is None else width - 4)
+            out += ["  " + lines[0], *("    " + line for line in lines[1:])]
         rows = [["ENVIRONMENT", "ACTION", "UNTIL", "REASON"]]
-        rows += [[d.environment, d.action, _until(d), d.reason] for d in c.environments]
+        for d in c.environments:
+            reason = "as above" if d.action == "error" and d.reason in shared else d.reason
+            rows.append([d.environment, d.action, _until(d), reason])
         if len(rows) > 1:
-            out += fit(rows, width, shrink=3)
+            out += fit(rows, width, ("fixed", "fixed", "fixed", "prose"))  # a reason is wrapped, never cut
         out += [f"  closed {url}" for url in c.closed]
         out += [f"  not closed {said}" for said in c.not_closed]
     counts: dict[str, int] = {}

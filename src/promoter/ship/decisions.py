@@ -88,6 +88,8 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
             return Decision(
                 comp.name, env, runs, "promote", f"to {comp.short(sha)}", candidate=sha, skipped=tuple(skipped)
             )
+        if gate.unreachable:  # a verify server down: no verdict on any candidate, an error of the network
+            return Decision(comp.name, env, runs, "error", gate.reason, skipped=tuple(skipped), exit_code=4)
         first = first or gate
         skipped.append(f"{comp.short(sha)}: {gate.reason}")
         if gate.action in ("window", "held"):

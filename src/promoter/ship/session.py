@@ -122,6 +122,7 @@ class Session:
         self._policies: dict[str, Policy] = {}
         self._registry = registry
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
+        self._unreachable: dict[str, ExternalError] = {}  # image -> why its registry could not be reached
         self._base_branch: str | bool | None = False  # False: not asked yet
         self._deploy: DeployRef | None = None
         self._names: list[str] = []  # what `promote_many` promotes, as named, and its REV
@@ -198,11 +199,18 @@ class Session:
     def digest(self, image: str, tag: str) -> str | None:
         """`Registry.digest`, asked once per image:tag in a session: every environment of a
         component asks of the same candidates, and a registry that is down costs its retries once
-        (the failure is remembered and raised again)."""
+        (the failure is remembered and raised again; one that could not be reached at all is not
+        asked about any other tag of the image either)."""
+        from promoter.upstream.registry.client import Unreachable
+
         key = (image, tag)
-        if key not in self._digests:
+        if key not in self._digests and image in self._unreachable:
+            self._digests[key] = self._unreachable[image]
+        elif key not in self._digests:
             try:
                 self._digests[key] = self.registry().digest(image, tag)
+            except Unreachable as exc:
+                self._digests[key] = self._unreachable[image] = exc
             except ExternalError as exc:
                 self._digests[key] = exc
         found = self._digests[key]
@@ -323,7 +331,11 @@ class Session:
                 if digest is None:
                     reasons.append(f"no image {comp.image}:{comp.image_tag(sha)} yet")
             if not reasons:
-                reasons = [g.reason for g in policy.verify_all(targets, sha)]
+                verified = policy.verify_all(targets, sha)
+                down = [g for g in verified if g.unreachable]
+                if down:  # a verify server down judges no candidate: said as the network failure it is
+                    raise ExternalError(down[0].reason)
+                reasons = [g.reason for g in verified]
             if not reasons and comp.depends_on and not self.options.ignore_deps:
                 try:
                     gates.dependencies(
@@ -865,4 +877,6 @@ def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
         said = [g.message() for g in gates]
         # a warning a gate's reason already gives (after "<env>'s history: ") is not said twice
         said += [f"warning: {w}" for w in warnings if not any(w.partition(": ")[2] in m for m in said)]
+        if all(g.unreachable for g in gates):  # only a verify server that could not be reached
+            raise ExternalError("\n".join(said))
         raise Refused("\n".join(said))

@@ -104,6 +104,12 @@ def _error_code(body: bytes) -> str:
     return f" ({text})" if text else ""
 
 
+class Unreachable(ExternalError):
+    """The registry gave no usable answer at all: it could not be reached, its certificate was
+    refused, or it stayed 429/5xx through the retries. Any other tag asked of it now would fail
+    alike (`Session.digest` asks no more of it)."""
+
+
 class Registry:
     """Answers "does image:tag exist, and what is its digest" against OCI registries.
 
@@ -163,6 +169,9 @@ class Registry:
                 f"(the tag names a {by_digest['algorithm']} digest)"
             )
         path = f"/v2/{ref.repository}/manifests/{tag}"
+        progress = self.progress or _PROGRESS.get()
+        if progress is not None:  # what a slow or unreachable registry keeps the command waiting for
+            progress(f"asking registry {ref.registry} for {ref.repository}{'@' if ':' in tag else ':'}{tag}")
         resp = self._manifest(ref, "HEAD", path)
         if resp.status == 404:
             return None
@@ -391,16 +400,18 @@ class Registry:
         try:
             resp = self._http.request(method, url, headers=headers)
         except BadCertificate as exc:
-            failure = ExternalError(f"{host}: {exc.detail}; if it is a plain-http registry, list it in {INSECURE_ENV}")
-        except (TooLarge, WaitTooLong) as exc:
+            failure = Unreachable(f"{host}: {exc.detail}; if it is a plain-http registry, list it in {INSECURE_ENV}")
+        except TooLarge as exc:
             failure = ExternalError(redact(f"{what}: {method} {path} {exc.detail}"))
+        except WaitTooLong as exc:
+            failure = Unreachable(redact(f"{what}: {method} {path} {exc.detail}"))
         except HttpError as exc:
             tries = _plural(exc.attempts, "try", "tries")
-            failure = ExternalError(redact(f"{what}: {method} {path} {exc.detail} after {tries}"))
+            failure = Unreachable(redact(f"{what}: {method} {path} {exc.detail} after {tries}"))
         if failure is not None:
             raise failure
         if resp.status == 429 or resp.status >= 500:  # retried until tries ran out
             tries = _plural(resp.attempts, "try", "tries")
             answered = f"answered {resp.status} {resp.reason}".rstrip() + _error_code(resp.body)
-            raise ExternalError(redact(f"{what}: {method} {path} {answered} after {tries}"))
+            raise Unreachable(redact(f"{what}: {method} {path} {answered} after {tries}"))
         return resp
