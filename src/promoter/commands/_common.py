@@ -149,7 +149,10 @@ def notes(prepared: Prepared) -> None:
 
 def changed(result: Changed) -> None:
     """What hold, release and rollback wrote, committed, pushed and opened."""
-    out(f"{result.subject}: wrote {', '.join(result.files)}\n")
+    if result.files:
+        out(f"{result.subject}: wrote {', '.join(result.files)}\n")
+    else:  # an earlier run committed it and could not finish: finished now
+        out(f"{result.subject}: already committed on {result.branch}\n")
     shipped = result.shipped
     if shipped is None:
         err(

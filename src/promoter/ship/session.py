@@ -125,6 +125,8 @@ class Session:
         self._unreachable: dict[str, ExternalError] = {}  # image -> why its registry could not be reached
         self._base_branch: str | bool | None = False  # False: not asked yet
         self._deploy: DeployRef | None = None
+        self._names: list[str] = []  # what `promote_many` promotes, as named, and its REV
+        self._rev: str | None = None
 
     @property
     def base_branch(self) -> str | None:
@@ -369,25 +371,89 @@ class Session:
         return build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
 
     # -- shipping -----------------------------------------------------------------------------
-    def commit(self, prepared: Prepared, branch: str, base: str | None) -> commits.BranchCommit:
-        """Commit the plan's files on `branch` on top of `base` (None: the branch already holds
-        this promotion, and its tip is the commit)."""
+    def message(self, prepared: Prepared) -> tuple[str, str]:
+        """(subject, whole message) of the promotion's commit. Its last trailer, `Promoted-Hash:`,
+        is the content hash of what it writes: what proves the commit promoter's own
+        (`commits.proven`)."""
         from promoter.ship import describe
 
-        repo, plan = self.repo, prepared.plan
-        git = Git(repo.root)
+        plan = prepared.plan
         log = (
             describe.changelog_summary(prepared.changelog, plan.component.short_length) if prepared.changelog else None
         )
         subject, text = describe.commit_message(plan, describe.plan_summary(plan), log)
+        written = {f: t.encode("utf-8") for f, t in self.contents(plan).items()}
+        digest = commits.content_hash(plan.component.name, written)
+        return subject, text + f"{commits.HASH_TRAILER}: {digest}\n"
+
+    def contents(self, plan: Plan) -> dict[str, str]:
+        """The plan's files, repo-relative as git names them -> their new text."""
+        top = self.repo.root.resolve()
+        return {(self.repo.root / ch.file).resolve().relative_to(top).as_posix(): ch.new_text for ch in plan.changes}
+
+    def commit(
+        self,
+        prepared: Prepared,
+        branch: str,
+        base: str | None,
+        old: str | None = None,
+        start: str | None = None,
+        built: str | None = None,
+    ) -> commits.BranchCommit:
+        """Commit the plan's files on `branch` (found at `old`, default `base`) on top of `base`
+        (None: the branch already holds this promotion, and its tip is the commit); HEAD follows
+        from `start` (see `commits.commit`)."""
+        git = Git(self.repo.root)
+        subject, text = self.message(prepared)
         if base is None:
             return commits.BranchCommit(branch, git.out("rev-parse", f"refs/heads/{branch}"), subject, text)
-        top = repo.root.resolve()
-        contents = {(repo.root / ch.file).resolve().relative_to(top).as_posix(): ch.new_text for ch in plan.changes}
-        # what proves the commit promoter's own (commits.proven): the content hash of what it holds
-        digest = commits.content_hash(plan.component.name, {f: t.encode("utf-8") for f, t in contents.items()})
-        text += f"{commits.HASH_TRAILER}: {digest}\n"
-        return commits.commit(git, branch, base, contents, subject, text)
+        contents = self.contents(prepared.plan)
+        return commits.commit(git, branch, base if old is None else old, base, contents, subject, text, start, built)
+
+    def again(self, names: list[str], sha: str | None, push_to: str | None) -> str:
+        """The command that does this promotion again, as typed: what finishes a run that failed
+        half-way (its options, the candidate resolved to a full sha)."""
+        import shlex
+
+        o = self.options
+        words = ["promoter", *self.where(), "promote", *names, *([sha] if sha else [])]
+        for env in o.envs:
+            words += ["--env", env]
+        for target in o.targets:
+            words += ["--target", target]
+        if o.from_env is not None and sha is None:
+            words += ["--from-env", o.from_env]
+        flags = {
+            "--offline": o.offline,
+            "--allow-downgrade": o.allow_downgrade,
+            "--allow-unmerged": o.allow_unmerged,
+            "--ignore-deps": o.ignore_deps,
+            "--ignore-soak": o.ignore_soak,
+            "--ignore-window": o.ignore_window,
+            "--ignore-hold": o.ignore_hold,
+            "--ignore-verify": o.ignore_verify,
+        }
+        words += [flag for flag, given in flags.items() if given]
+        words += ["--push", push_to] if push_to is not None else ["--commit"]
+        return shlex.join(words)
+
+    def _finish(self, plan: Plan, push_to: str | None) -> str:
+        """The command that finishes this promotion: the component and its candidate, or, in a
+        run of several components, the same command (a later one's dependencies pass only
+        beside the earlier ones)."""
+        if len(self._names) > 1:
+            return self.again(self._names, self._rev, push_to)
+        return self.again([plan.component.name], plan.sha, push_to)
+
+    def where(self) -> list[str]:
+        """`-C` and `--config` as a command run from here needs them to find this repository."""
+        root = self.repo.root.resolve()
+        here = Path.cwd().resolve()
+        words = [] if here == root or root in here.parents else ["-C", str(root)]
+        config = Path(self.repo.config.path)
+        if config.resolve() != root / "promotion.yaml":
+            words += ["--config", str(config)]
+        return words
 
     def publish(
         self, prepared: Prepared, done: commits.BranchCommit, push_to: str | None, target: str | None = None
@@ -413,7 +479,7 @@ class Session:
             if again.plan.empty:
                 return None
             core.apply_plan(self.repo, again.plan)
-            made = self.commit(again, branch, tip)
+            made = self.commit(again, branch, tip)  # HEAD is on the branch, at `tip`
             return made, describe.merge_request_description(again.plan, again.changelog)
 
         return self._publish(done, push_to, description, redo, target)
@@ -502,26 +568,128 @@ class Session:
             shipped.merge_request = forge.open_or_update(mr)
         return shipped
 
-    def _commit_or_undo(self, prepared: Prepared, result: Promoted, start: str) -> commits.BranchCommit:
-        """The promotion's commit; when committing fails, the written files are put back and the
-        branch dropped, so that running the same command again does the whole job."""
+    def _land(
+        self,
+        prepared: Prepared,
+        result: Promoted,
+        start: str,
+        old: str,
+        built: str | None,
+        push_to: str | None,
+        undo: bool = True,
+    ) -> commits.BranchCommit:
+        """Move the promotion's branch to its commit (`built`, or built now) and HEAD onto it. Each
+        failure says what is where: before the branch moved, the written files are put back
+        (with `undo`) and nothing is committed; after, the commit stays and the message says
+        where it is and the command that finishes the job."""
         from promoter.errors import PromoterError
 
-        assert result.branch is not None
-        written = result.state == "written"
+        assert result.branch is not None and result.base is not None
+        git = Git(self.repo.root)
+        plan = prepared.plan
+        finish = self._finish(plan, push_to)
         try:
-            return self.commit(prepared, result.branch, result.base if written else None)
+            return self.commit(prepared, result.branch, result.base, old=old, start=start, built=built)
+        except commits.Landed as exc:
+            exc.args = (f"{exc}\n{landed(exc, 'promotion', finish)}",)
+            raise
         except PromoterError as exc:
-            if not written:
+            if not undo:
+                exc.args = (
+                    f"{exc}\nnothing was committed: the working tree still holds the promotion, uncommitted; "
+                    f"once the cause above is gone, to finish, run: {finish}",
+                )
                 raise
-            git = Git(self.repo.root)
-            core.undo_plan(self.repo, prepared.plan)
-            commits.abandon_branch(git, result.branch, start)
+            try:
+                core.undo_plan(self.repo, plan)
+            except (PromoterError, OSError) as failed:
+                exc.args = (
+                    f"{exc}\nnothing was committed, and putting the files back failed too ({failed}): the working "
+                    f"tree holds the promotion, uncommitted, on {_on(git)}; once the causes are gone, to finish, "
+                    f"run: {finish}",
+                )
+                raise exc from None
             exc.args = (
-                f"{exc}\nnothing was committed: the files were put back and branch {result.branch} removed, "
-                f"you are on {start} again; fix the cause above and run the same command again",
+                f"{exc}\nnothing was committed: the files were put back (you are on {_on(git)}); fix the cause "
+                "above and run the same command again",
             )
             raise
+
+    def _resume(self, result: Promoted, push_to: str | None, start: str | None) -> None:
+        """A promotion every selected target runs already in the working tree, with `--commit`:
+        an earlier run that could not finish is finished. Its commit on the promotion's branch
+        (HEAD and the index brought onto it when they could not follow), or its files written
+        and never committed (committed now); pushed with `push_to`. Anything else stays
+        "unchanged"."""
+        prepared, plan = result.prepared, result.prepared.plan
+        comp = plan.component
+        git = Git(self.repo.root)
+        branch = commits.branch_name(self.repo.config, plan)
+
+        def ours(tip: str) -> bool:
+            said = commits.trailers(git, tip)
+            return said.get("Promoted-Component") == comp.name and said.get("Promoted-To") == plan.sha
+
+        made = commits.resume(git, branch, start, ours)
+        if made is None and push_to is not None and commits.current_branch(git) == branch:
+            made = self.commit(prepared, branch, None)  # a re-run on a promotion branch whose push failed
+        if made is not None:
+            result.state, result.branch = "on-branch", branch
+            target = None
+            if push_to is not None and start == branch:  # where the merge request goes is not known here
+                target = self.repo.config.merge_request.target_branch or commits.remote_head(git, push_to)
+            if push_to is not None and target is not None and commits.brings_nothing(git, push_to, made.sha, target):
+                result.state = "unchanged"  # no branch, no merge request for nothing
+                result.reason = f"{branch} changes nothing over {push_to}'s {target}; nothing pushed"
+                return
+            result.shipped = self._publish_or_explain(prepared, made, push_to, target)
+            return
+        found = self._uncommitted(prepared)
+        if found is None or start is None:
+            return
+        old = commits.claim(git, branch, found.plan.changes)
+        if old is None:
+            raise Refused(
+                f"the working tree holds this promotion of {comp.name} uncommitted on {start}, and branch {branch} "
+                f"holds it committed: put the files back (git checkout -- {' '.join(self.contents(found.plan))}), "
+                "then run the same command again"
+            )
+        result.prepared, result.branch, result.state = found, branch, "written"
+        result.base = git.out("rev-parse", "HEAD")
+        result.files = [ch.file for ch in found.plan.changes]
+        made = self._land(found, result, start, old, None, push_to, undo=False)
+        result.shipped = self._publish_or_explain(found, made, push_to)
+
+    def _uncommitted(self, prepared: Prepared) -> Prepared | None:
+        """The promotion planned from HEAD's version of the targets' files (as checked out), when
+        the working tree holds exactly what it writes: written by an earlier run (or by `promote`
+        without `--commit`) and never committed. None otherwise."""
+        from promoter.errors import PromoterError
+        from promoter.pipeline.workspace import Workspace
+
+        plan, repo = prepared.plan, self.repo
+        comp = plan.component
+        git = Git(repo.root)
+        targets = [tc.target for tc in plan.targets]
+        files = sorted({f for t in targets for f in repo.workspace.files_of(t)})
+        head: dict[str, str] = {}
+        for file in files:
+            proc = git.run("cat-file", "--filters", f"HEAD:{file}", check=False)
+            if proc.returncode != 0:
+                return None
+            head[file] = proc.stdout
+        if all(head[f] == repo.workspace.read(f) for f in files):
+            return None
+        at_head = core.Repo(repo.root, repo.state_dir, repo.config, Workspace(repo.root, head))
+        try:
+            scans = core.scan(at_head, comp, targets)
+            again = core.plan(at_head, comp, plan.sha, targets, plan.digest, scans)
+        except PromoterError:
+            return None
+        if again.empty or any(repo.workspace.read(ch.file) != ch.new_text for ch in again.changes):
+            return None
+        changelog = None if self.options.offline else self.changelog(comp, plan.sha, scans)
+        return Prepared(again, prepared.notes, changelog)
 
     # -- the whole workflow ---------------------------------------------------------------------
     def promote_many(
@@ -549,6 +717,12 @@ class Session:
         if commit and start is None:
             raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
         comps = order(self.repo.config.components, names)
+        self._names, self._rev = list(dict.fromkeys(names)), rev
+        if commit and not dry_run:  # before anything is written: git can commit here
+            commits.check_can_commit(git)
+            assert start is not None
+            with apply.lock(self.repo.state_dir):
+                start = self._restart(git, start, {c.name for c in comps}, len(comps) > 1)
         if push_to is not None and not dry_run:
             commits.preflight(git, push_to, self.repo.config.merge_request.method == "push-options")
         written: set[str] = set()  # files this run wrote (uncommitted without --commit)
@@ -557,24 +731,16 @@ class Session:
             if i:  # each component is planned afresh: from the starting branch, or on what came before
                 if commit and commits.current_branch(git) != start:
                     assert start is not None
-                    git.run("switch", "--quiet", start)
+                    self._back_to(start, results[-1], push_to)
                 self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
             prepared = self.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
             result = Promoted(prepared, "unchanged")
             results.append(result)
             accepted = review(prepared) if review is not None else True
             if prepared.plan.empty:
-                if commit and push_to is not None:  # a re-run on a promotion branch whose push failed
-                    branch = commits.branch_name(self.repo.config, prepared.plan)
-                    if commits.current_branch(git) == branch:
-                        result.state, result.branch = "on-branch", branch
-                        made = self.commit(prepared, branch, None)
-                        target = self.repo.config.merge_request.target_branch or commits.remote_head(git, push_to)
-                        if target is not None and commits.brings_nothing(git, push_to, made.sha, target):
-                            result.state = "unchanged"  # no branch, no merge request for nothing
-                            result.reason = f"{branch} changes nothing over {push_to}'s {target}; nothing pushed"
-                        else:
-                            result.shipped = self._publish_or_explain(prepared, made, push_to, target)
+                if commit and not dry_run:  # an earlier run of this promotion that did not finish
+                    with apply.lock(self.repo.state_dir):
+                        self._resume(result, push_to, start)
             elif not accepted:
                 result.state = "declined"
             elif dry_run:
@@ -590,6 +756,40 @@ class Session:
                 break
         return results
 
+    def _restart(self, git: Git, start: str, names: set[str], several: bool) -> str:
+        """Where a `--commit` run starts when an earlier run of it was left on one of its
+        promotion commits (it failed once the commit was made): the index entries of that
+        commit's files are brought up to it; and in a run of several components, each starts
+        from the branch the earlier run started from (the one branch at that commit's parent),
+        not from the promotion branch left checked out."""
+        left = commits.resume(
+            git, start, start, lambda tip: commits.trailers(git, tip).get("Promoted-Component") in names
+        )
+        if left is None or not several:
+            return start
+        parent = git.out("rev-parse", f"{left.sha}^")
+        at = git.run("for-each-ref", "--points-at", parent, "--format=%(refname:short)", "refs/heads/").stdout.split()
+        if len(at) != 1 or at[0] == start:
+            return start
+        git.run("switch", "--quiet", at[0])
+        self._base_branch = at[0]
+        return at[0]
+
+    def _back_to(self, start: str, last: Promoted, push_to: str | None) -> None:
+        """HEAD back on `start` for the next component; a failure says where the last one is."""
+        from promoter.errors import PromoterError
+
+        try:
+            Git(self.repo.root).run("switch", "--quiet", start)
+        except PromoterError as exc:
+            comp = last.prepared.plan.component.name
+            exc.args = (
+                f"{exc}\n{comp} is committed on branch {last.branch} (you are on it); the components after it are "
+                f"not promoted yet: once the cause above is gone, to finish, run: "
+                f"{self.again(self._names, self._rev, push_to)}",
+            )
+            raise
+
     def _promote_one(
         self,
         result: Promoted,
@@ -599,28 +799,39 @@ class Session:
         written: set[str],
         start: str | None,
     ) -> None:
-        """Write one prepared promotion (on its own branch, committed and published with `commit`)."""
+        """Write one prepared promotion (committed on its own branch and published with `commit`).
+
+        With `commit`, in an order where every failure has a true story: the branch is claimed
+        (refused when it holds something else), the commit built (objects only), the files
+        written, the branch moved to the commit, HEAD and the index brought onto it; then the push.
+        """
         prepared, plan = result.prepared, result.prepared.plan
         git = Git(self.repo.root)
-        result.branch = commits.branch_name(self.repo.config, plan) if commit else None
-        if result.branch is None or commits.start_branch(git, result.branch, plan.changes):
-            result.base = git.out("rev-parse", "HEAD") if result.branch is not None else None
-            try:
-                result.files = core.apply_plan(self.repo, plan, allow_dirty=allow_dirty, ours=written)
-            except BaseException:
-                if result.branch is not None:
-                    assert start is not None
-                    commits.abandon_branch(git, result.branch, start)
-                raise
-            written.update(result.files)
-            result.recovery, self.repo.recovery = self.repo.recovery, None
-            result.state = "written"
-        else:
+        if not commit:
+            self._write(result, allow_dirty, written)
+            return
+        assert start is not None
+        branch = result.branch = commits.branch_name(self.repo.config, plan)
+        old = commits.claim(git, branch, plan.changes)
+        if old is None:  # its branch holds this very promotion (a re-run): shipped as it is
+            git.run("switch", "--quiet", branch)
             result.state = "on-branch"
-        if commit:
-            assert result.branch is not None and start is not None
-            made = self._commit_or_undo(prepared, result, start)
-            result.shipped = self._publish_or_explain(prepared, made, push_to)
+            made = self.commit(prepared, branch, None)
+        else:
+            result.base = git.out("rev-parse", "HEAD")
+            _, text = self.message(prepared)
+            # the commit first, its objects only: what fails here (a full disk, a signing key) has
+            # written nothing and moved nothing
+            built = commits.build(git, result.base, self.contents(plan), text)
+            self._write(result, allow_dirty, written)
+            made = self._land(prepared, result, start, old, built, push_to)
+        result.shipped = self._publish_or_explain(prepared, made, push_to)
+
+    def _write(self, result: Promoted, allow_dirty: bool, written: set[str]) -> None:
+        result.files = core.apply_plan(self.repo, result.prepared.plan, allow_dirty=allow_dirty, ours=written)
+        written.update(result.files)
+        result.recovery, self.repo.recovery = self.repo.recovery, None
+        result.state = "written"
 
     def _publish_or_explain(
         self, prepared: Prepared, made: commits.BranchCommit, push_to: str | None, target: str | None = None
@@ -632,13 +843,31 @@ class Session:
             return self.publish(prepared, made, push_to, target)
         except PromoterError as exc:
             git = Git(self.repo.root)
-            here = " (you are on it)" if commits.current_branch(git) == made.branch else ""
+            here = "you are on it" if commits.current_branch(git) == made.branch else f"you are on {_on(git)}"
             plan = prepared.plan
             exc.args = (
-                f"{exc}\nthe promotion is committed as {made.sha[:12]} on branch {made.branch}{here}; "
-                f"to finish, run: promoter promote {plan.component.name} {plan.sha} --push {push_to}",
+                f"{exc}\nthe promotion is committed as {made.sha[:12]} on branch {made.branch} ({here}); "
+                f"to finish, run: {self._finish(plan, push_to)}",
             )
             raise
+
+
+def _on(git: Git) -> str:
+    """The branch HEAD is on, as a message says it."""
+    return commits.current_branch(git) or "a detached HEAD"
+
+
+def landed(exc: commits.Landed, what: str, finish: str) -> str:
+    """What a failure after the branch moved leaves, and the command that finishes the job."""
+    made = exc.made
+    if exc.on == made.branch:
+        where = "you are on it, but git's index still holds its files as they were before: git status shows them"
+    else:
+        where = f"you are on {exc.on or 'a detached HEAD'}, whose working tree holds its files, uncommitted"
+    return (
+        f"the {what} is committed as {made.sha[:12]} on branch {made.branch} ({where}); once the cause above "
+        f"is gone, to finish, run: {finish}"
+    )
 
 
 def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
