@@ -110,8 +110,10 @@ def test_candidate_off_the_branch_is_refused_unless_allowed(world, run) -> None:
     assert code == 0, err
 
 
-def test_min_age_soak(world, run) -> None:  # type: ignore[no-untyped-def]
+def test_min_age_soak(world, run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     repo, up = world["repo"], world["reconcile"]
+    # judged at NOW (not at the wall clock's time, however long the suite took to get here)
+    monkeypatch.setenv("PROMOTER_NOW", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW)))
     fresh = commit(up, "fresh", NOW - 10 * 60)
     text = (repo / "promotion.yaml").read_text().replace("    depends_on: [schemas]\n", "    min_age: 1h\n")
     (repo / "promotion.yaml").write_text(text)
@@ -121,7 +123,7 @@ def test_min_age_soak(world, run) -> None:  # type: ignore[no-untyped-def]
     m = re.search(rf"reconcile: {fresh[:7]} landed (\d+)m(?:(\d+)s)? ago; min_age is 1h: (\d+)m(?:(\d+)s)? to go", err)
     assert m, err
     age = int(m[1]) * 60 + int(m[2] or 0)
-    assert 600 <= age < 900  # committed 10 minutes before the test module was imported
+    assert age == 600  # committed 10 minutes before NOW
     assert int(m[3]) * 60 + int(m[4] or 0) == 3600 - age
     # no REV: the newest commit that passes every gate, and which newer ones were skipped, why
     code, out, err = run("-C", repo, "plan", "reconcile", "--ignore-deps")

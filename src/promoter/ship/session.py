@@ -124,6 +124,7 @@ class Session:
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
         self._unreachable: dict[str, ExternalError] = {}  # image -> why its registry could not be reached
         self._base_branch: str | bool | None = False  # False: not asked yet
+        self._started_from: tuple[str, str] | None = None  # (the promotion branch left, its base) when moved
         self._deploy: DeployRef | None = None
         self._names: list[str] = []  # what `promote_many` promotes, as named, and its REV
         self._rev: str | None = None
@@ -723,6 +724,7 @@ class Session:
             assert start is not None
             with apply.lock(self.repo.state_dir):
                 start = self._restart(git, start, {c.name for c in comps}, len(comps) > 1)
+                start = self._from_its_base(git, start, {c.name for c in comps})
         if push_to is not None and not dry_run:
             commits.preflight(git, push_to, self.repo.config.merge_request.method == "push-options")
         written: set[str] = set()  # files this run wrote (uncommitted without --commit)
@@ -734,6 +736,10 @@ class Session:
                     self._back_to(start, results[-1], push_to)
                 self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
             prepared = self.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
+            if not i and self._started_from is not None:
+                left, base = self._started_from
+                prepared.notes.insert(0, f"started from {base}, not from {left} (another promotion's branch): each "
+                                      f"promotion branches from the branch it goes to; you are on {base}")  # fmt: skip
             result = Promoted(prepared, "unchanged")
             results.append(result)
             accepted = review(prepared) if review is not None else True
@@ -774,6 +780,30 @@ class Session:
         git.run("switch", "--quiet", at[0])
         self._base_branch = at[0]
         return at[0]
+
+    def _from_its_base(self, git: Git, start: str, names: set[str]) -> str:
+        """A promotion branches from the branch it goes to, as Renovate's do, never from another
+        promotion's branch that `promote --commit` (or hold, release, rollback) left checked out:
+        HEAD goes back to the branch that one was made from first (said in the first plan's notes).
+        A branch holding a promotion of these very components stays (a re-run finishes or pushes it)."""
+        from promoter.ship import deploy
+
+        base = deploy.recorded_base(git, start)
+        if base is None or base == start or not git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{base}"):
+            return start
+        said = commits.trailers(git, "HEAD")
+        if said.get("Promoted-Component") in names and "Promoted-Hold" not in said:
+            return start
+        moved = git.run("switch", "--quiet", base, check=False)
+        if moved.returncode != 0:
+            raise Refused(
+                f"HEAD is on {start}, another promotion's branch, and a promotion branches from {base}: git could "
+                f"not switch there ({moved.stderr.strip() or moved.stdout.strip()}); commit or stash your changes, "
+                f"run git switch {base}, then run the command again"
+            )
+        self._base_branch = base
+        self._started_from = (start, base)
+        return base
 
     def _back_to(self, start: str, last: Promoted, push_to: str | None) -> None:
         """HEAD back on `start` for the next component; a failure says where the last one is."""
