@@ -1,0 +1,280 @@
+"""The trust gate (`trust:`) against the real docker-registry: signatures and attestations made
+here with `cryptography` in cosign's exact storage layout (tests/trust_fixtures.py), found under
+the legacy tags, the referrers tag schema, or a Referrers API (a small front following the OCI
+distribution spec's contract: the Debian registry has none)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import git, make_repo
+from tests.registry_fixtures import RunningRegistry
+from tests.trust_fixtures import (
+    BUILDER,
+    PrivateKey,
+    ReferrersFront,
+    attest_image,
+    fingerprint,
+    new_key,
+    provenance,
+    public_pem,
+    referrers_front,  # noqa: F401  (a fixture)
+    sign_image,
+)
+
+NOW = int(time.time())
+SOURCE = "https://github.com/example/app"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.delenv("PROMOTER_INSECURE_REGISTRIES", raising=False)
+
+
+class World:
+    """An upstream of three commits (c[0] runs), a config repository pinning it in `.env` (short)
+    and `digest.env` (format digest), an image per commit in the registry, a trusted key."""
+
+    def __init__(self, tmp_path: Path, reg: RunningRegistry, host: str | None = None, trust: str | None = None) -> None:
+        self.reg = reg
+        self.name = f"trust/app-{secrets.token_hex(4)}"  # one repository per test: the registry is shared
+        self.image = f"{host or reg.host}/{self.name}"
+        up = tmp_path / "app"
+        up.mkdir()
+        git(up, "init", "-q", "-b", "main")
+        self.c: list[str] = []
+        for i in range(3):
+            (up / "f").write_text(f"{i}\n")
+            git(up, "add", "f")
+            when = f"@{NOW - (30 - i) * 3600} +0000"
+            git(up, "commit", "-q", "-m", f"c{i}", env={"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when})
+            self.c.append(git(up, "rev-parse", "HEAD"))
+        self.digests = {sha: reg.push_image(self.name, sha[:7]) for sha in self.c}
+        self.key = new_key()
+        trust = trust or "      signature: {key: keys/app.pub}\n      provenance: true\n      tlog: ignore\n"
+        config = (
+            f"version: 1\ncomponents:\n  app:\n    repo: {SOURCE}\n    fetch: {up}\n    branch: main\n"
+            f"    image: {self.image}\n    trust:\n{trust}"
+            "    targets:\n"
+            "      - {name: ci, file: .env, env: APP_TAG}\n"
+            "      - {name: ci-digest, environment: ci, file: digest.env, env: APP_DIGEST, format: digest}\n"
+        )
+        self.repo = make_repo(
+            tmp_path / "config",
+            {
+                "promotion.yaml": config,
+                ".env": f"APP_TAG={self.c[0][:7]}\n",
+                "digest.env": f"APP_DIGEST={self.digests[self.c[0]]}\n",
+                "keys/app.pub": public_pem(self.key),
+            },
+        )
+
+    def sign(self, sha: str, key: PrivateKey | None = None, layout: str = "legacy", **kw: Any) -> None:
+        sign_image(self.reg, self.name, self.digests[sha], key or self.key, layout, **kw)
+
+    def attest(self, sha: str, key: PrivateKey | None = None, layout: str = "legacy", **kw: Any) -> None:
+        statement = provenance(self.image, kw.pop("subject", self.digests[sha]), kw.pop("commit", sha), **kw)
+        attest_image(self.reg, self.name, self.digests[sha], key or self.key, statement, layout)
+
+    def trusted(self, sha: str, layout: str = "legacy", version: str = "v1") -> None:
+        self.sign(sha, layout=layout)
+        self.attest(sha, layout=layout, version=version)
+
+
+@pytest.fixture
+def world(tmp_path: Path, registry: RunningRegistry) -> World:
+    return World(tmp_path, registry)
+
+
+def refused(run: Any, w: World, sha: str, *extra: str) -> str:
+    code, out, err = run("-C", w.repo, "plan", "app", sha, *extra)
+    assert code == 3, (out, err)
+    assert "--ignore-trust" in err
+    return str(err)
+
+
+# -- what is refused ---------------------------------------------------------------------------------
+
+
+def test_an_unsigned_image_is_refused_saying_where_it_looked(world: World, run: Any) -> None:
+    err = refused(run, world, world.c[2])
+    hexd = world.digests[world.c[2]].replace(":", "-")
+    assert f"app: image {world.image}:{world.c[2][:7]} " in err and "has no valid signature" in err
+    assert f"the referrers tag {hexd}" in err and f"the tag {hexd}.sig" in err
+
+
+def test_an_image_signed_by_another_key_is_refused(world: World, run: Any) -> None:
+    world.sign(world.c[2], key=new_key())
+    world.attest(world.c[2])
+    err = refused(run, world, world.c[2])
+    assert f"the signature does not verify with key {fingerprint(world.key)}" in err
+
+
+def test_a_signature_for_another_digest_is_refused(world: World, run: Any) -> None:
+    world.sign(world.c[2], signed_digest=world.digests[world.c[1]])  # c1's signature copied to c2's image
+    world.attest(world.c[2])
+    err = refused(run, world, world.c[2])
+    assert f"signed for another image, {world.digests[world.c[1]]}" in err
+
+
+def test_a_tampered_payload_is_refused(world: World, run: Any) -> None:
+    from tests.trust_fixtures import simple_signing
+
+    # signed for this digest, but the stored payload changed since (an identity rewritten)
+    changed = simple_signing("evil.example/app", world.digests[world.c[2]])
+    world.sign(world.c[2], payload=changed)
+    world.attest(world.c[2])
+    err = refused(run, world, world.c[2])
+    assert "the payload was changed after signing" in err
+
+
+def test_provenance_of_another_commit_is_refused(world: World, run: Any) -> None:
+    world.sign(world.c[2])
+    world.attest(world.c[2], commit=world.c[1])
+    err = refused(run, world, world.c[2])
+    assert "has no valid provenance" in err
+    assert f"built from another commit of {SOURCE} ({world.c[1][:12]}), not {world.c[2][:12]}" in err
+
+
+@pytest.mark.parametrize("version", ["v1", "v0.2"])
+def test_provenance_of_another_repository_is_refused(world: World, run: Any, version: str) -> None:
+    world.sign(world.c[2])
+    world.attest(world.c[2], source="https://github.com/attacker/app", version=version)
+    err = refused(run, world, world.c[2])
+    assert "built from another repository (git+https://github.com/attacker/app" in err and f"not {SOURCE}" in err
+
+
+def test_provenance_whose_subject_is_another_image_is_refused(world: World, run: Any) -> None:
+    world.sign(world.c[2])
+    world.attest(world.c[2], subject=world.digests[world.c[1]])
+    err = refused(run, world, world.c[2])
+    assert "the attestation's subject digest differs" in err
+
+
+def test_an_attestation_of_another_predicate_type_is_refused(world: World, run: Any) -> None:
+    world.sign(world.c[2])
+    world.attest(world.c[2], predicate_type="https://spdx.dev/Document")
+    err = refused(run, world, world.c[2])
+    assert "predicate type https://spdx.dev/Document, not SLSA provenance (v0.2 or v1)" in err
+
+
+def test_an_attestation_signed_by_another_key_is_refused(world: World, run: Any) -> None:
+    world.sign(world.c[2])
+    world.attest(world.c[2], key=new_key())
+    err = refused(run, world, world.c[2])
+    assert f"the attestation's signature does not verify with key {fingerprint(world.key)}" in err
+
+
+# -- what is accepted, and what it records ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("layout", "version"), [("legacy", "v1"), ("tag-schema", "v0.2"), ("legacy", "v0.2")])
+def test_a_valid_pair_is_accepted_and_its_evidence_recorded(world: World, run: Any, layout: str, version: str) -> None:
+    sha = world.c[2]
+    world.trusted(sha, layout, version)
+    code, out, err = run("-C", world.repo, "promote", "app", sha, "--yes", "--commit")
+    assert code == 0, err
+    assert (world.repo / "digest.env").read_text() == f"APP_DIGEST={world.digests[sha]}\n"  # the digest verified
+    message = git(world.repo, "log", "-1", "--format=%B")
+    trailers = dict(
+        line.split(": ", 1) for line in git(world.repo, "log", "-1", "--format=%(trailers:only)").splitlines()
+    )
+    assert trailers["Trusted-Digest"] == world.digests[sha]
+    assert trailers["Trusted-Signer"] == f"key {fingerprint(world.key)}"
+    assert trailers["Trusted-Source"] == f"{SOURCE}@{sha}"
+    assert trailers["Trusted-Builder"] == (BUILDER if version == "v1" else "https://tekton.dev/chains/v2")
+    assert trailers["Trusted-Tlog"] == "ignored"
+    assert "Promoted-To: " + sha in message
+
+
+def test_the_referrers_api_is_asked_first(tmp_path: Path, registry: RunningRegistry, run: Any) -> None:
+    front = ReferrersFront(registry, page_size=1)  # one referrer a page: the Link pages are followed
+    with front.server:
+        w = World(tmp_path, registry, host=front.host)
+        w.trusted(w.c[2], "referrers")
+        code, out, err = run("-C", w.repo, "plan", "app", w.c[2], "-o", "json")
+        assert code == 0, err
+        assert front.asked[0] == f"/v2/{w.name}/referrers/{w.digests[w.c[2]]}" and len(front.asked) == 2
+        # cosign's legacy tags were never needed
+        assert not [p for _, p, _ in front.server.requests if p.endswith((".sig", ".att"))]
+
+
+def test_the_referrers_api_for_an_unsigned_image_is_an_empty_list(
+    tmp_path: Path, registry: RunningRegistry, run: Any
+) -> None:
+    front = ReferrersFront(registry)
+    with front.server:
+        w = World(tmp_path, registry, host=front.host)
+        code, out, err = run("-C", w.repo, "plan", "app", w.c[2])
+        assert code == 3
+        assert "the Referrers API" in err and "has no valid signature" in err
+
+
+def test_the_newest_signed_commit_is_chosen_when_the_newest_is_unsigned(world: World, run: Any) -> None:
+    world.trusted(world.c[1])
+    code, out, err = run("-C", world.repo, "plan", "app")
+    assert code == 0, err
+    assert f"note: skipped {world.c[2][:7]}: app: image {world.image}:{world.c[2][:7]}" in err
+    assert "has no valid signature" in err
+    assert f"{world.c[0][:7]} -> {world.c[1][:7]}" in out
+
+
+def test_ignore_trust_lifts_the_gate_but_never_blocked(world: World, run: Any) -> None:
+    code, out, err = run("-C", world.repo, "plan", "app", world.c[2], "--ignore-trust")
+    assert code == 0, err
+    assert f"signatures and provenance of {world.c[2][:7]} not verified (--ignore-trust)" in err
+    text = (
+        (world.repo / "promotion.yaml")
+        .read_text()
+        .replace("    trust:\n", f"    blocked: [{world.c[2][:7]}]\n    trust:\n")
+    )
+    (world.repo / "promotion.yaml").write_text(text)
+    code, out, err = run("-C", world.repo, "plan", "app", world.c[2], "--ignore-trust")
+    assert code == 3 and "is blocked" in err and "no option lifts it" in err
+
+
+def test_reconcile_and_status_say_untrusted(world: World, run: Any) -> None:
+    code, out, err = run("-C", world.repo, "reconcile", "-o", "json")
+    env = json.loads(out)["components"][0]["environments"][0]
+    assert env["action"] == "untrusted", out
+    assert "has no valid signature" in env["reason"]
+    code, out, err = run("-C", world.repo, "status", "-o", "json")
+    nxt = json.loads(out)["components"][0]["environments"][0]["next"]
+    assert nxt["action"] == "untrusted"
+    world.trusted(world.c[2])
+    code, out, err = run("-C", world.repo, "reconcile", "-o", "json")
+    env = json.loads(out)["components"][0]["environments"][0]
+    assert env["action"] == "promote"
+    assert f"signed by key {fingerprint(world.key)}" in env["reason"] and f"built by {BUILDER}" in env["reason"]
+
+
+@pytest.mark.parametrize("kind", ["p384", "ed25519", "rsa"])
+def test_every_kind_of_key_verifies(tmp_path: Path, registry: RunningRegistry, run: Any, kind: str) -> None:
+    w = World(tmp_path, registry)
+    w.key = new_key(kind)
+    (w.repo / "keys/app.pub").write_text(public_pem(w.key))
+    git(w.repo, "commit", "-qam", "key")
+    w.trusted(w.c[2])
+    code, out, err = run("-C", w.repo, "plan", "app", w.c[2])
+    assert code == 0, err
+
+
+def test_the_merge_request_says_what_was_verified(world: World) -> None:
+    from promoter.pipeline import core
+    from promoter.ship import describe
+    from promoter.ship.session import Options, Session
+
+    world.trusted(world.c[2])
+    repo = core.open_repo(world.repo)
+    prepared = Session(repo, Options()).prepare(core.component(repo.config, "app"), world.c[2])
+    text = describe.merge_request_description(prepared.plan, prepared.changelog)
+    assert f"the image `{world.digests[world.c[2]]}` is signed by key {fingerprint(world.key)}" in text
+    assert "no transparency log entry checked" in text
+    assert f"from `{world.c[2]}` of {SOURCE}" in text
