@@ -1,0 +1,173 @@
+"""`trust:` in promotion.yaml: what it takes, its errors at file:line, the key read inside the
+repository only, and `cryptography` imported only when a component has `trust:`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from promoter.errors import ConfigError, Refused
+from promoter.model import Trust
+from promoter.policy import trust
+from tests.conftest import make_repo
+
+HEAD = (
+    "version: 1\ncomponents:\n  c:\n    repo: https://github.com/example/c\n    image: quay.io/example/c\n    trust:\n"
+)
+TAIL = "    targets:\n      - {name: t, file: a.env, env: TAG}\n"
+SHA = "b" * 40
+
+CASES = [
+    ("no-signature", "      provenance: true\n", "promotion.yaml:6: component 'c': trust needs 'signature:'"),
+    (
+        "key-and-identity",
+        "      signature: {key: k.pub, identity: x, issuer: https://i}\n      tlog: ignore\n",
+        "promotion.yaml:7: component 'c': trust.signature is either 'key:' or keyless",
+    ),
+    (
+        "neither",
+        "      signature: {issuer: https://i}\n",
+        "promotion.yaml:7: component 'c': trust.signature needs 'key:' (a PEM public key), or keyless",
+    ),
+    (
+        "identity-without-issuer",
+        "      signature: {identity: https://github.com/o/r/.github/workflows/b.yml@refs/heads/main}\n",
+        "promotion.yaml:7: component 'c': trust.signature: a keyless identity needs its 'issuer:'",
+    ),
+    (
+        "unanchored-regexp",
+        "      signature: {identity_regexp: 'https://github.com/o/.*', issuer: https://i}\n",
+        "promotion.yaml:7: component 'c': trust.signature.identity_regexp 'https://github.com/o/.*' must be anchored",
+    ),
+    (
+        "key-without-saying-tlog",
+        "      signature: {key: k.pub}\n",
+        "promotion.yaml:7: component 'c': trust: a key signature is verified here without a transparency log entry; "
+        "say so with 'tlog: ignore' (what cosign calls --insecure-ignore-tlog)",
+    ),
+    (
+        "keyless-ignoring-tlog",
+        "      signature: {identity: x, issuer: https://i}\n      tlog: ignore\n",
+        "promotion.yaml:8: component 'c': trust.tlog: ignore is for key mode only",
+    ),
+    (
+        "key-outside-the-repository",
+        "      signature: {key: ../k.pub}\n      tlog: ignore\n",
+        "promotion.yaml:7: component 'c': trust.signature.key '../k.pub' points outside the repository",
+    ),
+    (
+        "unknown-key",
+        "      signature: {key: k.pub}\n      tlog: ignore\n      provenanse: true\n",
+        "promotion.yaml:9: component 'c': trust: unknown key 'provenanse'; did you mean 'provenance'?",
+    ),
+    (
+        "provenance-not-a-boolean",
+        "      signature: {key: k.pub}\n      tlog: ignore\n      provenance: slsa\n",
+        "promotion.yaml:9: component 'c': trust.provenance must be true or false",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_trust_config_errors(body: str, message: str, tmp_path: Path, run: Any) -> None:
+    repo = make_repo(tmp_path / "r", {"promotion.yaml": HEAD + body + TAIL, "a.env": "TAG=abc1234\n"})
+    code, out, err = run("-C", repo, "status", "--offline")
+    assert code == 2, err
+    assert err.startswith(f"promoter: error: {repo / 'promotion.yaml'}:"), err
+    assert message.split(":", 1)[1] in err, err
+
+
+def test_trust_needs_the_image(tmp_path: Path, run: Any) -> None:
+    config = (
+        HEAD.replace("    image: quay.io/example/c\n", "")
+        + "      signature: {key: k.pub}\n      tlog: ignore\n"
+        + TAIL
+    )
+    repo = make_repo(tmp_path / "r", {"promotion.yaml": config, "a.env": "TAG=abc1234\n"})
+    code, out, err = run("-C", repo, "status", "--offline")
+    assert code == 2
+    assert "promotion.yaml:5: component 'c': trust: verifies the component's image; give its 'image:'" in err
+
+
+def _key_trust() -> Trust:
+    return Trust(6, "https://github.com/example/c", key="keys/c.pub", key_line=7, tlog="ignore")
+
+
+def test_a_key_that_is_no_pem_public_key_is_a_config_error_at_its_line() -> None:
+    with pytest.raises(ConfigError) as err:
+        trust.key_signer(_key_trust(), lambda rel: "-----BEGIN PRIVATE KEY-----\nxx\n", "promotion.yaml")
+    assert str(err.value).startswith("promotion.yaml:7: trust.signature.key: keys/c.pub is no PEM public key")
+
+
+def test_a_key_that_cannot_be_read_is_a_config_error_at_its_line() -> None:
+    def read(rel: str) -> str:
+        raise Refused(f"{rel}: no such file")
+
+    with pytest.raises(ConfigError) as err:
+        trust.key_signer(_key_trust(), read, "promotion.yaml")
+    assert str(err.value) == "promotion.yaml:7: trust.signature.key: cannot read it: keys/c.pub: no such file"
+
+
+def test_a_key_symlinked_out_of_the_repository_is_not_read(tmp_path: Path) -> None:
+    from promoter.pipeline import core
+
+    (tmp_path / "secret.pub").write_text("outside\n")
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            "promotion.yaml": HEAD + "      signature: {key: keys/c.pub}\n      tlog: ignore\n" + TAIL,
+            "a.env": "TAG=abc1234\n",
+        },
+    )
+    (repo / "keys").mkdir()
+    (repo / "keys" / "c.pub").symlink_to(tmp_path / "secret.pub")
+    opened = core.open_repo(repo)
+    comp = opened.config.components["c"]
+    assert comp.trust is not None
+    with pytest.raises(ConfigError) as err:
+        trust.key_signer(comp.trust, opened.workspace.read, opened.config.path)
+    assert "promotion.yaml:7: trust.signature.key: cannot read it" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("git+https://github.com/Example/app@refs/heads/main", "https://github.com/Example/app"),
+        ("git+https://GitHub.com/Example/app.git", "https://github.com/Example/app/"),
+        ("https://github.com/example/app.git@refs/tags/v1", "https://github.com/example/app"),
+    ],
+)
+def test_source_uris_of_one_repository_are_the_same(a: str, b: str) -> None:
+    assert trust.source_key(a) == trust.source_key(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("git+https://github.com/example/app-fork@refs/heads/main", "https://github.com/example/app"),
+        ("git+https://gitlab.com/example/app", "https://github.com/example/app"),
+        ("git+https://github.com/example/app/sub", "https://github.com/example/app"),
+    ],
+)
+def test_source_uris_of_other_repositories_differ(a: str, b: str) -> None:
+    assert trust.source_key(a) != trust.source_key(b)
+
+
+def test_cryptography_is_imported_only_with_trust(tmp_path: Path) -> None:
+    """Start-up is measured (bench/): a component without `trust:` never imports cryptography, and
+    neither does an offline status of one with it (nothing is verified there)."""
+    plain = "version: 1\ncomponents:\n  c:\n    repo: https://github.com/example/c\n" + TAIL
+    with_trust = HEAD + "      signature: {key: k.pub}\n      tlog: ignore\n" + TAIL
+    for config in (plain, with_trust):
+        repo = make_repo(tmp_path / str(len(config)), {"promotion.yaml": config, "a.env": "TAG=abc1234\n"})
+        code = (
+            "import sys\nfrom promoter.cli import main\n"
+            f"status = main(['-C', {str(repo)!r}, 'status', '--offline'])\n"
+            "print(status, [m for m in ('cryptography', 'sigstore') if m in sys.modules])\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        assert proc.stdout.splitlines()[-1] == "0 []", proc.stdout + proc.stderr
