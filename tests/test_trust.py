@@ -42,7 +42,14 @@ class World:
     """An upstream of three commits (c[0] runs), a config repository pinning it in `.env` (short)
     and `digest.env` (format digest), an image per commit in the registry, a trusted key."""
 
-    def __init__(self, tmp_path: Path, reg: RunningRegistry, host: str | None = None, trust: str | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        reg: RunningRegistry,
+        host: str | None = None,
+        trust: str | None = None,
+        files: dict[str, str | bytes] | None = None,
+    ) -> None:
         self.reg = reg
         self.name = f"trust/app-{secrets.token_hex(4)}"  # one repository per test: the registry is shared
         self.image = f"{host or reg.host}/{self.name}"
@@ -73,6 +80,7 @@ class World:
                 ".env": f"APP_TAG={self.c[0][:7]}\n",
                 "digest.env": f"APP_DIGEST={self.digests[self.c[0]]}\n",
                 "keys/app.pub": public_pem(self.key),
+                **(files or {}),
             },
         )
 
@@ -278,3 +286,39 @@ def test_the_merge_request_says_what_was_verified(world: World) -> None:
     assert f"the image `{world.digests[world.c[2]]}` is signed by key {fingerprint(world.key)}" in text
     assert "no transparency log entry checked" in text
     assert f"from `{world.c[2]}` of {SOURCE}" in text
+
+
+def test_a_keyless_bundle_is_found_among_the_referrers_and_verified(
+    tmp_path: Path, registry: RunningRegistry, run: Any
+) -> None:
+    """A real Sigstore bundle (tests/data/sigstore) attached as a referrer, as cosign's new bundle
+    format attaches it: found through the referrers tag schema, verified against the trusted root
+    given (staging's), and held to the commit promoted (its certificate names another)."""
+    data = Path(__file__).parent / "data" / "sigstore"
+    beacon = (
+        "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/"
+        "extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+    )
+    trust = (
+        f"      signature:\n        identity: {beacon}\n"
+        "        issuer: https://token.actions.githubusercontent.com\n"
+        "        trusted_root: sigstore/staging.json\n"
+    )
+    w = World(
+        tmp_path,
+        registry,
+        trust=trust,
+        files={"sigstore/staging.json": (data / "staging_trusted_root.json").read_bytes()},
+    )
+    from tests.trust_fixtures import attach_bundle
+
+    attach_bundle(
+        registry,
+        w.name,
+        w.digests[w.c[2]],
+        (data / "a.dsse.staging-rekor-v2.txt.sigstore.json").read_bytes(),
+        "tag-schema",
+    )
+    err = refused(run, w, w.c[2])
+    assert "has no valid keyless signature: referrer sha256:" in err
+    assert f"its certificate says it was built from commit 977e8d08554c, not {w.c[2][:12]}" in err

@@ -38,6 +38,7 @@ from tests.registry_fixtures import OCI_INDEX, OCI_MANIFEST, RunningRegistry, Se
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 DSSE = "application/vnd.dsse.envelope.v1+json"
 EMPTY = "application/vnd.oci.empty.v1+json"
+BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 SIG_ARTIFACT = "application/vnd.dev.cosign.artifact.sig.v1+json"
 ATT_ARTIFACT = "application/vnd.dev.cosign.artifact.att.v1+json"
 SLSA_V02 = "https://slsa.dev/provenance/v0.2"
@@ -175,7 +176,8 @@ def _manifest(
         ],
     }
     if subject is not None:
-        doc["artifactType"] = SIG_ARTIFACT if layers[0][0] == SIMPLE_SIGNING else ATT_ARTIFACT
+        media = layers[0][0]
+        doc["artifactType"] = {SIMPLE_SIGNING: SIG_ARTIFACT, DSSE: ATT_ARTIFACT}.get(media, media)
         doc["subject"] = {"mediaType": OCI_MANIFEST, "digest": subject[0], "size": subject[1]}
     return json.dumps(doc).encode()
 
@@ -231,6 +233,11 @@ def sign_image(
     sig = base64.b64encode(sign(key, signed)).decode()
     layer = (SIMPLE_SIGNING, payload if payload is not None else signed, {"dev.cosignproject.cosign/signature": sig})
     store(reg, name, digest, [layer], layout, ".sig")
+
+
+def attach_bundle(reg: RunningRegistry, name: str, digest: str, bundle: bytes, layout: str = "referrers") -> None:
+    """`cosign sign --new-bundle-format`: a Sigstore bundle as a referrer of the image."""
+    store(reg, name, digest, [(BUNDLE, bundle, {})], layout, "")
 
 
 def attest_image(

@@ -93,6 +93,8 @@ class Trust:
     identity: str | None = None
     identity_regexp: str | None = None
     issuer: str | None = None
+    trusted_root: str | None = None  # keyless: a Sigstore trusted_root.json (repo path) of a private instance
+    trusted_root_line: int = 0
     provenance: bool = False
     tlog: Literal["required", "ignore"] = "required"
 

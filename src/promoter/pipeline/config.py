@@ -46,7 +46,7 @@ COMPONENT_KEYS = (
     "targets",
 )
 TRUST_KEYS = ("signature", "provenance", "source", "tlog")
-SIGNATURE_KEYS = ("key", "identity", "identity_regexp", "issuer")
+SIGNATURE_KEYS = ("key", "identity", "identity_regexp", "issuer", "trusted_root")
 TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds")
 ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify")
 WINDOW_KEYS = ("allow", "deny", "duration", "timezone")
@@ -563,7 +563,7 @@ def _trust(r: _Reader, what: str, pair: tuple[Scalar, Node], repo: str) -> Trust
         raise r.error(key, f"{what}: trust needs 'signature:' (key: a PEM public key, or identity: and issuer:)")
     s = r.mapping(t["signature"][1], f"{what}: trust.signature", SIGNATURE_KEYS)
     kw: dict[str, object] = {}
-    keyless = [k for k in ("identity", "identity_regexp", "issuer") if k in s]
+    keyless = [k for k in ("identity", "identity_regexp", "issuer", "trusted_root") if k in s]
     if "key" in s:
         if keyless:
             raise r.error(
@@ -589,6 +589,9 @@ def _trust(r: _Reader, what: str, pair: tuple[Scalar, Node], repo: str) -> Trust
         if not issuer.startswith("https://"):
             raise r.error(s["issuer"][1], f"{what}: trust.signature.issuer '{issuer}' must be an https:// URL")
         kw["issuer"] = issuer
+        if "trusted_root" in s:
+            kw["trusted_root"] = r.repo_path(s["trusted_root"][1], f"{what}: trust.signature.trusted_root")
+            kw["trusted_root_line"] = s["trusted_root"][1].line
         if "identity" in s:
             kw["identity"] = r.string(s["identity"][1], f"{what}: trust.signature.identity")
         else:

@@ -20,6 +20,7 @@ from promoter.model import Component, Evidence, Trust
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
     from typing import Any
 
     from promoter.policy.trust import Found
@@ -93,7 +94,9 @@ def extension(cert: Any, oid: str, der: bool) -> str | None:
     return raw.decode("utf-8", "replace")
 
 
-def _verifier() -> Any:
+def _verifier(trust: Trust, root: Path | None = None, config_path: str | None = None) -> Any:
+    """sigstore's Verifier: against `root` (a trusted_root.json: a private instance's), else the
+    public-good instance's trust root the package embeds (offline: no TUF refresh)."""
     try:
         import logging
 
@@ -104,17 +107,30 @@ def _verifier() -> Any:
         ) from None
     logging.getLogger("sigstore").setLevel(logging.ERROR)  # "offline mode" is what is asked for: no warning
     logging.getLogger("tuf").setLevel(logging.ERROR)
-    return Verifier.production(offline=True)
+    if root is None:
+        return Verifier.production(offline=True)
+    from sigstore.models import TrustedRoot
+
+    try:
+        return Verifier(trusted_root=TrustedRoot.from_file(str(root)))
+    except Exception as exc:  # pydantic's and sigstore's errors alike: a file that is no trusted root
+        raise ConfigError(
+            f"trust.signature.trusted_root: {trust.trusted_root} is no Sigstore trusted root: {_said(exc)}",
+            config_path,
+            trust.trusted_root_line or None,
+        ) from None
 
 
-def verify_artifact(trust: Trust, sha: str | None, bundle: bytes, artifact: bytes) -> Evidence:
+def verify_artifact(
+    trust: Trust, sha: str | None, bundle: bytes, artifact: bytes, root: Path | None = None
+) -> Evidence:
     """A Sigstore bundle of a message signature over `artifact` (a file, not an image): who
     signed it, under `trust`'s identity and issuer policy, verified offline. Refused when it does
     not hold."""
     from sigstore.errors import Error
     from sigstore.models import Bundle
 
-    verifier = _verifier()
+    verifier = _verifier(trust, root)
     policy = _Policy(trust, sha)
     try:
         verifier.verify_artifact(artifact, Bundle.from_json(bundle), policy)
@@ -129,7 +145,16 @@ def _said(exc: BaseException) -> str:
     return text[0][:300] if text else type(exc).__name__
 
 
-def verify(comp: Component, sha: str, digest: str, found: Found, shown: str, legacy: Callable[[], None]) -> Evidence:
+def verify(
+    comp: Component,
+    sha: str,
+    digest: str,
+    found: Found,
+    shown: str,
+    legacy: Callable[[], None],
+    root: Path | None = None,
+    config_path: str | None = None,
+) -> Evidence:
     """The evidence that the image `digest` of commit `sha` carries a keyless signature (and
     provenance) of `comp.trust`'s identity; Refused saying what is missing or wrong."""
     from promoter.policy.trust import COSIGN_SIGN, SLSA_V02, SLSA_V1, provenance_of, subject_digests
@@ -151,7 +176,7 @@ def verify(comp: Component, sha: str, digest: str, found: Found, shown: str, leg
     from sigstore.errors import Error
     from sigstore.models import Bundle
 
-    verifier = _verifier()
+    verifier = _verifier(trust, root, config_path)
     reasons: list[str] = []
     signer: str | None = None
     prov: tuple[str, str, str] | None = None
@@ -178,10 +203,9 @@ def verify(comp: Component, sha: str, digest: str, found: Found, shown: str, leg
         if kind == COSIGN_SIGN:
             signer = signer or who
         elif kind in (SLSA_V02, SLSA_V1):
+            signer = signer or who  # a verified statement about this very image is its signature too
             checked = provenance_of(statement, where, trust, sha, digest, reasons)
-            if checked is not None and prov is None:
-                prov = checked
-                signer = signer or who  # a verified statement about the image is its signature too
+            prov = prov or checked
         else:
             reasons.append(f"{where}: predicate type {str(kind)[:80]}, neither a signature nor SLSA provenance")
     fix = "or pass --ignore-trust to promote it anyway"

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from promoter.pipeline.workspace import Workspace
     from promoter.upstream.registry import Registry
     from promoter.upstream.registry.client import Manifest
 
@@ -79,11 +80,10 @@ class Signer:
 
 
 # -- the gate ---------------------------------------------------------------------------------------
-def verify(
-    comp: Component, sha: str, digest: str, registry: Registry, read: Callable[[str], str], config_path: str
-) -> Evidence:
+def verify(comp: Component, sha: str, digest: str, registry: Registry, files: Workspace, config_path: str) -> Evidence:
     """The evidence that `digest` (the image of commit `sha`) is what `comp.trust` asks for;
-    Refused saying what is missing or wrong. `read` gives a repository file's text (the key)."""
+    Refused saying what is missing or wrong. `files` reads the key (or trusted root) inside the
+    repository; `config_path` names promotion.yaml in a ConfigError about them."""
     trust = comp.trust
     assert trust is not None and comp.image is not None
     image = comp.image
@@ -93,8 +93,19 @@ def verify(
     if trust.keyless:
         from promoter.policy import keyless
 
-        return keyless.verify(comp, sha, digest, found, shown, lambda: _legacy(registry, image, digest, found))
-    signer = key_signer(trust, read, config_path)
+        root = None
+        if trust.trusted_root is not None:
+            try:
+                files.read(trust.trusted_root)  # there, inside the repository, and text
+                root = files.inside(trust.trusted_root)
+            except Refused as exc:
+                raise ConfigError(
+                    f"trust.signature.trusted_root: cannot read it: {exc}", config_path, trust.trusted_root_line
+                ) from None
+        return keyless.verify(
+            comp, sha, digest, found, shown, lambda: _legacy(registry, image, digest, found), root, config_path
+        )
+    signer = key_signer(trust, files.read, config_path)
     reasons: list[str] = []
     signed = _signature(signer, digest, found, reasons)
     if signed is None:

@@ -219,7 +219,7 @@ class Session:
 
             try:
                 self._trusted[key] = trust.verify(
-                    comp, sha, digest, self.registry(), self.repo.workspace.read, self.repo.config.path
+                    comp, sha, digest, self.registry(), self.repo.workspace, self.repo.config.path
                 )
             except (Refused, ExternalError) as exc:
                 self._trusted[key] = exc
