@@ -171,3 +171,56 @@ def test_cryptography_is_imported_only_with_trust(tmp_path: Path) -> None:
         )
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
         assert proc.stdout.splitlines()[-1] == "0 []", proc.stdout + proc.stderr
+
+
+# -- check: production promoting an image nobody vouches for -------------------------------------------
+LINT = (
+    "version: 1\ncomponents:\n  c:\n    repo: https://github.com/example/c\n    image: quay.io/example/c\n{trust}"
+    "    targets:\n"
+    "      - {{name: stage, environment: staging, file: a.env, env: TAG}}\n"
+    "      - {{name: prod, environment: app-sre-prod-01, file: b.env, env: TAG}}\n"
+)
+
+
+def test_check_notes_production_promoting_an_image_without_trust(tmp_path: Path, run: Any) -> None:
+    import json
+
+    repo = make_repo(
+        tmp_path / "r", {"promotion.yaml": LINT.format(trust=""), "a.env": "TAG=abc1234\n", "b.env": "TAG=abc1234\n"}
+    )
+    code, out, err = run("-C", repo, "check")
+    assert code == 0, err  # a note: shown, not failing
+    assert out.splitlines()[0] == (
+        "promotion.yaml:8: note: c: environment 'app-sre-prod-01' (production) promotes image quay.io/example/c, "
+        "which has no trust:; nothing checks that it is signed, nor built from the commit promoted"
+    )
+    assert out.splitlines()[-1] == "ok: no problems; 1 note"
+    assert "staging" not in out
+    code, out, err = run("-C", repo, "check", "-o", "json")
+    (problem,) = json.loads(out)["problems"]
+    assert (problem["kind"], problem["level"], problem["environment"]) == (
+        "untrusted-production",
+        "note",
+        "app-sre-prod-01",
+    )
+
+
+def test_check_says_nothing_of_a_production_image_with_trust(tmp_path: Path, run: Any) -> None:
+    trusted = "    trust:\n      signature: {key: k.pub}\n      tlog: ignore\n"
+    repo = make_repo(
+        tmp_path / "r",
+        {"promotion.yaml": LINT.format(trust=trusted), "a.env": "TAG=abc1234\n", "b.env": "TAG=abc1234\n"},
+    )
+    code, out, err = run("-C", repo, "check")
+    assert (code, out) == (0, "ok: no problems\n")
+
+
+@pytest.mark.parametrize(
+    ("env", "production"),
+    [("production", True), ("prod", True), ("app-sre-prod-01", True), ("PRD", True), ("us_prod", True),
+     ("staging", False), ("products", False), ("integration", False), ("preprod", False)],
+)  # fmt: skip
+def test_environments_named_like_production(env: str, production: bool) -> None:
+    from promoter.insight.lint import production_like
+
+    assert production_like(env) is production
