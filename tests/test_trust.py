@@ -200,6 +200,18 @@ def test_a_valid_pair_is_accepted_and_its_evidence_recorded(world: World, run: A
     assert trailers["Trusted-Builder"] == (BUILDER if version == "v1" else "https://tekton.dev/chains/v2")
     assert trailers["Trusted-Tlog"] == "ignored"
     assert "Promoted-To: " + sha in message
+    code, out, err = run("-C", world.repo, "history", "app", "-o", "json")  # the evidence, read back
+    assert code == 0, err
+    changes = json.loads(out)["changes"]
+    (change,) = [c for c in changes if c["new"][0]["sha"] == sha]
+    assert change["trust"] == {
+        "digest": world.digests[sha],
+        "signer": f"key {fingerprint(world.key)}",
+        "builder": trailers["Trusted-Builder"],
+        "source": f"{SOURCE}@{sha}",
+        "tlog": "ignored",
+    }
+    assert len(changes) == 2 and all(c["trust"] is None for c in changes if c is not change)  # the initial pins
 
 
 def test_the_referrers_api_is_asked_first(tmp_path: Path, registry: RunningRegistry, run: Any) -> None:
