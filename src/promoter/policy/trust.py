@@ -109,7 +109,7 @@ def verify(comp: Component, sha: str, digest: str, registry: Registry, files: Wo
     reasons: list[str] = []
     signed = _signature(signer, digest, found, reasons)
     if signed is None:
-        _legacy(registry, image, digest, found)
+        _legacy(registry, image, digest, found, (".sig", ".att") if trust.provenance else (".sig",))
         signed = _signature(signer, digest, found, reasons)
     if signed is None:
         raise Refused(_refusal(shown, "has no valid signature", found, reasons, "sign it (cosign sign --key …)"))
@@ -119,7 +119,7 @@ def verify(comp: Component, sha: str, digest: str, registry: Registry, files: Wo
     reasons = []
     prov = _provenance(signer, trust, sha, digest, found, reasons)
     if prov is None and not any(where.endswith(".att") for where in found.looked):
-        _legacy(registry, image, digest, found, attestations_only=True)
+        _legacy(registry, image, digest, found, (".att",))
         prov = _provenance(signer, trust, sha, digest, found, reasons)
     if prov is None:
         raise Refused(
@@ -162,9 +162,11 @@ def _referrers(registry: Registry, image: str, digest: str, found: Found) -> Non
         _read(registry, image, manifest, f"referrer {child[:19]}…", found)
 
 
-def _legacy(registry: Registry, image: str, digest: str, found: Found, attestations_only: bool = False) -> None:
-    """cosign's legacy tags: `sha256-<hex>.sig` and `sha256-<hex>.att`."""
-    for suffix in (".att",) if attestations_only else (".sig", ".att"):
+def _legacy(
+    registry: Registry, image: str, digest: str, found: Found, suffixes: tuple[str, ...] = (".sig", ".att")
+) -> None:
+    """cosign's legacy tags: `sha256-<hex>.sig` and `sha256-<hex>.att` (those of `suffixes` not read yet)."""
+    for suffix in suffixes:
         tag = digest.replace(":", "-") + suffix
         if f"the tag {tag}" in found.looked:
             continue
