@@ -94,9 +94,20 @@ def extension(cert: Any, oid: str, der: bool) -> str | None:
     return raw.decode("utf-8", "replace")
 
 
+_VERIFIERS: dict[str, Any] = {}  # one per trust root in a run: loading one costs milliseconds
+
+
 def _verifier(trust: Trust, root: Path | None = None, config_path: str | None = None) -> Any:
     """sigstore's Verifier: against `root` (a trusted_root.json: a private instance's), else the
-    public-good instance's trust root the package embeds (offline: no TUF refresh)."""
+    public-good instance's trust root the package embeds (offline: no TUF refresh); made once per
+    run and trust root."""
+    key = str(root) if root is not None else ""
+    if key not in _VERIFIERS:
+        _VERIFIERS[key] = _make_verifier(trust, root, config_path)
+    return _VERIFIERS[key]
+
+
+def _make_verifier(trust: Trust, root: Path | None, config_path: str | None) -> Any:
     try:
         import logging
 
