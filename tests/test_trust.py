@@ -334,3 +334,58 @@ def test_a_keyless_bundle_is_found_among_the_referrers_and_verified(
     err = refused(run, w, w.c[2])
     assert "has no valid keyless signature: referrer sha256:" in err
     assert f"its certificate says it was built from commit 977e8d08554c, not {w.c[2][:12]}" in err
+
+
+# -- the transparency log in key mode (tlog: required) ----------------------------------------------
+TLOG = "      signature: {key: keys/app.pub}\n      tlog_key: keys/rekor.pub\n"
+
+
+@pytest.fixture
+def logged(tmp_path: Path, registry: RunningRegistry) -> tuple[World, PrivateKey]:
+    """A world whose trust wants the signature entered in a Rekor log of its own (`tlog_key:`)."""
+    rekor = new_key()
+    return World(tmp_path, registry, trust=TLOG, files={"keys/rekor.pub": public_pem(rekor)}), rekor
+
+
+def test_a_signature_entered_in_the_trusted_log_is_accepted(logged: tuple[World, PrivateKey]) -> None:
+    from promoter.pipeline import core
+    from promoter.ship import describe
+    from promoter.ship.session import Options, Session
+
+    w, rekor = logged
+    w.sign(w.c[2], rekor=rekor)
+    repo = core.open_repo(w.repo)
+    prepared = Session(repo, Options()).prepare(core.component(repo.config, "app"), w.c[2])
+    assert prepared.plan.evidence is not None and prepared.plan.evidence.tlog is True
+    subject, message = describe.commit_message(prepared.plan, [], None)
+    assert "\nTrusted-Tlog: verified\n" in message
+    assert "no transparency log" not in describe.merge_request_description(prepared.plan, None)
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ({"rekor": None}, "no transparency log entry (no dev.sigstore.cosign/bundle annotation"),
+        ({"rekor": "another log"}, "its log entry is from a log whose key is not trusted"),
+        ({"integrated_time": 1}, "its transparency log entry's signed timestamp does not verify with the log's key"),
+        ({"logged_signature": b"another"}, "its transparency log entry holds another signature"),
+    ],
+)
+def test_a_signature_the_log_does_not_vouch_for_is_refused(
+    logged: tuple[World, PrivateKey], run: Any, how: dict[str, Any], said: str
+) -> None:
+    w, rekor = logged
+    kw = dict(how)
+    kw["rekor"] = new_key() if kw.get("rekor") == "another log" else kw.get("rekor", rekor)
+    w.sign(w.c[2], **kw)
+    err = refused(run, w, w.c[2])
+    assert "has no valid signature" in err and said in err
+
+
+def test_the_public_good_log_is_trusted_by_default(tmp_path: Path, registry: RunningRegistry, run: Any) -> None:
+    """Without `tlog_key:`, the public-good Rekor's keys (the sigstore package's embedded trust
+    root): a log of one's own is not one of them."""
+    w = World(tmp_path, registry, trust="      signature: {key: keys/app.pub}\n")
+    w.sign(w.c[2], rekor=new_key())
+    err = refused(run, w, w.c[2])
+    assert "its log entry is from a log whose key is not trusted" in err

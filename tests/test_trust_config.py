@@ -44,10 +44,15 @@ CASES = [
         "promotion.yaml:7: component 'c': trust.signature.identity_regexp 'https://github.com/o/.*' must be anchored",
     ),
     (
-        "key-without-saying-tlog",
-        "      signature: {key: k.pub}\n",
-        "promotion.yaml:7: component 'c': trust: a key signature is verified here without a transparency log entry; "
-        "say so with 'tlog: ignore' (what cosign calls --insecure-ignore-tlog)",
+        "tlog-key-while-ignoring-the-log",
+        "      signature: {key: k.pub}\n      tlog: ignore\n      tlog_key: rekor.pub\n",
+        "promotion.yaml:9: component 'c': trust.tlog_key is the Rekor key a key signature's log entry is checked "
+        "with (key: and tlog: required only)",
+    ),
+    (
+        "tlog-key-outside-the-repository",
+        "      signature: {key: k.pub}\n      tlog_key: /etc/rekor.pub\n",
+        "promotion.yaml:8: component 'c': trust.tlog_key '/etc/rekor.pub' must be relative to the repository root",
     ),
     (
         "keyless-ignoring-tlog",

@@ -216,6 +216,47 @@ def store(
     return child
 
 
+def rekor_bundle(
+    log: PrivateKey,
+    payload: bytes,
+    signature: bytes,
+    key: PrivateKey,
+    *,
+    logged_signature: bytes | None = None,
+    integrated_time: int | None = None,
+) -> str:
+    """cosign's `dev.sigstore.cosign/bundle` annotation: the Rekor entry of a signature (a
+    hashedrekord v0.0.1 body: the payload's sha256, the signature, the signer's public key) and
+    its signed entry timestamp, the log's ECDSA signature over the RFC 8785 JSON of body,
+    integratedTime, logID (the sha256 of the log key's DER) and logIndex.
+    `logged_signature`: another signature in the entry; `integrated_time`: a time changed after
+    the log signed."""
+    import hashlib
+
+    body = {
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()}},
+            "signature": {
+                "content": base64.b64encode(logged_signature or signature).decode(),
+                "publicKey": {"content": base64.b64encode(public_pem(key).encode()).decode()},
+            },
+        },
+    }
+    der = log.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    entry = {
+        "body": base64.b64encode(json.dumps(body).encode()).decode(),
+        "integratedTime": 1765000000,
+        "logID": hashlib.sha256(der).hexdigest(),
+        "logIndex": 42,
+    }
+    set_ = sign(log, json.dumps(entry, sort_keys=True, separators=(",", ":")).encode())
+    if integrated_time is not None:
+        entry["integratedTime"] = integrated_time
+    return json.dumps({"SignedEntryTimestamp": base64.b64encode(set_).decode(), "Payload": entry})
+
+
 def sign_image(
     reg: RunningRegistry,
     name: str,
@@ -225,13 +266,19 @@ def sign_image(
     *,
     signed_digest: str | None = None,
     payload: bytes | None = None,
+    rekor: PrivateKey | None = None,
+    **logged: Any,
 ) -> None:
     """`cosign sign --key`: a signature of the image `digest` (of `signed_digest` when given: a
-    signature for another image); `payload`: the bytes stored instead of those signed (tampered)."""
+    signature for another image); `payload`: the bytes stored instead of those signed (tampered);
+    `rekor`: the key of the transparency log that entered it (`rekor_bundle`, with `logged`)."""
     image = f"{reg.host}/{name}"
     signed = simple_signing(image, signed_digest or digest)
-    sig = base64.b64encode(sign(key, signed)).decode()
-    layer = (SIMPLE_SIGNING, payload if payload is not None else signed, {"dev.cosignproject.cosign/signature": sig})
+    raw = sign(key, signed)
+    notes = {"dev.cosignproject.cosign/signature": base64.b64encode(raw).decode()}
+    if rekor is not None:
+        notes["dev.sigstore.cosign/bundle"] = rekor_bundle(rekor, signed, raw, key, **logged)
+    layer = (SIMPLE_SIGNING, payload if payload is not None else signed, notes)
     store(reg, name, digest, [layer], layout, ".sig")
 
 

@@ -97,6 +97,8 @@ class Trust:
     trusted_root_line: int = 0
     provenance: bool = False
     tlog: Literal["required", "ignore"] = "required"
+    tlog_key: str | None = None  # key mode: the Rekor instance's public key (repo path; default: public-good's)
+    tlog_key_line: int = 0
 
     @property
     def keyless(self) -> bool:

@@ -45,7 +45,7 @@ COMPONENT_KEYS = (
     "trust",
     "targets",
 )
-TRUST_KEYS = ("signature", "provenance", "source", "tlog")
+TRUST_KEYS = ("signature", "provenance", "source", "tlog", "tlog_key")
 SIGNATURE_KEYS = ("key", "identity", "identity_regexp", "issuer", "trusted_root")
 TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds")
 ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify")
@@ -622,12 +622,15 @@ def _trust(r: _Reader, what: str, pair: tuple[Scalar, Node], repo: str) -> Trust
                 t["tlog"][1],
                 f"{what}: trust.tlog: ignore is for key mode only; a keyless signature needs its log entry",
             )
-    if "key" in kw and tlog == "required":
-        raise r.error(
-            t.get("tlog", t["signature"])[1],
-            f"{what}: trust: a key signature is verified here without a transparency log entry; say so with "
-            "'tlog: ignore' (what cosign calls --insecure-ignore-tlog), or sign keyless",
-        )
+    if "tlog_key" in t:
+        if "key" not in kw or tlog != "required":
+            raise r.error(
+                t["tlog_key"][0],
+                f"{what}: trust.tlog_key is the Rekor key a key signature's log entry is checked with "
+                "(key: and tlog: required only)",
+            )
+        kw["tlog_key"] = r.repo_path(t["tlog_key"][1], f"{what}: trust.tlog_key")
+        kw["tlog_key_line"] = t["tlog_key"][1].line
     return Trust(
         key.line,
         source,

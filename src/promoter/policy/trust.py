@@ -46,6 +46,8 @@ SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 DSSE = "application/vnd.dsse.envelope.v1+json"
 BUNDLE_PREFIX = "application/vnd.dev.sigstore.bundle"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
+REKOR_BUNDLE = "dev.sigstore.cosign/bundle"  # cosign's record of the signature's Rekor entry
+PUBLIC_GOOD_ROOT = "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json"  # in the sigstore package
 IN_TOTO = "application/vnd.in-toto+json"
 STATEMENTS = ("https://in-toto.io/Statement/v0.1", "https://in-toto.io/Statement/v1")
 SLSA_V02 = "https://slsa.dev/provenance/v0.2"
@@ -60,7 +62,8 @@ _SHA1 = re.compile(r"[0-9a-f]{40}")
 class Found:
     """What the registry holds for one image digest, as cosign stores it."""
 
-    signatures: list[tuple[str, bytes, str]] = field(default_factory=list)  # (where, payload, base64 signature)
+    # (where, payload, base64 signature, the layer's annotations: cosign's Rekor bundle among them)
+    signatures: list[tuple[str, bytes, str, dict[str, Any]]] = field(default_factory=list)
     envelopes: list[tuple[str, bytes]] = field(default_factory=list)  # (where, DSSE envelope JSON)
     bundles: list[tuple[str, bytes]] = field(default_factory=list)  # (where, Sigstore bundle JSON)
     looked: list[str] = field(default_factory=list)  # where it looked, for a refusal
@@ -106,14 +109,15 @@ def verify(comp: Component, sha: str, digest: str, registry: Registry, files: Wo
             comp, sha, digest, found, shown, lambda: _legacy(registry, image, digest, found), root, config_path
         )
     signer = key_signer(trust, files.read, config_path)
+    logs = rekor_keys(trust, files.read, config_path) if trust.tlog == "required" else None
     reasons: list[str] = []
-    signed = _signature(signer, digest, found, reasons)
+    signed = _signature(signer, digest, found, reasons, logs)
     if signed is None:
         _legacy(registry, image, digest, found, (".sig", ".att") if trust.provenance else (".sig",))
-        signed = _signature(signer, digest, found, reasons)
+        signed = _signature(signer, digest, found, reasons, logs)
     if signed is None:
         raise Refused(_refusal(shown, "has no valid signature", found, reasons, "sign it (cosign sign --key …)"))
-    evidence = Evidence(digest, signer.name, tlog=False)
+    evidence = Evidence(digest, signer.name, tlog=logs is not None)
     if not trust.provenance:
         return evidence
     reasons = []
@@ -126,7 +130,7 @@ def verify(comp: Component, sha: str, digest: str, registry: Registry, files: Wo
             _refusal(shown, "has no valid provenance", found, reasons, "attest its SLSA provenance (cosign attest)")
         )
     builder, source, commit = prov
-    return Evidence(digest, signer.name, builder, source, commit, tlog=False)
+    return Evidence(digest, signer.name, builder, source, commit, tlog=logs is not None)
 
 
 def _refusal(shown: str, what: str, found: Found, reasons: list[str], fix: str) -> str:
@@ -192,7 +196,7 @@ def _read(registry: Registry, image: str, manifest: Manifest, where: str, found:
         if media == SIMPLE_SIGNING:
             sig = annotations.get(SIGNATURE_ANNOTATION)
             if isinstance(sig, str) and sig:
-                found.signatures.append((where, registry.blob(image, layer["digest"]), sig))
+                found.signatures.append((where, registry.blob(image, layer["digest"]), sig, annotations))
         elif media == DSSE:
             found.envelopes.append((where, registry.blob(image, layer["digest"])))
         elif media.startswith(BUNDLE_PREFIX) or artifact.startswith(BUNDLE_PREFIX):
@@ -269,9 +273,12 @@ def _b64(text: object) -> bytes | None:
             return None
 
 
-def _signature(signer: Signer, digest: str, found: Found, reasons: list[str]) -> str | None:
-    """Where a simple-signing signature of `digest` by `signer` is, or None (`reasons` says why)."""
-    for where, payload, sig in found.signatures:
+def _signature(
+    signer: Signer, digest: str, found: Found, reasons: list[str], logs: dict[str, Any] | None = None
+) -> str | None:
+    """Where a simple-signing signature of `digest` by `signer` is (with `logs`, the Rekor keys by
+    log id: entered in one of those transparency logs), or None (`reasons` says why)."""
+    for where, payload, sig, notes in found.signatures:
         raw = _b64(sig)
         if raw is None:
             reasons.append(f"{where}: its signature annotation is not base64")
@@ -291,7 +298,105 @@ def _signature(signer: Signer, digest: str, found: Found, reasons: list[str]) ->
         if signed != digest:
             reasons.append(f"{where}: signed for another image, {str(signed)[:80]}")
             continue
+        if logs is not None:
+            logged = _logged(signer, payload, raw, notes.get(REKOR_BUNDLE), logs)
+            if logged is not None:
+                reasons.append(f"{where}: {logged}")
+                continue
         return where
+    return None
+
+
+# -- the transparency log, key mode ----------------------------------------------------------------
+def rekor_keys(trust: Trust, read: Callable[[str], str], config_path: str) -> dict[str, Any]:
+    """The Rekor public keys a signature's log entry may be signed by, by log id (the sha256 of
+    the key's DER): `tlog_key:` (a PEM in the repository: a private Rekor), else the public-good
+    instance's, from the trust root the sigstore package embeds."""
+    from cryptography.hazmat.primitives import serialization
+
+    keys = []
+    if trust.tlog_key is not None:
+        try:
+            pem = read(trust.tlog_key)
+            keys.append(serialization.load_pem_public_key(pem.encode("utf-8")))
+        except Refused as exc:
+            raise ConfigError(f"trust.tlog_key: cannot read it: {exc}", config_path, trust.tlog_key_line) from None
+        except ValueError:
+            raise ConfigError(
+                f"trust.tlog_key: {trust.tlog_key} is no PEM public key (the Rekor instance's, as `rekor-cli` or "
+                "its /api/v1/log/publicKey gives it)",
+                config_path,
+                trust.tlog_key_line,
+            ) from None
+    else:
+        try:
+            from importlib.resources import files
+
+            root = json.loads((files("sigstore._store") / PUBLIC_GOOD_ROOT).read_bytes())
+        except (ImportError, OSError, ValueError):
+            raise ConfigError(
+                "trust: tlog: required checks the signature's Rekor entry against the public-good Rekor keys, "
+                "which the sigstore package holds: pip install 'promoter[sigstore]', or give the Rekor "
+                "instance's key as trust.tlog_key, or say 'tlog: ignore' (cosign's --insecure-ignore-tlog)",
+                config_path,
+                trust.line,
+            ) from None
+        for log in root.get("tlogs", []):
+            raw = _b64((log.get("publicKey") or {}).get("rawBytes"))
+            if raw is not None:
+                keys.append(serialization.load_der_public_key(raw))
+    out: dict[str, Any] = {}
+    for key in keys:
+        der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        out[hashlib.sha256(der).hexdigest()] = key
+    return out
+
+
+def _logged(signer: Signer, payload: bytes, signature: bytes, bundle: object, logs: dict[str, Any]) -> str | None:
+    """Why cosign's Rekor bundle does not prove the signature logged (None: it does): the signed
+    entry timestamp (SET) verifies with the key of the log it names, over the canonical JSON of
+    the entry, and the entry (hashedrekord) holds this payload's hash, this signature and this key."""
+    if not isinstance(bundle, str) or not bundle:
+        return f"no transparency log entry (no {REKOR_BUNDLE} annotation; signed with --tlog-upload=false?)"
+    try:
+        doc = json.loads(bundle)
+        entry = doc["Payload"]
+        log_id = str(entry["logID"])
+        canonical: dict[str, str | int] = {
+            "body": str(entry["body"]),
+            "integratedTime": int(entry["integratedTime"]),
+            "logID": log_id,
+            "logIndex": int(entry["logIndex"]),
+        }
+        set_ = _b64(doc["SignedEntryTimestamp"])
+        body = json.loads(_b64(entry["body"]) or b"")
+        spec = body["spec"]
+        logged_hash = spec["data"]["hash"]["value"]
+        logged_sig = _b64(spec["signature"]["content"])
+        logged_key = _b64(spec["signature"]["publicKey"]["content"])
+    except (ValueError, KeyError, TypeError):
+        return f"its {REKOR_BUNDLE} annotation is no Rekor bundle"
+    key = logs.get(log_id)
+    if key is None:
+        return f"its log entry is from a log whose key is not trusted (log id {log_id[:16]}…)"
+    # RFC 8785 canonical JSON: sorted keys, no spaces; these values are ASCII strings and integers
+    data = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+    if set_ is None or not _verifies(key, set_, data):
+        return "its transparency log entry's signed timestamp does not verify with the log's key"
+    if body.get("kind") != "hashedrekord" or logged_hash != hashlib.sha256(payload).hexdigest():
+        return "its transparency log entry is for other content"
+    if logged_sig != signature:
+        return "its transparency log entry holds another signature"
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        logged_public = serialization.load_pem_public_key(logged_key or b"")
+    except ValueError:
+        return "its transparency log entry names no public key"
+    ours = signer.key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    theirs = logged_public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if ours != theirs:
+        return "its transparency log entry names another key"
     return None
 
 
