@@ -229,3 +229,25 @@ def test_environments_named_like_production(env: str, production: bool) -> None:
     from promoter.insight.lint import production_like
 
     assert production_like(env) is production
+
+
+def test_check_base_says_a_change_of_trust_is_a_change_of_policy(tmp_path: Path, run: Any) -> None:
+    """Removing (or loosening) `trust:` is a policy change: a note alone, a failure beside a promotion."""
+    from tests.conftest import git
+
+    trusted = HEAD + "      signature: {key: keys/c.pub}\n      provenance: true\n      tlog: ignore\n" + TAIL
+    repo = make_repo(tmp_path / "r", {"promotion.yaml": trusted, "a.env": "TAG=abc1234\n"})
+    git(repo, "switch", "-q", "-c", "loosen")
+    (repo / "promotion.yaml").write_text(trusted.replace("      provenance: true\n", ""))
+    git(repo, "commit", "-qam", "no provenance")
+    code, out, err = run("-C", repo, "check", "--base", "main", "--offline")
+    assert code == 0, out + err
+    assert out.splitlines()[0] == (
+        "promotion.yaml:6: note: c: policy change: trust (key keys/c.pub, provenance, tlog ignore, source "
+        "https://github.com/example/c) -> (key keys/c.pub, tlog ignore, source https://github.com/example/c) "
+        "(this change is judged by the policy at main)"
+    )
+    (repo / "a.env").write_text("TAG=def5678\n")
+    git(repo, "commit", "-qam", "and a promotion")
+    code, out, err = run("-C", repo, "check", "--base", "main", "--offline")
+    assert code == 3, out + err
