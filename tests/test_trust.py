@@ -389,3 +389,20 @@ def test_the_public_good_log_is_trusted_by_default(tmp_path: Path, registry: Run
     w.sign(w.c[2], rekor=new_key())
     err = refused(run, w, w.c[2])
     assert "its log entry is from a log whose key is not trusted" in err
+
+
+def test_a_rollback_is_held_to_trust_unless_told(world: World, run: Any) -> None:
+    """The image a rollback returns to is as much a promotion's as any: an unsigned one is refused
+    (the gate is lifted by rollback's own --ignore-trust), however urgent."""
+    world.trusted(world.c[2])
+    code, out, err = run("-C", world.repo, "promote", "app", world.c[2], "--yes")
+    assert code == 0, err
+    git(world.repo, "commit", "-qam", "promoted c2")
+    code, out, err = run("-C", world.repo, "rollback", "app", "--to", world.c[0], "--reason", "c2 breaks logins")
+    assert code == 3 and "has no valid signature" in err and "--ignore-trust" in err, err
+    assert (world.repo / ".env").read_text() == f"APP_TAG={world.c[2][:7]}\n"
+    code, out, err = run(
+        "-C", world.repo, "rollback", "app", "--to", world.c[0], "--reason", "c2 breaks logins", "--ignore-trust"
+    )
+    assert code == 0, err
+    assert (world.repo / ".env").read_text() == f"APP_TAG={world.c[0][:7]}\n"
