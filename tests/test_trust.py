@@ -406,3 +406,33 @@ def test_a_rollback_is_held_to_trust_unless_told(world: World, run: Any) -> None
     )
     assert code == 0, err
     assert (world.repo / ".env").read_text() == f"APP_TAG={world.c[0][:7]}\n"
+
+
+def test_an_image_with_endless_signatures_is_refused_after_a_bounded_read(world: World, run: Any) -> None:
+    """Five referrers of sixteen signature layers each (one blob, named sixteen times): promoter
+    reads 64 blobs, then stops."""
+    from tests.registry_fixtures import OCI_INDEX, OCI_MANIFEST, sha256
+    from tests.trust_fixtures import EMPTY, SIG_ARTIFACT, SIMPLE_SIGNING, remember, simple_signing
+
+    reg, name, digest = world.reg, world.name, world.digests[world.c[2]]
+    payload = simple_signing("junk", digest)
+    layer = {"mediaType": SIMPLE_SIGNING, "digest": reg.push_blob(name, payload), "size": len(payload)}
+    config = {"mediaType": EMPTY, "digest": reg.push_blob(name, b"{}"), "size": 2}
+    subject = {"mediaType": OCI_MANIFEST, "digest": digest, "size": reg.manifest_size(name, digest)}
+    index = []
+    for i in range(5):
+        layers = [{**layer, "annotations": {"dev.cosignproject.cosign/signature": f"AAA{i}"}} for _ in range(16)]
+        body = json.dumps(
+            {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": SIG_ARTIFACT, "config": config,
+             "layers": layers, "subject": subject}
+        ).encode()  # fmt: skip
+        child = reg.push_manifest(name, sha256(body), OCI_MANIFEST, body)
+        remember(name, child)
+        index.append({"mediaType": OCI_MANIFEST, "digest": child, "size": len(body), "artifactType": SIG_ARTIFACT})
+    tag = digest.replace(":", "-")
+    reg.push_manifest(
+        name, tag, OCI_INDEX, json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": index}).encode()
+    )
+    code, out, err = run("-C", world.repo, "plan", "app", world.c[2])
+    assert code == 3
+    assert f"image {world.image}: more than 64 signature and attestation layers; promoter reads no more" in err

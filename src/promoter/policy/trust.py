@@ -55,6 +55,7 @@ SLSA_V1 = "https://slsa.dev/provenance/v1"
 COSIGN_SIGN = "https://sigstore.dev/cosign/sign/v1"  # the predicate of a keyless image signature (bundle)
 MAX_REFERRERS = 32  # referrer manifests read per image, at most
 MAX_LAYERS = 16  # layers read per manifest, at most
+MAX_BLOBS = 64  # signature, attestation and bundle blobs read per image, at most (each at most 4 MiB)
 _SHA1 = re.compile(r"[0-9a-f]{40}")
 
 
@@ -68,6 +69,7 @@ class Found:
     bundles: list[tuple[str, bytes]] = field(default_factory=list)  # (where, Sigstore bundle JSON)
     looked: list[str] = field(default_factory=list)  # where it looked, for a refusal
     seen: set[str] = field(default_factory=set)  # manifest digests already read
+    blobs: int = 0  # blobs read
 
 
 @record(frozen=True)
@@ -196,11 +198,22 @@ def _read(registry: Registry, image: str, manifest: Manifest, where: str, found:
         if media == SIMPLE_SIGNING:
             sig = annotations.get(SIGNATURE_ANNOTATION)
             if isinstance(sig, str) and sig:
-                found.signatures.append((where, registry.blob(image, layer["digest"]), sig, annotations))
+                found.signatures.append((where, _blob(registry, image, layer, found), sig, annotations))
         elif media == DSSE:
-            found.envelopes.append((where, registry.blob(image, layer["digest"])))
+            found.envelopes.append((where, _blob(registry, image, layer, found)))
         elif media.startswith(BUNDLE_PREFIX) or artifact.startswith(BUNDLE_PREFIX):
-            found.bundles.append((where, registry.blob(image, layer["digest"])))
+            found.bundles.append((where, _blob(registry, image, layer, found)))
+
+
+def _blob(registry: Registry, image: str, layer: dict[str, Any], found: Found) -> bytes:
+    """A layer's blob, counted: an image with more than MAX_BLOBS of them is refused."""
+    found.blobs += 1
+    if found.blobs > MAX_BLOBS:
+        raise Refused(
+            f"image {image}: more than {MAX_BLOBS} signature and attestation layers; promoter reads no more "
+            "(remove stale signatures, e.g. with cosign clean)"
+        )
+    return registry.blob(image, str(layer["digest"]))
 
 
 # -- key mode ---------------------------------------------------------------------------------------
