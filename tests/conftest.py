@@ -30,6 +30,8 @@ pytest_plugins = ["tests.registry_fixtures"]
 FULL_MODULES = {
     "test_registry.py",  # the real OCI registry
     "test_registry_trust.py",
+    "test_trust.py",  # the real OCI registry, cosign's layouts, a Referrers API front
+    "test_trust_keyless.py",  # the sigstore package verifying a real bundle (seconds of start-up)
     "test_registry_helpers.py",
     "test_realdata.py",  # ../shared/realdata
     "test_example_config.py",

@@ -128,6 +128,7 @@ def options(args: argparse.Namespace) -> Options:
         ignore_window=getattr(args, "ignore_window", False),
         ignore_hold=getattr(args, "ignore_hold", False),
         ignore_verify=getattr(args, "ignore_verify", False),
+        ignore_trust=getattr(args, "ignore_trust", False),
     )
 
 
@@ -225,6 +226,11 @@ def promotion_arguments(p: Any) -> None:
     p.add_argument("--ignore-deps", action="store_true", help="do not wait for the components of depends_on")
     for rule in ("soak", "window", "hold", "verify"):
         p.add_argument(f"--ignore-{rule}", action="store_true", help=f"promote even though the {rule} rule refuses")
+    p.add_argument(
+        "--ignore-trust",
+        action="store_true",
+        help="promote an image whose signature or provenance (trust:) does not hold; never lifts blocked",
+    )
 
 
 def change_arguments(p: Any) -> None:

@@ -33,7 +33,7 @@ from promoter.errors import ConfigError, PromoterError, UsageError
 from promoter.insight.lint import Problem
 from promoter.locate import LocateError, find
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose
-from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, Target, Window
+from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, Target, Trust, Window
 from promoter.pipeline import config as config_file
 from promoter.pipeline import core
 from promoter.pipeline.workspace import Workspace, glob_regex
@@ -674,7 +674,21 @@ def _component_changes(b: Component, c: Component) -> list[tuple[str, str]]:
         old, new = getattr(b, key), getattr(c, key)
         if old != new:
             out.append((f"{key} {old or 'none'} -> {new or 'none'}", key))
+    if _trust_rule(b.trust) != _trust_rule(c.trust):
+        out.append((f"trust {_trust_said(b.trust)} -> {_trust_said(c.trust)}", "trust"))
     return out
+
+
+def _trust_rule(t: Trust | None) -> Trust | None:
+    """A component's `trust:` without the lines it was read at: what it demands."""
+    return replace(t, line=0, key_line=0, trusted_root_line=0, tlog_key_line=0) if t is not None else None
+
+
+def _trust_said(t: Trust | None) -> str:
+    if t is None:
+        return "none"
+    who = f"key {t.key}" if t.key else f"identity {t.identity or t.identity_regexp} (issuer {t.issuer})"
+    return f"({who}{', provenance' if t.provenance else ''}, tlog {t.tlog}, source {t.source})"
 
 
 def _holds_removed(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:

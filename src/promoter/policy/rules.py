@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         "blocked",
         "unverified",
         "image-missing",
+        "untrusted",
         "waiting-for-dependency",
         "error",
     ]

@@ -155,6 +155,8 @@ def _change_json(ch: Change, shas: dict[str, str]) -> dict[str, Any]:
         "files": ch.files,
         "rollback": ch.rollback,
         **_facts_json(single),
+        # what the trust gate verified when it was promoted (its Trusted-* trailers), or null
+        "trust": {k.removeprefix("Trusted-").lower(): v for k, v in ch.commit.trust} or None,
         "unresolved": ch.unresolved,
         "targets": [
             {

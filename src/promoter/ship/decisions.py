@@ -86,8 +86,9 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
         gate = _first_gate(session, comp, env, targets, sha)
         if gate is None:
             return Decision(
-                comp.name, env, runs, "promote", f"to {comp.short(sha)}", candidate=sha, skipped=tuple(skipped)
-            )
+                comp.name, env, runs, "promote", f"to {comp.short(sha)}{_trusted(session, comp, sha)}",
+                candidate=sha, skipped=tuple(skipped),
+            )  # fmt: skip
         if gate.unreachable:  # a verify server down: no verdict on any candidate, an error of the network
             return Decision(comp.name, env, runs, "error", gate.reason, skipped=tuple(skipped), exit_code=4)
         first = first or gate
@@ -96,6 +97,14 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
             break  # stops every candidate alike
     assert first is not None
     return Decision(comp.name, env, runs, first.action, first.reason, until=first.until, skipped=tuple(skipped))
+
+
+def _trusted(session: Session, comp: Component, sha: str) -> str:
+    """` (signed by …; built by … from …)`: what the trust gate verified of the candidate's image."""
+    if comp.trust is None or comp.image is None or session.options.ignore_trust:
+        return ""
+    digest = session.digest(comp.image, comp.image_tag(sha))
+    return f" ({session.trusted(comp, sha, digest).summary()})" if digest is not None else ""
 
 
 def _first_gate(session: Session, comp: Component, env: str, targets: list[Target], sha: str) -> Gate | None:
@@ -115,6 +124,11 @@ def _first_gate(session: Session, comp: Component, env: str, targets: list[Targe
         digest = session.digest(comp.image, comp.image_tag(sha))
         if digest is None:
             return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{comp.image_tag(sha)} yet")
+        if comp.trust is not None and not session.options.ignore_trust:  # signatures and provenance
+            try:
+                session.trusted(comp, sha, digest)
+            except Refused as exc:
+                return Gate("untrusted", env, str(exc), None, "--ignore-trust")
     verified = policy.verify_all(targets, sha)
     if verified:
         return verified[0]

@@ -71,10 +71,13 @@ def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tup
     parts = [subject, body]
     if changelog:
         parts.append(changelog.rstrip("\n"))
-    parts.append(
+    trailers = (
         f"Promoted-Component: {comp.name}\nPromoted-From: {promoted_from}\n"
         f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}"
     )
+    if plan.evidence is not None:  # what the trust gate verified (one line each: never text that breaks a trailer)
+        trailers += "".join(f"\n{k}: {one_line(v)}" for k, v in plan.evidence.trailers())
+    parts.append(trailers)
     return printable(subject), printable("\n\n".join(parts) + "\n")
 
 
@@ -172,6 +175,18 @@ def merge_request_description(p: Plan, changelog: Changelog | None) -> str:
     lines.append("")
     if changelog is not None:
         lines.append(changelog_markdown(changelog, comp.short_length).rstrip("\n"))
+        lines.append("")
+    if p.evidence is not None:
+        e = p.evidence
+        lines.append(
+            f"**Trust**: the image `{e.digest}` is signed by {_md(e.signer)}"
+            + ("" if e.tlog else " (no transparency log entry checked: `tlog: ignore`)")
+            + "."
+        )
+        if e.builder and e.commit:
+            lines.append(
+                f"Its provenance: built by {_md(e.builder)} from `{e.commit}` of {_md(e.source or comp.repo)}."
+            )
         lines.append("")
     lines.append("Before merging:")
     lines.extend(SOP_REMINDERS)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from promoter.errors import ExternalError, Refused, UsageError
-from promoter.model import Component, Plan, Target, TargetScan
+from promoter.errors import ExternalError, PromoterError, Refused, UsageError
+from promoter.model import Component, Evidence, Plan, Target, TargetScan
 from promoter.pipeline import apply, core
 from promoter.records import field, record
 from promoter.ship import commit as commits
@@ -44,6 +44,7 @@ class Options:
     ignore_window: bool = False
     ignore_hold: bool = False
     ignore_verify: bool = False
+    ignore_trust: bool = False  # promote images whose signatures or provenance do not hold (`trust:`)
     lookback: int = 50  # commits of the branch, newest first, a candidate is chosen among (no REV)
 
 
@@ -123,6 +124,7 @@ class Session:
         self._registry = registry
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
         self._unreachable: dict[str, ExternalError] = {}  # image -> why its registry could not be reached
+        self._trusted: dict[tuple[str, str, str], Evidence | PromoterError] = {}
         self._base_branch: str | bool | None = False  # False: not asked yet
         self._started_from: tuple[str, str] | None = None  # (the promotion branch left, its base) when moved
         self._deploy: DeployRef | None = None
@@ -219,6 +221,34 @@ class Session:
             raise found
         return found
 
+    def trusted(self, comp: Component, sha: str, digest: str) -> Evidence:
+        """What `policy.trust` verified of the image `digest` of commit `sha` (`comp.trust`);
+        Refused when it does not hold. Asked once per image in a session, a failure remembered."""
+        key = (comp.name, sha, digest)
+        if key not in self._trusted:
+            from promoter.policy import trust
+
+            try:
+                self._trusted[key] = trust.verify(
+                    comp, sha, digest, self.registry(), self.repo.workspace, self.repo.config.path
+                )
+            except (Refused, ExternalError) as exc:
+                self._trusted[key] = exc
+        found = self._trusted[key]
+        if isinstance(found, PromoterError):
+            raise found
+        return found
+
+    def _trust(self, comp: Component, sha: str, digest: str | None, notes: list[str]) -> Evidence | None:
+        """The trust gate of a chosen candidate: its evidence, None without `trust:`, or when
+        --ignore-trust lifts it (noted)."""
+        if comp.trust is None or digest is None:
+            return None
+        if self.options.ignore_trust:
+            notes.append(f"{comp.name}: signatures and provenance of {comp.short(sha)} not verified (--ignore-trust)")
+            return None
+        return self.trusted(comp, sha, digest)
+
     def targets(self, comp: Component) -> list[Target]:
         return core.select(comp, self.options.envs, self.options.targets)
 
@@ -272,13 +302,16 @@ class Session:
         up = self.upstream(comp)
         notes: list[str] = []
         digest: str | None = None
+        evidence: Evidence | None = None
         if rev is None:
             sha, digest, notes = self._choose(comp, targets, promoted_with)
+            evidence = self._trust(comp, sha, digest, notes)
         else:
             sha = up.resolve(rev)
             _refuse(policy.gates(targets, sha), policy.warnings(t.environment for t in targets))
             if comp.image is not None:
                 digest = gates.image(comp, sha, self.registry(), opts.wait)
+                evidence = self._trust(comp, sha, digest, notes)
         scans = core.scan(self.repo, comp, targets)
         notes += gates.candidate(
             up,
@@ -303,6 +336,7 @@ class Session:
                 promoted_with,
             )
         plan = core.plan(self.repo, comp, sha, targets, digest, scans)
+        plan.evidence = evidence
         plan.warnings += policy.warnings(t.environment for t in targets)
         return Prepared(plan, notes, self.changelog(comp, sha, scans))
 
@@ -331,6 +365,11 @@ class Session:
                 digest = self.digest(comp.image, comp.image_tag(sha))
                 if digest is None:
                     reasons.append(f"no image {comp.image}:{comp.image_tag(sha)} yet")
+                elif comp.trust is not None and not self.options.ignore_trust:
+                    try:
+                        self.trusted(comp, sha, digest)
+                    except Refused as exc:
+                        reasons.append(str(exc).partition(", or pass --ignore-trust")[0])
             if not reasons:
                 verified = policy.verify_all(targets, sha)
                 down = [g for g in verified if g.unreachable]
