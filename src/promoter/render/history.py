@@ -40,6 +40,12 @@ def _when(d: datetime) -> str:
     return d.strftime("%Y-%m-%d %H:%M %z")
 
 
+def _utc(d: datetime) -> str:
+    """`2026-01-02 09:05 UTC`: the text table's dates, each in the same offset whatever the
+    committer's clock said (the commits of one table come from many time zones)."""
+    return d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _lead(ch: Change) -> str:
     return ",".join(duration(f.lead_time) for f in ch.facts.values()) if ch.facts else "-"
 
@@ -97,7 +103,7 @@ def history_text(h: History, verbose: bool = False, width: int | None = None) ->
     for ch in h.changes:
         rows.append(
             [
-                _when(ch.commit.date),
+                _utc(ch.commit.date),
                 ch.commit.sha[:n],
                 ch.commit.author,
                 ",".join(ch.environments),
