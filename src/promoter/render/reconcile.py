@@ -3,7 +3,7 @@ CI job can post to an issue or a wiki page)."""
 
 from __future__ import annotations
 
-from promoter.render.document import SCHEMA_VERSION, dumps
+from promoter.render.document import SCHEMA_VERSION, dumps, version
 from promoter.render.table import fit
 from promoter.ship.reconcile import Reconciled
 from promoter.text import plural
@@ -62,8 +62,8 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                         "environment": d.environment,
                         "action": d.action,
                         "reason": d.reason,
-                        "runs": [{"value": v, "sha": v if len(v) == 40 else None} for v in d.runs],
-                        "candidate": {"value": d.candidate, "sha": d.candidate} if d.candidate else None,
+                        "runs": [version(v, d.sha(v)) for v in d.runs],
+                        "candidate": version(d.candidate, d.candidate) if d.candidate else None,
                         "until": d.until.isoformat() if d.until else None,
                     }
                     for d in c.environments
