@@ -58,3 +58,52 @@ def test_history_table_dates_are_all_in_utc_whatever_the_committers_clock(tmp_pa
     assert code == 0, err
     assert "2026-01-01 10:00 UTC" in out and "2026-01-01 11:00 UTC" in out, out
     assert not re.search(r"[+-]0[15]00", out), out  # no committer's offset left in the table
+
+
+# -- trailers: Promoted-From and Promoted-To in one form -------------------------------------------------
+
+
+def _trailers(repo: Path, rev: str) -> dict[str, str]:
+    text = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", rev)
+    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+
+
+def test_promoted_from_and_to_are_full_shas_and_a_rollback_carries_both(tmp_path: Path, run: Run) -> None:
+    """A promotion of a short pin (a dotenv line) names where it came from by the full sha the
+    upstream gives, as Promoted-To names where it goes; a rollback commit carries both."""
+    u = _upstream(tmp_path / "up")
+    config = (
+        "version: 1\ncomponents:\n  app:\n    repo: https://github.com/org/app\n"
+        f"    fetch: {tmp_path / 'up'}\n    branch: main\n"
+        "    targets:\n      - {name: ci, environment: pipelines, file: .env, env: APP_REF}\n"
+    )
+    repo = make_repo(tmp_path / "config", {"promotion.yaml": config, ".env": f"APP_REF={u[1][:7]}\n"})
+    code, out, err = run("-C", repo, "promote", "app", u[3], "--yes", "--commit")
+    assert code == 0, err
+    promoted = _trailers(repo, "HEAD")
+    assert (promoted["Promoted-From"], promoted["Promoted-To"]) == (u[1], u[3]), promoted
+    git(repo, "switch", "-q", "main")
+    git(repo, "merge", "-q", "--ff-only", "-")
+
+    code, out, err = run("-C", repo, "rollback", "app", "--reason", "it breaks", "--commit")
+    assert code == 0, err
+    rolled = _trailers(repo, "HEAD")
+    assert (rolled["Promoted-From"], rolled["Promoted-To"]) == (u[3], u[1]), rolled
+    assert re.fullmatch(r"[0-9a-f]{40}", rolled["Promoted-From"]) and re.fullmatch(r"[0-9a-f]{40}", rolled["Promoted-To"])
+
+
+def test_promoted_from_takes_the_full_sha_another_pin_of_the_same_commit_gives(tmp_path: Path, run: Run) -> None:
+    """Offline, the upstream says nothing: a short pin's full sha is the one another target pins
+    for the same commit, and that version is named once."""
+    u = _upstream(tmp_path / "up")
+    config = (
+        "version: 1\ncomponents:\n  app:\n    repo: https://github.com/org/app\n"
+        f"    fetch: {tmp_path / 'up'}\n    branch: main\n"
+        "    targets:\n      - {name: ci, environment: pipelines, file: .env, env: APP_REF}\n"
+        "      - {name: prod, environment: production, file: prod.yaml, key: ref, format: sha}\n"
+    )
+    files = {"promotion.yaml": config, ".env": f"APP_REF={u[1][:7]}\n", "prod.yaml": f"ref: {u[1]}\n"}
+    repo = make_repo(tmp_path / "config", files)
+    code, out, err = run("-C", repo, "--offline", "promote", "app", u[2], "--yes", "--commit")
+    assert code == 0, err
+    assert _trailers(repo, "HEAD")["Promoted-From"] == u[1]

@@ -277,6 +277,7 @@ class Plan:
     changes: list[FileChange]
     warnings: list[str] = field(default_factory=list)
     digest: str | None = None  # the candidate image's digest, when a target pins it
+    shas: dict[str, str] = field(default_factory=dict)  # an old value -> the full sha the upstream says it names
 
     @property
     def empty(self) -> bool:

@@ -158,8 +158,8 @@ def _message(comp: Component, decisions: list[Decision], plans: list[Plan], dige
     envs = ", ".join(d.environment for d in decisions if d.action == "promote")
     newest = plans[-1].sha if plans else ""
     text = (
-        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-To: {newest}\n"
-        f"Promoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
+        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-From: {describe.promoted_from(plans)}\n"
+        f"Promoted-To: {newest}\nPromoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
     )
     return subject, text
 
@@ -225,7 +225,9 @@ def reconcile(
                 digest = None
                 if comp.image is not None and any(t.format == "digest" for t in targets):
                     digest = session.digest(comp.image, comp.image_tag(d.candidate))
-                cp.plans.append(core.plan(repo, comp, d.candidate, targets, digest))
+                planned = core.plan(repo, comp, d.candidate, targets, digest)
+                planned.shas.update({v: s for v, s in zip(d.runs, d.shas) if s is not None and len(v) != 40})
+                cp.plans.append(planned)
             cp.changes = _merge(repo, comp, cp.plans)
             if not cp.changes:
                 cp.action, cp.reason = "none", "nothing to write"

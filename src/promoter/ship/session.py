@@ -293,6 +293,7 @@ class Session:
             )
         plan = core.plan(self.repo, comp, sha, targets, digest, scans)
         plan.warnings += policy.warnings(t.environment for t in targets)
+        plan.shas.update(full_shas(up, plan))
         return Prepared(plan, notes, self.changelog(comp, sha, scans))
 
     def _choose(
@@ -627,6 +628,19 @@ class Session:
                 f"to finish, run: promoter promote {plan.component.name} {plan.sha} --push {push_to}",
             )
             raise
+
+
+def full_shas(up: Upstream, plan: Plan) -> dict[str, str]:
+    """The full sha each short value the plan changes names, when the upstream knows it (for the
+    `Promoted-From:` trailer, in the form of `Promoted-To:`)."""
+    out: dict[str, str] = {}
+    for tc in plan.targets:
+        for v in tc.old_values if tc.changed else ():
+            if len(v) != 40 and not v.startswith("sha256:") and v not in out:
+                found = up.find(v)
+                if found is not None:
+                    out[v] = found
+    return out
 
 
 def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
