@@ -207,7 +207,8 @@ def test_check_base_holds_hand_made_changes_to_the_same_rules(
     git(cfg, "commit", "-qam", "production to c5, by hand")
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert code == 3, out
-    assert f"prod.yaml:1: app: target 'prod' now pins {c[4]}: app: {c[4][:7]} is soaking in integration until" in out
+    said = f"prod.yaml:1: app: target 'prod' (production) now pins {c[4]}: {c[4][:7]} is soaking in integration until"
+    assert said in out
     assert "wait until it has soaked" in out
     (cfg / "prod.yaml").write_text(f"ref: {c[2]}\n")  # c3 has soaked 30 h: fine
     git(cfg, "commit", "-qam", "production to c3, by hand")
@@ -224,7 +225,8 @@ def test_check_base_holds_hand_made_changes_to_the_same_rules(
     git(cfg, "switch", "-q", "by-hand")
     git(cfg, "rebase", "-q", "main")
     code, out, err = run("-C", cfg, "check", "--base", "main")
-    assert code == 3 and "production: the promotion window is closed" in out and "merge it when the window opens" in out
+    assert code == 3 and "production: the promotion window is closed" in out
+    assert "merge it when the promotion window of production opens (2026-12-07 07:00 UTC)" in out
 
 
 def test_check_base_refuses_a_change_to_a_held_environment(world: World, run) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +240,8 @@ def test_check_base_refuses_a_change_to_a_held_environment(world: World, run) ->
     git(cfg, "switch", "-q", "-c", "by-hand")
     (cfg / "prod.yaml").write_text(f"ref: {c[2]}\n")
     code, out, err = run("-C", cfg, "check", "--base", "main")
-    assert code == 3 and "production is held by Test Author" in out and "release the hold first" in out
+    assert code == 3 and "production is held by Test Author" in out
+    assert "release the hold in a change of its own first (promoter release app --env production --push)" in out
 
 
 def test_verify_checks_a_real_endpoint_a_command_and_commit_statuses(  # type: ignore[no-untyped-def]

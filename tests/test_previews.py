@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import git, make_repo
 
 RunResult = tuple[int, str, str]
@@ -89,7 +91,7 @@ def test_promoted_from_and_to_are_full_shas_and_a_rollback_carries_both(tmp_path
     assert code == 0, err
     rolled = _trailers(repo, "HEAD")
     assert (rolled["Promoted-From"], rolled["Promoted-To"]) == (u[3], u[1]), rolled
-    assert re.fullmatch(r"[0-9a-f]{40}", rolled["Promoted-From"]) and re.fullmatch(r"[0-9a-f]{40}", rolled["Promoted-To"])
+    assert all(re.fullmatch(r"[0-9a-f]{40}", rolled[k]) for k in ("Promoted-From", "Promoted-To"))
 
 
 def test_promoted_from_takes_the_full_sha_another_pin_of_the_same_commit_gives(tmp_path: Path, run: Run) -> None:
@@ -107,3 +109,121 @@ def test_promoted_from_takes_the_full_sha_another_pin_of_the_same_commit_gives(t
     code, out, err = run("-C", repo, "--offline", "promote", "app", u[2], "--yes", "--commit")
     assert code == 0, err
     assert _trailers(repo, "HEAD")["Promoted-From"] == u[1]
+
+
+# -- check --base: one problem per changed place, every broken rule in it ----------------------------------
+
+
+NOW = "2026-01-01T12:00:00+00:00"
+
+
+def _base_world(tmp_path: Path, extra_env: str = "") -> tuple[Path, list[str]]:
+    """Upstream u0..u3; integration ran u2 from 11:30 (half an hour before NOW); pipelines (three
+    places) and production come an hour after integration; pipelines is held and in a closed
+    window; u3 is blocked. The branch `by-hand` is where a change is made; main is its base."""
+    u = _upstream(tmp_path / "up")
+    config = (
+        "version: 1\ncomponents:\n  app:\n    repo: https://github.com/org/app\n"
+        f"    fetch: {tmp_path / 'up'}\n    branch: main\n    blocked: [{u[3][:7]}]\n"
+        "    targets:\n"
+        "      - {name: int, environment: integration, file: int.yaml, key: ref, format: sha}\n"
+        "      - {name: prod, environment: production, file: prod.yaml, key: ref, format: sha}\n"
+        "      - {name: dotenv, environment: pipelines, file: .env, env: APP_TAG}\n"
+        "      - {name: jenkins, environment: pipelines, file: jenkins.yaml, key: app_tag}\n"
+        "      - {name: tekton, environment: pipelines, file: tekton.yaml, key: app_tag}\n"
+        "environments:\n"
+        "  production:\n    after: [integration]\n    soak: 1h\n"
+        "  pipelines:\n    after: [integration]\n    soak: 1h\n"
+        "    windows:\n      - deny: '0 0 * * *'\n        duration: 18h\n" + extra_env
+    )
+    holds = (
+        "holds:\n  - component: app\n    environments: [pipelines]\n    reason: frozen this week\n"
+        '    author: Ada <ada@example.com>\n    since: "2026-01-01T00:00:00Z"\n'
+    )
+    old = u[0]
+    files = {
+        "promotion.yaml": config,
+        "promotion-holds.yaml": holds,
+        "int.yaml": f"ref: {old}\n",
+        "prod.yaml": f"ref: {old}\n",
+        ".env": f"APP_TAG={old[:7]}\n",
+        "jenkins.yaml": f"app_tag: {old[:7]}\n",
+        "tekton.yaml": f"app_tag: '{old[:7]}'\n",
+    }
+    repo = make_repo(tmp_path / "config", files)
+    git(repo, "commit", "--amend", "-qm", "initial", env={"GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00"})
+    _commit(repo, "integration to u2", T + 11 * HOUR + 1800, files={"int.yaml": f"ref: {u[2]}\n"})
+    git(repo, "switch", "-q", "-c", "by-hand")
+    return repo, u
+
+
+def test_check_base_gives_one_problem_per_place_with_every_rule_and_real_hints(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three places of pipelines pinned by hand to a version that breaks four rules (blocked,
+    held, a closed window, integration never ran it): three problems, not twelve; the first lists
+    every rule and what to do about each, naming the component, environment and version; the
+    others refer to it."""
+    monkeypatch.setenv("PROMOTER_NOW", NOW)
+    repo, u = _base_world(tmp_path)
+    new = u[3][:7]
+    for name, text in ((".env", f"APP_TAG={new}\n"), ("jenkins.yaml", f"app_tag: {new}\n"),
+                       ("tekton.yaml", f"app_tag: '{new}'\n")):  # fmt: skip
+        (repo / name).write_text(text)
+    code, out, err = run("-C", repo, "check", "--base", "main", "-o", "json")
+    assert code == 3, out + err
+    problems = json.loads(out)["problems"]
+    assert [(p["file"], p["line"], p["target"]) for p in problems] == [
+        (".env", 1, "dotenv"),
+        ("jenkins.yaml", 1, "jenkins"),
+        ("tekton.yaml", 1, "tekton"),
+    ], problems
+    kinds = ["policy-blocked", "policy-held", "policy-window", "policy-after"]
+    for p in problems:
+        assert [r["kind"] for r in p["rules"]] == kinds and p["kind"] == kinds[0], p
+        assert p["version"] == {"value": new, "sha": u[3]}
+    first = problems[0]
+    assert "promoter release app --env pipelines" in first["hint"], first["hint"]
+    assert f"promoter promote app {new} --env integration" in first["hint"], first["hint"]
+    assert "promoter plan app --env pipelines" in first["hint"], first["hint"]
+    assert "(2026-01-01 18:00 UTC)" in first["hint"]  # when the window opens
+    for p in problems:
+        assert not re.search(r"\b(COMPONENT|ENV|REV)\b", p["hint"] + p["message"]), p
+
+    code, text, err = run("-C", repo, "check", "--base", "main")
+    assert code == 3 and text.endswith("3 problems\n"), text
+    head, *rest = text.split("\n")
+    assert head.startswith(".env:1: app: target 'dotenv' (pipelines) now pins ") and "4 rules" in head, text
+    assert sum(line.startswith("    - ") for line in rest) == 4  # each rule once, on a line of its own
+    assert "jenkins.yaml:1: app: target 'jenkins' (pipelines) now pins " in text and "as .env:1 does" in text
+
+
+def test_check_base_tells_a_version_integration_never_ran_from_one_still_soaking(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`policy-after` (integration does not run it: only promoting it there first helps) is not
+    `policy-soaking` (integration runs it, for less than the soak: time helps)."""
+    monkeypatch.setenv("PROMOTER_NOW", NOW)
+    repo, u = _base_world(tmp_path)
+    (repo / "prod.yaml").write_text(f"ref: {u[2]}\n")  # integration runs it since 11:30: soaking
+    code, out, err = run("-C", repo, "check", "--base", "main", "-o", "json")
+    (soaking,) = json.loads(out)["problems"]
+    assert (soaking["kind"], [r["kind"] for r in soaking["rules"]]) == ("policy-soaking", ["policy-soaking"])
+    assert "wait until it has soaked (until 2026-01-01 12:30 UTC)" in soaking["hint"], soaking
+    (repo / "prod.yaml").write_text(f"ref: {u[1]}\n")  # integration never ran u1
+    code, out, err = run("-C", repo, "check", "--base", "main", "-o", "json")
+    (after,) = json.loads(out)["problems"]
+    assert (after["kind"], [r["kind"] for r in after["rules"]]) == ("policy-after", ["policy-after"])
+    assert f"promoter promote app {u[1][:7]} --env integration" in after["hint"], after
+
+
+def test_check_base_an_unpinned_place_says_what_it_pinned_and_names_the_real_command(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMOTER_NOW", NOW)
+    repo, u = _base_world(tmp_path)
+    (repo / "prod.yaml").write_text("ref: master\n")
+    code, out, err = run("-C", repo, "check", "--base", "main", "-o", "json")
+    (unpinned,) = [p for p in json.loads(out)["problems"] if p["kind"] == "unpinned"]
+    assert f"at main it was {u[0]}" in unpinned["hint"] and "promoter plan app --env production" in unpinned["hint"]
+    assert not re.search(r"\b(COMPONENT|ENV|REV)\b", unpinned["hint"]), unpinned

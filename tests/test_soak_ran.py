@@ -84,7 +84,7 @@ def test_a_merge_request_commit_never_counts_as_having_run(tmp_path: Path, run, 
     base = git(cfg, "rev-parse", "main")
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert code == 3, out
-    assert f"prod.yaml:1: app: target 'prod' now pins {c3}: app: production comes after integration, " in out
+    assert f"prod.yaml:1: app: target 'prod' (production) now pins {c3}: production comes after integration, " in out
     assert f"integration does not run {c3[:7]} on {base[:12]} (nor a newer version since it ran it)" in out
     before = snapshot(cfg)
     code, out, err = run("-C", cfg, "plan", "app", c3, "--env", "production")

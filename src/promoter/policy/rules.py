@@ -59,6 +59,10 @@ class Gate:
     reason: str
     until: datetime | None = None  # when it may change by itself (None: not by time)
     override: str | None = None  # the option that lifts it, when one does
+    # the rule, where it is finer than the action: `after` (an environment of `after:` has not run
+    # the candidate: no time alone lifts it), told apart from the time a soak takes (`soak`)
+    rule: str | None = None
+    before: str | None = None  # for the soak's gates: the environment of `after:` it waits on
 
     def message(self) -> str:
         lift = f"; pass {self.override} to promote anyway" if self.override else ""
@@ -189,6 +193,8 @@ class Policy:
                         f"{_on(self.rev)} (nor a newer version since it ran it)",
                         None,
                         "--ignore-soak",
+                        "after",
+                        before,
                     )
                 )
                 continue
@@ -203,6 +209,8 @@ class Policy:
                         + (f"; {clamped}" if clamped else ""),
                         ready,
                         "--ignore-soak",
+                        "soak",
+                        before,
                     )
                 )
         return out

@@ -59,12 +59,7 @@ def promoted_from(plans: list[Plan]) -> str:
     same commit in the files gives it, else as written; `-` when they changed none."""
     olds = list(
         dict.fromkeys(
-            v
-            for p in plans
-            for tc in p.targets
-            if tc.changed
-            for v in tc.old_values
-            if not v.startswith("sha256:")
+            v for p in plans for tc in p.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:")
         )
     )
     fulls = [v for v in olds if len(v) == 40] + [s for p in plans for s in p.shas.values()]
