@@ -131,13 +131,15 @@ def test_a_closed_window_refuses_with_when_it_opens(world: World, run, monkeypat
     (world.config / "promotion.yaml").write_text(text)
     git(world.config, "commit", "-qam", "windows")
     monkeypatch.setenv("PROMOTER_NOW", "2026-12-04T17:00:00+01:00")  # Friday 17:00 in Berlin
-    code, out, err = run("-C", world.config, "plan", "app", world.c[0], "--env", "production")
+    code, out, err = run("-C", world.config, "plan", "app", world.c[2], "--env", "production")  # c3 has soaked
     assert code == 3
     assert "production: the promotion window is closed (deny '0 16 * * FRI' Europe/Berlin, 2d16h)" in err
     assert "it opens 2026-12-07 07:00 UTC; pass --ignore-window to promote anyway" in err
     assert run("-C", world.config, "plan", "app", world.c[4], "--env", "integration")[0] == 0  # no window there
-    code, out, err = run("-C", world.config, "plan", "app", world.c[0], "--env", "production", "--ignore-window")
+    code, out, err = run("-C", world.config, "plan", "app", world.c[2], "--env", "production", "--ignore-window")
     assert code == 0, err
+    code, out, err = run("-C", world.config, "plan", "app", world.c[0], "--env", "production")  # what it runs
+    assert code == 0 and "nothing to change" in out, err  # a plan that changes nothing is never refused
 
 
 def test_blocked_versions_refuse_without_an_option_and_hotfixes_skip_soak(world: World, run) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +165,7 @@ def test_hold_refuses_with_who_since_and_why_until_released(world: World, run) -
     assert git(cfg, "log", "-1", "--format=%s") == "hold app in production"
     holds = (cfg / "promotion-holds.yaml").read_text()
     assert '"incident 123"' in holds and '"Test Author <author@example.com>"' in holds
-    code, out, err = run("-C", cfg, "plan", "app", c[0], "--env", "production")
+    code, out, err = run("-C", cfg, "plan", "app", c[2], "--env", "production")
     assert code == 3
     assert "app: production is held by Test Author <author@example.com> since 2026-12-02 00:00 UTC: incident 123" in err
     assert "pass --ignore-hold to promote anyway" in err
@@ -173,7 +175,7 @@ def test_hold_refuses_with_who_since_and_why_until_released(world: World, run) -
     code, out, err = run("-C", cfg, "release", "app", "--env", "production")
     assert code == 0, err
     assert "release app in production" in out
-    assert run("-C", cfg, "plan", "app", c[0], "--env", "production")[0] == 0
+    assert run("-C", cfg, "plan", "app", c[2], "--env", "production")[0] == 0
     code, out, err = run("-C", cfg, "release", "app")
     assert code == 3 and "app has no hold in any environment; nothing to release" in err
 
@@ -282,7 +284,7 @@ def test_verify_checks_a_real_endpoint_a_command_and_commit_statuses(  # type: i
     gh = FakeGitHub("ghp_verify", owner="org", repo="app")
     gh.statuses[c[2]] = [{"context": "build", "state": "success"}]
     gh.check_runs[c[2]] = [{"name": "e2e", "status": "completed", "conclusion": "success"}]
-    gh.statuses[c[0]] = [{"context": "build", "state": "failure"}]
+    gh.statuses[c[1]] = [{"context": "build", "state": "failure"}]
     with running(gh):
         verify = (
             "    verify:\n"
@@ -301,12 +303,12 @@ def test_verify_checks_a_real_endpoint_a_command_and_commit_statuses(  # type: i
         code, out, err = run("-C", cfg, "plan", "app", c[2], "--env", "production")
         assert code == 0, err  # c3: the endpoint runs it, the script accepts it, build and e2e passed
         assert seen and seen[-1] == "Bearer s3cret-stage-token"
-        code, out, err = run("-C", cfg, "plan", "app", c[0], "--env", "production")
+        code, out, err = run("-C", cfg, "plan", "app", c[1], "--env", "production")  # not what it runs (c1)
         assert code == 3
         assert f"production: http http://127.0.0.1:{server.server_port}/version failed: GET" in err
-        assert f"the answer does not contain 'running {c[0][:7]}'" in err
-        said = f"production exited with 1: smoke for production: {c[0]} | not this one"
-        assert f"production: command hack/smoke.sh {{sha}} {{environment}} failed: hack/smoke.sh {c[0]} {said}" in err
+        assert f"the answer does not contain 'running {c[1][:7]}'" in err
+        said = f"production exited with 1: smoke for production: {c[1]} | not this one"
+        assert f"production: command hack/smoke.sh {{sha}} {{environment}} failed: hack/smoke.sh {c[1]} {said}" in err
         assert "production: commit_status build, e2e failed: build: failure; e2e: not reported" in err
         assert "pass --ignore-verify to promote anyway" in err
         assert "s3cret-stage-token" not in err and "\x1b" not in err

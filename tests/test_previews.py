@@ -227,3 +227,86 @@ def test_check_base_an_unpinned_place_says_what_it_pinned_and_names_the_real_com
     (unpinned,) = [p for p in json.loads(out)["problems"] if p["kind"] == "unpinned"]
     assert f"at main it was {u[0]}" in unpinned["hint"] and "promoter plan app --env production" in unpinned["hint"]
     assert not re.search(r"\b(COMPONENT|ENV|REV)\b", unpinned["hint"]), unpinned
+
+
+# -- plan: nothing to change is no refusal ------------------------------------------------------------
+
+
+def _policy_world(tmp_path: Path, prod: int, window: bool = False, hold: bool = False) -> tuple[Path, list[str]]:
+    """Upstream u0..u3; integration ran u2 from 02:00 and u3 from 11:30 (half an hour before NOW),
+    production (an hour after integration) runs u`prod`; with `window`, production's window is
+    closed all day; with `hold`, production is held."""
+    u = _upstream(tmp_path / "up")
+    window_text = "    windows:\n      - deny: '0 0 * * *'\n        duration: 23h\n" if window else ""
+    config = (
+        "version: 1\ncomponents:\n  app:\n    repo: https://github.com/org/app\n"
+        f"    fetch: {tmp_path / 'up'}\n    branch: main\n"
+        "    targets:\n"
+        "      - {name: int, environment: integration, file: int.yaml, key: ref, format: sha}\n"
+        "      - {name: prod, environment: production, file: prod.yaml, key: ref, format: sha}\n"
+        "environments:\n  production:\n    after: [integration]\n    soak: 1h\n" + window_text
+    )
+    files = {"promotion.yaml": config, "int.yaml": f"ref: {u[0]}\n", "prod.yaml": f"ref: {u[prod]}\n"}
+    if hold:
+        files["promotion-holds.yaml"] = (
+            "holds:\n  - component: app\n    environments: [production]\n    reason: incident 42\n"
+            '    author: Ada <ada@example.com>\n    since: "2026-01-01T00:00:00Z"\n'
+        )
+    repo = make_repo(tmp_path / "config", files)
+    git(repo, "commit", "--amend", "-qm", "initial", env={"GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00"})
+    _commit(repo, "integration to u2", T + 2 * HOUR, files={"int.yaml": f"ref: {u[2]}\n"})
+    _commit(repo, "integration to u3", T + 11 * HOUR + 1800, files={"int.yaml": f"ref: {u[3]}\n"})
+    return repo, u
+
+
+def test_plan_of_an_environment_at_the_newest_version_it_may_take_is_nothing_to_change(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production runs u3, the head, promoted there while it still soaks in integration: no
+    newer commit exists, so nothing changes (exit 0), not a refusal of every older candidate."""
+    monkeypatch.setenv("PROMOTER_NOW", NOW)
+    repo, u = _policy_world(tmp_path, prod=3)
+    code, out, err = run("-C", repo, "plan", "app", "--env", "production")
+    assert code == 0, out + err
+    assert "nothing to change" in out and "refused" not in err, out + err
+    code, out, err = run("-C", repo, "plan", "app", "--env", "production", "--detailed-exitcode")
+    assert code == 0, out + err
+
+
+def test_a_closed_window_or_a_hold_is_a_note_when_nothing_newer_may_go(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production runs u2; u3 would have soaked by itself, but the window is closed and production
+    is held: with no REV nothing newer may go now, so nothing changes (exit 0) and the notes say
+    what stops the newer ones, once each; `promote` says the same and writes nothing."""
+    monkeypatch.setenv("PROMOTER_NOW", "2026-01-01T13:00:00+00:00")
+    repo, u = _policy_world(tmp_path, prod=2, window=True)
+    before = (repo / "prod.yaml").read_text()
+    code, out, err = run("-C", repo, "plan", "app", "--env", "production")
+    assert code == 0, out + err
+    assert f"app: nothing to change: production runs {u[2][:7]}; no newer commit of main may be promoted now" in out
+    assert f"note: skipped {u[3][:7]}: production: the promotion window is closed" in err, err
+    assert "--ignore-window" in err and err.count("the promotion window is closed") == 1, err
+    code, out, err = run("-C", repo, "promote", "app", "--env", "production", "--yes")
+    assert code == 0 and "nothing to change" in out, out + err
+    assert (repo / "prod.yaml").read_text() == before
+
+    repo, u = _policy_world(tmp_path / "held", prod=2, hold=True)
+    code, out, err = run("-C", repo, "plan", "app", "--env", "production")
+    assert code == 0, out + err
+    assert "nothing to change" in out and "production is held by Ada" in err and "--ignore-hold" in err, out + err
+
+
+def test_a_rev_every_target_runs_already_is_never_refused_by_a_window_or_a_hold(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMOTER_NOW", NOW)
+    repo, u = _policy_world(tmp_path, prod=2, window=True, hold=True)
+    for argv in (("plan", "app", u[2]), ("promote", "app", u[2], "--yes")):
+        code, out, err = run("-C", repo, *argv, "--env", "production")
+        assert code == 0, out + err
+        assert f"every selected target is already at {u[2][:7]}; nothing to change" in out, out
+    code, out, err = run("-C", repo, "--offline", "plan", "app", u[2], "--env", "production")
+    assert code == 0 and "nothing to change" in out, out + err
+    code, out, err = run("-C", repo, "plan", "app", u[3], "--env", "production")  # a change: refused
+    assert code == 3 and "production is held by Ada" in err and "window is closed" in err, out + err
