@@ -90,6 +90,8 @@ def reconcile_markdown(r: Reconciled) -> str:
         mr = f"[{c.action}]({c.url})" if c.url else c.action
         if c.action == "declined":  # a person's decision: said, so nobody wonders why nothing opens
             mr += " (closed by a person; opens again when the promotion changes)"
+        elif c.action in ("error", "unknown", "wait"):  # what went wrong, what is not known, what it waits for
+            mr += f": {_md(c.reason)}"
         for i, d in enumerate(c.environments or []):
             lines.append(
                 f"| {_md(c.component) if i == 0 else ''} | {_md(d.environment)} | `{d.action}` | {_until(d)} | "
