@@ -138,10 +138,7 @@ def test_a_preview_that_cannot_read_the_remote_says_so(fleet: Fleet, run: Run, t
     assert code == 4 and "git ls-remote origin" in err, out + err
     git(fleet.config, "remote", "remove", "origin")
     code, said = _decisions(run, fleet)
-    assert code == 0 and said["app"] == (
-        "open",
-        "a new merge request; there is no remote 'origin' yet: --push needs one",
-    )
+    assert code == 0 and said["app"] == ("open", "a new one; no remote 'origin' yet"), said
 
 
 def test_the_markdown_dashboard_says_why_a_component_failed(fleet: Fleet, run: Run, tmp_path: Path) -> None:

@@ -276,8 +276,8 @@ def reconcile(
                 cp.reason = "its merge request holds an older promotion: rebuilt and updated"
             else:
                 cp.action, cp.reason = "open", "a new merge request"
-            if remote.missing and cp.action in ("open", "update"):
-                cp.reason += f"; {remote.missing}"
+            if remote.missing:  # nothing on a remote yet: a new one, once there is a remote to push to
+                cp.reason = f"a new one; {remote.missing}"
             if new_request:
                 opened += 1
             if not pushing:
@@ -388,7 +388,7 @@ def _remote_state(session: Session, remote: str, strict: bool) -> _Remote:
         return _Remote(remote, None, None, None, unknown="--offline reads neither the remote nor the forge")
     if not strict and not git.ok("remote", "get-url", "--", remote):
         # no remote at all: no branch, no merge request anywhere yet
-        return _Remote(remote, {}, missing=f"there is no remote '{remote}' yet: --push needs one")
+        return _Remote(remote, {}, missing=f"no remote '{remote}' yet")
     proc = git.run("ls-remote", "--", remote, "refs/heads/promote/*", check=False)
     if proc.returncode != 0:
         said = f"git ls-remote {remote}: {proc.stderr.strip() or 'failed'}"
