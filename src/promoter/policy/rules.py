@@ -193,8 +193,8 @@ class Policy:
                         f"{_on(self.rev)} (nor a newer version since it ran it)",
                         None,
                         "--ignore-soak",
-                        "after",
-                        before,
+                        rule="after",
+                        before=before,
                     )
                 )
                 continue
@@ -209,8 +209,8 @@ class Policy:
                         + (f"; {clamped}" if clamped else ""),
                         ready,
                         "--ignore-soak",
-                        "soak",
-                        before,
+                        rule="soak",
+                        before=before,
                     )
                 )
         return out
