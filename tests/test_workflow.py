@@ -166,7 +166,7 @@ def test_commit_on_a_new_branch_commits_exactly_the_files_written(world, run) ->
     *trailers, digest = message.rstrip().splitlines()[-5:]
     assert trailers == [
         "Promoted-Component: reconcile",
-        f"Promoted-From: {r[1]}, {r[1][:7]}",
+        f"Promoted-From: {r[1]}",  # one version once, in its full form
         f"Promoted-To: {r[3]}",
         "Promoted-Environments: production, ci",
     ]

@@ -335,6 +335,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     digest: str | None = None  # the candidate image's digest, when a target pins it
     evidence: Evidence | None = None  # what the trust gate verified of that image
+    shas: dict[str, str] = field(default_factory=dict)  # an old value -> the full sha the upstream says it names
 
     @property
     def empty(self) -> bool:

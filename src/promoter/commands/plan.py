@@ -70,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         out(render.plan_text(p))
         if p.empty:
-            out(f"{comp.name}: every selected target is already at {comp.short(p.sha)}; nothing to change\n")
+            out(render.unchanged_text(prepared))
     return CHANGES_PENDING if args.detailed_exitcode and not p.empty else 0

@@ -17,6 +17,16 @@ from promoter.records import record
 
 
 @record(frozen=True)
+class Rule:
+    """One rule a changed pin breaks (`check --base`): its kind (`policy-held`, `policy-window`,
+    `policy-soaking`, `policy-after`, `policy-blocked`), why, and what to do."""
+
+    kind: str
+    message: str
+    hint: str
+
+
+@record(frozen=True)
 class Problem:
     """One thing `check` stops at: where (file:line), what, what to do, and the same as data."""
 
@@ -35,6 +45,7 @@ class Problem:
     value: str | None = None  # the version concerned, as in the file
     sha: str | None = None  # its full sha, when known
     note: bool = False  # shown, but no failure: a change of policy alone (`check --base`)
+    rules: tuple[Rule, ...] = ()  # a changed pin's broken rules, every one (`kind` is the first's)
 
 
 def failing(problems: list[Problem]) -> list[Problem]:

@@ -92,8 +92,9 @@ def discovery_text(d: Discovery, width: int | None = None) -> str:
 def check_text(problems: list[Problem]) -> str:
     out: list[str] = []
     for p in problems:
-        out.append(f"{p.file}:{p.line}: {'note: ' if p.note else ''}{p.message}")
-        out.extend("    " + line for line in p.hint.split("\n"))
+        first, *more = p.message.split("\n")  # a changed pin's broken rules, a line each
+        out.append(f"{p.file}:{p.line}: {'note: ' if p.note else ''}{first}")
+        out.extend("    " + line for line in [*more, *p.hint.split("\n")])
     n = sum(not p.note for p in problems)
     notes = len(problems) - n
     said = f"; {notes} note{'s' if notes != 1 else ''}" if notes else ""
@@ -120,6 +121,7 @@ def check_doc(problems: list[Problem]) -> dict[str, Any]:
                     "version": version(p.value, p.sha) if p.value is not None else None,
                     "message": p.message,
                     "hint": p.hint,
+                    "rules": [{"kind": r.kind, "message": r.message, "hint": r.hint} for r in p.rules],
                 }
                 for p in problems
             ],

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from promoter.pipeline.apply import Recovery
-    from promoter.ship.session import Promoted
+    from promoter.ship.session import Prepared, Promoted
 
 
 def diff(ch: FileChange) -> str:
@@ -107,7 +107,7 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
     if result.state == "unchanged":
         if result.reason:
             return f"{comp.name}: nothing to promote: {result.reason}\n"
-        return f"{comp.name}: every selected target is already at {new}; nothing to change\n"
+        return unchanged_text(result.prepared)
     if result.state == "dry-run":
         return "dry run: nothing written\n"
     if result.state == "declined":
@@ -128,6 +128,15 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
             verb = "opened" if shipped.merge_request.created else "updated"
             lines.append(f"{verb} merge request {shipped.merge_request.url}")
     return "\n".join(lines) + "\n"
+
+
+def unchanged_text(prepared: Prepared) -> str:
+    """What a plan that changes nothing says: every target runs the candidate already, or (with no
+    REV) nothing newer than what runs may be promoted now; the notes say what stops it."""
+    p = prepared.plan
+    if prepared.unchanged:
+        return f"{p.component.name}: nothing to change: {prepared.unchanged}\n"
+    return f"{p.component.name}: every selected target is already at {p.component.short(p.sha)}; nothing to change\n"
 
 
 def committed_line(sha: str, branch: str, subject: str, current: bool = True) -> str:

@@ -35,6 +35,11 @@ class Decision:
     skipped: tuple[str, ...] = field(default=())  # newer commits passed over, and why
     exit_code: int = 0  # for an "error": the exit code of what failed (4: the network, 3: a refusal)
     warnings: tuple[str, ...] = field(default=())  # what judging it found wrong (a commit dated in the future)
+    shas: tuple[str | None, ...] = field(default=())  # the full sha each of `runs` names, when known
+
+    def sha(self, value: str) -> str | None:
+        """The full sha `value` (one of `runs`) names, when the upstream knows it."""
+        return dict(zip(self.runs, self.shas)).get(value)
 
 
 def environments(comp: Component, config_envs: dict[str, tuple[str, ...]]) -> list[str]:
@@ -53,8 +58,22 @@ def decide(session: Session, comp: Component) -> list[Decision]:
         except PromoterError as exc:
             decided = Decision(comp.name, env, (), "error", str(exc), exit_code=exc.exit_code)
         warnings = session.policy(comp).warnings([env]) if not session.options.offline else []
-        out.append(replace(decided, warnings=tuple(warnings)) if warnings else decided)
+        if warnings:
+            decided = replace(decided, warnings=tuple(warnings))
+        if decided.runs and not session.options.offline and decided.action != "error":
+            decided = replace(decided, shas=_shas(session, comp, decided.runs))
+        out.append(decided)
     return out
+
+
+def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The full sha each value names, as `status` finds it (`Upstream.find`: a short prefix
+    resolved, an ambiguous one unknown); none when the upstream cannot be read."""
+    up = session.upstream(comp)
+    try:
+        return tuple(None if v.startswith("sha256:") else up.find(v) for v in runs)
+    except PromoterError:
+        return ()
 
 
 def _decide(session: Session, comp: Component, env: str, targets: list[Target]) -> Decision:

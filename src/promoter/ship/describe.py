@@ -49,9 +49,26 @@ def _from(plan: Plan) -> tuple[str, str]:
         dict.fromkeys(v for tc in plan.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:"))
     )
     shorts = list(dict.fromkeys(v[: comp.short_length] for v in olds))
-    longest = sorted(olds, key=len, reverse=True)
     shown = shorts[0] if len(shorts) == 1 else "several versions"
-    return shown, ", ".join(dict.fromkeys(longest)) or "-"
+    return shown, promoted_from([plan])
+
+
+def promoted_from(plans: list[Plan]) -> str:
+    """The `Promoted-From:` value of the versions the plans change, in the form of `Promoted-To:`:
+    each version once, as its full sha whenever the upstream (`Plan.shas`) or another pin of the
+    same commit in the files gives it, else as written; `-` when they changed none."""
+    olds = list(
+        dict.fromkeys(
+            v for p in plans for tc in p.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:")
+        )
+    )
+    fulls = [v for v in olds if len(v) == 40] + [s for p in plans for s in p.shas.values()]
+
+    def full(value: str) -> str:
+        known = next((p.shas[value] for p in plans if value in p.shas), None)
+        return known or next((f for f in fulls if f.startswith(value)), value)
+
+    return ", ".join(dict.fromkeys(full(v) for v in olds)) or "-"
 
 
 def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tuple[str, str]:

@@ -384,7 +384,8 @@ def rollback(
     old, _ = describe.commit_message(prepared.plan, describe.plan_summary(prepared.plan), None)
     subject = "rollback" + old.removeprefix("promote")
     body = "\n".join(describe.plan_summary(prepared.plan))
-    text = _message(subject, f"Reason: {reason.strip()}\n\n{body}", comp, envs, f"Promoted-To: {prepared.plan.sha}\n")
+    trailers = f"Promoted-From: {describe.promoted_from([prepared.plan])}\nPromoted-To: {prepared.plan.sha}\n"
+    text = _message(subject, f"Reason: {reason.strip()}\n\n{body}", comp, envs, trailers)
     description = (
         f"**Rollback** of {comp.name} in {shown} to `{comp.short(prepared.plan.sha)}`.\n\nReason: {reason.strip()}\n\n"
         f"It also holds {shown}, so nothing promotes it forward again until `promoter release {comp.name}`.\n\n"

@@ -54,7 +54,7 @@ from promoter.ship.session import Session, order
 from promoter.text import printable
 from promoter.upstream.git import Git
 
-MrAction = Literal["open", "update", "leave", "close", "none", "wait", "declined", "error"]
+MrAction = Literal["open", "update", "leave", "close", "none", "wait", "declined", "unknown", "error"]
 HASH_TRAILER = commits.HASH_TRAILER
 _HASH_IN_TEXT = re.compile(r"promoter-hash: ([0-9a-f]{64})")
 
@@ -158,8 +158,8 @@ def _message(comp: Component, decisions: list[Decision], plans: list[Plan], dige
     envs = ", ".join(d.environment for d in decisions if d.action == "promote")
     newest = plans[-1].sha if plans else ""
     text = (
-        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-To: {newest}\n"
-        f"Promoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
+        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-From: {describe.promoted_from(plans)}\n"
+        f"Promoted-To: {newest}\nPromoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
     )
     return subject, text
 
@@ -180,6 +180,10 @@ def reconcile(
     max_open: int | None = None,
     shard_of: tuple[int, int] | None = None,
 ) -> Reconciled:
+    """Decide, per component, what its merge request needs, and with `push_to` (not `dry_run`)
+    do it. The decision is the same code whichever way it runs: without `push_to` it reads what
+    can be read without writing (the remote's branches, the forge's merge requests when a token
+    is set) and says what it could not read (`unknown`) instead of guessing."""
     repo = session.repo
     cfg = repo.config
     comps = order(cfg.components, names or list(cfg.components))
@@ -190,29 +194,35 @@ def reconcile(
     base = session.base_branch
     if push_to is not None and base is None:
         raise UsageError("reconcile --push needs a checked-out base branch (HEAD is detached)")
-    forge, open_requests, remote_tips = _remote_state(session, push_to) if push_to is not None else (None, [], {})
+    remote = _remote_state(session, push_to or "origin", strict=push_to is not None)
+    forge = remote.forge
     if forge is not None:
-        opened = sum(1 for r in open_requests if r.source_branch.startswith("promote/"))
+        opened = sum(1 for r in remote.requests or () if r.source_branch.startswith("promote/"))
     else:  # push options: no API to ask, every promotion branch on the remote counts
-        opened = len(remote_tips)
+        opened = len(remote.tips or ())
+    base_ref = f"refs/heads/{base}" if base is not None else "HEAD"
     out: list[ComponentPlan] = []
     for comp in comps:
         cp = ComponentPlan(comp.name, [], branch=cfg.merge_request.reconcile_branch.format(component=comp.name))
         out.append(cp)
         try:
             cp.environments = decide(session, comp)
-            mine = next((r for r in open_requests if r.source_branch == cp.branch), None)
+            mine = next((r for r in remote.requests or () if r.source_branch == cp.branch), None)
             cp.url = mine.url if mine else None
             if _undecided(cp, mine):
                 continue
-            tip = remote_tips.get(cp.branch)
             moving = [d for d in cp.environments if d.action == "promote"]
             if not moving:
+                if remote.requests is None and (remote.tips is None or cp.branch in remote.tips):
+                    raise _Unknown("close its merge request (nothing to promote any more) or do nothing")
                 if mine is None:
                     cp.action, cp.reason = "none", "nothing to promote"
                     continue
+                if remote.tips is None:
+                    raise _Unknown("close its merge request (nothing to promote any more)")
+                tip = remote.tips.get(cp.branch)
                 if tip is not None:  # a person's commits on it are their work: not closed under them
-                    _proven_tip(git, push_to or "origin", cp.branch, f"refs/heads/{base}", tip)
+                    _proven_tip(git, remote.name, cp.branch, base_ref, tip)
                 cp.action, cp.reason = "close", "nothing to promote any more"
                 if pushing and forge is not None:
                     closed = _HASH_IN_TEXT.sub(r"promoter-closed: \1", mine.description)
@@ -225,14 +235,22 @@ def reconcile(
                 digest = None
                 if comp.image is not None and any(t.format == "digest" for t in targets):
                     digest = session.digest(comp.image, comp.image_tag(d.candidate))
-                cp.plans.append(core.plan(repo, comp, d.candidate, targets, digest))
+                planned = core.plan(repo, comp, d.candidate, targets, digest)
+                planned.shas.update({v: s for v, s in zip(d.runs, d.shas) if s is not None and len(v) != 40})
+                cp.plans.append(planned)
             cp.changes = _merge(repo, comp, cp.plans)
             if not cp.changes:
                 cp.action, cp.reason = "none", "nothing to write"
                 continue
             cp.hash = content_hash(comp, cp.changes)
+            _ready(session, git, comp, cp)  # what --push refuses before writing anything
+            if remote.tips is None:
+                raise _Unknown("open, update or leave its merge request")
+            tip = remote.tips.get(cp.branch)
             # what the remote's branch holds, proven promoter's own; a person's commits are refused
-            held = _proven_tip(git, push_to or "origin", cp.branch, f"refs/heads/{base}", tip) if tip else None
+            held = _proven_tip(git, remote.name, cp.branch, base_ref, tip) if tip else None
+            if remote.requests is None:
+                raise _Unknown("open, update or leave its merge request")
             new_request = mine is None if forge is not None else tip is None
             if new_request and max_open is not None and opened >= max_open:
                 cp.action, cp.reason = "wait", f"--max-open {max_open}: {opened} promotion merge requests are open"
@@ -258,24 +276,52 @@ def reconcile(
                 cp.reason = "its merge request holds an older promotion: rebuilt and updated"
             else:
                 cp.action, cp.reason = "open", "a new merge request"
+            if remote.missing:  # nothing on a remote yet: a new one, once there is a remote to push to
+                cp.reason = f"a new one; {remote.missing}"
             if new_request:
                 opened += 1
             if not pushing:
                 continue
             if held != cp.hash:
-                _push(session, git, comp, cp, push_to or "origin", base or "main", tip)
+                _push(session, git, comp, cp, remote.name, base or "main", tip)
             if forge is not None:
                 if cp.action != "leave":
                     cp.url = _open(session, comp, cp, forge, base or "main")
                 _close_superseded(
-                    forge, cp, [r for r in open_requests if r.source_branch.startswith(f"promote/{comp.name}-")]
+                    forge, cp, [r for r in remote.requests if r.source_branch.startswith(f"promote/{comp.name}-")]
                 )
+        except _Unknown as exc:
+            cp.action = "unknown"
+            cp.reason = f"cannot tell whether --push would {exc}: {remote.unknown}"
         except PromoterError as exc:
             cp.action, cp.reason = "error", str(exc)
             cp.error_kind = (
                 "network" if isinstance(exc, ExternalError) else "person" if isinstance(exc, Refused) else "other"
             )
     return Reconciled(out, pushing, max_open)
+
+
+class _Unknown(Exception):
+    """What --push would do for a component depends on what this run could not read (a preview
+    without a token, an unreachable remote): said, never guessed. Its text: what it might do."""
+
+
+def _ready(session: Session, git: Git, comp: Component, cp: ComponentPlan) -> None:
+    """Refused as `--push` would refuse before writing anything: files of the promotion with
+    uncommitted changes (the plan would carry them), an unsigned commit `merge_request.sign`
+    requires (git's `commit.gpgsign` not set)."""
+    dirty = git.run("status", "--porcelain", "--", *[c.file for c in cp.changes]).stdout.strip()
+    if dirty:
+        raise Refused(
+            f"uncommitted changes in files the promotion of {comp.name} writes; reconcile works on a clean tree"
+        )
+    if session.repo.config.merge_request.sign:
+        sign = git.run("config", "--type=bool", "--get", "commit.gpgsign", check=False).stdout.strip()
+        if sign != "true":
+            raise Refused(
+                "merge_request.sign is true, but promotion commits would not be signed: set git's commit.gpgsign "
+                "(and gpg.format / user.signingkey) for this repository or the CI job"
+            )
 
 
 def _undecided(cp: ComponentPlan, mine: OpenRequest | None) -> bool:
@@ -317,26 +363,55 @@ def _close_superseded(forge: Forge, cp: ComponentPlan, superseded: list[OpenRequ
             cp.closed.append(r.url)
 
 
-def _remote_state(session: Session, remote: str | None) -> tuple[Forge | None, list[OpenRequest], dict[str, str]]:
-    """The forge (API method), its open merge requests (one listing), and the tips of the
-    remote's `promote/*` branches (one ls-remote)."""
+@record
+class _Remote:
+    """What the remote and its forge hold, as read by this run: `tips` the remote's `promote/*`
+    branches, `requests` the forge's open merge requests (the API method; `[]` with push
+    options, which have no API); None when it could not be read, `unknown` saying why (a
+    preview goes on, --push would fail); `missing` when there is no such remote at all."""
+
+    name: str
+    tips: dict[str, str] | None
+    forge: Forge | None = None
+    requests: list[OpenRequest] | None = field(default_factory=list)
+    unknown: str = ""
+    missing: str = ""
+
+
+def _remote_state(session: Session, remote: str, strict: bool) -> _Remote:
+    """The tips of the remote's `promote/*` branches (one ls-remote), the forge (API method) and
+    its open merge requests (one listing). `strict` (with --push): what cannot be read is an
+    error; else (a preview) it is said, and what depends on it is `unknown`."""
     git = Git(session.repo.root)
-    assert remote is not None
+    api = session.repo.config.merge_request.method == "api"
+    if not strict and session.options.offline:
+        return _Remote(remote, None, None, None, unknown="--offline reads neither the remote nor the forge")
+    if not strict and not git.ok("remote", "get-url", "--", remote):
+        # no remote at all: no branch, no merge request anywhere yet
+        return _Remote(remote, {}, missing=f"no remote '{remote}' yet")
     proc = git.run("ls-remote", "--", remote, "refs/heads/promote/*", check=False)
     if proc.returncode != 0:
-        raise ExternalError(f"git ls-remote {remote}: {proc.stderr.strip() or 'failed'}")
+        said = f"git ls-remote {remote}: {proc.stderr.strip() or 'failed'}"
+        if strict:
+            raise ExternalError(said)
+        return _Remote(remote, None, None, None, unknown=said)
     tips = {}
     for line in proc.stdout.splitlines():
         sha, _, ref = line.partition("\t")
         tips[ref.removeprefix("refs/heads/")] = sha
-    mr_cfg = session.repo.config.merge_request
-    if mr_cfg.method != "api":
-        return None, [], tips
+    if not api:
+        return _Remote(remote, tips)
     from promoter.ship.forge import forge_for, forge_kind
 
-    url = commits.remote_url(git, remote)
-    forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
-    return forge, forge.open_requests(), tips
+    mr_cfg = session.repo.config.merge_request
+    try:
+        url = commits.remote_url(git, remote)
+        forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
+        return _Remote(remote, tips, forge, forge.open_requests())
+    except (UsageError, ExternalError) as exc:  # no token, a host not known to be a forge, the forge down
+        if strict:
+            raise
+        return _Remote(remote, tips, None, None, unknown=str(exc))
 
 
 def _proven_tip(git: Git, remote: str, branch: str, base: str, tip: str) -> str | None:
@@ -370,11 +445,6 @@ def _push(
 ) -> None:
     """Commit the promotion on top of the base branch and push it, leased against `tip` (the
     commit the remote's branch had, proven promoter's own before; none: it must not exist)."""
-    dirty = git.run("status", "--porcelain", "--", *[c.file for c in cp.changes]).stdout.strip()
-    if dirty:
-        raise Refused(
-            f"uncommitted changes in files the promotion of {comp.name} writes; reconcile works on a clean tree"
-        )
     start = git.out("rev-parse", f"refs/heads/{base}")
     subject, text = _message(comp, cp.environments, cp.plans, cp.hash or "")
     local = f"refs/promoter/reconcile/{os.getpid()}/{cp.branch}"  # this run's own, whoever else runs

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
-from promoter.model import Component, Evidence, Plan, Target, TargetScan
+from promoter.model import Component, Evidence, Plan, Target, TargetChange, TargetScan
 from promoter.pipeline import apply, core
 from promoter.records import field, record
 from promoter.ship import commit as commits
@@ -53,6 +53,9 @@ class Prepared:
     plan: Plan
     notes: list[str] = field(default_factory=list)
     changelog: Changelog | None = None
+    # why the plan changes nothing, when it is not that every target runs the candidate: with no
+    # REV, no commit newer than what runs may be promoted now (the notes say what stops each)
+    unchanged: str | None = None
 
 
 @record
@@ -294,8 +297,11 @@ class Session:
         if opts.offline:
             if rev is None or not FULL_SHA.fullmatch(rev):
                 raise UsageError("with --offline, give REV as a full 40-character commit sha")
-            _refuse(policy.gates(targets, rev))
             skipped = ["--offline: upstream, dependency and image checks skipped", *policy.notes()]
+            same = self._unchanged(comp, targets, core.scan(self.repo, comp, targets), rev, offline=True)
+            if same is not None:  # nothing to change: no rule refuses it (a closed window, a hold)
+                return Prepared(same, skipped + _as_notes(policy.gates(targets, rev, verify=False)))
+            _refuse(policy.gates(targets, rev))
             return Prepared(core.plan(self.repo, comp, rev, targets), skipped)
         from promoter.policy import gates
 
@@ -303,16 +309,24 @@ class Session:
         notes: list[str] = []
         digest: str | None = None
         evidence: Evidence | None = None
+        scans = core.scan(self.repo, comp, targets)
         if rev is None:
-            sha, digest, notes = self._choose(comp, targets, promoted_with)
+            chosen, digest, notes, runs = self._choose(comp, targets, promoted_with, scans)
+            if chosen is None:  # nothing newer than what runs may go now: nothing to change
+                return self._nothing_newer(comp, targets, scans, runs, notes)
+            sha = chosen
             evidence = self._trust(comp, sha, digest, notes)
         else:
             sha = up.resolve(rev)
+            same = self._unchanged(comp, targets, scans, sha)
+            if same is not None:  # every selected target runs it already: no rule refuses nothing
+                stopping = _as_notes(policy.gates(targets, sha, verify=False))
+                same.warnings += policy.warnings(t.environment for t in targets)
+                return Prepared(same, stopping)
             _refuse(policy.gates(targets, sha), policy.warnings(t.environment for t in targets))
             if comp.image is not None:
                 digest = gates.image(comp, sha, self.registry(), opts.wait)
                 evidence = self._trust(comp, sha, digest, notes)
-        scans = core.scan(self.repo, comp, targets)
         notes += gates.candidate(
             up,
             sha,
@@ -338,26 +352,95 @@ class Session:
         plan = core.plan(self.repo, comp, sha, targets, digest, scans)
         plan.evidence = evidence
         plan.warnings += policy.warnings(t.environment for t in targets)
+        plan.shas.update(full_shas(up, plan))
         return Prepared(plan, notes, self.changelog(comp, sha, scans))
 
+    def _unchanged(
+        self, comp: Component, targets: list[Target], scans: list[TargetScan], sha: str, offline: bool = False
+    ) -> Plan | None:
+        """The plan of `sha` when it changes nothing (every selected target pins it already, a
+        digest target its image's digest), None when it changes something. Not on the branch of
+        that very promotion (`promote --commit` left you there): publishing it is a change, which
+        the rules judge."""
+        values = [(ts.target.format, v) for ts in scans for v in ts.values]
+        if not values or any(fmt != "digest" and v != comp.render(sha, fmt) for fmt, v in values):
+            return None
+        digest = None
+        if any(fmt == "digest" for fmt, _ in values):
+            if offline or comp.image is None:
+                return None
+            digest = self.digest(comp.image, comp.image_tag(sha))
+            if digest is None or any(fmt == "digest" and v != digest for fmt, v in values):
+                return None
+        same = core.plan(self.repo, comp, sha, targets, digest, scans)
+        if not same.empty or self._on_its_branch(same):
+            return None
+        return same
+
+    def _on_its_branch(self, plan: Plan) -> bool:
+        """Whether HEAD is on the branch `plan`'s promotion is committed on (`promote --commit`
+        left you there): its files hold the promotion, yet publishing it is still a change."""
+        return commits.current_branch(Git(self.repo.root)) == commits.branch_name(self.repo.config, plan)
+
+    def _nothing_newer(
+        self, comp: Component, targets: list[Target], scans: list[TargetScan], runs: list[str], notes: list[str]
+    ) -> Prepared:
+        """No commit newer than what the selected targets run (`runs`: the commits) may be promoted
+        now: a plan that changes nothing, each target at what it runs; the notes say what stops
+        the newer ones."""
+        envs: dict[str, list[str]] = {}  # environment -> the versions it runs, as shown
+        for ts in scans:
+            shown = [v if v.startswith("sha256:") else comp.short(v) for v in ts.values]
+            envs.setdefault(ts.target.environment, []).extend(v for v in shown if v not in envs[ts.target.environment])
+        they = ", ".join(f"{env} runs {', '.join(versions)}" for env, versions in envs.items())
+        newer = f"no newer commit of {self.upstream(comp).branch()} may be promoted now"
+        if len(envs) > 1:
+            newer += " to all of them"
+        same = self._unchanged(comp, targets, scans, runs[0]) if len(runs) == 1 else None
+        if same is not None:
+            return Prepared(same, notes, unchanged=f"{they}; {newer}" if notes else None)
+        return Prepared(Plan(comp, runs[0], _as_they_are(scans), []), notes, unchanged=f"{they}; {newer}")
+
     def _choose(
-        self, comp: Component, targets: list[Target], promoted_with: Iterable[str]
-    ) -> tuple[str, str | None, list[str]]:
+        self, comp: Component, targets: list[Target], promoted_with: Iterable[str], scans: list[TargetScan]
+    ) -> tuple[str | None, str | None, list[str], list[str]]:
         """The newest commit of the branch that passes every gate of its own (blocked, min_age,
-        soak, image, verify, dependencies): (sha, its image digest, notes on the newer ones
-        skipped and why). A hold or a closed window stops every candidate alike: refused at once."""
+        soak, image, verify, dependencies), newer than what the selected targets run: (sha, its
+        image digest, notes on the newer ones skipped and why, []); (None, None, notes, the commits
+        the targets run) when none is newer, so nothing changes (a hold stops every candidate
+        alike: said once). Refused when what runs cannot be told and none passes."""
         from promoter.errors import PromoterError
         from promoter.policy import gates
 
         up = self.upstream(comp)
         policy = self.policy(comp)
+        # what the selected targets run, as commits; none known: no candidate counts as what runs
+        deployed = gates.deployed(scans)
+        current = list(dict.fromkeys(f for f in (up.find(v) for v in deployed) if f is not None))
+        unknown = len(current) < len({v[: comp.short_length] for v in deployed})
+        if unknown or any(len(set(ts.values)) > 1 for ts in scans):
+            current = []  # a value the upstream cannot name, or a target at several versions
+        elif len(current) == 1 and self._on_its_branch(Plan(comp, current[0], _as_they_are(scans), [])):
+            current = []  # the branch of this promotion: publishing it is a change, judged as one
         held = [g for g in (policy.held(e) for e in dict.fromkeys(t.environment for t in targets)) if g is not None]
+        if held and current:  # stops every candidate alike: nothing newer than what runs may go
+            return None, None, [g.message() for g in held], current
         _refuse(held)
-        notes: list[str] = []
+        skipped: dict[str, list[str]] = {}  # why -> the candidates skipped for it, newest first
         newest: list[str] = []
+
+        def notes() -> list[str]:
+            return [f"skipped {', '.join(shas)}: {why}" for why, shas in skipped.items()]
+
         candidates = up.first_parents(up.head(), self.options.lookback)
         for sha in candidates:
-            reasons = [g.reason for g in policy.gates(targets, sha, verify=False)]
+            if current and all(up.is_ancestor(sha, c) for c in current):
+                # what runs, or older: nothing newer passes (never moved back by itself); what runs
+                # itself is still the candidate when its plan would change something (a digest)
+                same = sha == current[0] and len(current) == 1
+                if not same or self._unchanged(comp, targets, scans, sha) is not None:
+                    return None, None, notes(), current
+            reasons = [g.message() for g in policy.gates(targets, sha, verify=False)]  # with what lifts each
             fresh = gates.too_fresh(up, sha, policy.now.timestamp()) if not reasons else None
             reasons += [fresh] if fresh else []
             digest: str | None = None
@@ -375,7 +458,7 @@ class Session:
                 down = [g for g in verified if g.unreachable]
                 if down:  # a verify server down judges no candidate: said as the network failure it is
                     raise ExternalError(down[0].reason)
-                reasons = [g.reason for g in verified]
+                reasons = [g.message() for g in verified]
             if not reasons and comp.depends_on and not self.options.ignore_deps:
                 try:
                     gates.dependencies(
@@ -385,9 +468,11 @@ class Session:
                 except PromoterError as exc:
                     reasons.append(str(exc))
             if not reasons:
-                return sha, digest, notes
+                return sha, digest, notes(), []
+            if current and sha in current:  # what runs fails a gate of its own now: nothing newer passed
+                return None, None, notes(), current
             newest = newest or reasons
-            notes.append(f"skipped {comp.short(sha)}: {'; '.join(reasons)}")
+            skipped.setdefault("; ".join(reasons), []).append(comp.short(sha))
         said = "".join(f"\nwarning: {w}" for w in policy.warnings(t.environment for t in targets))
         raise Refused(
             f"{comp.name}: none of the last {len(candidates)} commits of {up.branch()} may be promoted now; "
@@ -937,6 +1022,29 @@ def landed(exc: commits.Landed, what: str, finish: str) -> str:
         f"the {what} is committed as {made.sha[:12]} on branch {made.branch} ({where}); once the cause above "
         f"is gone, to finish, run: {finish}"
     )
+
+
+def _as_notes(gates: list[Gate]) -> list[str]:
+    """The rules that would refuse a version, said of a plan that changes nothing (so refuses nothing)."""
+    return [f"{g.reason} (nothing changes, so nothing is refused)" for g in gates]
+
+
+def _as_they_are(scans: list[TargetScan]) -> list[TargetChange]:
+    """Each target that pins something, at what it pins: the targets of a plan that changes nothing."""
+    return [TargetChange(ts.target, tuple(ts.values), ts.values[0], len(ts.locations)) for ts in scans if ts.values]
+
+
+def full_shas(up: Upstream, plan: Plan) -> dict[str, str]:
+    """The full sha each short value the plan changes names, when the upstream knows it (for the
+    `Promoted-From:` trailer, in the form of `Promoted-To:`)."""
+    out: dict[str, str] = {}
+    for tc in plan.targets:
+        for v in tc.old_values if tc.changed else ():
+            if len(v) != 40 and not v.startswith("sha256:") and v not in out:
+                found = up.find(v)
+                if found is not None:
+                    out[v] = found
+    return out
 
 
 def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
