@@ -410,7 +410,7 @@ def test_html_report_renders_in_chromium(scenario: Scenario, run: Run, tmp_path:
     # lead times (not the rollback's, not the initial pin dated before its commit): 12h, 1d, 1d12h, 5d12h
     assert figures == {
         "changes": "6changes",
-        "rollbacks": "1rollbacks",
+        "rollbacks": "1rollback",
         "lead": "1d6hmedian lead time",
         "lag": "12hmedian lag, first to last environment",  # u0 at once, u3 a day from staging to the others
         "quiet-weeks": "0 of 3weeks without a change",
