@@ -40,6 +40,7 @@ FULL_MODULES = {
     "test_nonroot.py",
     "test_reconcile_sequence.py",  # many scheduled runs in random sequences
     "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
+    "test_shards_fleet.py",  # a fleet in shards against the GitHub fake
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
 
