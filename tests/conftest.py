@@ -24,8 +24,8 @@ import pytest
 from promoter.cli import main
 
 # the real OCI registry and fake servers: fixtures for every test module
-pytest.register_assert_rewrite("tests.registry_fixtures")
-pytest_plugins = ["tests.registry_fixtures"]
+pytest.register_assert_rewrite("tests.registry_fixtures", "tests.dist_fixtures")
+pytest_plugins = ["tests.registry_fixtures", "tests.dist_fixtures"]
 
 FULL_MODULES = {
     "test_registry.py",  # the real OCI registry
@@ -41,8 +41,9 @@ FULL_MODULES = {
     "test_reconcile_sequence.py",  # many scheduled runs in random sequences
     "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
     "test_shards_fleet.py",  # a fleet in shards against the GitHub fake
+    "test_package.py",  # the release's artifacts: built, checked, installed (tests/dist_fixtures.py)
 }
-FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
+FULL_FIXTURES = {"registry", "auth_registry", "token_front", "dist"}  # docker-registry; python -m build
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
