@@ -42,6 +42,8 @@ FULL_MODULES = {
     "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
     "test_shards_fleet.py",  # a fleet in shards against the GitHub fake
     "test_package.py",  # the release's artifacts: built, checked, installed (tests/dist_fixtures.py)
+    "test_image.py",  # the image's root filesystem built with mmdebstrap, promoter demo run in it
+    "test_gitlab_component.py",  # templates/: each job run against the demo and a bare remote
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front", "dist"}  # docker-registry; python -m build
 

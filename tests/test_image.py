@@ -1,0 +1,128 @@
+"""The container image, built here without a container runtime: the base image's root filesystem
+made with Debian's mmdebstrap (Debian's python3 and venv on the same Debian release as the
+`python:3.11-slim-*` image the Containerfile names, which is Debian with Python 3.11), then every
+instruction of the Containerfile carried out on it (tests/containerfile.py: RUN in a chroot as
+root, COPY from a build context holding the wheel and its dependencies' wheels, downloaded here
+from the package index, installed with --no-index), then `promoter demo` run in it as the image
+runs it: its entrypoint, as its non-root user, with its environment alone.
+
+Needs root (chroot, mmdebstrap's root mode) and mmdebstrap (./test installs it); skipped, saying
+which is missing, without them. The root filesystem is built anew each run and removed after.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from promoter import __version__
+from tests import containerfile
+from tests.dist_fixtures import ROOT, Dist, pip_env
+
+# the keys the OCI image spec defines (image-spec annotations.md, "Pre-Defined Annotation Keys")
+OCI_KEYS = {
+    f"org.opencontainers.image.{k}"
+    for k in (
+        "created", "authors", "url", "documentation", "source", "version", "revision", "vendor", "licenses",
+        "ref.name", "title", "description", "base.digest", "base.name",
+    )
+}  # fmt: skip
+
+
+def _codename() -> str:
+    for line in Path("/etc/os-release").read_text().splitlines():
+        if line.startswith("VERSION_CODENAME="):
+            return line.partition("=")[2].strip('"')
+    pytest.skip("the host is not a Debian release mmdebstrap can build (no VERSION_CODENAME)")
+
+
+@pytest.fixture(scope="module")
+def image(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Iterator[containerfile.Image]:
+    if os.geteuid() != 0:
+        pytest.skip("building a root filesystem and chroot need root (CI runs as root)")
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("mmdebstrap is not installed (./test installs it: apt-get install mmdebstrap)")
+    base = tmp_path_factory.mktemp("image")
+    rootfs = base / "rootfs"
+    codename = _codename()
+    # the base image: Debian <codename> with Python 3 and venv, as python:3.11-slim-<codename> is
+    made = subprocess.run(
+        ["mmdebstrap", "--variant=minbase", "--mode=root", "--include=python3,python3-venv,ca-certificates",
+         codename, str(rootfs)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, f"mmdebstrap failed:\n{made.stderr[-4000:]}"
+    assert not (rootfs / "usr/bin/git").exists()  # git comes from the Containerfile's RUN
+    context = base / "context"
+    (context / "dist").mkdir(parents=True)
+    shutil.copy2(ROOT / "Containerfile", context / "Containerfile")
+    shutil.copy2(dist.wheel, context / "dist")
+    # the dependencies' wheels, for an install inside with --no-index (the Containerfile's offline form)
+    got = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:", "-d", str(context / "dist"),
+         str(dist.wheel)],
+        env=pip_env(dist.pip_cache), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr[-3000:]
+    revision = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    try:
+        yield containerfile.build(
+            context / "Containerfile",
+            context,
+            rootfs,
+            {
+                "PIP_OPTIONS": "--no-index --find-links /tmp/dist",
+                "REVISION": revision.strip(),
+                "CREATED": "2026-12-07T00:00:00Z",
+            },
+        )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_containerfile_names_a_python_slim_base_of_the_release_it_is_tested_on() -> None:
+    text = (ROOT / "Containerfile").read_text()
+    (line,) = [arg for word, arg in containerfile.instructions(text) if word == "ARG" and "PYTHON_IMAGE=" in arg]
+    assert line.partition("=")[2] == f"docker.io/library/python:3.11-slim-{_codename()}"
+    version = [arg for word, arg in containerfile.instructions(text) if word == "ARG" and arg.startswith("VERSION=")]
+    assert version == [f"VERSION={__version__}"]
+
+
+def test_the_image_is_labelled_runs_promoter_and_is_not_root(image: containerfile.Image) -> None:
+    assert image.entrypoint == ["promoter"]
+    assert set(image.labels) <= OCI_KEYS
+    assert image.labels["org.opencontainers.image.version"] == __version__
+    assert image.labels["org.opencontainers.image.licenses"] == "Apache-2.0"
+    assert len(image.labels["org.opencontainers.image.revision"]) == 40
+    assert image.labels["org.opencontainers.image.base.name"] == image.base
+    uid, gid = image.ids()
+    assert uid != 0 and gid != 0
+    version = containerfile.run(image, ["--version"])
+    assert (version.returncode, version.stdout) == (0, f"promoter {__version__}\n"), version.stderr
+    helped = containerfile.run(image, [])  # CMD: the overview
+    assert helped.returncode == 0 and "promoter demo" in helped.stdout
+
+
+def test_promoter_demo_runs_in_the_image_as_its_user(image: containerfile.Image) -> None:
+    demo = containerfile.run(image, ["demo", "/tmp/demo"])
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    made = image.root / "tmp/demo/app-interface/promotion.yaml"
+    assert made.is_file() and made.stat().st_uid == image.ids()[0]
+    assert "promoter status" in demo.stdout
+
+
+def test_the_user_cannot_change_promoter_itself(image: containerfile.Image) -> None:
+    shell = containerfile.Image(image.root, env=image.env, user=image.user, workdir=image.workdir)
+    shell.entrypoint = ["/bin/sh", "-c"]
+    proc = containerfile.run(
+        shell, ["id -u; touch /opt/promoter/bin/x 2>/dev/null || echo refused; command -v promoter; command -v git"]
+    )
+    uid, said, *found = proc.stdout.splitlines()
+    assert uid == str(image.ids()[0]) and said == "refused"
+    assert found == ["/opt/promoter/bin/promoter", "/usr/bin/git"]
