@@ -62,6 +62,12 @@ def arguments(p: Any) -> None:
         default="text",
         help="text, json, or markdown (a dashboard for an issue or a wiki page) (default: text)",
     )
+    p.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="also write the markdown dashboard to FILE, atomically, whatever -o says (a CI job's summary beside "
+        "-o json) (default: none)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
         max_open=args.max_open,
         shard_of=shard,
     )
+    if args.markdown is not None:
+        from promoter.commands._common import write_out
+
+        write_out(args.markdown, render.reconcile_markdown(result))
     if args.output == "json":
         out(render.reconcile_json(result))
     elif args.output == "markdown":
