@@ -44,6 +44,7 @@ FULL_MODULES = {
     "test_package.py",  # the release's artifacts: built, checked, installed (tests/dist_fixtures.py)
     "test_image.py",  # the image's root filesystem built with mmdebstrap, promoter demo run in it
     "test_gitlab_component.py",  # templates/: each job run against the demo and a bare remote
+    "test_github_action.py",  # action.yml: its steps run, the wheel installed in a fresh venv
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front", "dist"}  # docker-registry; python -m build
 
