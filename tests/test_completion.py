@@ -50,7 +50,8 @@ def _env() -> dict[str, str]:
 def _bash(script: Path, cwd: Path, *words: str) -> list[str]:
     """What bash completes for `words` (the last one being typed)."""
     quoted = " ".join(f"'{w}'" for w in words)
-    code = f'source {script}; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; _promoter; printf "%s\\n" "${{COMPREPLY[@]}}"'
+    code = f"source {script}; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; _promoter; "
+    code += 'printf "%s\\n" "${COMPREPLY[@]}"'
     proc = subprocess.run(
         ["bash", "--norc", "-c", code], cwd=cwd, env=_env(), capture_output=True, text=True, check=True
     )
