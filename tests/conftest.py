@@ -46,6 +46,7 @@ FULL_MODULES = {
     "test_gitlab_component.py",  # templates/: each job run against the demo and a bare remote
     "test_github_action.py",  # action.yml: its steps run, the wheel installed in a fresh venv
     "test_completion.py",  # each completion script run by its shell (bash, zsh, fish)
+    "test_precommit.py",  # pre-commit try-repo: the hook installed from a copy of this checkout
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front", "dist"}  # docker-registry; python -m build
 
