@@ -204,6 +204,10 @@ def _run(image: Image, command: str, env: dict[str, str]) -> None:
 
 def run(image: Image, args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """The image run as a runtime runs it: ENTRYPOINT + (args or CMD), as its USER, in its
-    WORKDIR, with its environment alone."""
+    WORKDIR, with its environment alone (and HOME, the user's home unless the image sets it)."""
     argv = [*image.entrypoint, *(args or image.cmd)]
-    return _chroot(image.root, argv, image.env, image.workdir, image.ids(), timeout)
+    uid, gid = image.ids()
+    passwd = [line.split(":") for line in (image.root / "etc/passwd").read_text().splitlines() if line]
+    home = next((p[5] for p in passwd if int(p[2]) == uid), "/")
+    env = {"HOME": home, **image.env}  # as a runtime sets HOME: the user's, unless the image says
+    return _chroot(image.root, argv, env, image.workdir, (uid, gid), timeout)

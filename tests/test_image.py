@@ -126,3 +126,46 @@ def test_the_user_cannot_change_promoter_itself(image: containerfile.Image) -> N
     uid, said, *found = proc.stdout.splitlines()
     assert uid == str(image.ids()[0]) and said == "refused"
     assert found == ["/opt/promoter/bin/promoter", "/usr/bin/git"]
+
+
+def test_the_gitlab_component_runs_in_the_image_on_a_checkout_the_runner_owns(image: containerfile.Image) -> None:
+    """The component's reconcile job, its script run in the image as the image's user, on a
+    checkout owned by root and writable by all (as GitLab's runner clones it, umask 0000), pushing
+    to a bare remote inside the image: git accepts the checkout (safe.directory), the promotion
+    is pushed, the dashboard written."""
+    from tests import gitlab_ci
+
+    user = containerfile.Image(image.root, env=image.env, user=image.user, workdir=image.workdir)
+    user.entrypoint = ["/bin/bash", "-c"]
+    setup = (
+        "set -e; promoter demo /tmp/ci >/dev/null; cd /tmp/ci/app-interface; git checkout -q -- .; "
+        "git init -q --bare -b master /tmp/origin.git; "
+        "git config -f /tmp/origin.git/config receive.advertisePushOptions true; "
+        "git remote add origin /tmp/origin.git; git push -q origin master; "
+        "git config --unset user.name; git config --unset user.email; "
+        "git config --global url./tmp/origin.git.insteadOf https://gitlab.example.com/group/config.git"
+    )
+    made = containerfile.run(user, [setup])
+    assert made.returncode == 0, made.stderr
+    checkout = image.root / "tmp/ci/app-interface"
+    subprocess.run(["chown", "-R", "0:0", str(checkout)], check=True)
+    subprocess.run(["chmod", "-R", "a+rwX", str(checkout)], check=True)
+    (job,) = gitlab_ci.jobs_of(gitlab_ci.render(ROOT / "templates" / "reconcile.yml"))
+    ci = {
+        "CI_PROJECT_DIR": "/tmp/ci/app-interface", "CI_SERVER_URL": "https://gitlab.example.com",
+        "CI_SERVER_HOST": "gitlab.example.com", "CI_PROJECT_PATH": "group/config", "CI_DEFAULT_BRANCH": "master",
+        "CI_PIPELINE_SOURCE": "schedule", "PROMOTER_GITLAB_TOKEN": "glpat-not-a-real-one",
+    }  # fmt: skip
+    env = {**image.env, **gitlab_ci.job_env(job, ci)}
+    script = "set -eo pipefail\ncd /tmp/ci/app-interface\n" + "\n".join(job.spec["script"]) + "\n"
+    in_job = containerfile.Image(image.root, env=env, user=image.user, workdir=image.workdir)
+    in_job.entrypoint = ["/bin/bash", "-c"]
+    proc = containerfile.run(in_job, [script])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (checkout / "promotions.md").read_text().startswith("# Promotions")
+    pushed = subprocess.run(
+        ["git", "--git-dir", str(image.root / "tmp/origin.git"), "for-each-ref", "--format=%(refname)",
+         "refs/heads/promote/"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert pushed.stdout.strip() == "refs/heads/promote/qontract-reconcile"
