@@ -1,7 +1,8 @@
 """The package as users install it (`pipx install promoter`, `uv tool install promoter`, `pip
 install promoter`): `python -m build` makes a wheel and an sdist that pass `twine check --strict`
 and `check-wheel-contents`; the wheel alone, installed into a fresh venv, runs `--version`,
-`--help` and `promoter demo` from outside this checkout."""
+`--help` and `promoter demo` from outside this checkout; pipx and uv install it as a tool (the
+wheel given as a file: the package index has not got this one)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,33 @@ def test_the_wheel_alone_installs_and_runs(dist: Dist, tmp_path: Path) -> None:
     demo = promoter("demo", str(tmp_path / "demo"))
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "promoter status" in demo.stdout and (tmp_path / "demo" / "app-interface" / "promotion.yaml").is_file()
+
+
+def test_pipx_and_uv_install_it_as_a_tool(dist: Dist, tmp_path: Path) -> None:
+    python = str(Path(sys.base_prefix) / "bin" / "python3")  # a Python of the machine, not this venv
+    env = {
+        **pip_env(dist.pip_cache),
+        "HOME": str(tmp_path),
+        "PIPX_HOME": str(tmp_path / "pipx"),
+        "PIPX_BIN_DIR": str(tmp_path / "pipx-bin"),
+        "PIPX_DEFAULT_PYTHON": python,
+        "UV_TOOL_DIR": str(tmp_path / "uv-tools"),
+        "UV_TOOL_BIN_DIR": str(tmp_path / "uv-bin"),
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+    tools = Path(sys.executable).parent
+    for argv, bin_dir in (
+        ([str(tools / "pipx"), "install", str(dist.wheel)], "pipx-bin"),
+        ([str(tools / "uv"), "tool", "install", "--python", python, str(dist.wheel)], "uv-bin"),
+    ):
+        installed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+        version = subprocess.run(
+            [str(tmp_path / bin_dir / "promoter"), "--version"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (version.returncode, version.stdout) == (0, f"promoter {__version__}\n"), version.stderr
