@@ -21,6 +21,13 @@ from tests.dist_fixtures import ROOT, Dist, pip_env
 from tests.github_action import ActionError, run_action
 
 
+@pytest.fixture(scope="module")
+def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """RUNNER_TEMP, shared by the module's runs as by the steps of one job: the action installs
+    promoter once and finds it again."""
+    return tmp_path_factory.mktemp("runner-temp")
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
     config, _ = demo_with_remote(tmp_path)
@@ -45,17 +52,19 @@ def test_the_action_pins_this_version() -> None:
         assert "${{" not in step["run"]
 
 
-def test_reconcile_installs_the_wheel_pushes_and_sums_up(dist: Dist, demo: Path, tmp_path: Path) -> None:
+def test_reconcile_installs_the_wheel_pushes_and_sums_up(
+    dist: Dist, demo: Path, tmp_path: Path, runner_temp: Path
+) -> None:
     result = run_action(
         ROOT,
         {"wheel": str(dist.wheel), "python": sys.executable, "command": "reconcile", "shard": "1/1"},
-        cwd=demo, env=_env(dist, tmp_path), temp=tmp_path / "runner-temp",
+        cwd=demo, env=_env(dist, tmp_path), temp=runner_temp,
         github={"token": "ghs_not_a_real_one", "event_name": "schedule"},
     )  # fmt: skip
     assert result.code == 0, result.stdout + result.stderr
     assert result.ran == ["install", "run"]
     assert result.outputs["version"] == __version__ and result.outputs["exit-code"] == "0"
-    assert result.path == [str(tmp_path / "runner-temp" / "promoter-venv" / "bin")]
+    assert result.path == [str(runner_temp / "promoter-venv" / "bin")]
     summary = json.loads(result.outputs["summary"])
     assert summary["kind"] == "reconcile" and summary["pushed"] is True
     (component,) = summary["components"]
@@ -66,11 +75,13 @@ def test_reconcile_installs_the_wheel_pushes_and_sums_up(dist: Dist, demo: Path,
     assert author == "promoter <promoter@users.noreply.github.com>"
 
 
-def test_check_on_a_pull_request_judges_it_by_its_base(dist: Dist, demo: Path, tmp_path: Path) -> None:
+def test_check_on_a_pull_request_judges_it_by_its_base(
+    dist: Dist, demo: Path, tmp_path: Path, runner_temp: Path
+) -> None:
     hand_made_change_past_a_hold(demo)
     result = run_action(
         ROOT, {"wheel": str(dist.wheel), "python": sys.executable, "command": "check"},
-        cwd=demo, env=_env(dist, tmp_path), temp=tmp_path / "runner-temp",
+        cwd=demo, env=_env(dist, tmp_path), temp=runner_temp,
         github={"event_name": "pull_request", "base_ref": "master"},
     )  # fmt: skip
     assert result.code == 3, result.stdout + result.stderr
@@ -83,18 +94,23 @@ def test_check_on_a_pull_request_judges_it_by_its_base(dist: Dist, demo: Path, t
 
 
 def test_install_alone_puts_promoter_on_the_path_and_a_wrong_command_is_said(
-    dist: Dist, demo: Path, tmp_path: Path
+    dist: Dist, demo: Path, tmp_path: Path, runner_temp: Path
 ) -> None:
     env = _env(dist, tmp_path)
     result = run_action(
         ROOT, {"wheel": str(dist.wheel), "python": sys.executable, "command": "install"},
-        cwd=demo, env=env, temp=tmp_path / "t1",
+        cwd=demo, env=env, temp=runner_temp,
     )  # fmt: skip
     assert result.code == 0 and result.ran == ["install"], result.stderr
     assert (Path(result.path[0]) / "promoter").is_file()
+    again = run_action(
+        ROOT, {"wheel": str(dist.wheel), "python": sys.executable, "command": "install"},
+        cwd=demo, env=env, temp=runner_temp,
+    )  # fmt: skip
+    assert again.code == 0 and "promoter: the venv of an earlier step holds it (wheel " in again.stdout  # once
     wrong = run_action(
         ROOT, {"wheel": str(dist.wheel), "python": sys.executable, "command": "promote"},
-        cwd=demo, env=env, temp=tmp_path / "t2",
+        cwd=demo, env=env, temp=runner_temp,
     )  # fmt: skip
     assert wrong.code == 2 and wrong.outputs["exit-code"] == "2"
     assert "::error title=promoter::the command input takes reconcile, check or install, not 'promote'" in wrong.stdout
