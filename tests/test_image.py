@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -35,11 +34,14 @@ OCI_KEYS = {
 }  # fmt: skip
 
 
-def _codename() -> str:
-    for line in Path("/etc/os-release").read_text().splitlines():
-        if line.startswith("VERSION_CODENAME="):
-            return line.partition("=")[2].strip('"')
-    pytest.skip("the host is not a Debian release mmdebstrap can build (no VERSION_CODENAME)")
+def _base() -> tuple[str, str]:
+    """The Containerfile's base image (its PYTHON_IMAGE default) and the Debian release it is made
+    from (python:3.11-slim-bookworm: bookworm), which mmdebstrap builds whatever the host runs."""
+    text = (ROOT / "Containerfile").read_text()
+    (image,) = [
+        a.partition("=")[2] for w, a in containerfile.instructions(text) if w == "ARG" and a.startswith("PYTHON_IMAGE=")
+    ]
+    return image, image.rpartition("-")[2]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def image(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Iterator[cont
         pytest.skip("mmdebstrap is not installed (./test installs it: apt-get install mmdebstrap)")
     base = tmp_path_factory.mktemp("image")
     rootfs = base / "rootfs"
-    codename = _codename()
+    codename = _base()[1]
     # the base image: Debian <codename> with Python 3 and venv, as python:3.11-slim-<codename> is
     made = subprocess.run(
         ["mmdebstrap", "--variant=minbase", "--mode=root", "--include=python3,python3-venv,ca-certificates",
@@ -86,10 +88,12 @@ def image(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Iterator[cont
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_the_containerfile_names_a_python_slim_base_of_the_release_it_is_tested_on() -> None:
+def test_the_containerfile_names_a_debian_python_3_11_slim_base() -> None:
+    """The release the test builds the base from is the one the image names; Debian's Python of
+    that release is 3.11, as the image's (bookworm's is 3.11.2)."""
+    image, codename = _base()
+    assert image == f"docker.io/library/python:3.11-slim-{codename}" and codename == "bookworm"
     text = (ROOT / "Containerfile").read_text()
-    (line,) = [arg for word, arg in containerfile.instructions(text) if word == "ARG" and "PYTHON_IMAGE=" in arg]
-    assert line.partition("=")[2] == f"docker.io/library/python:3.11-slim-{_codename()}"
     version = [arg for word, arg in containerfile.instructions(text) if word == "ARG" and arg.startswith("VERSION=")]
     assert version == [f"VERSION={__version__}"]
 
@@ -126,6 +130,8 @@ def test_the_user_cannot_change_promoter_itself(image: containerfile.Image) -> N
     uid, said, *found = proc.stdout.splitlines()
     assert uid == str(image.ids()[0]) and said == "refused"
     assert found == ["/opt/promoter/bin/promoter", "/usr/bin/git"]
+    python = containerfile.run(shell, ["python3 --version"])
+    assert python.stdout.startswith("Python 3.11."), python.stdout + python.stderr  # as python:3.11-slim
 
 
 def test_the_gitlab_component_runs_in_the_image_on_a_checkout_the_runner_owns(image: containerfile.Image) -> None:
