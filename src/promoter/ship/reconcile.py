@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
@@ -125,6 +126,41 @@ def shard(comps: list[Component], index: int, count: int, all_comps: dict[str, C
         return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % count + 1
 
     return [c for c in comps if bucket(c.name) == index]
+
+
+def _pair(environ: Mapping[str, str], index: str, count: str, first: int, why: str) -> tuple[int, int]:
+    """(I, N) from the variables `index` (counting from `first`) and `count`, I from 1."""
+    if index not in environ or count not in environ:
+        raise UsageError(f"{index} and {count} go together ({why}): set both, or neither")
+    values = []
+    for name in (index, count):
+        text = environ[name].strip()
+        if not text.isdigit():
+            raise UsageError(f"{name}={printable(environ[name])!r} is not a whole number ({why})")
+        values.append(int(text))
+    i, n = values
+    if not first <= i < n + first:
+        last = f"{count}-1" if first == 0 else count
+        raise UsageError(f"{index}={i} with {count}={n}: {index} counts from {first} to {last} ({why})")
+    return i - first + 1, n
+
+
+def shard_spec(given: str | None, environ: Mapping[str, str]) -> tuple[int, int] | None:
+    """The shard a run takes, as (I, N) with I from 1 (`shard`), or None for every component.
+
+    `given` is --shard: `I/N` itself; `auto`: GitLab's `CI_NODE_INDEX`/`CI_NODE_TOTAL` (a job
+    with `parallel: N`, from 1) when set, else as with no --shard. No --shard: qontract-reconcile's
+    `SHARDS`/`SHARD_ID` (SHARD_ID from 0) when set, else every component."""
+    if given is not None and given != "auto":
+        left, sep, right = given.partition("/")
+        if not (sep and left.isdigit() and right.isdigit()):
+            raise UsageError(f"--shard takes I/N (e.g. 2/4) or auto, not '{printable(given)}'")
+        return int(left), int(right)
+    if given == "auto" and ("CI_NODE_INDEX" in environ or "CI_NODE_TOTAL" in environ):
+        return _pair(environ, "CI_NODE_INDEX", "CI_NODE_TOTAL", 1, "GitLab's parallel: N, read by --shard auto")
+    if "SHARDS" in environ or "SHARD_ID" in environ:
+        return _pair(environ, "SHARD_ID", "SHARDS", 0, "qontract-reconcile's convention; --shard I/N counts from 1")
+    return None
 
 
 def content_hash(comp: Component, changes: list[FileChange]) -> str:
@@ -287,9 +323,7 @@ def reconcile(
             if forge is not None:
                 if cp.action != "leave":
                     cp.url = _open(session, comp, cp, forge, base or "main")
-                _close_superseded(
-                    forge, cp, [r for r in remote.requests if r.source_branch.startswith(f"promote/{comp.name}-")]
-                )
+                _close_superseded(forge, cp, _superseded(comp.name, list(remote.requests or ()), cfg.components))
         except _Unknown as exc:
             cp.action = "unknown"
             cp.reason = f"cannot tell whether --push would {exc}: {remote.unknown}"
@@ -348,6 +382,19 @@ def _hash_in(description: str) -> str | None:
 def _declined(forge: Forge, branch: str, digest: str) -> OpenRequest | None:
     """A merge request of `branch` a person closed (not merged) while it held this very promotion."""
     return next((r for r in forge.closed_requests(branch) if _hash_in(r.description) == digest), None)
+
+
+def _superseded(name: str, requests: list[OpenRequest], names: Mapping[str, object]) -> list[OpenRequest]:
+    """The component's merge requests on `promote/NAME-*` branches (`promote --push`'s): a branch
+    is the component's whose name is the longest that fits, so `app` never takes `app-api`'s own
+    (`promote/app-api`, `promote/app-api-1a2b3c4`), whichever shard runs either."""
+
+    def owner(branch: str) -> str | None:
+        fits = [n for n in names if branch == f"promote/{n}" or branch.startswith(f"promote/{n}-")]
+        return max(fits, key=len, default=None)
+
+    mine = f"promote/{name}-"
+    return [r for r in requests if r.source_branch.startswith(mine) and owner(r.source_branch) == name]
 
 
 def _close_superseded(forge: Forge, cp: ComponentPlan, superseded: list[OpenRequest]) -> None:
