@@ -118,7 +118,7 @@ def test_reconcile_max_open_and_args_reach_promoter(demo: Path, tmp_path: Path) 
     (job,) = gitlab_ci.jobs_of(rendered)
     proc = gitlab_ci.run(job, _ci(CI_PROJECT_DIR=str(demo), PROMOTER_GITLAB_TOKEN="t"), demo, BIN)
     assert proc.returncode == 0, proc.stderr
-    assert "| wait: --max-open 0" in (demo / "promotions.md").read_text()  # --max-open 0: its merge request waits, said why
+    assert "| wait: --max-open 0" in (demo / "promotions.md").read_text()  # --max-open 0: it waits, said why
     assert git(tmp_path / "origin.git", "for-each-ref", "refs/heads/promote/") == ""  # --dry-run pushed nothing
 
 
