@@ -17,6 +17,7 @@ from promoter.model import (
     PathLocator,
     RegexLocator,
     SaasLocator,
+    SaasTargetLocator,
     Target,
     Tracking,
 )
@@ -45,6 +46,18 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
 
         return saas.find(
             text, roots, component.repo, loc.resource_template, lambda v: component.pinned(v, target.format)
+        )
+    if isinstance(loc, SaasTargetLocator):
+        from promoter.locate import saas
+
+        return saas.find_target(
+            text,
+            roots,
+            component.repo,
+            loc.resource_template,
+            (loc.namespace, loc.name, loc.selector),
+            loc.occurrence,
+            lambda v: component.pinned(v, target.format),
         )
     if isinstance(loc, KeyLocator):
         from promoter.locate import key

@@ -55,3 +55,74 @@ def find(text: str, roots: list[Node], repo: str, template: str | None, pinned: 
                     refuse_anchor(ref, "ref")
                 out.append(found)
     return out
+
+
+def target_identity(item: Mapping) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """What names a saas target item, whatever its position: its namespace `$ref`, its `name`,
+    and the include expressions of its `namespaceSelector`."""
+    namespace = name = None
+    ns = _one(item, "namespace")
+    if isinstance(ns, Mapping):
+        ref = _one(ns, "$ref")
+        if isinstance(ref, Scalar):
+            namespace = ref.value
+    named = _one(item, "name")
+    if isinstance(named, Scalar):
+        name = named.value
+    selector: tuple[str, ...] = ()
+    sel = _one(item, "namespaceSelector")
+    if isinstance(sel, Mapping):
+        paths = _one(sel, "jsonPathSelectors")
+        include = _one(paths, "include") if isinstance(paths, Mapping) else None
+        if isinstance(include, Sequence):
+            selector = tuple(i.value for i in include.items if isinstance(i, Scalar))
+    return namespace, name, selector
+
+
+def find_target(
+    text: str,
+    roots: list[Node],
+    repo: str,
+    template: str | None,
+    identity: tuple[str | None, str | None, tuple[str, ...]],
+    occurrence: int,
+    pinned: Callable[[str], bool],
+) -> list[Found]:
+    """The `ref` of one saas target item: in the resource templates named `template` whose `url`
+    is `repo`, the `occurrence`-th target item with this identity (`target_identity`); with no
+    `template`, the top-level `ref` of a saas-file-target file."""
+    refs: list[Node | None] = []  # None: an item without a ref (it still counts for the occurrence)
+    for root in roots:
+        if not isinstance(root, Mapping):
+            continue
+        if template is None:
+            ref = single(root, "ref")
+            if ref is not None:
+                refs.append(ref)
+            continue
+        templates = _one(root, "resourceTemplates")
+        if not isinstance(templates, Sequence):
+            continue
+        for rt in templates.items:
+            no_alias(rt, "a resource template")
+            if not isinstance(rt, Mapping):
+                continue
+            name, url = _one(rt, "name"), _one(rt, "url")
+            if not (isinstance(name, Scalar) and name.value == template):
+                continue
+            if not (isinstance(url, Scalar) and same_repo(url.value, repo)):
+                continue
+            targets = _one(rt, "targets")
+            if not isinstance(targets, Sequence):
+                continue
+            for t in targets.items:
+                no_alias(t, "a saas target")
+                if isinstance(t, Mapping) and target_identity(t) == identity:
+                    refs.append(single(t, "ref"))
+    node = refs[occurrence] if occurrence < len(refs) else None
+    if node is None:
+        return []
+    found = yaml_value(text, node, "ref")
+    if pinned(found.value):
+        refuse_anchor(node, "ref")
+    return [found]

@@ -12,7 +12,17 @@ from pathlib import Path
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
-from promoter.model import YAML_LOCATORS, Component, Config, Edit, Plan, Target, TargetChange, TargetScan
+from promoter.model import (
+    YAML_LOCATORS,
+    Component,
+    Config,
+    Edit,
+    Plan,
+    SaasTargetLocator,
+    Target,
+    TargetChange,
+    TargetScan,
+)
 from promoter.pipeline import apply, config
 from promoter.pipeline.edit import change, edits_for
 from promoter.pipeline.workspace import Workspace
@@ -23,6 +33,7 @@ from promoter.upstream.revs import FULL_SHA
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
+    from promoter.native.model import Model
     from promoter.upstream.mirror import Upstream
 
 
@@ -48,15 +59,38 @@ def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo
         except Refused:
             if apply.lock_holder(state_dir) is None:
                 raise  # not a race with a live run: the lock or the journal is broken
-    cfg = config.load(config_file or root / "promotion.yaml", root)
-    return Repo(root, state_dir, cfg, Workspace(root), recovery)
+    workspace = Workspace(root)
+    cfg = load_config(root, workspace, config_file)
+    return Repo(root, state_dir, cfg, workspace, recovery)
+
+
+def load_config(root: Path, workspace: Workspace, config_file: Path | None = None) -> Config:
+    """promotion.yaml (or `config_file`) merged with the app-interface native model of the saas
+    files under data/ (unless it says `native: false`); without promotion.yaml, the native model
+    alone when there are saas files."""
+
+    def native() -> Model:
+        from promoter.native.model import build
+        from promoter.native.source import WorkTree
+
+        return build(WorkTree(root, workspace))
+
+    default = root / "promotion.yaml"
+    path = config_file or default
+    if not path.exists() and not path.is_symlink() and path.absolute() == default.absolute():
+        model = native()
+        if not model.empty:
+            return config.native_only(str(path), root, model)
+    return config.load(path, root, native)
 
 
 def component(cfg: Config, name: str) -> Component:
     if name not in cfg.components:
         known = ", ".join(sorted(cfg.components))
         hint = did_you_mean(name, cfg.components)
-        raise UsageError(f"unknown component '{name}'{hint}; {cfg.path} defines: {known or 'none'}")
+        raise UsageError(
+            f"unknown component '{name}'{hint}; {cfg.shown} define{'' if cfg.origin else 's'}: {known or 'none'}"
+        )
     return cfg.components[name]
 
 
@@ -105,7 +139,8 @@ def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetS
             locations, tracking = classify(text, file, comp, target, found)
             ts.locations += locations
             ts.tracking += tracking
-            if not locations:
+            if not locations and not (tracking and isinstance(target.locator, SaasTargetLocator)):
+                # (a native target that tracks a branch, `ref: master`, is reported, not refused)
                 fmt = "40-hex sha" if target.format == "sha" else f"{comp.short_length}-hex short sha"
                 seen = f"; found only {', '.join(repr(t.value) for t in tracking)}" if tracking else ""
                 problems.append(

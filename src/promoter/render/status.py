@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from promoter.model import PathLocator, SaasLocator, Target, TargetScan
+from promoter.model import PathLocator, SaasLocator, SaasTargetLocator, Target, TargetScan
 from promoter.pipeline.core import ComponentStatus
 from promoter.render.document import SCHEMA_VERSION, dumps, version
 from promoter.render.table import colour_on, fit, paint
@@ -103,7 +103,7 @@ def _target_rows(ts: TargetScan, st: ComponentStatus) -> list[tuple[list[str], l
     for loc in sorted(ts.locations, key=lambda x: (x.file, x.line)):
         out.append(([f"  {ts.target.name}", short(loc.value), "", f"{loc.file}:{loc.line}"], ["", "", "", "dim"]))
     for tr in ts.tracking:
-        pinned = isinstance(ts.target.locator, SaasLocator | PathLocator)
+        pinned = isinstance(ts.target.locator, SaasLocator | SaasTargetLocator | PathLocator)
         shown = f"tracks {tr.value}" if pinned else f"not pinned ({tr.value!r})"
         out.append(([f"  {ts.target.name}", shown, "", f"{tr.file}:{tr.line}"], ["", "dim", "", "dim"]))
     for w in ts.warnings:

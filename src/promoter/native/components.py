@@ -1,0 +1,162 @@
+"""The native model as promoter's components: one per repository url, one target per saas target.
+
+A **component** is a resource template `url`: the same url (ignoring a trailing `/` or `.git`)
+in several templates and saas files is one component. Its name is the url's last path segment;
+where two urls share it, `owner-name` (then the whole path, then the host too): a function of the
+set of urls alone, so the same tree always gives the same names. A **target** is named
+`<saas file name>/<resource template>/<target name, else its namespace's name>`, `@<cluster>`
+added where two would share a name, then `#2`, `#3` in the files' order. Its environment is its
+namespace's environment's `name` (several matched by a `namespaceSelector`: joined by `+`).
+
+With a promotion.yaml the two merge by url: its component keeps its name, policy and targets, and
+gains the native targets of the saas files none of its own targets names; the others are added
+under their derived names (never one promotion.yaml uses).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from promoter.locate.saas import repo_key
+from promoter.model import Component, Target
+from promoter.native.model import UNRESOLVED, Item, Model
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _name(text: str) -> str:
+    """`text` as a component name (it goes into branch names): letters, digits, `.`, `_`, `-`."""
+    name = _UNSAFE.sub("-", text)
+    name = re.sub(r"\.{2,}", ".", name).strip("-._")
+    while name.endswith(".lock"):
+        name = name.removesuffix(".lock").rstrip("-._")
+    return name or "component"
+
+
+def _segments(key: str) -> list[str]:
+    """host, then the path's segments of a repository url (scp-like `git@host:a/b` too)."""
+    m = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?(?P<host>[^/]+)/(?P<path>.*)", key)
+    if m is None:
+        m = re.match(r"(?:[^@]+@)?(?P<host>[^:]+):(?P<path>.*)", key)
+    if m is None:
+        return [key]
+    return [m["host"], *(p for p in m["path"].split("/") if p)]
+
+
+def names(keys: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
+    """A name for each repository key: its last segment, else `owner-name`, else longer, unique
+    among `keys` and never one of `reserved`."""
+    taken = set(reserved)
+    segs = {k: _segments(k) for k in sorted(set(keys))}
+    out: dict[str, str] = {}
+    pending = list(segs)
+    depth = 1
+    while pending:
+        if depth > max(len(s) for s in segs.values()):
+            for k in pending:  # two keys alike in every segment (case aside): numbered, in order
+                base = _name("-".join(segs[k]))
+                n = 2
+                while f"{base}-{n}" in taken:
+                    n += 1
+                out[k] = f"{base}-{n}"
+                taken.add(out[k])
+            break
+        candidates = {k: _name("-".join(segs[k][-depth:])) for k in pending}
+        counts: dict[str, int] = {}
+        for c in candidates.values():
+            counts[c] = counts.get(c, 0) + 1
+        still = []
+        for k in pending:
+            c = candidates[k]
+            if counts[c] == 1 and c not in taken and c.casefold() not in {t.casefold() for t in taken}:
+                out[k] = c
+                taken.add(c)
+            else:
+                still.append(k)
+        pending = still
+        depth += 1
+    return out
+
+
+def environment(item: Item) -> str:
+    envs = sorted({e.name for e in item.native.environments})
+    return "+".join(envs) if envs else UNRESOLVED
+
+
+def targets(items: list[Item], reserved: Iterable[str] = ()) -> list[Target]:
+    """One target per item, named uniquely among them and `reserved`."""
+    taken = set(reserved)
+    bases = [f"{i.native.saas_name}/{i.native.resource_template}/{i.leaf}" for i in items]
+    counts: dict[str, int] = {}
+    for b in bases:
+        counts[b] = counts.get(b, 0) + 1
+    named: list[str] = []
+    for item, base in zip(items, bases):
+        name = base
+        if (counts[base] > 1 or base in taken) and item.cluster:
+            name = f"{base}@{item.cluster}"
+        n = 2
+        unique = name
+        while unique in taken:
+            unique = f"{name}#{n}"
+            n += 1
+        taken.add(unique)
+        named.append(unique)
+    return [
+        Target(name, environment(item), item.file, None, item.locator, "sha", False, item.native.line, item.native)
+        for name, item in zip(named, items)
+    ]
+
+
+def grouped(model: Model) -> dict[str, list[Item]]:
+    """The model's items by component: repository key -> its items, in the files' order."""
+    out: dict[str, list[Item]] = {}
+    for item in model.items:
+        out.setdefault(item.key, []).append(item)
+    return out
+
+
+def components(model: Model) -> dict[str, Component]:
+    """The whole config of a repository without promotion.yaml: every component, by name."""
+    return merge({}, model)
+
+
+def merge(configured: dict[str, Component], model: Model) -> dict[str, Component]:
+    """promotion.yaml's components (`configured`) and the native ones merged by url."""
+    from promoter.pipeline.workspace import glob_regex
+
+    groups = grouped(model)
+    by_key = {repo_key(c.repo): c for c in configured.values()}
+    out = dict(configured)
+    for key, comp in by_key.items():
+        items = groups.get(key)
+        if not items:
+            continue
+        globs = [glob_regex(t.files) for t in comp.targets if t.files is not None]
+        files = {t.file for t in comp.targets if t.file is not None}
+
+        def covered(file: str) -> bool:
+            return file in files or any(g.fullmatch(file) for g in globs)  # noqa: B023
+
+        extra = [i for i in items if not covered(i.file) and not covered(i.native.saas_file)]
+        if extra:
+            added = targets(extra, (t.name for t in comp.targets))
+            from promoter.records import replace
+
+            out[comp.name] = replace(comp, targets=comp.targets + tuple(added))
+    fresh = {k: v for k, v in groups.items() if k not in by_key}
+    named = names(fresh, configured)
+    for key in sorted(fresh, key=lambda k: named[k]):
+        items = fresh[key]
+        made = targets(items)
+        out[named[key]] = Component(
+            named[key],
+            items[0].url.strip(),
+            items[0].url.strip(),
+            None,
+            7,
+            tuple(made),
+            made[0].line,
+        )
+    return out
