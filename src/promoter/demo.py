@@ -103,6 +103,7 @@ environments:
     after: [integration]   # production takes a version integration ran...
     soak: 1h               # ...for an hour at least
 holds: promotion-holds.yaml
+native: false              # only the components above (not every resource template of the saas files)
 """,
         "promotion-holds.yaml": """# promotion holds: written by promoter hold / release / rollback
 holds:
