@@ -283,9 +283,8 @@ class NativeProblem:
     file: str
     line: int
     message: str
-    kind: str = "native"
-    component: str | None = None
-    target: str | None = None
+    url: str | None = None  # the resource template's url, when one is concerned
+    note: bool = False  # promoter's limit rather than the file's fault (a selector it cannot read)
 
 
 @record(frozen=True)

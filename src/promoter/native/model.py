@@ -250,7 +250,7 @@ def _target_file(
     if problem is not None or file is None or not isinstance(root, Mapping):
         model.problems.append(
             NativeProblem(
-                saas_file, item.line, f"resource template '{rt_name}': {problem or f'{file} holds no target'}"
+                saas_file, item.line, f"resource template '{rt_name}': {problem or f'{file} holds no target'}", url
             )
         )
         return
@@ -278,7 +278,7 @@ def _add(
     if ns_ref is not None:
         ns = resolver.namespace(ns_ref)
         if isinstance(ns, str):
-            model.problems.append(NativeProblem(file, item.line, f"target of '{rt_name}': {ns}"))
+            model.problems.append(NativeProblem(file, item.line, f"target of '{rt_name}': {ns}", url))
             leaf = leaf or ns_ref.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         else:
             namespaces = (ns.file,)
@@ -287,14 +287,14 @@ def _add(
             if ns.environment is not None:
                 environments = (ns.environment,)
             else:
-                model.problems.append(NativeProblem(file, item.line, f"target of '{rt_name}': {ns.problem}"))
+                model.problems.append(NativeProblem(file, item.line, f"target of '{rt_name}': {ns.problem}", url))
     selector = get(item, "namespaceSelector")
     if ns_ref is None and isinstance(selector, Mapping):
         selectors.append((len(model.items), selector, file, item.line))
         leaf = leaf or "namespaceSelector"
     elif ns_ref is None:
         model.problems.append(
-            NativeProblem(file, item.line, f"target of '{rt_name}' has neither namespace nor namespaceSelector")
+            NativeProblem(file, item.line, f"target of '{rt_name}' has neither namespace nor namespaceSelector", url)
         )
         leaf = leaf or "target"
     native = NativeTarget(
@@ -351,3 +351,11 @@ def _promotion(model: Model, file: str, node: Node | None) -> Promotion | None:
         None if redeploy is None else _true(redeploy),
         tuple(data),
     )
+
+
+def automatic(native: NativeTarget | None) -> bool:
+    """Whether `reconcile` may move a target by itself: the hook for app-interface's channel
+    semantics (`promotion.auto` with `subscribe`, `soakDays`, `schedule`), which are parsed
+    (`NativeTarget.promotion`) but not applied yet. Until they are, every target is, under the
+    default policy (promotion.yaml's `environments:`, holds, blocked), as a promotion.yaml target is."""
+    return True

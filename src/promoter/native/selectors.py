@@ -105,10 +105,12 @@ def resolve(source: Source, resolver: _Resolver, model: Model, selectors: list[t
             chosen = {ns["path"] for expr in include for ns in namespaces if _holds(_tests(expr), ns)}
             chosen -= {ns["path"] for expr in exclude for ns in namespaces if _holds(_tests(expr), ns)}
         except SelectorError as exc:
-            model.problems.append(NativeProblem(file, line, f"namespaceSelector: {exc}"))
+            model.problems.append(NativeProblem(file, line, f"namespaceSelector: {exc}", item.url, note=True))
             continue
         if not include:
-            model.problems.append(NativeProblem(file, line, "namespaceSelector without jsonPathSelectors.include"))
+            model.problems.append(
+                NativeProblem(file, line, "namespaceSelector without jsonPathSelectors.include", item.url)
+            )
         envs: dict[str, NativeEnvironment] = {}
         files = []
         for path in sorted(chosen):
@@ -119,7 +121,7 @@ def resolve(source: Source, resolver: _Resolver, model: Model, selectors: list[t
             if ns.environment is not None:
                 envs.setdefault(ns.environment.name, ns.environment)
         if not files:
-            model.problems.append(NativeProblem(file, line, "namespaceSelector matches no namespace"))
+            model.problems.append(NativeProblem(file, line, "namespaceSelector matches no namespace", item.url))
         native = replace(item.native, namespaces=tuple(files), environments=tuple(envs[k] for k in sorted(envs)))
         model.items[index] = replace(item, native=native)
 

@@ -89,12 +89,20 @@ class WorkTree(Source):
 class Revision(Source):
     """The repository's files at commit `sha`, read through `read` (one `git cat-file --batch`)."""
 
-    def __init__(self, root: Path, sha: str, read: Callable[[str], bytes | None]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        sha: str,
+        read: Callable[[str], bytes | None],
+        composed: Callable[[str, str], list[Node]] | None = None,
+    ) -> None:
+        """`composed(path, text)`: the documents of a file, from a cache shared with the caller."""
         from promoter.upstream.git import Git
 
         self.git = Git(root)
         self.sha = sha
         self.read = read
+        self.composed = composed
         self._texts: dict[str, str | None] = {}
         self._nodes: dict[str, list[Node]] = {}
 
@@ -124,7 +132,7 @@ class Revision(Source):
             text = self.text(path)
             if text is None:
                 raise Refused(f"{self.sha[:12]}:{path}: no such file, or not UTF-8 text")
-            self._nodes[path] = compose(text)
+            self._nodes[path] = self.composed(path, text) if self.composed is not None else compose(text)
         return self._nodes[path]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from promoter.model import PathLocator, SaasLocator, SaasTargetLocator, Target, TargetScan
+from promoter.model import NativeTarget, PathLocator, SaasLocator, SaasTargetLocator, Target, TargetScan
 from promoter.pipeline.core import ComponentStatus
 from promoter.render.document import SCHEMA_VERSION, dumps, version
 from promoter.render.table import colour_on, fit, paint
@@ -154,6 +154,7 @@ def status_doc(
                             ],
                             "tracking": [{"file": t.file, "line": t.line, "value": t.value} for t in ts.tracking],
                             "warnings": ts.warnings,
+                            "native": native_doc(ts.target.native),
                         }
                         for ts in scans
                     ],
@@ -175,6 +176,35 @@ def status_doc(
             }
         )
     return {"schema_version": SCHEMA_VERSION, "kind": "status", "components": comps}
+
+
+def native_doc(native: NativeTarget | None) -> dict[str, Any] | None:
+    """Where a target of the app-interface native model comes from (None for promotion.yaml's)."""
+    if native is None:
+        return None
+    promotion = native.promotion
+    return {
+        "file": native.file,
+        "line": native.line,
+        "saas_file": native.saas_file,
+        "saas_name": native.saas_name,
+        "resource_template": native.resource_template,
+        "url": native.url,
+        "namespace": native.namespace,
+        "namespaces": list(native.namespaces),
+        "environments": [{"name": e.name, "type": e.type, "file": e.file} for e in native.environments],
+        "ref": native.ref,
+        "channels": {"publish": list(native.publish), "subscribe": list(native.subscribe)},
+        "auto": native.auto,
+        "soak_days": promotion.soak_days if promotion else None,
+        "schedule": promotion.schedule if promotion else None,
+        "promotion_line": promotion.line if promotion else None,
+        "promotion_data": [
+            {"channel": d.channel, "line": d.line, "data": [dict(item) for item in d.data]}
+            for d in (promotion.promotion_data if promotion else ())
+        ],
+        "disabled": native.disabled,
+    }
 
 
 def status_json(statuses: list[ComponentStatus], decisions: Mapping[str, Sequence[Decision]] | None = None) -> str:
