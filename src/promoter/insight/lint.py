@@ -91,7 +91,7 @@ def _model_problems(repo: core.Repo, components: list[Component]) -> list[Proble
             Problem(
                 p.file,
                 p.line,
-                p.message,
+                f"{name}: {p.message}" if name else p.message,
                 "promoter reads namespace[?(@.field == 'value')] (==, !=, =~, joined by &) and namespace[*]"
                 if p.note
                 else "fix the file (app-interface's validator would refuse it too); until then this target "
@@ -111,6 +111,8 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
     for target, scans in scanned:
         if isinstance(scans, Refused):
             for message in str(scans).splitlines():
+                if target.native is not None:  # said at the target's own line: its file once
+                    message = message.removeprefix(f"{target.native.file}: ")
                 problems.append(
                     Problem(
                         target.native.file if target.native else config,

@@ -16,10 +16,10 @@ under their derived names (never one promotion.yaml uses).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from promoter.locate.saas import repo_key
-from promoter.model import Component, Target
+from promoter.model import Component, SaasLocator, Target
 from promoter.native.model import UNRESOLVED, Item, Model
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -109,6 +109,17 @@ def targets(items: list[Item], reserved: Iterable[str] = ()) -> list[Target]:
     ]
 
 
+def _covers(target: Target, item: Item, glob: Callable[[str], re.Pattern[str]]) -> bool:
+    """Whether a promotion.yaml target may locate the saas target `item`'s ref: it names the file
+    (or a glob matching it), and its locator is not a `saas:` one for another resource template."""
+    if target.file is not None and target.file != item.file:
+        return False
+    if target.files is not None and not glob(target.files).fullmatch(item.file):
+        return False
+    loc = target.locator
+    return not (isinstance(loc, SaasLocator) and loc.resource_template not in (None, item.native.resource_template))
+
+
 def grouped(model: Model) -> dict[str, list[Item]]:
     """The model's items by component: repository key -> its items, in the files' order."""
     out: dict[str, list[Item]] = {}
@@ -133,13 +144,7 @@ def merge(configured: dict[str, Component], model: Model) -> dict[str, Component
         items = groups.get(key)
         if not items:
             continue
-        globs = [glob_regex(t.files) for t in comp.targets if t.files is not None]
-        files = {t.file for t in comp.targets if t.file is not None}
-
-        def covered(file: str) -> bool:
-            return file in files or any(g.fullmatch(file) for g in globs)  # noqa: B023
-
-        extra = [i for i in items if not covered(i.file) and not covered(i.native.saas_file)]
+        extra = [i for i in items if not any(_covers(t, i, glob_regex) for t in comp.targets)]
         if extra:
             added = targets(extra, (t.name for t in comp.targets))
             from promoter.records import replace

@@ -308,7 +308,7 @@ def _add(
         namespaces,
         environments,
         scalar(get(item, "ref")),
-        _promotion(model, file, get(item, "promotion")),
+        _promotion(model, file, item),
         _true(get(item, "disable")) or _true(get(item, "delete")),
     )
     model.items.append(Item(url, file, locator, native, leaf or "target", cluster))
@@ -318,9 +318,10 @@ def _true(node: Node | None) -> bool:
     return isinstance(node, Scalar) and not node.style and node.value in ("true", "True", "TRUE")
 
 
-def _promotion(model: Model, file: str, node: Node | None) -> Promotion | None:
+def _promotion(model: Model, file: str, item: Mapping) -> Promotion | None:
     """A target's `promotion:` block as written (its semantics come with the channels)."""
-    if node is None:
+    key, node = next(((k, v) for k, v in item.pairs if isinstance(k, Scalar) and k.value == "promotion"), (None, None))
+    if key is None or node is None:
         return None
     if not isinstance(node, Mapping):
         model.problems.append(NativeProblem(file, node.line, "promotion: must be a mapping; it is not read"))
@@ -342,7 +343,7 @@ def _promotion(model: Model, file: str, node: Node | None) -> Promotion | None:
                 )
         data.append(PromotionData(channel, entry.line, tuple(rows)))
     return Promotion(
-        node.line,
+        key.line,
         strings(get(node, "publish")),
         strings(get(node, "subscribe")),
         _true(get(node, "auto")),
