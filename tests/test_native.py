@@ -35,6 +35,12 @@ from tests.test_json_output import common
 
 Run = Callable[..., tuple[int, str, str]]
 NEW = "2b" * 20
+FIRST = "  targets:\n  - namespace:\n      $ref: /services/shop/namespaces/shop-stage.yml"
+# a target put before the first one
+NEW_FIRST = (
+    "  targets:\n  - namespace:\n      $ref: /services/shop/namespaces/monitoring-production.yml\n    ref: main\n"
+    + FIRST.removeprefix("  targets:\n")
+)
 
 
 def _status(run: Run, repo: Path, *more: str) -> dict[str, Any]:
@@ -227,12 +233,7 @@ def test_identity_survives_items_moving_around(tmp_path: Path, run: Run) -> None
     """A target is found by its template, namespace and name, not by its position: history reads
     older versions of the file, where other items stood before it."""
     repo = native_repo(tmp_path / "ai")
-    moved = SAAS_TEXT.replace(
-        "  targets:\n  - namespace:\n      $ref: /services/shop/namespaces/shop-stage.yml\n    ref: master",
-        "  targets:\n  - namespace:\n      $ref: /services/shop/namespaces/monitoring-production.yml\n    ref: main\n"
-        "  - namespace:\n      $ref: /services/shop/namespaces/shop-stage.yml\n    ref: master",
-        1,
-    )
+    moved = SAAS_TEXT.replace(FIRST, NEW_FIRST, 1)
     write_tree(repo, {SAAS: moved})
     git(repo, "commit", "-qam", "a new target first")
     code, out, err = run(
@@ -322,16 +323,7 @@ def test_history_follows_each_target_through_the_commits(tmp_path: Path, run: Ru
     assert code == 0, err
     git(repo, "commit", "-qam", "promote west")
     # then another target comes before the others, and east is promoted too
-    text = (
-        (repo / SAAS)
-        .read_text()
-        .replace(
-            "  targets:\n  - namespace:\n      $ref: /services/shop/namespaces/shop-stage.yml",
-            "  targets:\n  - namespace:\n      $ref: /services/shop/namespaces/monitoring-production.yml\n    ref: main\n"
-            "  - namespace:\n      $ref: /services/shop/namespaces/shop-stage.yml",
-            1,
-        )
-    )
+    text = (repo / SAAS).read_text().replace(FIRST, NEW_FIRST, 1)
     write_tree(repo, {SAAS: text.replace(f'"{SHA1}"', f'"{NEW}"')})
     git(repo, "commit", "-qam", "a target first; promote east")
     code, out, err = run("-C", repo, "history", "acme-shop", "--offline", "-o", "json")
