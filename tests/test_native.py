@@ -17,6 +17,7 @@ import yaml
 from promoter.native.components import names
 from tests.conftest import git, snapshot, write_tree
 from tests.native_tree import (
+    CART,
     CART_SAAS,
     CART_TEXT,
     SAAS,
@@ -521,3 +522,45 @@ def test_yaml_of_the_saas_file_parsed_independently_agrees(tmp_path: Path, run: 
             ]
             assert len(mine) == 1 and mine[0]["environment"] == env["name"] and mine[0]["native"]["ref"] == t["ref"]
     assert {v["native"]["ref"] for v in targets.values()} >= {SHA0, SHA1, SHA_T, SHA_C, "master", "main"}
+
+
+# -- with the upstream -------------------------------------------------------------------------------
+
+
+def _upstream(root: Path, commits: int) -> list[str]:
+    """A repository with `commits` commits on main; their shas, oldest first."""
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    shas = []
+    for i in range(commits):
+        (root / "f").write_text(f"{i}\n")
+        git(root, "add", "f")
+        git(root, "commit", "-qm", f"change {i}")
+        shas.append(git(root, "rev-parse", "HEAD"))
+    return shas
+
+
+def test_with_the_upstream_status_plan_and_reconcile_work_from_the_url(tmp_path: Path, run: Run) -> None:
+    """The component's upstream is its url: here rewritten to a local repository by git's own
+    `url.<base>.insteadOf` (as a mirror would be), so nothing leaves the machine."""
+    shas = _upstream(tmp_path / "upstream", 4)
+    (Path.home() / ".gitconfig").write_text(f'[url "{tmp_path / "upstream"}"]\n\tinsteadOf = {CART}\n')
+    repo = native_repo(tmp_path / "ai", {CART_SAAS: CART_TEXT.replace(SHA_C, shas[1])})
+    code, out, err = run("-C", repo, "status", "cart", "-o", "json")
+    assert code == 0, err
+    (comp,) = json.loads(out)["components"]
+    assert comp["upstream"] == {"head": {"value": shas[3], "sha": shas[3]}, "error": None}
+    production = next(e for e in comp["environments"] if e["environment"] == "shop-production")
+    assert production["behind"] == [{"version": {"value": shas[1], "sha": shas[1]}, "commits": 2}]
+    assert production["next"]["action"] == "promote" and production["next"]["candidate"]["value"] == shas[3]
+    code, out, err = run("-C", repo, "plan", "cart", "--env", "shop-production", "-o", "json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["new"]["value"] == shas[3] and len(plan["edits"]) == 3
+    code, out, err = run("-C", repo, "reconcile", "cart", "--dry-run", "-o", "json")
+    assert code == 0, err
+    (decided,) = json.loads(out)["components"]
+    assert {e["environment"]: e["action"] for e in decided["environments"]} == {
+        "shop-stage": "up-to-date",
+        "shop-production": "promote",
+    }
