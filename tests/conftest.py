@@ -39,6 +39,7 @@ FULL_MODULES = {
     "test_ci_examples.py",  # every CI command line run against a demo repository
     "test_nonroot.py",
     "test_reconcile_sequence.py",  # many scheduled runs in random sequences
+    "test_native_realdata.py",  # ../shared/realdata: the 2022 snapshot, the bot's automated promotions
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
 
