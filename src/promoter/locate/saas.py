@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.locate.base import Found, no_alias, refuse_anchor, single, yaml_value
+from promoter.locate.base import Found, LocateError, no_alias, refuse_anchor, single, yaml_value
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence
 
 
@@ -79,6 +79,55 @@ def target_identity(item: Mapping) -> tuple[str | None, str | None, tuple[str, .
     return namespace, name, selector
 
 
+# the targets of a file's resource templates, indexed once per composed file (a saas file of
+# hundreds of targets is read for each of them): id(roots) -> (roots, its index), the newest last
+_INDEXES: dict[int, tuple[list[Node], dict[object, object]]] = {}
+_INDEXED = 256  # files kept indexed (history reads many versions of a file, each composed anew)
+
+
+def _index(roots: list[Node]) -> dict[object, object]:
+    """(template name, repo key) -> [(identity, its ref node or None)] in the file's order, or the
+    LocateError reading them raised (None: one that concerns every template of the file)."""
+    kept = _INDEXES.get(id(roots))
+    if kept is not None and kept[0] is roots:
+        return kept[1]
+    index: dict[object, object] = {}
+    try:
+        for root in roots:
+            if not isinstance(root, Mapping):
+                continue
+            templates = _one(root, "resourceTemplates")
+            if not isinstance(templates, Sequence):
+                continue
+            for rt in templates.items:
+                no_alias(rt, "a resource template")
+                if not isinstance(rt, Mapping):
+                    continue
+                name, url = _one(rt, "name"), _one(rt, "url")
+                if not (isinstance(name, Scalar) and isinstance(url, Scalar)):
+                    continue
+                key = (name.value, repo_key(url.value))
+                entry = index.setdefault(key, [])
+                if not isinstance(entry, list):
+                    continue  # a LocateError already
+                try:
+                    targets = _one(rt, "targets")
+                    if not isinstance(targets, Sequence):
+                        continue
+                    for t in targets.items:
+                        no_alias(t, "a saas target")
+                        if isinstance(t, Mapping):
+                            entry.append((target_identity(t), single(t, "ref")))
+                except LocateError as exc:
+                    index[key] = exc
+    except LocateError as exc:
+        index[None] = exc
+    _INDEXES[id(roots)] = (roots, index)
+    while len(_INDEXES) > _INDEXED:
+        del _INDEXES[next(iter(_INDEXES))]
+    return index
+
+
 def find_target(
     text: str,
     roots: list[Node],
@@ -92,33 +141,16 @@ def find_target(
     is `repo`, the `occurrence`-th target item with this identity (`target_identity`); with no
     `template`, the top-level `ref` of a saas-file-target file."""
     refs: list[Node | None] = []  # None: an item without a ref (it still counts for the occurrence)
-    for root in roots:
-        if not isinstance(root, Mapping):
-            continue
-        if template is None:
-            ref = single(root, "ref")
-            if ref is not None:
-                refs.append(ref)
-            continue
-        templates = _one(root, "resourceTemplates")
-        if not isinstance(templates, Sequence):
-            continue
-        for rt in templates.items:
-            no_alias(rt, "a resource template")
-            if not isinstance(rt, Mapping):
-                continue
-            name, url = _one(rt, "name"), _one(rt, "url")
-            if not (isinstance(name, Scalar) and name.value == template):
-                continue
-            if not (isinstance(url, Scalar) and same_repo(url.value, repo)):
-                continue
-            targets = _one(rt, "targets")
-            if not isinstance(targets, Sequence):
-                continue
-            for t in targets.items:
-                no_alias(t, "a saas target")
-                if isinstance(t, Mapping) and target_identity(t) == identity:
-                    refs.append(single(t, "ref"))
+    if template is None:
+        refs = [single(root, "ref") for root in roots if isinstance(root, Mapping)]
+        refs = [r for r in refs if r is not None]
+    else:
+        index = _index(roots)
+        for failed in (index.get(None), index.get((template, repo_key(repo)))):
+            if isinstance(failed, LocateError):
+                raise failed
+        entry = index.get((template, repo_key(repo)))
+        refs = [ref for ident, ref in entry if ident == identity] if isinstance(entry, list) else []
     node = refs[occurrence] if occurrence < len(refs) else None
     if node is None:
         return []
