@@ -86,12 +86,15 @@ def load_config(root: Path, workspace: Workspace, config_file: Path | None = Non
 
 def component(cfg: Config, name: str) -> Component:
     if name not in cfg.components:
-        known = ", ".join(sorted(cfg.components))
+        listed = sorted(cfg.components)
+        known = ", ".join(listed[:_LISTED]) + (f" and {len(listed) - _LISTED} more" if len(listed) > _LISTED else "")
         hint = did_you_mean(name, cfg.components)
-        raise UsageError(
-            f"unknown component '{name}'{hint}; {cfg.shown} define{'' if cfg.origin else 's'}: {known or 'none'}"
-        )
+        defines = "define" if cfg.origin else "defines"  # "the saas files define", "promotion.yaml defines"
+        raise UsageError(f"unknown component '{name}'{hint}; {cfg.shown} {defines}: {known or 'none'}")
     return cfg.components[name]
+
+
+_LISTED = 30  # names an "unknown component" message lists (an app-interface checkout has hundreds)
 
 
 def select(comp: Component, envs: Iterable[str] = (), names: Iterable[str] = ()) -> list[Target]:
