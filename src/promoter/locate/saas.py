@@ -82,7 +82,7 @@ def target_identity(item: Mapping) -> tuple[str | None, str | None, tuple[str, .
 # the targets of a file's resource templates, indexed once per composed file (a saas file of
 # hundreds of targets is read for each of them): id(roots) -> (roots, its index), the newest last
 _INDEXES: dict[int, tuple[list[Node], dict[object, object]]] = {}
-_INDEXED = 256  # files kept indexed (history reads many versions of a file, each composed anew)
+_INDEXED = 1024  # files kept indexed (a fleet has hundreds; history reads many versions of a file)
 
 
 def _index(roots: list[Node]) -> dict[object, object]:

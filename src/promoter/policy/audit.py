@@ -83,6 +83,7 @@ class Tree:
         self._cat: CatFile | None = None
         self._listing: list[str] | None = None
         self._nodes: dict[str, list[Node]] = {}
+        self._read: dict[str, bytes | None] = {}
 
     def nodes(self, path: str, text: str) -> list[Node]:
         """The YAML documents of `path` (whose text is `text`), composed once."""
@@ -91,11 +92,15 @@ class Tree:
         return self._nodes[path]
 
     def read(self, path: str) -> bytes | None:
-        """The bytes of the file at `path` (repo-relative), None when there is none."""
+        """The bytes of the file at `path` (repo-relative), None when there is none; read once
+        (a saas file holds hundreds of targets)."""
+        if path in self._read:
+            return self._read[path]
         if self._cat is None:
             self._cat = CatFile(self.git.cwd)
         got = self._cat.read([f"{self.sha}:{path}"])[0]
-        return got[2] if got is not None and got[1] == "blob" else None
+        self._read[path] = got[2] if got is not None and got[1] == "blob" else None
+        return self._read[path]
 
     def files(self) -> list[str]:
         if self._listing is None:
@@ -230,7 +235,7 @@ def _places(text: str, file: str, comp: Component, target: Target, roots: list[N
     if yaml and roots is None:
         roots = compose(text)
     found = find(text, comp, target, roots)
-    path_of = _structure(roots) if yaml and roots is not None else None
+    path_of = _structure_of(roots) if yaml and roots is not None else None
     return [
         _Place(
             file,
@@ -241,6 +246,20 @@ def _places(text: str, file: str, comp: Component, target: Target, roots: list[N
         )
         for rank, f in enumerate(found)
     ]
+
+
+_STRUCTURES: dict[int, tuple[list[Node], Callable[[int], tuple[object, ...]]]] = {}
+
+
+def _structure_of(roots: list[Node]) -> Callable[[int], tuple[object, ...]]:
+    """`_structure` of a composed file, made once however many targets it holds (the files
+    are kept while their structure is: an id is not reused meanwhile)."""
+    kept = _STRUCTURES.get(id(roots))
+    if kept is None or kept[0] is not roots:
+        kept = _STRUCTURES[id(roots)] = (roots, _structure(roots))
+        while len(_STRUCTURES) > 1024:
+            del _STRUCTURES[next(iter(_STRUCTURES))]
+    return kept[1]
 
 
 def _structure(roots: list[Node]) -> Callable[[int], tuple[object, ...]]:
