@@ -37,6 +37,7 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
         from promoter.locate import regex
 
         return regex.find(text, loc.pattern)
+    shared = roots is not None  # composed once for every target reading the file, or for this one
     if roots is None:
         from promoter.locate.yamlnodes import compose
 
@@ -58,6 +59,7 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
             (loc.namespace, loc.name, loc.selector),
             loc.occurrence,
             lambda v: component.pinned(v, target.format),
+            shared,
         )
     if isinstance(loc, KeyLocator):
         from promoter.locate import key

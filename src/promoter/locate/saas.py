@@ -85,9 +85,10 @@ _INDEXES: dict[int, tuple[list[Node], dict[object, object]]] = {}
 _INDEXED = 1024  # files kept indexed (a fleet has hundreds; history reads many versions of a file)
 
 
-def _index(roots: list[Node]) -> dict[object, object]:
+def _index(roots: list[Node], keep: bool) -> dict[object, object]:
     """(template name, repo key) -> [(identity, its ref node or None)] in the file's order, or the
-    LocateError reading them raised (None: one that concerns every template of the file)."""
+    LocateError reading them raised (None: one that concerns every template of the file); `keep`
+    it for the next target of the same composed file (not for documents composed for one use)."""
     kept = _INDEXES.get(id(roots))
     if kept is not None and kept[0] is roots:
         return kept[1]
@@ -122,9 +123,10 @@ def _index(roots: list[Node]) -> dict[object, object]:
                     index[key] = exc
     except LocateError as exc:
         index[None] = exc
-    _INDEXES[id(roots)] = (roots, index)
-    while len(_INDEXES) > _INDEXED:
-        del _INDEXES[next(iter(_INDEXES))]
+    if keep:
+        _INDEXES[id(roots)] = (roots, index)
+        while len(_INDEXES) > _INDEXED:
+            del _INDEXES[next(iter(_INDEXES))]
     return index
 
 
@@ -136,16 +138,18 @@ def find_target(
     identity: tuple[str | None, str | None, tuple[str, ...]],
     occurrence: int,
     pinned: Callable[[str], bool],
+    shared: bool = True,
 ) -> list[Found]:
     """The `ref` of one saas target item: in the resource templates named `template` whose `url`
     is `repo`, the `occurrence`-th target item with this identity (`target_identity`); with no
-    `template`, the top-level `ref` of a saas-file-target file."""
+    `template`, the top-level `ref` of a saas-file-target file. `shared`: `roots` are a file's
+    documents composed once for every target that reads them (its index is kept)."""
     refs: list[Node | None] = []  # None: an item without a ref (it still counts for the occurrence)
     if template is None:
         refs = [single(root, "ref") for root in roots if isinstance(root, Mapping)]
         refs = [r for r in refs if r is not None]
     else:
-        index = _index(roots)
+        index = _index(roots, shared)
         for failed in (index.get(None), index.get((template, repo_key(repo)))):
             if isinstance(failed, LocateError):
                 raise failed
