@@ -564,3 +564,29 @@ def test_with_the_upstream_status_plan_and_reconcile_work_from_the_url(tmp_path:
         "shop-stage": "up-to-date",
         "shop-production": "promote",
     }
+
+
+def test_a_ref_written_twice_is_refused_at_its_line_and_the_other_targets_stand(tmp_path: Path, run: Run) -> None:
+    twice = SAAS_TEXT.replace(f"    ref: {SHA_T}\n", f"    ref: {SHA_T}\n    ref: {SHA1}\n")
+    repo = native_repo(tmp_path / "ai", {SAAS: twice})
+    code, out, err = run("-C", repo, "check")
+    assert code == 3
+    assert f"{SAAS}:53: tools-shop: {SAAS}:56: target 'saas-shop/tools/shop-stage': key 'ref' appears twice" in out
+    targets = _targets(_status(run, repo))
+    assert targets[("acme-shop", "saas-shop/shop/shop@west")]["values"] == [{"value": SHA1, "sha": SHA1}]
+    code, _, err = run("-C", repo, "promote", "tools-shop", NEW, "--offline", "--yes")
+    assert code == 3 and "key 'ref' appears twice" in err
+
+
+def test_an_unknown_component_among_hundreds_lists_some_and_counts_the_rest() -> None:
+    from promoter.errors import UsageError
+    from promoter.model import Config
+    from promoter.pipeline.core import component
+
+    comps = {f"c{i:03d}": None for i in range(250)}
+    cfg = Config("promotion.yaml", "/", comps, origin="native")  # type: ignore[arg-type]
+    with pytest.raises(UsageError) as exc:
+        component(cfg, "x")
+    said = str(exc.value)
+    assert said.startswith("unknown component 'x'; the saas files (no promotion.yaml) define: c000, c001")
+    assert said.endswith(", c029 and 220 more")
