@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import yaml
 
-from promoter.native.components import names
 from tests.conftest import git, snapshot, write_tree
 from tests.native_tree import (
     CART,
@@ -160,6 +159,8 @@ def test_the_same_tree_gives_the_same_names_whatever_the_order_of_the_files(tmp_
 
 
 def test_component_names_are_the_last_segment_then_owner_name_then_longer() -> None:
+    from promoter.native.components import names
+
     keys = [
         "https://github.com/acme/shop",
         "https://gitlab.example.com/tools/shop",
