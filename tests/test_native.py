@@ -339,6 +339,9 @@ def test_history_follows_each_target_through_the_commits(tmp_path: Path, run: Ru
         ("promote west", [("saas-shop/shop/shop@west", SHA1)]),
         ("a target first; promote east", [("saas-shop/shop/shop@east", SHA1)]),
     ]
+    # a target that follows a branch pins nothing, and that is nothing wrong (the one added last
+    # was not there before: that is said)
+    assert {n["target"] for n in doc["notes"]} == {"saas-shop/shop/monitoring"}
 
 
 def test_check_base_judges_a_native_change_by_the_holds_at_its_base(tmp_path: Path, run: Run) -> None:
