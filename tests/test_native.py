@@ -594,3 +594,13 @@ def test_an_unknown_component_among_hundreds_lists_some_and_counts_the_rest() ->
     said = str(exc.value)
     assert said.startswith("unknown component 'x'; the saas files (no promotion.yaml) define: c000, c001")
     assert said.endswith(", c029 and 220 more")
+
+
+def test_credentials_in_a_saas_url_are_never_shown(tmp_path: Path, run: Run) -> None:
+    secret = SAAS_TEXT.replace(f"url: {TOOLS}", "url: https://bot:tok3n-s3cret@gitlab.example.com/tools/shop")
+    repo = native_repo(tmp_path / "ai", {SAAS: secret})
+    for argv in (["status", "-o", "json"], ["status"], ["check"], ["reconcile", "--dry-run"]):
+        code, out, err = run("-C", repo, "--offline", *argv)
+        assert code in (0, 3) and "tok3n" not in out + err, argv
+    urls = {t["native"]["url"] for t in _targets(_status(run, repo)).values()}
+    assert "https://***@gitlab.example.com/tools/shop" in urls

@@ -17,6 +17,7 @@ from promoter.render.document import SCHEMA_VERSION, dumps, version
 from promoter.render.table import colour_on, fit, paint
 from promoter.ship.describe import short
 from promoter.text import plural
+from promoter.urls import redact
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ def native_doc(native: NativeTarget | None) -> dict[str, Any] | None:
         "saas_file": native.saas_file,
         "saas_name": native.saas_name,
         "resource_template": native.resource_template,
-        "url": native.url,
+        "url": redact(native.url),  # (credentials in a url are never shown)
         "namespace": native.namespace,
         "namespaces": list(native.namespaces),
         "environments": [{"name": e.name, "type": e.type, "file": e.file} for e in native.environments],
