@@ -604,3 +604,14 @@ def test_credentials_in_a_saas_url_are_never_shown(tmp_path: Path, run: Run) -> 
         assert code in (0, 3) and "tok3n" not in out + err, argv
     urls = {t["native"]["url"] for t in _targets(_status(run, repo)).values()}
     assert "https://***@gitlab.example.com/tools/shop" in urls
+
+
+def test_a_selector_regex_that_backtracks_catastrophically_is_given_up(tmp_path: Path, run: Run) -> None:
+    hostile = CART_TEXT.replace("namespace[?(@.cluster.name == 'west')]", "namespace[?(@.description =~ '(a|aa)+b')]")
+    ns = "---\n$schema: /openshift/namespace-1.yml\nname: many\ndescription: " + "a" * 60 + "\n"
+    repo = native_repo(tmp_path / "ai", {CART_SAAS: hostile, "data/services/shop/namespaces/many.yml": ns})
+    code, out, err = run("-C", repo, "check", "-o", "json")
+    assert code == 0, err  # promoter's limit: a note, and the rest of the model stands
+    (note,) = [p for p in json.loads(out)["problems"] if p["kind"] == "native-unsupported"]
+    assert (note["file"], note["line"], note["component"], note["level"]) == (CART_SAAS, 17, "cart", "note")
+    assert "the regular expression '(a|aa)+b' took longer than 1 s; simplify it" in note["message"]

@@ -83,13 +83,24 @@ def _holds(tests: list[tuple[tuple[str, ...], str, object]], ns: dict[str, Any])
         if here is None or isinstance(here, dict | list):
             return False
         if op == "=~":
-            if not (isinstance(here, str) and re.search(str(value), here)):
+            if not (isinstance(here, str) and _search(str(value), here)):
                 return False
         else:
             same = here == value or (isinstance(value, str) and str(here) == value and not isinstance(here, bool))
             if same != (op == "=="):
                 return False
     return True
+
+
+def _search(pattern: str, text: str) -> bool:
+    """`=~`: the pattern searched in the value, given up after a second (the saas file is text
+    from outside: a pattern that backtracks catastrophically must not hang the run)."""
+    import regex
+
+    try:
+        return regex.search(pattern, text, timeout=1.0) is not None
+    except TimeoutError:
+        raise SelectorError(f"the regular expression '{pattern}' took longer than 1 s; simplify it") from None
 
 
 def resolve(source: Source, resolver: _Resolver, model: Model, selectors: list[tuple[int, Mapping, str, int]]) -> None:
