@@ -615,3 +615,21 @@ def test_a_selector_regex_that_backtracks_catastrophically_is_given_up(tmp_path:
     (note,) = [p for p in json.loads(out)["problems"] if p["kind"] == "native-unsupported"]
     assert (note["file"], note["line"], note["component"], note["level"]) == (CART_SAAS, 17, "cart", "note")
     assert "the regular expression '(a|aa)+b' took longer than 1 s; simplify it" in note["message"]
+
+
+def test_reopening_the_repository_keeps_the_saas_files_as_its_config(tmp_path: Path) -> None:
+    """A promotion reopens the repository between components (and to rebuild a rejected push):
+    with the same config path, which does not exist: the saas files again."""
+    from promoter.pipeline.core import open_repo
+
+    repo = native_repo(tmp_path / "ai")
+    first = open_repo(repo)
+    again = open_repo(first.root, Path(first.config.path))
+    assert (first.config.origin, again.config.origin) == ("native", "native")
+    assert list(again.config.components) == list(first.config.components) == ["acme-shop", "cart", "tools-shop"]
+
+
+def test_native_takes_true_or_false(tmp_path: Path, run: Run) -> None:
+    repo = native_repo(tmp_path / "ai", {"promotion.yaml": "version: 1\nnative: sometimes\n"})
+    code, _, err = run("-C", repo, "--offline", "status")
+    assert (code, err) == (2, f"promoter: error: {repo / 'promotion.yaml'}:2: native must be true or false\n")
