@@ -633,3 +633,23 @@ def test_native_takes_true_or_false(tmp_path: Path, run: Run) -> None:
     repo = native_repo(tmp_path / "ai", {"promotion.yaml": "version: 1\nnative: sometimes\n"})
     code, _, err = run("-C", repo, "--offline", "status")
     assert (code, err) == (2, f"promoter: error: {repo / 'promotion.yaml'}:2: native must be true or false\n")
+
+
+def test_a_file_that_cannot_be_read_is_a_problem_only_when_it_says_it_is_a_saas_file(tmp_path: Path) -> None:
+    from promoter.native.model import build
+    from promoter.native.source import WorkTree
+    from promoter.pipeline.workspace import Workspace
+
+    repo = native_repo(tmp_path / "ai")
+    write_tree(
+        repo,
+        {
+            "data/notes/latin.yml": b"name: caf\xe9, see /app-sre/saas-file-2.yml\n",  # no saas file
+            "data/services/x/saas-latin.yml": b"---\n$schema: /app-sre/saas-file-2.yml\nname: caf\xe9\n",
+        },
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "latin-1")
+    model = build(WorkTree(repo, Workspace(repo)))
+    assert [(p.file, p.line) for p in model.problems] == [("data/services/x/saas-latin.yml", 1)]
+    assert "not UTF-8 text" in model.problems[0].message and model.problems[0].note is False

@@ -56,7 +56,8 @@ class Model:
 
     @property
     def empty(self) -> bool:
-        return not self.saas_files
+        """No saas file (none that could be read either): no app-interface checkout."""
+        return not self.saas_files and not self.problems
 
 
 @record(frozen=True)
@@ -144,13 +145,14 @@ def build(source: Source) -> Model:
         try:
             docs = source.nodes(file)
         except YamlSyntaxError as exc:
-            if _claims_saas_schema(source.text(file) or ""):
+            if _claims_saas_schema(source.raw(file)):
                 model.problems.append(
                     NativeProblem(file, exc.line, f"invalid YAML: {exc.problem}; its targets are not read")
                 )
             continue
-        except Refused as exc:
-            model.problems.append(NativeProblem(file, 1, f"{exc}; its targets are not read"))
+        except Refused as exc:  # not UTF-8, too large, out of the repository
+            if _claims_saas_schema(source.raw(file)):
+                model.problems.append(NativeProblem(file, 1, f"{exc}; its targets are not read"))
             continue
         root = docs[0] if docs else None
         if not isinstance(root, Mapping) or scalar(get(root, "$schema")) not in SAAS_SCHEMAS:
@@ -164,8 +166,10 @@ def build(source: Source) -> Model:
     return model
 
 
-def _claims_saas_schema(text: str) -> bool:
-    return re.search(r"(?m)^[\"']?\$schema[\"']?\s*:\s*[\"']?/app-sre/saas-file-[12]\.yml", text) is not None
+def _claims_saas_schema(data: bytes | None) -> bool:
+    """Whether a file that cannot be read says it is a saas file (a line `$schema: ...saas-file-N`)."""
+    pattern = rb"(?m)^[\"']?\$schema[\"']?[ \t]*:[ \t]*[\"']?/app-sre/saas-file-[12]\.yml"
+    return data is not None and re.search(pattern, data[: 1 << 20]) is not None
 
 
 def _saas_file(

@@ -48,6 +48,10 @@ class Source:
         Refused when it cannot be read."""
         raise NotImplementedError
 
+    def raw(self, path: str) -> bytes | None:
+        """The bytes of `path`, whatever they are (to say what a file that cannot be read claims)."""
+        raise NotImplementedError
+
     def files_with(self, pattern: str) -> list[str]:
         """The files under data/ whose text matches the extended regex `pattern`."""
         raise NotImplementedError
@@ -84,6 +88,13 @@ class WorkTree(Source):
 
     def nodes(self, path: str) -> list[Node]:
         return self.workspace.nodes(path)
+
+    def raw(self, path: str) -> bytes | None:
+        try:
+            with self.workspace.inside(path).open("rb") as f:
+                return f.read(1 << 20)
+        except (OSError, Refused):
+            return None
 
 
 class Revision(Source):
@@ -126,6 +137,9 @@ class Revision(Source):
             except UnicodeDecodeError:
                 self._texts[path] = None
         return self._texts[path]
+
+    def raw(self, path: str) -> bytes | None:
+        return self.read(path)
 
     def nodes(self, path: str) -> list[Node]:
         if path not in self._nodes:
