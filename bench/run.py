@@ -168,8 +168,9 @@ def generate(repo: Path, files: int) -> int:
         f"resourceTemplates:\n- name: c\n  url: https://github.com/example/c\n  targets:\n  - ref: {sha}\n"
     )
     (repo / "pins" / ".env").write_text(f"export C_TAG={sha[:7]}\n")
+    # native: false: no saas file to look for under data/ (a git grep of every file there)
     (repo / "promotion.yaml").write_text(
-        "version: 1\ncomponents:\n  c:\n    repo: https://github.com/example/c\n    targets:\n"
+        "version: 1\nnative: false\ncomponents:\n  c:\n    repo: https://github.com/example/c\n    targets:\n"
         "      - {name: saas, file: pins/saas.yaml, saas: {}}\n      - {name: env, file: pins/.env, env: C_TAG}\n"
     )
     git(repo, "init", "-q", "-b", "main")
