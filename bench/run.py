@@ -277,7 +277,7 @@ def native(rows: list[list[str]], repeat: int, work: Path, components: int, unre
     trees.append(("native fleet", made.root))
     for name, repo in trees:
         cfg = [*PROMOTER, "-C", str(repo), "--offline"]
-        grep = ["git", "grep", "-l", "-E", r"saas-file-[12]\.yml", "--", "data/"]
+        grep = ["git", "grep", "-l", "-F", "-e", "saas-file-1.yml", "-e", "saas-file-2.yml", "--", "data/"]
         got = interleaved(
             {
                 "grep": grep,

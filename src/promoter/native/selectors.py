@@ -165,7 +165,7 @@ def _namespaces(source: Source) -> list[dict[str, Any]]:
         return loaded[file]
 
     out = []
-    for file in source.files_with(r"namespace-1\.yml"):
+    for file in source.files_with("namespace-1.yml"):
         data = load(file)
         if not isinstance(data, dict) or data.get("$schema") != "/openshift/namespace-1.yml":
             continue

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 DATA = "data"  # app-interface's data tree: `$ref: /a/b.yml` names data/a/b.yml
 SAAS_SCHEMAS = ("/app-sre/saas-file-1.yml", "/app-sre/saas-file-2.yml")
-# a cheap prefilter only: every file git grep names is parsed, and its top-level `$schema` decides
-_SAAS_GREP = r"saas-file-[12]\.yml"
+# a cheap prefilter only (git's fixed-string search): every file it names is parsed, and its
+# top-level `$schema` decides
+_SAAS_GREP = ("saas-file-1.yml", "saas-file-2.yml")
 
 
 def ref_path(ref: str) -> str | None:
@@ -52,8 +53,8 @@ class Source:
         """The bytes of `path`, whatever they are (to say what a file that cannot be read claims)."""
         raise NotImplementedError
 
-    def files_with(self, pattern: str) -> list[str]:
-        """The files under data/ whose text matches the extended regex `pattern`."""
+    def files_with(self, *fixed: str) -> list[str]:
+        """The files under data/ whose text holds one of the strings `fixed`."""
         raise NotImplementedError
 
 
@@ -67,8 +68,9 @@ class WorkTree(Source):
         self.git = Git(root)
         self.workspace = workspace
 
-    def files_with(self, pattern: str) -> list[str]:
-        proc = self.git.run("grep", "-l", "-z", "-I", "-E", "-e", pattern, "--", f"{DATA}/", check=False)
+    def files_with(self, *fixed: str) -> list[str]:
+        patterns = [arg for f in fixed for arg in ("-e", f)]
+        proc = self.git.run("grep", "-l", "-z", "-I", "-F", *patterns, "--", f"{DATA}/", check=False)
         if proc.returncode not in (0, 1):  # 1: nothing found
             from promoter.upstream.git import GitError
 
@@ -76,7 +78,7 @@ class WorkTree(Source):
         return sorted(f for f in proc.stdout.split("\0") if f)
 
     def saas_files(self) -> list[str]:
-        return self.files_with(_SAAS_GREP)
+        return self.files_with(*_SAAS_GREP)
 
     def text(self, path: str) -> str | None:
         try:
@@ -117,8 +119,9 @@ class Revision(Source):
         self._texts: dict[str, str | None] = {}
         self._nodes: dict[str, list[Node]] = {}
 
-    def files_with(self, pattern: str) -> list[str]:
-        proc = self.git.run("grep", "-l", "-z", "-I", "-E", "-e", pattern, self.sha, "--", f"{DATA}/", check=False)
+    def files_with(self, *fixed: str) -> list[str]:
+        patterns = [arg for f in fixed for arg in ("-e", f)]
+        proc = self.git.run("grep", "-l", "-z", "-I", "-F", *patterns, self.sha, "--", f"{DATA}/", check=False)
         if proc.returncode not in (0, 1):
             from promoter.upstream.git import GitError
 
@@ -127,7 +130,7 @@ class Revision(Source):
         return sorted(f.removeprefix(prefix) for f in proc.stdout.split("\0") if f)
 
     def saas_files(self) -> list[str]:
-        return self.files_with(_SAAS_GREP)
+        return self.files_with(*_SAAS_GREP)
 
     def text(self, path: str) -> str | None:
         if path not in self._texts:
