@@ -30,16 +30,22 @@ pytest_plugins = ["tests.registry_fixtures"]
 FULL_MODULES = {
     "test_registry.py",  # the real OCI registry
     "test_registry_trust.py",
+    "test_trust.py",  # the real OCI registry, cosign's layouts, a Referrers API front
+    "test_trust_keyless.py",  # the sigstore package verifying a real bundle (seconds of start-up)
     "test_registry_helpers.py",
     "test_realdata.py",  # ../shared/realdata
     "test_example_config.py",
     "test_http.py",  # real servers on 127.0.0.1 that misbehave on purpose (slow, trickling, retried)
+    "test_http_deadlines.py",  # raw servers trickling status lines, headers, endless 100 Continue
+    "test_verify_bounds.py",  # servers on 127.0.0.1, commands timed out, 200 MB of output
     "test_forge.py",
     "test_forge_trust.py",
     "test_ci_examples.py",  # every CI command line run against a demo repository
     "test_nonroot.py",
     "test_reconcile_sequence.py",  # many scheduled runs in random sequences
     "test_native_realdata.py",  # ../shared/realdata: the 2022 snapshot, the bot's automated promotions
+    "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
+    "test_previews_reconcile.py",  # every decision taken three ways, the forge fakes
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
 

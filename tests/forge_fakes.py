@@ -144,7 +144,8 @@ class FakeGitLab(FakeServer):
 
     Endpoints: `GET /api/v4/projects/:id` (numeric id or URL-encoded path),
     `GET /api/v4/users?username=`, `GET /api/v4/projects/:id/merge_requests`
-    (filters `state`, `source_branch`, `target_branch`; each merge request with its
+    (filters `state`: `opened`, `closed` (closed unmerged), `merged`, `all`; `source_branch`,
+    `target_branch`; each merge request with its
     `source_project_id` and `target_project_id`, a fork's merge request having its fork's id as
     `source_project_id`), `POST /api/v4/projects/:id/merge_requests`,
     `PUT /api/v4/projects/:id/merge_requests/:merge_request_iid` (`title`, `description`,
@@ -337,6 +338,7 @@ class FakeGitHub(FakeServer):
     `PATCH /repos/{owner}/{repo}/pulls/{n}` (`title`, `body`, `state`, `base`),
     `POST /repos/{owner}/{repo}/issues/{n}/labels` (`{"labels": [...]}`, adds),
     `POST /repos/{owner}/{repo}/pulls/{n}/requested_reviewers` (`{"reviewers": [...]}`, adds),
+    `POST /repos/{owner}/{repo}/issues/{n}/comments` (`{"body": ...}`),
     `GET /repos/{owner}/{repo}/commits/{ref}/status` (the combined status: `state`, `statuses`
     with `context` and `state`), `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`
     (`check_runs` with `name`, `status`, `conclusion`).
@@ -346,7 +348,8 @@ class FakeGitHub(FakeServer):
     open pull request of one head, a reviewer who is no collaborator; 400 for an unsupported
     `X-GitHub-Api-Version`. A pull request's `head` and `base` carry `ref`, `label`, `sha`, `user`
     and `repo` (`full_name`, `owner`), a fork's head its fork's repository (`null` once the fork is
-    deleted), as GitHub's pull request object does.
+    deleted), and `merged_at` (null unless merged: `state: closed` is both merged and closed
+    unmerged), as GitHub's pull request object does.
 
     `add_pull` opens one as a person would (by hand, or from a fork); `ignores_list_filters` makes
     the list endpoint misbehave: every pull request is returned whatever `head`/`state` say.
@@ -394,9 +397,10 @@ class FakeGitHub(FakeServer):
         state: str = "open",
         head_owner: str | None = None,
         head_repo: str | None = "",
+        merged: bool = False,
     ) -> dict[str, Any]:
         """Open a pull request (through the API, by hand, or from a fork: `head_owner`/`head_repo`;
-        `head_repo=None`: a fork deleted since)."""
+        `head_repo=None`: a fork deleted since); `merged`: one merged already (closed, `merged_at` set)."""
         owner = self.owner if head_owner is None else head_owner
         pr = {
             "number": len(self.pulls) + 1,
@@ -410,7 +414,10 @@ class FakeGitHub(FakeServer):
             "base": base,
             "labels": [],
             "reviewers": [],
+            "merged_at": "2026-01-01T00:00:00Z" if merged else None,
         }
+        if merged:
+            pr["state"] = "closed"
         self.pulls.append(pr)
         return pr
 
@@ -427,6 +434,7 @@ class FakeGitHub(FakeServer):
             "base": self._side(pr["base"], self.owner, f"{self.owner}/{self.repo}"),
             "labels": [{"name": name} for name in pr["labels"]],
             "requested_reviewers": [{"login": login} for login in pr["reviewers"]],
+            "merged_at": pr.get("merged_at"),  # null unless merged: a closed one with null was closed unmerged
         }
 
     def handle(self, rec: Recorded) -> Reply:

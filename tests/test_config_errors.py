@@ -19,6 +19,11 @@ def _cfg(targets: str = GOOD_TARGET, head: str = HEAD) -> str:
 CASES = [
     ("invalid-yaml", "version: 1\ncomponents: [\n", "promotion.yaml:3: invalid YAML: "),
     ("tab-yaml", "version: 1\ncomponents:\n\tc: x\n", "promotion.yaml:3: invalid YAML: "),
+    (  # a character YAML does not allow: said at its line and column, not at line 0
+        "control-character",
+        'version: 1\ncomponents:\n  c: "x\x07y"\n',
+        "promotion.yaml:3: invalid YAML: control characters are not allowed (#x0007) (column 8)",
+    ),
     ("no-version", "components: {}\n", "promotion.yaml:1: missing 'version: 1'"),
     ("version-2", "version: 2\ncomponents: {}\n", "promotion.yaml:1: unsupported config version"),
     ("no-components", "version: 1\n", "promotion.yaml:1: missing 'components'"),
@@ -207,7 +212,10 @@ def test_missing_config_file(tmp_path: Path, run) -> None:  # type: ignore[no-un
     repo = make_repo(tmp_path / "r", {"a.yaml": "tag: abc1234\n"})
     code, out, err = run("-C", repo, "status")
     assert code == 2
-    assert err == f"promoter: error: {repo / 'promotion.yaml'}: no such file (create it, or point --config at one)\n"
+    assert err == (
+        f"promoter: error: no promotion.yaml in {repo}: promoter init --component NAME --repo URL writes a first one "
+        "(or --config FILE)\n"
+    )
 
 
 def test_config_not_utf8(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]

@@ -96,8 +96,8 @@ def config_error(run: Run, root: Path, line: int | None, message: str) -> str:
 
 def test_config_file_missing(tmp_path: Path, run: Run) -> None:
     root = repo_with(tmp_path, None)
-    err = config_error(run, root, None, "no such file (create it, or point --config at one)")
-    assert f"promoter: error: {root}/promotion.yaml: no such file" in err
+    err = expect(run, root, 2, "promoter init --component NAME --repo URL writes a first one (or --config FILE)")
+    assert err.startswith(f"promoter: error: no promotion.yaml in {root}: ")
 
 
 def test_config_given_with_config_option_missing(tmp_path: Path, run: Run) -> None:

@@ -294,7 +294,7 @@ def test_signed_promotion_commits(fleet: Fleet, run, tmp_path: Path) -> None:  #
     git(fleet.config, "commit", "-qam", "sign")
     code, out, err = run("-C", fleet.config, "reconcile", "--push")
     assert code == 3, out
-    assert "merge_request.sign is true, but the promotion commit is not signed" in out
+    assert "merge_request.sign is true, but promotion commits would not be signed" in out
     assert git(fleet.remote, "branch", "--list") == "* main"
     key = tmp_path / "signing"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f", str(key)], check=True)
@@ -336,6 +336,8 @@ def test_reconcile_on_gitlab_makes_exactly_the_requests_it_needs(  # type: ignor
         assert taken(gl) == [
             project,
             listing,
+            # a new merge request: was one of this promotion closed by a person (declined)? only now
+            f"GET {mrs}?state=closed&source_branch=promote%2Fapp&per_page=100",
             f"GET {mrs}?state=opened&source_branch=promote%2Fapp",
             f"POST {mrs}",
             f"POST {mrs}/1/notes",  # the older one is superseded: a note, then closed
@@ -368,6 +370,8 @@ def test_reconcile_on_gitlab_makes_exactly_the_requests_it_needs(  # type: ignor
         assert taken(gl) == [project, listing, f"POST {mrs}/2/notes", f"PUT {mrs}/2"]
         assert ours["state"] == "closed"
         assert ours["notes"] == ["promoter reconcile: nothing to promote any more; closing."]
+        # closed by promoter, in the same request: not a person's "declined" if this promotion comes back
+        assert "promoter-hash: " not in ours["description"] and "promoter-closed: " in ours["description"]
 
         monkeypatch.setenv("GITLAB_TOKEN", "glpat-wrong")  # a bad token: a clear error, no secret shown
         code, out, err = run("-C", fleet.config, "reconcile", "--push")
@@ -459,6 +463,8 @@ def test_reconcile_on_github_makes_exactly_the_requests_it_needs(  # type: ignor
         assert code == 0 and "app: merge request: open" in out, err
         assert taken(gh) == [
             listing,
+            # a new pull request: was one of this promotion closed by a person (declined)? only now
+            f"GET {pulls}?head=org%3Apromote%2Fapp&state=closed&per_page=100",
             find,
             f"POST {pulls}",
             "POST /repos/org/config/issues/1/comments",

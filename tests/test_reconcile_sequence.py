@@ -69,7 +69,7 @@ class World:
         git(cfg, "fetch", "-q", "origin", pull["head"])
         git(cfg, "merge", "-q", "--no-edit", "FETCH_HEAD")  # GitHub's merge commit
         git(cfg, "push", "-q", "origin", "main")
-        pull["state"] = "closed"
+        pull["state"], pull["merged_at"] = "closed", "2026-01-01T00:00:00Z"
 
     def closed_by_hand(self, rnd: random.Random) -> None:
         pulls = self.open_pulls()
@@ -120,9 +120,15 @@ class World:
         for comp in doc["components"]:
             name, mr = comp["component"], comp["merge_request"]
             mine = [p for p in pulls if p["head"] == mr["branch"]]
-            assert mr["action"] in ("leave", "none"), f"{name}: {mr} right after a run, after {where}"
+            assert mr["action"] in ("leave", "none", "declined"), f"{name}: {mr} right after a run, after {where}"
             if mr["action"] == "none":
                 assert mine == [], f"{name}: an open pull request with nothing to promote after {where}"
+            elif mr["action"] == "declined":  # closed by a person for this very promotion: not reopened
+                assert mine == [], f"{name}: a declined promotion reopened after {where}"
+                assert any(
+                    p["head"] == mr["branch"] and p["state"] == "closed" and f"promoter-hash: {mr['hash']}" in p["body"]
+                    for p in self.gh.pulls
+                ), where
             else:
                 assert len(mine) == 1 and f"promoter-hash: {mr['hash']}" in mine[0]["body"], where
         assert git(self.fleet.config, "status", "--porcelain") == ""
@@ -161,8 +167,17 @@ def test_any_sequence_of_runs_leaves_no_duplicate_stale_or_orphaned_merge_reques
         assert code in (0, 3), f"{world.log}: {out}{err}"
         world.check()
 
-    # then nothing but merges and time: the loop brings every environment to the newest version
+    # then nothing but merges and time (and a new version where a person declined one, which stands
+    # until the promotion changes): the loop brings every environment to the newest version
     for _ in range(8):
+        declined = [c["component"] for c in world.dry_run()["components"] if c["merge_request"]["action"] == "declined"]
+        for name in declined:
+            world.log.append(f"upstream_moves({name})")
+            commit(world.fleet.ups[name], f"{name}-{len(world.log)}", world.clock - 60)
+        if declined:
+            code, out, err = world.reconcile("--push")
+            assert code in (0, 3), f"{world.log}: {out}{err}"
+            world.check()
         if not world.open_pulls():
             break
         world.log.append("merged_by_hand")

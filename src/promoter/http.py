@@ -13,8 +13,13 @@ Built on a requests `Session` (one per client, reused: keep-alive pooling), with
   redirected to plain http; `Response.url` is the URL that answered, for callers that judge an
   answer by who gave it (a 401's challenge is only the registry's own);
 - every answer's body (redirects and retried answers included) read in chunks, at most
-  `max_body` bytes (`TooLarge` beyond), under one overall deadline per call (`DeadlineExceeded`):
-  a server trickling a byte at a time cannot hold a request past it;
+  `max_body` bytes (`TooLarge` beyond);
+- one overall deadline per call (`DeadlineExceeded`) for the whole exchange: connecting (a
+  proxy's CONNECT answer and the TLS handshake too), the status line, the headers, interim
+  `100 Continue` answers and the body. A server trickling a byte at a time, never finishing a
+  header or answering `100 Continue` for ever cannot hold a request past it: one watchdog thread
+  for the whole process shuts the connection's socket down when the deadline passes (see
+  `_Watchdog`), and the error says what was under way;
 - proxies from the environment (`https_proxy`, `http_proxy`, `all_proxy`, `no_proxy`, as requests
   reads them; https:// proxy URLs work too); loopback hosts are never proxied;
 - the system's trust store (OpenSSL's defaults: SSL_CERT_FILE, SSL_CERT_DIR) for TLS;
@@ -47,6 +52,8 @@ from promoter.records import field, record, replace
 from promoter.urls import redact
 
 if TYPE_CHECKING:
+    import socket
+
     import requests
 
 USER_AGENT = f"promoter/{__version__}"
@@ -200,12 +207,18 @@ class TooLarge(HttpError):
 
 
 class DeadlineExceeded(HttpError):
+    """The call's deadline passed: `received` bytes of the body had come, or (`doing`) it was
+    still connecting, sending the request, or waiting for the status line and headers."""
+
     retryable = False
 
-    def __init__(self, method: str, url: str, deadline: float, received: int | None = None) -> None:
+    def __init__(
+        self, method: str, url: str, deadline: float, received: int | None = None, doing: str | None = None
+    ) -> None:
         self.deadline = deadline
         self.received = received
-        came = "" if received is None else f" ({received} bytes of the body came)"
+        self.doing = doing
+        came = f" ({received} bytes of the body came)" if received is not None else f" (still {doing})" if doing else ""
         super().__init__(method, url, f"no complete answer within {duration(deadline)}, the deadline{came}")
 
 
@@ -280,11 +293,15 @@ class Http:
         json: Any = None,
         max_body: int | None = None,
         deadline: float | None = None,
+        private: Iterable[str] = (),
     ) -> Response:
         """Send `method url` (retried, redirects followed) and return the complete answer, whatever
         its status: a 4xx, or a 5xx when tries ran out, is the caller's to judge. `HttpError` when
-        no usable answer came; `WaitTooLong` when the server asks for too long a wait."""
+        no usable answer came; `WaitTooLong` when the server asks for too long a wait. `private`
+        names further headers that, as Authorization does, stay on the URL's origin: a redirect
+        to another origin is followed without them."""
         method = method.upper()
+        bound = _ORIGIN_BOUND | {name.lower() for name in private}
         limit = self.deadline if deadline is None else deadline
         cap = self.max_body if max_body is None else max_body
         end = time.monotonic() + limit
@@ -294,7 +311,7 @@ class Http:
             tries += 1
             failure: HttpError | None = None
             try:
-                resp = self._follow(method, url, dict(headers or {}), params, json, cap, end, limit)
+                resp = self._follow(method, url, dict(headers or {}), params, json, cap, end, limit, bound)
             except HttpError as exc:
                 failure = exc
             if failure is not None:
@@ -326,6 +343,7 @@ class Http:
         max_body: int,
         end: float,
         deadline: float,
+        bound: frozenset[str] | set[str] = _ORIGIN_BOUND,
     ) -> Response:
         first = (method, url)
         for _ in range(MAX_REDIRECTS + 1):
@@ -340,7 +358,7 @@ class Http:
             if urlsplit(url).scheme == "https" and target.scheme != "https":
                 raise BadRedirect(*first, f"refusing a redirect from https to {redact(new)}")
             if _origin(new) != _origin(url):
-                headers = {k: v for k, v in headers.items() if k.lower() not in _ORIGIN_BOUND}
+                headers = {k: v for k, v in headers.items() if k.lower() not in bound}
             if (resp.status == 303 and method != "HEAD") or (resp.status in (301, 302) and method == "POST"):
                 method, json = "GET", None
             url, params = new, None
@@ -369,38 +387,51 @@ class Http:
             raise DeadlineExceeded(method, url, deadline)
         session = self._session_()
         proxy = _proxy_for(url)
-        failure: HttpError | UsageError | None = None
-        try:
-            raw = session.request(
-                method,
-                url,
-                headers=headers,
-                params=params,
-                json=json,
-                stream=True,
-                allow_redirects=False,
-                timeout=min(self.timeout, remaining),
-                proxies={urlsplit(url).scheme: proxy} if proxy else {},
-            )
-        except OSError as exc:  # requests' exceptions are OSErrors
-            failure = self._failure(method, url, exc, proxy, end, deadline)
-        if failure is not None:
-            raise failure
-        try:
-            body = self._read(method, url, raw, max_body, end, deadline)
-        except BaseException:
-            raw.raw.close()  # never back into the pool with an answer half read
-            raise
-        finally:
-            raw.raw.release_conn()
+        connecting = f"connecting through the proxy {_hostport(proxy)}" if proxy else "connecting"
+        with _watchdog().watching(end, connecting) as watch:
+            failure: HttpError | UsageError | None = None
+            try:
+                raw = session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    params=params,
+                    json=json,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=min(self.timeout, remaining),
+                    proxies={urlsplit(url).scheme: proxy} if proxy else {},
+                )
+            except OSError as exc:  # requests' exceptions are OSErrors
+                failure = self._failure(method, url, exc, proxy, end, deadline)
+                if watch.fired or isinstance(failure, DeadlineExceeded):
+                    # the watchdog shut the connection down, or a read timed out as the deadline passed
+                    failure = DeadlineExceeded(method, url, deadline, doing=watch.doing)
+            if failure is None and watch.fired:  # headers cut short by the shutdown read as ended
+                raw.raw.close()
+                raw.raw.release_conn()
+                failure = DeadlineExceeded(method, url, deadline, doing=watch.doing)
+            if failure is not None:
+                raise failure
+            try:
+                body = self._read(method, url, raw, max_body, end, deadline, watch)
+            except BaseException:
+                raw.raw.close()  # never back into the pool with an answer half read
+                raise
+            finally:
+                raw.raw.release_conn()
         if proxy and raw.status_code == 407:  # the proxy's answer to a request it was to forward
             said = f"407 {raw.reason or 'Proxy Authentication Required'}"
             raise HttpError(method, url, f"cannot connect through the proxy {_hostport(proxy)} ({said})")
         return Response(raw.status_code, raw.reason or "", Headers(raw.raw.headers.items()), body, raw.url or url)
 
-    def _read(self, method: str, url: str, raw: requests.Response, max_body: int, end: float, deadline: float) -> bytes:
+    def _read(
+        self, method: str, url: str, raw: requests.Response, max_body: int, end: float, deadline: float, watch: _Watch
+    ) -> bytes:
         """The body, in chunks: the deadline is checked between them (each socket read waits at
-        most until the deadline), the size cap after each."""
+        most until the deadline, and the watchdog ends a read it would not end), the size cap
+        after each."""
+        watch.doing = "reading the body"
         length = raw.headers.get("content-length", "")  # of a HEAD answer: the size of what GET would get
         if method != "HEAD" and length.isdigit() and int(length) > max_body:
             raise TooLarge(method, url, max_body)
@@ -420,6 +451,8 @@ class Http:
                 chunk = stream.read1(_CHUNK, decode_content=True)
             except Exception as exc:  # urllib3's errors (timeouts, a broken connection, bad encoding)
                 failure = self._body_failure(method, url, exc, size, end, deadline)
+            if watch.fired:  # the watchdog shut the connection down: what came is not the end of it
+                raise DeadlineExceeded(method, url, deadline, size)
             if failure is not None:
                 raise failure
             if not chunk:
@@ -508,7 +541,9 @@ def _new_session() -> requests.Session:
         SSL_CERT_FILE and SSL_CERT_DIR) as the standard library does, not certifi's bundle.
 
         requests turns verification off for the pool of an http:// URL, and when that URL goes
-        through an https:// proxy, that pool is the TLS connection to the proxy: verified here."""
+        through an https:// proxy, that pool is the TLS connection to the proxy: verified here.
+        Its pools, direct and through proxies, are watched ones (`_watched_pools`): the call's
+        deadline holds for every byte of the exchange."""
 
         def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
             super().cert_verify(conn, url, verify, cert)
@@ -516,6 +551,16 @@ def _new_session() -> requests.Session:
             conn.ca_certs = None  # urllib3 then loads the default certificates
             conn.ca_cert_dir = None
 
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+    pools = _watched_pools()
     session = requests.Session()
     session.trust_env = False
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
@@ -525,6 +570,209 @@ def _new_session() -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+# --- the watchdog -----------------------------------------------------------------------------------
+
+
+class _Watch:
+    """One exchange's deadline (`end`, on time.monotonic's clock), what the exchange is doing
+    (said when the deadline passes), and the sockets it goes over: duplicates of their file
+    descriptors, so that shutting one down ends every read and write on that connection (a
+    socket being wrapped in TLS, too) and never touches another socket that took the number of
+    one closed meanwhile. They are closed with the watch."""
+
+    __slots__ = ("_lock", "_sockets", "closed", "connecting", "doing", "end", "fired")
+
+    def __init__(self, end: float, connecting: str) -> None:
+        import threading
+
+        self.end = end
+        self.connecting = connecting
+        self.doing = connecting
+        self.fired = False
+        self.closed = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def add(self, sock: Any) -> None:
+        import os
+        import socket
+
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                fd = os.dup(sock.fileno())
+            except (OSError, ValueError, AttributeError):  # closed meanwhile: nothing to watch
+                return
+            try:
+                dup = socket.socket(fileno=fd)
+            except OSError:
+                os.close(fd)
+                return
+            self._sockets.append(dup)
+            if self.fired:
+                _shut(dup)
+
+    def fire(self) -> None:
+        """The deadline passed: shut the connection down (the exchange then fails at once)."""
+        with self._lock:
+            if self.closed:
+                return
+            self.fired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+
+def _shut(sock: socket.socket) -> None:
+    import socket
+
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread for the whole process that fires each watch whose deadline passed.
+
+    A request costs a heap entry, a lock and a duplicated descriptor, no thread of its own; the
+    thread sleeps until the earliest deadline. Watches closed before their deadline are dropped
+    when it comes, or all at once when they pile up (the heap stays at most about twice the
+    exchanges under way, and never under 64)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._count = 0
+        self._prune_at = 64
+        self._thread: threading.Thread | None = None
+        self._local = threading.local()
+
+    def current(self) -> _Watch | None:
+        """The watch of the exchange under way in this thread, if any."""
+        watch: _Watch | None = getattr(self._local, "watch", None)
+        return watch
+
+    @contextlib.contextmanager
+    def watching(self, end: float, connecting: str) -> Iterator[_Watch]:
+        """A watch for an exchange made in this thread inside the `with` block."""
+        watch = _Watch(end, connecting)
+        self._push(watch)
+        self._local.watch = watch
+        try:
+            yield watch
+        finally:
+            self._local.watch = None
+            watch.close()
+
+    def _push(self, watch: _Watch) -> None:
+        import heapq
+        import threading
+
+        with self._cond:
+            if len(self._heap) >= self._prune_at:
+                self._heap = [entry for entry in self._heap if not entry[2].closed]
+                heapq.heapify(self._heap)
+                self._prune_at = max(64, 2 * len(self._heap))
+            self._count += 1
+            heapq.heappush(self._heap, (watch.end, self._count, watch))
+            if self._thread is None or not self._thread.is_alive():  # the first request (or a forked child)
+                self._thread = threading.Thread(target=self._run, name="promoter-http-deadline", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is watch:  # earlier than what the thread sleeps until
+                self._cond.notify()
+
+    def _run(self) -> None:
+        import heapq
+
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][2].closed or self._heap[0][0] <= now):
+                    heapq.heappop(self._heap)[2].fire()  # nothing for a closed watch
+                self._cond.wait(self._heap[0][0] - now if self._heap else None)
+
+
+_WATCHDOG: _Watchdog | None = None
+
+
+def _watchdog() -> _Watchdog:
+    global _WATCHDOG
+    if _WATCHDOG is None:
+        _WATCHDOG = _Watchdog()
+    return _WATCHDOG
+
+
+_POOLS: dict[str, Any] = {}
+
+
+def _watched_pools() -> dict[str, Any]:
+    """urllib3 connection pools whose connections tell the exchange's watch (if any) about every
+    socket they connect or reuse and what they are doing with it (made once)."""
+    if not _POOLS:
+        _POOLS.update(_make_watched_pools())
+    return _POOLS
+
+
+def _make_watched_pools() -> dict[str, Any]:
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    dog = _watchdog()
+
+    class Watched(HTTPConnection):
+        _watched_by: _Watch | None = None
+
+        def _new_conn(self) -> socket.socket:
+            watch = dog.current()
+            if watch is not None:
+                watch.doing = watch.connecting  # also the proxy's CONNECT answer and the TLS handshake
+            sock = super()._new_conn()
+            if watch is not None:
+                watch.add(sock)
+                self._watched_by = watch
+            return sock
+
+        def connect(self) -> None:
+            super().connect()  # connecting: see _new_conn
+            watch = dog.current()
+            if watch is not None:
+                watch.doing = "sending the request"
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            watch = dog.current()
+            if watch is not None:
+                if self.sock is not None and self._watched_by is not watch:  # kept alive from before
+                    watch.add(self.sock)
+                    self._watched_by = watch
+                watch.doing = "sending the request"
+            super().request(*args, **kwargs)
+
+        def getresponse(self) -> Any:
+            watch = dog.current()
+            if watch is not None:
+                watch.doing = "waiting for the status line and headers"
+            return super().getresponse()
+
+    class WatchedTLS(Watched, HTTPSConnection):
+        pass
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Watched
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedTLS
+
+    return {"http": Pool, "https": TLSPool}
 
 
 def _proxy_for(url: str) -> str | None:

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 DESCRIPTION = (
-    "Every problem as FILE:LINE: message, with what to do: a target that locates nothing, an\n"
+    "Every problem as FILE:LINE: message, with what to do: a target that locates nothing, a\n"
+    "key: or path: target whose places are of several kinds (key paths, images), an\n"
     "environment whose targets run different versions, a pin no target covers (outside\n"
     "ignore:). With --base, also every pin changed since REV judged by the promotion policy."
 )
@@ -43,9 +44,11 @@ def arguments(p: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from promoter.insight.lint import failing, lint
+    from promoter.policy.rules import load_holds
     from promoter.render import discover as render_discover
 
     opened = repo(args)
+    load_holds(opened.config, opened.root)  # the holds file is linted too: wrong, it is a config error (exit 2)
     problems = lint(opened, list(opened.config.components.values()))
     if args.base is not None:
         from promoter.policy.audit import audit

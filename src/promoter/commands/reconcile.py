@@ -14,8 +14,10 @@ DESCRIPTION = (
     "For every component (dependency order) and environment (after: order): the newest candidate\n"
     "that passes every gate (image, min_age, dependencies, soak, windows, holds, blocked, verify),\n"
     "and one merge request per component on promote/COMPONENT kept in step with it: opened,\n"
-    "updated, left or closed (with --push; without it, what it would do). Held, a closed window\n"
-    "and soaking are the policy working: reported, exit 0."
+    "updated, left or closed (with --push; without it, or with --dry-run, the same decision, made\n"
+    "by reading the remote's branches and, with a token, the forge's merge requests: what cannot\n"
+    "be read is said, as unknown); one a person closed is declined until the promotion changes.\n"
+    "Held, a closed window and soaking are the policy working: reported, exit 0."
 )
 EXAMPLES = (
     "promoter reconcile",

@@ -5,14 +5,13 @@ tracked file for what could be one of its pins: saas files whose `resourceTempla
 its repo, its image references (with `image`), and any value of 40 hex digits or of
 `short_length` that is a commit of its upstream (asked of the mirror in one `git cat-file
 --batch-check`). Each distinct suggested target becomes one target of the config, with a name
-unique in the component and an `environment:` guessed from where it is (`guess_environment`).
+unique in the component and the `environment:` guessed from where it is (`snippets.guess_environment`).
 The text is checked by loading it as a config and locating every target before it is returned.
 Nothing here writes the config or prints.
 """
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,75 +20,17 @@ import yaml
 
 from promoter.errors import ConfigError, UsageError
 from promoter.insight.discover import Discovery, Finding, discover
+from promoter.insight.snippets import guess_environment
 from promoter.model import Component, Config
 from promoter.pipeline import config, core
 from promoter.pipeline.workspace import Workspace
 from promoter.records import record
 from promoter.upstream import git
-from promoter.upstream.mirror import Upstream
+from promoter.upstream.mirror import Unreachable, Upstream
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
     from typing import Any
-
-# words of a path or a namespace that name an environment, the most specific first: an `-int` or
-# `stage` namespace of production (`app-interface-production-int`) is integration or stage
-_ENVIRONMENT_WORDS = (
-    ({"int", "integration"}, "integration"),
-    ({"stage", "staging", "stg"}, "stage"),
-    ({"prod", "production", "prd"}, "production"),
-    ({"dev", "development"}, "dev"),
-)
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def _named(text: str) -> str | None:
-    words = set(_WORD.findall(text.lower()))
-    return next((env for names, env in _ENVIRONMENT_WORDS if words & names), None)
-
-
-def _item_lines(text: str, line: int) -> list[str]:
-    """The lines of the YAML list item around line `line` (1-based): those above it up to its
-    `- ` and those below it while they are indented deeper than it (the item's other keys, such
-    as a saas target's `namespace:`)."""
-    lines = text.split("\n")
-    if not 1 <= line <= len(lines):
-        return []
-    here = lines[line - 1]
-    indent = len(here) - len(here.lstrip())
-    out = [here]
-    for above in reversed(lines[: line - 1]):
-        stripped = above.lstrip()
-        if not stripped:
-            continue
-        depth = len(above) - len(stripped)
-        if depth < indent and not stripped.startswith("- "):
-            break
-        out.append(above)
-        if stripped.startswith("- ") and depth < indent:
-            break
-    for below in lines[line:]:
-        stripped = below.lstrip()
-        if not stripped:
-            continue
-        if len(below) - len(stripped) < indent or (len(below) - len(stripped) == indent and stripped.startswith("- ")):
-            break
-        out.append(below)
-    return out
-
-
-def guess_environment(rel: str, text: str, line: int) -> str:
-    """The environment a pin at line `line` of the file `rel` (whose text is `text`) belongs to:
-    a word of its list item (a saas target's namespace, `…-production-int.yml`), else of its path
-    (`ci-int/`, `stage/`, `…-prod.yaml`): integration, stage, production, dev; else the name of
-    the file's directory (`default` at the repository's root)."""
-    item = [ln for ln in _item_lines(text, line) if "namespace" in ln or "$ref" in ln or "environment" in ln]
-    for hint in (*item, rel):
-        env = _named(hint)
-        if env is not None:
-            return env
-    head = rel.rpartition("/")[0]
-    return head.rpartition("/")[2] or "default"
 
 
 @record
@@ -101,25 +42,17 @@ class Start:
     discovery: Discovery
 
 
-def _stem(file: str) -> str:
-    base = file.rpartition("/")[2].lstrip(".")
-    return base.rsplit(".", 1)[0] if "." in base else base
-
-
-def _unique(names: list[str], taken: set[str]) -> str:
-    for name in names:
-        name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
-        if name and name not in taken:
-            return name
-    base, n = names[-1], 2
-    while f"{base}-{n}" in taken:
+def _unique(name: str, taken: set[str]) -> str:
+    out, n = name, 1
+    while out in taken:
         n += 1
-    return f"{base}-{n}"
+        out = f"{name}-{n}"
+    return out
 
 
-def _targets(comp: Component, found: Discovery, texts: Callable[[str], str]) -> list[dict[str, Any]]:
-    """One target per distinct suggestion: a name unique in the component, the environment its
-    first pin's place suggests, then the suggestion's file, locator and format."""
+def _targets(comp: Component, found: Discovery) -> list[dict[str, Any]]:
+    """One target per distinct suggestion (discover named it after its file and what it pins, and
+    guessed its environment), each with a name unique in the component."""
     first: dict[str, Finding] = {}
     for f in found.findings:
         if f.component == comp.name:
@@ -128,12 +61,9 @@ def _targets(comp: Component, found: Discovery, texts: Callable[[str], str]) -> 
     out: list[dict[str, Any]] = []
     for f in first.values():
         suggestion = dict(f.target)
-        file = suggestion["file"]
-        head = file.rpartition("/")[0].rpartition("/")[2]
-        name = _unique([_stem(file), f"{head}-{_stem(file)}", suggestion["name"]], taken)
+        name = _unique(suggestion.pop("name"), taken)
         taken.add(name)
-        environment = guess_environment(file, texts(file), f.line)
-        out.append({"name": name, "environment": environment, **{k: v for k, v in suggestion.items() if k != "name"}})
+        out.append({"name": name, **suggestion})
     return out
 
 
@@ -185,8 +115,15 @@ def starting_config(
     cfg = _load(root, skeleton)
     repository = core.Repo(root, git.git_dir(root), cfg, Workspace(root))
     comp = cfg.components[name]
-    found = discover(repository, [comp], upstream_of=upstream_of)
-    targets = _targets(comp, found, repository.workspace.read)
+    try:
+        found = discover(repository, [comp], upstream_of=upstream_of)
+    except Unreachable as exc:  # init asks the upstream which values are its commits
+        what = "pass" if fetch is None else "check"
+        raise Unreachable(  # on a line of its own: git's error may take several
+            f"{exc}\ninit reads the upstream to tell which values are its commits: {what} --fetch PATH_OR_URL "
+            "(a local clone of it, or a URL this machine can reach)"
+        ) from None
+    targets = _targets(comp, found)
     files = sorted({t["file"] for t in targets})
     summary = f"{len(targets)} target{'s' if len(targets) != 1 else ''} for the pins of {name} in {len(files)} file"
     summary += "s" if len(files) != 1 else ""

@@ -29,7 +29,8 @@ from pathlib import Path
 from promoter.errors import Refused
 from promoter.insight import snippets
 from promoter.locate import LocateError, saas
-from promoter.locate.yamlnodes import Node, YamlSyntaxError, compose
+from promoter.locate.base import single
+from promoter.locate.yamlnodes import Mapping, Node, Scalar, YamlSyntaxError, compose, version_span, walk
 from promoter.model import Component, EnvLocator, Format, KeyLocator, SaasLocator, Target, TargetScan
 from promoter.pipeline import core, workspace
 from promoter.records import field, record
@@ -110,6 +111,12 @@ def config_file(repo: core.Repo) -> str | None:
         return None
 
 
+def own_files(repo: core.Repo) -> set[str]:
+    """promoter's own files in the repository, never scanned for pins: the config file and the
+    holds file (a rollback's reason names the version it leaves)."""
+    return {f for f in (config_file(repo), repo.config.holds) if f is not None}
+
+
 def discover(
     repo: core.Repo,
     components: list[Component],
@@ -149,6 +156,7 @@ class _Pins:
     # or as a branch it tracks: no ref there can be uncovered (nothing to parse again)
     saas_seen: set[str] = field(default_factory=set)
     needles: list[_Needle] = field(default_factory=list)
+    ignore: list[re.Pattern[str]] = field(default_factory=list)  # the component's own `ignore:`
 
     def wanted(self, needle: _Needle, value: str) -> Format | None:
         """The format of `value` when it is a pin this needle stands for, else None."""
@@ -212,7 +220,7 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
             digests.add(v)
         else:
             shas.setdefault(comp.short(v), set()).update({v} if len(v) == 40 else set())
-    pins = _Pins(comp, shas, covered, any_sha, saas_seen)
+    pins = _Pins(comp, shas, covered, any_sha, saas_seen, ignore=[workspace.glob_regex(g) for g in comp.ignore])
 
     def add(kind: str, matched: str, literal: str, pattern: bytes, fmt: Format | None = None) -> None:
         needle = _Needle(pins, kind, matched, fmt, literal.encode(), _compiled(pattern), len(pins.needles))
@@ -225,6 +233,8 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
             pattern, fmt = tag
             add("image", f"{comp.image}:{comp.tag}", comp.image, image + b":" + pattern + _E, fmt)
         add("image", f"{comp.image}@sha256", comp.image, image + rb"@(?P<v>sha256:[0-9a-f]{64})" + _E, "digest")
+        # the image named on its own, a YAML value (Helm's `repository:`): its tag is the mapping's `tag:`
+        add("repository", comp.image, comp.image, image + rb"[\"']?[ \t]*(?:#[^\n]*)?(?=\r?\n|\Z)")
     keys: dict[str, set[Format]] = {}
     envs: dict[str, set[Format]] = {}
     for t in comp.targets:
@@ -406,7 +416,8 @@ def uncovered(
         if refused:
             result.refused[comp.name] = refused
     literals = _Literals(all_pins)
-    skip = config_file(repo)
+    skip = own_files(repo)
+    covered = {place for pins in all_pins for place in pins.covered}  # by any component's target
     commits: dict[str, list[tuple[str, bytes, _Hit]]] = {}  # component -> any-sha candidates
     globs = [workspace.glob_regex(g) for g in repo.config.ignore]
     # with --any-sha any 40-hex value may be a commit: every file is read; else only those git
@@ -416,7 +427,7 @@ def uncovered(
     grep = _mentioning(repo.root, set(literals.needles)) if prefilter and literals.needles else None
     files: list[str] = []
     for rel in sorted({f for f in _tracked(repo.root).wait().split("\0") if f}):
-        if rel == skip:
+        if rel in skip:
             continue
         if globs and any(g.fullmatch(rel) for g in globs):
             result.ignored.append(rel)
@@ -448,7 +459,7 @@ def uncovered(
             if b"\0" in data[:_SNIFF]:
                 result.binary.append(rel)  # it mentions a pin, but it is not text: not parsed
                 continue
-            _File(repo, rel, data, result, commits).add(hits)
+            _File(repo, rel, data, result, commits, covered).add(hits)
     finally:
         os.close(dir_fd)
     for pins in all_pins:
@@ -466,12 +477,55 @@ def uncovered(
                 if hit.value in known:
                     by_file.setdefault(rel, (data, []))[1].append(hit)
             for rel, (data, hits) in sorted(by_file.items()):
-                _File(repo, rel, data, result, None).add(hits)
+                _File(repo, rel, data, result, None, covered).add(hits)
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.component))
     # a value found twice (a saas file's ref, and the same value as a commit of the upstream): once
     seen: set[tuple[str, str, int, int]] = set()
     result.findings = [f for f in result.findings if not _seen(seen, (f.component, f.file, f.line, f.column))]
+    result.findings = _named_apart(result.findings, {c.name: {t.name for t in c.targets} for c, _ in components})
     return result
+
+
+def _named_apart(findings: list[Finding], taken: dict[str, set[str]]) -> list[Finding]:
+    """The findings with the targets they suggest named apart within each component: a name two
+    suggestions share goes to the first; the next is prefixed with its directory, or numbered."""
+    names: dict[tuple[str, str], str] = {}  # (component, snippet) -> its name
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.component, f.snippet)
+        if key not in names:
+            used = taken.setdefault(f.component, set())
+            name = f.target["name"]
+            if name in used:
+                head = f.file.rpartition("/")[0].rpartition("/")[2]
+                name = snippets.stem(f"{head}-{name}.x") if head else name
+                base, n = name, 1
+                while name in used:
+                    n += 1
+                    name = f"{base}-{n}"
+            used.add(name)
+            names[key] = name
+        name = names[key]
+        if name == f.target["name"]:
+            out.append(f)
+            continue
+        target = {**f.target, "name": name}
+        out.append(
+            Finding(
+                f.component,
+                f.file,
+                f.line,
+                f.column,
+                f.text,
+                f.kind,
+                f.matched,
+                f.value,
+                f.format,
+                snippets.dump(target),
+                target,
+            )
+        )
+    return out
 
 
 def _seen(seen: set[tuple[str, str, int, int]], key: tuple[str, str, int, int]) -> bool:
@@ -479,6 +533,21 @@ def _seen(seen: set[tuple[str, str, int, int]], key: tuple[str, str, int, int]) 
         return True
     seen.add(key)
     return False
+
+
+_IMAGE_REF = re.compile(r"(?:^|[\s\"'=,(\[])((?:[\w.-]+(?::[0-9]+)?/)+[\w.-]+):$")
+
+
+def same_image(a: str, b: str) -> bool:
+    """Whether two image names may name one image: their last components agree (`app` in a
+    kustomization's `name:` is `quay.io/org/app`, and so is a mirror's `registry.local/org/app`;
+    `quay.io/org/worker` and `nginx` are not)."""
+    return _last(a) == _last(b)
+
+
+def _last(image: str) -> str:
+    """An image name's last component, without its tag or digest."""
+    return image.partition("@")[0].rpartition("/")[2].partition(":")[0]
 
 
 _Match = tuple[int, int, re.Match[bytes], _Needle]  # start, the needle's order, the match, the needle
@@ -518,6 +587,10 @@ def _hits(rel: str, data: bytes, literals: _Literals, commit_needles: list[_Need
                     pinned[short] = looks.search(data) is not None
                 if pinned[short]:  # else every ref of the file tracks a branch: no need to parse it
                     out.append(_Hit(pins, "saas", needle.matched, m.start(), m.end(), needle.matched, "sha"))
+                continue
+            if needle.kind == "repository":
+                if rel.lower().endswith(_YAML_SUFFIXES):
+                    out.append(_Hit(pins, "repository", needle.matched, m.start(), m.end(), "", "short"))
                 continue
             if needle.kind in ("key", "env") and _commented(data, start):
                 continue  # `# KEY=…` is no assignment and `# key: …` no key (a version or image there is still shown)
@@ -566,8 +639,10 @@ class _File:
         data: bytes,
         result: Discovery,
         commits: dict[str, list[tuple[str, bytes, _Hit]]] | None,
+        covered: set[tuple[str, int]],
     ) -> None:
         self.repo = repo
+        self.covered = covered
         self.rel = rel
         self.data = data
         self.result = result
@@ -605,24 +680,84 @@ class _File:
         seen: set[tuple[str, int]] = set()
         for hit in hits:
             comp = hit.pins.component
+            if hit.pins.ignore and any(g.fullmatch(self.rel) for g in hit.pins.ignore):
+                continue  # the component's own ignore:
             if hit.kind == "saas":
                 spots = self._saas_refs(hit.pins)
+            elif hit.kind == "repository":
+                spots = self._tag_beside(hit)
             else:
                 start = self.char(hit.start)
                 spots = [(hit, start, start + len(hit.value), self.data.count(b"\n", 0, hit.start) + 1)]
             for spot in spots:
                 h, start, _, line = spot
-                if (self.rel, line) in h.pins.covered or (comp.name, start) in seen:
-                    continue
+                if (self.rel, line) in self.covered or (comp.name, start) in seen:
+                    continue  # a target of this component, or of another (a monorepo's), covers it
                 if h.kind == "commit" and self.commits is not None:
                     self.commits.setdefault(comp.name, []).append((self.rel, self.data, h))
                     continue
+                if h.kind not in ("image", "saas") and comp.image and self._other_image(start, comp.image):
+                    continue  # the tag of another image (one built from the same repository, say)
                 seen.add((comp.name, start))
                 by_comp.setdefault(comp.name, []).append(spot)
         for spots in by_comp.values():
             positions = {start for _, start, _, _ in spots}
             for hit, start, _, line in spots:
                 self.result.findings.append(self._finding(hit, start, line, positions))
+
+    def _other_image(self, start: int, image: str) -> bool:
+        """Whether the value at character `start` is the tag of an image other than `image`: it
+        follows `<another image>:` on its line, or its YAML mapping names another image
+        (`repository:` beside a Helm `tag:`, a kustomize `images[]` item's `newName`/`name`)."""
+        line_start, line_text = snippets.line_around(self.text, start)
+        before = _IMAGE_REF.search(line_text[: start - line_start])
+        if before is not None:
+            return not same_image(before.group(1), image)
+        roots = self.roots()
+        if roots is None:
+            return False
+        from promoter.locate.jsonpath import place
+
+        try:
+            where = place(self.text, roots, start)
+        except LocateError:
+            return False
+        return where is not None and where.image is not None and not same_image(where.image, image)
+
+    def _tag_beside(self, hit: _Hit) -> list[tuple[_Hit, int, int, int]]:
+        """The pinned tag beside the component's image where a YAML mapping names it on its own
+        (Helm's `repository:`, a chart's `image:`, kustomize's `newName:`): the same mapping's
+        `tag:`, `newTag:` or `digest:`."""
+        roots = self.roots()
+        if roots is None:
+            return []
+        comp = hit.pins.component
+        at = self.char(hit.start)
+        for root in roots:
+            for node in walk(root):
+                if not isinstance(node, Mapping) or not node.start <= at <= node.end:
+                    continue
+                named = any(
+                    isinstance(v, Scalar) and (span := version_span(self.text, v)) is not None and span[0] == at
+                    for _, v in node.pairs
+                )
+                if not named:
+                    continue
+                out = []
+                formats: tuple[Format, ...] = ("sha", "short", "digest")
+                for key in ("tag", "newTag", "digest"):
+                    try:
+                        value = single(node, key)
+                    except LocateError:
+                        continue
+                    if not isinstance(value, Scalar) or (span := version_span(self.text, value)) is None:
+                        continue
+                    fmt = next((f for f in formats if comp.pinned(value.value, f)), None)
+                    if fmt is not None:
+                        tag = _Hit(hit.pins, "image", comp.image or "", -1, -1, value.value, fmt, f"{comp.image} {key}")
+                        out.append((tag, span[0], span[1], value.line))
+                return out
+        return []
 
     def _saas_refs(self, pins: _Pins) -> list[tuple[_Hit, int, int, int]]:
         """The pinned refs of the resource templates built from the component's repo."""
@@ -668,4 +803,14 @@ class _File:
         )
 
 
-__all__ = ["Discovery", "Finding", "Scanned", "config_file", "discover", "scan_targets", "uncovered"]
+__all__ = [
+    "Discovery",
+    "Finding",
+    "Scanned",
+    "config_file",
+    "discover",
+    "own_files",
+    "same_image",
+    "scan_targets",
+    "uncovered",
+]

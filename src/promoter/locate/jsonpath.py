@@ -343,38 +343,137 @@ def _holds(test: _Test, item: Node) -> bool:
     return isinstance(node, Scalar) and (node.value == test.literal) == (test.op == "==")
 
 
-def key_path(text: str, roots: list[Node], start: int) -> tuple[str, str] | None:
-    """The mapping key whose scalar value starts at `start` in `text`, and a JSONPath (this
-    module's subset) that selects exactly that value: `$.image.tag`, `$.a['b-c'][0].ref`."""
+# the fields whose value tells an item of a sequence of mappings from its siblings, in the order a
+# filter prefers them: a name, then what an image or a source is, then a saas target's namespace
+_DISTINGUISHING: tuple[tuple[str, ...], ...] = (
+    ("name",),
+    ("repository",),
+    ("image",),
+    ("newName",),
+    ("url",),
+    ("repoURL",),
+    ("id",),
+    ("key",),
+    ("environment",),
+    ("namespace", "$ref"),
+    ("namespace",),
+)
+# a value that holds a version (a sha, a short one, a digest) changes with it: no filter on it
+_VERSIONISH = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{7,64}(?![0-9A-Za-z])|sha256:")
+_PLAIN_FIELD = re.compile(r"[A-Za-z_][\w-]*")
 
-    def visit(node: Node, path: str) -> tuple[str, str] | None:
-        if isinstance(node, Mapping):
-            for k, v in node.pairs:
-                if not isinstance(k, Scalar):
-                    continue
-                step = f".{k.value}" if re.fullmatch(r"[\w$-]+", k.value) else "['" + _jp_quote(k.value) + "']"
-                if isinstance(v, Scalar):
-                    span = version_span(text, v)
-                    if span is not None and span[0] == start:
-                        return k.value, path + step
-                elif v.start <= start <= v.end:
-                    found = visit(v, path + step)
-                    if found:
-                        return found
-        elif isinstance(node, Sequence):
-            for i, item in enumerate(node.items):
-                if item.start <= start <= item.end:
-                    found = visit(item, f"{path}[{i}]")
-                    if found:
-                        return found
-        return None
 
+@record(frozen=True)
+class Place:
+    """Where a located value stands in its document, for a person and for a target."""
+
+    key: str  # the mapping key whose value it is
+    path: str  # a JSONPath selecting exactly it: sequence items by a distinguishing field, else by index
+    shape: str  # the path with every sequence step as [*]: what the places of one kind share
+    image: str | None  # the image it is the tag of: a sibling `repository` (Helm), `newName`/`name` (kustomize)
+
+
+def place(text: str, roots: list[Node], start: int) -> Place | None:
+    """The place of the mapping value whose scalar starts at `start` in `text`: its key, a path
+    that selects exactly it (`$.image.tag`, `$.images[?(@.name == 'app')].newTag`), its shape
+    (`$.images[*].newTag`) and the image it is the tag of, if its mapping says."""
     for root in roots:
         if root.start <= start <= root.end:
-            found = visit(root, "$")
-            if found:
-                return found
+            found = _visit(text, root, start, "$", "$", "$")
+            if found is not None:
+                key, path, indexed, shape, mapping, node = found
+                chosen = path
+                try:
+                    if JsonPath(path).find(roots) != [node]:
+                        chosen = indexed  # the filter is not unique after all (another document)
+                except (JsonPathError, LocateError):
+                    chosen = indexed
+                return Place(key, chosen, shape, _image_of(mapping, key))
     return None
+
+
+def key_path(text: str, roots: list[Node], start: int) -> tuple[str, str] | None:
+    """The mapping key whose scalar value starts at `start` in `text`, and a JSONPath (this
+    module's subset) that selects exactly that value: `$.image.tag`, `$.a['b-c'][?(@.name ==
+    'x')].ref` (an item of a sequence by a field that tells it from its siblings, else `[0]`)."""
+    found = place(text, roots, start)
+    return (found.key, found.path) if found is not None else None
+
+
+_Visit = tuple[str, str, str, str, Mapping, Node]  # key, filtered path, indexed path, shape, its mapping, node
+
+
+def _visit(text: str, node: Node, start: int, path: str, indexed: str, shape: str) -> _Visit | None:
+    if isinstance(node, Mapping):
+        for k, v in node.pairs:
+            if not isinstance(k, Scalar):
+                continue
+            step = f".{k.value}" if re.fullmatch(r"[\w$-]+", k.value) else "['" + _jp_quote(k.value) + "']"
+            if isinstance(v, Scalar):
+                span = version_span(text, v)
+                if span is not None and span[0] == start:
+                    return k.value, path + step, indexed + step, shape + step, node, v
+            elif v.start <= start <= v.end:
+                found = _visit(text, v, start, path + step, indexed + step, shape + step)
+                if found:
+                    return found
+    elif isinstance(node, Sequence):
+        for i, item in enumerate(node.items):
+            if item.start <= start <= item.end:
+                step = _item_filter(node, item, start) or f"[{i}]"
+                found = _visit(text, item, start, path + step, f"{indexed}[{i}]", shape + "[*]")
+                if found:
+                    return found
+    return None
+
+
+def _field(item: Node, fields: tuple[str, ...]) -> Scalar | None:
+    node: Node | None = item
+    for name in fields:
+        if not isinstance(node, Mapping):
+            return None
+        try:
+            node = single(node, name)
+        except LocateError:
+            return None
+    return node if isinstance(node, Scalar) else None
+
+
+def _item_filter(sequence: Sequence, item: Node, start: int) -> str | None:
+    """`[?(@.name == 'app')]`: a filter on the first distinguishing field whose value this item
+    alone has among its siblings (and that is not the located value, nor holds a version)."""
+    if not isinstance(item, Mapping):
+        return None
+    for fields in _DISTINGUISHING:
+        value = _field(item, fields)
+        if value is None or not value.value or value.start <= start <= value.end or _VERSIONISH.search(value.value):
+            continue
+        if sum(1 for other in sequence.items if (o := _field(other, fields)) and o.value == value.value) != 1:
+            continue
+        at = "".join(f".{f}" if _PLAIN_FIELD.fullmatch(f) else f"['{_jp_quote(f)}']" for f in fields)
+        return f"[?(@{at} == '{_jp_quote(value.value)}')]"
+    return None
+
+
+def _image_of(mapping: Mapping, key: str) -> str | None:
+    """The image whose tag the value of `key` in `mapping` is, when the mapping names it: Helm's
+    `repository` (after `registry`), kustomize's `newName` or `name`, a chart's `image`."""
+
+    def text(name: str) -> str | None:
+        if name == key:
+            return None
+        node = _field(mapping, (name,))
+        return node.value if node is not None and node.value else None
+
+    repository = text("repository")
+    if repository is not None:
+        registry = text("registry")
+        return f"{registry.rstrip('/')}/{repository}" if registry else repository
+    if text("newName") is not None:
+        return text("newName")
+    if key in ("newTag", "digest") and text("name") is not None:
+        return text("name")
+    return text("image")
 
 
 def _jp_quote(name: str) -> str:

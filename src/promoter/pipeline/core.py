@@ -6,10 +6,11 @@ raises a `PromoterError`; the CLI renders and maps errors to exit codes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from promoter.errors import ExternalError, PromoterError, Refused, UsageError
+from promoter.errors import ConfigError, ExternalError, PromoterError, Refused, UsageError
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
 from promoter.model import (
@@ -35,6 +36,19 @@ TYPE_CHECKING = False  # typing is not imported at run time: a command's start-u
 if TYPE_CHECKING:
     from promoter.native.model import Model
     from promoter.upstream.mirror import Upstream
+
+
+class NotLocated(Refused):
+    """Targets that located no pinned value, one line each; `release_tags`: the lines about a
+    target that found release tags (`v1.0.0`), which promoter cannot pin yet."""
+
+    def __init__(self, lines: list[str], release_tags: set[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.release_tags = release_tags
+
+
+# what a release tag looks like: v1.0.0, 1.4.2, 2.1, v3.0.0-rc.1
+_RELEASE_TAG = re.compile(r"v?[0-9]+\.[0-9]+(?:\.[0-9]+)*(?:[-+][0-9A-Za-z.-]+)?")
 
 
 @record
@@ -81,6 +95,11 @@ def load_config(root: Path, workspace: Workspace, config_file: Path | None = Non
         model = native()
         if not model.empty:
             return config.native_only(str(path), root, model)
+    if config_file is None and not default.exists():
+        raise ConfigError(
+            f"no promotion.yaml in {root}: promoter init --component NAME --repo URL writes a first one "
+            "(or --config FILE)"
+        )
     return config.load(path, root, native)
 
 
@@ -124,6 +143,7 @@ def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetS
     for target in targets:
         ts = TargetScan(target)
         problems: list[str] = []
+        tags: set[str] = set()
         ts.files = repo.workspace.files_of(target)
         if not ts.files:
             problems.append(f"target '{target.name}': the glob {target.files} matches no file")
@@ -144,13 +164,23 @@ def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetS
             ts.tracking += tracking
             if not locations and not (tracking and isinstance(target.locator, SaasTargetLocator)):
                 # (a native target that tracks a branch, `ref: master`, is reported, not refused)
+                released = [t for t in tracking if _RELEASE_TAG.fullmatch(t.value)]
+                if released:  # said plainly: no hint that the value may be absent, it is there
+                    said = ", ".join(f"'{t.value}' (a release tag?) at {file}:{t.line}" for t in released)
+                    line = (
+                        f"{file}: target '{target.name}' ({target.locator.describe()}): promoter pins commits "
+                        f"(40-hex sha, {comp.short_length}-hex short sha, image digest); found {said}"
+                    )
+                    tags.add(line)
+                    problems.append(line)
+                    continue
                 fmt = "40-hex sha" if target.format == "sha" else f"{comp.short_length}-hex short sha"
                 seen = f"; found only {', '.join(repr(t.value) for t in tracking)}" if tracking else ""
                 problems.append(
                     f"{file}: target '{target.name}' ({target.locator.describe()}) located no pinned {fmt}{seen}"
                 )
         if problems and not target.optional:
-            raise Refused("\n".join(problems))
+            raise NotLocated(problems, tags)
         ts.warnings += [f"{p} (optional: skipped)" for p in problems]
         scans.append(ts)
     return scans

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         "blocked",
         "unverified",
         "image-missing",
+        "untrusted",
         "waiting-for-dependency",
         "error",
     ]
@@ -59,6 +60,11 @@ class Gate:
     reason: str
     until: datetime | None = None  # when it may change by itself (None: not by time)
     override: str | None = None  # the option that lifts it, when one does
+    unreachable: bool = False  # judged without an answer (a verify server down): no verdict on the candidate
+    # the rule, where it is finer than the action: `after` (an environment of `after:` has not run
+    # the candidate: no time alone lifts it), told apart from the time a soak takes (`soak`)
+    rule: str | None = None
+    before: str | None = None  # for the soak's gates: the environment of `after:` it waits on
 
     def message(self) -> str:
         lift = f"; pass {self.override} to promote anyway" if self.override else ""
@@ -130,7 +136,9 @@ class Policy:
             return None
         w = state.window
         which = f" ({w.kind} '{w.cron}' {w.timezone}, {durations.format(w.duration)})" if w else ""
-        opens = f"; it opens {stamp(state.until)}" if state.until else "; it opens within no year"
+        opens = (
+            f"; it opens {stamp(state.until)}" if state.until else f"; no opening within {windows.HORIZON.days} days"
+        )
         return Gate(
             "window", env, f"{env}: the promotion window is closed{which}{opens}", state.until, "--ignore-window"
         )
@@ -187,6 +195,8 @@ class Policy:
                         f"{_on(self.rev)} (nor a newer version since it ran it)",
                         None,
                         "--ignore-soak",
+                        rule="after",
+                        before=before,
                     )
                 )
                 continue
@@ -201,6 +211,8 @@ class Policy:
                         + (f"; {clamped}" if clamped else ""),
                         ready,
                         "--ignore-soak",
+                        rule="soak",
+                        before=before,
                     )
                 )
         return out
@@ -232,9 +244,11 @@ class Policy:
                 Gate(
                     "unverified",
                     env,
-                    f"{self.component.name}: {env}: {v.check.describe()} failed: {v.detail}",
+                    f"{self.component.name}: {env}: {v.check.describe()} "
+                    + (f"could not be reached: {v.detail}" if v.unreachable else f"failed: {v.detail}"),
                     None,
                     "--ignore-verify",
+                    unreachable=v.unreachable,
                 )
                 for v in verdicts
                 if not v.passed
@@ -284,7 +298,8 @@ def _descends(up: Upstream, old: str, new: str) -> bool:
 
 
 def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
-    """The holds in the config repository's holds file (none when it does not exist)."""
+    """The holds in the config repository's holds file (none when it does not exist), each naming
+    a component of `config` and environments of it (a ConfigError at the file's line if not)."""
     path = root / config.holds
     try:
         text = path.read_text(encoding="utf-8")
@@ -294,4 +309,4 @@ def load_holds(config: Config, root: Path) -> list[holds_file.Hold]:
         from promoter.errors import ConfigError
 
         raise ConfigError(f"cannot read the holds file: {exc}", config.holds) from None
-    return holds_file.parse(text, config.holds)
+    return holds_file.validate(holds_file.parse(text, config.holds), config, config.holds)

@@ -17,7 +17,7 @@ from html import escape
 from promoter import durations
 from promoter.insight.history import Change, Facts, History, Lag, Note, forms
 from promoter.render.document import document, dumps, version
-from promoter.render.table import fit
+from promoter.render.table import Cell, fit, fits
 from promoter.text import plural, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
@@ -38,6 +38,12 @@ def _values(values: tuple[str, ...], n: int) -> str:
 
 def _when(d: datetime) -> str:
     return d.strftime("%Y-%m-%d %H:%M %z")
+
+
+def _utc(d: datetime) -> str:
+    """`2026-01-02 09:05 UTC`: the text table's dates, each in the same offset whatever the
+    committer's clock said (the commits of one table come from many time zones)."""
+    return d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _lead(ch: Change) -> str:
@@ -93,21 +99,25 @@ def note_lines(notes: list[Note], verbose: bool = False) -> list[str]:
 def history_text(h: History, verbose: bool = False, width: int | None = None) -> str:
     n = h.component.short_length
     out = [_headline(h)]
-    rows = [["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]]
+    rows: list[list[str | Cell] | Cell] = [
+        ["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]
+    ]
     for ch in h.changes:
-        rows.append(
-            [
-                _when(ch.commit.date),
-                ch.commit.sha[:n],
-                ch.commit.author,
-                ",".join(ch.environments),
-                _change(ch, n),
-                _lead(ch),
-                _behind(ch),
-                ch.commit.subject,
-            ]
-        )
-    out += fit(rows, width, shrink=len(rows[0]) - 1)  # the subject gives way first; no row wraps
+        c = ch.commit
+        rows.append([_utc(c.date), c.sha[:n], c.author, ",".join(ch.environments), _change(ch, n), _lead(ch),
+                     _behind(ch), c.subject])  # fmt: skip
+    kinds: tuple[str, ...] = ("fixed", "fixed", "prose", "prose", "fixed", "fixed", "fixed", "prose")
+    floors = {}
+    if not fits(rows, width, kinds):  # narrow: dates in UTC, author and subject under each change
+        rows = [["DATE (UTC)", "COMMIT", "CHANGE", "LEAD", "BEHIND", "ENVIRONMENTS"], Cell("AUTHOR: SUBJECT")]
+        for ch in h.changes:
+            c = ch.commit
+            when = c.date.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+            rows.append([when, c.sha[:n], _change(ch, n), _lead(ch), _behind(ch), ",".join(ch.environments)])
+            rows.append(Cell(f"{c.author}: {c.subject}"))
+        kinds = ("fixed", "fixed", "fixed", "fixed", "fixed", "prose")
+        floors = {5: max((len(e) + 1 for ch in h.changes for e in ch.environments), default=1)}  # a name a line
+    out += fit(rows, width, kinds, floors=floors)  # old -> new whole; a subject wrapped, never cut
     weeks = h.weeks()
     if weeks:
         out.append("promotions per week:")
@@ -151,6 +161,8 @@ def _change_json(ch: Change, shas: dict[str, str]) -> dict[str, Any]:
         "files": ch.files,
         "rollback": ch.rollback,
         **_facts_json(single),
+        # what the trust gate verified when it was promoted (its Trusted-* trailers), or null
+        "trust": {k.removeprefix("Trusted-").lower(): v for k, v in ch.commit.trust} or None,
         "unresolved": ch.unresolved,
         "targets": [
             {

@@ -3,8 +3,9 @@ CI job can post to an issue or a wiki page)."""
 
 from __future__ import annotations
 
-from promoter.render.document import SCHEMA_VERSION, dumps
-from promoter.render.table import fit
+from promoter.render.document import SCHEMA_VERSION, dumps, version
+from promoter.render.status import shared_errors
+from promoter.render.table import fit, wrap
 from promoter.ship.reconcile import Reconciled
 from promoter.text import plural
 
@@ -22,12 +23,19 @@ def reconcile_text(r: Reconciled, width: int | None = None) -> str:
     verb = "" if r.pushed else " (dry run: nothing pushed)"
     for c in r.components:
         mr = f"merge request: {c.action}" + (f" {c.url}" if c.url else "") + (f" ({c.reason})" if c.reason else "")
-        out.append(f"{c.component}: {mr}")
+        out.append(f"{c.component}: {mr}")  # one line: a URL stays whole, clickable
+        shared = shared_errors(c.environments)
+        for reason in shared:  # one registry down for every environment: said once
+            lines = wrap(f"error: {reason}", None if width is None else width - 4)
+            out += ["  " + lines[0], *("    " + line for line in lines[1:])]
         rows = [["ENVIRONMENT", "ACTION", "UNTIL", "REASON"]]
-        rows += [[d.environment, d.action, _until(d), d.reason] for d in c.environments]
+        for d in c.environments:
+            reason = "as above" if d.action == "error" and d.reason in shared else d.reason
+            rows.append([d.environment, d.action, _until(d), reason])
         if len(rows) > 1:
-            out += fit(rows, width, shrink=3)
+            out += fit(rows, width, ("fixed", "fixed", "fixed", "prose"))  # a reason is wrapped, never cut
         out += [f"  closed {url}" for url in c.closed]
+        out += [f"  not closed {said}" for said in c.not_closed]
     counts: dict[str, int] = {}
     for c in r.components:
         counts[c.action] = counts.get(c.action, 0) + 1
@@ -54,14 +62,15 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                     "hash": c.hash,
                     "commit": c.commit,
                     "closed": c.closed,
+                    "not_closed": c.not_closed,
                 },
                 "environments": [
                     {
                         "environment": d.environment,
                         "action": d.action,
                         "reason": d.reason,
-                        "runs": [{"value": v, "sha": v if len(v) == 40 else None} for v in d.runs],
-                        "candidate": {"value": d.candidate, "sha": d.candidate} if d.candidate else None,
+                        "runs": [version(v, d.sha(v)) for v in d.runs],
+                        "candidate": version(d.candidate, d.candidate) if d.candidate else None,
                         "until": d.until.isoformat() if d.until else None,
                     }
                     for d in c.environments
@@ -86,6 +95,10 @@ def reconcile_markdown(r: Reconciled) -> str:
     lines.append("|---|---|---|---|---|---|")
     for c in r.components:
         mr = f"[{c.action}]({c.url})" if c.url else c.action
+        if c.action == "declined":  # a person's decision: said, so nobody wonders why nothing opens
+            mr += " (closed by a person; opens again when the promotion changes)"
+        elif c.action in ("error", "unknown", "wait"):  # what went wrong, what is not known, what it waits for
+            mr += f": {_md(c.reason)}"
         for i, d in enumerate(c.environments or []):
             lines.append(
                 f"| {_md(c.component) if i == 0 else ''} | {_md(d.environment)} | `{d.action}` | {_until(d)} | "

@@ -11,12 +11,25 @@ the merge request's description:
 - an open merge request (or, with push options, a remote branch) already holding exactly this
   promotion: nothing is pushed (`leave`);
 - one holding an older promotion: the branch is rebuilt and pushed with `--force-with-lease`
-  against the commit promoter pushed there, only when every commit on it is promoter's own
-  (`update`); its description is updated;
+  against the commit promoter pushed there (`update`); its description is updated;
 - none: the branch is pushed (the lease: it must not exist) and the merge request opened (`open`);
-- nothing to promote while one is open: it is closed with a comment (`close`); merge requests of
-  the component on other `promote/{component}-*` branches (opened by `promote --push`) are closed
-  as superseded, with a comment linking the new one.
+  before a merge request is opened, the forge is asked for the closed (not merged) ones of the
+  branch: one a person closed while it held this very promotion means they declined it
+  (`declined`: reported, exit 0; it opens again when the promotion changes);
+- nothing to promote while one is open: it is closed with a comment (`close`), its description's
+  hash marked as closed by promoter (so the same promotion coming back is no "declined");
+- merge requests of the component on other `promote/{component}-*` branches (opened by
+  `promote --push`) are closed as superseded, with a comment linking its own, by every run that
+  has one (left, updated or opened); a close that fails is said and found again by the next run.
+
+The remote's branch is promoter's only when every commit on it is (`commit.proven`: its content
+is what promoter built, the `Promoted-Hash:` trailer recomputed from its own change); anything
+else, a person's `git commit --amend` too, is refused and reported: never pushed over, never
+closed under them. An environment that could not be decided because of the network (upstream,
+registry, forge) or `--offline` leaves the merge request as it is this run; only a decision that
+there is nothing left to promote closes it. `--max-open` counts the open promotion merge
+requests (the API method) or the remote's `promote/*` branches (push options, which have no API
+to ask).
 
 One component's failure never stops the others. The exit code: 0 all done or nothing to do; 3
 some refused by a gate that needs a person (held, blocked); 4 some failed on the network.
@@ -38,10 +51,11 @@ from promoter.ship import commit as commits
 from promoter.ship.decisions import OFFLINE, Decision, decide
 from promoter.ship.forge import Forge, MergeRequest, OpenRequest
 from promoter.ship.session import Session, order
+from promoter.text import printable
 from promoter.upstream.git import Git
 
-MrAction = Literal["open", "update", "leave", "close", "none", "wait", "error"]
-HASH_TRAILER = "Promoted-Hash"
+MrAction = Literal["open", "update", "leave", "close", "none", "wait", "declined", "unknown", "error"]
+HASH_TRAILER = commits.HASH_TRAILER
 _HASH_IN_TEXT = re.compile(r"promoter-hash: ([0-9a-f]{64})")
 
 
@@ -56,6 +70,7 @@ class ComponentPlan:
     url: str | None = None  # the merge request, when known
     commit: str | None = None  # what was pushed
     closed: list[str] = field(default_factory=list)  # merge requests closed (superseded or stale)
+    not_closed: list[str] = field(default_factory=list)  # superseded ones a close failed for, and why
     error_kind: Literal["person", "network", "other"] | None = None
     plans: list[Plan] = field(default_factory=list, repr=False)
     changes: list[FileChange] = field(default_factory=list, repr=False)
@@ -113,11 +128,8 @@ def shard(comps: list[Component], index: int, count: int, all_comps: dict[str, C
 
 
 def content_hash(comp: Component, changes: list[FileChange]) -> str:
-    """What a promotion writes, summed up: equal hashes, equal edits."""
-    h = hashlib.sha256(comp.name.encode())
-    for ch in sorted(changes, key=lambda c: c.file):
-        h.update(b"\0" + ch.file.encode() + b"\0" + hashlib.sha256(ch.new_text.encode()).digest())
-    return h.hexdigest()
+    """What a promotion writes, summed up: equal hashes, equal edits (`commits.content_hash`)."""
+    return commits.content_hash(comp.name, {ch.file: ch.new_text.encode("utf-8") for ch in changes})
 
 
 def _merge(repo: core.Repo, comp: Component, plans: list[Plan]) -> list[FileChange]:
@@ -146,8 +158,8 @@ def _message(comp: Component, decisions: list[Decision], plans: list[Plan], dige
     envs = ", ".join(d.environment for d in decisions if d.action == "promote")
     newest = plans[-1].sha if plans else ""
     text = (
-        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-To: {newest}\n"
-        f"Promoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
+        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-From: {describe.promoted_from(plans)}\n"
+        f"Promoted-To: {newest}\nPromoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
     )
     return subject, text
 
@@ -168,6 +180,10 @@ def reconcile(
     max_open: int | None = None,
     shard_of: tuple[int, int] | None = None,
 ) -> Reconciled:
+    """Decide, per component, what its merge request needs, and with `push_to` (not `dry_run`)
+    do it. The decision is the same code whichever way it runs: without `push_to` it reads what
+    can be read without writing (the remote's branches, the forge's merge requests when a token
+    is set) and says what it could not read (`unknown`) instead of guessing."""
     repo = session.repo
     cfg = repo.config
     comps = order(cfg.components, names or list(cfg.components))
@@ -178,26 +194,40 @@ def reconcile(
     base = session.base_branch
     if push_to is not None and base is None:
         raise UsageError("reconcile --push needs a checked-out base branch (HEAD is detached)")
-    forge, open_requests, remote_tips = _remote_state(session, push_to) if push_to is not None else (None, [], {})
-    opened = sum(1 for r in open_requests if r.source_branch.startswith("promote/"))
+    remote = _remote_state(session, push_to or "origin", strict=push_to is not None)
+    forge = remote.forge
+    if forge is not None:
+        opened = sum(1 for r in remote.requests or () if r.source_branch.startswith("promote/"))
+    else:  # push options: no API to ask, every promotion branch on the remote counts
+        opened = len(remote.tips or ())
+    base_ref = f"refs/heads/{base}" if base is not None else "HEAD"
     out: list[ComponentPlan] = []
     for comp in comps:
         cp = ComponentPlan(comp.name, [], branch=cfg.merge_request.reconcile_branch.format(component=comp.name))
         out.append(cp)
         try:
             cp.environments = decide(session, comp)
+            mine = next((r for r in remote.requests or () if r.source_branch == cp.branch), None)
+            cp.url = mine.url if mine else None
+            if _undecided(cp, mine):
+                continue
             moving = [d for d in cp.environments if d.action == "promote"]
-            mine = next((r for r in open_requests if r.source_branch == cp.branch), None)
-            superseded = [r for r in open_requests if r.source_branch.startswith(f"promote/{comp.name}-")]
             if not moving:
-                if mine is not None:
-                    cp.action, cp.url = "close", mine.url
-                    cp.reason = "nothing to promote any more"
-                    if pushing and forge is not None:
-                        forge.close(mine.number, "promoter reconcile: nothing to promote any more; closing.")
-                        cp.closed.append(mine.url)
-                else:
+                if remote.requests is None and (remote.tips is None or cp.branch in remote.tips):
+                    raise _Unknown("close its merge request (nothing to promote any more) or do nothing")
+                if mine is None:
                     cp.action, cp.reason = "none", "nothing to promote"
+                    continue
+                if remote.tips is None:
+                    raise _Unknown("close its merge request (nothing to promote any more)")
+                tip = remote.tips.get(cp.branch)
+                if tip is not None:  # a person's commits on it are their work: not closed under them
+                    _proven_tip(git, remote.name, cp.branch, base_ref, tip)
+                cp.action, cp.reason = "close", "nothing to promote any more"
+                if pushing and forge is not None:
+                    closed = _HASH_IN_TEXT.sub(r"promoter-closed: \1", mine.description)
+                    forge.close(mine.number, "promoter reconcile: nothing to promote any more; closing.", closed)
+                    cp.closed.append(mine.url)
                 continue
             for d in moving:
                 targets = [t for t in comp.targets if t.environment == d.environment]
@@ -205,39 +235,64 @@ def reconcile(
                 digest = None
                 if comp.image is not None and any(t.format == "digest" for t in targets):
                     digest = session.digest(comp.image, comp.image_tag(d.candidate))
-                cp.plans.append(core.plan(repo, comp, d.candidate, targets, digest))
+                planned = core.plan(repo, comp, d.candidate, targets, digest)
+                planned.shas.update({v: s for v, s in zip(d.runs, d.shas) if s is not None and len(v) != 40})
+                cp.plans.append(planned)
             cp.changes = _merge(repo, comp, cp.plans)
             if not cp.changes:
                 cp.action, cp.reason = "none", "nothing to write"
                 continue
             cp.hash = content_hash(comp, cp.changes)
-            held_hash = _hash_of(git, mine.description if mine else None, remote_tips.get(cp.branch))
-            if held_hash == cp.hash and cp.branch in remote_tips:
-                cp.action, cp.url = "leave", mine.url if mine else None
-                cp.reason = "its merge request already holds exactly this promotion"
-                if forge is not None and mine is None:  # pushed by a run that died before opening it
-                    cp.action, cp.reason = "open", "pushed before, its merge request never opened: opened now"
-            elif cp.branch in remote_tips:
-                cp.action, cp.url = "update", mine.url if mine else None
-                cp.reason = "its merge request holds an older promotion: rebuilt and updated"
-            elif max_open is not None and opened >= max_open:
+            _ready(session, git, comp, cp)  # what --push refuses before writing anything
+            if remote.tips is None:
+                raise _Unknown("open, update or leave its merge request")
+            tip = remote.tips.get(cp.branch)
+            # what the remote's branch holds, proven promoter's own; a person's commits are refused
+            held = _proven_tip(git, remote.name, cp.branch, base_ref, tip) if tip else None
+            if remote.requests is None:
+                raise _Unknown("open, update or leave its merge request")
+            new_request = mine is None if forge is not None else tip is None
+            if new_request and max_open is not None and opened >= max_open:
                 cp.action, cp.reason = "wait", f"--max-open {max_open}: {opened} promotion merge requests are open"
                 continue
+            declined = _declined(forge, cp.branch, cp.hash) if new_request and forge is not None else None
+            if declined is not None:
+                cp.action, cp.url = "declined", declined.url
+                cp.reason = (
+                    f"a person closed its merge request {declined.url} for this very promotion; "
+                    "it opens again when the promotion changes"
+                )
+                continue
+            if held == cp.hash:
+                if forge is None or (mine is not None and _hash_in(mine.description) == cp.hash):
+                    cp.action = "leave"
+                    cp.reason = "its merge request already holds exactly this promotion"
+                elif mine is None:  # pushed by a run that died before opening it
+                    cp.action, cp.reason = "open", "pushed before, its merge request never opened: opened now"
+                else:  # pushed by a run that died before updating it
+                    cp.action, cp.reason = "update", "its branch holds this promotion, its description an older one"
+            elif tip is not None:
+                cp.action = "update"
+                cp.reason = "its merge request holds an older promotion: rebuilt and updated"
             else:
                 cp.action, cp.reason = "open", "a new merge request"
+            if remote.missing:  # nothing on a remote yet: a new one, once there is a remote to push to
+                cp.reason = f"a new one; {remote.missing}"
+            if new_request:
                 opened += 1
-            if not pushing or cp.action == "leave":
+            if not pushing:
                 continue
-            if held_hash == cp.hash and cp.branch in remote_tips:  # only the merge request is missing
-                assert forge is not None
-                cp.url = _open(session, comp, cp, forge, base or "main")
-                continue
-            _push(session, git, comp, cp, push_to or "origin", base or "main", remote_tips.get(cp.branch))
+            if held != cp.hash:
+                _push(session, git, comp, cp, remote.name, base or "main", tip)
             if forge is not None:
-                cp.url = _open(session, comp, cp, forge, base or "main")
-                for r in superseded:
-                    forge.close(r.number, f"Superseded by {cp.url} (promoter reconcile).")
-                    cp.closed.append(r.url)
+                if cp.action != "leave":
+                    cp.url = _open(session, comp, cp, forge, base or "main")
+                _close_superseded(
+                    forge, cp, [r for r in remote.requests if r.source_branch.startswith(f"promote/{comp.name}-")]
+                )
+        except _Unknown as exc:
+            cp.action = "unknown"
+            cp.reason = f"cannot tell whether --push would {exc}: {remote.unknown}"
         except PromoterError as exc:
             cp.action, cp.reason = "error", str(exc)
             cp.error_kind = (
@@ -246,58 +301,150 @@ def reconcile(
     return Reconciled(out, pushing, max_open)
 
 
-def _remote_state(session: Session, remote: str | None) -> tuple[Forge | None, list[OpenRequest], dict[str, str]]:
-    """The forge (API method), its open merge requests (one listing), and the tips of the
-    remote's `promote/*` branches (one ls-remote)."""
+class _Unknown(Exception):
+    """What --push would do for a component depends on what this run could not read (a preview
+    without a token, an unreachable remote): said, never guessed. Its text: what it might do."""
+
+
+def _ready(session: Session, git: Git, comp: Component, cp: ComponentPlan) -> None:
+    """Refused as `--push` would refuse before writing anything: files of the promotion with
+    uncommitted changes (the plan would carry them), an unsigned commit `merge_request.sign`
+    requires (git's `commit.gpgsign` not set)."""
+    dirty = git.run("status", "--porcelain", "--", *[c.file for c in cp.changes]).stdout.strip()
+    if dirty:
+        raise Refused(
+            f"uncommitted changes in files the promotion of {comp.name} writes; reconcile works on a clean tree"
+        )
+    if session.repo.config.merge_request.sign:
+        sign = git.run("config", "--type=bool", "--get", "commit.gpgsign", check=False).stdout.strip()
+        if sign != "true":
+            raise Refused(
+                "merge_request.sign is true, but promotion commits would not be signed: set git's commit.gpgsign "
+                "(and gpg.format / user.signingkey) for this repository or the CI job"
+            )
+
+
+def _undecided(cp: ComponentPlan, mine: OpenRequest | None) -> bool:
+    """Whether an environment could not be decided in a way that leaves the merge request alone
+    this run (reported, True): the network (upstream, registry, forge) or --offline, whatever
+    the others decided, since a rebuild would drop that environment's part; any other failure
+    when no environment moves, since "nothing to promote" is not known then."""
+    failed = [d for d in cp.environments if d.action == "error"]
+    transient = [d for d in failed if d.exit_code in (4, OFFLINE)]
+    if not transient and (not failed or any(d.action == "promote" for d in cp.environments)):
+        return False
+    which = ", ".join(d.environment for d in transient or failed)
+    cp.action = "leave" if mine is not None else "none"
+    cp.reason = f"{which} could not be decided (see {'its' if len(transient or failed) == 1 else 'their'} error)"
+    cp.reason += ": its merge request is left as it is" if mine is not None else ": nothing done"
+    return True
+
+
+def _hash_in(description: str) -> str | None:
+    m = _HASH_IN_TEXT.search(description)
+    return m.group(1) if m else None
+
+
+def _declined(forge: Forge, branch: str, digest: str) -> OpenRequest | None:
+    """A merge request of `branch` a person closed (not merged) while it held this very promotion."""
+    return next((r for r in forge.closed_requests(branch) if _hash_in(r.description) == digest), None)
+
+
+def _close_superseded(forge: Forge, cp: ComponentPlan, superseded: list[OpenRequest]) -> None:
+    """Close the component's other promotion merge requests (from `promote --push`), each with a
+    comment linking this one. One that fails is said and left open: the next run finds it again."""
+    for r in superseded:
+        try:
+            forge.close(r.number, f"Superseded by {cp.url} (promoter reconcile).")
+        except ExternalError as exc:
+            cp.not_closed.append(f"{r.url}: {exc} (tried again next run)")
+            cp.error_kind = cp.error_kind or "network"
+        else:
+            cp.closed.append(r.url)
+
+
+@record
+class _Remote:
+    """What the remote and its forge hold, as read by this run: `tips` the remote's `promote/*`
+    branches, `requests` the forge's open merge requests (the API method; `[]` with push
+    options, which have no API); None when it could not be read, `unknown` saying why (a
+    preview goes on, --push would fail); `missing` when there is no such remote at all."""
+
+    name: str
+    tips: dict[str, str] | None
+    forge: Forge | None = None
+    requests: list[OpenRequest] | None = field(default_factory=list)
+    unknown: str = ""
+    missing: str = ""
+
+
+def _remote_state(session: Session, remote: str, strict: bool) -> _Remote:
+    """The tips of the remote's `promote/*` branches (one ls-remote), the forge (API method) and
+    its open merge requests (one listing). `strict` (with --push): what cannot be read is an
+    error; else (a preview) it is said, and what depends on it is `unknown`."""
     git = Git(session.repo.root)
-    assert remote is not None
+    api = session.repo.config.merge_request.method == "api"
+    if not strict and session.options.offline:
+        return _Remote(remote, None, None, None, unknown="--offline reads neither the remote nor the forge")
+    if not strict and not git.ok("remote", "get-url", "--", remote):
+        # no remote at all: no branch, no merge request anywhere yet
+        return _Remote(remote, {}, missing=f"no remote '{remote}' yet")
     proc = git.run("ls-remote", "--", remote, "refs/heads/promote/*", check=False)
     if proc.returncode != 0:
-        raise ExternalError(f"git ls-remote {remote}: {proc.stderr.strip() or 'failed'}")
+        said = f"git ls-remote {remote}: {proc.stderr.strip() or 'failed'}"
+        if strict:
+            raise ExternalError(said)
+        return _Remote(remote, None, None, None, unknown=said)
     tips = {}
     for line in proc.stdout.splitlines():
         sha, _, ref = line.partition("\t")
         tips[ref.removeprefix("refs/heads/")] = sha
-    mr_cfg = session.repo.config.merge_request
-    if mr_cfg.method != "api":
-        return None, [], tips
+    if not api:
+        return _Remote(remote, tips)
     from promoter.ship.forge import forge_for, forge_kind
 
-    url = commits.remote_url(git, remote)
-    forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
-    return forge, forge.open_requests(), tips
+    mr_cfg = session.repo.config.merge_request
+    try:
+        url = commits.remote_url(git, remote)
+        forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
+        return _Remote(remote, tips, forge, forge.open_requests())
+    except (UsageError, ExternalError) as exc:  # no token, a host not known to be a forge, the forge down
+        if strict:
+            raise
+        return _Remote(remote, tips, None, None, unknown=str(exc))
 
 
-def _hash_of(git: Git, description: str | None, tip: str | None) -> str | None:
-    """The content hash an open merge request or a remote branch holds."""
-    if description:
-        m = _HASH_IN_TEXT.search(description)
-        if m:
-            return m.group(1)
-    if tip:
-        proc = git.run("log", "-1", f"--format=%(trailers:key={HASH_TRAILER},valueonly)", tip, "--", check=False)
-        value = proc.stdout.strip()
-        if proc.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}", value):
-            return value
-    return None
+def _proven_tip(git: Git, remote: str, branch: str, base: str, tip: str) -> str | None:
+    """The content hash of the promotion the remote's `branch` (at `tip`) holds, when every commit
+    on it is promoter's own (`commits.proven`: its content is what promoter built); None when it
+    holds none (merged). Refused when a commit on it is not promoter's: a person's work (an amend
+    too) is never pushed over or closed under them."""
+    if not git.ok("cat-file", "-e", f"{tip}^{{commit}}"):
+        fetched = git.run(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            remote,
+            f"+refs/heads/{branch}:refs/promoter/{remote}/{branch}",
+            check=False,
+        )
+        if fetched.returncode != 0:
+            raise ExternalError(f"git fetch {branch} from {remote}: {fetched.stderr.strip() or 'failed'}")
+    foreign, own = commits.proven(git, base, tip)
+    if foreign:
+        listed = "; ".join(f"{s[:12]} {printable(subject)}" for s, subject in foreign[:5])
+        raise Refused(
+            f"{remote}'s {branch} holds commits that are not promoter's ({listed}); left as it is: merge or close "
+            f"its merge request, or delete the branch, and the next run takes it up again"
+        )
+    return own.get(tip)
 
 
 def _push(
     session: Session, git: Git, comp: Component, cp: ComponentPlan, remote: str, base: str, tip: str | None
 ) -> None:
     """Commit the promotion on top of the base branch and push it, leased against `tip` (the
-    commit the remote's branch had; none: it must not exist)."""
-    if tip is not None:  # an update: only over promoter's own commits
-        git.run("fetch", "--quiet", remote, f"+refs/heads/{cp.branch}:refs/promoter/{remote}/{cp.branch}")
-        foreign = commits.own_commits(git, f"refs/heads/{base}", tip)
-        if foreign:
-            listed = "; ".join(f"{s[:12]} {subject}" for s, subject in foreign[:5])
-            raise Refused(f"{remote}'s {cp.branch} holds commits that are not promoter's ({listed}); not updated")
-    dirty = git.run("status", "--porcelain", "--", *[c.file for c in cp.changes]).stdout.strip()
-    if dirty:
-        raise Refused(
-            f"uncommitted changes in files the promotion of {comp.name} writes; reconcile works on a clean tree"
-        )
+    commit the remote's branch had, proven promoter's own before; none: it must not exist)."""
     start = git.out("rev-parse", f"refs/heads/{base}")
     subject, text = _message(comp, cp.environments, cp.plans, cp.hash or "")
     local = f"refs/promoter/reconcile/{os.getpid()}/{cp.branch}"  # this run's own, whoever else runs

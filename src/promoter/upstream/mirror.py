@@ -28,6 +28,10 @@ from promoter.urls import is_url, redact
 _HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")
 
 
+class Unreachable(ExternalError):
+    """The upstream cannot be read: its path does not exist, or git cannot clone or fetch it."""
+
+
 # transports git may use for an upstream (remote helpers such as ext:: and fd:: run commands)
 SCHEMES = ("https", "http", "ssh", "git", "file", "git+ssh", "ssh+git")
 
@@ -76,7 +80,7 @@ class Upstream:
         if not is_url(fetch):
             path = Path(fetch).expanduser()
             if not path.exists():
-                raise ExternalError(f"{self.component.name}: upstream {fetch} does not exist")
+                raise Unreachable(f"{self.component.name}: upstream {fetch} does not exist")
             return str(path.resolve())
         if fetch.startswith("-") or ("://" in fetch and fetch.split("://", 1)[0].lower() not in SCHEMES):
             raise UsageError(f"{self.component.name}: refusing the git transport of {redact(fetch)}")
@@ -101,7 +105,7 @@ class Upstream:
             Git(tmp).run("config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*")
             os.replace(tmp, self.path)
         except GitError as exc:
-            raise ExternalError(f"{self.component.name}: cannot clone {redact(self.component.fetch)}: {exc}") from None
+            raise Unreachable(f"{self.component.name}: cannot clone {redact(self.component.fetch)}: {exc}") from None
         except OSError as exc:
             if not (self.path / "HEAD").exists():  # not just another run that cloned it first
                 raise ExternalError(
@@ -119,7 +123,7 @@ class Upstream:
         try:
             self.git.run("fetch", "--quiet", "--prune", "--tags", "--force", "origin")
         except GitError as exc:
-            raise ExternalError(f"{self.component.name}: cannot fetch {redact(self.component.fetch)}: {exc}") from None
+            raise Unreachable(f"{self.component.name}: cannot fetch {redact(self.component.fetch)}: {exc}") from None
         self._fetched = True
 
     def _has_commit(self, sha: str) -> bool:
@@ -143,7 +147,7 @@ class Upstream:
             self._say(f"asking {redact(self.component.fetch)} where {branch} is")
             remote = self.git.run("ls-remote", "--", "origin", f"refs/heads/{branch}", check=False)
             if remote.returncode != 0:
-                raise ExternalError(f"{self.component.name}: upstream {redact(self.component.fetch)} is unreachable")
+                raise Unreachable(f"{self.component.name}: upstream {redact(self.component.fetch)} is unreachable")
             sha = remote.stdout.split("\t", 1)[0].strip()
             if not sha:
                 raise Refused(f"{self.component.name}: upstream has no branch '{branch}'")

@@ -61,7 +61,8 @@ class Opened:
 
 @record(frozen=True)
 class OpenRequest:
-    """An open merge request of this repository (from one of its own branches)."""
+    """A merge request of this repository (from one of its own branches): an open one, or one
+    closed without being merged (`closed_requests`)."""
 
     number: int
     url: str
@@ -82,8 +83,14 @@ class Forge(Protocol):
         """Every open merge request from a branch of this repository (one listing, paged)."""
         ...
 
-    def close(self, number: int, comment: str) -> None:
-        """Close merge request `number`, saying why in a comment."""
+    def closed_requests(self, source_branch: str) -> list[OpenRequest]:
+        """The merge requests from `source_branch` of this repository that were closed without
+        being merged (one request, the newest 100)."""
+        ...
+
+    def close(self, number: int, comment: str, description: str | None = None) -> None:
+        """Close merge request `number`, saying why in a comment (and its description replaced by
+        `description`, when given, in the same request that closes it)."""
         ...
 
 

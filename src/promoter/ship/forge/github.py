@@ -1,7 +1,8 @@
 """GitHub pull requests through the REST API, over `promoter.http`.
 
 Endpoints (GitHub REST docs, API version 2022-11-28):
-`GET /repos/{o}/{r}/pulls?head={o}:{branch}&state=open`, `POST /repos/{o}/{r}/pulls`,
+`GET /repos/{o}/{r}/pulls?head={o}:{branch}&state=open` (and `state=closed`: those closed without
+a `merged_at`), `POST /repos/{o}/{r}/pulls`,
 `PATCH /repos/{o}/{r}/pulls/{n}`, `POST /repos/{o}/{r}/issues/{n}/labels`,
 `POST /repos/{o}/{r}/pulls/{n}/requested_reviewers`.
 
@@ -167,10 +168,38 @@ class GitHub:
                 break
         return out
 
-    def close(self, number: int, comment: str) -> None:
+    def closed_requests(self, source_branch: str) -> list[OpenRequest]:
+        """Pull requests from `source_branch` of this very repository that were closed without
+        being merged (`state: closed` and no `merged_at`), the newest 100; each checked here."""
+        repo = f"/repos/{quote(self.owner, safe='')}/{quote(self.repo, safe='')}"
+        query = {"head": f"{self.owner}:{source_branch}", "state": "closed", "per_page": "100"}
+        pulls = self._call("GET", f"{repo}/pulls", query=query)
+        if not isinstance(pulls, list):
+            raise ExternalError("GitHub answered the pull request list with something else than a list")
+        full_name = f"{self.owner}/{self.repo}".lower()
+        out: list[OpenRequest] = []
+        for item in pulls:
+            pull = _object(item, "GET pulls")
+            head: dict[str, Any] = pull["head"] if isinstance(pull.get("head"), dict) else {}
+            head_repo = head.get("repo")
+            name = head_repo.get("full_name") if isinstance(head_repo, dict) else None
+            url, body = pull.get("html_url"), pull.get("body")
+            if (
+                pull.get("state") == "closed"
+                and pull.get("merged_at") is None
+                and head.get("ref") == source_branch
+                and isinstance(name, str)
+                and name.lower() == full_name
+                and isinstance(url, str)
+            ):
+                out.append(OpenRequest(_number(pull), url, source_branch, body if isinstance(body, str) else ""))
+        return out
+
+    def close(self, number: int, comment: str, description: str | None = None) -> None:
         repo = f"/repos/{quote(self.owner, safe='')}/{quote(self.repo, safe='')}"
         self._call("POST", f"{repo}/issues/{number}/comments", body={"body": comment})
-        self._call("PATCH", f"{repo}/pulls/{number}", body={"state": "closed"})
+        body = {"state": "closed"} if description is None else {"state": "closed", "body": description}
+        self._call("PATCH", f"{repo}/pulls/{number}", body=body)
 
     def _find(self, repo: str, branch: str) -> dict[str, Any] | None:
         """The open pull request from `branch` of this very repository; the list's `head` filter

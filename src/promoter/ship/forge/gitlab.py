@@ -1,7 +1,8 @@
 """GitLab merge requests through the REST API v4, over `promoter.http` (as github.py is).
 
 Requests made (GitLab REST docs): `GET /projects/:url-encoded-path` (the project),
-`GET /users?username=` (one per reviewer), `GET /projects/:id/merge_requests?state=opened&source_branch=`,
+`GET /users?username=` (one per reviewer), `GET /projects/:id/merge_requests?state=opened&source_branch=`
+(and `state=closed` for the closed ones of a branch),
 then `PUT /projects/:id/merge_requests/:iid` (title, description, `add_labels`, reviewer_ids) or
 `POST /projects/:id/merge_requests` (source and target branch, title, description, labels,
 reviewer_ids, remove_source_branch).
@@ -177,12 +178,43 @@ class GitLab:
                 break
         return out
 
-    def close(self, number: int, comment: str) -> None:
+    def closed_requests(self, source_branch: str) -> list[OpenRequest]:
+        """Merge requests from `source_branch` of this very project that were closed without being
+        merged (GitLab's `closed` state; `merged` is another), the newest 100; each checked here."""
+        pid = self._project_id()
+        what = "list closed merge requests"
+        found = self._call(
+            "GET",
+            f"/projects/{pid}/merge_requests",
+            what,
+            query={"state": "closed", "source_branch": source_branch, "per_page": "100"},
+        )
+        if not isinstance(found, list):
+            raise ExternalError(f"GitLab {what}: answered {_kind(found)} where a list was expected")
+        out: list[OpenRequest] = []
+        for item in found:
+            mr = _object(item, what)
+            url, body = mr.get("web_url"), mr.get("description")
+            if (
+                mr.get("state") == "closed"
+                and mr.get("source_branch") == source_branch
+                and mr.get("source_project_id") == pid
+                and isinstance(url, str)
+            ):
+                out.append(
+                    OpenRequest(
+                        _int(mr.get("iid"), what, "iid"), url, source_branch, body if isinstance(body, str) else ""
+                    )
+                )
+        return out
+
+    def close(self, number: int, comment: str, description: str | None = None) -> None:
         pid = self._project_id()
         self._call(
             "POST", f"/projects/{pid}/merge_requests/{number}/notes", f"comment on !{number}", body={"body": comment}
         )
-        self._call("PUT", f"/projects/{pid}/merge_requests/{number}", f"close !{number}", body={"state_event": "close"})
+        body = {"state_event": "close"} if description is None else {"state_event": "close", "description": description}
+        self._call("PUT", f"/projects/{pid}/merge_requests/{number}", f"close !{number}", body=body)
 
     def _find(self, pid: int, branch: str) -> dict[str, Any] | None:
         """The open merge request from `branch` of this very project; the list's filter is the
