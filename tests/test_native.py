@@ -43,9 +43,9 @@ NEW_FIRST = (
 )
 
 
-def _status(run: Run, repo: Path, *more: str) -> dict[str, Any]:
-    code, out, err = run("-C", repo, "--offline", "status", "-o", "json", *more)
-    assert code == 0, err
+def _status(run: Run, repo: Path, *more: str, code: int = 0) -> dict[str, Any]:
+    got, out, err = run("-C", repo, "--offline", "status", "-o", "json", *more)
+    assert got == code, err
     doc: dict[str, Any] = json.loads(out)
     assert common(doc) == []
     return doc
@@ -277,9 +277,13 @@ def test_check_finds_what_the_model_cannot_resolve(tmp_path: Path, run: Run) -> 
         f"{SAAS}:53: tools-shop: target 'saas-shop/tools/shop-stage' (saas target tools: "
         "/services/shop/namespaces/shop-stage.yml) located no pinned 40-hex sha\n" in out
     )  # a target without a ref
-    # the rest still stands: status shows the target, in no environment it can tell
-    targets = _targets(_status(run, repo))
+    # the rest still stands: status shows the target, in no environment it can tell (exit 3: the
+    # target without a ref is an ERROR row)
+    doc = _status(run, repo, code=3)
+    targets = _targets(doc)
     assert targets[("acme-shop", "saas-shop/shop/gone")]["environment"] == "unresolved"
+    errors = [(c["component"], e["target"]) for c in doc["components"] for v in c["environments"] for e in v["errors"]]
+    assert errors == [("tools-shop", "saas-shop/tools/shop-stage")]
 
 
 def test_a_url_promoter_would_not_fetch_is_no_component(tmp_path: Path, run: Run) -> None:
@@ -479,7 +483,8 @@ def test_no_promotion_yaml_and_no_saas_file_is_the_usual_error(tmp_path: Path, r
     code, _, err = run("-C", repo, "--offline", "status")
     assert (code, err) == (
         2,
-        f"promoter: error: {repo / 'promotion.yaml'}: no such file (create it, or point --config at one)\n",
+        f"promoter: error: no promotion.yaml in {repo}: promoter init --component NAME --repo URL writes a first "
+        "one (or --config FILE)\n",
     )
 
 
@@ -576,7 +581,7 @@ def test_a_ref_written_twice_is_refused_at_its_line_and_the_other_targets_stand(
     code, out, err = run("-C", repo, "check")
     assert code == 3
     assert f"{SAAS}:53: tools-shop: {SAAS}:56: target 'saas-shop/tools/shop-stage': key 'ref' appears twice" in out
-    targets = _targets(_status(run, repo))
+    targets = _targets(_status(run, repo, code=3))  # (exit 3: that target is an ERROR row)
     assert targets[("acme-shop", "saas-shop/shop/shop@west")]["values"] == [{"value": SHA1, "sha": SHA1}]
     code, _, err = run("-C", repo, "promote", "tools-shop", NEW, "--offline", "--yes")
     assert code == 3 and "key 'ref' appears twice" in err
