@@ -343,6 +343,8 @@ class NativeProblem:
     message: str
     url: str | None = None  # the resource template's url, when one is concerned
     note: bool = False  # promoter's limit rather than the file's fault (a selector it cannot read)
+    kind: str | None = None  # check's kind, when not native-unresolved (native-unsupported for a note)
+    hint: str | None = None  # what to do, when not the kind's usual hint
 
 
 @record(frozen=True)

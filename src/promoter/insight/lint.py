@@ -101,7 +101,9 @@ def _model_problems(repo: core.Repo, components: list[Component]) -> list[Proble
     the resource template concerned (when one is)."""
     from promoter.locate.saas import repo_key
 
-    wanted = {repo_key(c.repo): c.name for c in components}
+    wanted: dict[str, str] = {}
+    for c in components:  # components of one repository (a monorepo): the first one defined
+        wanted.setdefault(repo_key(c.repo), c.name)
     everyone = len(components) == len(repo.config.components)
     out = []
     for p in repo.config.problems:
@@ -113,11 +115,14 @@ def _model_problems(repo: core.Repo, components: list[Component]) -> list[Proble
                 p.file,
                 p.line,
                 f"{name}: {p.message}" if name else p.message,
-                "promoter reads namespace[?(@.field == 'value')] (==, !=, =~, joined by &) and namespace[*]"
-                if p.note
-                else "fix the file (app-interface's validator would refuse it too); until then this target "
-                "deploys to no environment promoter can judge",
-                "native-unresolved" if not p.note else "native-unsupported",
+                p.hint
+                or (
+                    "promoter reads namespace[?(@.field == 'value')] (==, !=, =~, joined by &) and namespace[*]"
+                    if p.note
+                    else "fix the file (app-interface's validator would refuse it too); until then this target "
+                    "deploys to no environment promoter can judge"
+                ),
+                p.kind or ("native-unresolved" if not p.note else "native-unsupported"),
                 name or "(saas files)",
                 note=p.note,
             )

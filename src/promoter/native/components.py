@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from promoter.locate.saas import repo_key
-from promoter.model import Component, SaasLocator, Target
+from promoter.model import Component, NativeProblem, SaasLocator, Target
 from promoter.native.model import UNRESOLVED, Item, Model
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -130,33 +130,62 @@ def grouped(model: Model) -> dict[str, list[Item]]:
 
 def components(model: Model) -> dict[str, Component]:
     """The whole config of a repository without promotion.yaml: every component, by name."""
-    return merge({}, model)
+    return merge({}, model)[0]
 
 
-def merge(configured: dict[str, Component], model: Model) -> dict[str, Component]:
-    """promotion.yaml's components (`configured`) and the native ones merged by url."""
+def merge(configured: dict[str, Component], model: Model) -> tuple[dict[str, Component], list[NativeProblem]]:
+    """promotion.yaml's components (`configured`) and the native ones merged by url; and the
+    model's problems that still concern promoter. A saas target a promotion.yaml target covers is
+    that target's (its environment is promotion.yaml's): what is wrong with its namespace is not
+    said. One that several promotion.yaml components of its url share (a monorepo: app and worker
+    built from one repository) and none covers is given to none of them: a note says so."""
     from promoter.pipeline.workspace import glob_regex
+    from promoter.records import replace
 
     groups = grouped(model)
-    by_key = {repo_key(c.repo): c for c in configured.values()}
+    by_key: dict[str, list[Component]] = {}
+    for c in configured.values():
+        by_key.setdefault(repo_key(c.repo), []).append(c)
     out = dict(configured)
-    for key, comp in by_key.items():
-        items = groups.get(key)
-        if not items:
+    settled: set[tuple[str, int]] = set()  # (file, line) of the saas targets promotion.yaml decides
+    notes: list[NativeProblem] = []
+    for key, comps in by_key.items():
+        extra = []
+        for item in groups.get(key, ()):
+            if any(_covers(t, item, glob_regex) for c in comps for t in c.targets):
+                settled.add((item.file, item.native.line))
+            else:
+                extra.append(item)
+        if not extra:
             continue
-        extra = [i for i in items if not any(_covers(t, i, glob_regex) for t in comp.targets)]
-        if extra:
-            added = targets(extra, (t.name for t in comp.targets))
-            from promoter.records import replace
-
-            out[comp.name] = replace(comp, targets=comp.targets + tuple(added))
+        if len(comps) > 1:
+            named = " and ".join(", ".join(c.name for c in comps).rsplit(", ", 1))
+            for item in extra:
+                settled.add((item.file, item.native.line))
+                notes.append(
+                    NativeProblem(
+                        item.file,
+                        item.native.line,
+                        f"target of '{item.native.resource_template}' is promoted by no component: {named} are built "
+                        f"from {repo_key(item.url)}, and no target of theirs names it",
+                        item.url,
+                        note=True,
+                        kind="native-unassigned",
+                        hint=f"give the component it deploys a target for it (file: {item.file}, "
+                        f"saas: {{resource_template: {item.native.resource_template}}})",
+                    )
+                )
+            continue
+        comp = comps[0]
+        added = targets(extra, (t.name for t in comp.targets))
+        out[comp.name] = replace(comp, targets=comp.targets + tuple(added))
     fresh = {k: v for k, v in groups.items() if k not in by_key}
-    named = names(fresh, configured)
-    for key in sorted(fresh, key=lambda k: named[k]):
+    named_by_key = names(fresh, configured)
+    for key in sorted(fresh, key=lambda k: named_by_key[k]):
         items = fresh[key]
         made = targets(items)
-        out[named[key]] = Component(
-            named[key],
+        out[named_by_key[key]] = Component(
+            named_by_key[key],
             items[0].url.strip(),
             items[0].url.strip(),
             None,
@@ -164,4 +193,4 @@ def merge(configured: dict[str, Component], model: Model) -> dict[str, Component
             tuple(made),
             made[0].line,
         )
-    return out
+    return out, [p for p in model.problems if (p.file, p.line) not in settled] + notes

@@ -232,8 +232,8 @@ def _parse(
     if model is not None:  # the saas files' components, merged by url (promotion.yaml's win)
         from promoter.native.components import merge as merged
 
-        components = merged(components, model)
-        origin, problems = "merged", tuple(model.problems)
+        components, said = merged(components, model)
+        origin, problems = "merged", tuple(said)
     for comp in components.values():
         for dep in comp.depends_on:
             if dep not in components or dep == comp.name:
