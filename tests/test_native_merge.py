@@ -5,6 +5,7 @@ covers a saas target: what native merging adds, and what it says."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import yaml
 
 from tests import gitops_fixture as g
-from tests.conftest import RunResult, git
+from tests.conftest import RunResult, git, make_repo
 
 Run = Callable[..., RunResult]
 
@@ -100,3 +101,56 @@ def test_a_saas_target_no_component_of_a_monorepo_covers_goes_to_none_with_a_not
         native[0]["hint"]
         == f"give the component it deploys a target for it (file: {g.SAAS}, saas: {{resource_template: app}})"
     )
+
+
+# ------------------------------------------------------------------ the cost for a repository without saas files
+
+_NO_SAAS = {
+    "promotion.yaml": (
+        "version: 1\ncomponents:\n  c:\n    repo: https://github.com/example/c\n    targets:\n"
+        "      - {name: env, environment: production, file: .env, env: TAG}\n"
+    ),
+    ".env": f"export TAG={'1' * 7}\n",
+}
+
+
+def _what_status_runs(tmp_path: Path, repo: Path) -> tuple[list[str], bool]:
+    """`status --offline` in a fresh interpreter, git run through a wrapper that logs its
+    arguments: (the git commands run, whether the native model's module was imported)."""
+    import shutil
+    import subprocess
+    import sys
+
+    real = shutil.which("git")
+    assert real is not None
+    bin_dir, log = tmp_path / "bin", tmp_path / "git.log"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "git").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    log.write_text("")
+    code = (
+        "import sys\n"
+        "from promoter.cli import main\n"
+        f"status = main(['-C', {str(repo)!r}, '--offline', 'status'])\n"
+        "print(status, 'promoter.native.model' in sys.modules)\n"
+    )
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr
+    status, imported = proc.stdout.splitlines()[-1].split()
+    assert status == "0", proc.stdout
+    return log.read_text().splitlines(), imported == "True"
+
+
+def test_a_promotion_yaml_without_a_data_tree_costs_native_one_stat(tmp_path: Path) -> None:
+    """Native merging is the default: with no data/ directory there is no saas file, and it is
+    known without a git grep or the native model's imports."""
+    repo = make_repo(tmp_path / "r", _NO_SAAS)
+    ran, imported = _what_status_runs(tmp_path, repo)
+    assert not any(" grep " in f" {line} " for line in ran), ran
+    assert not imported
+    # with a data/ tree (no saas file in it) the saas files are looked for: the wrapper sees it
+    other = make_repo(tmp_path / "d", {**_NO_SAAS, "data/services/x.yml": "name: x\n"})
+    ran, imported = _what_status_runs(tmp_path, other)
+    assert any(" grep " in f" {line} " for line in ran), ran
+    assert imported

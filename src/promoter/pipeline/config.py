@@ -153,9 +153,10 @@ class _Reader:
         return norm
 
 
-def load(config_path: Path, root: Path, native: Callable[[], Model] | None = None) -> Config:
+def load(config_path: Path, root: Path, native: Callable[[], Model | None] | None = None) -> Config:
     """Read and validate `config_path`; target paths are relative to `root`. `native` gives the
-    app-interface native model of the repository, merged in unless the file says `native: false`."""
+    app-interface native model of the repository (None when it cannot have one: no data/ tree),
+    merged in unless the file says `native: false`."""
     shown = str(config_path)
     try:
         raw = config_path.read_bytes()
@@ -171,7 +172,7 @@ def load_text(
     shown: str,
     root: Path,
     read: Callable[[str], bytes | None] | None = None,
-    native: Callable[[], Model] | None = None,
+    native: Callable[[], Model | None] | None = None,
 ) -> Config:
     """Validate a promotion.yaml read elsewhere (`check --base` reads it at a git revision):
     `shown` names it in errors (`main:promotion.yaml`), target paths are relative to `root` and
@@ -202,7 +203,7 @@ def _parse(
     doc: Node,
     root: str,
     read: Callable[[str], bytes | None] | None = None,
-    native: Callable[[], Model] | None = None,
+    native: Callable[[], Model | None] | None = None,
 ) -> Config:
     top = r.mapping(doc, "top level", TOP_KEYS)
     if "version" not in top:

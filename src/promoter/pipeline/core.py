@@ -83,7 +83,11 @@ def load_config(root: Path, workspace: Workspace, config_file: Path | None = Non
     files under data/ (unless it says `native: false`); without promotion.yaml, the native model
     alone when there are saas files."""
 
-    def native() -> Model:
+    def native() -> Model | None:
+        # the one cheap check: no data/ directory, no saas file (nor git grep, nor the model's imports)
+        data = root / "data"  # (promoter.native.source.DATA)
+        if not data.is_dir() or data.is_symlink():
+            return None
         from promoter.native.model import build
         from promoter.native.source import WorkTree
 
@@ -93,7 +97,7 @@ def load_config(root: Path, workspace: Workspace, config_file: Path | None = Non
     path = config_file or default
     if not path.exists() and not path.is_symlink() and path.absolute() == default.absolute():
         model = native()
-        if not model.empty:
+        if model is not None and not model.empty:
             return config.native_only(str(path), root, model)
     if config_file is None and not default.exists():
         raise ConfigError(
