@@ -79,7 +79,8 @@ def test_sorting_is_a_total_order_of_precedence(texts: list[str]) -> None:
 
 def test_the_specs_own_example_of_precedence() -> None:
     chain = (
-        "1.0.0-alpha < 1.0.0-alpha.1 < 1.0.0-alpha.beta < 1.0.0-beta < 1.0.0-beta.2 < 1.0.0-beta.11 < 1.0.0-rc.1 < 1.0.0"
+        "1.0.0-alpha < 1.0.0-alpha.1 < 1.0.0-alpha.beta < 1.0.0-beta < 1.0.0-beta.2 < 1.0.0-beta.11"
+        " < 1.0.0-rc.1 < 1.0.0"
     )
     texts = chain.split(" < ")
     vs = [parse(t) for t in texts]

@@ -237,8 +237,10 @@ class TagPattern:
             except regex.error as exc:
                 raise ValueError(f"is not a regex: {exc}") from None
             return
-        if self.text.count("{semver}") != 1 or "{" in self.text.replace("{semver}", "") or "}" in self.text.replace(
-            "{semver}", ""
+        if (
+            self.text.count("{semver}") != 1
+            or "{" in self.text.replace("{semver}", "")
+            or "}" in self.text.replace("{semver}", "")
         ):
             raise ValueError("needs exactly one {semver} (such as v{semver}), or a regex with a group (?P<version>...)")
         self._prefix, _, self._suffix = self.text.partition("{semver}")
