@@ -44,16 +44,16 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
         from promoter.locate import saas
 
         return saas.find(
-            text, roots, component.repo, loc.resource_template, lambda v: component.pinned(v, target.format)
+            text, roots, component.repo, loc.resource_template, lambda v: component.pins(target, v)
         )
     if isinstance(loc, KeyLocator):
         from promoter.locate import key
 
-        return key.find(text, roots, loc.name, lambda v: component.pinned(v, target.format))
+        return key.find(text, roots, loc.name, lambda v: component.pins(target, v))
     assert isinstance(loc, PathLocator)
     from promoter.locate import path
 
-    return path.find(text, roots, loc.expr, lambda v: component.pinned(v, target.format))
+    return path.find(text, roots, loc.expr, lambda v: component.pins(target, v))
 
 
 def classify(
@@ -62,7 +62,7 @@ def classify(
     locations: list[Location] = []
     tracking: list[Tracking] = []
     for f in found:
-        if component.pinned(f.value, target.format):
+        if component.pins(target, f.value):
             column = f.start - (text.rfind("\n", 0, f.start) + 1) + 1
             locations.append(Location(target, file, f.line, column, f.start, f.end, f.value, f.plain_yaml))
         else:

@@ -217,7 +217,7 @@ def _places(text: str, file: str, comp: Component, target: Target, roots: list[N
             file,
             f.line,
             f.value,
-            comp.pinned(f.value, target.format),
+            comp.pins(target, f.value),
             (file, *path_of(f.start)) if path_of is not None else (file, "#", rank),
         )
         for rank, f in enumerate(found)

@@ -55,6 +55,8 @@ def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
         # full sha another target pins, when one does
         if value in new_values:
             return version(value, p.sha)
+        if value in p.resolved:
+            return version(value, p.resolved[value])
         return version(value, next((f for f in full if f.startswith(value)), None))
 
     new_values = {tc.new_value for tc in p.targets}
@@ -63,7 +65,7 @@ def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
         "plan",
         {
             "component": p.component.name,
-            "new": version(p.sha),
+            "new": version(p.release.tag, p.sha) if p.release is not None else version(p.sha),
             "changed": not p.empty,
             "targets": [
                 {
@@ -103,7 +105,7 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
     """What `promote` did for one component, a line each: written, committed (on which branch, and
     that the working tree is on it, when it still is: `current`), pushed, opened."""
     p = result.prepared.plan
-    comp, new = p.component, p.component.short(p.sha)
+    comp, new = p.component, p.release.tag if p.release is not None else p.component.short(p.sha)
     if result.state == "unchanged":
         if result.reason:
             return f"{comp.name}: nothing to promote: {result.reason}\n"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from promoter.errors import PromoterError, Refused
-from promoter.model import Component, Target
+from promoter.model import Component, Release, Target
 from promoter.pipeline import core
 from promoter.policy.rules import Action, Gate
 from promoter.records import field, record, replace
@@ -35,6 +35,7 @@ class Decision:
     skipped: tuple[str, ...] = field(default=())  # newer commits passed over, and why
     exit_code: int = 0  # for an "error": the exit code of what failed (4: the network, 3: a refusal)
     warnings: tuple[str, ...] = field(default=())  # what judging it found wrong (a commit dated in the future)
+    release: Release | None = None  # the release tag `candidate` is promoted as (format: tag targets)
 
 
 def environments(comp: Component, config_envs: dict[str, tuple[str, ...]]) -> list[str]:
@@ -73,36 +74,49 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
     up = session.upstream(comp)
     head = up.head()
     current = [f for f in (up.find(v) for v in runs if not v.startswith("sha256:")) if f is not None]
+    versions = [v for v in (comp.release_version(r) for r in runs) if v is not None] if comp.released else []
     skipped: list[str] = []
     first: Gate | None = None
-    for sha in up.first_parents(head, session.options.lookback):
-        if current and all(up.is_ancestor(sha, c) for c in current):
+    candidates = session.candidates(comp, head)
+    for sha, release in candidates:
+        shown = release.tag if release is not None else comp.short(sha)
+        lower = release is not None and bool(versions) and all(release.semver <= v for v in versions)
+        if lower or (current and all(up.is_ancestor(sha, c) for c in current)):
             # what it runs already, or older: nothing to do (never moved back by itself)
             if first is None:
-                return Decision(
-                    comp.name, env, runs, "up-to-date", f"runs {comp.short(current[0])}", skipped=tuple(skipped)
-                )
+                said = ", ".join(runs) if comp.released and versions else comp.short(current[0])
+                return Decision(comp.name, env, runs, "up-to-date", f"runs {said}", skipped=tuple(skipped))
             break
-        gate = _first_gate(session, comp, env, targets, sha)
+        gate = _first_gate(session, comp, env, targets, sha, release)
         if gate is None:
+            to = f"{release.tag} ({comp.short(sha)})" if release is not None else comp.short(sha)
             return Decision(
-                comp.name, env, runs, "promote", f"to {comp.short(sha)}", candidate=sha, skipped=tuple(skipped)
+                comp.name, env, runs, "promote", f"to {to}", candidate=sha, skipped=tuple(skipped), release=release
             )
         if gate.unreachable:  # a verify server down: no verdict on any candidate, an error of the network
             return Decision(comp.name, env, runs, "error", gate.reason, skipped=tuple(skipped), exit_code=4)
         first = first or gate
-        skipped.append(f"{comp.short(sha)}: {gate.reason}")
+        skipped.append(f"{shown}: {gate.reason}")
         if gate.action in ("window", "held"):
             break  # stops every candidate alike
-    assert first is not None
+    if first is None:  # release tags: no release on the branch within the constraint
+        from promoter.ship.session import no_releases
+
+        return Decision(comp.name, env, runs, "error", f"{comp.name}: {no_releases(up)}", exit_code=3)
     return Decision(comp.name, env, runs, first.action, first.reason, until=first.until, skipped=tuple(skipped))
 
 
-def _first_gate(session: Session, comp: Component, env: str, targets: list[Target], sha: str) -> Gate | None:
-    """The first gate that stops `sha` from entering `env` now, None when none does."""
+def _first_gate(
+    session: Session, comp: Component, env: str, targets: list[Target], sha: str, release: Release | None = None
+) -> Gate | None:
+    """The first gate that stops `sha` (released as `release`) from entering `env` now, None
+    when none does."""
     from promoter.policy import gates
 
     policy = session.policy(comp)
+    moved = session.moved(comp, release) if release is not None else None
+    if moved is not None:
+        return Gate("blocked", env, moved)
     found = policy.gates(targets, sha, verify=False)
     if found:
         return found[0]
@@ -112,9 +126,10 @@ def _first_gate(session: Session, comp: Component, env: str, targets: list[Targe
         ready = datetime.fromtimestamp(up.commit_time(sha) + comp.min_age, UTC)
         return Gate("soaking", env, fresh, ready)
     if comp.image is not None:  # a registry that fails stops this environment's search: an error (exit 4)
-        digest = session.digest(comp.image, comp.image_tag(sha))
+        tag = comp.image_tag(sha, release)
+        digest = session.digest(comp.image, tag)
         if digest is None:
-            return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{comp.image_tag(sha)} yet")
+            return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{tag} yet")
     verified = policy.verify_all(targets, sha)
     if verified:
         return verified[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from promoter.model import Plan
+from promoter.model import Plan, version_key
 from promoter.text import one_line, printable
 from promoter.urls import without_credentials
 
@@ -43,15 +43,26 @@ def plan_summary(p: Plan) -> list[str]:
 
 
 def _from(plan: Plan) -> tuple[str, str]:
-    """(shown old version, Promoted-From value) of the targets the plan changes."""
+    """(shown old version, Promoted-From value) of the targets the plan changes: the old
+    versions as full shas (a release tag's commit, when known)."""
     comp = plan.component
     olds = list(
         dict.fromkeys(v for tc in plan.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:"))
     )
-    shorts = list(dict.fromkeys(v[: comp.short_length] for v in olds))
-    longest = sorted(olds, key=len, reverse=True)
+    if plan.release is not None:  # the release tags shown, their commits in the trailer
+        tags = [v for v in olds if comp.release_version(v) is not None]
+        olds = tags or olds
+    shorts = list(dict.fromkeys(version_key(v, comp.short_length) for v in olds))
+    longest = sorted(
+        (plan.resolved.get(v, v) if comp.release_version(v) is not None else v for v in olds), key=len, reverse=True
+    )
     shown = shorts[0] if len(shorts) == 1 else "several versions"
     return shown, ", ".join(dict.fromkeys(longest)) or "-"
+
+
+def shown_version(plan: Plan) -> str:
+    """The version a plan promotes to, as people read it: its release tag, or its short sha."""
+    return plan.release.tag if plan.release is not None else plan.component.short(plan.sha)
 
 
 def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tuple[str, str]:
@@ -59,9 +70,9 @@ def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tup
     comp = plan.component
     shown, promoted_from = _from(plan)
     subject = (
-        f"promote {comp.name} from several versions to {comp.short(plan.sha)}"
+        f"promote {comp.name} from several versions to {shown_version(plan)}"
         if shown == "several versions"
-        else f"promote {comp.name} {shown} to {comp.short(plan.sha)}"
+        else f"promote {comp.name} {shown} to {shown_version(plan)}"
     )
     changed = list(dict.fromkeys(tc.target.environment for tc in plan.targets if tc.changed))
     envs = ", ".join(changed)
@@ -73,9 +84,15 @@ def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tup
         parts.append(changelog.rstrip("\n"))
     parts.append(
         f"Promoted-Component: {comp.name}\nPromoted-From: {promoted_from}\n"
-        f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}"
+        f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}" + tag_trailer(plan)
     )
     return printable(subject), printable("\n\n".join(parts) + "\n")
+
+
+def tag_trailer(plan: Plan) -> str:
+    """`\nPromoted-Tag: v1.5.0 <full sha>` for a plan that promotes a release tag (what a later
+    run tells a moved tag by), else nothing."""
+    return f"\nPromoted-Tag: {plan.release.tag} {plan.release.sha}" if plan.release is not None else ""
 
 
 def changelog_summary(cl: Changelog, short: int = 7) -> str:
@@ -158,8 +175,10 @@ def merge_request_description(p: Plan, changelog: Changelog | None) -> str:
     """Markdown for the merge request: targets old -> new, the changelog, who to tell, reminders."""
     comp = p.component
     web = without_credentials(comp.repo).rstrip("/")
+    tag = f"`{p.release.tag}` " if p.release is not None else ""
+    commit = f"[`{comp.short(p.sha)}`]({web}/commit/{p.sha})"
     lines = [
-        f"Promotes **{comp.name}** to [`{comp.short(p.sha)}`]({web}/commit/{p.sha}).",
+        f"Promotes **{comp.name}** to {tag + '(' + commit + ')' if tag else commit}.",
         "",
         "| environment | target | file | old | new |",
         "|---|---|---|---|---|",
@@ -176,5 +195,6 @@ def merge_request_description(p: Plan, changelog: Changelog | None) -> str:
     lines.append("Before merging:")
     lines.extend(SOP_REMINDERS)
     lines.append("")
-    lines.append(f"_Opened by promoter. Trailers: Promoted-Component: {comp.name}, Promoted-To: {p.sha}._")
+    tagged = f", Promoted-Tag: {p.release.tag}" if p.release is not None else ""
+    lines.append(f"_Opened by promoter. Trailers: Promoted-Component: {comp.name}, Promoted-To: {p.sha}{tagged}._")
     return printable("\n".join(lines) + "\n")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from promoter.errors import ExternalError, Refused, UsageError
-from promoter.model import Component, Plan, Target, TargetScan
+from promoter.model import Component, Plan, Release, Target, TargetScan, version_key
 from promoter.pipeline import apply, core
 from promoter.records import field, record
 from promoter.ship import commit as commits
@@ -125,6 +125,7 @@ class Session:
         self._unreachable: dict[str, ExternalError] = {}  # image -> why its registry could not be reached
         self._base_branch: str | bool | None = False  # False: not asked yet
         self._deploy: DeployRef | None = None
+        self._promoted_tags: dict[str, dict[str, str]] = {}
 
     @property
     def base_branch(self) -> str | None:
@@ -219,12 +220,42 @@ class Session:
     def targets(self, comp: Component) -> list[Target]:
         return core.select(comp, self.options.envs, self.options.targets)
 
+    def promoted_tags(self, comp: Component) -> dict[str, str]:
+        """The release tags the config repository's promotions of `comp` pinned, each with the
+        commit it named then (read once)."""
+        if comp.name not in self._promoted_tags:
+            from promoter.insight.history import promoted_tags
+
+            self._promoted_tags[comp.name] = promoted_tags(self.repo.root, comp.name)
+        return self._promoted_tags[comp.name]
+
+    def moved(self, comp: Component, release: Release) -> str | None:
+        """Why `release`'s tag is known to have moved (`gates.moved`), None when it is not."""
+        from promoter.policy import gates
+
+        return gates.moved(self.upstream(comp), release, self.promoted_tags(comp))
+
+    def candidates(self, comp: Component, head: str | None = None) -> list[tuple[str, Release | None]]:
+        """What a component may move to, newest first, at most `Options.lookback`: the first-parent
+        commits of its branch; for a component pinned by release tags, its releases on the branch
+        within its constraint, highest version first."""
+        up = self.upstream(comp)
+        head = head or up.head()
+        if comp.released:
+            return [(r.sha, r) for r in up.release_candidates(head)[: self.options.lookback]]
+        return [(sha, None) for sha in up.first_parents(head, self.options.lookback)]
+
     def runs(self, comp: Component, env: str) -> str:
-        """The version environment `env` runs (a full sha when the upstream or the file knows it);
-        refused when its targets disagree or pin nothing."""
+        """The version environment `env` runs (a full sha when the upstream or the file knows it;
+        a release tag when its targets pin one); refused when its targets disagree or pin nothing."""
         scans = core.scan(self.repo, comp, core.select(comp, envs=[env]))
+        if comp.released and not self.options.offline:
+            tags = {v for ts in scans if ts.target.format == "tag" for v in ts.values}
+            found = {r.tag for r in (self.upstream(comp).release_of(v) for v in tags) if r is not None}
+            if len(found) == 1 and len(tags) == 1:
+                return found.pop()
         values = [v for ts in scans if ts.target.format != "digest" for v in ts.values]
-        versions = {v[: comp.short_length] for v in values}
+        versions = {version_key(v, comp.short_length) for v in values}
         if len(versions) != 1:
             listed = ", ".join(sorted(versions)) or "nothing"
             raise Refused(
@@ -269,13 +300,21 @@ class Session:
         up = self.upstream(comp)
         notes: list[str] = []
         digest: str | None = None
+        release: Release | None = None
         if rev is None:
-            sha, digest, notes = self._choose(comp, targets, promoted_with)
+            sha, digest, notes, release = self._choose(comp, targets, promoted_with)
         else:
-            sha = up.resolve(rev)
+            if comp.released:
+                release = gates.release_for(up, rev)
+                moved = self.moved(comp, release)
+                if moved is not None:
+                    raise Refused(moved)
+                sha = release.sha
+            else:
+                sha = up.resolve(rev)
             _refuse(policy.gates(targets, sha), policy.warnings(t.environment for t in targets))
             if comp.image is not None:
-                digest = gates.image(comp, sha, self.registry(), opts.wait)
+                digest = gates.image(comp, sha, self.registry(), opts.wait, release)
         scans = core.scan(self.repo, comp, targets)
         notes += gates.candidate(
             up,
@@ -285,7 +324,11 @@ class Session:
             allow_unmerged=opts.allow_unmerged,
             read=self.repo.workspace.read,
             now=policy.now.timestamp(),
+            release=release,
         )
+        resolved = {v: full for v in gates.deployed(scans) if (full := up.find(v)) is not None}
+        if comp.released:
+            notes += self._moved_runs(comp, scans) + _odd_tags(up)
         if opts.ignore_deps:
             if comp.depends_on:
                 notes.append(f"dependency check skipped (--ignore-deps): {', '.join(comp.depends_on)}")
@@ -299,16 +342,32 @@ class Session:
                 lambda dep: core.scan(self.repo, dep, dep.targets),
                 promoted_with,
             )
-        plan = core.plan(self.repo, comp, sha, targets, digest, scans)
+        plan = core.plan(self.repo, comp, sha, targets, digest, scans, release)
+        plan.resolved = resolved
         plan.warnings += policy.warnings(t.environment for t in targets)
         return Prepared(plan, notes, self.changelog(comp, sha, scans))
 
+    def _moved_runs(self, comp: Component, scans: list[TargetScan]) -> list[str]:
+        """A note for each release tag that runs and is known to have moved: what runs may be
+        the commit it named before."""
+        from promoter.policy import gates
+
+        up = self.upstream(comp)
+        notes = []
+        for value, names in gates.deployed(scans).items():
+            release = up.release_of(value)
+            why = self.moved(comp, release) if release is not None else None
+            if why is not None:
+                notes.append(f"{value}, which {', '.join(names)} run: {why.partition(': ')[2]}")
+        return notes
+
     def _choose(
         self, comp: Component, targets: list[Target], promoted_with: Iterable[str]
-    ) -> tuple[str, str | None, list[str]]:
-        """The newest commit of the branch that passes every gate of its own (blocked, min_age,
-        soak, image, verify, dependencies): (sha, its image digest, notes on the newer ones
-        skipped and why). A hold or a closed window stops every candidate alike: refused at once."""
+    ) -> tuple[str, str | None, list[str], Release | None]:
+        """The newest commit of the branch (for release tags, the highest release on it) that
+        passes every gate of its own (blocked, min_age, soak, image, verify, dependencies; a
+        moved tag): (sha, its image digest, notes on the newer ones skipped and why, its release).
+        A hold or a closed window stops every candidate alike: refused at once."""
         from promoter.errors import PromoterError
         from promoter.policy import gates
 
@@ -318,16 +377,19 @@ class Session:
         _refuse(held)
         notes: list[str] = []
         newest: list[str] = []
-        candidates = up.first_parents(up.head(), self.options.lookback)
-        for sha in candidates:
-            reasons = [g.reason for g in policy.gates(targets, sha, verify=False)]
+        candidates = self.candidates(comp)
+        if not candidates and comp.released:
+            raise Refused(f"{comp.name}: {no_releases(up)}")
+        for sha, release in candidates:
+            moved = self.moved(comp, release) if release is not None else None
+            reasons = [moved] if moved else [g.reason for g in policy.gates(targets, sha, verify=False)]
             fresh = gates.too_fresh(up, sha, policy.now.timestamp()) if not reasons else None
             reasons += [fresh] if fresh else []
             digest: str | None = None
             if not reasons and comp.image is not None:
-                digest = self.digest(comp.image, comp.image_tag(sha))
+                digest = self.digest(comp.image, comp.image_tag(sha, release))
                 if digest is None:
-                    reasons.append(f"no image {comp.image}:{comp.image_tag(sha)} yet")
+                    reasons.append(f"no image {comp.image}:{comp.image_tag(sha, release)} yet")
             if not reasons:
                 verified = policy.verify_all(targets, sha)
                 down = [g for g in verified if g.unreachable]
@@ -343,14 +405,16 @@ class Session:
                 except PromoterError as exc:
                     reasons.append(str(exc))
             if not reasons:
-                return sha, digest, notes
+                return sha, digest, notes, release
             newest = newest or reasons
-            notes.append(f"skipped {comp.short(sha)}: {'; '.join(reasons)}")
+            notes.append(f"skipped {release.tag if release else comp.short(sha)}: {'; '.join(reasons)}")
         said = "".join(f"\nwarning: {w}" for w in policy.warnings(t.environment for t in targets))
-        raise Refused(
-            f"{comp.name}: none of the last {len(candidates)} commits of {up.branch()} may be promoted now; "
-            f"the newest: {'; '.join(newest)}{said}"
+        which = (
+            f"the highest {len(candidates)} releases on {up.branch()}"
+            if comp.released
+            else f"the last {len(candidates)} commits of {up.branch()}"
         )
+        raise Refused(f"{comp.name}: none of {which} may be promoted now; the newest: {'; '.join(newest)}{said}")
 
     def changelog(
         self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
@@ -409,7 +473,7 @@ class Session:
             self._own_branch(git, push_to or "", branch, tip)
             git.run("reset", "--quiet", "--keep", tip)
             self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
-            again = self.prepare(comp, sha)
+            again = self.prepare(comp, prepared.plan.release.tag if prepared.plan.release else sha)
             if again.plan.empty:
                 return None
             core.apply_plan(self.repo, again.plan)
@@ -636,9 +700,36 @@ class Session:
             plan = prepared.plan
             exc.args = (
                 f"{exc}\nthe promotion is committed as {made.sha[:12]} on branch {made.branch}{here}; "
-                f"to finish, run: promoter promote {plan.component.name} {plan.sha} --push {push_to}",
+                f"to finish, run: promoter promote {plan.component.name} "
+                f"{plan.release.tag if plan.release else plan.sha} --push {push_to}",
             )
             raise
+
+
+def _odd_tags(up: Upstream) -> list[str]:
+    """Notes on the upstream's tags that are no releases: not semantic versions, or one version
+    that two tags name with different commits."""
+    odd, twice = up.not_semver(), up.ambiguous()
+    notes = []
+    if odd:
+        more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
+        notes.append(f"tags that name no semantic version are not releases: {', '.join(odd[:5])}{more}")
+    for version, tags in sorted(twice.items()):
+        notes.append(f"{' and '.join(tags)} name {version} with different commits: neither is a release")
+    return notes
+
+
+def no_releases(up: Upstream) -> str:
+    """Why a component pinned by release tags has no candidate: what its tags are."""
+    comp = up.component
+    releases = up.releases()
+    odd = up.not_semver()
+    said = f"; tags that name no semantic version are not releases: {', '.join(odd[:5])}" if odd else ""
+    if not releases:
+        return f"its upstream has no release tag (v1.2.3 or 1.2.3){said}"
+    within = f" within the constraint '{comp.constraint}'" if comp.constraint else ""
+    pre = "" if comp.allow_prerelease else " (pre-releases only with allow_prerelease: true)"
+    return f"no release on {up.branch()}{within}{pre}; the highest release: {releases[0].tag}{said}"
 
 
 def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
