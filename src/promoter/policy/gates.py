@@ -42,12 +42,15 @@ def candidate(
     now: float | None = None,
     read: Callable[[str], str] | None = None,
     release: Release | None = None,
+    ran: dict[str, str] | None = None,
 ) -> list[str]:
     """Refuse a candidate that is off the branch, older than what runs, or too fresh; and refuse
     a target that pins commits of the upstream and values that are none (it located another
     component's pins too: promoting would rewrite them). `read` gives a file's text, for the
     `path:` that selects only the component's pin. A `release` is older than a release tag that
-    runs when its version is lower, or its commit is in the history of that tag's."""
+    runs when its version is lower, or its commit is in the history of that tag's. `ran` gives the
+    commit a deployed value names when it is not what the upstream says now (a moved tag: the
+    commit it named when it was promoted)."""
     comp = up.component
     short = release.tag if release is not None else comp.short(sha)
     notes: list[str] = []
@@ -60,7 +63,7 @@ def candidate(
                 "pass --allow-unmerged to promote it anyway"
             )
         notes.append(f"{short} is not on {branch} (--allow-unmerged)")
-    known = {value: up.find(value) for value in deployed(scans)}
+    known = {value: (ran or {}).get(value) or up.find(value) for value in deployed(scans)}
     _foreign_pins(comp, scans, known, read)
     running: dict[str, list[str]] = {}  # full sha -> the targets running it
     for value, names in deployed(scans).items():

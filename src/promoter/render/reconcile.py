@@ -70,7 +70,9 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                         "action": d.action,
                         "reason": d.reason,
                         "runs": [{"value": v, "sha": v if len(v) == 40 else None} for v in d.runs],
-                        "candidate": {"value": d.candidate, "sha": d.candidate} if d.candidate else None,
+                        "candidate": {"value": d.release.tag if d.release else d.candidate, "sha": d.candidate}
+                        if d.candidate
+                        else None,
                         "until": d.until.isoformat() if d.until else None,
                     }
                     for d in c.environments

@@ -52,11 +52,16 @@ def _from(plan: Plan) -> tuple[str, str]:
     if plan.release is not None:  # the release tags shown, their commits in the trailer
         tags = [v for v in olds if comp.release_version(v) is not None]
         olds = tags or olds
-    shorts = list(dict.fromkeys(version_key(v, comp.short_length) for v in olds))
+
+    def key(value: str) -> str:  # one version: a sha and its short prefix, `v1.4.2` and `1.4.2`
+        release = comp.release_version(value) if plan.release is not None else None
+        return str(release) if release is not None else version_key(value, comp.short_length)
+
+    shorts = {key(v): v if plan.release is not None else key(v) for v in reversed(olds)}
     longest = sorted(
         (plan.resolved.get(v, v) if comp.release_version(v) is not None else v for v in olds), key=len, reverse=True
     )
-    shown = shorts[0] if len(shorts) == 1 else "several versions"
+    shown = next(iter(shorts.values())) if len(shorts) == 1 else "several versions"
     return shown, ", ".join(dict.fromkeys(longest)) or "-"
 
 
@@ -99,7 +104,7 @@ def changelog_summary(cl: Changelog, short: int = 7) -> str:
     """A few lines for a commit message: how many commits, by whom, where to compare."""
     if not cl.commits:
         return "no new commits\n"
-    lines = [f"{commits_word(cl.count)} from {cl.base[:short]} to {cl.head[:short]}"]
+    lines = [f"{commits_word(cl.count)} from {cl.named('base', short)} to {cl.named('head', short)}"]
     names = [f"{who.person.name} ({len(who.commits)})" for who in cl.contributors]
     if names:
         lines.append("by " + ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else ""))
@@ -119,6 +124,11 @@ def _md_sha(cl: Changelog, sha: str, short: int) -> str:
     return f"[`{sha[:short]}`]({pages}{sha})" if pages else f"`{sha[:short]}`"
 
 
+def _md_named(cl: Changelog, sha: str, tag: str | None, short: int) -> str:
+    """A version in markdown: `v1.4.2` ([`10ac8b5`](…)) for a release tag, else the linked short sha."""
+    return f"`{tag}` ({_md_sha(cl, sha, short)})" if tag else _md_sha(cl, sha, short)
+
+
 def _commit_pages(cl: Changelog) -> str | None:
     """`https://host/repo/commit/` (GitHub) or `https://host/repo/-/commit/` (GitLab), from the compare URL."""
     if cl.compare_url is None:
@@ -134,7 +144,8 @@ def changelog_markdown(cl: Changelog, short: int = 7) -> str:
     if not cl.commits:
         return "no new commits\n"
     lines = [
-        f"**{commits_word(cl.count)}** from {_md_sha(cl, cl.base, short)} to {_md_sha(cl, cl.head, short)}"
+        f"**{commits_word(cl.count)}** from {_md_named(cl, cl.base, cl.base_tag, short)} to "
+        f"{_md_named(cl, cl.head, cl.head_tag, short)}"
         + (f" ([compare]({cl.compare_url}))" if cl.compare_url else ""),
         "",
         "| commit | date | author | subject |",

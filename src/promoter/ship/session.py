@@ -316,6 +316,7 @@ class Session:
             if comp.image is not None:
                 digest = gates.image(comp, sha, self.registry(), opts.wait, release)
         scans = core.scan(self.repo, comp, targets)
+        ran = self._ran(comp, scans) if comp.released else {}
         notes += gates.candidate(
             up,
             sha,
@@ -325,8 +326,9 @@ class Session:
             read=self.repo.workspace.read,
             now=policy.now.timestamp(),
             release=release,
+            ran=ran,
         )
-        resolved = {v: full for v in gates.deployed(scans) if (full := up.find(v)) is not None}
+        resolved = {v: full for v in gates.deployed(scans) if (full := ran.get(v) or up.find(v)) is not None}
         if comp.released:
             notes += self._moved_runs(comp, scans) + _odd_tags(up)
         if opts.ignore_deps:
@@ -345,7 +347,21 @@ class Session:
         plan = core.plan(self.repo, comp, sha, targets, digest, scans, release)
         plan.resolved = resolved
         plan.warnings += policy.warnings(t.environment for t in targets)
-        return Prepared(plan, notes, self.changelog(comp, sha, scans))
+        return Prepared(plan, notes, self.changelog(comp, sha, scans, release=release))
+
+    def _ran(self, comp: Component, scans: list[TargetScan]) -> dict[str, str]:
+        """The release tags that run and name another commit now than when they were promoted
+        (moved): each with the commit it named then, which is what runs."""
+        from promoter.policy import gates
+
+        up, promoted = self.upstream(comp), self.promoted_tags(comp)
+        out = {}
+        for value in gates.deployed(scans):
+            release = up.release_of(value)
+            then = promoted.get(release.tag) if release is not None else None
+            if release is not None and then is not None and then != release.sha:
+                out[value] = then
+        return out
 
     def _moved_runs(self, comp: Component, scans: list[TargetScan]) -> list[str]:
         """A note for each release tag that runs and is known to have moved: what runs may be
@@ -417,9 +433,17 @@ class Session:
         raise Refused(f"{comp.name}: none of {which} may be promoted now; the newest: {'; '.join(newest)}{said}")
 
     def changelog(
-        self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
+        self,
+        comp: Component,
+        sha: str,
+        scans: list[TargetScan],
+        base: str | None = None,
+        release: Release | None = None,
+        base_release: Release | None = None,
     ) -> Changelog | None:
-        """The commits from what the selected targets run (the oldest of them) to `sha`."""
+        """The commits from what the selected targets run (the oldest of them) to `sha`; for a
+        component pinned by release tags, named by their tags (`release`, `base_release`, else
+        the release tags that run)."""
         from promoter.policy import gates
         from promoter.upstream.changelog import DEFAULT_BOTS, build
 
@@ -429,8 +453,32 @@ class Session:
             if not runs:
                 return None
             base = min(runs, key=lambda r: (sum(not up.is_ancestor(r, o) for o in runs), up.commit_time(r)))
+            if comp.released and base_release is None:
+                tags = [r for r in (up.release_of(v) for v in gates.deployed(scans)) if r is not None]
+                base_release = next((r for r in tags if r.sha == base), None)
         cfg = self.repo.config
-        return build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
+        log = build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
+        log.base_tag = base_release.tag if base_release is not None else None
+        log.head_tag = release.tag if release is not None else None
+        return log
+
+    def version(self, comp: Component, rev: str | None) -> tuple[str, Release | None]:
+        """The commit REV names, and for a component pinned by release tags its release (`REV`
+        a release or a commit with one; None: the highest release on the branch within the
+        constraint; a moved tag is refused)."""
+        from promoter.policy import gates
+
+        up = self.upstream(comp)
+        if not comp.released:
+            return up.resolve(rev), None
+        if rev is None:
+            candidates = up.release_candidates()
+            if not candidates:
+                raise Refused(f"{comp.name}: {no_releases(up)}")
+            release = candidates[0]
+        else:
+            release = gates.release_for(up, rev)
+        return release.sha, release
 
     # -- shipping -----------------------------------------------------------------------------
     def commit(self, prepared: Prepared, branch: str, base: str | None) -> commits.BranchCommit:
