@@ -335,3 +335,17 @@ def test_a_tag_pattern_and_release_keys_need_format_tag(tmp_path: Path, run: Run
     )
     code, out, err = run("-C", repo, "status")
     assert code == 2 and "tag_pattern 'v{version}' needs exactly one {semver}" in err, err
+
+
+def test_rollback_goes_back_to_the_release_that_ran_before(tmp_path: Path, run: Run) -> None:
+    up, repo, shas = t.build(tmp_path)
+    code, out, err = run("-C", repo, "promote", "app", "--yes", "--commit")
+    assert code == 0, err
+    code, out, err = run("-C", repo, "rollback", "app", "--reason", "broken", "--env", "staging", "--commit")
+    assert code == 0, err
+    assert (repo / t.ARGO).read_text() == t.files("1.4.2")[t.ARGO]
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("rollback app v1.10.0 to v1.4.2 in staging\n")
+    assert f"Promoted-To: {shas[1]}\nPromoted-Tag: v1.4.2 {shas[1]}\n" in message
+    code, out, err = run("-C", repo, "rollback", "app", "--reason", "again", "--env", "staging", "--to", "v1.4.2")
+    assert code == 3 and err == "promoter: error: app: staging already runs v1.4.2; nothing to roll back\n"

@@ -78,8 +78,8 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
             tags = scans.release_tags if isinstance(scans, core.NotLocated) else set()
             for message in str(scans).splitlines():
                 hint = (
-                    f"promoter promotes commits, not release tags (not yet): pin the commit the tag names "
-                    f"(its 40-hex sha) there, or take target '{target.name}' out"
+                    f"a release tag: give target '{target.name}' 'format: tag' (and a 'tag_pattern' such as "
+                    "'{semver}' when its tags are not written v1.2.3), so that it pins release tags"
                     if message in tags
                     else f"fix target '{target.name}' (its file or locator) so that it locates the pinned "
                     "value, or set 'optional: true' if the value may be absent"
