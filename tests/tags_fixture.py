@@ -106,8 +106,8 @@ TARGETS = [
 ]
 
 
-def config(up: Path, **component: object) -> str:
-    comp = {"repo": URL, "fetch": str(up), "branch": "main", **component, "targets": TARGETS}
+def config(up: Path, extra: tuple[dict[str, object], ...] = (), **component: object) -> str:
+    comp = {"repo": URL, "fetch": str(up), "branch": "main", **component, "targets": [*TARGETS, *extra]}
     return yaml.safe_dump({"version": 1, "components": {"app": comp}}, sort_keys=False)
 
 
@@ -118,6 +118,7 @@ def build(tmp: Path, version: str = "1.4.2", **component: object) -> tuple[Path,
     return up, repo, shas
 
 
-def set_config(repo: Path, up: Path, **component: object) -> None:
-    (repo / "promotion.yaml").write_text(config(up, **component))
-    git(repo, "commit", "-qam", "config")
+def set_config(repo: Path, up: Path, extra: tuple[dict[str, object], ...] = (), **component: object) -> None:
+    (repo / "promotion.yaml").write_text(config(up, extra, **component))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "config")

@@ -349,3 +349,16 @@ def test_rollback_goes_back_to_the_release_that_ran_before(tmp_path: Path, run: 
     assert f"Promoted-To: {shas[1]}\nPromoted-Tag: v1.4.2 {shas[1]}\n" in message
     code, out, err = run("-C", repo, "rollback", "app", "--reason", "again", "--env", "staging", "--to", "v1.4.2")
     assert code == 3 and err == "promoter: error: app: staging already runs v1.4.2; nothing to roll back\n"
+
+
+def test_the_image_tag_of_a_release_is_its_tag_unless_the_config_says_otherwise(tmp_path: Path) -> None:
+    from promoter.model import Release
+    from promoter.pipeline import config
+
+    up, repo, shas = t.build(tmp_path, image=t.IMAGE)
+    release = Release("v1.5.0", "1.5.0", shas[3])
+    comp = config.load(repo / "promotion.yaml", repo).components["app"]
+    assert (comp.tag, comp.image_tag(shas[3], release)) == ("{tag}", "v1.5.0")
+    t.set_config(repo, up, image=t.IMAGE, tag="{version}-{short}")
+    comp = config.load(repo / "promotion.yaml", repo).components["app"]
+    assert comp.image_tag(shas[3], release) == f"1.5.0-{shas[3][:7]}"

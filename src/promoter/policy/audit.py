@@ -431,6 +431,8 @@ class _Pins:
             if target.format == "sha"
             else "a sha256 digest"
             if target.format == "digest"
+            else f"a release tag written {target.pattern}"
+            if target.format == "tag"
             else (f"a {comp.short_length}-hex short sha")
         )
         return Problem(
