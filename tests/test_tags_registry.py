@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests import tags_fixture as t
-from tests.conftest import RunResult, git
+from tests.conftest import RunResult
 
 Run = Callable[..., RunResult]
 
