@@ -143,6 +143,15 @@ class Component:
                 return found
         return None
 
+    def version_key(self, value: str) -> str:
+        """What makes a pinned value one version among others: a release tag's semantic version
+        (`v1.4.2` and `1.4.2` are one), a sha's short prefix, else the value itself."""
+        if self.released and not _HEX.fullmatch(value):
+            found = self.release_version(value)
+            if found is not None:
+                return str(found)
+        return version_key(value, self.short_length)
+
     def pins(self, target: Target, value: str) -> bool:
         """Whether `value`, located by `target`, is a version it pins (else a tracking value)."""
         if target.format == "tag":

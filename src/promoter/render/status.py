@@ -91,7 +91,8 @@ def status_text(
         for env in _envs(st):
             scans = [ts for ts in st.scans if ts.target.environment == env]
             values = list(dict.fromkeys(v for ts in scans for v in ts.values))
-            versions = list(dict.fromkeys(short(v) for v in values))
+            keys = {st.component.version_key(v): short(v) for v in reversed(values)}  # v1.4.2 and 1.4.2: one
+            versions = list(keys.values())[::-1]
             shown = versions[0] if len(versions) == 1 else plural(len(versions), "version") if versions else "-"
             state = _state(st, values, any(t.environment == env and t.name in st.errors for t in st.component.targets))
             d = by_env.get(env)
@@ -160,7 +161,7 @@ def status_doc(
                 {
                     "environment": env,
                     "versions": [version(v, st.full.get(v)) for v in values],
-                    "agree": len({short(v) for v in values}) <= 1,
+                    "agree": len({st.component.version_key(v) for v in values}) <= 1,
                     "behind": [
                         {
                             "version": version(v, st.full.get(v)),
