@@ -362,3 +362,44 @@ def test_the_image_tag_of_a_release_is_its_tag_unless_the_config_says_otherwise(
     t.set_config(repo, up, image=t.IMAGE, tag="{version}-{short}")
     comp = config.load(repo / "promotion.yaml", repo).components["app"]
     assert comp.image_tag(shas[3], release) == f"1.5.0-{shas[3][:7]}"
+
+
+def test_soak_is_measured_on_the_release_that_ran(tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """production comes after staging for an hour: what staging ran is read from the config
+    repository's history, its tag resolved to its commit."""
+    up, repo, shas = t.build(tmp_path)
+    text = (repo / "promotion.yaml").read_text() + "environments:\n  production:\n    after: [staging]\n    soak: 1h\n"
+    (repo / "promotion.yaml").write_text(text)
+    (repo / t.ARGO).write_text(t.files("1.5.0")[t.ARGO])
+    from datetime import UTC, datetime, timedelta
+
+    at = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(minutes=2)  # after the initial commit
+    when = {"GIT_COMMITTER_DATE": at.isoformat(), "GIT_AUTHOR_DATE": at.isoformat()}
+    git(repo, "commit", "-qam", "staging runs v1.5.0", env=when)
+    monkeypatch.setenv("PROMOTER_NOW", (at + timedelta(minutes=30)).isoformat())
+    code, out, err = run("-C", repo, "plan", "app", "v1.5.0", "--env", "production")
+    assert code == 3
+    assert err == (
+        f"promoter: error: app: {shas[3][:7]} is soaking in staging until {at + timedelta(hours=1):%Y-%m-%d %H:%M} "
+        "UTC (30m left); pass --ignore-soak to promote anyway\n"
+    )
+    monkeypatch.setenv("PROMOTER_NOW", (at + timedelta(hours=1)).isoformat())
+    code, out, err = run("-C", repo, "plan", "app", "v1.5.0", "--env", "production")
+    assert code == 0 and "helm [production] helm/app/values-production.yaml: v1.4.2 -> v1.5.0 (1 place)" in out
+    code, out, err = run("-C", repo, "plan", "app", "v1.10.0", "--env", "production")  # staging never ran it
+    assert code == 3 and "staging does not run" in err
+
+
+def test_the_merge_request_names_the_release_and_its_commit(tmp_path: Path) -> None:
+    from promoter.model import Release
+    from promoter.pipeline import core
+    from promoter.ship import describe
+
+    up, repo, shas = t.build(tmp_path)
+    opened = core.open_repo(repo)
+    comp = opened.config.components["app"]
+    plan = core.plan(opened, comp, shas[3], list(comp.targets), release=Release("v1.5.0", "1.5.0", shas[3]))
+    text = describe.merge_request_description(plan, None)
+    assert text.startswith(f"Promotes **app** to `v1.5.0` ([`{shas[3][:7]}`]({t.URL}/commit/{shas[3]})).\n")
+    assert "| staging | argo | `argocd/app-staging.yaml` | `v1.4.2` | `v1.5.0` |" in text
+    assert f"Promoted-To: {shas[3]}, Promoted-Tag: v1.5.0._" in text
