@@ -259,14 +259,16 @@ def test_changelog_between_two_tags(tmp_path: Path, run: Run) -> None:
 def test_history_resolves_tags_for_lead_times_and_rollbacks(tmp_path: Path, run: Run) -> None:
     up, repo, shas = t.build(tmp_path)
     env = {"GIT_COMMITTER_DATE": "2026-01-10T10:00:00Z", "GIT_AUTHOR_DATE": "2026-01-10T10:00:00Z"}
-    for version in ("1.10.0", "1.5.0"):  # a promotion, then a rollback to a lower version
+    git(up, "tag", "v1.4.3", shas[5])  # a lower version on a newer commit
+    for version in ("1.10.0", "1.5.0", "1.4.3"):  # a promotion, then a rollback, then a lower version again
         for f, text in t.files(version).items():
             (repo / f).write_text(text)
         git(repo, "commit", "-qam", f"to {version}", env=env)
     doc = _json(run, "-C", repo, "history", "app", "--env", "staging")
     rows = doc["changes"]
     assert isinstance(rows, list)
-    promoted, rolled_back = rows[-2], rows[-1]
+    promoted, rolled_back, lower = rows[-3], rows[-2], rows[-1]
+    assert lower["rollback"] is True  # v1.5.0 -> v1.4.3: lower, though its commit descends from v1.5.0's
     assert [v["value"] for v in promoted["old"]] == ["v1.4.2"] and promoted["new"] == [
         {"value": "v1.10.0", "sha": shas[4]}
     ]
@@ -403,3 +405,25 @@ def test_the_merge_request_names_the_release_and_its_commit(tmp_path: Path) -> N
     assert text.startswith(f"Promotes **app** to `v1.5.0` ([`{shas[3][:7]}`]({t.URL}/commit/{shas[3]})).\n")
     assert "| staging | argo | `argocd/app-staging.yaml` | `v1.4.2` | `v1.5.0` |" in text
     assert f"Promoted-To: {shas[3]}, Promoted-Tag: v1.5.0._" in text
+
+
+def test_a_release_tag_is_never_a_form_of_another() -> None:
+    """`v1.4.2` is no short form of `v1.4.20` (as a short sha is of its full sha)."""
+    from promoter.insight.history import forms
+    from promoter.model import version_key
+
+    full = "ab" * 20
+    assert forms(["v1.4.2", "v1.4.20", full[:7], full]) == ("v1.4.2", "v1.4.20", full)
+    assert version_key("v1.10.10", 7) != version_key("v1.10.11", 7)
+
+
+def test_a_target_that_locates_two_releases_is_warned(tmp_path: Path, run: Run) -> None:
+    up, repo, shas = t.build(tmp_path)
+    (repo / t.ARGO).write_text(t.files("1.10.10")[t.ARGO] + "  other:\n    targetRevision: v1.10.11\n")
+    git(repo, "commit", "-qam", "two")
+    git(up, "tag", "v1.10.10", shas[4])
+    git(up, "tag", "v1.10.11", shas[4])
+    git(up, "tag", "v1.10.12", shas[5])
+    code, out, err = run("-C", repo, "plan", "app", "v1.10.12", "--env", "staging")
+    assert code == 0, err
+    assert "warning: target 'argo' locates 2 different values" in err
