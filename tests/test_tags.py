@@ -427,3 +427,14 @@ def test_a_target_that_locates_two_releases_is_warned(tmp_path: Path, run: Run) 
     code, out, err = run("-C", repo, "plan", "app", "v1.10.12", "--env", "staging")
     assert code == 0, err
     assert "warning: target 'argo' locates 2 different values" in err
+
+
+def test_from_env_promotes_the_release_another_environment_runs(tmp_path: Path, run: Run) -> None:
+    up, repo, shas = t.build(tmp_path)
+    (repo / t.ARGO).write_text(t.files("1.5.0")[t.ARGO])
+    git(repo, "commit", "-qam", "staging runs v1.5.0")
+    code, out, err = run("-C", repo, "plan", "app", "--from-env", "staging", "--env", "integration")
+    assert code == 0, err
+    assert out.endswith(
+        "kustomize [integration] kustomize/overlays/integration/kustomization.yaml: 1.4.2 -> 1.5.0 (1 place)\n"
+    )
