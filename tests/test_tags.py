@@ -438,3 +438,25 @@ def test_from_env_promotes_the_release_another_environment_runs(tmp_path: Path, 
     assert out.endswith(
         "kustomize [integration] kustomize/overlays/integration/kustomization.yaml: 1.4.2 -> 1.5.0 (1 place)\n"
     )
+
+
+def test_reconciles_commit_names_each_release_with_its_commit(tmp_path: Path) -> None:
+    from promoter.model import Release
+    from promoter.pipeline import core
+    from promoter.ship import reconcile
+    from promoter.ship.decisions import Decision
+
+    up, repo, shas = t.build(tmp_path)
+    opened = core.open_repo(repo)
+    comp = opened.config.components["app"]
+    releases = {"staging": Release("v1.10.0", "1.10.0", shas[4]), "production": Release("v1.5.0", "1.5.0", shas[3])}
+    decisions = [
+        Decision("app", env, ("v1.4.2",), "promote", "", candidate=r.sha, release=r) for env, r in releases.items()
+    ]
+    plans = [
+        core.plan(opened, comp, r.sha, [x for x in comp.targets if x.environment == env], release=r)
+        for env, r in releases.items()
+    ]
+    subject, text = reconcile._message(comp, decisions, plans, "0" * 64)
+    assert subject == "promote app: staging to v1.10.0, production to v1.5.0"
+    assert f"Promoted-Tag: v1.10.0 {shas[4]}\nPromoted-Tag: v1.5.0 {shas[3]}\n" in text
