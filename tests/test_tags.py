@@ -460,3 +460,17 @@ def test_reconciles_commit_names_each_release_with_its_commit(tmp_path: Path) ->
     subject, text = reconcile._message(comp, decisions, plans, "0" * 64)
     assert subject == "promote app: staging to v1.10.0, production to v1.5.0"
     assert f"Promoted-Tag: v1.10.0 {shas[4]}\nPromoted-Tag: v1.5.0 {shas[3]}\n" in text
+
+
+def test_status_never_moves_an_environment_to_a_lower_release(tmp_path: Path, run: Run) -> None:
+    """Within `~1.4` the highest release is v1.4.3, on a newer commit than v1.5.0's, which runs:
+    a lower version, so every environment is up to date (reconcile would never move it back)."""
+    up, repo, shas = t.build(tmp_path, version="1.5.0", constraint="~1.4")
+    git(up, "tag", "v1.4.3", shas[5])
+    doc = _json(run, "-C", repo, "status")
+    envs = doc["components"][0]["environments"]  # type: ignore[index]
+    assert [(e["next"]["action"], e["next"]["reason"]) for e in envs] == [
+        ("up-to-date", "runs v1.5.0"),
+        ("up-to-date", "runs 1.5.0"),
+        ("up-to-date", "runs v1.5.0"),
+    ]
