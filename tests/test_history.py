@@ -205,7 +205,7 @@ def test_lead_times_and_commits_behind_from_the_upstream(scenario: Scenario, run
     assert lines[0] == "app: 5 changes; upstream branch main"
     assert lines[1].split() == ["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]
     assert lines[3].split() == [
-        "2024-01-03", "00:00", "+0000", s.c["p1"][:7], "Ada", "staging",
+        "2024-01-03", "00:00", "UTC", s.c["p1"][:7], "Ada", "staging",
         u[0][:7], "->", u[3][:7], "12h", "1", "promote", "app", "staging",
     ]  # fmt: skip
     assert lines[-5:] == [
@@ -410,7 +410,7 @@ def test_html_report_renders_in_chromium(scenario: Scenario, run: Run, tmp_path:
     # lead times (not the rollback's, not the initial pin dated before its commit): 12h, 1d, 1d12h, 5d12h
     assert figures == {
         "changes": "6changes",
-        "rollbacks": "1rollbacks",
+        "rollbacks": "1rollback",
         "lead": "1d6hmedian lead time",
         "lag": "12hmedian lag, first to last environment",  # u0 at once, u3 a day from staging to the others
         "quiet-weeks": "0 of 3weeks without a change",

@@ -48,7 +48,9 @@ def test_init_finds_release_tag_pins_and_writes_exact_targets(tmp_path: Path, ru
     git(repo, "add", "promotion.yaml")
     git(repo, "commit", "-qm", "promoter init")
     code, out, err = run("-C", repo, "check")  # with the image: the worker's tag is not app's pin
-    assert (code, out) == (0, "ok: no problems\n"), out + err
+    assert code == 0, out + err
+    assert out.splitlines()[-1] == "ok: no problems; 1 note", out  # the note: production's image has no trust:
+    assert "production) promotes image quay.io/org/app, which has no trust:" in out
     written = (repo / "promotion.yaml").read_text()
     (repo / "promotion.yaml").write_text(written.replace(f"    image: {t.IMAGE}\n", ""))  # no registry here
     git(repo, "commit", "-qam", "no image gate")

@@ -102,6 +102,62 @@ class Release:
 
 
 @record(frozen=True)
+class Trust:
+    """What an image must prove before it is promoted (`trust:` of a component; fail closed).
+
+    The signature: by the PEM public key `key` (a repository path), or keyless (Sigstore) by a
+    certificate for `identity` (exact) or `identity_regexp` (anchored) from `issuer`. With
+    `provenance`, an in-toto SLSA provenance attestation signed by the same trust must say the
+    image was built from the promoted commit of `source`. `tlog`: `required` (a transparency log
+    entry) or `ignore` (key mode only: cosign's --insecure-ignore-tlog)."""
+
+    line: int
+    source: str
+    key: str | None = None
+    key_line: int = 0
+    identity: str | None = None
+    identity_regexp: str | None = None
+    issuer: str | None = None
+    trusted_root: str | None = None  # keyless: a Sigstore trusted_root.json (repo path) of a private instance
+    trusted_root_line: int = 0
+    provenance: bool = False
+    tlog: Literal["required", "ignore"] = "required"
+    tlog_key: str | None = None  # key mode: the Rekor instance's public key (repo path; default: public-good's)
+    tlog_key_line: int = 0
+
+    @property
+    def keyless(self) -> bool:
+        return self.key is None
+
+
+@record(frozen=True)
+class Evidence:
+    """What the trust gate verified of one image: shown in the merge request, the commit's
+    trailers, reconcile and status."""
+
+    digest: str  # the image digest verified
+    signer: str  # `key sha256:<fingerprint>` or `<identity> (issuer <issuer>)`
+    builder: str | None = None  # the provenance's builder id
+    source: str | None = None  # the provenance's source repository
+    commit: str | None = None  # the commit the provenance says it was built from
+    tlog: bool = False  # a transparency log entry was verified
+
+    def summary(self) -> str:
+        built = f"; built by {self.builder} from {self.commit[:12]}" if self.builder and self.commit else ""
+        tlog = "" if self.tlog else " (no transparency log: --insecure-ignore-tlog)"
+        return f"signed by {self.signer}{tlog}{built}"
+
+    def trailers(self) -> list[tuple[str, str]]:
+        out = [("Trusted-Digest", self.digest), ("Trusted-Signer", self.signer)]
+        if self.builder:
+            out.append(("Trusted-Builder", self.builder))
+        if self.commit:
+            out.append(("Trusted-Source", f"{self.source or ''}@{self.commit}".lstrip("@")))
+        out.append(("Trusted-Tlog", "verified" if self.tlog else "ignored"))
+        return out
+
+
+@record(frozen=True)
 class Component:
     name: str
     repo: str
@@ -121,6 +177,7 @@ class Component:
     ignore: tuple[str, ...] = ()  # globs of files whose pins discover/check do not count as this component's
     constraint: str | None = None  # release tags: the versions it may be promoted to (`^1.4`)
     allow_prerelease: bool = False  # release tags: pre-releases (1.5.0-rc.1) are candidates too
+    trust: Trust | None = None  # signatures and provenance its image must carry
 
     @property
     def released(self) -> bool:
@@ -379,8 +436,11 @@ class Plan:
     changes: list[FileChange]
     warnings: list[str] = field(default_factory=list)
     digest: str | None = None  # the candidate image's digest, when a target pins it
+    evidence: Evidence | None = None  # what the trust gate verified of that image
+    # an old value -> the full sha the upstream says it names (a short sha; a release tag: its
+    # commit, or for a tag that moved since it was promoted, the commit it was promoted as)
+    shas: dict[str, str] = field(default_factory=dict)
     release: Release | None = None  # the release tag promoted, when its targets pin tags
-    resolved: dict[str, str] = field(default_factory=dict)  # an old value -> the commit it names, when known
 
     @property
     def empty(self) -> bool:

@@ -56,6 +56,7 @@ class ConfigCommit:
     author: str
     email: str
     subject: str
+    trust: tuple[tuple[str, str], ...] = ()  # the Trusted-* trailers of a promotion made with `trust:`
 
 
 @record
@@ -504,7 +505,16 @@ def _locate(comp: Component, target: Target, path: str, data: bytes) -> _Located
     return tuple(dict.fromkeys(loc.value for loc in locations))
 
 
-def _log(git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool = False) -> list[ConfigCommit]:
+TRUST_TRAILERS = ("Trusted-Digest", "Trusted-Signer", "Trusted-Builder", "Trusted-Source", "Trusted-Tlog")
+_TRAILERS = "%(trailers:" + ",".join(f"key={k}" for k in TRUST_TRAILERS) + ",unfold,separator=%x1f)"
+
+
+def _log(
+    git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool = False, trailers: bool = False
+) -> list[ConfigCommit]:
+    """The commits of `rev` that touch `pathspecs`, oldest first; with `trailers`, each with the
+    trust evidence its message's trailers record (`Trusted-*`, written by a promotion)."""
+    fields = (*_FIELDS, _TRAILERS) if trailers else _FIELDS
     out = git.run(
         "log",
         "--no-color",
@@ -514,7 +524,7 @@ def _log(git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool =
         "--topo-order",
         *(["--first-parent"] if first_parent else []),
         "-z",
-        "--format=" + "%x1e".join(_FIELDS),
+        "--format=" + "%x1e".join(fields),
         "--end-of-options",
         rev,
         "--",
@@ -524,8 +534,13 @@ def _log(git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool =
     for entry in out.split("\0"):
         if not entry.strip("\n"):
             continue
-        sha, parents, date, name, email, subject = entry.lstrip("\n").split(_RS, len(_FIELDS) - 1)
-        commits.append(ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject))
+        sha, parents, date, name, email, subject, *rest = entry.lstrip("\n").split(_RS, len(fields) - 1)
+        trust = tuple(
+            (k.strip(), v.strip()) for k, _, v in (t.partition(":") for t in "".join(rest).split("\x1f")) if v.strip()
+        )
+        commits.append(
+            ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject, trust)
+        )
     return commits
 
 
@@ -616,7 +631,8 @@ def build(
         return history
     if progress is not None:
         progress("reading the log of the targets' files…")
-    commits = _log(git, list(dict.fromkeys(_pathspec(t) for t in targets)), rev, first_parent)
+    pathspecs = list(dict.fromkeys(_pathspec(t) for t in targets))
+    commits = _log(git, pathspecs, rev, first_parent, trailers=comp.trust is not None)
     if first_parent:
         parents = {c.sha: [f"{c.sha}^1"] if c.parents else [] for c in commits}
         if commits and not commits[0].parents and commits[0].sha in _shallow(git):

@@ -210,7 +210,7 @@ def plan(
     changes = [
         change(file, repo.workspace.read(file), edits, comp, new) for file, edits in sorted(by_file.items()) if edits
     ]
-    return Plan(comp, sha, summary, changes, warnings, digest, release)
+    return Plan(comp, sha, summary, changes, warnings, digest, release=release)
 
 
 def _new_value(comp: Component, ts: TargetScan, sha: str, digest: str | None, release: Release | None) -> str:

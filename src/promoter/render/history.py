@@ -40,6 +40,12 @@ def _when(d: datetime) -> str:
     return d.strftime("%Y-%m-%d %H:%M %z")
 
 
+def _utc(d: datetime) -> str:
+    """`2026-01-02 09:05 UTC`: the text table's dates, each in the same offset whatever the
+    committer's clock said (the commits of one table come from many time zones)."""
+    return d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _lead(ch: Change) -> str:
     return ",".join(duration(f.lead_time) for f in ch.facts.values()) if ch.facts else "-"
 
@@ -98,7 +104,7 @@ def history_text(h: History, verbose: bool = False, width: int | None = None) ->
     ]
     for ch in h.changes:
         c = ch.commit
-        rows.append([_when(c.date), c.sha[:n], c.author, ",".join(ch.environments), _change(ch, n), _lead(ch),
+        rows.append([_utc(c.date), c.sha[:n], c.author, ",".join(ch.environments), _change(ch, n), _lead(ch),
                      _behind(ch), c.subject])  # fmt: skip
     kinds: tuple[str, ...] = ("fixed", "fixed", "prose", "prose", "fixed", "fixed", "fixed", "prose")
     floors = {}
@@ -155,6 +161,8 @@ def _change_json(ch: Change, shas: dict[str, str]) -> dict[str, Any]:
         "files": ch.files,
         "rollback": ch.rollback,
         **_facts_json(single),
+        # what the trust gate verified when it was promoted (its Trusted-* trailers), or null
+        "trust": {k.removeprefix("Trusted-").lower(): v for k, v in ch.commit.trust} or None,
         "unresolved": ch.unresolved,
         "targets": [
             {

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from promoter.model import FileChange, Plan
 from promoter.render.document import Version, document, dumps, version
-from promoter.ship.describe import plan_summary
+from promoter.ship.describe import plan_summary, shown_version
 from promoter.text import Painted, plural, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from promoter.pipeline.apply import Recovery
-    from promoter.ship.session import Promoted
+    from promoter.ship.session import Prepared, Promoted
 
 
 def diff(ch: FileChange) -> str:
@@ -51,12 +51,12 @@ def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
     """The plan as data: the candidate (`new`), per target its old and new versions, every edit."""
 
     def ver(value: str) -> Version:
-        # a value this plan writes (short or digest) is the candidate's; an old short one is the
-        # full sha another target pins, when one does
+        # a value this plan writes (short, digest or release tag) is the candidate's; an old one is
+        # the full sha the upstream says it names (`Plan.shas`), else another target pins, when one does
         if value in new_values:
             return version(value, p.sha)
-        if value in p.resolved:
-            return version(value, p.resolved[value])
+        if value in p.shas:
+            return version(value, p.shas[value])
         return version(value, next((f for f in full if f.startswith(value)), None))
 
     new_values = {tc.new_value for tc in p.targets}
@@ -105,11 +105,11 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
     """What `promote` did for one component, a line each: written, committed (on which branch, and
     that the working tree is on it, when it still is: `current`), pushed, opened."""
     p = result.prepared.plan
-    comp, new = p.component, p.release.tag if p.release is not None else p.component.short(p.sha)
+    comp, new = p.component, shown_version(p)
     if result.state == "unchanged":
         if result.reason:
             return f"{comp.name}: nothing to promote: {result.reason}\n"
-        return f"{comp.name}: every selected target is already at {new}; nothing to change\n"
+        return unchanged_text(result.prepared)
     if result.state == "dry-run":
         return "dry run: nothing written\n"
     if result.state == "declined":
@@ -130,6 +130,15 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
             verb = "opened" if shipped.merge_request.created else "updated"
             lines.append(f"{verb} merge request {shipped.merge_request.url}")
     return "\n".join(lines) + "\n"
+
+
+def unchanged_text(prepared: Prepared) -> str:
+    """What a plan that changes nothing says: every target runs the candidate already, or (with no
+    REV) nothing newer than what runs may be promoted now; the notes say what stops it."""
+    p = prepared.plan
+    if prepared.unchanged:
+        return f"{p.component.name}: nothing to change: {prepared.unchanged}\n"
+    return f"{p.component.name}: every selected target is already at {shown_version(p)}; nothing to change\n"
 
 
 def committed_line(sha: str, branch: str, subject: str, current: bool = True) -> str:

@@ -3,7 +3,7 @@ CI job can post to an issue or a wiki page)."""
 
 from __future__ import annotations
 
-from promoter.render.document import SCHEMA_VERSION, dumps
+from promoter.render.document import SCHEMA_VERSION, dumps, version
 from promoter.render.status import shared_errors
 from promoter.render.table import fit, wrap
 from promoter.ship.reconcile import Reconciled
@@ -69,8 +69,8 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                         "environment": d.environment,
                         "action": d.action,
                         "reason": d.reason,
-                        "runs": [{"value": v, "sha": v if len(v) == 40 else None} for v in d.runs],
-                        "candidate": {"value": d.release.tag if d.release else d.candidate, "sha": d.candidate}
+                        "runs": [version(v, d.sha(v)) for v in d.runs],
+                        "candidate": version(d.release.tag if d.release else d.candidate, d.candidate)
                         if d.candidate
                         else None,
                         "until": d.until.isoformat() if d.until else None,
@@ -99,6 +99,8 @@ def reconcile_markdown(r: Reconciled) -> str:
         mr = f"[{c.action}]({c.url})" if c.url else c.action
         if c.action == "declined":  # a person's decision: said, so nobody wonders why nothing opens
             mr += " (closed by a person; opens again when the promotion changes)"
+        elif c.action in ("error", "unknown", "wait"):  # what went wrong, what is not known, what it waits for
+            mr += f": {_md(c.reason)}"
         for i, d in enumerate(c.environments or []):
             lines.append(
                 f"| {_md(c.component) if i == 0 else ''} | {_md(d.environment)} | `{d.action}` | {_until(d)} | "

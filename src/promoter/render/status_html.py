@@ -23,7 +23,7 @@ th { background: #eef2f8; text-align: left; } td.cell { min-width: 160px; }
 .action { display: inline-block; border-radius: 3px; padding: 0 6px; font-size: 12px; font-weight: 600; }
 .a-promote { background: #fff1cc; } .a-up-to-date { background: #dff3e4; }
 .a-held, .a-blocked, .a-error { background: #ffd9d6; } .a-window, .a-soaking { background: #e4ecff; }
-.a-unverified, .a-image-missing, .a-waiting-for-dependency { background: #f2e3ff; }
+.a-unverified, .a-image-missing, .a-untrusted, .a-waiting-for-dependency { background: #f2e3ff; }
 td.none { background: #f6f8fb; }
 """
 

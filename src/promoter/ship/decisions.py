@@ -35,7 +35,12 @@ class Decision:
     skipped: tuple[str, ...] = field(default=())  # newer commits passed over, and why
     exit_code: int = 0  # for an "error": the exit code of what failed (4: the network, 3: a refusal)
     warnings: tuple[str, ...] = field(default=())  # what judging it found wrong (a commit dated in the future)
+    shas: tuple[str | None, ...] = field(default=())  # the full sha each of `runs` names, when known
     release: Release | None = None  # the release tag `candidate` is promoted as (format: tag targets)
+
+    def sha(self, value: str) -> str | None:
+        """The full sha `value` (one of `runs`) names, when the upstream knows it."""
+        return dict(zip(self.runs, self.shas)).get(value)
 
 
 def environments(comp: Component, config_envs: dict[str, tuple[str, ...]]) -> list[str]:
@@ -54,8 +59,22 @@ def decide(session: Session, comp: Component) -> list[Decision]:
         except PromoterError as exc:
             decided = Decision(comp.name, env, (), "error", str(exc), exit_code=exc.exit_code)
         warnings = session.policy(comp).warnings([env]) if not session.options.offline else []
-        out.append(replace(decided, warnings=tuple(warnings)) if warnings else decided)
+        if warnings:
+            decided = replace(decided, warnings=tuple(warnings))
+        if decided.runs and not session.options.offline and decided.action != "error":
+            decided = replace(decided, shas=_shas(session, comp, decided.runs))
+        out.append(decided)
     return out
+
+
+def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The full sha each value names, as `status` finds it (`Upstream.find`: a short prefix
+    resolved, an ambiguous one unknown); none when the upstream cannot be read."""
+    up = session.upstream(comp)
+    try:
+        return tuple(None if v.startswith("sha256:") else up.find(v) for v in runs)
+    except PromoterError:
+        return ()
 
 
 def _decide(session: Session, comp: Component, env: str, targets: list[Target]) -> Decision:
@@ -91,8 +110,9 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
         if gate is None:
             to = f"{release.tag} ({comp.short(sha)})" if release is not None else comp.short(sha)
             return Decision(
-                comp.name, env, runs, "promote", f"to {to}", candidate=sha, skipped=tuple(skipped), release=release
-            )
+                comp.name, env, runs, "promote", f"to {to}{_trusted(session, comp, sha, release)}",
+                candidate=sha, skipped=tuple(skipped), release=release,
+            )  # fmt: skip
         if gate.unreachable:  # a verify server down: no verdict on any candidate, an error of the network
             return Decision(comp.name, env, runs, "error", gate.reason, skipped=tuple(skipped), exit_code=4)
         first = first or gate
@@ -104,6 +124,15 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
 
         return Decision(comp.name, env, runs, "error", f"{comp.name}: {no_releases(up)}", exit_code=3)
     return Decision(comp.name, env, runs, first.action, first.reason, until=first.until, skipped=tuple(skipped))
+
+
+def _trusted(session: Session, comp: Component, sha: str, release: Release | None = None) -> str:
+    """` (signed by …; built by … from …)`: what the trust gate verified of the candidate's image
+    (tagged for `release`, for release tags)."""
+    if comp.trust is None or comp.image is None or session.options.ignore_trust:
+        return ""
+    digest = session.digest(comp.image, comp.image_tag(sha, release))
+    return f" ({session.trusted(comp, sha, digest, release).summary()})" if digest is not None else ""
 
 
 def _first_gate(
@@ -130,6 +159,11 @@ def _first_gate(
         digest = session.digest(comp.image, tag)
         if digest is None:
             return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{tag} yet")
+        if comp.trust is not None and not session.options.ignore_trust:  # signatures and provenance
+            try:
+                session.trusted(comp, sha, digest, release)
+            except Refused as exc:
+                return Gate("untrusted", env, str(exc), None, "--ignore-trust")
     verified = policy.verify_all(targets, sha)
     if verified:
         return verified[0]
