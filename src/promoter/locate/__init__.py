@@ -43,9 +43,7 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
     if isinstance(loc, SaasLocator):
         from promoter.locate import saas
 
-        return saas.find(
-            text, roots, component.repo, loc.resource_template, lambda v: component.pins(target, v)
-        )
+        return saas.find(text, roots, component.repo, loc.resource_template, lambda v: component.pins(target, v))
     if isinstance(loc, KeyLocator):
         from promoter.locate import key
 

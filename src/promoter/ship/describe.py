@@ -164,8 +164,7 @@ def changelog_markdown(cl: Changelog, short: int = 7) -> str:
         return "no new commits\n"
     lines = [
         f"**{commits_word(cl.count)}** from {_md_named(cl, cl.base, cl.base_tag, short)} to "
-        f"{_md_named(cl, cl.head, cl.head_tag, short)}"
-        + (f" ([compare]({cl.compare_url}))" if cl.compare_url else ""),
+        f"{_md_named(cl, cl.head, cl.head_tag, short)}" + (f" ([compare]({cl.compare_url}))" if cl.compare_url else ""),
         "",
         "| commit | date | author | subject |",
         "|---|---|---|---|",
