@@ -9,6 +9,7 @@ c1, v1.5.0 on c3, v1.10.0 on c4), real git repositories, the CLI in process."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -147,3 +148,28 @@ def test_what_a_moved_tag_ran_is_the_commit_it_was_promoted_as(
     assert code == 0, out + err
     assert "argo [staging] argocd/app-staging.yaml: v1.5.0 -> v1.10.0 (1 place)" in out, out
     assert "note: v1.5.0, which argo, helm run: tag v1.5.0 names" in err, err
+
+
+def test_status_and_reconcile_judge_a_moved_tag_by_the_commit_it_was_promoted_as(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As plan does: v1.5.0 runs c3 (moved to c5 since), so v1.10.0 (c4) is newer, to promote;
+    reconcile's commit says it comes from c3."""
+    up, repo, shas = t.build(tmp_path)
+    code, out, err = run("-C", repo, "promote", "app", "v1.5.0", "--commit", "--yes")
+    assert code == 0, out + err
+    git(repo, "switch", "-q", "main")
+    git(repo, "merge", "-q", "--ff-only", f"promote/app-{shas[3][:7]}")
+    git(up, "tag", "-f", "-a", "-m", "again", "v1.5.0", shas[5])
+    monkeypatch.setenv("PROMOTER_CACHE_DIR", str(tmp_path / "elsewhere"))
+    code, out, err = run("-C", repo, "status", "-o", "json")
+    assert code == 0, out + err
+    envs = json.loads(out)["components"][0]["environments"]
+    assert [(e["next"]["action"], e["next"]["candidate"]) for e in envs] == [
+        ("promote", {"value": "v1.10.0", "sha": shas[4]})
+    ] * 3
+    remote = _remote(repo, tmp_path)
+    code, out, err = run("-C", repo, "reconcile", "--push")
+    assert code == 0, out + err
+    message = git(remote, "log", "-1", "--format=%B", "promote/app")
+    assert f"Promoted-From: {shas[3]}\nPromoted-To: {shas[4]}\n" in message

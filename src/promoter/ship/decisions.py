@@ -69,10 +69,12 @@ def decide(session: Session, comp: Component) -> list[Decision]:
 
 def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str | None, ...]:
     """The full sha each value names, as `status` finds it (`Upstream.find`: a short prefix
-    resolved, an ambiguous one unknown); none when the upstream cannot be read."""
+    resolved, an ambiguous one unknown; a moved release tag: the commit it was promoted as); none
+    when the upstream cannot be read."""
     up = session.upstream(comp)
     try:
-        return tuple(None if v.startswith("sha256:") else up.find(v) for v in runs)
+        ran = session.ran(comp, runs)
+        return tuple(None if v.startswith("sha256:") else ran.get(v) or up.find(v) for v in runs)
     except PromoterError:
         return ()
 
@@ -92,7 +94,8 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
                         exit_code=OFFLINE)  # fmt: skip
     up = session.upstream(comp)
     head = up.head()
-    current = [f for f in (up.find(v) for v in runs if not v.startswith("sha256:")) if f is not None]
+    ran = session.ran(comp, runs)  # a moved release tag runs the commit it was promoted as
+    current = [f for f in (ran.get(v) or up.find(v) for v in runs if not v.startswith("sha256:")) if f is not None]
     versions = [v for v in (comp.release_version(r) for r in runs) if v is not None] if comp.released else []
     skipped: list[str] = []
     first: Gate | None = None

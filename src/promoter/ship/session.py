@@ -370,7 +370,7 @@ class Session:
             if comp.image is not None:
                 digest = gates.image(comp, sha, self.registry(), opts.wait, release)
                 evidence = self._trust(comp, sha, digest, notes, release)
-        ran = self._ran(comp, scans) if comp.released else {}
+        ran = self.ran(comp, gates.deployed(scans))
         notes += gates.candidate(
             up,
             sha,
@@ -403,14 +403,15 @@ class Session:
         plan.shas.update(full_shas(up, plan, ran))
         return Prepared(plan, notes, self.changelog(comp, sha, scans, release=release))
 
-    def _ran(self, comp: Component, scans: list[TargetScan]) -> dict[str, str]:
-        """The release tags that run and name another commit now than when they were promoted
-        (moved): each with the commit it named then, which is what runs."""
-        from promoter.policy import gates
-
+    def ran(self, comp: Component, values: Iterable[str]) -> dict[str, str]:
+        """Of the `values` that run, the release tags that name another commit now than when they
+        were promoted (moved): each with the commit it named then, which is what runs. Nothing
+        for a component not pinned by release tags."""
+        if not comp.released:
+            return {}
         up, promoted = self.upstream(comp), self.promoted_tags(comp)
         out = {}
-        for value in gates.deployed(scans):
+        for value in values:
             release = up.release_of(value)
             then = promoted.get(release.tag) if release is not None else None
             if release is not None and then is not None and then != release.sha:
@@ -519,7 +520,7 @@ class Session:
         # what the selected targets run, as commits (a moved release tag: the commit it was promoted
         # as); none known: no candidate counts as what runs
         deployed = gates.deployed(scans)
-        ran = self._ran(comp, scans) if comp.released else {}
+        ran = self.ran(comp, deployed)
         found = {v: ran.get(v) or up.find(v) for v in deployed}
         current = list(dict.fromkeys(f for f in found.values() if f is not None))
         if None in found.values() or any(len({comp.version_key(v) for v in ts.values}) > 1 for ts in scans):
