@@ -336,7 +336,8 @@ def rollback(
     shown = ", ".join(envs) or "every environment"
     scope = "-".join(envs) or "all"
     if commit or push_to is not None:  # an earlier rollback that did not finish, before `_before` reads history
-        rest = [*(["--to", to] if to is not None else []), "--reason", reason.strip(), *_shipping(push_to)]
+        lifted = ["--ignore-trust"] if session.options.ignore_trust else []
+        rest = [*(["--to", to] if to is not None else []), "--reason", reason.strip(), *lifted, *_shipping(push_to)]
         ours = _same(Git(session.repo.root), comp, envs, lambda said: said.startswith(f"rollback {comp.name} "))
         found = _resume(
             session,
@@ -396,7 +397,8 @@ def rollback(
         + describe.merge_request_description(prepared.plan, prepared.changelog)
     )
     back = prepared.plan.release.tag if prepared.plan.release is not None else prepared.plan.sha  # as given again
-    rest = ["--to", back, "--reason", reason.strip(), *_shipping(push_to)]
+    lifted = ["--ignore-trust"] if session.options.ignore_trust else []
+    rest = ["--to", back, "--reason", reason.strip(), *lifted, *_shipping(push_to)]
     branch, shipped = _ship(
         session,
         changes,

@@ -708,6 +708,7 @@ class Session:
             "--ignore-window": o.ignore_window,
             "--ignore-hold": o.ignore_hold,
             "--ignore-verify": o.ignore_verify,
+            "--ignore-trust": o.ignore_trust,
         }
         words += [flag for flag, given in flags.items() if given]
         words += ["--push", push_to] if push_to is not None else ["--commit"]
