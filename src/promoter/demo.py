@@ -7,6 +7,10 @@ soak; the pipelines held), then walks the SOP on it (status; plan and promote in
 merge it; what `reconcile` decides, then and two hours later; promote production) through the
 real command line (the CLI hands its entry point
 in: the demo never imports the CLI). The directory is left for the user to explore.
+
+A second example follows: an upstream released by tags (`v1.4.2` … `v2.0.0`) and a GitOps
+repository pinning them in an Argo CD Application, a kustomization's `images[]` (`1.4.2`, beside
+another image's tag) and Helm values, promoted to the highest release within `constraint: ^1`.
 """
 
 from __future__ import annotations
@@ -223,6 +227,105 @@ def build(base: Path) -> tuple[Path, Path, list[str]]:
     return upstream, config, shas
 
 
+_RELEASES = [  # (subject, the tags made on it)
+    ("first release", ("v1.4.2",)),
+    ("api: paginate list calls", ()),
+    ("worker: drain before exit", ("v1.5.0-rc.1",)),
+    ("release 1.5.0", ("v1.5.0",)),
+    ("fix: retry on 503", ("v1.5.1",)),
+    ("breaking: new config format", ("v2.0.0",)),
+]
+APP_URL = "https://github.com/example/app"
+
+
+def _gitops_files(version: str, upstream: Path) -> dict[str, str]:
+    return {
+        "promotion.yaml": f"""version: 1
+components:
+  app:
+    repo: {APP_URL}
+    fetch: ../{upstream.name}   # a local repository in this demo
+    branch: main
+    constraint: ^1               # releases 1.x only: v2.0.0 waits for a person
+    targets:
+      - name: argocd-staging
+        environment: staging
+        file: argocd/app-staging.yaml
+        key: targetRevision
+        format: tag              # pins release tags, written v{{semver}} (the default)
+      - name: kustomize-production
+        environment: production
+        file: kustomize/overlays/production/kustomization.yaml
+        path: $.images[?(@.name == 'app')].newTag
+        format: tag
+        tag_pattern: '{{semver}}'  # written without the v: 1.4.2
+      - name: helm-production
+        environment: production
+        file: helm/app/values-production.yaml
+        path: $.image.tag
+        format: tag
+""",
+        "argocd/app-staging.yaml": f"""apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: app-staging
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: {APP_URL}.git
+    path: deploy/manifests
+    targetRevision: v{version}  # a release tag
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: app-staging
+""",
+        "kustomize/overlays/production/kustomization.yaml": f"""apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base
+images:
+  - name: app
+    newName: quay.io/example/app
+    newTag: {version}
+  - name: nginx
+    newName: quay.io/nginx/nginx-unprivileged
+    newTag: 1.25.3
+""",
+        "helm/app/values-production.yaml": f"""# Helm values of app in production
+replicaCount: 3
+image:
+  repository: quay.io/example/app
+  tag: "v{version}"
+  pullPolicy: IfNotPresent
+""",
+    }
+
+
+def build_tags(base: Path) -> tuple[Path, Path, list[str]]:
+    """The second example under `base`: an upstream released by tags and a GitOps repository
+    pinning v1.4.2; returns them and the upstream shas."""
+    upstream, config = base / "app", base / "gitops"
+    for path in (upstream, config):
+        path.mkdir(parents=True)
+        Git(path).run("init", "--quiet", "-b", "main")
+        Git(path).run("config", "core.autocrlf", "false")
+        Git(path).run("config", "user.name", "Promoter Demo")
+        Git(path).run("config", "user.email", "demo@example.com")
+    shas: list[str] = []
+    when = 1_767_225_600
+    for i, (subject, tags) in enumerate(_RELEASES):
+        (upstream / "CHANGES").write_text("".join(f"{s}\n" for s, _ in _RELEASES[: i + 1]))
+        shas.append(_commit(Git(upstream), subject, _AUTHORS[i % len(_AUTHORS)], when + i * 3600))
+        for tag in tags:  # annotated, as release tooling makes them
+            Git(upstream).run("tag", "--annotate", "--message", f"release {tag}", tag)
+    for rel, text in _gitops_files("1.4.2", upstream).items():
+        (config / rel).parent.mkdir(parents=True, exist_ok=True)
+        (config / rel).write_text(text, encoding="utf-8")
+    _commit(Git(config), "deploy app v1.4.2", _AUTHORS[0], when + 86400)
+    return upstream, config, shas
+
+
 NOON = "2026-01-02T09:00:00+00:00"  # the walkthrough's clock: set, so that it reads the same everywhere
 LATER = "2026-01-02T11:00:00+00:00"
 
@@ -284,6 +387,38 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         ("", ["promote", "qontract-reconcile", "--env", "production", "--yes"], LATER),
         ("", ["status", "--env", "integration", "--env", "production"], LATER),
     ]
+    code = _walk(steps, config, out, command)
+    if code != 0:
+        return code
+    out("\n" + flow(f"Explore it: cd {config} && git diff && cat promotion.yaml", width) + "\n")
+
+    app, gitops, _ = build_tags(base)
+    out("\n# A second example: release tags as versions\n")
+    out(flow(f"Built an upstream repository released by tags (v1.4.2 ... v2.0.0) in {app}", width) + "\n")
+    out(flow(f"and a GitOps repository (Argo CD, kustomize, Helm) pinning v1.4.2 in {gitops}", width) + "\n")
+    tagged: list[tuple[str, list[str], str]] = [
+        ("each pin is a release tag, resolved to its commit through the upstream's tags", ["status"], NOON),
+        ("the highest release within ^1 (v2.0.0 is not, v1.5.0-rc.1 is a pre-release)", ["plan", "app"], NOON),
+        ("what it brings, between two tags", ["changelog", "app", "v1.5.1", "--from", "v1.4.2"], NOON),
+        ("", ["promote", "app", "--env", "staging", "--yes", "--commit"], NOON),
+        ("", ["status"], NOON),
+    ]
+    code = _walk(tagged, gitops, out, command)
+    if code != 0:
+        return code
+    out("\n" + flow(f"Explore it: cd {gitops} && git log -1 && cat promotion.yaml", width) + "\n")
+    return 0
+
+
+def _walk(
+    steps: list[tuple[str, list[str], str]],
+    config: Path,
+    out: Callable[[str], None],
+    command: Callable[[list[str]], int],
+) -> int:
+    """Run each step in `config` at its time, shown as `$ promoter ...`; the first failing exit code."""
+    import os
+
     saved = {var: os.environ.get(var) for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
     try:
         for say, argv, now in steps:
@@ -305,5 +440,4 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
-    out("\n" + flow(f"Explore it: cd {config} && git diff && cat promotion.yaml", width) + "\n")
     return 0

@@ -41,6 +41,8 @@ Progress = Callable[[str], None]
 _RS = "\x1e"
 _FIELDS = ("%H", "%P", "%cI", "%an", "%ae", "%s")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_HEX = re.compile(r"[0-9a-f]+")
+_FULL = re.compile(r"[0-9a-f]{40}")
 _CHUNK = 512  # revisions read between two progress reports
 
 
@@ -330,13 +332,45 @@ def parse_since(text: str) -> datetime:
 
 def forms(values: Iterable[str]) -> tuple[str, ...]:
     """`values` with each version once, in order: a short sha is left out when a longer value among
-    them starts with it (the longest form is kept)."""
+    them starts with it (the longest form is kept; a release tag is never a form of another:
+    `v1.4` is not `v1.4.2`)."""
     vs = list(dict.fromkeys(values))
-    return tuple(v for v in vs if not any(len(w) > len(v) and w.startswith(v) for w in vs))
+    return tuple(v for v in vs if not any(_longer_form(w, v) for w in vs))
+
+
+def _longer_form(w: str, v: str) -> bool:
+    """Whether `w` is a longer form of the same version as `v` (a full sha of its short prefix)."""
+    return len(w) > len(v) and w.startswith(v) and _HEX.fullmatch(w) is not None
 
 
 def _longest(value: str, among: Iterable[str]) -> str:
-    return max((w for w in among if w.startswith(value)), key=len, default=value)
+    return max((w for w in among if w == value or _longer_form(w, value)), key=len, default=value)
+
+
+def promoted_tags(root: Path, component: str, rev: str = "HEAD") -> dict[str, str]:
+    """The release tags promoter promoted `component` to in the history of `rev` of the config
+    repository at `root`, each with the commit it named then (its promotion commit's trailer
+    `Promoted-Tag: v1.4.2 <sha>`; the newest promotion of a tag wins): what a moved tag is
+    told by."""
+    git = Git(root)
+    if not git.ok("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"):
+        return {}
+    out = git.out(
+        "log", "--fixed-strings", f"--grep=Promoted-Component: {component}", "--grep=Promoted-Tag: ", "--all-match",
+        "--format=%(trailers:key=Promoted-Component,valueonly,separator=%x1f)%x1e"
+        "%(trailers:key=Promoted-Tag,valueonly,separator=%x1f)%x1d",
+        "--end-of-options", rev, "--",
+    )  # fmt: skip
+    seen: dict[str, str] = {}
+    for entry in out.split("\x1d"):
+        names, _, tags = entry.strip().partition("\x1e")
+        if component not in names.split("\x1f"):
+            continue
+        for item in tags.split("\x1f"):
+            tag, _, sha = item.strip().partition(" ")
+            if tag and _FULL.fullmatch(sha):
+                seen.setdefault(tag, sha)
+    return seen
 
 
 class _Meter:
@@ -814,6 +848,12 @@ def _upstream_facts(
                     tc.rollback = False  # a file (or its pin) came or went
                 elif new_sha is not None and known:
                     tc.rollback = any(o != new_sha and is_ancestor(new_sha, o) for o in known)
+                if news and olds and tc.rollback is not True and up.component.released:
+                    # a release tag: a lower version is a rollback, wherever its commit is
+                    new_v = up.component.release_version(news[0])
+                    old_vs = [up.component.release_version(v) for v in olds]
+                    if new_v is not None and any(o is not None and new_v < o for o in old_vs):
+                        tc.rollback = True
     except GitError as exc:
         history.upstream_error = str(exc)
     except PromoterError as exc:

@@ -47,6 +47,8 @@ COMPONENT_KEYS = (
     "hotfix",
     "forge",
     "ignore",
+    "constraint",
+    "allow_prerelease",
     "trust",
     "targets",
 )
@@ -69,7 +71,7 @@ MR_KEYS = (
     "reconcile_branch",
     "sign",
 )
-TARGET_KEYS = ("name", "environment", "file", "files", "format", "optional")
+TARGET_KEYS = ("name", "environment", "file", "files", "format", "optional", "tag_pattern")
 LOCATOR_KEYS = ("saas", "env", "key", "path", "regex")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # what `git check-ref-format --branch` accepts, minus a leading '-' (which git would read as an option)
@@ -527,12 +529,17 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         _branch_name(r, m["branch"][1], f"{what}: branch", branch)
     short = r.integer(m["short_length"][1], f"{what}: short_length", 4, 39) if "short_length" in m else 7
     image = r.string(m["image"][1], f"{what}: image") if "image" in m else None
-    tag = r.string(m["tag"][1], f"{what}: tag") if "tag" in m else "{short}"
+    released = _released(m)
+    tag = r.string(m["tag"][1], f"{what}: tag") if "tag" in m else "{tag}" if released else "{short}"
     if "tag" in m:
+        names = "{sha}, {short}, {tag} and {version}" if released else "{sha} and {short}"
         try:
-            sample = tag.format(sha="a" * 40, short="a" * short)
+            sample = tag.format(
+                sha="a" * 40, short="a" * short, **({"tag": "v1.0.0", "version": "1.0.0"} if released else {})
+            )
         except (KeyError, IndexError, ValueError):
-            raise r.error(m["tag"][1], f"{what}: tag may use {{sha}} and {{short}} only") from None
+            hint = "" if released else " ({tag} and {version} are for a component whose targets pin release tags)"
+            raise r.error(m["tag"][1], f"{what}: tag may use {names} only{hint}") from None
         if not _IMAGE_TAG.fullmatch(sample):
             raise r.error(
                 m["tag"][1],
@@ -552,6 +559,19 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
                 raise r.error(f["kind"][1], f"{what}: forge.kind must be 'github' or 'gitlab', not '{forge}'")
         forge_api = r.string(f["api_url"][1], f"{what}: forge.api_url") if "api_url" in f else None
     ignore = _ignore(r, m["ignore"][1], f"{what}: ignore") if "ignore" in m else ()
+    constraint = None
+    if "constraint" in m:
+        constraint = r.string(m["constraint"][1], f"{what}: constraint")
+        from promoter.semver import Constraint
+
+        try:
+            Constraint(constraint)
+        except ValueError as exc:
+            raise r.error(m["constraint"][1], f"{what}: constraint '{constraint}' {exc}") from None
+    prerelease = r.boolean(m["allow_prerelease"][1], f"{what}: allow_prerelease") if "allow_prerelease" in m else False
+    for key_ in ("constraint", "allow_prerelease"):
+        if key_ in m and not released:
+            raise r.error(m[key_][0], f"{what}: '{key_}' is for release tags, and no target of it has 'format: tag'")
     trust = _trust(r, what, m["trust"], repo) if "trust" in m else None
     if trust is not None and image is None:
         raise r.error(m["trust"][0], f"{what}: trust: verifies the component's image; give its 'image:'")
@@ -588,6 +608,8 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         forge,
         forge_api,
         ignore,
+        constraint,
+        prerelease,
         trust,
     )
 
@@ -677,6 +699,20 @@ def _trust(r: _Reader, what: str, pair: tuple[Scalar, Node], repo: str) -> Trust
     )
 
 
+def _released(m: dict[str, tuple[Scalar, Node]]) -> bool:
+    """Whether a target of the component's mapping `m` says `format: tag` (read before the
+    targets are, for the defaults and checks that depend on it)."""
+    tnode = m["targets"][1] if "targets" in m else None
+    if not isinstance(tnode, Sequence):
+        return False
+    for item in tnode.items:
+        if isinstance(item, Mapping):
+            for k, v in item.pairs:
+                if isinstance(k, Scalar) and k.value == "format" and isinstance(v, Scalar) and v.value == "tag":
+                    return True
+    return False
+
+
 def _prefixes(r: _Reader, node: Node, what: str) -> tuple[str, ...]:
     """Commit sha prefixes (7 to 40 lowercase hex digits)."""
     values = r.strings(node, what)
@@ -709,13 +745,25 @@ def _target(r: _Reader, comp: str, node: Node) -> Target:
     if "format" in m:
         fnode = m["format"][1]
         value = r.string(fnode, f"{what}: format")
-        if value not in ("sha", "short", "digest"):
-            raise r.error(fnode, f"{what}: format must be 'sha', 'short' or 'digest', not '{value}'")
-        fmt = "sha" if value == "sha" else "short" if value == "short" else "digest"
+        if value not in ("sha", "short", "digest", "tag"):
+            raise r.error(fnode, f"{what}: format must be 'sha', 'short', 'digest' or 'tag', not '{value}'")
+        fmt = "sha" if value == "sha" else "short" if value == "short" else "digest" if value == "digest" else "tag"
     elif kind == "regex":
-        raise r.error(node, f"{what}: a regex locator needs an explicit 'format' (sha or short)")
+        raise r.error(node, f"{what}: a regex locator needs an explicit 'format' (sha, short or tag)")
     optional = r.boolean(m["optional"][1], f"{what}: optional") if "optional" in m else False
-    return Target(name, env, file, files, locator, fmt, optional, node.line)
+    pattern = None
+    if "tag_pattern" in m:
+        pnode = m["tag_pattern"][1]
+        pattern = r.string(pnode, f"{what}: tag_pattern")
+        if fmt != "tag":
+            raise r.error(m["tag_pattern"][0], f"{what}: 'tag_pattern' goes with 'format: tag'")
+        from promoter.semver import TagPattern
+
+        try:
+            TagPattern(pattern)
+        except ValueError as exc:
+            raise r.error(pnode, f"{what}: tag_pattern '{pattern}' {exc}") from None
+    return Target(name, env, file, files, locator, fmt, optional, node.line, pattern)
 
 
 def _locator(r: _Reader, what: str, kind: str, node: Node) -> Locator:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from promoter.model import FileChange, Plan
 from promoter.render.document import Version, document, dumps, version
+from promoter.ship.describe import shown_version
 from promoter.text import Painted, plural, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
@@ -69,10 +70,12 @@ def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
     """The plan as data: the candidate (`new`), per target its old and new versions, every edit."""
 
     def ver(value: str) -> Version:
-        # a value this plan writes (short or digest) is the candidate's; an old short one is the
-        # full sha another target pins, when one does
+        # a value this plan writes (short, digest or release tag) is the candidate's; an old one is
+        # the full sha the upstream says it names (`Plan.shas`), else another target pins, when one does
         if value in new_values:
             return version(value, p.sha)
+        if value in p.shas:
+            return version(value, p.shas[value])
         return version(value, next((f for f in full if f.startswith(value)), None))
 
     new_values = {tc.new_value for tc in p.targets}
@@ -81,7 +84,7 @@ def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
         "plan",
         {
             "component": p.component.name,
-            "new": version(p.sha),
+            "new": version(p.release.tag, p.sha) if p.release is not None else version(p.sha),
             "changed": not p.empty,
             "targets": [
                 {
@@ -121,7 +124,7 @@ def promoted_text(result: Promoted, current: bool = True, width: int | None = No
     """What `promote` did for one component, a line each: written, committed (on which branch, and
     that the working tree is on it, when it still is: `current`), pushed, opened."""
     p = result.prepared.plan
-    comp, new = p.component, p.component.short(p.sha)
+    comp, new = p.component, shown_version(p)
     if result.state == "unchanged":
         if result.reason:
             return f"{comp.name}: nothing to promote: {result.reason}\n"
@@ -156,7 +159,7 @@ def unchanged_text(prepared: Prepared) -> str:
     p = prepared.plan
     if prepared.unchanged:
         return f"{p.component.name}: nothing to change: {prepared.unchanged}\n"
-    return f"{p.component.name}: every selected target is already at {p.component.short(p.sha)}; nothing to change\n"
+    return f"{p.component.name}: every selected target is already at {shown_version(p)}; nothing to change\n"
 
 
 def committed_line(sha: str, branch: str, subject: str, current: bool = True) -> str:

@@ -70,7 +70,9 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                         "action": d.action,
                         "reason": d.reason,
                         "runs": [version(v, d.sha(v)) for v in d.runs],
-                        "candidate": version(d.candidate, d.candidate) if d.candidate else None,
+                        "candidate": version(d.release.tag if d.release else d.candidate, d.candidate)
+                        if d.candidate
+                        else None,
                         "until": d.until.isoformat() if d.until else None,
                     }
                     for d in c.environments

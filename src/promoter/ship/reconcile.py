@@ -182,7 +182,11 @@ def _merge(repo: core.Repo, comp: Component, plans: list[Plan]) -> list[FileChan
 
 
 def _subject(comp: Component, decisions: list[Decision], plans: list[Plan]) -> str:
-    moves = [f"{d.environment} to {comp.short(d.candidate or '')}" for d in decisions if d.action == "promote"]
+    moves = [
+        f"{d.environment} to {d.release.tag if d.release else comp.short(d.candidate or '')}"
+        for d in decisions
+        if d.action == "promote"
+    ]
     return f"promote {comp.name}: " + ", ".join(moves) if moves else f"promote {comp.name}"
 
 
@@ -193,9 +197,10 @@ def _message(comp: Component, decisions: list[Decision], plans: list[Plan], dige
     body = "\n".join(line for p in plans for line in describe.plan_summary(p))
     envs = ", ".join(d.environment for d in decisions if d.action == "promote")
     newest = plans[-1].sha if plans else ""
+    tags = "".join(dict.fromkeys(describe.tag_trailer(p) for p in plans))  # each release tag it pins, with its commit
     text = (
         f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-From: {describe.promoted_from(plans)}\n"
-        f"Promoted-To: {newest}\nPromoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
+        f"Promoted-To: {newest}\nPromoted-Environments: {envs}{tags}\n{HASH_TRAILER}: {digest}\n"
     )
     return subject, text
 
@@ -270,8 +275,8 @@ def reconcile(
                 assert d.candidate is not None
                 digest = None
                 if comp.image is not None and any(t.format == "digest" for t in targets):
-                    digest = session.digest(comp.image, comp.image_tag(d.candidate))
-                planned = core.plan(repo, comp, d.candidate, targets, digest)
+                    digest = session.digest(comp.image, comp.image_tag(d.candidate, d.release))
+                planned = core.plan(repo, comp, d.candidate, targets, digest, release=d.release)
                 planned.shas.update({v: s for v, s in zip(d.runs, d.shas) if s is not None and len(v) != 40})
                 cp.plans.append(planned)
             cp.changes = _merge(repo, comp, cp.plans)
