@@ -286,7 +286,7 @@ def fleet_html(rows: list[Measures], errors: list[tuple[str, str]], now: datetim
     body = [
         "<h1>Delivery of the fleet</h1>",
         f'<p class="meta">DORA\'s four measures, {plural(len(comps), "component")}, '
-        f"{plural(len(rows), 'environment')}; {escape(span)}; generated {escape(_day(now))}</p>",
+        f"{plural(len(rows), 'environment')} in all; {escape(span)}; generated {escape(_day(now))}</p>",
         '<div class="filters"><input type="search" id="filter" placeholder="filter: component, environment…" '
         'aria-label="filter by component"> <span><span id="shown">' + str(len(rows)) + "</span> of "
         + str(len(rows)) + " shown</span></div>",
