@@ -286,9 +286,17 @@ class _Links:
 
 
 class _TimeAxis:
-    def __init__(self, t0: float, t1: float, width: int = _W) -> None:
+    """A time axis from t0 to t1; `period` is what it shows (the axis has a little room around it)."""
+
+    def __init__(self, t0: float, t1: float, width: int = _W, period: tuple[float, float] | None = None) -> None:
         self.t0, self.t1 = t0, max(t1, t0 + 1)
         self.x0, self.x1 = _L, width - _R
+        self.period = period or (t0, t1)
+
+    def data(self) -> dict[str, str]:
+        """The period as the chart's data attributes (`data-from`, `data-to`: ISO times in UTC)."""
+        start, end = (datetime.fromtimestamp(t, UTC).isoformat() for t in self.period)
+        return {"from": start, "to": end}
 
     def x(self, t: float) -> float:
         return self.x0 + (t - self.t0) / (self.t1 - self.t0) * (self.x1 - self.x0)
@@ -526,7 +534,7 @@ def _step_chart(h: History, env: str, axis: _TimeAxis, versions: _Versions, link
                 f'<path class="rollback-mark" d="M{x - 5:.1f},{y - 19:.1f} h10 l-5,8 z"><title>rollback</title></path>'
             )
         body.append(_a(links.commit(promoted[0] if promoted else (new[0] if new else None)), marker))
-    return _svg("timeline", height, f"versions {env} ran over time", body, environment=env)
+    return _svg("timeline", height, f"versions {env} ran over time", body, environment=env, **axis.data())
 
 
 def _behind_chart(h: History, env: str, axis: _TimeAxis) -> str:
@@ -573,7 +581,7 @@ def _behind_chart(h: History, env: str, axis: _TimeAxis) -> str:
     peak = max([f for f in figures if f is not None], default=None)
     return _svg(
         "behind", height, f"commits of the branch {env} lacked over time", body, environment=env,
-        peak="" if peak is None else str(peak),
+        peak="" if peak is None else str(peak), **axis.data(),
     )  # fmt: skip
 
 
@@ -752,7 +760,7 @@ def _lag_charts(h: History, lags: list[Lag], axis: _TimeAxis, links: _Links) -> 
         body.append(f'<line class="median" x1="{_L}" y1="{y:.1f}" x2="{_W - _R}" y2="{y:.1f}"/>')
         body.append(f'<text class="label" x="{_W - _R - 4}" y="{y - 4:.1f}" text-anchor="end">median '
                     f"{escape(_lag_text(median))}</text>")  # fmt: skip
-    trend = _svg("lagtrend", height, "lag from the first environment to the last, per version", body)
+    trend = _svg("lagtrend", height, "lag from the first environment to the last, per version", body, **axis.data())
     return legend + '<div class="scroll">' + dumbbell + trend + "</div>"
 
 
@@ -778,7 +786,7 @@ def history_html(h: History, measures: list[Measures] | None = None, config_web:
     span = dora.period(h)
     t0, t1 = (span.start.timestamp(), span.end.timestamp()) if span else (0.0, 1.0)
     pad = max((t1 - t0) * 0.02, 3600.0)
-    axis = _TimeAxis(t0 - pad, t1 + pad)
+    axis = _TimeAxis(t0 - pad, t1 + pad, period=(t0, t1))
     upstream = (
         f"upstream branch {h.branch}"
         if h.branch
