@@ -504,6 +504,25 @@ def _log(git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool =
     return commits
 
 
+def last_change(root: Path, targets: list[Target], values: Iterable[str], rev: str = "HEAD") -> ConfigCommit | None:
+    """The newest commit of `rev` that brought one of `values` into `targets`' files (git's
+    pickaxe: a commit that changed how often the value occurs there): when what an environment
+    runs was last promoted, and by whom. One `git log -1 -S` per value; None when none did."""
+    git = Git(root)
+    specs = list(dict.fromkeys(_pathspec(t) for t in targets))
+    found: list[ConfigCommit] = []
+    for value in dict.fromkeys(values):
+        out = git.run(
+            "log", "-1", "--no-color", "--no-mailmap", "-z", "--format=" + "%x1e".join(_FIELDS), f"-S{value}",
+            "--end-of-options", rev, "--", *specs, check=False,
+        ).stdout  # fmt: skip
+        entry = out.split("\0")[0].strip("\n")
+        if entry:
+            sha, parents, date, name, email, subject = entry.split(_RS, len(_FIELDS) - 1)
+            found.append(ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject))
+    return max(found, key=lambda c: c.date, default=None)
+
+
 def _pathspec(target: Target) -> str:
     if target.file is not None:
         return f":(literal){target.file}"
