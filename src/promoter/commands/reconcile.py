@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promoter.commands._common import USAGE, options, out, push_argument, repo, write_out
+from promoter.commands._common import USAGE, err, options, out, push_argument, repo, write_out
 from promoter.errors import UsageError
 
 TYPE_CHECKING = False
@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         max_open=args.max_open,
         shard_of=shard,
     )
+    if result.pushed and opened.config.notify is not None:
+        _notify(session, result, args.push)
     if args.output == "json":
         text = render.reconcile_json(result)
     elif args.output == "markdown":
@@ -106,6 +108,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         out(text)
     return result.exit_code
+
+
+def _notify(session: Session, result: Reconciled, remote: str) -> None:
+    """Send this run's notifications (notify: in promotion.yaml), each once; said on stderr."""
+    from promoter.errors import PromoterError
+    from promoter.ship.notify import notify
+
+    try:
+        done = notify(session, result, remote)
+    except PromoterError as exc:
+        err(f"warning: no notification sent this run: {exc}")
+        return
+    for line in done.lines():
+        err(line)
 
 
 def _html(session: Session, result: Reconciled) -> str:

@@ -479,7 +479,9 @@ def _locate(comp: Component, target: Target, path: str, data: bytes) -> _Located
     return tuple(dict.fromkeys(loc.value for loc in locations))
 
 
-def _log(git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool = False) -> list[ConfigCommit]:
+def _log(
+    git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool = False, exclude: str | None = None
+) -> list[ConfigCommit]:
     out = git.run(
         "log",
         "--no-color",
@@ -492,6 +494,7 @@ def _log(git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool =
         "--format=" + "%x1e".join(_FIELDS),
         "--end-of-options",
         rev,
+        *([f"^{exclude}"] if exclude else []),
         "--",
         *pathspecs,
     ).stdout
@@ -594,13 +597,15 @@ def build(
     now: datetime | None = None,
     until: datetime | None = None,
     landings: bool = False,
+    exclude: str | None = None,
 ) -> History:
     """Every change of `targets`' values in the history of the config repository at `root`.
 
     With `until`, only the commits dated up to then count (the period ends there). With
     `landings`, each change is dated by when it reached `rev`'s first-parent history (a promotion
     made on a branch: the date of the merge that brought it; `History.landed`), and the
-    timelines say what ran from then on.
+    timelines say what ran from then on. With `exclude` (a commit), only the commits `rev` has and
+    it has not (`exclude..rev`: what reached the branch since).
 
     With `first_parent`, what ran on the branch `rev`: its first-parent history only, each commit
     compared with its first parent, so a merge commit brings (at its own date) what its branch
@@ -617,7 +622,7 @@ def build(
         return history
     if progress is not None:
         progress("reading the log of the targets' files…")
-    commits = _log(git, list(dict.fromkeys(_pathspec(t) for t in targets)), rev, first_parent)
+    commits = _log(git, list(dict.fromkeys(_pathspec(t) for t in targets)), rev, first_parent, exclude)
     if until is not None:
         commits = [c for c in commits if c.date <= until]
     if first_parent:
