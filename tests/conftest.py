@@ -43,6 +43,7 @@ FULL_MODULES = {
     "test_reconcile_sequence.py",  # many scheduled runs in random sequences
     "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
     "test_notify.py",  # webhook and Slack servers on 127.0.0.1, many runs
+    "test_autorollback.py",  # GitHub's contract fake, many runs from fresh clones
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         "image-missing",
         "waiting-for-dependency",
         "error",
+        "rollback",
     ]
 else:
     Action = str

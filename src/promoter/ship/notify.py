@@ -214,8 +214,24 @@ def run_events(session: Session, result: Reconciled) -> list[Event]:
     cfg = session.repo.config
     for cp in result.components:
         comp = cfg.components[cp.component]
-        for rb in getattr(cp, "rollbacks", ()):
-            out.append(rb)
+        for rb in cp.rollbacks:
+            if rb.action != "rollback" or not rb.pushed or rb.runs is None or rb.to is None:
+                continue
+            out.append(
+                Event(
+                    "rollback",
+                    comp.name,
+                    key("auto-rollback", comp.name, rb.environment, rb.runs, rb.to),
+                    f"{comp.name}: automatic rollback of {rb.environment} from {comp.short(rb.runs)} to "
+                    f"{comp.short(rb.to)} opened: its verify checks fail",
+                    tuple(rb.evidence),
+                    rb.url,
+                    (rb.environment,),
+                    (rb.runs,),
+                    (rb.to,),
+                    _people(session, comp, rb.to, rb.runs),
+                )
+            )
         if cp.action not in ("open", "update") or not cp.hash:
             continue
         moving = [d for d in cp.environments if d.action == "promote" and d.candidate]
