@@ -286,7 +286,8 @@ def fleet_html(rows: list[Measures], errors: list[tuple[str, str]], now: datetim
     body = [
         "<h1>Delivery of the fleet</h1>",
         f'<p class="meta">DORA\'s four measures, {plural(len(comps), "component")}, '
-        f"{plural(len(rows), 'environment')} in all; {escape(span)}; generated {escape(_day(now))}</p>",
+        f"{plural(len(rows), 'row')} (one per component and environment); {escape(span)}; generated "
+        f"{escape(_day(now))}</p>",
         '<div class="filters"><input type="search" id="filter" placeholder="filter: component, environment…" '
         'aria-label="filter by component"> <span><span id="shown">' + str(len(rows)) + "</span> of "
         + str(len(rows)) + " shown</span></div>",
@@ -297,5 +298,6 @@ def fleet_html(rows: list[Measures], errors: list[tuple[str, str]], now: datetim
         body.append("<h2>Not measured in full</h2><ul>")
         body += [f"<li>{escape(c)}: {escape(msg)}</li>" for c, msg in errors]
         body.append("</ul>")
-    return page("promoter: delivery of the fleet", PAGE_CSS, "\n".join(body),
+    css = PAGE_CSS + "body { max-width: 1240px; }\n"
+    return page("promoter: delivery of the fleet", css, "\n".join(body),
                 row_filter("filter", "tr.row", "shown", "data-component"))  # fmt: skip

@@ -306,10 +306,16 @@ class _TimeAxis:
 
     def draw(self, y: float, top: float) -> str:
         parts = [f'<line class="axis" x1="{self.x0}" y1="{y}" x2="{self.x1}" y2="{y}"/>']
+        room = 0.0  # where the last label ended: a label that would touch it is left out (its grid line stays)
         for t, label in self.ticks():
             x = self.x(t)
             parts.append(f'<line class="grid" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{y}"/>')
             anchor = "end" if x > self.x1 - 32 else "start" if x < self.x0 + 32 else "middle"  # kept inside
+            width = len(label) * 6.2
+            left = x - width if anchor == "end" else x if anchor == "start" else x - width / 2
+            if left < room + 8:
+                continue
+            room = left + width
             parts.append(f'<text x="{x:.1f}" y="{y + 14}" text-anchor="{anchor}">{escape(label)}</text>')
         return "".join(parts)
 

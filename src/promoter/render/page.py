@@ -29,7 +29,8 @@ input[type=search] { font: inherit; padding: 4px 8px; border: 1px solid #b7bfcc;
 .filters { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; margin: 6px 0; font-size: 13px; }
 details.definitions { font-size: 13px; color: #5a6270; margin: 6px 0; } details.definitions ul { margin: 4px 0; }
 table.dora { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
-table.dora th, table.dora td { border-bottom: 1px solid #e1e6ee; padding: 4px 10px; text-align: left; }
+table.dora th, table.dora td { border-bottom: 1px solid #e1e6ee; padding: 4px 10px; text-align: left;
+  white-space: nowrap; }
 table.dora thead th { background: #eef2f8; white-space: nowrap; } table.dora td.none { color: #8a93a3;
   font-size: 12px; }
 table.dora .sub { color: #5a6270; font-size: 12px; }
