@@ -232,3 +232,100 @@ def test_rollback_needs_verify_checks_in_its_environment(tmp_path: Path, run: An
     fleet = Fleet(tmp_path / "b", "environments:\n  production:\n    rollback: {on: errors}\n")
     code, out, err = run("-C", fleet.config, "check")
     assert code == 2 and "only 'verify' is known" in err
+
+
+class Sequence(World):
+    """World, with what a test of random sequences needs to know: when production's version came,
+    whether by a rollback, and when its failure was first seen."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.clock = T0
+        a = self.fleet.shas["app"]
+        self.came: dict[str, tuple[int, bool]] = {a[2]: (NOW + 3600, False)}  # version -> (when, by a rollback)
+        self.seen_failing: dict[str, int] = {}  # a version marked bad -> the first run that saw it
+        self.marked: set[str] = set()
+        self.log: list[str] = []
+
+    def at(self, when: int) -> None:
+        self.clock = when
+        super().at(when)
+
+    def prod(self) -> str:
+        return git(self.fleet.remote, "show", "main:prod.yaml").split()[-1]
+
+    def held(self) -> bool:
+        text = git(self.fleet.remote, "show", "main:promotion-holds.yaml") if git(
+            self.fleet.remote, "ls-tree", "--name-only", "main", "promotion-holds.yaml") else ""  # fmt: skip
+        return "production" in text
+
+    def merge_pr(self, pr: dict[str, Any]) -> None:
+        cfg = self.fleet.config
+        before = self.prod()
+        git(cfg, "fetch", "-q", "origin", pr["head"])
+        date = f"@{self.clock} +0000"
+        git(cfg, "merge", "-q", "--no-ff", "--no-edit", "FETCH_HEAD",
+            env={"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date})  # fmt: skip
+        git(cfg, "push", "-q", "origin", "main")
+        pr["state"], pr["merged_at"] = "closed", "2026-01-01T00:00:00Z"
+        after = self.prod()
+        if after != before:
+            self.came[after] = (self.clock, pr["head"].startswith("rollback/"))
+
+
+def test_random_sequences_never_roll_back_too_soon_twice_or_a_rollback(
+    tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    opened = 0
+    for seed in range(3):
+        with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
+            assert isinstance(gh, FakeGitHub)
+            (tmp_path / f"s{seed}").mkdir()
+            w = Sequence(tmp_path / f"s{seed}", gh, run, monkeypatch)
+            rnd = random.Random(seed)
+            up = w.fleet.ups["app"]
+            for step in range(16):
+                event = rnd.choice(["upstream", "merge", "time", "time", "time", "break", "break", "heal", "release"])
+                w.log.append(event)
+                if event == "upstream":
+                    from tests.test_reconcile import commit
+
+                    commit(up, f"app-{seed}-{step}", NOW + 3600)
+                elif event == "merge":
+                    pulls = [p for p in gh.pulls if p["state"] == "open"]
+                    if pulls:
+                        w.merge_pr(rnd.choice(pulls))
+                elif event == "time":
+                    w.at(w.clock + rnd.choice((10, 20, 40)) * MIN)
+                elif event == "break":
+                    w.marked.add(w.prod())
+                elif event == "heal":
+                    w.marked.clear()
+                    w.seen_failing.clear()
+                elif event == "release" and w.held():
+                    cfg = w.fleet.config
+                    (cfg / "promotion-holds.yaml").write_text("holds: []\n")
+                    git(cfg, "commit", "-qam", "release", env={"GIT_COMMITTER_DATE": f"@{w.clock} +0000"})
+                    git(cfg, "push", "-q", "origin", "main")
+                w.failing(*sorted(w.marked))
+                runs, held = w.prod(), w.held()
+                opened_before = {p["number"] for p in w.rollback_prs()}
+                w.reconcile()
+                if runs in w.marked:
+                    w.seen_failing.setdefault(runs, w.clock)
+                new = [p for p in w.rollback_prs() if p["number"] not in opened_before]
+                where = f"seed {seed}: {' -> '.join(w.log)}"
+                assert len([p for p in w.rollback_prs() if p["state"] == "open"]) <= 1, where
+                for pr in new:
+                    came, by_rollback = w.came[runs]
+                    assert not held and not by_rollback, f"a rollback while held or of a rollback: {where}"
+                    assert runs in w.marked and w.clock - w.seen_failing[runs] >= 30 * MIN, f"too soon: {where}"
+                    assert w.clock - came >= 30 * MIN, f"not settled: {where}"
+                    cfg = w.fleet.config
+                    git(cfg, "fetch", "-q", "origin", pr["head"])
+                    to = git(cfg, "show", "FETCH_HEAD:prod.yaml").split()[-1]
+                    assert to != runs and git(up, "merge-base", "--is-ancestor", to, runs) == "", where
+            opened += len(w.rollback_prs())
+    assert opened >= 2  # the sequences do reach rollbacks: the rules above were put to the test
