@@ -24,6 +24,7 @@ here reads git: the history has every figure it needs."""
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from datetime import datetime
 
 from promoter.insight.history import Change, History
@@ -179,10 +180,13 @@ def _environment(h: History, env: str, span: Period, window: int) -> Measures:
         if bits is not None:
             seen |= bits
         prev = values
+    # what can back a promotion out: the rollbacks, and the reverts (by the subject they revert)
+    backs = [i for i, dep in enumerate(deployments) if dep[4] or dep[3].commit.subject.startswith('Revert "')]
     for i, (when, _, new, ch, rollback) in enumerate(deployments):
         if rollback or not span.start <= when <= span.end:
             continue
-        for later, _, after, by, back in deployments[i + 1 :]:
+        for j in backs[bisect_right(backs, i) :]:
+            later, _, after, by, back = deployments[j]
             if (later - when).total_seconds() > window:
                 break
             revert = by.commit.subject == f'Revert "{ch.commit.subject}"'
