@@ -361,7 +361,7 @@ def main() -> int:
     ap.add_argument("--components", type=int, default=267, help="components of the generated fleet (default 267)")
     ap.add_argument(
         "--only",
-        choices=["startup", "snapshot", "growth", "history", "upstream", "fleet", "reconcile", "peers"],
+        choices=["startup", "snapshot", "growth", "history", "upstream", "fleet", "reconcile", "trust", "peers"],
         help="run just this part",
     )
     args = ap.parse_args()
@@ -388,6 +388,10 @@ def main() -> int:
             from reconcile_bench import reconcile_rows
 
             rows += reconcile_rows(args.quick)
+        if args.only in (None, "trust"):  # the trust gate against the image gate alone (trust_bench.py)
+            from trust_bench import trust_rows
+
+            rows += trust_rows(args.quick)
         if args.only in (None, "peers"):
             peers(rows, repeat, work)
     finally:

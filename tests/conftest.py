@@ -24,12 +24,14 @@ import pytest
 from promoter.cli import main
 
 # the real OCI registry and fake servers: fixtures for every test module
-pytest.register_assert_rewrite("tests.registry_fixtures")
-pytest_plugins = ["tests.registry_fixtures"]
+pytest.register_assert_rewrite("tests.registry_fixtures", "tests.dist_fixtures")
+pytest_plugins = ["tests.registry_fixtures", "tests.dist_fixtures"]
 
 FULL_MODULES = {
     "test_registry.py",  # the real OCI registry
     "test_registry_trust.py",
+    "test_trust.py",  # the real OCI registry, cosign's layouts, a Referrers API front
+    "test_trust_keyless.py",  # the sigstore package verifying a real bundle (seconds of start-up)
     "test_registry_helpers.py",
     "test_realdata.py",  # ../shared/realdata
     "test_example_config.py",
@@ -44,8 +46,16 @@ FULL_MODULES = {
     "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
     "test_notify.py",  # webhook and Slack servers on 127.0.0.1, many runs
     "test_autorollback.py",  # GitHub's contract fake, many runs from fresh clones
+    "test_previews_reconcile.py",  # every decision taken three ways, the forge fakes
+    "test_shards_fleet.py",  # a fleet in shards against the GitHub fake
+    "test_package.py",  # the release's artifacts: built, checked, installed (tests/dist_fixtures.py)
+    "test_image.py",  # the image's root filesystem built with mmdebstrap, promoter demo run in it
+    "test_gitlab_component.py",  # templates/: each job run against the demo and a bare remote
+    "test_github_action.py",  # action.yml: its steps run, the wheel installed in a fresh venv
+    "test_completion.py",  # each completion script run by its shell (bash, zsh, fish)
+    "test_precommit.py",  # pre-commit try-repo: the hook installed from a copy of this checkout
 }
-FULL_FIXTURES = {"registry", "auth_registry", "token_front"}  # they start Debian's docker-registry
+FULL_FIXTURES = {"registry", "auth_registry", "token_front", "dist"}  # docker-registry; python -m build
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

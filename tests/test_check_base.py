@@ -126,7 +126,7 @@ WINDOW = "    windows:\n      - deny: '0 20 * * TUE'\n        duration: 8h\n"
 # refuses it, where the policy change stands in the change: (file, start of its line))
 BYPASSES = {
     "soak set to 0s": ({}, {"soak": "0s"}, 4, "policy-soaking", ("promotion.yaml", "    soak: 0s")),
-    "after removed": ({}, {"after": "", "soak": ""}, 3, "policy-soaking", ("promotion.yaml", "  production:")),
+    "after removed": ({}, {"after": "", "soak": ""}, 3, "policy-after", ("promotion.yaml", "  production:")),
     "version added to hotfix": ({}, {"hotfix": "C5"}, 4, "policy-soaking", ("promotion.yaml", "    hotfix:")),
     "blocked entry removed": ({"blocked": "C3"}, {"blocked": ""}, 2, "policy-blocked", ("promotion.yaml", "  app:")),
     "deny window removed": (

@@ -64,12 +64,12 @@ def test_gitlab_reconcile_shards_cover_the_fleet_and_push(demo: Path, tmp_path: 
     seen = []
     for index in range(1, 5):
         proc = _run(lines[0], demo, {"CI_NODE_INDEX": str(index), "CI_NODE_TOTAL": "4"})
-        # 3 where the demo's held pipelines are (a hold needs a person), else 0
-        assert proc.returncode in (0, 3), proc.stderr
+        # 0 everywhere: the demo's held pipelines are the policy working, reported in the dashboard
+        assert proc.returncode == 0, proc.stderr
         dashboard = (demo / "promotions.md").read_text()
         assert dashboard.startswith("# Promotions")
         found = re.findall(r"^\| (qontract-reconcile) \|", dashboard, re.M)
-        assert proc.returncode == (3 if found else 0)
+        assert ("held" in dashboard) == bool(found)
         seen += found
     assert seen == ["qontract-reconcile"]  # exactly one shard had it
     assert git(demo.parent / ".." / "origin.git", "for-each-ref", "--format=%(refname)", "refs/heads/promote/") == (
@@ -85,7 +85,7 @@ def test_github_reconcile_and_the_policy_jobs_run_as_written(demo: Path) -> None
     for shard in (1, 2, 3, 4):
         proc = _run(line.replace("${{ matrix.shard }}", str(shard)), demo, {"GITHUB_STEP_SUMMARY": str(summary)})
         codes.append(proc.returncode)
-    assert sorted(codes) == [0, 0, 0, 3]  # the shard with the demo's held pipelines says so
+    assert codes == [0, 0, 0, 0]  # the demo's held pipelines are the policy working, not a red job
     assert summary.read_text().count("| qontract-reconcile |") == 1
     (check,) = [r for r in runs["policy"] if r.startswith("promoter ")]
     git(demo, "fetch", "-q", "origin")

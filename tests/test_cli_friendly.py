@@ -88,9 +88,9 @@ def test_commit_says_which_branch_and_that_you_are_on_it(world, run: Run) -> Non
 
 # ------------------------------------------------------------------------------------------ help
 MINE = ["status", "plan", "promote", "changelog", "discover", "check", "history"]
-MINE += ["hold", "release", "rollback", "demo", "help", "init", "reconcile"]
+MINE += ["hold", "release", "rollback", "demo", "help", "init", "reconcile", "completion"]
 THEIRS = {("status", "out")}  # options the reconcile and status-html work added: theirs to word
-NO_OFFLINE = {"changelog", "discover", "hold", "release", "demo", "help", "init"}
+NO_OFFLINE = {"changelog", "discover", "hold", "release", "demo", "help", "init", "completion"}
 
 
 def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -161,7 +161,7 @@ def test_a_run_makes_only_its_own_commands_parser() -> None:
     assert made() == ["status"]
     assert "--detailed-exitcode" in commands_of(parser)["plan"].format_help()
     assert made() == ["plan", "status"]
-    assert len(commands_of(parser).values()) == len(made()) == 14  # asking for all makes all
+    assert len(commands_of(parser).values()) == len(made()) == 15  # asking for all makes all
 
 
 def test_help_and_version_stay_light() -> None:

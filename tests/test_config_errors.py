@@ -19,6 +19,11 @@ def _cfg(targets: str = GOOD_TARGET, head: str = HEAD) -> str:
 CASES = [
     ("invalid-yaml", "version: 1\ncomponents: [\n", "promotion.yaml:3: invalid YAML: "),
     ("tab-yaml", "version: 1\ncomponents:\n\tc: x\n", "promotion.yaml:3: invalid YAML: "),
+    (  # a character YAML does not allow: said at its line and column, not at line 0
+        "control-character",
+        'version: 1\ncomponents:\n  c: "x\x07y"\n',
+        "promotion.yaml:3: invalid YAML: control characters are not allowed (#x0007) (column 8)",
+    ),
     ("no-version", "components: {}\n", "promotion.yaml:1: missing 'version: 1'"),
     ("version-2", "version: 2\ncomponents: {}\n", "promotion.yaml:1: unsupported config version"),
     ("no-components", "version: 1\n", "promotion.yaml:1: missing 'components'"),

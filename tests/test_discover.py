@@ -18,6 +18,15 @@ SHA = "862eebc895ea7f496f9037a7b8a4d1f393d8a546"
 SHORT = SHA[:7]
 OLD = "1234abc"
 
+# `check` notes that production promotes CONFIG's image with no trust: (tests/test_trust_config.py)
+TRUST_NOTE = (
+    "promotion.yaml:{line}: note: recon: environment 'production' (production) promotes image quay.io/example/recon, "
+    "which has no trust:; nothing checks that it is signed, nor built from the commit promoted\n"
+    "    give component 'recon' a trust: (signature: key: or identity: and issuer:; provenance: true) "
+    "in promotion.yaml\n"
+)
+CLEAN_CHECK = TRUST_NOTE.format(line=7) + "ok: no problems; 1 note\n"
+
 CONFIG = """version: 1
 components:
   recon:
@@ -305,13 +314,13 @@ def _paste(repo: Path, snippets: list[str]) -> None:
 def test_pasting_the_snippets_makes_check_clean_and_promote_edits_them(extra: Path, run) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("-C", extra, "check")
     assert code == 3
-    assert out.splitlines()[-1] == "5 problems"
+    assert out.splitlines()[-1] == "5 problems; 1 note"
 
     doc = _json(run, "-C", extra, "discover", "-o", "json")
     _paste(extra, list(dict.fromkeys(f["snippet"] for f in doc["findings"])))
 
     code, out, err = run("-C", extra, "check")
-    assert (code, out, err) == (0, "ok: no problems\n", "")
+    assert (code, out, err) == (0, CLEAN_CHECK, "")
     # the new targets really pin: a promotion rewrites every one of them
     new = "ab0ae8f8e459d350dc0f80b93f6ed7633dc178b3"
     code, out, err = run("-C", extra, "promote", "recon", new, "--offline", "--yes", "--allow-dirty")
@@ -325,9 +334,9 @@ def test_pasting_the_snippets_makes_check_clean_and_promote_edits_them(extra: Pa
 
 def test_check_clean_exits_0(clean: Path, run) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run("-C", clean, "check")
-    assert (code, out, err) == (0, "ok: no problems\n", "")
+    assert (code, out, err) == (0, CLEAN_CHECK, "")
     doc = _json(run, "-C", clean, "check", "-o", "json")
-    assert doc == {"schema_version": 1, "kind": "check", "ok": True, "problems": []}
+    assert (doc["ok"], [p["kind"] for p in doc["problems"]]) == (True, ["untrusted-production"])
 
 
 def test_check_uncovered_pin_message_and_hint(clean: Path, run) -> None:  # type: ignore[no-untyped-def]
@@ -337,7 +346,7 @@ def test_check_uncovered_pin_message_and_hint(clean: Path, run) -> None:  # type
     code, out, err = run("-C", clean, "check")
 
     assert (code, err) == (3, "")
-    assert out == (
+    assert out == TRUST_NOTE.format(line=7) + (
         f"Dockerfile:1: recon: {SHORT} is pinned here (image quay.io/example/recon:{SHORT}) but no target covers it\n"
         "    add this target to component 'recon' in promotion.yaml, or add 'Dockerfile' to its ignore: list:\n"
         "    - name: Dockerfile-recon-image\n"
@@ -345,12 +354,13 @@ def test_check_uncovered_pin_message_and_hint(clean: Path, run) -> None:  # type
         "      file: Dockerfile\n"
         "      regex: quay\\.io/example/recon:(?P<version>[0-9a-f]{7})(?![0-9a-f])\n"
         "      format: short\n"
-        "1 problem\n"
+        "1 problem; 1 note\n"
     )
     doc = json.loads(run("-C", clean, "check", "-o", "json")[1])
     assert doc["ok"] is False
-    assert [(p["file"], p["line"]) for p in doc["problems"]] == [("Dockerfile", 1)]
-    assert [(p["kind"], p["component"], p["target"], p["version"]) for p in doc["problems"]] == [
+    errors = [p for p in doc["problems"] if p["level"] == "error"]
+    assert [(p["file"], p["line"]) for p in errors] == [("Dockerfile", 1)]
+    assert [(p["kind"], p["component"], p["target"], p["version"]) for p in errors] == [
         ("uncovered-pin", "recon", None, {"value": SHORT, "sha": None})
     ]
 
@@ -361,7 +371,7 @@ def test_ignore_globs_silence_findings(extra: Path, run) -> None:  # type: ignor
     (extra / "promotion.yaml").write_text(ignore + text)
 
     code, out, err = run("-C", extra, "check")
-    assert (code, out, err) == (0, "ok: no problems\n", "")
+    assert (code, out, err) == (0, TRUST_NOTE.format(line=8) + "ok: no problems; 1 note\n", "")
     code, out, _ = run("-C", extra, "discover")
     assert out == "0 pins found in 0 files; 1 binary and 0 huge files skipped; 5 ignored\n"
 
@@ -398,7 +408,8 @@ def test_check_target_that_locates_nothing(clean: Path, run) -> None:  # type: i
         "promotion.yaml:15: recon: shared/defaults.yaml: target 'shared' (key recon_image_tag) located no pinned "
         "7-hex short sha; found only 'latest'",
         hint.format("shared"),
-        "2 problems",
+        *TRUST_NOTE.format(line=7).splitlines(),
+        "2 problems; 1 note",
     ]
 
 
@@ -411,14 +422,15 @@ def test_check_environment_whose_targets_disagree(clean: Path, run) -> None:  # 
     assert out.splitlines() == [
         f"promotion.yaml:11: recon: environment 'ci' runs 2 versions: {SHORT} (dotenv); {OLD} (shared)",
         "    promote the environment to one version: promoter promote recon REV --env ci",
-        "1 problem",
+        *TRUST_NOTE.format(line=7).splitlines(),
+        "1 problem; 1 note",
     ]
 
 
 def test_sha_and_short_targets_of_one_commit_agree(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     config = CONFIG.replace("environment: ci", "environment: production")
     repo = make_repo(tmp_path / "c", {**CLEAN, "promotion.yaml": config})
-    assert run("-C", repo, "check")[:2] == (0, "ok: no problems\n")
+    assert run("-C", repo, "check")[:2] == (0, CLEAN_CHECK)
 
 
 def test_any_sha_reports_upstream_commits_only(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]

@@ -205,7 +205,7 @@ def test_lead_times_and_commits_behind_from_the_upstream(scenario: Scenario, run
     assert lines[0] == "app: 5 changes; upstream branch main"
     assert lines[1].split() == ["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]
     assert lines[3].split() == [
-        "2024-01-03", "00:00", "+0000", s.c["p1"][:7], "Ada", "staging",
+        "2024-01-03", "00:00", "UTC", s.c["p1"][:7], "Ada", "staging",
         u[0][:7], "->", u[3][:7], "12h", "1", "promote", "app", "staging",
     ]  # fmt: skip
     weeks = lines.index("promotions per week:")

@@ -373,3 +373,17 @@ def test_an_opening_that_a_deny_window_takes_is_looked_past() -> None:
     monday = Window("deny", "0 0 * * MON", 86400, "UTC")
     s = state((mornings, monday), datetime.fromisoformat("2026-12-06T12:00:00+00:00"))  # a Sunday
     assert (s.open, s.until) == (False, datetime.fromisoformat("2026-12-08T09:00:00+00:00"))  # Tuesday's
+
+
+def test_a_holds_file_whose_directory_does_not_exist_is_said_with_what_to_do(world: World, run) -> None:  # type: ignore[no-untyped-def]
+    cfg = world.config
+    (cfg / "promotion.yaml").write_text(world.yaml() + "holds: ops/holds.yaml\n")
+    git(cfg, "commit", "-qam", "holds in ops/")
+    before = snapshot(cfg)
+    code, out, err = run("-C", cfg, "rollback", "app", "--env", "production", "--reason", "breaks", "--commit")
+    assert code == 3
+    assert "ops/holds.yaml: its directory ops/ does not exist: create it (mkdir -p ops) and run again" in err
+    assert snapshot(cfg) == before and git(cfg, "branch", "--show-current") == "main"
+    (cfg / "ops").mkdir()
+    code, out, err = run("-C", cfg, "rollback", "app", "--env", "production", "--reason", "breaks", "--commit")
+    assert code == 0, err

@@ -149,7 +149,7 @@ def test_findings_and_problems_of_every_kind(demo_repo: tuple[Path, list[str]], 
         ("locates-nothing", "gone", "gone"),  # its environment is its name
         ("environment-disagrees", None, "pipelines"),  # not one target's problem
         ("uncovered-pin", None, None),  # no target's
-        ("policy-soaking", "saas-production", "production"),  # before integration ran it
+        ("policy-after", "saas-production", "production"),  # before integration ran it: not a matter of time
         ("policy-held", "dotenv", "pipelines"),  # the demo holds the pipelines
     }, got
     kinds = {p["kind"]: p for p in doc["problems"]}

@@ -11,7 +11,7 @@ FLOORS = [
     {"errors", "records", "model", "durations", "urls", "text", "http"},  # the ground: data, errors, URLs, text, HTTP
     {"locate"},
     {"upstream"},
-    {"pipeline"},
+    {"pipeline", "native"},  # native: the app-interface model, read from the files like the config
     {"insight"},  # read-only views of the repository (discover, lint, history): policy reads history
     {"policy"},
     {"ship"},

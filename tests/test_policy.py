@@ -131,13 +131,15 @@ def test_a_closed_window_refuses_with_when_it_opens(world: World, run, monkeypat
     (world.config / "promotion.yaml").write_text(text)
     git(world.config, "commit", "-qam", "windows")
     monkeypatch.setenv("PROMOTER_NOW", "2026-12-04T17:00:00+01:00")  # Friday 17:00 in Berlin
-    code, out, err = run("-C", world.config, "plan", "app", world.c[0], "--env", "production")
+    code, out, err = run("-C", world.config, "plan", "app", world.c[2], "--env", "production")  # c3 has soaked
     assert code == 3
     assert "production: the promotion window is closed (deny '0 16 * * FRI' Europe/Berlin, 2d16h)" in err
     assert "it opens 2026-12-07 07:00 UTC; pass --ignore-window to promote anyway" in err
     assert run("-C", world.config, "plan", "app", world.c[4], "--env", "integration")[0] == 0  # no window there
-    code, out, err = run("-C", world.config, "plan", "app", world.c[0], "--env", "production", "--ignore-window")
+    code, out, err = run("-C", world.config, "plan", "app", world.c[2], "--env", "production", "--ignore-window")
     assert code == 0, err
+    code, out, err = run("-C", world.config, "plan", "app", world.c[0], "--env", "production")  # what it runs
+    assert code == 0 and "nothing to change" in out, err  # a plan that changes nothing is never refused
 
 
 def test_blocked_versions_refuse_without_an_option_and_hotfixes_skip_soak(world: World, run) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +165,7 @@ def test_hold_refuses_with_who_since_and_why_until_released(world: World, run) -
     assert git(cfg, "log", "-1", "--format=%s") == "hold app in production"
     holds = (cfg / "promotion-holds.yaml").read_text()
     assert '"incident 123"' in holds and '"Test Author <author@example.com>"' in holds
-    code, out, err = run("-C", cfg, "plan", "app", c[0], "--env", "production")
+    code, out, err = run("-C", cfg, "plan", "app", c[2], "--env", "production")
     assert code == 3
     assert "app: production is held by Test Author <author@example.com> since 2026-12-02 00:00 UTC: incident 123" in err
     assert "pass --ignore-hold to promote anyway" in err
@@ -173,7 +175,7 @@ def test_hold_refuses_with_who_since_and_why_until_released(world: World, run) -
     code, out, err = run("-C", cfg, "release", "app", "--env", "production")
     assert code == 0, err
     assert "release app in production" in out
-    assert run("-C", cfg, "plan", "app", c[0], "--env", "production")[0] == 0
+    assert run("-C", cfg, "plan", "app", c[2], "--env", "production")[0] == 0
     code, out, err = run("-C", cfg, "release", "app")
     assert code == 3 and "app has no hold in any environment; nothing to release" in err
 
@@ -207,7 +209,8 @@ def test_check_base_holds_hand_made_changes_to_the_same_rules(
     git(cfg, "commit", "-qam", "production to c5, by hand")
     code, out, err = run("-C", cfg, "check", "--base", "main")
     assert code == 3, out
-    assert f"prod.yaml:1: app: target 'prod' now pins {c[4]}: app: {c[4][:7]} is soaking in integration until" in out
+    said = f"prod.yaml:1: app: target 'prod' (production) now pins {c[4]}: {c[4][:7]} is soaking in integration until"
+    assert said in out
     assert "wait until it has soaked" in out
     (cfg / "prod.yaml").write_text(f"ref: {c[2]}\n")  # c3 has soaked 30 h: fine
     git(cfg, "commit", "-qam", "production to c3, by hand")
@@ -224,7 +227,8 @@ def test_check_base_holds_hand_made_changes_to_the_same_rules(
     git(cfg, "switch", "-q", "by-hand")
     git(cfg, "rebase", "-q", "main")
     code, out, err = run("-C", cfg, "check", "--base", "main")
-    assert code == 3 and "production: the promotion window is closed" in out and "merge it when the window opens" in out
+    assert code == 3 and "production: the promotion window is closed" in out
+    assert "merge it when the promotion window of production opens (2026-12-07 07:00 UTC)" in out
 
 
 def test_check_base_refuses_a_change_to_a_held_environment(world: World, run) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +242,8 @@ def test_check_base_refuses_a_change_to_a_held_environment(world: World, run) ->
     git(cfg, "switch", "-q", "-c", "by-hand")
     (cfg / "prod.yaml").write_text(f"ref: {c[2]}\n")
     code, out, err = run("-C", cfg, "check", "--base", "main")
-    assert code == 3 and "production is held by Test Author" in out and "release the hold first" in out
+    assert code == 3 and "production is held by Test Author" in out
+    assert "release the hold in a change of its own first (promoter release app --env production --push)" in out
 
 
 def test_verify_checks_a_real_endpoint_a_command_and_commit_statuses(  # type: ignore[no-untyped-def]
@@ -279,7 +284,7 @@ def test_verify_checks_a_real_endpoint_a_command_and_commit_statuses(  # type: i
     gh = FakeGitHub("ghp_verify", owner="org", repo="app")
     gh.statuses[c[2]] = [{"context": "build", "state": "success"}]
     gh.check_runs[c[2]] = [{"name": "e2e", "status": "completed", "conclusion": "success"}]
-    gh.statuses[c[0]] = [{"context": "build", "state": "failure"}]
+    gh.statuses[c[1]] = [{"context": "build", "state": "failure"}]
     with running(gh):
         verify = (
             "    verify:\n"
@@ -298,12 +303,12 @@ def test_verify_checks_a_real_endpoint_a_command_and_commit_statuses(  # type: i
         code, out, err = run("-C", cfg, "plan", "app", c[2], "--env", "production")
         assert code == 0, err  # c3: the endpoint runs it, the script accepts it, build and e2e passed
         assert seen and seen[-1] == "Bearer s3cret-stage-token"
-        code, out, err = run("-C", cfg, "plan", "app", c[0], "--env", "production")
+        code, out, err = run("-C", cfg, "plan", "app", c[1], "--env", "production")  # not what it runs (c1)
         assert code == 3
         assert f"production: http http://127.0.0.1:{server.server_port}/version failed: GET" in err
-        assert f"the answer does not contain 'running {c[0][:7]}'" in err
-        said = f"production exited with 1: smoke for production: {c[0]} | not this one"
-        assert f"production: command hack/smoke.sh {{sha}} {{environment}} failed: hack/smoke.sh {c[0]} {said}" in err
+        assert f"the answer does not contain 'running {c[1][:7]}'" in err
+        said = f"production exited with 1: smoke for production: {c[1]} | not this one"
+        assert f"production: command hack/smoke.sh {{sha}} {{environment}} failed: hack/smoke.sh {c[1]} {said}" in err
         assert "production: commit_status build, e2e failed: build: failure; e2e: not reported" in err
         assert "pass --ignore-verify to promote anyway" in err
         assert "s3cret-stage-token" not in err and "\x1b" not in err

@@ -294,7 +294,7 @@ def test_signed_promotion_commits(fleet: Fleet, run, tmp_path: Path) -> None:  #
     git(fleet.config, "commit", "-qam", "sign")
     code, out, err = run("-C", fleet.config, "reconcile", "--push")
     assert code == 3, out
-    assert "merge_request.sign is true, but the promotion commit is not signed" in out
+    assert "merge_request.sign is true, but promotion commits would not be signed" in out
     assert git(fleet.remote, "branch", "--list") == "* main"
     key = tmp_path / "signing"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f", str(key)], check=True)

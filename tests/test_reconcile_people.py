@@ -466,3 +466,51 @@ def test_closed_requests_are_the_branchs_own_closed_unmerged_ones_whatever_the_s
             gl.lines()[-1]
             == "GET /api/v4/projects/13/merge_requests?state=closed&source_branch=promote%2Fapp&per_page=100"
         )
+
+
+def test_a_verify_endpoint_that_cannot_be_reached_leaves_the_open_merge_request_alone(  # type: ignore[no-untyped-def]
+    fleet: Fleet, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage outage is no verdict on the candidate: a `verify: http` check that cannot reach its
+    server is an error of the network (exit 4), so the open merge request is neither narrowed to
+    the environments that could still move nor closed; the check failing for real is `unverified`."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answer = {"body": b"ok"}
+
+    class Stage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer["body"])))
+            self.end_headers()
+            self.wfile.write(answer["body"])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    stage = ThreadingHTTPServer(("127.0.0.1", 0), Stage)
+    threading.Thread(target=stage.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{stage.server_address[1]}/version"
+    path = fleet.config / "promotion.yaml"
+    verify = f"environments:\n  production:\n    verify:\n      - http: {url}\n        expect: ok\n"
+    path.write_text(path.read_text() + verify)
+    git(fleet.config, "commit", "-qam", "verify production")
+    git(fleet.config, "push", "-q", "origin", "main")
+    with running(FakeGitHub(TOKEN, owner="org", repo="config")) as gh:
+        fleet.use_api("github", "https://github.com/org/config.git", gh.url, TOKEN, monkeypatch)
+        assert run("-C", fleet.config, "reconcile", "--push")[0] == 0
+        (ours,) = gh.pulls
+        pushed = fleet.tip("promote/app")
+        stage.shutdown()
+        stage.server_close()  # the stage is down for this run
+        code, out, err = run("-C", fleet.config, "reconcile", "--push", "-o", "json")
+        assert code == 4, out + err
+        (app,) = [c for c in json.loads(out)["components"] if c["component"] == "app"]
+        production = next(e for e in app["environments"] if e["environment"] == "production")
+        assert production["action"] == "error" and url in production["reason"]
+        assert app["merge_request"]["action"] == "leave", app["merge_request"]
+        assert ours["state"] == "open" and fleet.tip("promote/app") == pushed
+        # plan says it the same way: a failure of the network (exit 4), not a refusal of the candidate
+        code, out, err = run("-C", fleet.config, "plan", "app", "--env", "production")
+        assert code == 4 and "could not be reached" in err and url in err, err

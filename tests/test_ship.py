@@ -65,10 +65,10 @@ def _pushing_repo(tmp_path, kills: int):  # type: ignore[no-untyped-def]
 def test_preflight_tries_again_when_git_is_killed_by_sigpipe(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`git push --dry-run` to a local repository is at times killed by SIGPIPE on a busy machine
     (seen in CI): the preflight sends nothing, so it is tried again rather than failing the run."""
-    from promoter.ship.commit import PREFLIGHT_TRIES, preflight
+    from promoter.ship.commit import SIGNALLED_TRIES, preflight
     from promoter.upstream.git import Git
 
-    repo, remote, count = _pushing_repo(tmp_path, PREFLIGHT_TRIES - 1)
+    repo, remote, count = _pushing_repo(tmp_path, SIGNALLED_TRIES - 1)
     preflight(Git(repo), "origin", options=False)
     assert count.read_text().strip() == "0"  # it was killed, and tried again
     assert not (remote / "refs" / "heads" / "promoter-preflight").exists()  # a dry run: nothing sent
@@ -76,10 +76,10 @@ def test_preflight_tries_again_when_git_is_killed_by_sigpipe(tmp_path) -> None: 
 
 def test_preflight_killed_every_time_fails_with_the_signal_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from promoter.errors import ExternalError
-    from promoter.ship.commit import PREFLIGHT_TRIES, preflight
+    from promoter.ship.commit import SIGNALLED_TRIES, preflight
     from promoter.upstream.git import Git
 
-    repo, _, count = _pushing_repo(tmp_path, PREFLIGHT_TRIES + 5)
+    repo, _, count = _pushing_repo(tmp_path, SIGNALLED_TRIES + 5)
     with pytest.raises(ExternalError, match=r"cannot push to origin: .*SIGPIPE.*; nothing was written"):
         preflight(Git(repo), "origin", options=False)
-    assert count.read_text().strip() == "5"  # tried exactly PREFLIGHT_TRIES times
+    assert count.read_text().strip() == "5"  # tried exactly SIGNALLED_TRIES times

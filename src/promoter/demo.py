@@ -216,11 +216,7 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         ("the SOP: one environment alone first", ["plan", "qontract-reconcile", "--env", "integration"], NOON),
         ("", ["promote", "qontract-reconcile", "--env", "integration", "--yes", "--commit"], NOON),
         ("its merge request is merged", ["git merge", merged], NOON),
-        (
-            "what an unattended run would do now: production soaks in integration; pipelines are held",
-            ["reconcile"],
-            NOON,
-        ),
+        ("what an unattended run does now: production soaks, pipelines are held", ["reconcile"], NOON),
         ("two hours later (PROMOTER_NOW rehearses a time)", ["reconcile"], LATER),
         ("", ["promote", "qontract-reconcile", "--env", "production", "--yes"], LATER),
         ("", ["status", "--env", "integration", "--env", "production"], LATER),

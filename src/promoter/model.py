@@ -77,6 +77,62 @@ class Target:
 
 
 @record(frozen=True)
+class Trust:
+    """What an image must prove before it is promoted (`trust:` of a component; fail closed).
+
+    The signature: by the PEM public key `key` (a repository path), or keyless (Sigstore) by a
+    certificate for `identity` (exact) or `identity_regexp` (anchored) from `issuer`. With
+    `provenance`, an in-toto SLSA provenance attestation signed by the same trust must say the
+    image was built from the promoted commit of `source`. `tlog`: `required` (a transparency log
+    entry) or `ignore` (key mode only: cosign's --insecure-ignore-tlog)."""
+
+    line: int
+    source: str
+    key: str | None = None
+    key_line: int = 0
+    identity: str | None = None
+    identity_regexp: str | None = None
+    issuer: str | None = None
+    trusted_root: str | None = None  # keyless: a Sigstore trusted_root.json (repo path) of a private instance
+    trusted_root_line: int = 0
+    provenance: bool = False
+    tlog: Literal["required", "ignore"] = "required"
+    tlog_key: str | None = None  # key mode: the Rekor instance's public key (repo path; default: public-good's)
+    tlog_key_line: int = 0
+
+    @property
+    def keyless(self) -> bool:
+        return self.key is None
+
+
+@record(frozen=True)
+class Evidence:
+    """What the trust gate verified of one image: shown in the merge request, the commit's
+    trailers, reconcile and status."""
+
+    digest: str  # the image digest verified
+    signer: str  # `key sha256:<fingerprint>` or `<identity> (issuer <issuer>)`
+    builder: str | None = None  # the provenance's builder id
+    source: str | None = None  # the provenance's source repository
+    commit: str | None = None  # the commit the provenance says it was built from
+    tlog: bool = False  # a transparency log entry was verified
+
+    def summary(self) -> str:
+        built = f"; built by {self.builder} from {self.commit[:12]}" if self.builder and self.commit else ""
+        tlog = "" if self.tlog else " (no transparency log: --insecure-ignore-tlog)"
+        return f"signed by {self.signer}{tlog}{built}"
+
+    def trailers(self) -> list[tuple[str, str]]:
+        out = [("Trusted-Digest", self.digest), ("Trusted-Signer", self.signer)]
+        if self.builder:
+            out.append(("Trusted-Builder", self.builder))
+        if self.commit:
+            out.append(("Trusted-Source", f"{self.source or ''}@{self.commit}".lstrip("@")))
+        out.append(("Trusted-Tlog", "verified" if self.tlog else "ignored"))
+        return out
+
+
+@record(frozen=True)
 class Component:
     name: str
     repo: str
@@ -94,6 +150,7 @@ class Component:
     forge: str | None = None  # where its commits' statuses are read: "github" or "gitlab" (default: by host)
     forge_api: str | None = None  # that forge's API base (default: from the repo's URL)
     ignore: tuple[str, ...] = ()  # globs of files whose pins discover/check do not count as this component's
+    trust: Trust | None = None  # signatures and provenance its image must carry
 
     def is_blocked(self, sha: str) -> str | None:
         """The `blocked:` prefix that names `sha`, if any."""
@@ -318,6 +375,8 @@ class Plan:
     changes: list[FileChange]
     warnings: list[str] = field(default_factory=list)
     digest: str | None = None  # the candidate image's digest, when a target pins it
+    evidence: Evidence | None = None  # what the trust gate verified of that image
+    shas: dict[str, str] = field(default_factory=dict)  # an old value -> the full sha the upstream says it names
 
     @property
     def empty(self) -> bool:

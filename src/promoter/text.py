@@ -5,6 +5,12 @@ C0 controls (but newline and tab, and the carriage return of a CRLF line end), D
 and the bidirectional overrides that reorder what a reader sees are written as visible escapes
 (`\\x1b`, `\\u202e`), so an ANSI or OSC sequence is shown, inert, instead of acting.
 
+promoter's own colour (`paint`: a few SGR codes, STYLES) is the one control sequence it writes
+to a terminal. Outside text is made printable where it enters a rendering, before any colour is
+added; a renderer that paints returns `Painted` text, whose exact SGR codes of promoter's own the
+writer (`shown`) keeps while escaping every other control character, so an outside text holding
+the very same codes still shows them as `\\x1b[1m`.
+
 Also the words every message uses alike: plurals, and "did you mean" for a name that is unknown
 (a command, an option, a component, an environment, a target).
 """
@@ -25,6 +31,34 @@ def _escape(m: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """`text` with every control character written as a visible escape (see the module's doc)."""
     return _UNSAFE.sub(_escape, text)
+
+
+# promoter's colours, by name: the SGR parameters of `paint`, the only control sequences it writes
+STYLES = {"ok": "32", "warn": "33", "bad": "31;1", "dim": "2", "bold": "1"}
+_OWN_SGR = re.compile("|".join(re.escape(f"\x1b[{code}m") for code in ("0", *STYLES.values())))
+
+
+class Painted(str):
+    """Text for a terminal from a renderer that made every outside string `printable` before it
+    added promoter's own colour codes (`paint`): `shown` keeps those codes, and only those."""
+
+    __slots__ = ()
+
+
+def paint(text: str, style: str, on: bool) -> str:
+    """`text`, made printable, in the colour `style` names (STYLES) when `on`."""
+    text = printable(text)
+    return f"\x1b[{STYLES[style]}m{text}\x1b[0m" if on and text else text
+
+
+def shown(text: str) -> str:
+    """`text` as it may reach a terminal: every control character escaped (`printable`), but in
+    `Painted` text promoter's own colour codes, which its renderer added after escaping the rest."""
+    if not isinstance(text, Painted):
+        return printable(text)
+    parts = _OWN_SGR.split(text)
+    codes = _OWN_SGR.findall(text)
+    return "".join(printable(part) + (codes[i] if i < len(codes) else "") for i, part in enumerate(parts))
 
 
 def one_line(text: str) -> str:

@@ -77,7 +77,8 @@ merge_request:
 
     runs = {
         # command: expected exit code
-        ("status", "-v"): 0,  # upstream of `hidden` unreachable: said, with its URL
+        ("status", "-v"): 3,  # upstream of `hidden` unreachable: said, with its URL; the registry of `app`
+        # down: an error in the table (3, as check)
         ("plan", "hidden", "-v"): 4,  # cannot clone
         ("changelog", "hidden", "-v"): 4,
         ("plan", "app", head, "--offline", "-v"): 0,

@@ -34,6 +34,7 @@ NAMES = {
     "demo": ("demo", "build a self-contained example and walk the promotion SOP on it"),
     "help": ("help", "show a command's help (or this overview)"),
     "reconcile": ("reconcile", "keep every environment promoted under its policy: the loop a scheduled CI job runs"),
+    "completion": ("completion", "print the shell completion script for bash, zsh or fish"),
 }
 
 

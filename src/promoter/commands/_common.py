@@ -63,10 +63,12 @@ LINE = Line()
 
 
 def out(text: str) -> None:
-    from promoter.text import printable
+    """`text` on stdout, every control character in it escaped but the colour a renderer added
+    to its `Painted` text (promoter.text.shown)."""
+    from promoter.text import shown
 
     LINE.clear()
-    sys.stdout.write(printable(text))
+    sys.stdout.write(shown(text))
     sys.stdout.flush()
 
 
@@ -126,6 +128,7 @@ def options(args: argparse.Namespace) -> Options:
         ignore_window=getattr(args, "ignore_window", False),
         ignore_hold=getattr(args, "ignore_hold", False),
         ignore_verify=getattr(args, "ignore_verify", False),
+        ignore_trust=getattr(args, "ignore_trust", False),
     )
 
 
@@ -147,7 +150,10 @@ def notes(prepared: Prepared) -> None:
 
 def changed(result: Changed) -> None:
     """What hold, release and rollback wrote, committed, pushed and opened."""
-    out(f"{result.subject}: wrote {', '.join(result.files)}\n")
+    if result.files:
+        out(f"{result.subject}: wrote {', '.join(result.files)}\n")
+    else:  # an earlier run committed it and could not finish: finished now
+        out(f"{result.subject}: already committed on {result.branch}\n")
     shipped = result.shipped
     if shipped is None:
         err(
@@ -220,6 +226,11 @@ def promotion_arguments(p: Any) -> None:
     p.add_argument("--ignore-deps", action="store_true", help="do not wait for the components of depends_on")
     for rule in ("soak", "window", "hold", "verify"):
         p.add_argument(f"--ignore-{rule}", action="store_true", help=f"promote even though the {rule} rule refuses")
+    p.add_argument(
+        "--ignore-trust",
+        action="store_true",
+        help="promote an image whose signature or provenance (trust:) does not hold; never lifts blocked",
+    )
 
 
 def change_arguments(p: Any) -> None:

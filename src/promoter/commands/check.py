@@ -15,7 +15,11 @@ DESCRIPTION = (
     "environment whose targets run different versions, a pin no target covers (outside\n"
     "ignore:). With --base, also every pin changed since REV judged by the promotion policy."
 )
-EXAMPLES = ("promoter check", "promoter check --base origin/master", "promoter check -o json")
+EXAMPLES = (
+    "promoter check",
+    "promoter check --base origin/master",
+    "promoter check -o json --markdown summary.md   # a CI job: data, and a summary for people",
+)
 CODES = (
     "0    no problem",
     USAGE + "an invalid promotion.yaml or holds file, an unknown --base",
@@ -36,9 +40,14 @@ def arguments(p: Any) -> None:
         "-o",
         "--output",
         metavar="FORMAT",
-        choices=("text", "json"),
+        choices=("text", "json", "markdown"),
         default="text",
-        help="text or json (default: text)",
+        help="text, json, or markdown (for a merge request's comment or a CI job's summary) (default: text)",
+    )
+    p.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="also write the markdown to FILE, atomically, whatever -o says (default: none)",
     )
 
 
@@ -54,5 +63,14 @@ def run(args: argparse.Namespace) -> int:
         from promoter.policy.audit import audit
 
         problems += audit(opened, args.base, offline=args.offline)
-    out(render_discover.check_json(problems) if args.output == "json" else render_discover.check_text(problems))
+    if args.markdown is not None:
+        from promoter.commands._common import write_out
+
+        write_out(args.markdown, render_discover.check_markdown(problems))
+    if args.output == "json":
+        out(render_discover.check_json(problems))
+    elif args.output == "markdown":
+        out(render_discover.check_markdown(problems))
+    else:
+        out(render_discover.check_text(problems))
     return 3 if failing(problems) else 0

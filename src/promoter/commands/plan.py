@@ -14,7 +14,8 @@ CHANGES_PENDING = 5  # `plan --detailed-exitcode`: apart from every error code
 DESCRIPTION = (
     "What promoting COMPONENT to REV would change: a unified diff of every file and a line per\n"
     "target (old -> new). The candidate is checked first, as promote checks it (not older than\n"
-    "what runs, merged, soaked, dependencies first, its image exists, the policy's rules).\n"
+    "what runs, merged, soaked, dependencies first, its image exists and, with trust:, is\n"
+    "signed and built from it, the policy's rules).\n"
     "Nothing is written."
 )
 EXAMPLES = (
@@ -69,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         out(render.plan_text(p))
         if p.empty:
-            out(f"{comp.name}: every selected target is already at {comp.short(p.sha)}; nothing to change\n")
+            out(render.unchanged_text(prepared))
     return CHANGES_PENDING if args.detailed_exitcode and not p.empty else 0

@@ -43,8 +43,8 @@ EXAMPLES = (
 CODES = (
     "0    promoted (or nothing to change)",
     USAGE + "an unknown component, environment, target or REV; an invalid promotion.yaml",
-    "3    refused: a check or a rule refused, the confirmation was declined, a file is dirty or\n"
-    "       the repository locked; nothing was written",
+    "3    refused: a check or a rule refused, the confirmation was declined, a file is dirty or "
+    "the repository locked; nothing was written",
     EXTERNAL + "; or the push failed",
 )
 OFFLINE = plan.OFFLINE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from promoter.commands._common import USAGE, err, options, out, push_argument, repo, write_out
 from promoter.errors import UsageError
 
@@ -17,14 +19,15 @@ DESCRIPTION = (
     "For every component (dependency order) and environment (after: order): the newest candidate\n"
     "that passes every gate (image, min_age, dependencies, soak, windows, holds, blocked, verify),\n"
     "and one merge request per component on promote/COMPONENT kept in step with it: opened,\n"
-    "updated, left or closed (with --push; without it, what it would do); one a person closed is\n"
-    "declined until the promotion changes. Held, a closed window and soaking are the policy\n"
-    "working: reported, exit 0."
+    "updated, left or closed (with --push; without it, or with --dry-run, the same decision, made\n"
+    "by reading the remote's branches and, with a token, the forge's merge requests: what cannot\n"
+    "be read is said, as unknown); one a person closed is declined until the promotion changes.\n"
+    "Held, a closed window and soaking are the policy working: reported, exit 0."
 )
 EXAMPLES = (
     "promoter reconcile",
-    "promoter reconcile --push --max-open 5",
     "promoter reconcile --push --shard 2/4 -o markdown > dashboard.md",
+    "promoter reconcile --push --max-open 5 --shard auto   # GitLab's parallel: N",
 )
 CODES = (
     "0    done, or nothing to do (held, a closed window, soaking, blocked and waiting are reported)",
@@ -50,7 +53,10 @@ def arguments(p: Any) -> None:
         help="never more than N open promotion merge requests; the rest wait (default: no limit)",
     )
     p.add_argument(
-        "--shard", metavar="I/N", help="only shard I of N, dependency chains kept together (default: every component)"
+        "--shard",
+        metavar="I/N",
+        help="only shard I of N (from 1), dependency chains kept together; auto: GitLab's CI_NODE_INDEX/"
+        "CI_NODE_TOTAL (parallel: N) (default: SHARDS/SHARD_ID, SHARD_ID from 0, when set; else every component)",
     )
     p.add_argument(
         "-o",
@@ -62,20 +68,21 @@ def arguments(p: Any) -> None:
         "status -o html; with --out) (default: text)",
     )
     p.add_argument("--out", metavar="FILE", help="write the output to FILE, atomically (default: standard output)")
+    p.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="also write the markdown dashboard to FILE, atomically, whatever -o says (a CI job's summary beside "
+        "-o json) (default: none)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from promoter.render import reconcile as render
     from promoter.render.table import terminal_width
-    from promoter.ship.reconcile import reconcile
+    from promoter.ship.reconcile import reconcile, shard_spec
     from promoter.ship.session import Session
 
-    shard = None
-    if args.shard is not None:
-        left, sep, right = args.shard.partition("/")
-        if not (sep and left.isdigit() and right.isdigit()):
-            raise UsageError(f"--shard takes I/N (e.g. 2/4), not '{args.shard}'")
-        shard = (int(left), int(right))
+    shard = shard_spec(args.shard, os.environ)
     if args.max_open is not None and args.max_open < 0:
         raise UsageError("--max-open takes a number of merge requests (0 or more)")
     opened = repo(args)
@@ -94,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if result.pushed and opened.config.notify is not None:
         _notify(session, result, args.push)
+    if args.markdown is not None:
+        write_out(args.markdown, render.reconcile_markdown(result))
     if args.output == "json":
         text = render.reconcile_json(result)
     elif args.output == "markdown":

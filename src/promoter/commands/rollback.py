@@ -22,7 +22,8 @@ EXAMPLES = (
 CODES = (
     "0    rolled back and held",
     USAGE + "an unknown component, environment or REV",
-    "3    refused: nothing ran before, a blocked version, a dirty file; nothing was written",
+    "3    refused: nothing ran before, a blocked version, an untrusted image, a dirty file; nothing\n"
+    "       was written",
     EXTERNAL,
 )
 OFFLINE = (
@@ -34,6 +35,11 @@ def arguments(p: Any) -> None:
     change_arguments(p)
     p.add_argument("--reason", required=True, metavar="TEXT", help="why (shown to whoever meets the hold)")
     p.add_argument("--to", metavar="REV", help="the version to go back to (default: what ran before)")
+    p.add_argument(
+        "--ignore-trust",
+        action="store_true",
+        help="go back to an image whose signature or provenance (trust:) does not hold; never lifts blocked",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,13 +10,15 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
-    from promoter.pipeline.core import Repo
+    from promoter.pipeline.core import ComponentStatus, Repo
+    from promoter.ship.decisions import Decision
 
 DESCRIPTION = (
     "Per component and environment: the version it runs, how many commits of the upstream\n"
     "branch it lacks, and what promoting it would do next (the policy's decision: promote,\n"
     "held, window closed, soaking...); under it each target with FILE:LINE. The table fits\n"
-    "the terminal (paths cut in the middle); colour only on a terminal (not with NO_COLOR)."
+    "the terminal (reasons wrapped, paths cut in the middle); colour only on a terminal (not\n"
+    "with NO_COLOR)."
 )
 EXAMPLES = (
     "promoter status",
@@ -24,9 +26,11 @@ EXAMPLES = (
     "promoter status -o json | jq '.components[].environments[].versions'",
 )
 CODES = (
-    "0    shown (a target that cannot be read is an ERROR row; an unreachable upstream is said)",
+    "0    shown (an upstream that cannot be reached is said, and its columns left empty)",
     USAGE + "an unknown component or environment, an invalid promotion.yaml",
-    "3    refused: an interrupted promotion could not be rolled back",
+    "3    shown with errors, as check: a target that cannot be read (an ERROR row), a next step "
+    "that could not be decided (the registry cannot be reached, say); or an interrupted promotion could "
+    "not be rolled back",
 )
 OFFLINE = "do not read the upstream: no branch head, no commits behind, no next step"
 
@@ -93,7 +97,20 @@ def run(args: argparse.Namespace) -> int:
         out(f"wrote {args.out}\n")
     else:
         out(text)
-    return 0
+    return 3 if _problems(statuses, decisions) else 0
+
+
+def _problems(statuses: list[ComponentStatus], decisions: dict[str, list[Decision]]) -> bool:
+    """Whether the status shows an error: a target not read (an ERROR row), a next step that
+    failed (`error: ...`). As `check`, exit 3: the table is shown, and something in it needs a
+    look. An upstream not reached is said on the component's line, as --offline would leave it."""
+    if any(st.errors for st in statuses):
+        return True
+    if not decisions:  # --offline, or no upstream: nothing decided (and ship.decisions not imported)
+        return False
+    from promoter.ship.decisions import OFFLINE
+
+    return any(d.action == "error" and d.exit_code != OFFLINE for ds in decisions.values() for d in ds)
 
 
 def _open_requests(opened: Repo, offline: bool) -> dict[str, dict[str, str]]:

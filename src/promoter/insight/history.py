@@ -54,6 +54,7 @@ class ConfigCommit:
     author: str
     email: str
     subject: str
+    trust: tuple[tuple[str, str], ...] = ()  # the Trusted-* trailers of a promotion made with `trust:`
 
 
 @record
@@ -479,9 +480,22 @@ def _locate(comp: Component, target: Target, path: str, data: bytes) -> _Located
     return tuple(dict.fromkeys(loc.value for loc in locations))
 
 
+TRUST_TRAILERS = ("Trusted-Digest", "Trusted-Signer", "Trusted-Builder", "Trusted-Source", "Trusted-Tlog")
+_TRAILERS = "%(trailers:" + ",".join(f"key={k}" for k in TRUST_TRAILERS) + ",unfold,separator=%x1f)"
+
+
 def _log(
-    git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool = False, exclude: str | None = None
+    git: Git,
+    pathspecs: list[str],
+    rev: str = "HEAD",
+    first_parent: bool = False,
+    trailers: bool = False,
+    exclude: str | None = None,
 ) -> list[ConfigCommit]:
+    """The commits of `rev` that touch `pathspecs`, oldest first (with `exclude`, only those it
+    does not have: `exclude..rev`); with `trailers`, each with the trust evidence its message's
+    trailers record (`Trusted-*`, written by a promotion)."""
+    fields = (*_FIELDS, _TRAILERS) if trailers else _FIELDS
     out = git.run(
         "log",
         "--no-color",
@@ -491,7 +505,7 @@ def _log(
         "--topo-order",
         *(["--first-parent"] if first_parent else []),
         "-z",
-        "--format=" + "%x1e".join(_FIELDS),
+        "--format=" + "%x1e".join(fields),
         "--end-of-options",
         rev,
         *([f"^{exclude}"] if exclude else []),
@@ -502,8 +516,13 @@ def _log(
     for entry in out.split("\0"):
         if not entry.strip("\n"):
             continue
-        sha, parents, date, name, email, subject = entry.lstrip("\n").split(_RS, len(_FIELDS) - 1)
-        commits.append(ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject))
+        sha, parents, date, name, email, subject, *rest = entry.lstrip("\n").split(_RS, len(fields) - 1)
+        trust = tuple(
+            (k.strip(), v.strip()) for k, _, v in (t.partition(":") for t in "".join(rest).split("\x1f")) if v.strip()
+        )
+        commits.append(
+            ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject, trust)
+        )
     return commits
 
 
@@ -622,7 +641,8 @@ def build(
         return history
     if progress is not None:
         progress("reading the log of the targets' files…")
-    commits = _log(git, list(dict.fromkeys(_pathspec(t) for t in targets)), rev, first_parent, exclude)
+    pathspecs = list(dict.fromkeys(_pathspec(t) for t in targets))
+    commits = _log(git, pathspecs, rev, first_parent, trailers=comp.trust is not None, exclude=exclude)
     if until is not None:
         commits = [c for c in commits if c.date <= until]
     if first_parent:

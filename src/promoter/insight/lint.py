@@ -17,6 +17,16 @@ from promoter.records import record
 
 
 @record(frozen=True)
+class Rule:
+    """One rule a changed pin breaks (`check --base`): its kind (`policy-held`, `policy-window`,
+    `policy-soaking`, `policy-after`, `policy-blocked`), why, and what to do."""
+
+    kind: str
+    message: str
+    hint: str
+
+
+@record(frozen=True)
 class Problem:
     """One thing `check` stops at: where (file:line), what, what to do, and the same as data."""
 
@@ -26,7 +36,8 @@ class Problem:
     hint: str
     # for programs: locates-nothing, environment-disagrees, uncovered-pin; with `check --base`:
     # policy-<rule> (policy-held, policy-window, policy-soaking, policy-blocked), unpinned (a pin
-    # turned into a value that is no pin), policy-changed (the change edits the policy itself)
+    # turned into a value that is no pin), policy-changed (the change edits the policy itself);
+    # untrusted-production (a note: a production-like environment promotes an image with no trust:)
     kind: str
     component: str
     target: str | None = None  # None when no one target is concerned (an environment, an uncovered pin)
@@ -34,6 +45,7 @@ class Problem:
     value: str | None = None  # the version concerned, as in the file
     sha: str | None = None  # its full sha, when known
     note: bool = False  # shown, but no failure: a change of policy alone (`check --base`)
+    rules: tuple[Rule, ...] = ()  # a changed pin's broken rules, every one (`kind` is the first's)
 
 
 def failing(problems: list[Problem]) -> list[Problem]:
@@ -52,6 +64,8 @@ def lint(repo: core.Repo, components: list[Component]) -> list[Problem]:
         for target, scans in scanned:
             if not isinstance(scans, Refused) and isinstance(target.locator, KeyLocator | PathLocator):
                 problems += _ambiguous(repo, config, comp, target, scans)
+    for comp in components:
+        problems += _untrusted_production(config, comp)
     for f in uncovered(repo, everything).findings:
         problems.append(
             Problem(
@@ -170,6 +184,42 @@ def _ambiguous(repo: core.Repo, config: str, comp: Component, target: Target, sc
             target.environment,
         )
     ]
+
+
+PRODUCTION_WORDS = ("prod", "production", "prd")
+
+
+def production_like(env: str) -> bool:
+    """An environment named like production: a word of its name (split at anything but letters
+    and digits) is prod, production or prd (`production`, `app-sre-prod-01`, `PRD`)."""
+    import re
+
+    return any(word in PRODUCTION_WORDS for word in re.split(r"[^a-z0-9]+", env.lower()))
+
+
+def _untrusted_production(config: str, comp: Component) -> list[Problem]:
+    """Notes of kind `untrusted-production`: an environment named like production promotes the
+    component's image, which has no `trust:` (nothing proves who built it, from what)."""
+    if comp.image is None or comp.trust is not None:
+        return []
+    out: list[Problem] = []
+    for env in dict.fromkeys(t.environment for t in comp.targets if production_like(t.environment)):
+        first = min(t.line for t in comp.targets if t.environment == env)
+        out.append(
+            Problem(
+                config,
+                first,
+                f"{comp.name}: environment '{env}' (production) promotes image {comp.image}, which has no trust:; "
+                "nothing checks that it is signed, nor built from the commit promoted",
+                f"give component '{comp.name}' a trust: (signature: key: or identity: and issuer:; provenance: true) "
+                "in " + config,
+                "untrusted-production",
+                comp.name,
+                environment=env,
+                note=True,
+            )
+        )
+    return out
 
 
 def _what(f: Finding) -> str:

@@ -150,6 +150,11 @@ def parse_events(text: str) -> Iterator[yaml.Event]:
             # ahead for a simple key, can get there before the parser hands over level 201
             raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep; promoter refuses it", line, col) from None
         raise YamlSyntaxError(str(exc.problem or exc.context or "invalid YAML"), line, col) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: where it is, from its position
+        at = exc.position
+        line, column = body.count("\n", 0, at) + 1, at - body.rfind("\n", 0, at)
+        shown = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        raise YamlSyntaxError(f"{exc.reason} ({shown})", line, column) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc), 0, 0) from None
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import posixpath
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -340,7 +341,11 @@ def write(
             if os.path.lexists(path):
                 raise Refused(f"{ch.file}: exists now, but did not when it was planned; nothing written, run again")
             if not path.parent.is_dir():
-                raise Refused(f"{ch.file}: its directory does not exist; nothing written")
+                where = posixpath.dirname(ch.file)
+                raise Refused(
+                    f"{ch.file}: its directory {where}/ does not exist: create it (mkdir -p {where}) and run again; "
+                    "nothing written"
+                )
             tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
             planned.append(_Planned(ch, path, tmp, 0o644, (os.geteuid(), os.getegid())))
             continue

@@ -26,6 +26,7 @@ from promoter.model import (
     RollbackPolicy,
     SaasLocator,
     Target,
+    Trust,
     VerifyCheck,
     Window,
 )
@@ -44,8 +45,11 @@ COMPONENT_KEYS = (
     "hotfix",
     "forge",
     "ignore",
+    "trust",
     "targets",
 )
+TRUST_KEYS = ("signature", "provenance", "source", "tlog", "tlog_key")
+SIGNATURE_KEYS = ("key", "identity", "identity_regexp", "issuer", "trusted_root")
 TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds", "notify")
 ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify", "rollback")
 ROLLBACK_KEYS = ("on", "grace")
@@ -589,6 +593,9 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
                 raise r.error(f["kind"][1], f"{what}: forge.kind must be 'github' or 'gitlab', not '{forge}'")
         forge_api = r.string(f["api_url"][1], f"{what}: forge.api_url") if "api_url" in f else None
     ignore = _ignore(r, m["ignore"][1], f"{what}: ignore") if "ignore" in m else ()
+    trust = _trust(r, what, m["trust"], repo) if "trust" in m else None
+    if trust is not None and image is None:
+        raise r.error(m["trust"][0], f"{what}: trust: verifies the component's image; give its 'image:'")
     if "targets" not in m:
         raise r.error(key, f"{what}: missing 'targets'")
     tnode = m["targets"][1]
@@ -622,6 +629,92 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         forge,
         forge_api,
         ignore,
+        trust,
+    )
+
+
+def _trust(r: _Reader, what: str, pair: tuple[Scalar, Node], repo: str) -> Trust:
+    """`trust:`: the signature (a key, or a keyless identity and issuer), provenance, source, tlog."""
+    key, node = pair
+    t = r.mapping(node, f"{what}: trust", TRUST_KEYS)
+    if "signature" not in t:
+        raise r.error(key, f"{what}: trust needs 'signature:' (key: a PEM public key, or identity: and issuer:)")
+    s = r.mapping(t["signature"][1], f"{what}: trust.signature", SIGNATURE_KEYS)
+    kw: dict[str, object] = {}
+    keyless = [k for k in ("identity", "identity_regexp", "issuer", "trusted_root") if k in s]
+    if "key" in s:
+        if keyless:
+            raise r.error(
+                s[keyless[0]][0],
+                f"{what}: trust.signature is either 'key:' or keyless (identity: and issuer:), not both",
+            )
+        kw["key"] = r.repo_path(s["key"][1], f"{what}: trust.signature.key")
+        kw["key_line"] = s["key"][1].line
+    else:
+        if ("identity" in s) == ("identity_regexp" in s):
+            raise r.error(
+                t["signature"][1],
+                f"{what}: trust.signature needs 'key:' (a PEM public key), or keyless exactly one of 'identity:' "
+                "(the certificate's identity) or 'identity_regexp:' (an anchored regexp) with 'issuer:'",
+            )
+        if "issuer" not in s:
+            raise r.error(
+                t["signature"][1],
+                f"{what}: trust.signature: a keyless identity needs its 'issuer:' "
+                "(e.g. https://token.actions.githubusercontent.com)",
+            )
+        issuer = r.string(s["issuer"][1], f"{what}: trust.signature.issuer")
+        if not issuer.startswith("https://"):
+            raise r.error(s["issuer"][1], f"{what}: trust.signature.issuer '{issuer}' must be an https:// URL")
+        kw["issuer"] = issuer
+        if "trusted_root" in s:
+            kw["trusted_root"] = r.repo_path(s["trusted_root"][1], f"{what}: trust.signature.trusted_root")
+            kw["trusted_root_line"] = s["trusted_root"][1].line
+        if "identity" in s:
+            kw["identity"] = r.string(s["identity"][1], f"{what}: trust.signature.identity")
+        else:
+            pattern = r.string(s["identity_regexp"][1], f"{what}: trust.signature.identity_regexp")
+            if not (pattern.startswith("^") and pattern.endswith("$")):
+                raise r.error(
+                    s["identity_regexp"][1],
+                    f"{what}: trust.signature.identity_regexp '{pattern}' must be anchored: start with ^, end with $",
+                )
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise r.error(s["identity_regexp"][1], f"{what}: trust.signature.identity_regexp: {exc}") from None
+            kw["identity_regexp"] = pattern
+    provenance = r.boolean(t["provenance"][1], f"{what}: trust.provenance") if "provenance" in t else False
+    source = repo
+    if "source" in t:
+        source = r.string(t["source"][1], f"{what}: trust.source")
+        if not is_url(source):
+            raise r.error(t["source"][1], f"{what}: trust.source '{source}' must be the URL of a repository")
+    tlog = "required"
+    if "tlog" in t:
+        tlog = r.string(t["tlog"][1], f"{what}: trust.tlog")
+        if tlog not in ("required", "ignore"):
+            raise r.error(t["tlog"][1], f"{what}: trust.tlog must be 'required' or 'ignore', not '{tlog}'")
+        if tlog == "ignore" and "key" not in kw:
+            raise r.error(
+                t["tlog"][1],
+                f"{what}: trust.tlog: ignore is for key mode only; a keyless signature needs its log entry",
+            )
+    if "tlog_key" in t:
+        if "key" not in kw or tlog != "required":
+            raise r.error(
+                t["tlog_key"][0],
+                f"{what}: trust.tlog_key is the Rekor key a key signature's log entry is checked with "
+                "(key: and tlog: required only)",
+            )
+        kw["tlog_key"] = r.repo_path(t["tlog_key"][1], f"{what}: trust.tlog_key")
+        kw["tlog_key_line"] = t["tlog_key"][1].line
+    return Trust(
+        key.line,
+        source,
+        provenance=provenance,
+        tlog="ignore" if tlog == "ignore" else "required",
+        **kw,  # type: ignore[arg-type]
     )
 
 

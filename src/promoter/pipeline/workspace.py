@@ -18,9 +18,10 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 class Workspace:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, texts: dict[str, str] | None = None) -> None:
+        """`texts`: repo-relative path -> text read instead of the file (a commit's version)."""
         self.root = root.resolve()
-        self._texts: dict[str, str] = {}
+        self._texts: dict[str, str] = dict(texts or {})
         self._nodes: dict[str, list[Node]] = {}  # the YAML documents of a file, composed once
 
     def inside(self, rel: str) -> Path:

@@ -30,16 +30,16 @@ from pathlib import Path
 
 from promoter import durations
 from promoter.errors import ConfigError, PromoterError, UsageError
-from promoter.insight.lint import Problem
+from promoter.insight.lint import Problem, Rule
 from promoter.locate import LocateError, find
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose
-from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, Target, Window
+from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, Target, Trust, Window
 from promoter.pipeline import config as config_file
 from promoter.pipeline import core
 from promoter.pipeline.workspace import Workspace, glob_regex
 from promoter.policy import holds as holds_file
 from promoter.policy.clock import stamp
-from promoter.policy.rules import Policy
+from promoter.policy.rules import Gate, Policy
 from promoter.records import field, record, replace
 from promoter.upstream.git import CatFile, Git
 
@@ -346,7 +346,18 @@ class _Pins:
         return self._policies[comp.name]
 
     def judge(self) -> list[Problem]:
-        problems: list[Problem] = []
+        problems: list[Problem | _Group] = []
+        groups: dict[tuple[str, str, str], _Group] = {}
+
+        def place(policy: Policy, target: Target, p: _Place) -> None:
+            """The new pin at `p`, judged with the other places that pin the same version for the
+            same environment: one problem lists them all."""
+            key = (policy.component.name, target.environment, p.value)
+            if key not in groups:
+                groups[key] = _Group(policy, p.value, [])
+                problems.append(groups[key])
+            groups[key].places.append((target, p.file, p.line))
+
         base, change = self.base.config, self.repo.config
         ws = self.repo.workspace
         for bcomp in base.components.values():
@@ -377,7 +388,7 @@ class _Pins:
                         lost.append(self._lost(bcomp, target, fresh[0], old.value))
                 problems += lost
                 for p in new:
-                    problems += _judge(self.policy(bcomp), target, p.file, p.line, p.value)
+                    place(self.policy(bcomp), target, p)
                 self.judged |= {(p.file, p.line) for p in new}
                 self.moved = self.moved or bool(new or lost)
         for ccomp in change.components.values():  # targets the base does not have
@@ -391,9 +402,14 @@ class _Pins:
                 new = [p for p in _in_tree(ws, ccomp, ctarget).places if p.pinned and p.value not in known]
                 for p in new:
                     if (p.file, p.line) not in self.judged:  # a place a target of the base judged already
-                        problems += _judge(self.policy(judged_as), ctarget, p.file, p.line, p.value)
+                        place(self.policy(judged_as), ctarget, p)
                 self.moved = self.moved or bool(new)
-        return problems
+        rev = self.base.rev
+        return [
+            q
+            for item in problems
+            for q in (_judge(item.policy, item.places, item.value, rev) if isinstance(item, _Group) else [item])
+        ]
 
     def _unpinned(self, comp: Component, target: Target, before: _Located, after: _Located) -> list[Problem]:
         """Each place that pinned a version at the base and holds a non-pin in the change (or no
@@ -438,7 +454,8 @@ class _Pins:
             place.line,
             f"{comp.name}: target '{target.name}' no longer pins a version here: '{shown}' is no pin "
             f"(at {self.base.rev} it pinned {old}); {target.environment} would follow it past every rule",
-            f"pin a version ({fmt}, lower case), e.g. promoter promote {comp.name} REV --env {target.environment}",
+            f"write a pinned version back here ({fmt}, lower case): at {self.base.rev} it was {old}; "
+            f"`promoter plan {comp.name} --env {target.environment}` names the newest version that may go now",
             "unpinned",
             comp.name,
             target.name,
@@ -448,40 +465,86 @@ class _Pins:
         )
 
 
-_HINTS = {
-    "held": "release the hold first (promoter release COMPONENT --env ENV), or wait for it to end",
-    "window": "merge it when the window opens",
-    "soaking": "wait until it has soaked, or promote a version that has",
-    "blocked": "choose another version: this one is listed in `blocked:`",
-}
+@record
+class _Group:
+    """The places of a change that pin one new version for one environment of a component: judged
+    once (the rules depend on the environment and the version alone), a problem each."""
+
+    policy: Policy
+    value: str
+    places: list[tuple[Target, str, int]]  # (target, file, line), in the order found
 
 
-def _judge(policy: Policy, target: Target, file: str, line: int, value: str) -> list[Problem]:
-    comp = policy.component
-    sha = value if len(value) == 40 else (policy.upstream.find(value) if policy.upstream else None)
-    where = f"{comp.name}: target '{target.name}' now pins {value}"
-    if sha is None:  # offline, or a value the upstream cannot name: the rules that need no upstream
-        gates = [g for g in (policy.held(target.environment), policy.window(target.environment, value)) if g]
-        blocked = next((p for p in comp.blocked if p.startswith(value) or value.startswith(p)), None)
-        found = [(g.action, g.reason) for g in gates]
-        if blocked:
-            found.append(("blocked", f"{comp.name}: {value} is blocked (`blocked: [{blocked}]`)"))
-    else:
-        found = [(g.action, g.reason) for g in policy.gates([target], sha, verify=False)]
-    return [
-        Problem(
-            file,
-            line,
-            f"{where}: {reason}",
-            _HINTS.get(action, ""),
-            f"policy-{action}",
-            comp.name,
-            target.name,
-            target.environment,
-            value,
-            sha,
+def _hint(gate: Gate, comp: Component, env: str, value: str, rev: str) -> str:
+    """What to do about one broken rule, naming the real component, environment and version."""
+    short = comp.short(value) if len(value) == 40 else value
+    if gate.action == "held":
+        return (
+            f"release the hold in a change of its own first (promoter release {comp.name} --env {env} --push), "
+            "or wait for it to end"
         )
-        for action, reason in found
+    if gate.action == "window":
+        when = f" ({stamp(gate.until)})" if gate.until else ""
+        return f"merge it when the promotion window of {env} opens{when}"
+    if gate.action == "blocked":
+        return f"pin another version: {short} is listed in `blocked:` at {rev}"
+    if gate.rule == "after" and gate.before:
+        return (
+            f"promote {short} to {gate.before} first (promoter promote {comp.name} {short} --env {gate.before}) "
+            f"and let it soak there, or pin a version {gate.before} ran"
+        )
+    if gate.action == "soaking":
+        when = f" (until {stamp(gate.until)})" if gate.until else ""
+        return f"wait until it has soaked{when}, or pin a version that has"
+    return ""
+
+
+def _judge(policy: Policy, places: list[tuple[Target, str, int]], value: str, rev: str) -> list[Problem]:
+    """A problem for each place that now pins `value` for one environment, listing every rule of
+    the base the version breaks there (none when it breaks none): the first says each rule and
+    what to do; the others, the same, refer to it."""
+    comp = policy.component
+    target, file, line = places[0]
+    env = target.environment
+    sha = value if len(value) == 40 else (policy.upstream.find(value) if policy.upstream else None)
+    if sha is None:  # offline, or a value the upstream cannot name: the rules that need no upstream
+        gates = [g for g in (policy.held(env), policy.window(env, value)) if g]
+        blocked = next((p for p in comp.blocked if p.startswith(value) or value.startswith(p)), None)
+        if blocked:
+            gates.insert(0, Gate("blocked", env, f"{comp.name}: {value} is blocked (`blocked: [{blocked}]`)"))
+    else:
+        gates = policy.gates([target], sha, verify=False)
+    if not gates:
+        return []
+    rules = tuple(
+        Rule(f"policy-{g.rule if g.rule == 'after' else g.action}", g.reason, _hint(g, comp, env, sha or value, rev))
+        for g in gates
+    )
+
+    def said(reason: str) -> str:  # the component is named once, at the head of the problem
+        return reason.removeprefix(f"{comp.name}: ")
+
+    def where(t: Target) -> str:
+        return f"{comp.name}: target '{t.name}' ({env}) now pins {value}"
+
+    if len(rules) == 1:
+        message = f"{where(target)}: {said(rules[0].message)}"
+    else:
+        message = f"{where(target)}, which {len(rules)} rules of the policy at {rev} refuse:"
+        message += "".join(f"\n- {said(r.message)}" for r in rules)
+    hints = [r.hint for r in rules if r.hint]
+    if any(r.kind in ("policy-blocked", "policy-after", "policy-soaking") for r in rules):
+        hints.append(f"`promoter plan {comp.name} --env {env}` names the newest version that may go now")
+    first = Problem(
+        file, line, message, "\n".join(dict.fromkeys(hints)), rules[0].kind, comp.name, target.name, env, value, sha,
+        rules=rules,
+    )  # fmt: skip
+    kinds = ", ".join(r.kind for r in rules)
+    same = f"the same rule ({kinds})" if len(rules) == 1 else f"the same {len(rules)} rules ({kinds})"
+    also = f"as {file}:{line} does: refused by {same}"
+    return [first] + [
+        replace(first, file=f, line=n, target=t.name, message=f"{where(t)}, {also}", hint=f"as for {file}:{line}")
+        for t, f, n in places[1:]
     ]
 
 
@@ -674,7 +737,21 @@ def _component_changes(b: Component, c: Component) -> list[tuple[str, str]]:
         old, new = getattr(b, key), getattr(c, key)
         if old != new:
             out.append((f"{key} {old or 'none'} -> {new or 'none'}", key))
+    if _trust_rule(b.trust) != _trust_rule(c.trust):
+        out.append((f"trust {_trust_said(b.trust)} -> {_trust_said(c.trust)}", "trust"))
     return out
+
+
+def _trust_rule(t: Trust | None) -> Trust | None:
+    """A component's `trust:` without the lines it was read at: what it demands."""
+    return replace(t, line=0, key_line=0, trusted_root_line=0, tlog_key_line=0) if t is not None else None
+
+
+def _trust_said(t: Trust | None) -> str:
+    if t is None:
+        return "none"
+    who = f"key {t.key}" if t.key else f"identity {t.identity or t.identity_regexp} (issuer {t.issuer})"
+    return f"({who}{', provenance' if t.provenance else ''}, tlog {t.tlog}, source {t.source})"
 
 
 def _holds_removed(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:

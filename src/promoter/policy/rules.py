@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         "blocked",
         "unverified",
         "image-missing",
+        "untrusted",
         "waiting-for-dependency",
         "error",
         "rollback",
@@ -60,6 +61,11 @@ class Gate:
     reason: str
     until: datetime | None = None  # when it may change by itself (None: not by time)
     override: str | None = None  # the option that lifts it, when one does
+    unreachable: bool = False  # judged without an answer (a verify server down): no verdict on the candidate
+    # the rule, where it is finer than the action: `after` (an environment of `after:` has not run
+    # the candidate: no time alone lifts it), told apart from the time a soak takes (`soak`)
+    rule: str | None = None
+    before: str | None = None  # for the soak's gates: the environment of `after:` it waits on
 
     def message(self) -> str:
         lift = f"; pass {self.override} to promote anyway" if self.override else ""
@@ -190,6 +196,8 @@ class Policy:
                         f"{_on(self.rev)} (nor a newer version since it ran it)",
                         None,
                         "--ignore-soak",
+                        rule="after",
+                        before=before,
                     )
                 )
                 continue
@@ -204,6 +212,8 @@ class Policy:
                         + (f"; {clamped}" if clamped else ""),
                         ready,
                         "--ignore-soak",
+                        rule="soak",
+                        before=before,
                     )
                 )
         return out
@@ -235,9 +245,11 @@ class Policy:
                 Gate(
                     "unverified",
                     env,
-                    f"{self.component.name}: {env}: {v.check.describe()} failed: {v.detail}",
+                    f"{self.component.name}: {env}: {v.check.describe()} "
+                    + (f"could not be reached: {v.detail}" if v.unreachable else f"failed: {v.detail}"),
                     None,
                     "--ignore-verify",
+                    unreachable=v.unreachable,
                 )
                 for v in verdicts
                 if not v.passed

@@ -50,6 +50,7 @@ class Verdict:
     check: VerifyCheck
     passed: bool
     detail: str  # why it failed (redacted, printable), or what passed
+    unreachable: bool = False  # failed because its server could not be reached: no verdict on the candidate
 
 
 def _fill(text: str, sha: str, short: str, environment: str) -> str:
@@ -250,7 +251,9 @@ def run(
                     verdict = _statuses(check, sha, statuses)
             except UsageError:
                 raise
-            except (ExternalError, PromoterError) as exc:
+            except ExternalError as exc:  # the network: says nothing of the candidate
+                verdict = Verdict(check, False, printable(redact(str(exc))), unreachable=True)
+            except PromoterError as exc:
                 verdict = Verdict(check, False, printable(redact(str(exc))))
             if verdict.passed:
                 break

@@ -7,7 +7,7 @@ import yaml
 from promoter.insight.discover import Discovery
 from promoter.insight.lint import Problem
 from promoter.render.document import document, dumps, version
-from promoter.render.table import fit
+from promoter.render.table import Cell, fit, fits
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
@@ -67,10 +67,17 @@ def discovery_yaml(d: Discovery) -> str:
 def discovery_text(d: Discovery, width: int | None = None) -> str:
     out: list[str] = []
     if d.findings:
-        rows = [["FILE:LINE", "COMPONENT", "MATCHED", "TEXT"]]
+        rows: list[list[str | Cell] | Cell] = [["FILE:LINE", "COMPONENT", "MATCHED", "TEXT"]]
         for f in d.findings:
             rows.append([f"{f.file}:{f.line}", f.component, f"{f.kind} {f.matched}", f.text])
-        out += fit(rows, width, shrink=0, indent="")  # file paths cut in the middle; no row wraps
+        kinds: tuple[str, ...] = ("path", "fixed", "version", "clip")  # shas short first, the path cut last
+        if not fits(rows, width, kinds, indent="", giving=()):  # narrow: each line under its pin
+            rows = [["FILE:LINE", "COMPONENT", "MATCHED"], Cell("  TEXT")]
+            for f in d.findings:
+                rows.append([f"{f.file}:{f.line}", f.component, f"{f.kind} {f.matched}"])
+                rows.append(Cell(f"  {f.text}", kind="clip"))
+            kinds = kinds[:3]
+        out += fit(rows, width, kinds, indent="", under=0, floors={2: 15})  # "version 4e537ab" whole
         for comp in dict.fromkeys(f.component for f in d.findings):
             out.append("")
             out.append(f"suggested targets for {comp} (paste under its targets:):")
@@ -85,13 +92,39 @@ def discovery_text(d: Discovery, width: int | None = None) -> str:
 def check_text(problems: list[Problem]) -> str:
     out: list[str] = []
     for p in problems:
-        out.append(f"{p.file}:{p.line}: {'note: ' if p.note else ''}{p.message}")
-        out.extend("    " + line for line in p.hint.split("\n"))
+        first, *more = p.message.split("\n")  # a changed pin's broken rules, a line each
+        out.append(f"{p.file}:{p.line}: {'note: ' if p.note else ''}{first}")
+        out.extend("    " + line for line in [*more, *p.hint.split("\n")])
+    out.append(_verdict(problems))
+    return "\n".join(out) + "\n"
+
+
+def _verdict(problems: list[Problem]) -> str:
+    """`2 problems; 1 note`, `ok: no problems`."""
     n = sum(not p.note for p in problems)
     notes = len(problems) - n
     said = f"; {notes} note{'s' if notes != 1 else ''}" if notes else ""
-    out.append(f"{n} problem{'s' if n != 1 else ''}{said}" if n else f"ok: no problems{said}")
-    return "\n".join(out) + "\n"
+    return f"{n} problem{'s' if n != 1 else ''}{said}" if n else f"ok: no problems{said}"
+
+
+def check_markdown(problems: list[Problem]) -> str:
+    """The problems as a markdown table (file:line, component, what, what to do), for a merge
+    request's comment or a CI job's summary; the verdict first."""
+    lines = ["# promoter check", "", f"**{_verdict(problems)}**"]
+    if problems:
+        lines += ["", "| where | component | level | problem | what to do |", "|---|---|---|---|---|"]
+        for p in problems:
+            cells = [f"{p.file}:{p.line}", p.component, "note" if p.note else "error", p.message, p.hint]
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    """Text from the repository (names, messages quoting files) as one table cell: no markup of
+    its own (HTML escaped, `|` kept from ending the cell, a line break as <br>)."""
+    import html
+
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", "<br>")
 
 
 def check_doc(problems: list[Problem]) -> dict[str, Any]:
@@ -113,6 +146,7 @@ def check_doc(problems: list[Problem]) -> dict[str, Any]:
                     "version": version(p.value, p.sha) if p.value is not None else None,
                     "message": p.message,
                     "hint": p.hint,
+                    "rules": [{"kind": r.kind, "message": r.message, "hint": r.hint} for r in p.rules],
                 }
                 for p in problems
             ],

@@ -24,7 +24,7 @@ from promoter import durations
 from promoter.insight.history import Change, Facts, History, Lag, Note, forms
 from promoter.render.document import document, dumps, version
 from promoter.render.page import PAGE_CSS, page, row_filter
-from promoter.render.table import fit
+from promoter.render.table import Cell, fit, fits
 from promoter.text import plural
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
@@ -47,6 +47,12 @@ def _values(values: tuple[str, ...], n: int) -> str:
 
 def _when(d: datetime) -> str:
     return d.strftime("%Y-%m-%d %H:%M %z")
+
+
+def _utc(d: datetime) -> str:
+    """`2026-01-02 09:05 UTC`: the text table's dates, each in the same offset whatever the
+    committer's clock said (the commits of one table come from many time zones)."""
+    return d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _lead(ch: Change) -> str:
@@ -102,21 +108,25 @@ def note_lines(notes: list[Note], verbose: bool = False) -> list[str]:
 def history_text(h: History, verbose: bool = False, width: int | None = None) -> str:
     n = h.component.short_length
     out = [_headline(h)]
-    rows = [["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]]
+    rows: list[list[str | Cell] | Cell] = [
+        ["DATE", "COMMIT", "AUTHOR", "ENVIRONMENTS", "CHANGE", "LEAD", "BEHIND", "SUBJECT"]
+    ]
     for ch in h.changes:
-        rows.append(
-            [
-                _when(ch.commit.date),
-                ch.commit.sha[:n],
-                ch.commit.author,
-                ",".join(ch.environments),
-                _change(ch, n),
-                _lead(ch),
-                _behind(ch),
-                ch.commit.subject,
-            ]
-        )
-    out += fit(rows, width, shrink=len(rows[0]) - 1)  # the subject gives way first; no row wraps
+        c = ch.commit
+        rows.append([_utc(c.date), c.sha[:n], c.author, ",".join(ch.environments), _change(ch, n), _lead(ch),
+                     _behind(ch), c.subject])  # fmt: skip
+    kinds: tuple[str, ...] = ("fixed", "fixed", "prose", "prose", "fixed", "fixed", "fixed", "prose")
+    floors = {}
+    if not fits(rows, width, kinds):  # narrow: dates in UTC, author and subject under each change
+        rows = [["DATE (UTC)", "COMMIT", "CHANGE", "LEAD", "BEHIND", "ENVIRONMENTS"], Cell("AUTHOR: SUBJECT")]
+        for ch in h.changes:
+            c = ch.commit
+            when = c.date.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+            rows.append([when, c.sha[:n], _change(ch, n), _lead(ch), _behind(ch), ",".join(ch.environments)])
+            rows.append(Cell(f"{c.author}: {c.subject}"))
+        kinds = ("fixed", "fixed", "fixed", "fixed", "fixed", "prose")
+        floors = {5: max((len(e) + 1 for ch in h.changes for e in ch.environments), default=1)}  # a name a line
+    out += fit(rows, width, kinds, floors=floors)  # old -> new whole; a subject wrapped, never cut
     weeks = h.weeks()
     if weeks:
         out.append("promotions per week:")
@@ -160,6 +170,8 @@ def _change_json(ch: Change, shas: dict[str, str]) -> dict[str, Any]:
         "files": ch.files,
         "rollback": ch.rollback,
         **_facts_json(single),
+        # what the trust gate verified when it was promoted (its Trusted-* trailers), or null
+        "trust": {k.removeprefix("Trusted-").lower(): v for k, v in ch.commit.trust} or None,
         "unresolved": ch.unresolved,
         "targets": [
             {
@@ -363,7 +375,7 @@ def _env_behind(ch: Change, env: str) -> int | None:
     return max(known) if known else None
 
 
-def _utc(d: datetime) -> str:
+def _html_utc(d: datetime) -> str:
     """`2024-01-03 00:00`: a time in UTC on one line (the page says UTC once, where it is shown)."""
     return d.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
@@ -735,7 +747,7 @@ def _lag_charts(h: History, lags: list[Lag], axis: _TimeAxis, links: _Links) -> 
         for (env, when), xe in zip(lag.arrivals.items(), xs):
             body.append(
                 f'<circle cx="{xe:.1f}" cy="{yr}" r="4.5" fill="{colour[env]}"><title>'
-                f"{escape(f'{label} reached {env} on {_utc(when)} UTC')}</title></circle>"
+                f"{escape(f'{label} reached {env} on {_html_utc(when)} UTC')}</title></circle>"
             )
         body.append(
             f'<text class="lag" x="{_W - 100}" y="{yr + 4}" data-version="{escape(lag.version)}" '
@@ -804,7 +816,7 @@ def history_html(h: History, measures: list[Measures] | None = None, config_web:
     lags = h.lags()
     weeks = h.weeks(empty=True)
     quiet = sum(1 for p, r in weeks.values() if not p and not r)
-    period = f"{_utc(span.start)} to {_utc(span.end)} UTC" if span else "no change"
+    period = f"{_html_utc(span.start)} to {_html_utc(span.end)} UTC" if span else "no change"
     web = links.web
     no_upstream = "needs the upstream (offline)" if h.upstream_error is None else "the upstream was not read"
     lag_why = (
@@ -915,7 +927,7 @@ def _changes_table(h: History, links: _Links, config_links: _Links | None) -> st
         problems = "".join(f' <span class="problem">{escape(p)}</span>' for p in ch.unresolved.values())
         commit = f"<code>{escape(ch.commit.sha[:12])}</code>"
         cells = [
-            (escape(_utc(ch.commit.date)), "date"),
+            (escape(_html_utc(ch.commit.date)), "date"),
             (_a(config_links.commit(ch.commit.sha) if config_links else None, commit, "config-commit"), ""),
             (escape(ch.commit.author), ""),
             (escape(", ".join(ch.environments)), ""),

@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from promoter.model import FileChange, Plan
 from promoter.render.document import Version, document, dumps, version
 from promoter.ship.describe import plan_summary
-from promoter.text import plural
+from promoter.text import Painted, plural, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
     from typing import Any
 
     from promoter.pipeline.apply import Recovery
-    from promoter.ship.session import Promoted
+    from promoter.ship.session import Prepared, Promoted
 
 
 def diff(ch: FileChange) -> str:
@@ -30,23 +30,21 @@ def diff(ch: FileChange) -> str:
     return "".join(out)
 
 
-def plan_text(p: Plan, colour: bool | None = None) -> str:
+def plan_text(p: Plan, colour: bool | None = None) -> Painted:
     """The plan's unified diff and a line per target; on a terminal (not with NO_COLOR) the diff's
-    removed lines red, added lines green, headers bold."""
+    removed lines red, added lines green, headers bold. Every line is made printable before it
+    is painted (a file's text is outside text)."""
     from promoter.render.table import colour_on, paint
 
     on = colour_on() if colour is None else colour
-    parts = [diff(ch) for ch in p.changes]
-    if on:
-        styles = {"---": "bold", "+++": "bold", "@@": "dim", "-": "bad", "+": "ok"}
-        painted = []
-        for line in "".join(parts).splitlines(keepends=True):
-            style = next((s for k, s in styles.items() if line.startswith(k)), "")
-            body = line.rstrip("\n")
-            painted.append((paint(body, style, True) if style else body) + line[len(body) :])
-        parts = painted
-    parts.append("\n".join(plan_summary(p)) + "\n")
-    return "".join(parts)
+    styles = {"---": "bold", "+++": "bold", "@@": "dim", "-": "bad", "+": "ok"}
+    parts = []
+    for line in "".join(diff(ch) for ch in p.changes).splitlines(keepends=True):
+        style = next((s for k, s in styles.items() if line.startswith(k)), "") if on else ""
+        body = line.rstrip("\n")
+        parts.append((paint(body, style, True) if style else printable(body)) + line[len(body) :])
+    parts.append(printable("\n".join(plan_summary(p))) + "\n")
+    return Painted("".join(parts))
 
 
 def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
@@ -109,7 +107,7 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
     if result.state == "unchanged":
         if result.reason:
             return f"{comp.name}: nothing to promote: {result.reason}\n"
-        return f"{comp.name}: every selected target is already at {new}; nothing to change\n"
+        return unchanged_text(result.prepared)
     if result.state == "dry-run":
         return "dry run: nothing written\n"
     if result.state == "declined":
@@ -130,6 +128,15 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
             verb = "opened" if shipped.merge_request.created else "updated"
             lines.append(f"{verb} merge request {shipped.merge_request.url}")
     return "\n".join(lines) + "\n"
+
+
+def unchanged_text(prepared: Prepared) -> str:
+    """What a plan that changes nothing says: every target runs the candidate already, or (with no
+    REV) nothing newer than what runs may be promoted now; the notes say what stops it."""
+    p = prepared.plan
+    if prepared.unchanged:
+        return f"{p.component.name}: nothing to change: {prepared.unchanged}\n"
+    return f"{p.component.name}: every selected target is already at {p.component.short(p.sha)}; nothing to change\n"
 
 
 def committed_line(sha: str, branch: str, subject: str, current: bool = True) -> str:

@@ -3,8 +3,9 @@ CI job can post to an issue or a wiki page)."""
 
 from __future__ import annotations
 
-from promoter.render.document import SCHEMA_VERSION, dumps
-from promoter.render.table import fit
+from promoter.render.document import SCHEMA_VERSION, dumps, version
+from promoter.render.status import shared_errors
+from promoter.render.table import fit, wrap
 from promoter.ship.reconcile import Reconciled
 from promoter.text import plural
 
@@ -22,11 +23,17 @@ def reconcile_text(r: Reconciled, width: int | None = None) -> str:
     verb = "" if r.pushed else " (dry run: nothing pushed)"
     for c in r.components:
         mr = f"merge request: {c.action}" + (f" {c.url}" if c.url else "") + (f" ({c.reason})" if c.reason else "")
-        out.append(f"{c.component}: {mr}")
+        out.append(f"{c.component}: {mr}")  # one line: a URL stays whole, clickable
+        shared = shared_errors(c.environments)
+        for reason in shared:  # one registry down for every environment: said once
+            lines = wrap(f"error: {reason}", None if width is None else width - 4)
+            out += ["  " + lines[0], *("    " + line for line in lines[1:])]
         rows = [["ENVIRONMENT", "ACTION", "UNTIL", "REASON"]]
-        rows += [[d.environment, d.action, _until(d), d.reason] for d in c.environments]
+        for d in c.environments:
+            reason = "as above" if d.action == "error" and d.reason in shared else d.reason
+            rows.append([d.environment, d.action, _until(d), reason])
         if len(rows) > 1:
-            out += fit(rows, width, shrink=3)
+            out += fit(rows, width, ("fixed", "fixed", "fixed", "prose"))  # a reason is wrapped, never cut
         out += [
             f"  automatic rollback of {rb.environment}: {rb.action}{f' {rb.url}' if rb.url else ''} ({rb.reason})"
             for rb in c.rollbacks
@@ -81,8 +88,8 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                         "environment": d.environment,
                         "action": d.action,
                         "reason": d.reason,
-                        "runs": [{"value": v, "sha": v if len(v) == 40 else None} for v in d.runs],
-                        "candidate": {"value": d.candidate, "sha": d.candidate} if d.candidate else None,
+                        "runs": [version(v, d.sha(v)) for v in d.runs],
+                        "candidate": version(d.candidate, d.candidate) if d.candidate else None,
                         "until": d.until.isoformat() if d.until else None,
                     }
                     for d in c.environments
@@ -109,6 +116,8 @@ def reconcile_markdown(r: Reconciled) -> str:
         mr = f"[{c.action}]({c.url})" if c.url else c.action
         if c.action == "declined":  # a person's decision: said, so nobody wonders why nothing opens
             mr += " (closed by a person; opens again when the promotion changes)"
+        elif c.action in ("error", "unknown", "wait"):  # what went wrong, what is not known, what it waits for
+            mr += f": {_md(c.reason)}"
         for i, d in enumerate(c.environments or []):
             lines.append(
                 f"| {_md(c.component) if i == 0 else ''} | {_md(d.environment)} | `{d.action}` | {_until(d)} | "

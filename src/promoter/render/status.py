@@ -3,8 +3,9 @@ would do next (the policy's decision); a table for people, JSON for programs.
 
 The table groups the targets under one summary line per environment ("production  4e537ab  4
 behind  soaking: …"); an environment whose targets pin different versions says so on that line;
-a target that cannot be read is an ERROR row while the others still print. Rows fit the
-terminal (paths cut in the middle); `-o wide` prints everything.
+a target that cannot be read is an ERROR row while the others still print; an error two
+environments share (the registry cannot be reached) is said once, under the component. Rows fit
+the terminal (reasons wrapped, paths cut in the middle); `-o wide` prints everything.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from promoter.model import PathLocator, SaasLocator, Target, TargetScan
 from promoter.pipeline.core import ComponentStatus
 from promoter.render.document import SCHEMA_VERSION, dumps, version
-from promoter.render.table import colour_on, fit, paint
+from promoter.render.table import Cell, colour_on, fit, wrap
 from promoter.ship.describe import short
-from promoter.text import plural
+from promoter.text import Painted, paint, plural, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
@@ -52,7 +53,10 @@ def status_text(
     decisions: Mapping[str, Sequence[Decision]] | None = None,
     width: int | None = None,
     colour: bool | None = None,
-) -> str:
+) -> Painted:
+    """The table: per component a line (its upstream), an error every environment shares said
+    once under it, then per environment a summary row and its targets' rows. Text from outside
+    is made printable before colour is added (`fit`, `paint`): the result is `Painted`."""
     on = colour_on() if colour is None else colour
     out: list[str] = []
     for st in statuses:
@@ -62,10 +66,17 @@ def status_text(
             upstream = f"upstream not checked: {st.upstream_error}"
         else:
             upstream = "upstream not checked (--offline)"
-        out.append(f"{paint(st.component.name, 'bold', on)}: {upstream}")
-        by_env = {d.environment: d for d in (decisions or {}).get(st.component.name, ())}
-        rows: list[list[str]] = []
-        styles: list[list[str]] = []
+        name = printable(st.component.name)
+        first, *rest = wrap(f"{name}: {printable(upstream)}", width)
+        out.append(paint(name, "bold", on) + first[len(name) :] if first.startswith(name) else first)
+        out += ["  " + line for line in wrap(" ".join(rest), None if width is None else width - 2) if line]
+        decided = (decisions or {}).get(st.component.name, ())
+        by_env = {d.environment: d for d in decided}
+        shared = shared_errors(decided)
+        for reason in shared:
+            lines = wrap(f"error: {printable(reason)}", None if width is None else width - 4)
+            out += [("  " if n == 0 else "    ") + paint(line, "bad", on) for n, line in enumerate(lines)]
+        rows: list[list[str | Cell]] = [[Cell(title, "dim") for title in _HEADER]]
         for env in _envs(st):
             scans = [ts for ts in st.scans if ts.target.environment == env]
             values = list(dict.fromkeys(v for ts in scans for v in ts.values))
@@ -73,43 +84,53 @@ def status_text(
             shown = versions[0] if len(versions) == 1 else plural(len(versions), "version") if versions else "-"
             state = _state(st, values, any(t.environment == env and t.name in st.errors for t in st.component.targets))
             d = by_env.get(env)
-            nxt = f"{d.action}: {d.reason}" if d is not None else ""
-            rows.append([env, shown, state, nxt])
-            styles.append(
+            nxt = "" if d is None else "error: as above" if d.action == "error" and d.reason in shared else (
+                f"{d.action}: {d.reason}"
+            )  # fmt: skip
+            rows.append(
                 [
-                    "bold",
-                    "bad" if len(versions) > 1 else "",
-                    "ok" if state == "up to date" else "warn" if "behind" in state else "",
-                    _ACTION_STYLE.get(d.action, "warn") if d else "",
+                    Cell(env, "bold"),
+                    Cell(shown, "bad" if len(versions) > 1 else ""),
+                    Cell(state, "ok" if state == "up to date" else "warn" if "behind" in state else ""),
+                    Cell(nxt, _ACTION_STYLE.get(d.action, "warn") if d else ""),
                 ]
             )
             for w in d.warnings if d is not None else ():
-                rows.append(["", "", "warning", w])
-                styles.append(["", "", "warn", ""])
+                rows.append(["", "", Cell("warning", "warn"), w])
             for ts in scans:
-                for row, style in _target_rows(ts, st):
-                    rows.append(row)
-                    styles.append(style)
+                rows += _target_rows(ts)
             for t in st.component.targets:
-                if t.environment == env and t.name in st.errors:
-                    rows.append(["", f"  {t.name}", "ERROR", st.errors[t.name].replace("\n", "; ")])
-                    styles.append(["", "", "bad", ""])
-        out += fit([["ENVIRONMENT", "VERSION", "STATE", "NEXT  (a target: FILE:LINE)"], *rows], width, shrink=3,
-                   styles=[["dim"] * 4, *styles], colour=on)  # fmt: skip
+                if t.environment == env and t.name in st.errors:  # prose, under NEXT as every message
+                    rows.append([f"  {t.name}", "-", Cell("ERROR", "bad"), st.errors[t.name].replace("\n", "; ")])
+        out += fit(rows, width, _KINDS, colour=on)
         out.append("")
-    return "\n".join(out)
+    return Painted("\n".join(out))
 
 
-def _target_rows(ts: TargetScan, st: ComponentStatus) -> list[tuple[list[str], list[str]]]:
-    out: list[tuple[list[str], list[str]]] = []
+_HEADER = ("ENVIRONMENT", "VERSION", "STATE", "NEXT  (a target: FILE:LINE)")
+# a target's name may be cut in the middle (last of all); NEXT is a reason (wrapped) or a path
+_KINDS = ("path", "fixed", "fixed", "prose")
+
+
+def shared_errors(decided: Sequence[Decision]) -> list[str]:
+    """The errors two environments or more share (a registry that cannot be reached): said once."""
+    seen: dict[str, int] = {}
+    for d in decided:
+        if d.action == "error":
+            seen[d.reason] = seen.get(d.reason, 0) + 1
+    return [reason for reason, n in seen.items() if n > 1]
+
+
+def _target_rows(ts: TargetScan) -> list[list[str | Cell]]:
+    out: list[list[str | Cell]] = []
     for loc in sorted(ts.locations, key=lambda x: (x.file, x.line)):
-        out.append(([f"  {ts.target.name}", short(loc.value), "", f"{loc.file}:{loc.line}"], ["", "", "", "dim"]))
+        out.append([f"  {ts.target.name}", short(loc.value), "", Cell(f"{loc.file}:{loc.line}", "dim", "path")])
     for tr in ts.tracking:
         pinned = isinstance(ts.target.locator, SaasLocator | PathLocator)
         shown = f"tracks {tr.value}" if pinned else f"not pinned ({tr.value!r})"
-        out.append(([f"  {ts.target.name}", shown, "", f"{tr.file}:{tr.line}"], ["", "dim", "", "dim"]))
+        out.append([f"  {ts.target.name}", Cell(shown, "dim"), "", Cell(f"{tr.file}:{tr.line}", "dim", "path")])
     for w in ts.warnings:
-        out.append(([f"  {ts.target.name}", "-", "warning", w], ["", "", "warn", ""]))
+        out.append([f"  {ts.target.name}", "-", Cell("warning", "warn"), w])
     return out
 
 

@@ -48,9 +48,9 @@ td.cell.none { background: #f6f8fb; color: #8a93a3; font-size: 12px; }
 .reason { color: #5a6270; font-size: 12px; margin-top: 2px; overflow-wrap: anywhere; }
 .last { color: #5a6270; font-size: 12px; margin-top: 4px; }
 .a-promote { background: #fff1cc; } .a-up-to-date { background: #dff3e4; }
-.a-held, .a-blocked, .a-error, .a-untrusted { background: #ffd9d6; } .a-window, .a-soaking { background: #e4ecff; }
-.a-unverified, .a-image-missing, .a-waiting-for-dependency { background: #f2e3ff; }
-td.cell.a-held, td.cell.a-blocked, td.cell.a-error, td.cell.a-untrusted { box-shadow: inset 3px 0 #d62728; }
+.a-held, .a-blocked, .a-error { background: #ffd9d6; } .a-window, .a-soaking { background: #e4ecff; }
+.a-unverified, .a-image-missing, .a-untrusted, .a-waiting-for-dependency { background: #f2e3ff; }
+td.cell.a-held, td.cell.a-blocked, td.cell.a-error { box-shadow: inset 3px 0 #d62728; }
 td.cell.a-promote { box-shadow: inset 3px 0 #e0a800; } td.cell.a-up-to-date { box-shadow: inset 3px 0 #2f9e6e; }
 td.cell.a-window, td.cell.a-soaking { box-shadow: inset 3px 0 #3b6fd8; }
 ul.summary { display: flex; flex-wrap: wrap; gap: 6px 10px; list-style: none; padding: 0; margin: 8px 0 12px; }

@@ -84,91 +84,224 @@ def brings_nothing(git: Git, remote: str, tip: str, target: str) -> bool:
 
 
 def holds(git: Git, ref: str, changes: Sequence[FileChange]) -> bool:
-    """Whether `ref`'s tree holds every file of `changes` exactly as they would write it."""
-    from promoter.upstream.git import CatFile
+    """Whether `ref`'s tree holds every file of `changes` as committing them would store it (the
+    blob `git add` makes of the new text at that path: eol and clean filters applied)."""
+    listed = git.run("ls-tree", "-z", "--full-tree", ref, "--", *[ch.file for ch in changes]).stdout
+    have = {e.split("\t", 1)[1]: e.split(" ", 2)[2].split("\t", 1)[0] for e in listed.split("\0") if "\t" in e}
+    return all(have.get(ch.file) == blob(git, ch.file, ch.new_text, write=False) for ch in changes)
 
-    with CatFile(git.cwd) as cat:
-        got = cat.read([f"{ref}:{ch.file}" for ch in changes])
-    return all(g is not None and g[2] == ch.new_text.encode("utf-8") for g, ch in zip(got, changes))
+
+def blob(git: Git, path: str, text: str, write: bool = True) -> str:
+    """The blob `git add` stores for `text` at `path`: the repository's attributes and config apply
+    (`eol`, `text`, `core.autocrlf`, a `filter` the user's git config defines), so the commit holds
+    what `git commit` would, and `git status` is clean after it."""
+    return git.run("hash-object", *(["-w"] if write else []), f"--path={path}", "--stdin", input=text).stdout.strip()
 
 
-def start_branch(git: Git, branch: str, changes: Sequence[FileChange]) -> bool:
-    """Switch to `branch` for this promotion (local changes come along). Returns False when it
-    exists and already holds this very promotion (a re-run): it is checked out as it is. A branch
-    with no commit of its own (left by a run that was killed or failed before committing) is
-    moved to HEAD and reused. Any other existing branch is refused: it holds something else.
-
-    The branch it was made from is recorded (`ship.deploy.record_base`): what ran is read from
-    there, never from the promotion's own unmerged commit."""
-    from promoter.ship.deploy import record_base
-
+def claim(git: Git, branch: str, changes: Sequence[FileChange]) -> str | None:
+    """How `branch` takes this change, asked before anything is written: the value `update-ref`
+    must find there when it moves ("" when the branch does not exist yet; its tip when it has no
+    commit of its own, left by a run that was killed or failed before committing: it is taken
+    over), or None when it exists and already holds this very change (a re-run). Any other
+    existing branch is refused: it holds something else."""
     ref = f"refs/heads/{branch}"
-    here = current_branch(git)
-    if not git.ok("rev-parse", "--verify", "--quiet", ref):
-        git.run("switch", "--quiet", "-c", branch)
-        if here is not None:
-            record_base(git, branch, here)
-        return True
+    tip = git.run("rev-parse", "--verify", "--quiet", ref, check=False).stdout.strip()
+    if not tip:
+        return ""
     if git.ok("merge-base", "--is-ancestor", ref, "HEAD"):
-        git.run("switch", "--quiet", "-C", branch)
-        if here is not None and here != branch:
-            record_base(git, branch, here)
-        return True
+        return tip
     if holds(git, ref, changes):
-        git.run("switch", "--quiet", branch)
-        return False
+        return None
     raise Refused(
         f"branch {branch} already exists and holds something else than this change; "
         "delete it (git branch -D " + branch + ") or set merge_request.branch"
     )
 
 
-def abandon_branch(git: Git, branch: str, back_to: str) -> None:
-    """Go back to `back_to` and drop `branch` when it holds no commit of its own."""
-    git.run("switch", "--quiet", back_to, check=False)
-    if git.ok("merge-base", "--is-ancestor", f"refs/heads/{branch}", back_to):
-        git.run("branch", "--quiet", "-D", branch, check=False)
+def check_can_commit(git: Git) -> None:
+    """Before anything is written for `--commit`/`--push`: git can commit here. A held index lock
+    (which `git reset` and `git switch` need once the commit is made) and a missing identity are
+    refused now, with nothing written, rather than found half-way."""
+    rel = git.out("rev-parse", "--git-path", "index.lock")
+    if (git.cwd / rel).exists():
+        raise Refused(
+            f"{rel} exists: another git process is running, or a crashed one left it: remove it once "
+            "none runs; nothing was written"
+        )
+    for var in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+        proc = git.run("var", var, check=False)
+        if proc.returncode != 0:
+            said = [line for line in proc.stderr.splitlines() if line.startswith(("fatal:", "error:"))]
+            reason = said[-1] if said else proc.stderr.strip() or exit_status(proc.returncode)
+            raise Refused(
+                f"git has no identity to commit with ({reason}); set one: git config --global user.name "
+                "'Your Name' and git config --global user.email you@example.com (or GIT_AUTHOR_NAME, "
+                "GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL); nothing was written"
+            )
 
 
-def commit(git: Git, branch: str, base: str, contents: dict[str, str], subject: str, text: str) -> BranchCommit:
-    """Commit exactly the planned `contents` (repo-relative path -> text) on `branch`, on top of
-    `base`, whatever HEAD, the index or the working tree hold meanwhile (see `commit_ref`). When
-    HEAD is on `branch`, the index entries of the committed files are brought up to the commit,
-    so the tree looks clean."""
-    sha = commit_ref(git, f"refs/heads/{branch}", base, contents, subject, text, what=f"branch {branch}")
-    if current_branch(git) == branch:
-        git.run("reset", "--quiet", "--", *contents)  # the index follows the commit for these files
-    return BranchCommit(branch, sha, subject, text)
+class Landed(ExternalError):
+    """The commit is on its branch, but what follows it failed (HEAD onto the branch, the index
+    entries of its files). The commit is never undone: `made` is where it is, `on` the branch HEAD
+    is on now (None: detached)."""
+
+    def __init__(self, message: str, made: BranchCommit, on: str | None) -> None:
+        super().__init__(message)
+        self.made = made
+        self.on = on
+
+
+def commit(
+    git: Git,
+    branch: str,
+    old: str,
+    base: str,
+    contents: dict[str, str],
+    subject: str,
+    text: str,
+    start: str | None,
+    built: str | None = None,
+) -> BranchCommit:
+    """Commit exactly the planned `contents` (repo-relative path -> text) on `branch` (found at
+    `old`, see `claim`), on top of `base`, whatever the index or the working tree hold meanwhile
+    (see `commit_ref`; `built`: the commit, when `build` made it already), then bring HEAD onto
+    the branch when it is still on `start` at `base` (the working tree holds the files already:
+    nothing is checked out) and the index entries of the committed files up to it, so the tree
+    looks clean. A failure before the branch moved leaves it as it was (the caller puts its files
+    back); after, it is a `Landed`: the commit stays, and the message says where.
+
+    A branch this makes (or takes over) from `start` records `start` as the branch it was made
+    from (`ship.deploy.record_base`), before HEAD moves onto it: what ran is read from there,
+    never from the promotion's own unmerged commit."""
+    from promoter.ship.deploy import record_base
+
+    sha = built or build(git, base, contents, text)
+    move_ref(git, f"refs/heads/{branch}", sha, old, subject, f"branch {branch}")
+    made = BranchCommit(branch, sha, subject, text)
+    try:
+        if start is not None and start != branch:
+            record_base(git, branch, start)
+        if start is not None and current_branch(git) == start and git.out("rev-parse", "HEAD") == base:
+            git.run("symbolic-ref", "-m", f"promoter: {subject}", "HEAD", f"refs/heads/{branch}")
+        if current_branch(git) == branch:
+            git.run("reset", "--quiet", "--", *contents)  # the index follows the commit for these files
+    except ExternalError as exc:
+        raise Landed(str(exc), made, current_branch(git)) from None
+    return made
 
 
 def commit_ref(git: Git, ref: str, base: str, contents: dict[str, str], subject: str, text: str, what: str = "") -> str:
-    """The commit of `contents` on top of `base`, and `ref` moved to it only if it is still at
-    `base`. The tree is built in a private index (`base`'s tree plus the planned blobs, stored
-    without filters), the commit with `commit-tree` (no hook runs, so nothing can change what is
-    committed; `commit.gpgsign` and its signing key are honoured, as `git commit` does), and the ref moves with
-    `update-ref` and the expected old value: one someone moved meanwhile is refused."""
+    """The commit of `contents` on top of `base` (`build`), and `ref` moved to it only if it is
+    still at `base` (`move_ref`)."""
+    sha = build(git, base, contents, text)
+    move_ref(git, ref, sha, base, subject, what or ref)
+    return sha
+
+
+def build(git: Git, base: str, contents: dict[str, str], text: str) -> str:
+    """The commit of `contents` on top of `base`, its objects only: no ref moves, no file is
+    written, so a failure here (a full disk, a signing key that is not there) leaves nothing to
+    undo. The tree is built in a private index (`base`'s tree plus the planned blobs, each stored
+    as `git add` stores it at its path), the commit with `commit-tree` (no hook runs, so nothing
+    can change what is committed; `commit.gpgsign` and its signing key are honoured, as `git
+    commit` does)."""
     import tempfile
 
     paths = list(contents)
     listed = git.run("ls-tree", "-z", "--full-tree", base, "--", *paths).stdout
     modes = {entry.split("\t", 1)[1]: entry.split(" ", 1)[0] for entry in listed.split("\0") if "\t" in entry}
-    with tempfile.TemporaryDirectory(prefix="promoter-index-") as tmp:
-        env = {"GIT_INDEX_FILE": f"{tmp}/index"}
-        git.run("read-tree", base, env=env)
-        for path, data in contents.items():
-            blob = git.run("hash-object", "-w", "--no-filters", "--stdin", input=data).stdout.strip()
-            git.run("update-index", "--add", "--cacheinfo", f"{modes.get(path, '100644')},{blob},{path}", env=env)
-        tree = git.run("write-tree", env=env).stdout.strip()
-    # commit-tree (plumbing) does not read commit.gpgsign: honour it as `git commit` would
-    sign = git.run("config", "--type=bool", "--get", "commit.gpgsign", check=False).stdout.strip() == "true"
-    sha = git.run("commit-tree", *(["-S"] if sign else []), tree, "-p", base, "-F", "-", input=text).stdout.strip()
-    moved = git.run("update-ref", "-m", f"promoter: {subject}", ref, sha, base, check=False)
-    if moved.returncode != 0:
+    try:
+        with tempfile.TemporaryDirectory(prefix="promoter-index-") as tmp:
+            env = {"GIT_INDEX_FILE": f"{tmp}/index"}
+            git.run("read-tree", base, env=env)
+            for path, data in contents.items():
+                sha = blob(git, path, data)
+                git.run("update-index", "--add", "--cacheinfo", f"{modes.get(path, '100644')},{sha},{path}", env=env)
+            tree = git.run("write-tree", env=env).stdout.strip()
+        # commit-tree (plumbing) does not read commit.gpgsign: honour it as `git commit` would
+        sign = git.run("config", "--type=bool", "--get", "commit.gpgsign", check=False).stdout.strip() == "true"
+        return git.run("commit-tree", *(["-S"] if sign else []), tree, "-p", base, "-F", "-", input=text).stdout.strip()
+    except ExternalError as exc:
+        again = "once the cause above is gone, run the same command again"
+        exc.args = (f"{exc}\nnothing was written or committed: {again}",)
+        raise
+
+
+def move_ref(git: Git, ref: str, sha: str, old: str, subject: str, what: str) -> None:
+    """`ref` moved to `sha` with `update-ref`, only from `old` ("": it must not exist yet). A
+    failure says git's reason, and whether it is that someone moved the ref meanwhile (refused)
+    or something else (a lock file, permissions, a full disk); either way the ref did not move."""
+    moved = git.run("update-ref", "-m", f"promoter: {subject}", ref, sha, old, check=False)
+    if moved.returncode == 0:
+        return
+    said = redact(moved.stderr.strip() or moved.stdout.strip() or exit_status(moved.returncode))
+    now = git.run("rev-parse", "--verify", "--quiet", ref, check=False).stdout.strip()
+    if now != old:
+        if not old:
+            how = f"someone created it meanwhile (it is at {now[:12]})"
+        else:
+            how = f"it is at {now[:12]} now, no longer at {old[:12]}" if now else "someone deleted it meanwhile"
         raise Refused(
-            f"{what or ref} moved while promoter was committing (it is no longer at {base[:12]}); "
-            "nothing was committed on it: look at what moved it, then run the command again"
+            f"{what} moved while promoter was committing: {how}; nothing was committed on it: look at what "
+            "moved it, then run the command again"
         )
-    return sha
+    raise ExternalError(f"git update-ref could not move {what} to the new commit: {said}; nothing was committed on it")
+
+
+def trailers(git: Git, rev: str) -> dict[str, str]:
+    """The trailers of commit `rev` (`Promoted-Component: x` -> {"Promoted-Component": "x"})."""
+    out = git.run("log", "-1", "--format=%(trailers:only,unfold)", rev, "--", check=False).stdout
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            found.setdefault(key, value.strip())
+    return found
+
+
+def worktree_holds(git: Git, rev: str, files: list[str]) -> bool:
+    """Whether the working tree holds `files` as commit `rev` does (present or absent alike),
+    each file as `git add` would store it."""
+    listed = git.run("ls-tree", "-z", "--full-tree", rev, "--", *files).stdout
+    have = {e.split("\t", 1)[1]: e.split(" ", 2)[2].split("\t", 1)[0] for e in listed.split("\0") if "\t" in e}
+    present = [f for f in files if (git.cwd / f).is_file()]
+    if set(present) != set(have):
+        return False
+    hashed = git.run("hash-object", "--", *present).stdout.split() if present else []
+    return all(have[f] == sha for f, sha in zip(present, hashed))
+
+
+def resume(git: Git, branch: str, start: str | None, ours: Callable[[str], bool]) -> BranchCommit | None:
+    """The commit an earlier run made on `branch` and could not finish (HEAD could not move onto
+    it, or its index entries could not follow): `ours(tip)` says it is this very change, and the
+    working tree holds its files as committed. HEAD is brought onto the branch (when it is on
+    `start` at the commit's parent) and the index entries of its files up to it, as the earlier
+    run would have (recording `start` as the branch it was made from, when the earlier run could
+    not: `ship.deploy.record_base`). None when there is no such commit."""
+    from promoter.ship.deploy import record_base, recorded_base
+
+    ref = f"refs/heads/{branch}"
+    tip = git.run("rev-parse", "--verify", "--quiet", ref, check=False).stdout.strip()
+    if not tip or not ours(tip):
+        return None
+    parent = git.run("rev-parse", "--verify", "--quiet", f"{tip}^", check=False).stdout.strip()
+    if not parent:
+        return None
+    listed = git.run("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", parent, tip).stdout
+    files = [f for f in listed.split("\0") if f]
+    if not files or not worktree_holds(git, tip, files):
+        return None
+    on = current_branch(git)
+    if on != branch:
+        if on is None or on != start or git.out("rev-parse", "HEAD") != parent:
+            return None
+        if recorded_base(git, branch) is None:
+            record_base(git, branch, start)
+        git.run("symbolic-ref", "-m", "promoter: finish an earlier run", "HEAD", ref)
+    if not git.ok("diff", "--cached", "--quiet", tip, "--", *files):
+        git.run("reset", "--quiet", "--", *files)
+    message = git.run("log", "-1", "--format=%B", tip, "--").stdout
+    return BranchCommit(branch, tip, message.split("\n", 1)[0], message)
 
 
 def preflight(git: Git, remote: str, options: bool) -> None:

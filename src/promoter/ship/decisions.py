@@ -35,6 +35,11 @@ class Decision:
     skipped: tuple[str, ...] = field(default=())  # newer commits passed over, and why
     exit_code: int = 0  # for an "error": the exit code of what failed (4: the network, 3: a refusal)
     warnings: tuple[str, ...] = field(default=())  # what judging it found wrong (a commit dated in the future)
+    shas: tuple[str | None, ...] = field(default=())  # the full sha each of `runs` names, when known
+
+    def sha(self, value: str) -> str | None:
+        """The full sha `value` (one of `runs`) names, when the upstream knows it."""
+        return dict(zip(self.runs, self.shas)).get(value)
 
 
 def environments(comp: Component, config_envs: dict[str, tuple[str, ...]]) -> list[str]:
@@ -53,8 +58,22 @@ def decide(session: Session, comp: Component) -> list[Decision]:
         except PromoterError as exc:
             decided = Decision(comp.name, env, (), "error", str(exc), exit_code=exc.exit_code)
         warnings = session.policy(comp).warnings([env]) if not session.options.offline else []
-        out.append(replace(decided, warnings=tuple(warnings)) if warnings else decided)
+        if warnings:
+            decided = replace(decided, warnings=tuple(warnings))
+        if decided.runs and not session.options.offline and decided.action != "error":
+            decided = replace(decided, shas=_shas(session, comp, decided.runs))
+        out.append(decided)
     return out
+
+
+def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The full sha each value names, as `status` finds it (`Upstream.find`: a short prefix
+    resolved, an ambiguous one unknown); none when the upstream cannot be read."""
+    up = session.upstream(comp)
+    try:
+        return tuple(None if v.startswith("sha256:") else up.find(v) for v in runs)
+    except PromoterError:
+        return ()
 
 
 def _decide(session: Session, comp: Component, env: str, targets: list[Target]) -> Decision:
@@ -86,14 +105,25 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
         gate = _first_gate(session, comp, env, targets, sha)
         if gate is None:
             return Decision(
-                comp.name, env, runs, "promote", f"to {comp.short(sha)}", candidate=sha, skipped=tuple(skipped)
-            )
+                comp.name, env, runs, "promote", f"to {comp.short(sha)}{_trusted(session, comp, sha)}",
+                candidate=sha, skipped=tuple(skipped),
+            )  # fmt: skip
+        if gate.unreachable:  # a verify server down: no verdict on any candidate, an error of the network
+            return Decision(comp.name, env, runs, "error", gate.reason, skipped=tuple(skipped), exit_code=4)
         first = first or gate
         skipped.append(f"{comp.short(sha)}: {gate.reason}")
         if gate.action in ("window", "held"):
             break  # stops every candidate alike
     assert first is not None
     return Decision(comp.name, env, runs, first.action, first.reason, until=first.until, skipped=tuple(skipped))
+
+
+def _trusted(session: Session, comp: Component, sha: str) -> str:
+    """` (signed by …; built by … from …)`: what the trust gate verified of the candidate's image."""
+    if comp.trust is None or comp.image is None or session.options.ignore_trust:
+        return ""
+    digest = session.digest(comp.image, comp.image_tag(sha))
+    return f" ({session.trusted(comp, sha, digest).summary()})" if digest is not None else ""
 
 
 def _first_gate(session: Session, comp: Component, env: str, targets: list[Target], sha: str) -> Gate | None:
@@ -113,6 +143,11 @@ def _first_gate(session: Session, comp: Component, env: str, targets: list[Targe
         digest = session.digest(comp.image, comp.image_tag(sha))
         if digest is None:
             return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{comp.image_tag(sha)} yet")
+        if comp.trust is not None and not session.options.ignore_trust:  # signatures and provenance
+            try:
+                session.trusted(comp, sha, digest)
+            except Refused as exc:
+                return Gate("untrusted", env, str(exc), None, "--ignore-trust")
     verified = policy.verify_all(targets, sha)
     if verified:
         return verified[0]

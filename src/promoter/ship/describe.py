@@ -49,9 +49,26 @@ def _from(plan: Plan) -> tuple[str, str]:
         dict.fromkeys(v for tc in plan.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:"))
     )
     shorts = list(dict.fromkeys(v[: comp.short_length] for v in olds))
-    longest = sorted(olds, key=len, reverse=True)
     shown = shorts[0] if len(shorts) == 1 else "several versions"
-    return shown, ", ".join(dict.fromkeys(longest)) or "-"
+    return shown, promoted_from([plan])
+
+
+def promoted_from(plans: list[Plan]) -> str:
+    """The `Promoted-From:` value of the versions the plans change, in the form of `Promoted-To:`:
+    each version once, as its full sha whenever the upstream (`Plan.shas`) or another pin of the
+    same commit in the files gives it, else as written; `-` when they changed none."""
+    olds = list(
+        dict.fromkeys(
+            v for p in plans for tc in p.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:")
+        )
+    )
+    fulls = [v for v in olds if len(v) == 40] + [s for p in plans for s in p.shas.values()]
+
+    def full(value: str) -> str:
+        known = next((p.shas[value] for p in plans if value in p.shas), None)
+        return known or next((f for f in fulls if f.startswith(value)), value)
+
+    return ", ".join(dict.fromkeys(full(v) for v in olds)) or "-"
 
 
 def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tuple[str, str]:
@@ -71,10 +88,13 @@ def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tup
     parts = [subject, body]
     if changelog:
         parts.append(changelog.rstrip("\n"))
-    parts.append(
+    trailers = (
         f"Promoted-Component: {comp.name}\nPromoted-From: {promoted_from}\n"
         f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}"
     )
+    if plan.evidence is not None:  # what the trust gate verified (one line each: never text that breaks a trailer)
+        trailers += "".join(f"\n{k}: {one_line(v)}" for k, v in plan.evidence.trailers())
+    parts.append(trailers)
     return printable(subject), printable("\n\n".join(parts) + "\n")
 
 
@@ -172,6 +192,18 @@ def merge_request_description(p: Plan, changelog: Changelog | None) -> str:
     lines.append("")
     if changelog is not None:
         lines.append(changelog_markdown(changelog, comp.short_length).rstrip("\n"))
+        lines.append("")
+    if p.evidence is not None:
+        e = p.evidence
+        lines.append(
+            f"**Trust**: the image `{e.digest}` is signed by {_md(e.signer)}"
+            + ("" if e.tlog else " (no transparency log entry checked: `tlog: ignore`)")
+            + "."
+        )
+        if e.builder and e.commit:
+            lines.append(
+                f"Its provenance: built by {_md(e.builder)} from `{e.commit}` of {_md(e.source or comp.repo)}."
+            )
         lines.append("")
     lines.append("Before merging:")
     lines.extend(SOP_REMINDERS)

@@ -4,6 +4,8 @@ it like a promotion (`--commit`, `--push`)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from promoter.errors import Refused, UsageError
@@ -13,7 +15,7 @@ from promoter.policy import holds as holds_file
 from promoter.policy.rules import load_holds
 from promoter.records import field, record
 from promoter.ship import commit as commits
-from promoter.ship.session import Prepared, Session, Shipped
+from promoter.ship.session import Prepared, Session, Shipped, landed
 from promoter.text import did_you_mean
 from promoter.upstream.git import Git
 
@@ -66,14 +68,22 @@ def _ship(
     description: str,
     commit: bool,
     push_to: str | None,
+    finish: str,
 ) -> tuple[str | None, Shipped | None]:
-    """Write `changes` (on `branch`, committed and pushed with `commit`/`push_to`)."""
+    """Write `changes` (on `branch`, committed and pushed with `commit`/`push_to`), in the order
+    a promotion is committed (see `Session._promote_one`): a failure before the branch moved
+    puts the files back; after, the commit stays and the message says where, and `finish` (the
+    command that finishes the job)."""
+    from promoter.errors import PromoterError
+
     repo = session.repo
     commit = commit or push_to is not None
     git = Git(repo.root)
     start = session.base_branch
     if commit and start is None:
         raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
+    if commit:
+        commits.check_can_commit(git)
     from promoter.upstream import git as gitcmd
 
     dirty = gitcmd.dirty(repo.root, [c.file for c in changes])
@@ -84,25 +94,128 @@ def _ship(
             apply.write(repo.root, repo.state_dir, changes)
             return None, None
         assert start is not None
-        if commits.start_branch(git, branch, changes):
-            base = git.out("rev-parse", "HEAD")
-            try:
-                apply.write(repo.root, repo.state_dir, changes)
-                made = commits.commit(git, branch, base, {c.file: c.new_text for c in changes}, subject, text)
-            except BaseException:
-                for c in changes:  # put the tree back as it was, then leave the branch
-                    if c.created:
-                        (repo.root / c.file).unlink(missing_ok=True)
-                back = [FileChange(c.file, c.new_text, c.old_text, ()) for c in changes if not c.created]
-                if back and all((repo.root / c.file).read_text(encoding="utf-8") == c.old_text for c in back):
-                    back = []
-                if back:
-                    apply.write(repo.root, repo.state_dir, back)
-                commits.abandon_branch(git, branch, start)
-                raise
-        else:
+        old = commits.claim(git, branch, changes)
+        if old is None:  # its branch holds this very change (a re-run): shipped as it is
+            git.run("switch", "--quiet", branch)
             made = commits.BranchCommit(branch, git.out("rev-parse", f"refs/heads/{branch}"), subject, text)
-        return branch, session.publish_change(made, push_to, description)
+        else:
+            base = git.out("rev-parse", "HEAD")
+            contents = {c.file: c.new_text for c in changes}
+            built = commits.build(git, base, contents, text)  # objects only: nothing written yet
+            apply.write(repo.root, repo.state_dir, changes)
+            try:
+                made = commits.commit(git, branch, old, base, contents, subject, text, start, built)
+            except commits.Landed as exc:
+                exc.args = (f"{exc}\n{landed(exc, subject.split()[0], finish)}",)
+                raise
+            except PromoterError as exc:
+                try:
+                    _put_back(session, changes)
+                except (PromoterError, OSError) as failed:
+                    import shlex
+
+                    new = [c.file for c in changes if c.created]
+                    back = [c.file for c in changes if not c.created]
+                    undo = " && ".join(
+                        ([f"rm -- {shlex.join(new)}"] if new else [])
+                        + ([f"git checkout -- {shlex.join(back)}"] if back else [])
+                    )
+                    exc.args = (
+                        f"{exc}\nnothing was committed, and putting {', '.join(contents)} back failed too ({failed}): "
+                        f"once the causes are gone, put them back ({undo}) and run the same command again",
+                    )
+                    raise exc from None
+                exc.args = (
+                    f"{exc}\nnothing was committed: {', '.join(contents)} put back (you are on "
+                    f"{commits.current_branch(git) or 'a detached HEAD'}); fix the cause above and run the same "
+                    "command again",
+                )
+                raise
+        return branch, _publish(session, made, push_to, description, subject.split()[0], finish)
+
+
+def _put_back(session: Session, changes: list[FileChange]) -> None:
+    """The files of `changes` as they were before they were written."""
+    repo = session.repo
+    for c in changes:
+        if c.created:
+            (repo.root / c.file).unlink(missing_ok=True)
+    back = [FileChange(c.file, c.new_text, c.old_text, ()) for c in changes if not c.created]
+    if back and all((repo.root / c.file).read_text(encoding="utf-8") == c.old_text for c in back):
+        back = []
+    if back:
+        apply.write(repo.root, repo.state_dir, back)
+
+
+def _publish(
+    session: Session, made: commits.BranchCommit, push_to: str | None, description: str, what: str, finish: str
+) -> Shipped:
+    """`Session.publish_change`; a failure after the commit says where it is and what finishes it."""
+    from promoter.errors import PromoterError
+
+    try:
+        return session.publish_change(made, push_to, description)
+    except PromoterError as exc:
+        on = commits.current_branch(Git(session.repo.root))
+        here = "you are on it" if on == made.branch else f"you are on {on or 'a detached HEAD'}"
+        exc.args = (
+            f"{exc}\nthe {what} is committed as {made.sha[:12]} on branch {made.branch} ({here}); "
+            f"to finish, run: {finish}",
+        )
+        raise
+
+
+def _resume(
+    session: Session,
+    pattern: str,
+    ours: Callable[[str], bool],
+    push_to: str | None,
+    description: str,
+    what: str,
+    finish: str,
+) -> tuple[str, Shipped] | None:
+    """With `--commit`: the commit an earlier run of this very command made and could not finish
+    (HEAD or the index could not follow it, or its push failed), on a branch whose name matches
+    `pattern` (a regex) and whose tip `ours` recognises: finished (HEAD and the index brought
+    onto it, pushed with `push_to`) rather than done again. None when there is none."""
+    import re
+
+    git = Git(session.repo.root)
+    commits.check_can_commit(git)  # finishing needs the index too
+    start = session.base_branch
+    names = git.run("for-each-ref", "--format=%(refname:short)", "refs/heads/").stdout.split()
+    for name in sorted(n for n in names if re.fullmatch(pattern, n)):
+        made = commits.resume(git, name, start, ours)
+        if made is not None:
+            return name, _publish(session, made, push_to, description, what, finish)
+    return None
+
+
+def _again(session: Session, command: str, comp: Component, envs: tuple[str, ...], *rest: str) -> str:
+    """The command that does this again, as typed (see `Session.again`)."""
+    import shlex
+
+    words = ["promoter", *session.where(), command, comp.name]
+    for env in envs:
+        words += ["--env", env]
+    return shlex.join([*words, *rest])
+
+
+def _shipping(push_to: str | None) -> list[str]:
+    return ["--push", push_to] if push_to is not None else ["--commit"]
+
+
+def _same(git: Git, comp: Component, envs: tuple[str, ...], subject: Callable[[str], bool]) -> Callable[[str], bool]:
+    """Whether a commit is promoter's own for `comp` in `envs` (its trailers), with a `subject` like this."""
+    shown = ", ".join(envs) or "every environment"
+
+    def ours(tip: str) -> bool:
+        said = commits.trailers(git, tip)
+        if said.get("Promoted-Component") != comp.name or said.get("Promoted-Hold") != shown:
+            return False
+        return subject(git.run("log", "-1", "--format=%s", tip, "--").stdout.strip())
+
+    return ours
 
 
 def _message(subject: str, reason: str, comp: Component, envs: tuple[str, ...], extra: str = "") -> str:
@@ -136,9 +249,6 @@ def hold(
             ) from None
         if until <= now:
             raise UsageError(f"--until {clock.stamp(until)} is not in the future")
-    current = load_holds(session.repo.config, session.repo.root)
-    new = holds_file.Hold(comp.name, envs, reason.strip(), _author(session), now, until)
-    change = _holds_change(session, [*current, new])
     shown = ", ".join(envs) or "every environment"
     subject = f"hold {comp.name} in {shown}"
     scope = "-".join(envs) or "all"
@@ -146,8 +256,23 @@ def hold(
     description = (
         f"Holds **{comp.name}** in {shown}: nothing promotes it there until released.\n\nReason: {reason.strip()}\n"
     )
-    branch, shipped = _ship(session, [change], f"hold/{comp.name}-{scope}", subject, text, description, commit, push_to)
-    return Changed(subject, [new], [change.file], branch, shipped)
+    branch = f"hold/{comp.name}-{scope}"
+    rest = ["--reason", reason.strip(), *(["--until", until.isoformat()] if until is not None else [])]
+    finish = _again(session, "hold", comp, envs, *rest, *_shipping(push_to))
+    if commit or push_to is not None:
+        git = Git(session.repo.root)
+
+        def ours(tip: str) -> bool:
+            return git.run("log", "-1", "--format=%B", tip, "--").stdout.strip() == text.strip()
+
+        found = _resume(session, re.escape(branch), ours, push_to, description, "hold", finish)
+        if found is not None:
+            return Changed(subject, [], [], found[0], found[1])
+    current = load_holds(session.repo.config, session.repo.root)
+    new = holds_file.Hold(comp.name, envs, reason.strip(), _author(session), now, until)
+    change = _holds_change(session, [*current, new])
+    shipped_to = _ship(session, [change], branch, subject, text, description, commit, push_to, finish)
+    return Changed(subject, [new], [change.file], *shipped_to)
 
 
 def release(
@@ -155,6 +280,17 @@ def release(
 ) -> Changed:
     """Release the holds of `comp` in `envs` (none: all its holds)."""
     envs = _envs(comp, envs)
+    shown = ", ".join(envs) or "every environment"
+    subject = f"release {comp.name} in {shown}"
+    scope = "-".join(envs) or "all"
+    finish = _again(session, "release", comp, envs, *_shipping(push_to))
+    branch = f"release/{comp.name}-{scope}"
+    if commit or push_to is not None:
+        ours = _same(Git(session.repo.root), comp, envs, lambda said: said == subject)
+        description = f"Releases **{comp.name}** in {shown}.\n"
+        found = _resume(session, re.escape(branch), ours, push_to, description, "release", finish)
+        if found is not None:
+            return Changed(subject, [], [], found[0], found[1])
     current = load_holds(session.repo.config, session.repo.root)
     gone = [
         h
@@ -170,16 +306,11 @@ def release(
         if rest:
             kept.append(holds_file.Hold(h.component, rest, h.reason, h.author, h.since, h.until))
     change = _holds_change(session, kept)
-    shown = ", ".join(envs) or "every environment"
-    subject = f"release {comp.name} in {shown}"
     reasons = "; ".join(dict.fromkeys(h.reason for h in gone))
     text = _message(subject, f"Held for: {reasons}", comp, envs)
     description = f"Releases **{comp.name}** in {shown} (held for: {reasons}).\n"
-    scope = "-".join(envs) or "all"
-    branch, shipped = _ship(
-        session, [change], f"release/{comp.name}-{scope}", subject, text, description, commit, push_to
-    )
-    return Changed(subject, gone, [change.file], branch, shipped)
+    shipped_to = _ship(session, [change], branch, subject, text, description, commit, push_to, finish)
+    return Changed(subject, gone, [change.file], *shipped_to)
 
 
 def rollback(
@@ -202,6 +333,22 @@ def rollback(
     if not reason.strip():
         raise UsageError("a rollback needs a reason: --reason TEXT")
     targets = core.select(comp, envs)
+    shown = ", ".join(envs) or "every environment"
+    scope = "-".join(envs) or "all"
+    if commit or push_to is not None:  # an earlier rollback that did not finish, before `_before` reads history
+        rest = [*(["--to", to] if to is not None else []), "--reason", reason.strip(), *_shipping(push_to)]
+        ours = _same(Git(session.repo.root), comp, envs, lambda said: said.startswith(f"rollback {comp.name} "))
+        found = _resume(
+            session,
+            rf"rollback/{re.escape(comp.name)}-[0-9a-f]+-{re.escape(scope)}",
+            ours,
+            push_to,
+            f"**Rollback** of {comp.name} in {shown}.\n\nReason: {reason.strip()}\n",
+            "rollback",
+            _again(session, "rollback", comp, envs, *rest),
+        )
+        if found is not None:
+            return Changed(found[1].commit.subject, [], [], found[0], found[1])
     notes: list[str] = []
     given = to is not None
     if to is None:
@@ -234,17 +381,17 @@ def rollback(
     changes = [*prepared.plan.changes, _holds_change(session, [*current, new])]
     from promoter.ship import describe
 
-    shown = ", ".join(envs) or "every environment"
     old, _ = describe.commit_message(prepared.plan, describe.plan_summary(prepared.plan), None)
     subject = "rollback" + old.removeprefix("promote")
     body = "\n".join(describe.plan_summary(prepared.plan))
-    text = _message(subject, f"Reason: {reason.strip()}\n\n{body}", comp, envs, f"Promoted-To: {prepared.plan.sha}\n")
+    trailers = f"Promoted-From: {describe.promoted_from([prepared.plan])}\nPromoted-To: {prepared.plan.sha}\n"
+    text = _message(subject, f"Reason: {reason.strip()}\n\n{body}", comp, envs, trailers)
     description = (
         f"**Rollback** of {comp.name} in {shown} to `{comp.short(prepared.plan.sha)}`.\n\nReason: {reason.strip()}\n\n"
         f"It also holds {shown}, so nothing promotes it forward again until `promoter release {comp.name}`.\n\n"
         + describe.merge_request_description(prepared.plan, prepared.changelog)
     )
-    scope = "-".join(envs) or "all"
+    rest = ["--to", prepared.plan.sha, "--reason", reason.strip(), *_shipping(push_to)]
     branch, shipped = _ship(
         session,
         changes,
@@ -254,6 +401,7 @@ def rollback(
         description,
         commit,
         push_to,
+        _again(session, "rollback", comp, envs, *rest),
     )
     return Changed(subject, [new], [c.file for c in changes], branch, shipped, prepared)
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
@@ -55,7 +56,7 @@ from promoter.ship.session import Session, order
 from promoter.text import printable
 from promoter.upstream.git import Git
 
-MrAction = Literal["open", "update", "leave", "close", "none", "wait", "declined", "error"]
+MrAction = Literal["open", "update", "leave", "close", "none", "wait", "declined", "unknown", "error"]
 HASH_TRAILER = commits.HASH_TRAILER
 _HASH_IN_TEXT = re.compile(r"promoter-hash: ([0-9a-f]{64})")
 
@@ -131,6 +132,41 @@ def shard(comps: list[Component], index: int, count: int, all_comps: dict[str, C
     return [c for c in comps if bucket(c.name) == index]
 
 
+def _pair(environ: Mapping[str, str], index: str, count: str, first: int, why: str) -> tuple[int, int]:
+    """(I, N) from the variables `index` (counting from `first`) and `count`, I from 1."""
+    if index not in environ or count not in environ:
+        raise UsageError(f"{index} and {count} go together ({why}): set both, or neither")
+    values = []
+    for name in (index, count):
+        text = environ[name].strip()
+        if not text.isdigit():
+            raise UsageError(f"{name}={printable(environ[name])!r} is not a whole number ({why})")
+        values.append(int(text))
+    i, n = values
+    if not first <= i < n + first:
+        last = f"{count}-1" if first == 0 else count
+        raise UsageError(f"{index}={i} with {count}={n}: {index} counts from {first} to {last} ({why})")
+    return i - first + 1, n
+
+
+def shard_spec(given: str | None, environ: Mapping[str, str]) -> tuple[int, int] | None:
+    """The shard a run takes, as (I, N) with I from 1 (`shard`), or None for every component.
+
+    `given` is --shard: `I/N` itself; `auto`: GitLab's `CI_NODE_INDEX`/`CI_NODE_TOTAL` (a job
+    with `parallel: N`, from 1) when set, else as with no --shard. No --shard: qontract-reconcile's
+    `SHARDS`/`SHARD_ID` (SHARD_ID from 0) when set, else every component."""
+    if given is not None and given != "auto":
+        left, sep, right = given.partition("/")
+        if not (sep and left.isdigit() and right.isdigit()):
+            raise UsageError(f"--shard takes I/N (e.g. 2/4) or auto, not '{printable(given)}'")
+        return int(left), int(right)
+    if given == "auto" and ("CI_NODE_INDEX" in environ or "CI_NODE_TOTAL" in environ):
+        return _pair(environ, "CI_NODE_INDEX", "CI_NODE_TOTAL", 1, "GitLab's parallel: N, read by --shard auto")
+    if "SHARDS" in environ or "SHARD_ID" in environ:
+        return _pair(environ, "SHARD_ID", "SHARDS", 0, "qontract-reconcile's convention; --shard I/N counts from 1")
+    return None
+
+
 def content_hash(comp: Component, changes: list[FileChange]) -> str:
     """What a promotion writes, summed up: equal hashes, equal edits (`commits.content_hash`)."""
     return commits.content_hash(comp.name, {ch.file: ch.new_text.encode("utf-8") for ch in changes})
@@ -162,8 +198,8 @@ def _message(comp: Component, decisions: list[Decision], plans: list[Plan], dige
     envs = ", ".join(d.environment for d in decisions if d.action == "promote")
     newest = plans[-1].sha if plans else ""
     text = (
-        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-To: {newest}\n"
-        f"Promoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
+        f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-From: {describe.promoted_from(plans)}\n"
+        f"Promoted-To: {newest}\nPromoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
     )
     return subject, text
 
@@ -184,6 +220,10 @@ def reconcile(
     max_open: int | None = None,
     shard_of: tuple[int, int] | None = None,
 ) -> Reconciled:
+    """Decide, per component, what its merge request needs, and with `push_to` (not `dry_run`)
+    do it. The decision is the same code whichever way it runs: without `push_to` it reads what
+    can be read without writing (the remote's branches, the forge's merge requests when a token
+    is set) and says what it could not read (`unknown`) instead of guessing."""
     repo = session.repo
     cfg = repo.config
     comps = order(cfg.components, names or list(cfg.components))
@@ -194,11 +234,13 @@ def reconcile(
     base = session.base_branch
     if push_to is not None and base is None:
         raise UsageError("reconcile --push needs a checked-out base branch (HEAD is detached)")
-    forge, open_requests, remote_tips = _remote_state(session, push_to) if push_to is not None else (None, [], {})
+    remote = _remote_state(session, push_to or "origin", strict=push_to is not None)
+    forge = remote.forge
     if forge is not None:
-        opened = sum(1 for r in open_requests if r.source_branch.startswith("promote/"))
+        opened = sum(1 for r in remote.requests or () if r.source_branch.startswith("promote/"))
     else:  # push options: no API to ask, every promotion branch on the remote counts
-        opened = len(remote_tips)
+        opened = len(remote.tips or ())
+    base_ref = f"refs/heads/{base}" if base is not None else "HEAD"
     out: list[ComponentPlan] = []
     for comp in comps:
         cp = ComponentPlan(comp.name, [], branch=cfg.merge_request.reconcile_branch.format(component=comp.name))
@@ -206,19 +248,23 @@ def reconcile(
         try:
             cp.environments = decide(session, comp)
             if any(cfg.policy(d.environment).rollback for d in cp.environments):
-                _rollbacks(session, comp, cp, push_to, pushing, forge, base)
-            mine = next((r for r in open_requests if r.source_branch == cp.branch), None)
+                _rollbacks(session, comp, cp, push_to, remote, pushing, base)
+            mine = next((r for r in remote.requests or () if r.source_branch == cp.branch), None)
             cp.url = mine.url if mine else None
             if _undecided(cp, mine):
                 continue
-            tip = remote_tips.get(cp.branch)
             moving = [d for d in cp.environments if d.action == "promote"]
             if not moving:
+                if remote.requests is None and (remote.tips is None or cp.branch in remote.tips):
+                    raise _Unknown("close its merge request (nothing to promote any more) or do nothing")
                 if mine is None:
                     cp.action, cp.reason = "none", "nothing to promote"
                     continue
+                if remote.tips is None:
+                    raise _Unknown("close its merge request (nothing to promote any more)")
+                tip = remote.tips.get(cp.branch)
                 if tip is not None:  # a person's commits on it are their work: not closed under them
-                    _proven_tip(git, push_to or "origin", cp.branch, f"refs/heads/{base}", tip)
+                    _proven_tip(git, remote.name, cp.branch, base_ref, tip)
                 cp.action, cp.reason = "close", "nothing to promote any more"
                 if pushing and forge is not None:
                     closed = _HASH_IN_TEXT.sub(r"promoter-closed: \1", mine.description)
@@ -231,14 +277,22 @@ def reconcile(
                 digest = None
                 if comp.image is not None and any(t.format == "digest" for t in targets):
                     digest = session.digest(comp.image, comp.image_tag(d.candidate))
-                cp.plans.append(core.plan(repo, comp, d.candidate, targets, digest))
+                planned = core.plan(repo, comp, d.candidate, targets, digest)
+                planned.shas.update({v: s for v, s in zip(d.runs, d.shas) if s is not None and len(v) != 40})
+                cp.plans.append(planned)
             cp.changes = _merge(repo, comp, cp.plans)
             if not cp.changes:
                 cp.action, cp.reason = "none", "nothing to write"
                 continue
             cp.hash = content_hash(comp, cp.changes)
+            _ready(session, git, comp, cp)  # what --push refuses before writing anything
+            if remote.tips is None:
+                raise _Unknown("open, update or leave its merge request")
+            tip = remote.tips.get(cp.branch)
             # what the remote's branch holds, proven promoter's own; a person's commits are refused
-            held = _proven_tip(git, push_to or "origin", cp.branch, f"refs/heads/{base}", tip) if tip else None
+            held = _proven_tip(git, remote.name, cp.branch, base_ref, tip) if tip else None
+            if remote.requests is None:
+                raise _Unknown("open, update or leave its merge request")
             new_request = mine is None if forge is not None else tip is None
             if new_request and max_open is not None and opened >= max_open:
                 cp.action, cp.reason = "wait", f"--max-open {max_open}: {opened} promotion merge requests are open"
@@ -264,18 +318,21 @@ def reconcile(
                 cp.reason = "its merge request holds an older promotion: rebuilt and updated"
             else:
                 cp.action, cp.reason = "open", "a new merge request"
+            if remote.missing:  # nothing on a remote yet: a new one, once there is a remote to push to
+                cp.reason = f"a new one; {remote.missing}"
             if new_request:
                 opened += 1
             if not pushing:
                 continue
             if held != cp.hash:
-                _push(session, git, comp, cp, push_to or "origin", base or "main", tip)
+                _push(session, git, comp, cp, remote.name, base or "main", tip)
             if forge is not None:
                 if cp.action != "leave":
                     cp.url = _open(session, comp, cp, forge, base or "main")
-                _close_superseded(
-                    forge, cp, [r for r in open_requests if r.source_branch.startswith(f"promote/{comp.name}-")]
-                )
+                _close_superseded(forge, cp, _superseded(comp.name, list(remote.requests or ()), cfg.components))
+        except _Unknown as exc:
+            cp.action = "unknown"
+            cp.reason = f"cannot tell whether --push would {exc}: {remote.unknown}"
         except PromoterError as exc:
             cp.action, cp.reason = "error", str(exc)
             cp.error_kind = (
@@ -289,8 +346,8 @@ def _rollbacks(
     comp: Component,
     cp: ComponentPlan,
     push_to: str | None,
+    remote: _Remote,
     pushing: bool,
-    forge: Forge | None,
     base: str | None,
 ) -> None:
     """Automatic rollback (`ship.autorollback`): an environment rolling back is not promoted
@@ -299,7 +356,7 @@ def _rollbacks(
     from promoter.ship import autorollback
 
     cp.rollbacks = autorollback.judge(
-        session, comp, cp.environments, remote=push_to, pushing=pushing, forge=forge, base=base
+        session, comp, cp.environments, remote=push_to, pushing=pushing, forge=remote.forge, base=base
     )
     back = {rb.environment: rb for rb in cp.rollbacks if rb.action == "rollback"}
     cp.environments = [
@@ -308,6 +365,29 @@ def _rollbacks(
         else d
         for d in cp.environments
     ]
+
+
+class _Unknown(Exception):
+    """What --push would do for a component depends on what this run could not read (a preview
+    without a token, an unreachable remote): said, never guessed. Its text: what it might do."""
+
+
+def _ready(session: Session, git: Git, comp: Component, cp: ComponentPlan) -> None:
+    """Refused as `--push` would refuse before writing anything: files of the promotion with
+    uncommitted changes (the plan would carry them), an unsigned commit `merge_request.sign`
+    requires (git's `commit.gpgsign` not set)."""
+    dirty = git.run("status", "--porcelain", "--", *[c.file for c in cp.changes]).stdout.strip()
+    if dirty:
+        raise Refused(
+            f"uncommitted changes in files the promotion of {comp.name} writes; reconcile works on a clean tree"
+        )
+    if session.repo.config.merge_request.sign:
+        sign = git.run("config", "--type=bool", "--get", "commit.gpgsign", check=False).stdout.strip()
+        if sign != "true":
+            raise Refused(
+                "merge_request.sign is true, but promotion commits would not be signed: set git's commit.gpgsign "
+                "(and gpg.format / user.signingkey) for this repository or the CI job"
+            )
 
 
 def _undecided(cp: ComponentPlan, mine: OpenRequest | None) -> bool:
@@ -336,6 +416,19 @@ def _declined(forge: Forge, branch: str, digest: str) -> OpenRequest | None:
     return next((r for r in forge.closed_requests(branch) if _hash_in(r.description) == digest), None)
 
 
+def _superseded(name: str, requests: list[OpenRequest], names: Mapping[str, object]) -> list[OpenRequest]:
+    """The component's merge requests on `promote/NAME-*` branches (`promote --push`'s): a branch
+    is the component's whose name is the longest that fits, so `app` never takes `app-api`'s own
+    (`promote/app-api`, `promote/app-api-1a2b3c4`), whichever shard runs either."""
+
+    def owner(branch: str) -> str | None:
+        fits = [n for n in names if branch == f"promote/{n}" or branch.startswith(f"promote/{n}-")]
+        return max(fits, key=len, default=None)
+
+    mine = f"promote/{name}-"
+    return [r for r in requests if r.source_branch.startswith(mine) and owner(r.source_branch) == name]
+
+
 def _close_superseded(forge: Forge, cp: ComponentPlan, superseded: list[OpenRequest]) -> None:
     """Close the component's other promotion merge requests (from `promote --push`), each with a
     comment linking this one. One that fails is said and left open: the next run finds it again."""
@@ -349,26 +442,55 @@ def _close_superseded(forge: Forge, cp: ComponentPlan, superseded: list[OpenRequ
             cp.closed.append(r.url)
 
 
-def _remote_state(session: Session, remote: str | None) -> tuple[Forge | None, list[OpenRequest], dict[str, str]]:
-    """The forge (API method), its open merge requests (one listing), and the tips of the
-    remote's `promote/*` branches (one ls-remote)."""
+@record
+class _Remote:
+    """What the remote and its forge hold, as read by this run: `tips` the remote's `promote/*`
+    branches, `requests` the forge's open merge requests (the API method; `[]` with push
+    options, which have no API); None when it could not be read, `unknown` saying why (a
+    preview goes on, --push would fail); `missing` when there is no such remote at all."""
+
+    name: str
+    tips: dict[str, str] | None
+    forge: Forge | None = None
+    requests: list[OpenRequest] | None = field(default_factory=list)
+    unknown: str = ""
+    missing: str = ""
+
+
+def _remote_state(session: Session, remote: str, strict: bool) -> _Remote:
+    """The tips of the remote's `promote/*` branches (one ls-remote), the forge (API method) and
+    its open merge requests (one listing). `strict` (with --push): what cannot be read is an
+    error; else (a preview) it is said, and what depends on it is `unknown`."""
     git = Git(session.repo.root)
-    assert remote is not None
+    api = session.repo.config.merge_request.method == "api"
+    if not strict and session.options.offline:
+        return _Remote(remote, None, None, None, unknown="--offline reads neither the remote nor the forge")
+    if not strict and not git.ok("remote", "get-url", "--", remote):
+        # no remote at all: no branch, no merge request anywhere yet
+        return _Remote(remote, {}, missing=f"no remote '{remote}' yet")
     proc = git.run("ls-remote", "--", remote, "refs/heads/promote/*", check=False)
     if proc.returncode != 0:
-        raise ExternalError(f"git ls-remote {remote}: {proc.stderr.strip() or 'failed'}")
+        said = f"git ls-remote {remote}: {proc.stderr.strip() or 'failed'}"
+        if strict:
+            raise ExternalError(said)
+        return _Remote(remote, None, None, None, unknown=said)
     tips = {}
     for line in proc.stdout.splitlines():
         sha, _, ref = line.partition("\t")
         tips[ref.removeprefix("refs/heads/")] = sha
-    mr_cfg = session.repo.config.merge_request
-    if mr_cfg.method != "api":
-        return None, [], tips
+    if not api:
+        return _Remote(remote, tips)
     from promoter.ship.forge import forge_for, forge_kind
 
-    url = commits.remote_url(git, remote)
-    forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
-    return forge, forge.open_requests(), tips
+    mr_cfg = session.repo.config.merge_request
+    try:
+        url = commits.remote_url(git, remote)
+        forge = forge_for(forge_kind(url, mr_cfg.forge), url, api_url=mr_cfg.api_url)
+        return _Remote(remote, tips, forge, forge.open_requests())
+    except (UsageError, ExternalError) as exc:  # no token, a host not known to be a forge, the forge down
+        if strict:
+            raise
+        return _Remote(remote, tips, None, None, unknown=str(exc))
 
 
 def _proven_tip(git: Git, remote: str, branch: str, base: str, tip: str) -> str | None:
@@ -402,11 +524,6 @@ def _push(
 ) -> None:
     """Commit the promotion on top of the base branch and push it, leased against `tip` (the
     commit the remote's branch had, proven promoter's own before; none: it must not exist)."""
-    dirty = git.run("status", "--porcelain", "--", *[c.file for c in cp.changes]).stdout.strip()
-    if dirty:
-        raise Refused(
-            f"uncommitted changes in files the promotion of {comp.name} writes; reconcile works on a clean tree"
-        )
     start = git.out("rev-parse", f"refs/heads/{base}")
     subject, text = _message(comp, cp.environments, cp.plans, cp.hash or "")
     local = f"refs/promoter/reconcile/{os.getpid()}/{cp.branch}"  # this run's own, whoever else runs

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from promoter.errors import ExternalError, Refused, UsageError
-from promoter.model import Component, Plan, Target, TargetScan
+from promoter.errors import ExternalError, PromoterError, Refused, UsageError
+from promoter.model import Component, Evidence, Plan, Target, TargetChange, TargetScan
 from promoter.pipeline import apply, core
 from promoter.records import field, record
 from promoter.ship import commit as commits
@@ -44,6 +44,7 @@ class Options:
     ignore_window: bool = False
     ignore_hold: bool = False
     ignore_verify: bool = False
+    ignore_trust: bool = False  # promote images whose signatures or provenance do not hold (`trust:`)
     lookback: int = 50  # commits of the branch, newest first, a candidate is chosen among (no REV)
 
 
@@ -52,6 +53,9 @@ class Prepared:
     plan: Plan
     notes: list[str] = field(default_factory=list)
     changelog: Changelog | None = None
+    # why the plan changes nothing, when it is not that every target runs the candidate: with no
+    # REV, no commit newer than what runs may be promoted now (the notes say what stops each)
+    unchanged: str | None = None
 
 
 @record
@@ -122,8 +126,13 @@ class Session:
         self._policies: dict[str, Policy] = {}
         self._registry = registry
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
+        self._unreachable: dict[str, ExternalError] = {}  # image -> why its registry could not be reached
+        self._trusted: dict[tuple[str, str, str], Evidence | PromoterError] = {}
         self._base_branch: str | bool | None = False  # False: not asked yet
+        self._started_from: tuple[str, str] | None = None  # (the promotion branch left, its base) when moved
         self._deploy: DeployRef | None = None
+        self._names: list[str] = []  # what `promote_many` promotes, as named, and its REV
+        self._rev: str | None = None
 
     @property
     def base_branch(self) -> str | None:
@@ -196,17 +205,52 @@ class Session:
     def digest(self, image: str, tag: str) -> str | None:
         """`Registry.digest`, asked once per image:tag in a session: every environment of a
         component asks of the same candidates, and a registry that is down costs its retries once
-        (the failure is remembered and raised again)."""
+        (the failure is remembered and raised again; one that could not be reached at all is not
+        asked about any other tag of the image either)."""
+        from promoter.upstream.registry.client import Unreachable
+
         key = (image, tag)
-        if key not in self._digests:
+        if key not in self._digests and image in self._unreachable:
+            self._digests[key] = self._unreachable[image]
+        elif key not in self._digests:
             try:
                 self._digests[key] = self.registry().digest(image, tag)
+            except Unreachable as exc:
+                self._digests[key] = self._unreachable[image] = exc
             except ExternalError as exc:
                 self._digests[key] = exc
         found = self._digests[key]
         if isinstance(found, ExternalError):
             raise found
         return found
+
+    def trusted(self, comp: Component, sha: str, digest: str) -> Evidence:
+        """What `policy.trust` verified of the image `digest` of commit `sha` (`comp.trust`);
+        Refused when it does not hold. Asked once per image in a session, a failure remembered."""
+        key = (comp.name, sha, digest)
+        if key not in self._trusted:
+            from promoter.policy import trust
+
+            try:
+                self._trusted[key] = trust.verify(
+                    comp, sha, digest, self.registry(), self.repo.workspace, self.repo.config.path
+                )
+            except (Refused, ExternalError) as exc:
+                self._trusted[key] = exc
+        found = self._trusted[key]
+        if isinstance(found, PromoterError):
+            raise found
+        return found
+
+    def _trust(self, comp: Component, sha: str, digest: str | None, notes: list[str]) -> Evidence | None:
+        """The trust gate of a chosen candidate: its evidence, None without `trust:`, or when
+        --ignore-trust lifts it (noted)."""
+        if comp.trust is None or digest is None:
+            return None
+        if self.options.ignore_trust:
+            notes.append(f"{comp.name}: signatures and provenance of {comp.short(sha)} not verified (--ignore-trust)")
+            return None
+        return self.trusted(comp, sha, digest)
 
     def targets(self, comp: Component) -> list[Target]:
         return core.select(comp, self.options.envs, self.options.targets)
@@ -253,22 +297,36 @@ class Session:
         if opts.offline:
             if rev is None or not FULL_SHA.fullmatch(rev):
                 raise UsageError("with --offline, give REV as a full 40-character commit sha")
-            _refuse(policy.gates(targets, rev))
             skipped = ["--offline: upstream, dependency and image checks skipped", *policy.notes()]
+            same = self._unchanged(comp, targets, core.scan(self.repo, comp, targets), rev, offline=True)
+            if same is not None:  # nothing to change: no rule refuses it (a closed window, a hold)
+                return Prepared(same, skipped + _as_notes(policy.gates(targets, rev, verify=False)))
+            _refuse(policy.gates(targets, rev))
             return Prepared(core.plan(self.repo, comp, rev, targets), skipped)
         from promoter.policy import gates
 
         up = self.upstream(comp)
         notes: list[str] = []
         digest: str | None = None
+        evidence: Evidence | None = None
+        scans = core.scan(self.repo, comp, targets)
         if rev is None:
-            sha, digest, notes = self._choose(comp, targets, promoted_with)
+            chosen, digest, notes, runs = self._choose(comp, targets, promoted_with, scans)
+            if chosen is None:  # nothing newer than what runs may go now: nothing to change
+                return self._nothing_newer(comp, targets, scans, runs, notes)
+            sha = chosen
+            evidence = self._trust(comp, sha, digest, notes)
         else:
             sha = up.resolve(rev)
+            same = self._unchanged(comp, targets, scans, sha)
+            if same is not None:  # every selected target runs it already: no rule refuses nothing
+                stopping = _as_notes(policy.gates(targets, sha, verify=False))
+                same.warnings += policy.warnings(t.environment for t in targets)
+                return Prepared(same, stopping)
             _refuse(policy.gates(targets, sha), policy.warnings(t.environment for t in targets))
             if comp.image is not None:
                 digest = gates.image(comp, sha, self.registry(), opts.wait)
-        scans = core.scan(self.repo, comp, targets)
+                evidence = self._trust(comp, sha, digest, notes)
         notes += gates.candidate(
             up,
             sha,
@@ -292,27 +350,97 @@ class Session:
                 promoted_with,
             )
         plan = core.plan(self.repo, comp, sha, targets, digest, scans)
+        plan.evidence = evidence
         plan.warnings += policy.warnings(t.environment for t in targets)
+        plan.shas.update(full_shas(up, plan))
         return Prepared(plan, notes, self.changelog(comp, sha, scans))
 
+    def _unchanged(
+        self, comp: Component, targets: list[Target], scans: list[TargetScan], sha: str, offline: bool = False
+    ) -> Plan | None:
+        """The plan of `sha` when it changes nothing (every selected target pins it already, a
+        digest target its image's digest), None when it changes something. Not on the branch of
+        that very promotion (`promote --commit` left you there): publishing it is a change, which
+        the rules judge."""
+        values = [(ts.target.format, v) for ts in scans for v in ts.values]
+        if not values or any(fmt != "digest" and v != comp.render(sha, fmt) for fmt, v in values):
+            return None
+        digest = None
+        if any(fmt == "digest" for fmt, _ in values):
+            if offline or comp.image is None:
+                return None
+            digest = self.digest(comp.image, comp.image_tag(sha))
+            if digest is None or any(fmt == "digest" and v != digest for fmt, v in values):
+                return None
+        same = core.plan(self.repo, comp, sha, targets, digest, scans)
+        if not same.empty or self._on_its_branch(same):
+            return None
+        return same
+
+    def _on_its_branch(self, plan: Plan) -> bool:
+        """Whether HEAD is on the branch `plan`'s promotion is committed on (`promote --commit`
+        left you there): its files hold the promotion, yet publishing it is still a change."""
+        return commits.current_branch(Git(self.repo.root)) == commits.branch_name(self.repo.config, plan)
+
+    def _nothing_newer(
+        self, comp: Component, targets: list[Target], scans: list[TargetScan], runs: list[str], notes: list[str]
+    ) -> Prepared:
+        """No commit newer than what the selected targets run (`runs`: the commits) may be promoted
+        now: a plan that changes nothing, each target at what it runs; the notes say what stops
+        the newer ones."""
+        envs: dict[str, list[str]] = {}  # environment -> the versions it runs, as shown
+        for ts in scans:
+            shown = [v if v.startswith("sha256:") else comp.short(v) for v in ts.values]
+            envs.setdefault(ts.target.environment, []).extend(v for v in shown if v not in envs[ts.target.environment])
+        they = ", ".join(f"{env} runs {', '.join(versions)}" for env, versions in envs.items())
+        newer = f"no newer commit of {self.upstream(comp).branch()} may be promoted now"
+        if len(envs) > 1:
+            newer += " to all of them"
+        same = self._unchanged(comp, targets, scans, runs[0]) if len(runs) == 1 else None
+        if same is not None:
+            return Prepared(same, notes, unchanged=f"{they}; {newer}" if notes else None)
+        return Prepared(Plan(comp, runs[0], _as_they_are(scans), []), notes, unchanged=f"{they}; {newer}")
+
     def _choose(
-        self, comp: Component, targets: list[Target], promoted_with: Iterable[str]
-    ) -> tuple[str, str | None, list[str]]:
+        self, comp: Component, targets: list[Target], promoted_with: Iterable[str], scans: list[TargetScan]
+    ) -> tuple[str | None, str | None, list[str], list[str]]:
         """The newest commit of the branch that passes every gate of its own (blocked, min_age,
-        soak, image, verify, dependencies): (sha, its image digest, notes on the newer ones
-        skipped and why). A hold or a closed window stops every candidate alike: refused at once."""
+        soak, image, verify, dependencies), newer than what the selected targets run: (sha, its
+        image digest, notes on the newer ones skipped and why, []); (None, None, notes, the commits
+        the targets run) when none is newer, so nothing changes (a hold stops every candidate
+        alike: said once). Refused when what runs cannot be told and none passes."""
         from promoter.errors import PromoterError
         from promoter.policy import gates
 
         up = self.upstream(comp)
         policy = self.policy(comp)
+        # what the selected targets run, as commits; none known: no candidate counts as what runs
+        deployed = gates.deployed(scans)
+        current = list(dict.fromkeys(f for f in (up.find(v) for v in deployed) if f is not None))
+        unknown = len(current) < len({v[: comp.short_length] for v in deployed})
+        if unknown or any(len(set(ts.values)) > 1 for ts in scans):
+            current = []  # a value the upstream cannot name, or a target at several versions
+        elif len(current) == 1 and self._on_its_branch(Plan(comp, current[0], _as_they_are(scans), [])):
+            current = []  # the branch of this promotion: publishing it is a change, judged as one
         held = [g for g in (policy.held(e) for e in dict.fromkeys(t.environment for t in targets)) if g is not None]
+        if held and current:  # stops every candidate alike: nothing newer than what runs may go
+            return None, None, [g.message() for g in held], current
         _refuse(held)
-        notes: list[str] = []
+        skipped: dict[str, list[str]] = {}  # why -> the candidates skipped for it, newest first
         newest: list[str] = []
+
+        def notes() -> list[str]:
+            return [f"skipped {', '.join(shas)}: {why}" for why, shas in skipped.items()]
+
         candidates = up.first_parents(up.head(), self.options.lookback)
         for sha in candidates:
-            reasons = [g.reason for g in policy.gates(targets, sha, verify=False)]
+            if current and all(up.is_ancestor(sha, c) for c in current):
+                # what runs, or older: nothing newer passes (never moved back by itself); what runs
+                # itself is still the candidate when its plan would change something (a digest)
+                same = sha == current[0] and len(current) == 1
+                if not same or self._unchanged(comp, targets, scans, sha) is not None:
+                    return None, None, notes(), current
+            reasons = [g.message() for g in policy.gates(targets, sha, verify=False)]  # with what lifts each
             fresh = gates.too_fresh(up, sha, policy.now.timestamp()) if not reasons else None
             reasons += [fresh] if fresh else []
             digest: str | None = None
@@ -320,8 +448,17 @@ class Session:
                 digest = self.digest(comp.image, comp.image_tag(sha))
                 if digest is None:
                     reasons.append(f"no image {comp.image}:{comp.image_tag(sha)} yet")
+                elif comp.trust is not None and not self.options.ignore_trust:
+                    try:
+                        self.trusted(comp, sha, digest)
+                    except Refused as exc:
+                        reasons.append(str(exc).partition(", or pass --ignore-trust")[0])
             if not reasons:
-                reasons = [g.reason for g in policy.verify_all(targets, sha)]
+                verified = policy.verify_all(targets, sha)
+                down = [g for g in verified if g.unreachable]
+                if down:  # a verify server down judges no candidate: said as the network failure it is
+                    raise ExternalError(down[0].reason)
+                reasons = [g.message() for g in verified]
             if not reasons and comp.depends_on and not self.options.ignore_deps:
                 try:
                     gates.dependencies(
@@ -331,9 +468,11 @@ class Session:
                 except PromoterError as exc:
                     reasons.append(str(exc))
             if not reasons:
-                return sha, digest, notes
+                return sha, digest, notes(), []
+            if current and sha in current:  # what runs fails a gate of its own now: nothing newer passed
+                return None, None, notes(), current
             newest = newest or reasons
-            notes.append(f"skipped {comp.short(sha)}: {'; '.join(reasons)}")
+            skipped.setdefault("; ".join(reasons), []).append(comp.short(sha))
         said = "".join(f"\nwarning: {w}" for w in policy.warnings(t.environment for t in targets))
         raise Refused(
             f"{comp.name}: none of the last {len(candidates)} commits of {up.branch()} may be promoted now; "
@@ -357,25 +496,89 @@ class Session:
         return build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
 
     # -- shipping -----------------------------------------------------------------------------
-    def commit(self, prepared: Prepared, branch: str, base: str | None) -> commits.BranchCommit:
-        """Commit the plan's files on `branch` on top of `base` (None: the branch already holds
-        this promotion, and its tip is the commit)."""
+    def message(self, prepared: Prepared) -> tuple[str, str]:
+        """(subject, whole message) of the promotion's commit. Its last trailer, `Promoted-Hash:`,
+        is the content hash of what it writes: what proves the commit promoter's own
+        (`commits.proven`)."""
         from promoter.ship import describe
 
-        repo, plan = self.repo, prepared.plan
-        git = Git(repo.root)
+        plan = prepared.plan
         log = (
             describe.changelog_summary(prepared.changelog, plan.component.short_length) if prepared.changelog else None
         )
         subject, text = describe.commit_message(plan, describe.plan_summary(plan), log)
+        written = {f: t.encode("utf-8") for f, t in self.contents(plan).items()}
+        digest = commits.content_hash(plan.component.name, written)
+        return subject, text + f"{commits.HASH_TRAILER}: {digest}\n"
+
+    def contents(self, plan: Plan) -> dict[str, str]:
+        """The plan's files, repo-relative as git names them -> their new text."""
+        top = self.repo.root.resolve()
+        return {(self.repo.root / ch.file).resolve().relative_to(top).as_posix(): ch.new_text for ch in plan.changes}
+
+    def commit(
+        self,
+        prepared: Prepared,
+        branch: str,
+        base: str | None,
+        old: str | None = None,
+        start: str | None = None,
+        built: str | None = None,
+    ) -> commits.BranchCommit:
+        """Commit the plan's files on `branch` (found at `old`, default `base`) on top of `base`
+        (None: the branch already holds this promotion, and its tip is the commit); HEAD follows
+        from `start` (see `commits.commit`)."""
+        git = Git(self.repo.root)
+        subject, text = self.message(prepared)
         if base is None:
             return commits.BranchCommit(branch, git.out("rev-parse", f"refs/heads/{branch}"), subject, text)
-        top = repo.root.resolve()
-        contents = {(repo.root / ch.file).resolve().relative_to(top).as_posix(): ch.new_text for ch in plan.changes}
-        # what proves the commit promoter's own (commits.proven): the content hash of what it holds
-        digest = commits.content_hash(plan.component.name, {f: t.encode("utf-8") for f, t in contents.items()})
-        text += f"{commits.HASH_TRAILER}: {digest}\n"
-        return commits.commit(git, branch, base, contents, subject, text)
+        contents = self.contents(prepared.plan)
+        return commits.commit(git, branch, base if old is None else old, base, contents, subject, text, start, built)
+
+    def again(self, names: list[str], sha: str | None, push_to: str | None) -> str:
+        """The command that does this promotion again, as typed: what finishes a run that failed
+        half-way (its options, the candidate resolved to a full sha)."""
+        import shlex
+
+        o = self.options
+        words = ["promoter", *self.where(), "promote", *names, *([sha] if sha else [])]
+        for env in o.envs:
+            words += ["--env", env]
+        for target in o.targets:
+            words += ["--target", target]
+        if o.from_env is not None and sha is None:
+            words += ["--from-env", o.from_env]
+        flags = {
+            "--offline": o.offline,
+            "--allow-downgrade": o.allow_downgrade,
+            "--allow-unmerged": o.allow_unmerged,
+            "--ignore-deps": o.ignore_deps,
+            "--ignore-soak": o.ignore_soak,
+            "--ignore-window": o.ignore_window,
+            "--ignore-hold": o.ignore_hold,
+            "--ignore-verify": o.ignore_verify,
+        }
+        words += [flag for flag, given in flags.items() if given]
+        words += ["--push", push_to] if push_to is not None else ["--commit"]
+        return shlex.join(words)
+
+    def _finish(self, plan: Plan, push_to: str | None) -> str:
+        """The command that finishes this promotion: the component and its candidate, or, in a
+        run of several components, the same command (a later one's dependencies pass only
+        beside the earlier ones)."""
+        if len(self._names) > 1:
+            return self.again(self._names, self._rev, push_to)
+        return self.again([plan.component.name], plan.sha, push_to)
+
+    def where(self) -> list[str]:
+        """`-C` and `--config` as a command run from here needs them to find this repository."""
+        root = self.repo.root.resolve()
+        here = Path.cwd().resolve()
+        words = [] if here == root or root in here.parents else ["-C", str(root)]
+        config = Path(self.repo.config.path)
+        if config.resolve() != root / "promotion.yaml":
+            words += ["--config", str(config)]
+        return words
 
     def publish(
         self, prepared: Prepared, done: commits.BranchCommit, push_to: str | None, target: str | None = None
@@ -401,7 +604,7 @@ class Session:
             if again.plan.empty:
                 return None
             core.apply_plan(self.repo, again.plan)
-            made = self.commit(again, branch, tip)
+            made = self.commit(again, branch, tip)  # HEAD is on the branch, at `tip`
             return made, describe.merge_request_description(again.plan, again.changelog)
 
         return self._publish(done, push_to, description, redo, target)
@@ -490,26 +693,128 @@ class Session:
             shipped.merge_request = forge.open_or_update(mr)
         return shipped
 
-    def _commit_or_undo(self, prepared: Prepared, result: Promoted, start: str) -> commits.BranchCommit:
-        """The promotion's commit; when committing fails, the written files are put back and the
-        branch dropped, so that running the same command again does the whole job."""
+    def _land(
+        self,
+        prepared: Prepared,
+        result: Promoted,
+        start: str,
+        old: str,
+        built: str | None,
+        push_to: str | None,
+        undo: bool = True,
+    ) -> commits.BranchCommit:
+        """Move the promotion's branch to its commit (`built`, or built now) and HEAD onto it. Each
+        failure says what is where: before the branch moved, the written files are put back
+        (with `undo`) and nothing is committed; after, the commit stays and the message says
+        where it is and the command that finishes the job."""
         from promoter.errors import PromoterError
 
-        assert result.branch is not None
-        written = result.state == "written"
+        assert result.branch is not None and result.base is not None
+        git = Git(self.repo.root)
+        plan = prepared.plan
+        finish = self._finish(plan, push_to)
         try:
-            return self.commit(prepared, result.branch, result.base if written else None)
+            return self.commit(prepared, result.branch, result.base, old=old, start=start, built=built)
+        except commits.Landed as exc:
+            exc.args = (f"{exc}\n{landed(exc, 'promotion', finish)}",)
+            raise
         except PromoterError as exc:
-            if not written:
+            if not undo:
+                exc.args = (
+                    f"{exc}\nnothing was committed: the working tree still holds the promotion, uncommitted; "
+                    f"once the cause above is gone, to finish, run: {finish}",
+                )
                 raise
-            git = Git(self.repo.root)
-            core.undo_plan(self.repo, prepared.plan)
-            commits.abandon_branch(git, result.branch, start)
+            try:
+                core.undo_plan(self.repo, plan)
+            except (PromoterError, OSError) as failed:
+                exc.args = (
+                    f"{exc}\nnothing was committed, and putting the files back failed too ({failed}): the working "
+                    f"tree holds the promotion, uncommitted, on {_on(git)}; once the causes are gone, to finish, "
+                    f"run: {finish}",
+                )
+                raise exc from None
             exc.args = (
-                f"{exc}\nnothing was committed: the files were put back and branch {result.branch} removed, "
-                f"you are on {start} again; fix the cause above and run the same command again",
+                f"{exc}\nnothing was committed: the files were put back (you are on {_on(git)}); fix the cause "
+                "above and run the same command again",
             )
             raise
+
+    def _resume(self, result: Promoted, push_to: str | None, start: str | None) -> None:
+        """A promotion every selected target runs already in the working tree, with `--commit`:
+        an earlier run that could not finish is finished. Its commit on the promotion's branch
+        (HEAD and the index brought onto it when they could not follow), or its files written
+        and never committed (committed now); pushed with `push_to`. Anything else stays
+        "unchanged"."""
+        prepared, plan = result.prepared, result.prepared.plan
+        comp = plan.component
+        git = Git(self.repo.root)
+        branch = commits.branch_name(self.repo.config, plan)
+
+        def ours(tip: str) -> bool:
+            said = commits.trailers(git, tip)
+            return said.get("Promoted-Component") == comp.name and said.get("Promoted-To") == plan.sha
+
+        made = commits.resume(git, branch, start, ours)
+        if made is None and push_to is not None and commits.current_branch(git) == branch:
+            made = self.commit(prepared, branch, None)  # a re-run on a promotion branch whose push failed
+        if made is not None:
+            result.state, result.branch = "on-branch", branch
+            target = None
+            if push_to is not None and start == branch:  # where the merge request goes is not known here
+                target = self.repo.config.merge_request.target_branch or commits.remote_head(git, push_to)
+            if push_to is not None and target is not None and commits.brings_nothing(git, push_to, made.sha, target):
+                result.state = "unchanged"  # no branch, no merge request for nothing
+                result.reason = f"{branch} changes nothing over {push_to}'s {target}; nothing pushed"
+                return
+            result.shipped = self._publish_or_explain(prepared, made, push_to, target)
+            return
+        found = self._uncommitted(prepared)
+        if found is None or start is None:
+            return
+        old = commits.claim(git, branch, found.plan.changes)
+        if old is None:
+            raise Refused(
+                f"the working tree holds this promotion of {comp.name} uncommitted on {start}, and branch {branch} "
+                f"holds it committed: put the files back (git checkout -- {' '.join(self.contents(found.plan))}), "
+                "then run the same command again"
+            )
+        result.prepared, result.branch, result.state = found, branch, "written"
+        result.base = git.out("rev-parse", "HEAD")
+        result.files = [ch.file for ch in found.plan.changes]
+        made = self._land(found, result, start, old, None, push_to, undo=False)
+        result.shipped = self._publish_or_explain(found, made, push_to)
+
+    def _uncommitted(self, prepared: Prepared) -> Prepared | None:
+        """The promotion planned from HEAD's version of the targets' files (as checked out), when
+        the working tree holds exactly what it writes: written by an earlier run (or by `promote`
+        without `--commit`) and never committed. None otherwise."""
+        from promoter.errors import PromoterError
+        from promoter.pipeline.workspace import Workspace
+
+        plan, repo = prepared.plan, self.repo
+        comp = plan.component
+        git = Git(repo.root)
+        targets = [tc.target for tc in plan.targets]
+        files = sorted({f for t in targets for f in repo.workspace.files_of(t)})
+        head: dict[str, str] = {}
+        for file in files:
+            proc = git.run("cat-file", "--filters", f"HEAD:{file}", check=False)
+            if proc.returncode != 0:
+                return None
+            head[file] = proc.stdout
+        if all(head[f] == repo.workspace.read(f) for f in files):
+            return None
+        at_head = core.Repo(repo.root, repo.state_dir, repo.config, Workspace(repo.root, head))
+        try:
+            scans = core.scan(at_head, comp, targets)
+            again = core.plan(at_head, comp, plan.sha, targets, plan.digest, scans)
+        except PromoterError:
+            return None
+        if again.empty or any(repo.workspace.read(ch.file) != ch.new_text for ch in again.changes):
+            return None
+        changelog = None if self.options.offline else self.changelog(comp, plan.sha, scans)
+        return Prepared(again, prepared.notes, changelog)
 
     # -- the whole workflow ---------------------------------------------------------------------
     def promote_many(
@@ -537,6 +842,13 @@ class Session:
         if commit and start is None:
             raise UsageError("--commit needs a checked-out branch to start from (HEAD is detached)")
         comps = order(self.repo.config.components, names)
+        self._names, self._rev = list(dict.fromkeys(names)), rev
+        if commit and not dry_run:  # before anything is written: git can commit here
+            commits.check_can_commit(git)
+            assert start is not None
+            with apply.lock(self.repo.state_dir):
+                start = self._restart(git, start, {c.name for c in comps}, len(comps) > 1)
+                start = self._from_its_base(git, start, {c.name for c in comps})
         if push_to is not None and not dry_run:
             commits.preflight(git, push_to, self.repo.config.merge_request.method == "push-options")
         written: set[str] = set()  # files this run wrote (uncommitted without --commit)
@@ -545,24 +857,20 @@ class Session:
             if i:  # each component is planned afresh: from the starting branch, or on what came before
                 if commit and commits.current_branch(git) != start:
                     assert start is not None
-                    git.run("switch", "--quiet", start)
+                    self._back_to(start, results[-1], push_to)
                 self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
             prepared = self.prepare(comp, rev, promoted_with=[c.name for c in comps[:i]])
+            if not i and self._started_from is not None:
+                left, base = self._started_from
+                prepared.notes.insert(0, f"started from {base}, not from {left} (another promotion's branch): each "
+                                      f"promotion branches from the branch it goes to; you are on {base}")  # fmt: skip
             result = Promoted(prepared, "unchanged")
             results.append(result)
             accepted = review(prepared) if review is not None else True
             if prepared.plan.empty:
-                if commit and push_to is not None:  # a re-run on a promotion branch whose push failed
-                    branch = commits.branch_name(self.repo.config, prepared.plan)
-                    if commits.current_branch(git) == branch:
-                        result.state, result.branch = "on-branch", branch
-                        made = self.commit(prepared, branch, None)
-                        target = self.repo.config.merge_request.target_branch or commits.remote_head(git, push_to)
-                        if target is not None and commits.brings_nothing(git, push_to, made.sha, target):
-                            result.state = "unchanged"  # no branch, no merge request for nothing
-                            result.reason = f"{branch} changes nothing over {push_to}'s {target}; nothing pushed"
-                        else:
-                            result.shipped = self._publish_or_explain(prepared, made, push_to, target)
+                if commit and not dry_run:  # an earlier run of this promotion that did not finish
+                    with apply.lock(self.repo.state_dir):
+                        self._resume(result, push_to, start)
             elif not accepted:
                 result.state = "declined"
             elif dry_run:
@@ -578,6 +886,64 @@ class Session:
                 break
         return results
 
+    def _restart(self, git: Git, start: str, names: set[str], several: bool) -> str:
+        """Where a `--commit` run starts when an earlier run of it was left on one of its
+        promotion commits (it failed once the commit was made): the index entries of that
+        commit's files are brought up to it; and in a run of several components, each starts
+        from the branch the earlier run started from (the one branch at that commit's parent),
+        not from the promotion branch left checked out."""
+        left = commits.resume(
+            git, start, start, lambda tip: commits.trailers(git, tip).get("Promoted-Component") in names
+        )
+        if left is None or not several:
+            return start
+        parent = git.out("rev-parse", f"{left.sha}^")
+        at = git.run("for-each-ref", "--points-at", parent, "--format=%(refname:short)", "refs/heads/").stdout.split()
+        if len(at) != 1 or at[0] == start:
+            return start
+        git.run("switch", "--quiet", at[0])
+        self._base_branch = at[0]
+        return at[0]
+
+    def _from_its_base(self, git: Git, start: str, names: set[str]) -> str:
+        """A promotion branches from the branch it goes to, as Renovate's do, never from another
+        promotion's branch that `promote --commit` (or hold, release, rollback) left checked out:
+        HEAD goes back to the branch that one was made from first (said in the first plan's notes).
+        A branch holding a promotion of these very components stays (a re-run finishes or pushes it)."""
+        from promoter.ship import deploy
+
+        base = deploy.recorded_base(git, start)
+        if base is None or base == start or not git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{base}"):
+            return start
+        said = commits.trailers(git, "HEAD")
+        if said.get("Promoted-Component") in names and "Promoted-Hold" not in said:
+            return start
+        moved = git.run("switch", "--quiet", base, check=False)
+        if moved.returncode != 0:
+            raise Refused(
+                f"HEAD is on {start}, another promotion's branch, and a promotion branches from {base}: git could "
+                f"not switch there ({moved.stderr.strip() or moved.stdout.strip()}); commit or stash your changes, "
+                f"run git switch {base}, then run the command again"
+            )
+        self._base_branch = base
+        self._started_from = (start, base)
+        return base
+
+    def _back_to(self, start: str, last: Promoted, push_to: str | None) -> None:
+        """HEAD back on `start` for the next component; a failure says where the last one is."""
+        from promoter.errors import PromoterError
+
+        try:
+            Git(self.repo.root).run("switch", "--quiet", start)
+        except PromoterError as exc:
+            comp = last.prepared.plan.component.name
+            exc.args = (
+                f"{exc}\n{comp} is committed on branch {last.branch} (you are on it); the components after it are "
+                f"not promoted yet: once the cause above is gone, to finish, run: "
+                f"{self.again(self._names, self._rev, push_to)}",
+            )
+            raise
+
     def _promote_one(
         self,
         result: Promoted,
@@ -587,28 +953,39 @@ class Session:
         written: set[str],
         start: str | None,
     ) -> None:
-        """Write one prepared promotion (on its own branch, committed and published with `commit`)."""
+        """Write one prepared promotion (committed on its own branch and published with `commit`).
+
+        With `commit`, in an order where every failure has a true story: the branch is claimed
+        (refused when it holds something else), the commit built (objects only), the files
+        written, the branch moved to the commit, HEAD and the index brought onto it; then the push.
+        """
         prepared, plan = result.prepared, result.prepared.plan
         git = Git(self.repo.root)
-        result.branch = commits.branch_name(self.repo.config, plan) if commit else None
-        if result.branch is None or commits.start_branch(git, result.branch, plan.changes):
-            result.base = git.out("rev-parse", "HEAD") if result.branch is not None else None
-            try:
-                result.files = core.apply_plan(self.repo, plan, allow_dirty=allow_dirty, ours=written)
-            except BaseException:
-                if result.branch is not None:
-                    assert start is not None
-                    commits.abandon_branch(git, result.branch, start)
-                raise
-            written.update(result.files)
-            result.recovery, self.repo.recovery = self.repo.recovery, None
-            result.state = "written"
-        else:
+        if not commit:
+            self._write(result, allow_dirty, written)
+            return
+        assert start is not None
+        branch = result.branch = commits.branch_name(self.repo.config, plan)
+        old = commits.claim(git, branch, plan.changes)
+        if old is None:  # its branch holds this very promotion (a re-run): shipped as it is
+            git.run("switch", "--quiet", branch)
             result.state = "on-branch"
-        if commit:
-            assert result.branch is not None and start is not None
-            made = self._commit_or_undo(prepared, result, start)
-            result.shipped = self._publish_or_explain(prepared, made, push_to)
+            made = self.commit(prepared, branch, None)
+        else:
+            result.base = git.out("rev-parse", "HEAD")
+            _, text = self.message(prepared)
+            # the commit first, its objects only: what fails here (a full disk, a signing key) has
+            # written nothing and moved nothing
+            built = commits.build(git, result.base, self.contents(plan), text)
+            self._write(result, allow_dirty, written)
+            made = self._land(prepared, result, start, old, built, push_to)
+        result.shipped = self._publish_or_explain(prepared, made, push_to)
+
+    def _write(self, result: Promoted, allow_dirty: bool, written: set[str]) -> None:
+        result.files = core.apply_plan(self.repo, result.prepared.plan, allow_dirty=allow_dirty, ours=written)
+        written.update(result.files)
+        result.recovery, self.repo.recovery = self.repo.recovery, None
+        result.state = "written"
 
     def _publish_or_explain(
         self, prepared: Prepared, made: commits.BranchCommit, push_to: str | None, target: str | None = None
@@ -620,13 +997,54 @@ class Session:
             return self.publish(prepared, made, push_to, target)
         except PromoterError as exc:
             git = Git(self.repo.root)
-            here = " (you are on it)" if commits.current_branch(git) == made.branch else ""
+            here = "you are on it" if commits.current_branch(git) == made.branch else f"you are on {_on(git)}"
             plan = prepared.plan
             exc.args = (
-                f"{exc}\nthe promotion is committed as {made.sha[:12]} on branch {made.branch}{here}; "
-                f"to finish, run: promoter promote {plan.component.name} {plan.sha} --push {push_to}",
+                f"{exc}\nthe promotion is committed as {made.sha[:12]} on branch {made.branch} ({here}); "
+                f"to finish, run: {self._finish(plan, push_to)}",
             )
             raise
+
+
+def _on(git: Git) -> str:
+    """The branch HEAD is on, as a message says it."""
+    return commits.current_branch(git) or "a detached HEAD"
+
+
+def landed(exc: commits.Landed, what: str, finish: str) -> str:
+    """What a failure after the branch moved leaves, and the command that finishes the job."""
+    made = exc.made
+    if exc.on == made.branch:
+        where = "you are on it, but git's index still holds its files as they were before: git status shows them"
+    else:
+        where = f"you are on {exc.on or 'a detached HEAD'}, whose working tree holds its files, uncommitted"
+    return (
+        f"the {what} is committed as {made.sha[:12]} on branch {made.branch} ({where}); once the cause above "
+        f"is gone, to finish, run: {finish}"
+    )
+
+
+def _as_notes(gates: list[Gate]) -> list[str]:
+    """The rules that would refuse a version, said of a plan that changes nothing (so refuses nothing)."""
+    return [f"{g.reason} (nothing changes, so nothing is refused)" for g in gates]
+
+
+def _as_they_are(scans: list[TargetScan]) -> list[TargetChange]:
+    """Each target that pins something, at what it pins: the targets of a plan that changes nothing."""
+    return [TargetChange(ts.target, tuple(ts.values), ts.values[0], len(ts.locations)) for ts in scans if ts.values]
+
+
+def full_shas(up: Upstream, plan: Plan) -> dict[str, str]:
+    """The full sha each short value the plan changes names, when the upstream knows it (for the
+    `Promoted-From:` trailer, in the form of `Promoted-To:`)."""
+    out: dict[str, str] = {}
+    for tc in plan.targets:
+        for v in tc.old_values if tc.changed else ():
+            if len(v) != 40 and not v.startswith("sha256:") and v not in out:
+                found = up.find(v)
+                if found is not None:
+                    out[v] = found
+    return out
 
 
 def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
@@ -636,4 +1054,6 @@ def _refuse(gates: list[Gate], warnings: Iterable[str] = ()) -> None:
         said = [g.message() for g in gates]
         # a warning a gate's reason already gives (after "<env>'s history: ") is not said twice
         said += [f"warning: {w}" for w in warnings if not any(w.partition(": ")[2] in m for m in said)]
+        if all(g.unreachable for g in gates):  # only a verify server that could not be reached
+            raise ExternalError("\n".join(said))
         raise Refused("\n".join(said))

@@ -39,10 +39,15 @@ from promoter.http import (
     WaitTooLong,
     same_origin,
 )
+from promoter.records import record
 from promoter.upstream.registry.challenge import parse_www_authenticate
 from promoter.upstream.registry.credentials import CREDENTIALS_HINT, Credentials, CredentialStore
 from promoter.upstream.registry.reference import INSECURE_ENV, ImageRef, check_reference, parse_image, scheme
 from promoter.urls import redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
@@ -56,6 +61,9 @@ MAX_BACKOFF = 60.0
 MAX_BODY = 4 * 1024 * 1024  # distribution's own manifest size limit
 DEADLINE = 120.0  # seconds one request may take with its retries
 _CONTENT_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+REFERRER_PAGES = 10  # pages of the Referrers API read, at most
 _DIGEST_REFERENCE = re.compile(r"(?P<algorithm>[a-z0-9]+(?:[.+_-][a-z0-9]+)*):[a-zA-Z0-9=_-]{32,}")
 
 
@@ -102,6 +110,31 @@ def _error_code(body: bytes) -> str:
         return ""
     text = ": ".join(x for x in (code, message) if x)[:200]
     return f" ({text})" if text else ""
+
+
+def _next_link(header: str) -> str | None:
+    """The target of `<...>; rel="next"` in a Link header, if any."""
+    for part in header.split(","):
+        m = re.fullmatch(r"\s*<([^>]*)>\s*;(.*)", part)
+        if m and re.search(r'rel="?next"?', m.group(2)):
+            return m.group(1)
+    return None
+
+
+@record(frozen=True)
+class Manifest:
+    """A manifest as received: its digest (the sha256 of `body`), media type and parsed JSON."""
+
+    digest: str
+    media_type: str
+    body: bytes
+    doc: dict[str, Any]
+
+
+class Unreachable(ExternalError):
+    """The registry gave no usable answer at all: it could not be reached, its certificate was
+    refused, or it stayed 429/5xx through the retries. Any other tag asked of it now would fail
+    alike (`Session.digest` asks no more of it)."""
 
 
 class Registry:
@@ -163,6 +196,9 @@ class Registry:
                 f"(the tag names a {by_digest['algorithm']} digest)"
             )
         path = f"/v2/{ref.repository}/manifests/{tag}"
+        progress = self.progress or _PROGRESS.get()
+        if progress is not None:  # what a slow or unreachable registry keeps the command waiting for
+            progress(f"asking registry {ref.registry} for {ref.repository}{'@' if ':' in tag else ':'}{tag}")
         resp = self._manifest(ref, "HEAD", path)
         if resp.status == 404:
             return None
@@ -219,6 +255,82 @@ class Registry:
             )
         return computed
 
+    # --- what signatures and attestations need (policy.trust) -------------------------------------
+
+    def manifest(self, image: str, reference: str) -> Manifest | None:
+        """The manifest image:reference (a tag, or a sha256 digest it must hash to), checked as
+        `digest` checks it (a manifest, never a page; its bytes match its digest); None when the
+        registry has none. One GET: the tags asked for here are usually missing, and a 404 is as
+        cheap as a HEAD."""
+        ref = parse_image(image)
+        check_reference(image, reference)
+        path = f"/v2/{ref.repository}/manifests/{reference}"
+        resp = self._manifest(ref, "GET", path)
+        if resp.status == 404:
+            return None
+        self._expect_ok(ref, "GET", path, resp)
+        digest = self._pin(ref, reference, path, resp)
+        doc = json.loads(resp.body)
+        media = (resp.headers.get("content-type") or "").partition(";")[0].strip().lower()
+        return Manifest(digest, media if media in MANIFEST_TYPES else str(doc.get("mediaType") or ""), resp.body, doc)
+
+    def blob(self, image: str, digest: str) -> bytes:
+        """The blob `digest` of image (at most MAX_BODY bytes), whose bytes must hash to it."""
+        ref = parse_image(image)
+        if not _SHA256.fullmatch(digest):
+            raise ExternalError(
+                f"registry {ref.registry}: {ref.repository} names the blob {digest[:80]!r}, not a sha256 digest"
+            )
+        path = f"/v2/{ref.repository}/blobs/{digest}"
+        resp = self._manifest(ref, "GET", path, None)
+        self._expect_ok(ref, "GET", path, resp)
+        received = "sha256:" + hashlib.sha256(resp.body).hexdigest()
+        if received != digest:
+            raise ExternalError(
+                f"registry {ref.registry}: the blob {digest} of {ref.repository} does not match its digest "
+                f"({received} received)"
+            )
+        return resp.body
+
+    def referrers(self, image: str, digest: str) -> list[dict[str, object]] | None:
+        """The descriptors of the manifests that name `digest` as their subject, by the OCI 1.1
+        Referrers API (`GET /v2/<name>/referrers/<digest>`, an image index; its `Link: rel="next"`
+        pages followed, at most REFERRER_PAGES); None when the registry has no such API (404)."""
+        ref = parse_image(image)
+        if not _SHA256.fullmatch(digest):
+            raise UsageError(f"image {image}@{digest}: only sha256 digests have referrers here")
+        path = f"/v2/{ref.repository}/referrers/{digest}"
+        out: list[dict[str, object]] = []
+        for _ in range(REFERRER_PAGES):
+            resp = self._manifest(ref, "GET", path, OCI_INDEX)
+            if resp.status in (404, 405, 501) and not out:
+                return None
+            self._expect_ok(ref, "GET", path, resp)
+            media = (resp.headers.get("content-type") or "").partition(";")[0].strip().lower()
+            try:
+                doc = json.loads(resp.body)
+            except (ValueError, UnicodeDecodeError):
+                doc = None
+            if media != OCI_INDEX or not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
+                raise ExternalError(
+                    redact(
+                        f"registry {ref.registry}: GET {path} answered {_described(media, resp)}, not an image index"
+                    )
+                )
+            out += [d for d in doc["manifests"] if isinstance(d, dict)]
+            following = _next_link(resp.headers.get("link") or "")
+            if following is None:
+                return out
+            parts = urlsplit(following)
+            if parts.netloc and parts.netloc != ref.registry:  # pages come from the registry itself
+                raise ExternalError(
+                    redact(f"registry {ref.registry}: GET {path} points its next page at {parts.netloc}")
+                )
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if not path.startswith(f"/v2/{ref.repository}/referrers/"):
+                raise ExternalError(redact(f"registry {ref.registry}: GET {path}: a next page outside the referrers"))
+        return out
+
     def exists(self, image: str, tag: str) -> bool:
         return self.digest(image, tag) is not None
 
@@ -252,9 +364,9 @@ class Registry:
 
     # --- the auth dance -------------------------------------------------------------------------
 
-    def _manifest(self, ref: ImageRef, method: str, path: str) -> Response:
+    def _manifest(self, ref: ImageRef, method: str, path: str, accept: str | None = ACCEPT) -> Response:
         url = f"{scheme(ref.registry)}://{ref.registry}{path}"
-        headers = {"Accept": ACCEPT}
+        headers = {"Accept": accept} if accept else {}
         auth = self._known_auth(ref)
         fresh = False
         while True:
@@ -391,16 +503,18 @@ class Registry:
         try:
             resp = self._http.request(method, url, headers=headers)
         except BadCertificate as exc:
-            failure = ExternalError(f"{host}: {exc.detail}; if it is a plain-http registry, list it in {INSECURE_ENV}")
-        except (TooLarge, WaitTooLong) as exc:
+            failure = Unreachable(f"{host}: {exc.detail}; if it is a plain-http registry, list it in {INSECURE_ENV}")
+        except TooLarge as exc:
             failure = ExternalError(redact(f"{what}: {method} {path} {exc.detail}"))
+        except WaitTooLong as exc:
+            failure = Unreachable(redact(f"{what}: {method} {path} {exc.detail}"))
         except HttpError as exc:
             tries = _plural(exc.attempts, "try", "tries")
-            failure = ExternalError(redact(f"{what}: {method} {path} {exc.detail} after {tries}"))
+            failure = Unreachable(redact(f"{what}: {method} {path} {exc.detail} after {tries}"))
         if failure is not None:
             raise failure
         if resp.status == 429 or resp.status >= 500:  # retried until tries ran out
             tries = _plural(resp.attempts, "try", "tries")
             answered = f"answered {resp.status} {resp.reason}".rstrip() + _error_code(resp.body)
-            raise ExternalError(redact(f"{what}: {method} {path} {answered} after {tries}"))
+            raise Unreachable(redact(f"{what}: {method} {path} {answered} after {tries}"))
         return resp
