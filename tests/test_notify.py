@@ -170,12 +170,8 @@ def test_configured_headers_never_follow_a_redirect_to_another_origin(world: Wor
         assert "answered 401" in err  # the other origin wants a token it was not given
 
 
-def test_blocked_longer_than_the_bound_is_said_once(
-    tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    holds = (
-        "holds: promotion-holds.yaml\n"
-    )
+def test_blocked_longer_than_the_bound_is_said_once(tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    holds = "holds: promotion-holds.yaml\n"
     with running(Hooks()) as hooks:
         assert isinstance(hooks, Hooks)
         w = World(tmp_path, hooks, run, monkeypatch, holds)
@@ -246,10 +242,14 @@ def test_a_state_another_run_moved_is_not_overwritten(world: World) -> None:
 @pytest.mark.parametrize(
     ("notify", "said"),
     [
-        ("notify:\n  to:\n    - slack: https://hooks.example/x\n      on: [merge]\n",
-         "notify: unknown event 'merge' (did you mean 'merged'?)"),
-        ("notify:\n  to:\n    - slack: https://hooks.example/x\n      headers: {A: b}\n",
-         "a Slack incoming webhook takes no headers"),
+        (
+            "notify:\n  to:\n    - slack: https://hooks.example/x\n      on: [merge]\n",
+            "notify: unknown event 'merge' (did you mean 'merged'?)",
+        ),
+        (
+            "notify:\n  to:\n    - slack: https://hooks.example/x\n      headers: {A: b}\n",
+            "a Slack incoming webhook takes no headers",
+        ),
         ("notify:\n  to:\n    - webhook: http://hooks.example/x\n", "over plain http only to loopback hosts"),
         ("notify:\n  to:\n    - email: a@b\n", "'email'"),
         ("notify:\n  blocked_after: 1h\n", "notify needs 'to:'"),

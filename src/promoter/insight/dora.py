@@ -252,6 +252,4 @@ def _backs_out(h: History, first_run: dict[str, int], promoted: tuple[str, ...],
             for p in (h.resolved[v] for v in promoted)
             for a in (h.resolved[v] for v in after)
         )
-    return max(first_run.get(h.version(v), -1) for v in promoted) > max(
-        first_run.get(h.version(v), -1) for v in after
-    )
+    return max(first_run.get(h.version(v), -1) for v in promoted) > max(first_run.get(h.version(v), -1) for v in after)

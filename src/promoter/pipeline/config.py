@@ -326,8 +326,9 @@ def _notify(r: _Reader, node: Node) -> NotifyConfig:
                     from promoter.text import did_you_mean
 
                     raise r.error(
-                        t["on"][1], f"notify: unknown event '{e}'{did_you_mean(e, NOTIFY_EVENTS)}; "
-                        f"known: {', '.join(NOTIFY_EVENTS)}"
+                        t["on"][1],
+                        f"notify: unknown event '{e}'{did_you_mean(e, NOTIFY_EVENTS)}; "
+                        f"known: {', '.join(NOTIFY_EVENTS)}",
                     )
         timeout = r.integer(t["timeout"][1], "notify: timeout", 1, 120) if "timeout" in t else 10
         targets.append(NotifyTarget(kind, url, headers, events, timeout, item.line))

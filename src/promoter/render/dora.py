@@ -210,9 +210,7 @@ def _samples(name: str, m: Measures) -> list[tuple[str, float]]:
 
 
 def _summary(values: list[int], quantiles: tuple[tuple[float, int | None], ...]) -> list[tuple[str, float]]:
-    out: list[tuple[str, float]] = [
-        ('{quantile="' + str(q) + '"}', v) for q, v in quantiles if v is not None
-    ]
+    out: list[tuple[str, float]] = [('{quantile="' + str(q) + '"}', v) for q, v in quantiles if v is not None]
     return [*out, ("_count", len(values)), ("_sum", sum(values))]
 
 
@@ -269,9 +267,7 @@ def dora_rows_html(rows: list[Measures], component: bool = False) -> str:
 
 
 def definitions_html() -> str:
-    items = "".join(
-        f"<li><b>{escape(k.replace('_', ' '))}</b>: {escape(v)}</li>" for k, v in DEFINITIONS.items()
-    )
+    items = "".join(f"<li><b>{escape(k.replace('_', ' '))}</b>: {escape(v)}</li>" for k, v in DEFINITIONS.items())
     return f'<details class="definitions"><summary>How these are measured</summary><ul>{items}</ul></details>'
 
 
@@ -289,8 +285,11 @@ def fleet_html(rows: list[Measures], errors: list[tuple[str, str]], now: datetim
         f"{plural(len(rows), 'row')} (one per component and environment); {escape(span)}; generated "
         f"{escape(_day(now))}</p>",
         '<div class="filters"><input type="search" id="filter" placeholder="filter: component, environment…" '
-        'aria-label="filter by component"> <span><span id="shown">' + str(len(rows)) + "</span> of "
-        + str(len(rows)) + " shown</span></div>",
+        'aria-label="filter by component"> <span><span id="shown">'
+        + str(len(rows))
+        + "</span> of "
+        + str(len(rows))
+        + " shown</span></div>",
         dora_rows_html(rows, component=True).replace("<tr data-component", '<tr class="row" data-component'),
         definitions_html(),
     ]

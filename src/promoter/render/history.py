@@ -222,7 +222,9 @@ def history_json(h: History, measures: list[Measures] | None = None) -> str:
 
 
 # -- HTML ---------------------------------------------------------------------------------------
-_CSS = PAGE_CSS + """
+_CSS = (
+    PAGE_CSS
+    + """
 .figures { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0; padding: 0; list-style: none; }
 .figures li { border: 1px solid #d5dbe5; border-radius: 6px; padding: 6px 12px; background: #f6f8fb; max-width: 15em; }
 .figures b { display: block; font-size: 18px; } .figures li.none b { font-size: 14px; color: #5a6270;
@@ -259,6 +261,7 @@ tr.rollback td { background: #fdeeee; } .problem { color: #8a5a00; }
   table.changes .wide { display: none; }
 }
 """
+)
 
 _W = 960  # every chart's width
 _L, _R = 96, 16  # left and right margins of the plot area

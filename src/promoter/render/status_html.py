@@ -203,7 +203,7 @@ def status_html(
         by_env = {e["environment"]: e for e in c["environments"]}
         up = c["upstream"]
         if up.get("head"):
-            tip = f'head {_link(_commit_url(web, up["head"]["sha"]), escape(_short(up["head"]["value"])))}'
+            tip = f"head {_link(_commit_url(web, up['head']['sha']), escape(_short(up['head']['value'])))}"
         elif up.get("error"):
             tip = f"upstream not read: {escape(up['error'])}"
         else:
