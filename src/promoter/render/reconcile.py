@@ -37,7 +37,7 @@ def reconcile_text(r: Reconciled, width: int | None = None) -> str:
         out += [
             f"  automatic rollback of {rb.environment}: {rb.action}{f' {rb.url}' if rb.url else ''} ({rb.reason})"
             for rb in c.rollbacks
-            if rb.action in ("rollback", "watch", "error")
+            if rb.action in ("rollback", "watch", "unknown", "error")
         ]
         out += [f"  closed {url}" for url in c.closed]
         out += [f"  not closed {said}" for said in c.not_closed]

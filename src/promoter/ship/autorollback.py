@@ -15,12 +15,16 @@ The safety rules, each a reason to do nothing (said in reconcile's report):
    every run since (each run's verdict after the checks' own retries). When they failed first is
    kept on the remote, in `refs/promoter/failing/COMPONENT/ENVIRONMENT` (a scheduled job's clone
    is new every run); a run that sees them pass deletes it, and only runs that push
-   (`--push`, no `--dry-run`) write it.
+   (`--push`, no `--dry-run`) write it. A preview and a dry run read it as `--push` does; one
+   that cannot read the remote says so (`unknown`), never guessing since when. A check whose
+   server cannot be reached is no verdict on what runs (an error of the network, exit 4): it
+   starts, ends and moves nothing.
 5. Only backwards, to what the environment ran before: an ancestor of what runs upstream, never a
    version an earlier rollback backed out of, never a `blocked:` one (`promoter rollback`'s
    rules); nothing older ran: nothing is done, and it is said.
 6. One at a time: the merge request's branch is `rollback/COMPONENT-ENVIRONMENT`; while it exists
-   on the remote nothing more is pushed, and the environment is not promoted forward meanwhile.
+   on the remote nothing more is pushed (said the same by a preview, a dry run and `--push`), and
+   the environment is not promoted forward meanwhile.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ if TYPE_CHECKING:
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
-RollbackAction = Literal["rollback", "watch", "none", "error"]
+RollbackAction = Literal["rollback", "watch", "none", "unknown", "error"]
 
 
 @record
@@ -55,7 +59,8 @@ class Rollback:
 
     component: str
     environment: str
-    action: RollbackAction  # rollback: opened (or, not pushing, would open); watch: failing, within grace
+    action: RollbackAction  # rollback: opened (or, not pushing, would open); watch: failing, within grace;
+    # unknown: failing, since when not known (a preview that could not read the remote)
     reason: str
     runs: str | None = None  # the version it runs (the upstream commit)
     to: str | None = None  # the version it goes back to
@@ -64,6 +69,7 @@ class Rollback:
     branch: str = ""
     url: str | None = None
     pushed: bool = False
+    error_kind: Literal["person", "network"] | None = None  # an error's kind: exit 3, or 4 (the network)
 
 
 def failing_ref(comp: str, env: str) -> str:
@@ -115,9 +121,12 @@ def judge(
     pushing: bool,
     forge: Forge | None,
     base: str | None,
+    unknown: str = "",
 ) -> list[Rollback]:
     """Automatic rollback for each environment of `comp` that opted in; with `pushing`, the
-    failure records are written and the rollback merge requests pushed and opened."""
+    failure records are written and the rollback merge requests pushed and opened. `remote` is
+    read whether pushing or not (the same decision); None with `unknown`: it could not be read
+    (why), and a failure whose start it holds is `unknown`."""
     cfg = session.repo.config
     out: list[Rollback] = []
     for d in decisions:
@@ -127,9 +136,10 @@ def judge(
         rb = Rollback(comp.name, d.environment, "none", "", branch=f"rollback/{comp.name}-{d.environment}")
         out.append(rb)
         try:
-            _judge(session, comp, d, rb, rules.rollback.grace, remote, pushing, forge, base)
+            _judge(session, comp, d, rb, rules.rollback.grace, remote, pushing, forge, base, unknown)
         except PromoterError as exc:
             rb.action, rb.reason = "error", str(exc)
+            rb.error_kind = "network" if isinstance(exc, ExternalError) else "person"
     return out
 
 
@@ -143,6 +153,7 @@ def _judge(
     pushing: bool,
     forge: Forge | None,
     base: str | None,
+    unknown: str = "",
 ) -> None:
     from promoter.pipeline import core
 
@@ -175,7 +186,12 @@ def _judge(
     if now < settled:
         rb.reason = f"{comp.short(sha)} reached the branch at {_stamp(last.start)}: settling until {_stamp(settled)}"
         return
-    failed = _verdicts(session, comp, env, sha)
+    failed, down = _verdicts(session, comp, env, sha)
+    if down and not failed:  # no verdict: the first failure is neither started nor forgotten
+        raise ExternalError(
+            f"{env}'s verify checks could not be reached ({'; '.join(down)}): no verdict on {comp.short(sha)}, "
+            "nothing rolled back; tried again next run"
+        )
     git = Git(session.repo.root)
     ref = failing_ref(comp.name, env)
     seen, lease = _read_failing(git, remote, ref) if remote else (None, "")
@@ -185,6 +201,12 @@ def _judge(
         rb.reason = f"{comp.short(sha)} passes its verify checks"
         return
     rb.evidence = failed
+    if remote is None and unknown:
+        rb.action = "unknown"
+        rb.reason = (
+            f"{comp.short(sha)} fails its verify checks; since when (the remote remembers it) cannot be told: {unknown}"
+        )
+        return
     first = None
     if seen is not None and seen.get("sha") == sha:
         try:
@@ -217,19 +239,24 @@ def _judge(
         f"{comp.short(sha)} fails its verify checks since {_stamp(first)} (grace {_grace(grace)}): back to "
         f"{comp.short(rb.to)}, held"
     )
+    if remote and git.run("ls-remote", "--", remote, f"refs/heads/{rb.branch}", check=False).stdout.strip():
+        rb.reason += f"; its merge request (branch {rb.branch}) awaits a person"  # one at a time
+        return
     if pushing and remote and base:
         _ship(session, comp, rb, remote, forge, base, grace, notes)
 
 
-def _verdicts(session: Session, comp: Component, env: str, sha: str) -> list[str]:
-    """What the environment's verify checks say of `sha`, failures only (after their retries)."""
+def _verdicts(session: Session, comp: Component, env: str, sha: str) -> tuple[list[str], list[str]]:
+    """What the environment's verify checks say of `sha` (after their retries): the failures, and
+    the checks whose server could not be reached (no verdict)."""
     from promoter.policy import verify
 
     policy = session.policy(comp)
     checks = session.repo.config.policy(env).verify
     kwargs = {"sleep": policy.sleep} if policy.sleep is not None else {}
     verdicts = verify.run(checks, sha, comp.short(sha), env, session.repo.root, policy.statuses, **kwargs)
-    return [f"{v.check.describe()}: {printable(v.detail)}" for v in verdicts if not v.passed]
+    said = [(v, f"{v.check.describe()}: {printable(v.detail)}") for v in verdicts if not v.passed]
+    return [s for v, s in said if not v.unreachable], [s for v, s in said if v.unreachable]
 
 
 def _stamp(when: datetime) -> str:
@@ -253,8 +280,8 @@ def _ship(
     notes: list[str],
 ) -> None:
     """Commit the rollback and its hold on `rollback/COMPONENT-ENV` from the base branch (a private
-    index: the working tree is not touched), push it unless the branch exists, open its merge
-    request."""
+    index: the working tree is not touched), push it (leased: the branch must not exist), open its
+    merge request."""
     from promoter.model import FileChange
     from promoter.pipeline import core
     from promoter.policy import holds as holds_file
@@ -264,10 +291,6 @@ def _ship(
 
     assert rb.to is not None and rb.runs is not None
     git = Git(session.repo.root)
-    exists = git.run("ls-remote", "--", remote, f"refs/heads/{rb.branch}", check=False).stdout.strip()
-    if exists:
-        rb.reason += f"; its merge request (branch {rb.branch}) awaits a person"
-        return
     env = rb.environment
     mine = [t for t in comp.targets if t.environment == env]
     digest = None

@@ -92,8 +92,8 @@ class Reconciled:
         bug, else 0. Held, a closed window, soaking, blocked, waiting: the policy working, 0 (a
         scheduled job stays green while production is held on purpose)."""
         kinds = {c.error_kind for c in self.components}
-        if any(rb.action == "error" for c in self.components for rb in c.rollbacks):
-            kinds.add("person")  # an environment failing its checks that could not be rolled back by itself
+        for rb in (rb for c in self.components for rb in c.rollbacks if rb.action == "error"):
+            kinds.add(rb.error_kind or "person")  # failing its checks, not rolled back by itself; or the network
         for c in self.components:
             for d in c.environments:
                 if d.action == "error" and d.exit_code != OFFLINE:
@@ -355,9 +355,12 @@ def _rollbacks(
     from promoter.records import replace
     from promoter.ship import autorollback
 
+    # the remote read as --push reads it, a preview too (one decision); none there yet: nothing remembered
+    readable = push_to is not None or (remote.tips is not None and not remote.missing)
     cp.rollbacks = autorollback.judge(
-        session, comp, cp.environments, remote=push_to, pushing=pushing, forge=remote.forge, base=base
-    )
+        session, comp, cp.environments, remote=remote.name if readable else None, pushing=pushing,
+        forge=remote.forge, base=base, unknown="" if readable else remote.unknown,
+    )  # fmt: skip
     back = {rb.environment: rb for rb in cp.rollbacks if rb.action == "rollback"}
     cp.environments = [
         replace(d, action="rollback", reason=back[d.environment].reason, candidate=back[d.environment].to, until=None)
