@@ -147,4 +147,4 @@ def _html(session: Session, result: Reconciled) -> str:
         decisions[cp.component] = cp.environments
         requests[cp.component] = {"url": cp.url or "", "action": cp.action, "reason": cp.reason}
     note = "merge requests pushed and opened" if result.pushed else "a dry run: nothing pushed"
-    return fleet_page(session.repo, statuses, decisions, requests, title="Promotions", note=note)
+    return fleet_page(session.repo, statuses, decisions, requests, title="Promotions", note=note, pushed=result.pushed)

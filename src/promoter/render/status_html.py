@@ -45,12 +45,12 @@ td.cell.none { background: #f6f8fb; color: #8a93a3; font-size: 12px; }
 .state.ok { color: #1d7a3a; } .state.behind { color: #8a5a00; } .state.bad { color: #b3261e; }
 .badge { display: inline-block; border-radius: 3px; padding: 0 6px; font-size: 12px; font-weight: 600; }
 .gate { margin-top: 4px; font-size: 12px; } .gate .until { color: #3a4250; white-space: nowrap; }
-.reason { color: #5a6270; font-size: 12px; margin-top: 2px; overflow-wrap: anywhere; }
+.reason { color: #5a6270; font-size: 12px; font-weight: normal; margin-top: 2px; overflow-wrap: anywhere; }
 .last { color: #5a6270; font-size: 12px; margin-top: 4px; }
 .a-promote { background: #fff1cc; } .a-up-to-date { background: #dff3e4; }
-.a-held, .a-blocked, .a-error { background: #ffd9d6; } .a-window, .a-soaking { background: #e4ecff; }
+.a-held, .a-blocked, .a-error, .a-rollback { background: #ffd9d6; } .a-window, .a-soaking { background: #e4ecff; }
 .a-unverified, .a-image-missing, .a-untrusted, .a-waiting-for-dependency { background: #f2e3ff; }
-td.cell.a-held, td.cell.a-blocked, td.cell.a-error { box-shadow: inset 3px 0 #d62728; }
+td.cell.a-held, td.cell.a-blocked, td.cell.a-error, td.cell.a-rollback { box-shadow: inset 3px 0 #d62728; }
 td.cell.a-promote { box-shadow: inset 3px 0 #e0a800; } td.cell.a-up-to-date { box-shadow: inset 3px 0 #2f9e6e; }
 td.cell.a-window, td.cell.a-soaking { box-shadow: inset 3px 0 #3b6fd8; }
 ul.summary { display: flex; flex-wrap: wrap; gap: 6px 10px; list-style: none; padding: 0; margin: 8px 0 12px; }
@@ -72,11 +72,13 @@ ul.summary li { font-size: 13px; } ul.summary .badge { font-size: 13px; }
 )
 
 _LABELS = {"up-to-date": "up to date", "promote": "ready"}
-_WOULD = {  # what a run that pushed nothing would have done
+_WOULD = {  # what a run that pushed nothing would have done (a preview that read the forge knows its URL)
     "open": "would open a merge request",
     "update": "would update its merge request",
     "close": "would close its merge request",
     "wait": "a merge request waits (--max-open)",
+    "leave": "open merge request",
+    "declined": "merge request declined by a person",
 }
 _MR = {  # reconcile's action on the component's merge request, said on the page
     "open": "merge request opened",
@@ -179,9 +181,11 @@ def status_html(
     repos: dict[str, str] | None = None,
     title: str = "Promotion status",
     note: str = "",
+    pushed: bool = True,
 ) -> str:
     """The page of a `status` JSON document. `requests`: component -> its merge request (`url`,
-    and `action` when reconcile decided one); `order`: the environments' columns (`after:` order;
+    and `action` and `reason` when reconcile decided one: done, or with `pushed` False what
+    `--push` would do); `order`: the environments' columns (`after:` order;
     default as they come); `last`: component -> environment -> the last promotion (`date`,
     `author`, `commit`); `now`: the time it was made; `repos`: component -> its upstream's URL
     (links to its commits on GitHub and GitLab)."""
@@ -209,13 +213,16 @@ def status_html(
         else:
             tip = "upstream not read (--offline)"
         mr = ""
-        req = (requests or {}).get(name)
-        if req and req.get("url"):
-            said = _MR.get(req.get("action", ""), "open merge request")
-            mr = f'<div class="mr">{_link(req["url"], escape(said))}</div>'
-        elif req and req.get("action") in _WOULD:
-            mr = f'<div class="mr">{escape(_WOULD[req["action"]])}</div>'
-        if req and req.get("action") == "error":
+        req = (requests or {}).get(name) or {}
+        action = req.get("action", "")
+        said = (_MR if pushed else _WOULD).get(action)
+        if req.get("url"):
+            mr = f'<div class="mr">{_link(req["url"], escape(said or "open merge request"))}</div>'
+        elif said:
+            mr = f'<div class="mr">{escape(said)}</div>'
+        if action == "unknown":  # what a preview could not read: its reason says what --push might do
+            mr += f'<div class="mr">{escape(req.get("reason", ""))}</div>'
+        if action == "error":
             mr += f'<div class="reason">error: {escape(req.get("reason", ""))}</div>'
         cells = []
         for e in used:
@@ -229,7 +236,7 @@ def status_html(
             + "".join(cells)
             + "</tr>"
         )
-    order_of = ("promote", "held", "blocked", "untrusted", "error", "window", "soaking", "unverified",
+    order_of = ("promote", "rollback", "held", "blocked", "untrusted", "error", "window", "soaking", "unverified",
                 "image-missing", "waiting-for-dependency", "up-to-date")  # fmt: skip
     summary = "".join(
         f'<li data-count="{escape(a)}"><span class="badge a-{escape(a)}">{n}</span> '
@@ -258,6 +265,7 @@ def fleet_page(
     requests: dict[str, dict[str, str]],
     title: str = "Promotion status",
     note: str = "",
+    pushed: bool = True,
 ) -> str:
     """The fleet's page (`-o html`): the status document, its columns in `after:` order, when and
     by whom each environment was last promoted, the open merge requests."""
@@ -282,5 +290,5 @@ def fleet_page(
     repos = {st.component.name: st.component.repo for st in statuses}
     return status_html(
         status_doc(statuses, decisions), requests, order=order, last=last, now=now(), repos=repos, title=title,
-        note=note,
+        note=note, pushed=pushed,
     )  # fmt: skip
