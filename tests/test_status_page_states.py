@@ -79,18 +79,22 @@ def test_a_preview_that_reads_the_forge_says_what_push_would_do_to_its_merge_req
         dom = _page(run, fleet.config, page)
     lines = _merge_requests(dom)["app"]
     assert lines[0] == ("open merge request", url) and "holds commits that are not promoter's" in lines[1][0]
-    assert {weight for _, weight in _styles(tmp_path, page)["reasons"]} == {"400"}  # said, not shouted
+    styles = _styles(tmp_path, page)
+    assert {weight for _, weight in styles["reasons"]} == {"400"}  # said, not shouted
+    assert max(styles["names"]) <= 320  # a long error wraps: the environments keep the page's width
 
 
 def _styles(tmp_path: Path, page: Path) -> dict[str, Any]:
-    """The computed style of every badge and every reason of `page`, as Chromium lays it out."""
+    """The computed style of every badge and every reason of `page`, and the width of each
+    component's cell, as Chromium lays it out (1400 px wide)."""
     frame = tmp_path / "styles.html"
     frame.write_text(
         f'<!DOCTYPE html><html><body><iframe id="f" src="{page.name}" width="1400" height="900"></iframe><script>'
         'document.getElementById("f").addEventListener("load", function () { var d = this.contentDocument, out = {'
         "badges: [], reasons: []}; d.querySelectorAll('.badge').forEach(function (b) { out.badges.push("
         "[b.textContent, getComputedStyle(b).backgroundColor]); }); d.querySelectorAll('.reason').forEach("
-        "function (r) { out.reasons.push([r.textContent, getComputedStyle(r).fontWeight]); });"
+        "function (r) { out.reasons.push([r.textContent, getComputedStyle(r).fontWeight]); }); out.names = [];"
+        "d.querySelectorAll('th.component').forEach(function (t) { out.names.push(t.getBoundingClientRect().width); });"
         "document.body.setAttribute('data-styles', JSON.stringify(out)); });</script></body></html>"
     )
     dumped = _browser(tmp_path, "--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom",

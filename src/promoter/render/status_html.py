@@ -36,6 +36,7 @@ table.grid tr > :first-child { border-left: 1px solid #d5dbe5; position: sticky;
   z-index: 1; }
 table.grid thead th small { color: #5a6270; font-weight: normal; }
 th.component { min-width: 170px; } th.component .name { font-weight: 600; font-size: 15px; }
+th.component > div { max-width: 280px; }
 .sub { color: #5a6270; font-size: 12px; font-weight: normal; } .sub a { color: #2456b8; }
 td.cell { min-width: 190px; max-width: 300px; background: #fff; }
 td.cell.none { background: #f6f8fb; color: #8a93a3; font-size: 12px; }
@@ -63,6 +64,7 @@ ul.summary li { font-size: 13px; } ul.summary .badge { font-size: 13px; }
   table.grid thead { display: none; }
   table.grid tr { margin-bottom: 14px; border: 1px solid #d5dbe5; border-radius: 6px; overflow: hidden; }
   table.grid tr > :first-child { position: static; border-left: 0; }
+  th.component > div { max-width: none; }
   table.grid th, table.grid td { border-right: 0; }
   td.cell.none { display: none; }
   td.cell::before { content: attr(data-environment); display: block; font-weight: 600; font-size: 12px;
@@ -221,7 +223,7 @@ def status_html(
         elif said:
             mr = f'<div class="mr">{escape(said)}</div>'
         if action == "unknown":  # what a preview could not read: its reason says what --push might do
-            mr += f'<div class="mr">{escape(req.get("reason", ""))}</div>'
+            mr += f'<div class="reason">{escape(req.get("reason", ""))}</div>'
         if action == "error":
             mr += f'<div class="reason">error: {escape(req.get("reason", ""))}</div>'
         cells = []
