@@ -41,6 +41,7 @@ FULL_MODULES = {
     "test_forge.py",
     "test_forge_trust.py",
     "test_ci_examples.py",  # every CI command line run against a demo repository
+    "test_ci_pages.py",  # the pages jobs run against a demo repository
     "test_nonroot.py",
     "test_reconcile_sequence.py",  # many scheduled runs in random sequences
     "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
