@@ -292,7 +292,8 @@ def generate(root: Path, components: int = 267, unrelated: int = 3000, seed: int
             )
             stray += 1
 
-    config = ["version: 1", "components:"]
+    # native: false: the components listed, not every resource template of the saas files too
+    config = ["version: 1", "native: false", "components:"]
     for comp in comps:
         config += [f"  {comp.name}:", f"    repo: {comp.repo}", "    branch: master"]
         if comp.image:
@@ -339,7 +340,7 @@ def pinned_templates(root: Path) -> str:
             refs = [t.get("ref") for t in rt.get("targets") or [] if isinstance(t, dict)]
             if any(isinstance(r, str) and re.fullmatch("[0-9a-f]{40}", r) for r in refs):
                 files.setdefault(rt["url"].rstrip("/").removesuffix(".git"), set()).add(rel)
-    out = ["version: 1", "components:"]
+    out = ["version: 1", "native: false", "components:"]
     names: set[str] = set()
     for url, rels in sorted(files.items()):
         base = re.sub(r"[^A-Za-z0-9._-]", "-", url.split("://", 1)[-1].split("/", 1)[-1]).strip("-.") or "c"

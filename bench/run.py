@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import shutil
@@ -167,8 +168,9 @@ def generate(repo: Path, files: int) -> int:
         f"resourceTemplates:\n- name: c\n  url: https://github.com/example/c\n  targets:\n  - ref: {sha}\n"
     )
     (repo / "pins" / ".env").write_text(f"export C_TAG={sha[:7]}\n")
+    # native: false: no saas file to look for under data/ (a git grep of every file there)
     (repo / "promotion.yaml").write_text(
-        "version: 1\ncomponents:\n  c:\n    repo: https://github.com/example/c\n    targets:\n"
+        "version: 1\nnative: false\ncomponents:\n  c:\n    repo: https://github.com/example/c\n    targets:\n"
         "      - {name: saas, file: pins/saas.yaml, saas: {}}\n      - {name: env, file: pins/.env, env: C_TAG}\n"
     )
     git(repo, "init", "-q", "-b", "main")
@@ -257,6 +259,54 @@ def fleet(rows: list[list[str]], repeat: int, work: Path, components: int, unrel
     row(rows, f"check, snapshot as a fleet ({shape})", t, base, "status --offline", mem, "< 3x")
     t, mem = got["discover"]
     row(rows, "discover, snapshot as a fleet", t, base, "status --offline", mem)
+
+
+def native(rows: list[list[str]], repeat: int, work: Path, components: int, unrelated: int) -> None:
+    """app-interface native, with no promotion.yaml: `status --offline` of every component (goal
+    under a second; beside it the `git grep` that finds the saas files), and `check` and
+    `reconcile --dry-run --offline` of every component against it; on the real snapshot, and on
+    the generated fleet with its promotion.yaml removed."""
+    trees = []
+    if SNAPSHOT.is_file():
+        trees.append(("native snapshot", unpack(work / "native-snapshot")))
+    else:
+        rows.append(["native snapshot", "skipped", "../shared/realdata is absent", "", "", ""])
+    made = generate_fleet(work / "native-fleet", components, unrelated)
+    git(made.root, "rm", "-q", "promotion.yaml")
+    git(made.root, "commit", "-qm", "no promotion.yaml")
+    trees.append(("native fleet", made.root))
+    for name, repo in trees:
+        cfg = [*PROMOTER, "-C", str(repo), "--offline"]
+        grep = ["git", "grep", "-l", "-F", "-e", "saas-file-1.yml", "-e", "saas-file-2.yml", "--", "data/"]
+        got = interleaved(
+            {
+                "grep": grep,
+                "status": [*cfg, "status"],
+                "check": [*cfg, "check"],
+                "reconcile": [*cfg, "reconcile", "--dry-run"],
+            },
+            repeat,
+            repo,
+        )
+        shape = subprocess.run(
+            [*PROMOTER, "-C", str(repo), "--offline", "status", "-o", "json"], env=ENV, capture_output=True, check=True
+        ).stdout
+        doc = json.loads(shape)
+        targets = sum(len(e["targets"]) for c in doc["components"] for e in c["environments"])
+        t, mem = got["status"]
+        row(
+            rows,
+            f"status, {name} ({len(doc['components'])} components, {targets} targets)",
+            t,
+            got["grep"][0],
+            "git grep -l saas schema",
+            mem,
+            f"< 1 s {'✓' if t < 1 else '✗'}",
+        )
+        for command in ("check", "reconcile"):
+            t, mem = got[command]
+            shown = "reconcile --dry-run" if command == "reconcile" else command
+            row(rows, f"{shown}, {name}", t, got["status"][0], "status --offline", mem, "< 3x")
 
 
 # tbump, configured for the seven places promotion 05 writes (examples/app-interface/promotion.yaml's
@@ -361,7 +411,18 @@ def main() -> int:
     ap.add_argument("--components", type=int, default=267, help="components of the generated fleet (default 267)")
     ap.add_argument(
         "--only",
-        choices=["startup", "snapshot", "growth", "history", "upstream", "fleet", "reconcile", "trust", "peers"],
+        choices=[
+            "startup",
+            "snapshot",
+            "growth",
+            "history",
+            "upstream",
+            "fleet",
+            "native",
+            "reconcile",
+            "trust",
+            "peers",
+        ],
         help="run just this part",
     )
     args = ap.parse_args()
@@ -384,6 +445,8 @@ def main() -> int:
             rows += history_rows(args.quick)
         if args.only in (None, "fleet"):
             fleet(rows, repeat, work, args.components, 3000)
+        if args.only in (None, "native"):
+            native(rows, repeat, work, args.components, 3000)
         if args.only in (None, "reconcile"):  # reconcile against status on a fleet (reconcile_bench.py)
             from reconcile_bench import reconcile_rows
 

@@ -136,8 +136,9 @@ def test_init_with_nothing_to_find_writes_no_targets_and_commands_say_so(tmp_pat
 def test_discover_finds_a_target_less_component_from_zero(bare_demo: tuple[Path, Path, list[str]], run: Run) -> None:
     repo, _, shas = bare_demo
     (repo / "promotion.yaml").write_text(
-        f"version: 1\ncomponents:\n  {NAME}:\n    repo: {URL}\n    fetch: ../qontract-reconcile\n    targets: []\n"
-    )
+        f"version: 1\nnative: false\ncomponents:\n  {NAME}:\n    repo: {URL}\n    fetch: ../qontract-reconcile\n"
+        "    targets: []\n"
+    )  # (native: false: the saas files' targets are not merged in, so discover finds them)
     code, out, err = run("-C", repo, "discover", "-o", "json")
     assert code == 0, err
     found = {(f["file"], f["kind"], f["version"]["value"]) for f in json.loads(out)["findings"]}

@@ -68,9 +68,52 @@ resourceTemplates:
 """
 
 
+def _namespace(name: str, cluster: str, environment: str) -> str:
+    """A namespace file: where a saas target deploys, and the environment that is (app-interface native)."""
+    return f"""---
+$schema: /openshift/namespace-1.yml
+
+name: {name}
+description: {name} on {cluster}
+
+cluster:
+  $ref: /openshift/{cluster}/cluster.yml
+
+app:
+  $ref: /services/app-interface/app.yml
+
+environment:
+  $ref: /products/app-interface/environments/{environment}.yml
+"""
+
+
+def _environment(name: str, kind: str) -> str:
+    return f"---\n$schema: /app-sre/environment-1.yml\n\nlabels:\n  type: {kind}\n\nname: {name}\n"
+
+
+def _context_files() -> dict[str, str]:
+    """The files the saas files' `$ref`s name: namespaces, their environments and clusters."""
+    files = {
+        "data/services/app-interface/app.yml": "---\n$schema: /app-sre/app-1.yml\n\nname: app-interface\n",
+    }
+    for cluster, suffix in (("app-sre-prod-01", ""), ("appsres03ue1", "-int")):
+        files[f"data/openshift/{cluster}/cluster.yml"] = f"---\n$schema: /openshift/cluster-1.yml\n\nname: {cluster}\n"
+        for env, kind in (("production", "production"), ("stage", "stage")):
+            namespace = f"app-interface-production{suffix}" + ("-stage" if env == "stage" else "")
+            environment = f"{env}{suffix}"
+            files[f"data/services/app-interface/namespaces/{namespace}.yml"] = _namespace(
+                namespace, cluster, environment
+            )
+            files[f"data/products/app-interface/environments/{environment}.yml"] = _environment(
+                f"app-interface-{environment}", kind
+            )
+    return files
+
+
 def _config_files(deployed: str, upstream: Path) -> dict[str, str]:
     short = deployed[:7]
     return {
+        **_context_files(),
         "promotion.yaml": f"""version: 1
 components:
   qontract-reconcile:
@@ -103,6 +146,7 @@ environments:
     after: [integration]   # production takes a version integration ran...
     soak: 1h               # ...for an hour at least
 holds: promotion-holds.yaml
+native: false              # only the components above (not every resource template of the saas files)
 """,
         "promotion-holds.yaml": """# promotion holds: written by promoter hold / release / rollback
 holds:

@@ -25,6 +25,30 @@ class SaasLocator:
 
 
 @record(frozen=True)
+class SaasTargetLocator:
+    """One item of a saas file's `resourceTemplates[].targets[]` (app-interface native): in the
+    resource templates named `resource_template` whose `url` is the component's, the
+    `occurrence`-th target whose namespace `$ref`, `name` and selector are these. Identity by
+    namespace and name, never by position alone, so that the same target is found in the file's
+    older and newer versions (history) however the items around it move. `resource_template`
+    None: the file is a `saas-file-target-1` file (a target written apart, `- $ref:` in the saas
+    file): its top-level `ref`."""
+
+    resource_template: str | None
+    namespace: str | None = None  # the target's `namespace: {$ref: ...}`
+    name: str | None = None  # the target's `name`
+    selector: tuple[str, ...] = ()  # a `namespaceSelector` target: its include expressions
+    occurrence: int = 0  # among the template's targets with this namespace, name and selector
+
+    def describe(self) -> str:
+        if self.resource_template is None:
+            return "saas target file"
+        who = self.name or self.namespace or ("namespaceSelector " + ", ".join(self.selector) if self.selector else "")
+        nth = f" #{self.occurrence + 1}" if self.occurrence else ""
+        return f"saas target {self.resource_template}: {who or 'without namespace or name'}{nth}"
+
+
+@record(frozen=True)
 class EnvLocator:
     key: str
 
@@ -56,8 +80,71 @@ class RegexLocator:
         return f"regex {self.pattern}"
 
 
-Locator = SaasLocator | EnvLocator | KeyLocator | PathLocator | RegexLocator
-YAML_LOCATORS = (SaasLocator, KeyLocator, PathLocator)
+Locator = SaasLocator | SaasTargetLocator | EnvLocator | KeyLocator | PathLocator | RegexLocator
+YAML_LOCATORS = (SaasLocator, SaasTargetLocator, KeyLocator, PathLocator)
+
+
+@record(frozen=True)
+class NativeEnvironment:
+    """An app-interface environment a native target deploys to (its namespace's environment)."""
+
+    name: str  # the environment file's `name`
+    type: str | None = None  # its `labels.type` (production, stage, ...)
+    file: str | None = None  # the environment file, repo-relative
+
+
+@record(frozen=True)
+class PromotionData:
+    """One item of a target's `promotion.promotion_data`: what the publisher of `channel` ran."""
+
+    channel: str
+    line: int
+    data: tuple[tuple[tuple[str, str], ...], ...] = ()  # each data item's scalar fields, as written
+
+
+@record(frozen=True)
+class Promotion:
+    """A target's `promotion:` block, parsed (its policy is not applied yet: channels come later)."""
+
+    line: int
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+    auto: bool = False
+    soak_days: int | None = None
+    schedule: str | None = None
+    redeploy_on_publisher_config_change: bool | None = None
+    promotion_data: tuple[PromotionData, ...] = ()
+
+
+@record(frozen=True)
+class NativeTarget:
+    """Where a target of the app-interface native model comes from: its saas file, resource
+    template and namespace, and its `promotion:` block."""
+
+    saas_file: str  # repo-relative path of the saas file
+    saas_name: str  # its `name`
+    resource_template: str
+    url: str  # the resource template's url, as written
+    file: str  # where the target item is written: the saas file, or its saas-file-target file
+    line: int  # the target item's first line there
+    namespace: str | None = None  # the namespace `$ref` (None: a namespaceSelector)
+    namespaces: tuple[str, ...] = ()  # the namespaces it deploys to (files, repo-relative)
+    environments: tuple[NativeEnvironment, ...] = ()
+    ref: str | None = None  # as written
+    promotion: Promotion | None = None
+    disabled: bool = False  # `disable: true` or `delete: true`
+
+    @property
+    def publish(self) -> tuple[str, ...]:
+        return self.promotion.publish if self.promotion else ()
+
+    @property
+    def subscribe(self) -> tuple[str, ...]:
+        return self.promotion.subscribe if self.promotion else ()
+
+    @property
+    def auto(self) -> bool:
+        return self.promotion.auto if self.promotion else False
 
 
 @record(frozen=True)
@@ -69,7 +156,8 @@ class Target:
     locator: Locator
     format: Format
     optional: bool
-    line: int  # where the target starts in the config file
+    line: int  # where the target starts in the config file (a native target: in `native.file`)
+    native: NativeTarget | None = None  # a target of the app-interface native model
 
     @property
     def where(self) -> str:
@@ -286,6 +374,20 @@ class NotifyConfig:
 
 
 @record(frozen=True)
+class NativeProblem:
+    """Something wrong in what the config is built from, at file:line (a saas file whose
+    namespace cannot be found, say): `check` reports it; the rest of the config stands."""
+
+    file: str
+    line: int
+    message: str
+    url: str | None = None  # the resource template's url, when one is concerned
+    note: bool = False  # promoter's limit rather than the file's fault (a selector it cannot read)
+    kind: str | None = None  # check's kind, when not native-unresolved (native-unsupported for a note)
+    hint: str | None = None  # what to do, when not the kind's usual hint
+
+
+@record(frozen=True)
 class Config:
     path: str  # the config file as given
     root: str  # the repository root every target path is relative to
@@ -296,7 +398,18 @@ class Config:
     ignore: tuple[str, ...] = ()  # globs of files `discover`/`check` do not scan for uncovered pins
     environments: dict[str, EnvironmentPolicy] = field(default_factory=dict)  # the policy of each environment
     holds: str = "promotion-holds.yaml"  # where holds are kept, relative to the repository root
+    # "": promotion.yaml alone; "native": no promotion.yaml, the saas files are the config;
+    # "merged": promotion.yaml's components and the saas files' merged by url
+    origin: str = ""
+    problems: tuple[NativeProblem, ...] = ()  # what building the native model found wrong (file, line, message)
     notify: NotifyConfig | None = None  # notifications of reconcile's events
+
+    @property
+    def shown(self) -> str:
+        """How messages name where the components are defined."""
+        if self.origin == "native":
+            return "the saas files (no promotion.yaml)"
+        return self.path if not self.origin else f"{self.path} and the saas files"
 
     def policy(self, environment: str) -> EnvironmentPolicy:
         return self.environments.get(environment) or EnvironmentPolicy(environment)

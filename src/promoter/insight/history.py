@@ -30,7 +30,7 @@ from pathlib import Path
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
-from promoter.model import Component, Target
+from promoter.model import Component, SaasTargetLocator, Target
 from promoter.pipeline.workspace import glob_regex
 from promoter.records import field, record
 from promoter.upstream.git import CatFile, Git, GitError
@@ -474,7 +474,9 @@ def _locate(comp: Component, target: Target, path: str, data: bytes) -> _Located
         return _Problem(f"cannot read the pin in {path}", f"{path}:{exc.line}: {exc.message}", False)
     except YamlSyntaxError as exc:
         return _Problem(f"invalid YAML in {path}", f"{path}:{exc.line}: invalid YAML: {exc.problem}", False)
-    locations, _ = classify(text, path, comp, target, found)
+    locations, tracking = classify(text, path, comp, target, found)
+    if not locations and tracking and isinstance(target.locator, SaasTargetLocator):
+        return ()  # a saas target that follows a branch (`ref: master`) then: no pin, and nothing wrong
     if not locations:
         return _Problem(f"no pin in {path}", f"{path}: located no pinned value", True)
     return tuple(dict.fromkeys(loc.value for loc in locations))

@@ -53,34 +53,81 @@ def failing(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not p.note]
 
 
+def native(comp: Component) -> bool:
+    """A component of the app-interface native model alone (no promotion.yaml target of its own)."""
+    return bool(comp.targets) and all(t.native is not None for t in comp.targets)
+
+
 def lint(repo: core.Repo, components: list[Component]) -> list[Problem]:
-    """Every problem of the config repository: targets that do not locate their pins, targets
-    whose places are of several kinds (key paths, images), environments whose targets disagree,
-    pins no target covers (outside `ignore:`)."""
+    """Every problem of the config repository: what the native model could not resolve, targets
+    that do not locate their pins, targets whose places are of several kinds (key paths, images),
+    environments whose targets disagree, pins no target covers (outside `ignore:`). For a
+    component of the saas files alone (no promotion.yaml), a disagreement or an uncovered pin is
+    a note: many run different versions in one environment on purpose, and nothing declared the
+    other places."""
     config = config_file(repo) or repo.config.path
     everything = [(comp, scan_targets(repo, comp)) for comp in components]
-    problems = [p for comp, scanned in everything for p in _target_problems(config, comp, scanned)]
+    problems = _model_problems(repo, components)
+    problems += [p for comp, scanned in everything for p in _target_problems(config, comp, scanned)]
     for comp, scanned in everything:
         for target, scans in scanned:
             if not isinstance(scans, Refused) and isinstance(target.locator, KeyLocator | PathLocator):
                 problems += _ambiguous(repo, config, comp, target, scans)
     for comp in components:
         problems += _untrusted_production(config, comp)
+    by_name = {c.name: c for c in components}
     for f in uncovered(repo, everything).findings:
+        natively = native(by_name[f.component])
+        where = config if repo.config.origin != "native" else "a promotion.yaml (targets the saas files do not hold)"
         problems.append(
             Problem(
                 f.file,
                 f.line,
                 f"{f.component}: {f.value} is pinned here ({_what(f)}) but no target covers it",
-                f"add this target to component '{f.component}' in {config}, "
+                f"add this target to component '{f.component}' in {where}, "
                 f"or add '{f.file}' to its ignore: list:\n{f.snippet.rstrip()}",
                 "uncovered-pin",
                 f.component,
                 value=f.value,
                 sha=f.value if len(f.value) == 40 else None,
+                note=natively,
             )
         )
     return problems
+
+
+def _model_problems(repo: core.Repo, components: list[Component]) -> list[Problem]:
+    """What building the native model found wrong: at the saas file's line, for the component of
+    the resource template concerned (when one is)."""
+    from promoter.locate.saas import repo_key
+
+    wanted: dict[str, str] = {}
+    for c in components:  # components of one repository (a monorepo): the first one defined
+        wanted.setdefault(repo_key(c.repo), c.name)
+    everyone = len(components) == len(repo.config.components)
+    out = []
+    for p in repo.config.problems:
+        name = wanted.get(repo_key(p.url)) if p.url else None
+        if name is None and not (everyone and p.url is None):
+            continue  # a component not asked about
+        out.append(
+            Problem(
+                p.file,
+                p.line,
+                f"{name}: {p.message}" if name else p.message,
+                p.hint
+                or (
+                    "promoter reads namespace[?(@.field == 'value')] (==, !=, =~, joined by &) and namespace[*]"
+                    if p.note
+                    else "fix the file (app-interface's validator would refuse it too); until then this target "
+                    "deploys to no environment promoter can judge"
+                ),
+                p.kind or ("native-unresolved" if not p.note else "native-unsupported"),
+                name or "(saas files)",
+                note=p.note,
+            )
+        )
+    return out
 
 
 def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Problem]:
@@ -95,12 +142,17 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
                     f"promoter promotes commits, not release tags (not yet): pin the commit the tag names "
                     f"(its 40-hex sha) there, or take target '{target.name}' out"
                     if message in tags
+                    else f"give the target of '{target.native.resource_template}' a ref: a 40-hex commit sha, "
+                    "or the branch it tracks"
+                    if target.native
                     else f"fix target '{target.name}' (its file or locator) so that it locates the pinned "
                     "value, or set 'optional: true' if the value may be absent"
                 )
+                if target.native is not None:  # said at the target's own line: its file once
+                    message = message.removeprefix(f"{target.native.file}: ")
                 problems.append(
                     Problem(
-                        config,
+                        target.native.file if target.native else config,
                         target.line,
                         f"{comp.name}: {message}",
                         hint,
@@ -119,17 +171,19 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
                     names.append(target.name)
     for env, versions in values.items():
         if len(versions) > 1:
-            first = min(t.line for t in comp.targets if t.environment == env)
+            first = min(comp.targets, key=lambda t: t.line if t.environment == env else 1 << 60)
+            natively = all(t.native is not None for t in comp.targets if t.environment == env)
             listed = "; ".join(f"{v} ({', '.join(names)})" for v, names in versions.items())
             problems.append(
                 Problem(
-                    config,
-                    first,
+                    first.native.file if first.native else config,
+                    first.line,
                     f"{comp.name}: environment '{env}' runs {len(versions)} versions: {listed}",
                     f"promote the environment to one version: promoter promote {comp.name} REV --env {env}",
                     "environment-disagrees",
                     comp.name,
                     environment=env,
+                    note=natively,  # natively, often on purpose (two templates of one repo, say)
                 )
             )
     return problems

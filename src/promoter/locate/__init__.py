@@ -17,6 +17,7 @@ from promoter.model import (
     PathLocator,
     RegexLocator,
     SaasLocator,
+    SaasTargetLocator,
     Target,
     Tracking,
 )
@@ -36,6 +37,7 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
         from promoter.locate import regex
 
         return regex.find(text, loc.pattern)
+    shared = roots is not None  # composed once for every target reading the file, or for this one
     if roots is None:
         from promoter.locate.yamlnodes import compose
 
@@ -45,6 +47,19 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
 
         return saas.find(
             text, roots, component.repo, loc.resource_template, lambda v: component.pinned(v, target.format)
+        )
+    if isinstance(loc, SaasTargetLocator):
+        from promoter.locate import saas
+
+        return saas.find_target(
+            text,
+            roots,
+            component.repo,
+            loc.resource_template,
+            (loc.namespace, loc.name, loc.selector),
+            loc.occurrence,
+            lambda v: component.pinned(v, target.format),
+            shared,
         )
     if isinstance(loc, KeyLocator):
         from promoter.locate import key

@@ -130,15 +130,17 @@ def parse_events(text: str) -> Iterator[yaml.Event]:
     """libyaml events of `text`; marks are relative to the text without its BOM."""
     body = text[1:] if text.startswith(BOM) else text
     depth = 0
+    opening, closing = _OPENING, _CLOSING
     try:
-        for ev in yaml.parse(body, Loader=_Loader):
-            if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+        for ev in _parse(body):
+            kind = type(ev)
+            if kind in opening:
                 depth += 1
                 if depth > MAX_DEPTH:
                     m = ev.start_mark
                     where = (m.line + 1, m.column + 1) if m is not None else (0, 0)
                     raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep; promoter refuses it", *where)
-            elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            elif kind in closing:
                 depth -= 1
             yield ev
     except yaml.MarkedYAMLError as exc:
@@ -157,6 +159,25 @@ def parse_events(text: str) -> Iterator[yaml.Event]:
         raise YamlSyntaxError(f"{exc.reason} ({shown})", line, column) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc), 0, 0) from None
+
+
+_OPENING = frozenset({yaml.SequenceStartEvent, yaml.MappingStartEvent})
+_CLOSING = frozenset({yaml.SequenceEndEvent, yaml.MappingEndEvent})
+
+
+def _parse(body: str) -> Iterator[yaml.Event]:
+    """`yaml.parse` with libyaml's parser asked once per event (it answers None after the stream's
+    end), instead of twice through PyYAML's generic loop: a saas file has thousands of events."""
+    if _Loader is yaml.SafeLoader:  # pragma: no cover - PyYAML built without libyaml
+        yield from yaml.parse(body, Loader=_Loader)
+        return
+    loader = _Loader(body)
+    try:
+        get = loader.get_event
+        while (ev := get()) is not None:
+            yield ev
+    finally:
+        loader.dispose()
 
 
 def mark(m: Any) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from promoter.model import (
     KeyLocator,
     Locator,
     MergeRequestConfig,
+    NativeProblem,
     NotifyConfig,
     NotifyTarget,
     PathLocator,
@@ -31,6 +32,10 @@ from promoter.model import (
     Window,
 )
 from promoter.urls import is_url
+
+TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
+if TYPE_CHECKING:
+    from promoter.native.model import Model
 
 COMPONENT_KEYS = (
     "repo",
@@ -50,7 +55,9 @@ COMPONENT_KEYS = (
 )
 TRUST_KEYS = ("signature", "provenance", "source", "tlog", "tlog_key")
 SIGNATURE_KEYS = ("key", "identity", "identity_regexp", "issuer", "trusted_root")
-TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds", "notify")
+TOP_KEYS = (
+    "version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds", "native", "notify",
+)  # fmt: skip
 ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify", "rollback")
 ROLLBACK_KEYS = ("on", "grace")
 NOTIFY_KEYS = ("to", "blocked_after", "error_runs", "state")
@@ -154,8 +161,10 @@ class _Reader:
         return norm
 
 
-def load(config_path: Path, root: Path) -> Config:
-    """Read and validate `config_path`; target paths are relative to `root`."""
+def load(config_path: Path, root: Path, native: Callable[[], Model | None] | None = None) -> Config:
+    """Read and validate `config_path`; target paths are relative to `root`. `native` gives the
+    app-interface native model of the repository (None when it cannot have one: no data/ tree),
+    merged in unless the file says `native: false`."""
     shown = str(config_path)
     try:
         raw = config_path.read_bytes()
@@ -163,14 +172,20 @@ def load(config_path: Path, root: Path) -> Config:
         raise ConfigError("no such file (create it, or point --config at one)", shown) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", shown) from None
-    return load_text(raw, shown, root)
+    return load_text(raw, shown, root, native=native)
 
 
-def load_text(raw: bytes | str, shown: str, root: Path, read: Callable[[str], bytes | None] | None = None) -> Config:
+def load_text(
+    raw: bytes | str,
+    shown: str,
+    root: Path,
+    read: Callable[[str], bytes | None] | None = None,
+    native: Callable[[], Model | None] | None = None,
+) -> Config:
     """Validate a promotion.yaml read elsewhere (`check --base` reads it at a git revision):
     `shown` names it in errors (`main:promotion.yaml`), target paths are relative to `root` and
     checked against it as `load` does, and `read` gives the bytes of a file it names (`people:`),
-    None when there is none (default: the file under `root`)."""
+    None when there is none (default: the file under `root`); `native` as for `load`."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
@@ -181,20 +196,37 @@ def load_text(raw: bytes | str, shown: str, root: Path, read: Callable[[str], by
         raise ConfigError(f"invalid YAML: {exc.problem} (column {exc.column})", shown, exc.line) from None
     if len(docs) != 1:
         raise ConfigError("expected exactly one YAML document", shown)
-    return _parse(_Reader(shown), docs[0], str(root), read)
+    return _parse(_Reader(shown), docs[0], str(root), read, native)
 
 
-def _parse(r: _Reader, doc: Node, root: str, read: Callable[[str], bytes | None] | None = None) -> Config:
+def native_only(path: str, root: Path, model: Model) -> Config:
+    """The config of an app-interface checkout without promotion.yaml: its saas files alone."""
+    from promoter.native.components import components
+
+    return Config(path, str(root), components(model), origin="native", problems=tuple(model.problems))
+
+
+def _parse(
+    r: _Reader,
+    doc: Node,
+    root: str,
+    read: Callable[[str], bytes | None] | None = None,
+    native: Callable[[], Model | None] | None = None,
+) -> Config:
     top = r.mapping(doc, "top level", TOP_KEYS)
     if "version" not in top:
         raise r.error(doc, "missing 'version: 1'")
     vnode = top["version"][1]
     if not (isinstance(vnode, Scalar) and vnode.value == "1" and not vnode.style):
         raise r.error(vnode, "unsupported config version; this promoter reads 'version: 1'")
-    if "components" not in top:
+    merge = r.boolean(top["native"][1], "native") if "native" in top else True
+    model = native() if merge and native is not None else None
+    if model is not None and model.empty:
+        model = None
+    if "components" not in top and model is None:
         raise r.error(doc, "missing 'components'")
-    comps = r.mapping(top["components"][1], "components", ())
-    if not comps:
+    comps = r.mapping(top["components"][1], "components", ()) if "components" in top else {}
+    if not comps and model is None:
         raise r.error(top["components"][1], "components: define at least one component")
     components: dict[str, Component] = {}
     for name, (key, node) in comps.items():
@@ -204,6 +236,13 @@ def _parse(r: _Reader, doc: Node, root: str, read: Callable[[str], bytes | None]
                 f"component name '{name}' must be letters, digits, '.', '_' or '-' (no '..', no ending '.' or '.lock')",
             )
         components[name] = _component(r, name, key, node, root)
+    origin = ""
+    problems: tuple[NativeProblem, ...] = ()
+    if model is not None:  # the saas files' components, merged by url (promotion.yaml's win)
+        from promoter.native.components import merge as merged
+
+        components, said = merged(components, model)
+        origin, problems = "merged", tuple(said)
     for comp in components.values():
         for dep in comp.depends_on:
             if dep not in components or dep == comp.name:
@@ -219,7 +258,9 @@ def _parse(r: _Reader, doc: Node, root: str, read: Callable[[str], bytes | None]
     environments = _environments(r, top["environments"][1], components) if "environments" in top else {}
     holds = r.repo_path(top["holds"][1], "holds") if "holds" in top else "promotion-holds.yaml"
     notify = _notify(r, top["notify"][1]) if "notify" in top else None
-    return Config(r.file, root, components, mr, people, bots, ignore, environments, holds, notify)
+    return Config(
+        r.file, root, components, mr, people, bots, ignore, environments, holds, origin, problems, notify=notify
+    )
 
 
 def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> dict[str, EnvironmentPolicy]:

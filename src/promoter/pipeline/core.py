@@ -13,7 +13,17 @@ from pathlib import Path
 from promoter.errors import ConfigError, ExternalError, PromoterError, Refused, UsageError
 from promoter.locate import LocateError, classify, find
 from promoter.locate.yamlnodes import YamlSyntaxError
-from promoter.model import YAML_LOCATORS, Component, Config, Edit, Plan, Target, TargetChange, TargetScan
+from promoter.model import (
+    YAML_LOCATORS,
+    Component,
+    Config,
+    Edit,
+    Plan,
+    SaasTargetLocator,
+    Target,
+    TargetChange,
+    TargetScan,
+)
 from promoter.pipeline import apply, config
 from promoter.pipeline.edit import change, edits_for
 from promoter.pipeline.workspace import Workspace
@@ -24,6 +34,7 @@ from promoter.upstream.revs import FULL_SHA
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
+    from promoter.native.model import Model
     from promoter.upstream.mirror import Upstream
 
 
@@ -62,21 +73,51 @@ def open_repo(repo: Path | None = None, config_file: Path | None = None) -> Repo
         except Refused:
             if apply.lock_holder(state_dir) is None:
                 raise  # not a race with a live run: the lock or the journal is broken
-    if config_file is None and not (root / "promotion.yaml").exists():
+    workspace = Workspace(root)
+    cfg = load_config(root, workspace, config_file)
+    return Repo(root, state_dir, cfg, workspace, recovery)
+
+
+def load_config(root: Path, workspace: Workspace, config_file: Path | None = None) -> Config:
+    """promotion.yaml (or `config_file`) merged with the app-interface native model of the saas
+    files under data/ (unless it says `native: false`); without promotion.yaml, the native model
+    alone when there are saas files."""
+
+    def native() -> Model | None:
+        # the one cheap check: no data/ directory, no saas file (nor git grep, nor the model's imports)
+        data = root / "data"  # (promoter.native.source.DATA)
+        if not data.is_dir() or data.is_symlink():
+            return None
+        from promoter.native.model import build
+        from promoter.native.source import WorkTree
+
+        return build(WorkTree(root, workspace))
+
+    default = root / "promotion.yaml"
+    path = config_file or default
+    if not path.exists() and not path.is_symlink() and path.absolute() == default.absolute():
+        model = native()
+        if model is not None and not model.empty:
+            return config.native_only(str(path), root, model)
+    if config_file is None and not default.exists():
         raise ConfigError(
             f"no promotion.yaml in {root}: promoter init --component NAME --repo URL writes a first one "
             "(or --config FILE)"
         )
-    cfg = config.load(config_file or root / "promotion.yaml", root)
-    return Repo(root, state_dir, cfg, Workspace(root), recovery)
+    return config.load(path, root, native)
 
 
 def component(cfg: Config, name: str) -> Component:
     if name not in cfg.components:
-        known = ", ".join(sorted(cfg.components))
+        listed = sorted(cfg.components)
+        known = ", ".join(listed[:_LISTED]) + (f" and {len(listed) - _LISTED} more" if len(listed) > _LISTED else "")
         hint = did_you_mean(name, cfg.components)
-        raise UsageError(f"unknown component '{name}'{hint}; {cfg.path} defines: {known or 'none'}")
+        defines = "define" if cfg.origin else "defines"  # "the saas files define", "promotion.yaml defines"
+        raise UsageError(f"unknown component '{name}'{hint}; {cfg.shown} {defines}: {known or 'none'}")
     return cfg.components[name]
+
+
+_LISTED = 30  # names an "unknown component" message lists (an app-interface checkout has hundreds)
 
 
 def select(comp: Component, envs: Iterable[str] = (), names: Iterable[str] = ()) -> list[Target]:
@@ -125,7 +166,8 @@ def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetS
             locations, tracking = classify(text, file, comp, target, found)
             ts.locations += locations
             ts.tracking += tracking
-            if not locations:
+            if not locations and not (tracking and isinstance(target.locator, SaasTargetLocator)):
+                # (a native target that tracks a branch, `ref: master`, is reported, not refused)
                 released = [t for t in tracking if _RELEASE_TAG.fullmatch(t.value)]
                 if released:  # said plainly: no hint that the value may be absent, it is there
                     said = ", ".join(f"'{t.value}' (a release tag?) at {file}:{t.line}" for t in released)

@@ -23,13 +23,26 @@ class Workspace:
         self.root = root.resolve()
         self._texts: dict[str, str] = dict(texts or {})
         self._nodes: dict[str, list[Node]] = {}  # the YAML documents of a file, composed once
+        self._dirs: dict[str, str] = {}  # a directory (repo-relative) -> its real path
 
     def inside(self, rel: str) -> Path:
-        """The real path of `rel`, refused when it (or a symlink on the way) leaves the repo."""
-        path = (self.root / rel).resolve()
-        if path != self.root and self.root not in path.parents:
-            raise Refused(f"{rel}: resolves to {path}, outside the repository {self.root}")
-        return path
+        """The real path of `rel`, refused when it (or a symlink on the way) leaves the repo.
+        Each directory is resolved once (the native model reads hundreds of files from a few
+        dozen directories); a file that is itself a symlink is resolved in full."""
+        parent, _, name = rel.rpartition("/")
+        if name in ("", ".", ".."):
+            real = os.path.realpath(self.root / rel)
+        else:
+            top = self._dirs.get(parent)
+            if top is None:
+                top = self._dirs[parent] = os.path.realpath(self.root / parent)
+            real = os.path.join(top, name)
+            if os.path.islink(real):
+                real = os.path.realpath(real)
+        root = str(self.root)
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+            raise Refused(f"{rel}: resolves to {real}, outside the repository {self.root}")
+        return Path(real)
 
     def files_of(self, target: Target) -> list[str]:
         """The repo-relative files a target names; a glob must match at least one file.

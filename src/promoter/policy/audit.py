@@ -33,7 +33,7 @@ from promoter.errors import ConfigError, PromoterError, UsageError
 from promoter.insight.lint import Problem, Rule
 from promoter.locate import LocateError, find
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose
-from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, Target, Trust, Window
+from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, NativeTarget, Target, Trust, Window
 from promoter.pipeline import config as config_file
 from promoter.pipeline import core
 from promoter.pipeline.workspace import Workspace, glob_regex
@@ -82,13 +82,25 @@ class Tree:
         self.sha = sha
         self._cat: CatFile | None = None
         self._listing: list[str] | None = None
+        self._nodes: dict[str, list[Node]] = {}
+        self._read: dict[str, bytes | None] = {}
+
+    def nodes(self, path: str, text: str) -> list[Node]:
+        """The YAML documents of `path` (whose text is `text`), composed once."""
+        if path not in self._nodes:
+            self._nodes[path] = compose(text)
+        return self._nodes[path]
 
     def read(self, path: str) -> bytes | None:
-        """The bytes of the file at `path` (repo-relative), None when there is none."""
+        """The bytes of the file at `path` (repo-relative), None when there is none; read once
+        (a saas file holds hundreds of targets)."""
+        if path in self._read:
+            return self._read[path]
         if self._cat is None:
             self._cat = CatFile(self.git.cwd)
         got = self._cat.read([f"{self.sha}:{path}"])[0]
-        return got[2] if got is not None and got[1] == "blob" else None
+        self._read[path] = got[2] if got is not None and got[1] == "blob" else None
+        return self._read[path]
 
     def files(self) -> list[str]:
         if self._listing is None:
@@ -133,15 +145,27 @@ def config_path(repo: core.Repo) -> str:
 
 def load_base(repo: core.Repo, rev: str, sha: str, tree: Tree) -> Base:
     """The base's config and holds; a ConfigError naming the revision when it has no config, or
-    one that does not load (never the change's rules instead)."""
-    rel = config_path(repo)
-    data = tree.read(rel)
+    one that does not load (never the change's rules instead). In an app-interface checkout the
+    base's saas files are its config (merged with its promotion.yaml, when it has one), read at
+    the base as well."""
+    from promoter.native.model import Model, build
+    from promoter.native.source import Revision
+
+    def native() -> Model:
+        return build(Revision(repo.root, sha, tree.read, tree.nodes))
+
+    rel = None if repo.config.origin == "native" else config_path(repo)
+    data = tree.read(rel) if rel is not None else None
     if data is None:
-        raise ConfigError(
-            f"no {rel} at {rev}: check --base judges a change by the rules of its base, and that revision "
-            "has none; give the revision the change is to be merged into"
-        )
-    config = config_file.load_text(data, f"{rev}:{rel}", repo.root, tree.read)
+        model = native()
+        if model.empty:
+            raise ConfigError(
+                f"no {rel or 'promotion.yaml and no saas file'} at {rev}: check --base judges a change by the "
+                "rules of its base, and that revision has none; give the revision the change is to be merged into"
+            )
+        config = config_file.native_only(f"{rev}:(the saas files)", repo.root, model)
+    else:
+        config = config_file.load_text(data, f"{rev}:{rel}", repo.root, tree.read, native)
     holds: list[holds_file.Hold] = []
     raw = tree.read(config.holds)
     if raw is not None:
@@ -150,7 +174,7 @@ def load_base(repo: core.Repo, rev: str, sha: str, tree: Tree) -> Base:
         except UnicodeDecodeError:
             raise ConfigError("not UTF-8 text", f"{rev}:{config.holds}") from None
         holds = holds_file.validate(holds_file.parse(text, f"{rev}:{config.holds}"), config, f"{rev}:{config.holds}")
-    return Base(rev, sha, config, rel, holds)
+    return Base(rev, sha, config, rel or "", holds)
 
 
 def base_policy(base: Base, comp: Component, root: Path, now: datetime, upstream: Upstream | None) -> Policy:
@@ -211,7 +235,7 @@ def _places(text: str, file: str, comp: Component, target: Target, roots: list[N
     if yaml and roots is None:
         roots = compose(text)
     found = find(text, comp, target, roots)
-    path_of = _structure(roots) if yaml and roots is not None else None
+    path_of = _structure_of(roots) if yaml and roots is not None else None
     return [
         _Place(
             file,
@@ -222,6 +246,20 @@ def _places(text: str, file: str, comp: Component, target: Target, roots: list[N
         )
         for rank, f in enumerate(found)
     ]
+
+
+_STRUCTURES: dict[int, tuple[list[Node], Callable[[int], tuple[object, ...]]]] = {}
+
+
+def _structure_of(roots: list[Node]) -> Callable[[int], tuple[object, ...]]:
+    """`_structure` of a composed file, made once however many targets it holds (the files
+    are kept while their structure is: an id is not reused meanwhile)."""
+    kept = _STRUCTURES.get(id(roots))
+    if kept is None or kept[0] is not roots:
+        kept = _STRUCTURES[id(roots)] = (roots, _structure(roots))
+        while len(_STRUCTURES) > 1024:
+            del _STRUCTURES[next(iter(_STRUCTURES))]
+    return kept[1]
 
 
 def _structure(roots: list[Node]) -> Callable[[int], tuple[object, ...]]:
@@ -289,7 +327,9 @@ def _at_base(tree: Tree, comp: Component, target: Target) -> _Located:
         if data is None:
             continue
         try:
-            out.places += _places(data.decode("utf-8"), file, comp, target, None)
+            text = data.decode("utf-8")
+            roots = tree.nodes(file, text) if isinstance(target.locator, YAML_LOCATORS) else None
+            out.places += _places(text, file, comp, target, roots)
         except UnicodeDecodeError:
             out.errors[file] = (1, "not UTF-8 text")
         except LocateError as exc:
@@ -599,8 +639,8 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
     the changed setting's line in the change (the nearest enclosing one when it was removed):
     notes, unless the change also `moved` a pin."""
     old, new = base.config, repo.config
-    file = config_path(repo)
-    lines = _Lines(repo.workspace.read(file))
+    file = config_path(repo) if new.origin != "native" else ""
+    lines = _Lines(repo.workspace.read(file) if file and repo.workspace.exists(file) else "")
     rev = base.rev
     out: list[Problem] = []
     hint = (
@@ -610,20 +650,37 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
         else "review it: it applies once merged, to the changes based on it"
     )
 
-    def changed(line: int, comp: str, what: str, env: str | None = None, target: str | None = None) -> None:
+    def changed(
+        line: int,
+        comp: str,
+        what: str,
+        env: str | None = None,
+        target: str | None = None,
+        native: NativeTarget | None = None,
+        deployment: bool = False,
+    ) -> None:
+        """A change of policy at `line` of the config file, or at `native`'s line in its saas
+        file. A `deployment` (a saas file's target or component added or removed) is only a
+        note: it is the saas files' everyday business, and a pin it brings is judged by the
+        base's rules all the same."""
         out.append(
             Problem(
-                file,
-                line,
+                native.file if native is not None else file,
+                native.line if native is not None else line,
                 f"{comp}: policy change: {what} (this change is judged by the policy at {rev})",
-                hint,
+                "review it: a deployment of the saas files added or removed" if deployment else hint,
                 "policy-changed",
                 comp,
                 target,
                 env,
-                note=not moved,
+                note=not moved or deployment,
             )
         )
+
+    def first(comp: Component) -> NativeTarget | None:
+        """The first saas target of a component of the saas files alone."""
+        natives = [t.native for t in comp.targets if t.native is not None]
+        return natives[0] if natives and len(natives) == len(comp.targets) else None
 
     def users(env: str) -> list[str]:
         comps = [c for cfg in (new, old) for c in cfg.components.values()]
@@ -640,17 +697,30 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
     for name in dict.fromkeys([*old.components, *new.components]):
         b, c = old.components.get(name), new.components.get(name)
         if c is None:
-            changed(lines("components"), name, f"component '{name}' is removed")
+            assert b is not None
+            gone = first(b)
+            changed(lines("components"), name, f"component '{name}' is removed", native=gone, deployment=bool(gone))
             continue
         if b is None:
-            changed(lines("components", name), name, f"component '{name}' is added")
+            fresh = first(c)
+            changed(
+                lines("components", name), name, f"component '{name}' is added", native=fresh, deployment=bool(fresh)
+            )
             continue
         for what, key in _component_changes(b, c):
             changed(lines("components", name, key), name, what)
         for t in b.targets:
             ct = next((x for x in c.targets if x.name == t.name), None)
             if ct is None:
-                changed(lines("components", name, "targets"), name, f"target '{t.name}' is removed", t.environment)
+                said = f"target '{t.name}' is removed" + (f" (at {rev}: {t.native.file}:{t.line})" if t.native else "")
+                changed(
+                    lines("components", name, "targets"),
+                    name,
+                    said,
+                    t.environment,
+                    native=t.native,
+                    deployment=bool(t.native),
+                )
             elif ct.environment != t.environment:
                 changed(
                     lines("components", name, "targets", ("name", t.name), "environment"),
@@ -658,10 +728,13 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
                     f"target '{t.name}': environment {t.environment} -> {ct.environment}",
                     t.environment,
                     t.name,
+                    native=ct.native,  # its namespace (or that namespace's environment) changed
                 )
         for ct in c.targets:
             if all(t.name != ct.name for t in b.targets):
-                changed(ct.line, name, f"target '{ct.name}' is added", ct.environment, ct.name)
+                changed(
+                    ct.line, name, f"target '{ct.name}' is added", ct.environment, ct.name, ct.native, bool(ct.native)
+                )
     out += _holds_removed(repo, base, moved)
     return out
 

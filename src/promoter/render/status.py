@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from promoter.model import PathLocator, SaasLocator, Target, TargetScan
+from promoter.model import NativeTarget, PathLocator, SaasLocator, SaasTargetLocator, Target, TargetScan
 from promoter.pipeline.core import ComponentStatus
 from promoter.render.document import SCHEMA_VERSION, dumps, version
 from promoter.render.table import Cell, colour_on, fit, wrap
 from promoter.ship.describe import short
 from promoter.text import Painted, paint, plural, printable
+from promoter.urls import redact
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def _target_rows(ts: TargetScan) -> list[list[str | Cell]]:
     for loc in sorted(ts.locations, key=lambda x: (x.file, x.line)):
         out.append([f"  {ts.target.name}", short(loc.value), "", Cell(f"{loc.file}:{loc.line}", "dim", "path")])
     for tr in ts.tracking:
-        pinned = isinstance(ts.target.locator, SaasLocator | PathLocator)
+        pinned = isinstance(ts.target.locator, SaasLocator | SaasTargetLocator | PathLocator)
         shown = f"tracks {tr.value}" if pinned else f"not pinned ({tr.value!r})"
         out.append([f"  {ts.target.name}", Cell(shown, "dim"), "", Cell(f"{tr.file}:{tr.line}", "dim", "path")])
     for w in ts.warnings:
@@ -177,6 +178,7 @@ def status_doc(
                             ],
                             "tracking": [{"file": t.file, "line": t.line, "value": t.value} for t in ts.tracking],
                             "warnings": ts.warnings,
+                            "native": native_doc(ts.target.native),
                         }
                         for ts in scans
                     ],
@@ -198,6 +200,35 @@ def status_doc(
             }
         )
     return {"schema_version": SCHEMA_VERSION, "kind": "status", "components": comps}
+
+
+def native_doc(native: NativeTarget | None) -> dict[str, Any] | None:
+    """Where a target of the app-interface native model comes from (None for promotion.yaml's)."""
+    if native is None:
+        return None
+    promotion = native.promotion
+    return {
+        "file": native.file,
+        "line": native.line,
+        "saas_file": native.saas_file,
+        "saas_name": native.saas_name,
+        "resource_template": native.resource_template,
+        "url": redact(native.url),  # (credentials in a url are never shown)
+        "namespace": native.namespace,
+        "namespaces": list(native.namespaces),
+        "environments": [{"name": e.name, "type": e.type, "file": e.file} for e in native.environments],
+        "ref": native.ref,
+        "channels": {"publish": list(native.publish), "subscribe": list(native.subscribe)},
+        "auto": native.auto,
+        "soak_days": promotion.soak_days if promotion else None,
+        "schedule": promotion.schedule if promotion else None,
+        "promotion_line": promotion.line if promotion else None,
+        "promotion_data": [
+            {"channel": d.channel, "line": d.line, "data": [dict(item) for item in d.data]}
+            for d in (promotion.promotion_data if promotion else ())
+        ],
+        "disabled": native.disabled,
+    }
 
 
 def status_json(statuses: list[ComponentStatus], decisions: Mapping[str, Sequence[Decision]] | None = None) -> str:

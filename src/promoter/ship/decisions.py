@@ -77,8 +77,15 @@ def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str
 
 
 def _decide(session: Session, comp: Component, env: str, targets: list[Target]) -> Decision:
+    from promoter.native.model import automatic
+
+    targets = [t for t in targets if automatic(t.native)]  # (app-interface's `promotion.auto`: to come)
     scans = core.scan(session.repo, comp, targets)
     runs = tuple(dict.fromkeys(v for ts in scans for v in ts.values))
+    tracked = list(dict.fromkeys(tr.value for ts in scans for tr in ts.tracking))
+    if not runs and tracked and all(t.native is not None for t in targets):
+        # saas targets that follow a branch (`ref: master`): deployed as it moves, never promoted
+        return Decision(comp.name, env, runs, "up-to-date", f"tracks {', '.join(tracked)}")
     policy = session.policy(comp)
     held = policy.held(env)
     if held is not None:
