@@ -9,6 +9,7 @@ def test_demo_walks_the_sop_and_the_policy_without_network(tmp_path: Path, run) 
     code, out, err = run("demo", tmp_path / "demo")
 
     assert (code, err) == (0, "")
+    assert "in the future" not in out and "wrong clock" not in out  # the walkthrough's own clock agrees with itself
     config = tmp_path / "demo" / "app-interface"
     head = git(tmp_path / "demo" / "qontract-reconcile", "rev-parse", "HEAD")
     commands = [line for line in out.splitlines() if line.startswith("$ ")]

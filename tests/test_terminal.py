@@ -32,6 +32,11 @@ def test_the_demo_is_in_colour_on_a_terminal_never_in_escapes(tmp_path: Path, co
     for n in tables:  # every row of each table within the terminal
         for line in lines[n : lines.index("", n)]:
             assert len(visible(line)) <= columns, line
+    # every line but a diff's fits the terminal: prose and paths broken between words by promoter,
+    # never in the middle of a word by the terminal; a long command continued with ` \`
+    diff = ("+", "-", " ", "@@")
+    too_long = [visible(line) for line in lines if len(visible(line)) > columns and not line.startswith(diff)]
+    assert not [line for line in too_long if not visible(line).startswith(diff)], too_long
     said = [line for line in lines if line.startswith("# ")]  # the walkthrough's own words
     assert len(said) == 5 and all(len(line) <= 80 for line in said), said
 

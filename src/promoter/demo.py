@@ -233,11 +233,27 @@ def _merge(repo: Git, branch: str) -> None:
         "GIT_AUTHOR_EMAIL": "grace@example.com",
         "GIT_COMMITTER_NAME": "Grace Hopper",
         "GIT_COMMITTER_EMAIL": "grace@example.com",
-        "GIT_AUTHOR_DATE": "2026-01-02T09:05:00+00:00",
-        "GIT_COMMITTER_DATE": "2026-01-02T09:05:00+00:00",
+        "GIT_AUTHOR_DATE": NOON,
+        "GIT_COMMITTER_DATE": NOON,
     }
     repo.run("switch", "--quiet", "master")
     repo.run("merge", "--quiet", "--no-ff", "--no-edit", branch, env=env)
+
+
+def _command_line(line: str) -> str:
+    """A command as a person types it on a terminal too narrow for it: continued with ` \\`."""
+    from promoter.render.table import terminal_width
+
+    width = terminal_width()
+    if width is None or len(line) <= width:
+        return line
+    words, lines = line.split(" "), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) + 2 > width:
+            lines[-1] += " \\"
+            lines.append("    ")
+        lines[-1] += ("" if not lines[-1].strip() else " ") + word
+    return "\n".join(lines)
 
 
 def run(directory: Path | None, out: Callable[[str], None], command: Callable[[list[str]], int]) -> int:
@@ -252,8 +268,11 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         raise UsageError(f"{base} is not empty; give a new or empty directory")
     upstream, config, shas = build(base)
     os.environ.setdefault("PROMOTER_CACHE_DIR", str(base / "cache"))
-    out(f"Built an upstream repository ({len(shas)} commits) in {upstream}\n")
-    out(f"and a config repository pinning commit {shas[1][:7]} in {config}\n")
+    from promoter.render.table import flow, terminal_width
+
+    width = terminal_width()
+    out(flow(f"Built an upstream repository ({len(shas)} commits) in {upstream}", width) + "\n")
+    out(flow(f"and a config repository pinning commit {shas[1][:7]} in {config}", width) + "\n")
     merged = "promote/qontract-reconcile-d6ecb27-integration"
     steps: list[tuple[str, list[str], str]] = [
         ("where every environment stands, and what the policy lets it do next", ["status"], NOON),
@@ -276,7 +295,7 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
             for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):  # commits dated by it too
                 os.environ[var] = now
             shown = f"PROMOTER_NOW={now} " if now != NOON else ""
-            out(f"$ {shown}promoter {' '.join(argv)}\n")
+            out(_command_line(f"$ {shown}promoter {' '.join(argv)}") + "\n")
             code = command(["-C", str(config), *argv])
             if code != 0:
                 return code
@@ -286,5 +305,5 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
-    out(f"\nExplore it: cd {config} && git diff && cat promotion.yaml\n")
+    out("\n" + flow(f"Explore it: cd {config} && git diff && cat promotion.yaml", width) + "\n")
     return 0

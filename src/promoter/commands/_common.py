@@ -163,8 +163,10 @@ def changed(result: Changed) -> None:
         )
     else:
         from promoter.render.plan import committed_line
+        from promoter.render.table import flow, terminal_width
 
-        out(committed_line(shipped.commit.sha, shipped.commit.branch, shipped.commit.subject) + "\n")
+        said = committed_line(shipped.commit.sha, shipped.commit.branch, shipped.commit.subject)
+        out(flow(said, terminal_width()) + "\n")
         for n in shipped.notes:
             err(f"note: {n}")
         if shipped.remote:

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from promoter.model import FileChange, Plan
 from promoter.render.document import Version, document, dumps, version
-from promoter.ship.describe import plan_summary
 from promoter.text import Painted, plural, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
@@ -30,7 +29,7 @@ def diff(ch: FileChange) -> str:
     return "".join(out)
 
 
-def plan_text(p: Plan, colour: bool | None = None) -> Painted:
+def plan_text(p: Plan, colour: bool | None = None, width: int | None = None) -> Painted:
     """The plan's unified diff and a line per target; on a terminal (not with NO_COLOR) the diff's
     removed lines red, added lines green, headers bold. Every line is made printable before it
     is painted (a file's text is outside text)."""
@@ -43,8 +42,27 @@ def plan_text(p: Plan, colour: bool | None = None) -> Painted:
         style = next((s for k, s in styles.items() if line.startswith(k)), "") if on else ""
         body = line.rstrip("\n")
         parts.append((paint(body, style, True) if style else printable(body)) + line[len(body) :])
-    parts.append(printable("\n".join(plan_summary(p))) + "\n")
+    parts.append(summary_text(p, width) + "\n")
     return Painted("".join(parts))
+
+
+def summary_text(p: Plan, width: int | None = None) -> str:
+    """A line per target (`plan_summary`); on a terminal `width` wide, a line that would not fit
+    says the target and what changes first, and where it is on the next line (a path broken
+    after a `/` when even that is too long): the terminal never breaks a word."""
+    from promoter.render.table import flow
+    from promoter.ship.describe import summary_parts
+
+    lines = []
+    for who, where, what in summary_parts(p):
+        line = printable(f"{who} {where}: {what}")
+        if width is None or len(line) <= width:
+            lines.append(line)
+        else:
+            lines.append(
+                flow(printable(f"{who}: {what}"), width) + "\n" + flow("    " + printable(where), width, "    ")
+            )
+    return "\n".join(lines)
 
 
 def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
@@ -99,7 +117,7 @@ def plan_json(p: Plan, notes: Sequence[str] = ()) -> str:
     return dumps(plan_doc(p, notes))
 
 
-def promoted_text(result: Promoted, current: bool = True) -> str:
+def promoted_text(result: Promoted, current: bool = True, width: int | None = None) -> str:
     """What `promote` did for one component, a line each: written, committed (on which branch, and
     that the working tree is on it, when it still is: `current`), pushed, opened."""
     p = result.prepared.plan
@@ -127,7 +145,9 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
         if shipped.merge_request:
             verb = "opened" if shipped.merge_request.created else "updated"
             lines.append(f"{verb} merge request {shipped.merge_request.url}")
-    return "\n".join(lines) + "\n"
+    from promoter.render.table import flow
+
+    return "\n".join(flow(line, width) for line in lines) + "\n"
 
 
 def unchanged_text(prepared: Prepared) -> str:

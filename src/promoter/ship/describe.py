@@ -30,7 +30,13 @@ def commits_word(n: int) -> str:
 
 
 def plan_summary(p: Plan) -> list[str]:
-    lines = []
+    """A line per target: `saas-production [production] data/…/saas.yaml: 4e537ab -> d6ecb27 (1 place)`."""
+    return [f"{who} {where}: {what}" for who, where, what in summary_parts(p)]
+
+
+def summary_parts(p: Plan) -> list[tuple[str, str, str]]:
+    """Per target of `plan_summary`: (the target and its environment, where it is, what changes)."""
+    parts = []
     for tc in p.targets:
         old = ", ".join(short(v) for v in tc.old_values) or "-"
         shown_new = short(tc.new_value)
@@ -38,8 +44,8 @@ def plan_summary(p: Plan) -> list[str]:
         places = f"{tc.locations} place{'s' if tc.locations != 1 else ''}"
         if not tc.locations:  # an optional target that located nothing
             state, places = "skipped", "optional, nothing located"
-        lines.append(f"{tc.target.name} [{tc.target.environment}] {tc.target.where}: {state} ({places})")
-    return lines
+        parts.append((f"{tc.target.name} [{tc.target.environment}]", tc.target.where, f"{state} ({places})"))
+    return parts
 
 
 def _from(plan: Plan) -> tuple[str, str]:
