@@ -424,6 +424,16 @@ class VerifyCheck:
 
 
 @record(frozen=True)
+class RollbackPolicy:
+    """`rollback: {on: verify, grace: 15m}`: reconcile rolls the environment back by itself when
+    what it runs, promoted and settled, fails its verify checks for longer than `grace`."""
+
+    on: Literal["verify"] = "verify"
+    grace: int = 900  # seconds
+    line: int = 0
+
+
+@record(frozen=True)
 class EnvironmentPolicy:
     """The rules of one environment (`environments:` in promotion.yaml)."""
 
@@ -433,6 +443,36 @@ class EnvironmentPolicy:
     windows: tuple[Window, ...] = ()
     verify: tuple[VerifyCheck, ...] = ()
     line: int = 0
+    rollback: RollbackPolicy | None = None  # opt-in: roll back by itself (reconcile)
+
+
+NOTIFY_EVENTS = ("opened", "updated", "merged", "rollback", "blocked")
+
+
+@record(frozen=True)
+class NotifyTarget:
+    """Where notifications go: a Slack incoming webhook, or a generic webhook (JSON)."""
+
+    kind: Literal["slack", "webhook"]
+    url: str  # may name ${VAR}s (a Slack webhook's URL is a secret)
+    headers: tuple[tuple[str, str], ...] = ()  # values may name ${VAR}s; all stay on the URL's origin
+    events: tuple[str, ...] = NOTIFY_EVENTS
+    timeout: int = 10  # seconds for the whole exchange
+    line: int = 0
+
+    def describe(self) -> str:
+        """How messages name it: never its URL, which may be a secret."""
+        return f"{self.kind} (notify.to, line {self.line})"
+
+
+@record(frozen=True)
+class NotifyConfig:
+    """`notify:` in promotion.yaml: who hears of reconcile's events, and when a stop is news."""
+
+    to: tuple[NotifyTarget, ...] = ()
+    blocked_after: int = 86400  # an environment stopped this long by the same gate is an event
+    error_runs: int = 3  # an environment in error for this many runs in a row is an event
+    state: str = "refs/promoter/notified"  # the ref, on the remote, that remembers what was sent
 
 
 @record(frozen=True)
@@ -464,6 +504,7 @@ class Config:
     # "merged": promotion.yaml's components and the saas files' merged by url
     origin: str = ""
     problems: tuple[NativeProblem, ...] = ()  # what building the native model found wrong (file, line, message)
+    notify: NotifyConfig | None = None  # notifications of reconcile's events
 
     @property
     def shown(self) -> str:

@@ -257,8 +257,17 @@ class History:
     first_parent: bool = False  # what ran on the branch: its first-parent history (the policy's view)
     boundary: ConfigCommit | None = None  # a shallow clone's last commit, reached with the targets' files in it
     clamped: list[Clamp] = field(default_factory=list)  # first-parent commits dated after the time of judging
+    until: datetime | None = None  # the end of the period asked for (--until); None: the last change
+    landed: dict[str, datetime] = field(default_factory=dict)  # a change's commit -> when it reached the branch
     _timelines: dict[str, list[Segment]] = field(default_factory=dict)
     _versions: dict[str, str] = field(default_factory=dict)  # a short value -> the one full value it starts
+    _runs: dict[str, list[tuple[datetime, tuple[str, ...], Change, bool | None]]] = field(default_factory=dict)
+
+    def runs(self, env: str) -> list[tuple[datetime, tuple[str, ...], Change, bool | None]]:
+        """Every state `env` was in, before --since too: from when (the change's date, or when it
+        reached the branch), its values, the change that brought it, whether that was a rollback
+        (None: not known); oldest first."""
+        return self._runs.get(env, [])
 
     @property
     def environments(self) -> list[str]:
@@ -321,12 +330,12 @@ class History:
         return sorted(lags, key=lambda lag: min(lag.arrivals.values()))
 
 
-def parse_since(text: str) -> datetime:
+def parse_since(text: str, option: str = "--since") -> datetime:
     """An ISO date or date-time; without a UTC offset it is UTC."""
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--since takes an ISO date such as 2024-01-31, not '{text}'") from None
+        raise UsageError(f"{option} takes an ISO date such as 2024-01-31, not '{text}'") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
@@ -512,10 +521,16 @@ _TRAILERS = "%(trailers:" + ",".join(f"key={k}" for k in TRUST_TRAILERS) + ",unf
 
 
 def _log(
-    git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool = False, trailers: bool = False
+    git: Git,
+    pathspecs: list[str],
+    rev: str = "HEAD",
+    first_parent: bool = False,
+    trailers: bool = False,
+    exclude: str | None = None,
 ) -> list[ConfigCommit]:
-    """The commits of `rev` that touch `pathspecs`, oldest first; with `trailers`, each with the
-    trust evidence its message's trailers record (`Trusted-*`, written by a promotion)."""
+    """The commits of `rev` that touch `pathspecs`, oldest first (with `exclude`, only those it
+    does not have: `exclude..rev`); with `trailers`, each with the trust evidence its message's
+    trailers record (`Trusted-*`, written by a promotion)."""
     fields = (*_FIELDS, _TRAILERS) if trailers else _FIELDS
     out = git.run(
         "log",
@@ -529,6 +544,7 @@ def _log(
         "--format=" + "%x1e".join(fields),
         "--end-of-options",
         rev,
+        *([f"^{exclude}"] if exclude else []),
         "--",
         *pathspecs,
     ).stdout
@@ -544,6 +560,25 @@ def _log(
             ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject, trust)
         )
     return commits
+
+
+def last_change(root: Path, targets: list[Target], values: Iterable[str], rev: str = "HEAD") -> ConfigCommit | None:
+    """The newest commit of `rev` that brought one of `values` into `targets`' files (git's
+    pickaxe: a commit that changed how often the value occurs there): when what an environment
+    runs was last promoted, and by whom. One `git log -1 -S` per value; None when none did."""
+    git = Git(root)
+    specs = list(dict.fromkeys(_pathspec(t) for t in targets))
+    found: list[ConfigCommit] = []
+    for value in dict.fromkeys(values):
+        out = git.run(
+            "log", "-1", "--no-color", "--no-mailmap", "-z", "--format=" + "%x1e".join(_FIELDS), f"-S{value}",
+            "--end-of-options", rev, "--", *specs, check=False,
+        ).stdout  # fmt: skip
+        entry = out.split("\0")[0].strip("\n")
+        if entry:
+            sha, parents, date, name, email, subject = entry.split(_RS, len(_FIELDS) - 1)
+            found.append(ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject))
+    return max(found, key=lambda c: c.date, default=None)
 
 
 def _pathspec(target: Target) -> str:
@@ -615,8 +650,17 @@ def build(
     rev: str = "HEAD",
     first_parent: bool = False,
     now: datetime | None = None,
+    until: datetime | None = None,
+    landings: bool = False,
+    exclude: str | None = None,
 ) -> History:
     """Every change of `targets`' values in the history of the config repository at `root`.
+
+    With `until`, only the commits dated up to then count (the period ends there). With
+    `landings`, each change is dated by when it reached `rev`'s first-parent history (a promotion
+    made on a branch: the date of the merge that brought it; `History.landed`), and the
+    timelines say what ran from then on. With `exclude` (a commit), only the commits `rev` has and
+    it has not (`exclude..rev`: what reached the branch since).
 
     With `first_parent`, what ran on the branch `rev`: its first-parent history only, each commit
     compared with its first parent, so a merge commit brings (at its own date) what its branch
@@ -626,7 +670,7 @@ def build(
 
     `progress`, when given, is called with a short line saying how far the work is."""
     git = Git(root)
-    history = History(comp, targets, [], since=since, first_parent=first_parent)
+    history = History(comp, targets, [], since=since, first_parent=first_parent, until=until)
     if not targets:
         return history
     if not git.ok("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"):
@@ -634,7 +678,9 @@ def build(
     if progress is not None:
         progress("reading the log of the targets' files…")
     pathspecs = list(dict.fromkeys(_pathspec(t) for t in targets))
-    commits = _log(git, pathspecs, rev, first_parent, trailers=comp.trust is not None)
+    commits = _log(git, pathspecs, rev, first_parent, trailers=comp.trust is not None, exclude=exclude)
+    if until is not None:
+        commits = [c for c in commits if c.date <= until]
     if first_parent:
         parents = {c.sha: [f"{c.sha}^1"] if c.parents else [] for c in commits}
         if commits and not commits[0].parents and commits[0].sha in _shallow(git):
@@ -677,6 +723,9 @@ def build(
                 state[tc.target] = tc.new
             pinned[ch.commit.sha] = (before, frozenset(v for vs in state.values() for v in vs))
         _upstream_facts(history, rows, pinned, upstream, progress)
+    if landings and not first_parent:
+        dates = _landings(git, rev, rows)
+    history.landed = {ch.commit.sha: dates.get(ch.commit.sha, ch.commit.date) for ch in rows}
     _timelines(history, rows, dates)
     history.changes = [ch for ch in rows if since is None or ch.commit.date >= since]
     history.earlier = [ch for ch in rows if since is not None and ch.commit.date < since]
@@ -685,6 +734,40 @@ def build(
         (n for n in notes if since is None or n.date >= since), key=lambda n: (order[n.commit], n.target)
     )
     return history
+
+
+def _landings(git: Git, rev: str, rows: list[Change]) -> dict[str, datetime]:
+    """When each change's commit reached `rev`'s first-parent history, for those not on it (made
+    on a branch): the committer date of the first first-parent commit that has it, the merge that
+    brought it. One `rev-list` of the first parents; the whole graph only when a change is off them."""
+    first: dict[str, int] = {}
+    for line in git.out("rev-list", "--first-parent", "--timestamp", "--end-of-options", rev, "--").splitlines():
+        stamp, _, sha = line.partition(" ")
+        first[sha] = int(stamp)
+    off = {ch.commit.sha for ch in rows if ch.commit.sha not in first}
+    if not off:
+        return {}
+    parents: dict[str, list[str]] = {}
+    for line in git.out("rev-list", "--parents", "--end-of-options", rev, "--").splitlines():
+        sha, *ps = line.split()
+        parents[sha] = ps
+    out: dict[str, datetime] = {}
+    seen: set[str] = set()
+    for sha in reversed(list(first)):  # oldest first: each brings what no earlier one had
+        when = datetime.fromtimestamp(first[sha], UTC)
+        stack = [sha]
+        while stack and off:
+            c = stack.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if c in off:
+                off.discard(c)
+                out[c] = when
+            stack += [p for p in parents.get(c, ()) if p not in seen]
+        if not off:
+            break
+    return out
 
 
 def _shallow(git: Git) -> set[str]:
@@ -743,6 +826,7 @@ def _timelines(history: History, rows: list[Change], dates: dict[str, datetime] 
             flags = [tc.rollback for tc in ch.target_changes if tc.environment == env]
             rollback = True if True in flags else None if None in flags else False
             mine.append((start, values, ch, rollback))
+    history._runs = {env: list(segs[env]) for env in envs}
     since = history.since
     for env in envs:
         out: list[Segment] = []

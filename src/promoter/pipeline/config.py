@@ -20,8 +20,11 @@ from promoter.model import (
     Locator,
     MergeRequestConfig,
     NativeProblem,
+    NotifyConfig,
+    NotifyTarget,
     PathLocator,
     RegexLocator,
+    RollbackPolicy,
     SaasLocator,
     Target,
     Trust,
@@ -54,8 +57,13 @@ COMPONENT_KEYS = (
 )
 TRUST_KEYS = ("signature", "provenance", "source", "tlog", "tlog_key")
 SIGNATURE_KEYS = ("key", "identity", "identity_regexp", "issuer", "trusted_root")
-TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds", "native")
-ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify")
+TOP_KEYS = (
+    "version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds", "native", "notify",
+)  # fmt: skip
+ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify", "rollback")
+ROLLBACK_KEYS = ("on", "grace")
+NOTIFY_KEYS = ("to", "blocked_after", "error_runs", "state")
+NOTIFY_TARGET_KEYS = ("slack", "webhook", "headers", "on", "timeout")
 WINDOW_KEYS = ("allow", "deny", "duration", "timezone")
 VERIFY_KEYS = ("http", "expect", "headers", "command", "commit_status", "timeout", "retries")
 MR_KEYS = (
@@ -251,7 +259,10 @@ def _parse(
     ignore = _ignore(r, top["ignore"][1]) if "ignore" in top else ()
     environments = _environments(r, top["environments"][1], components) if "environments" in top else {}
     holds = r.repo_path(top["holds"][1], "holds") if "holds" in top else "promotion-holds.yaml"
-    return Config(r.file, root, components, mr, people, bots, ignore, environments, holds, origin, problems)
+    notify = _notify(r, top["notify"][1]) if "notify" in top else None
+    return Config(
+        r.file, root, components, mr, people, bots, ignore, environments, holds, origin, problems, notify=notify
+    )
 
 
 def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> dict[str, EnvironmentPolicy]:
@@ -286,7 +297,8 @@ def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> d
             if "verify" in e
             else ()
         )
-        out[name] = EnvironmentPolicy(name, after, soak, windows, verify, key.line)
+        rollback = _rollback(r, what, e["rollback"][1], verify) if "rollback" in e else None
+        out[name] = EnvironmentPolicy(name, after, soak, windows, verify, key.line, rollback)
     state: dict[str, int] = {}
 
     def visit(env: str, path: list[str]) -> None:
@@ -303,6 +315,77 @@ def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> d
     for env in out:
         visit(env, [])
     return out
+
+
+def _rollback(r: _Reader, what: str, node: Node, verify: tuple[VerifyCheck, ...]) -> RollbackPolicy:
+    """`rollback: {on: verify, grace: 15m}`: opt-in rollback by reconcile when verify fails."""
+    m = r.mapping(node, f"{what}: rollback", ROLLBACK_KEYS)
+    if "on" not in m:
+        raise r.error(node, f"{what}: rollback needs 'on: verify' (what makes it roll back)")
+    on = r.string(m["on"][1], f"{what}: rollback on")
+    if on != "verify":
+        raise r.error(m["on"][1], f"{what}: rollback on '{on}': only 'verify' is known (its verify checks failing)")
+    if not verify:
+        raise r.error(m["on"][1], f"{what}: rollback on verify needs 'verify:' checks in this environment")
+    grace = r.duration(m["grace"][1], f"{what}: rollback grace") if "grace" in m else 900
+    return RollbackPolicy("verify", grace, node.line)
+
+
+def _notify(r: _Reader, node: Node) -> NotifyConfig:
+    """`notify:`: where reconcile's events go (Slack, a webhook), and when a stop is news."""
+    from promoter.model import NOTIFY_EVENTS
+
+    m = r.mapping(node, "notify", NOTIFY_KEYS)
+    if "to" not in m:
+        raise r.error(node, "notify needs 'to:': a list of '- slack: URL' or '- webhook: URL'")
+    targets = []
+    for item in _items(r, m["to"][1], "notify: to"):
+        t = r.mapping(item, "notify: to item", NOTIFY_TARGET_KEYS)
+        kinds = [k for k in ("slack", "webhook") if k in t]
+        if len(kinds) != 1:
+            found = ", ".join(kinds) or "none"
+            raise r.error(item, f"notify: each item of 'to' is one of slack or webhook (found {found})")
+        kind = kinds[0]
+        url = r.string(t[kind][1], f"notify: {kind}")
+        if "${" not in url and not url.startswith(("https://", "http://")):
+            raise r.error(t[kind][1], f"notify: {kind} must be an http(s) URL (or name one as ${{VAR}})")
+        if "${" not in url:
+            from promoter.http import plain_http_allowed
+
+            if not plain_http_allowed(url, "PROMOTER_INSECURE_WEBHOOKS"):
+                raise r.error(t[kind][1], f"notify: {kind} over plain http only to loopback hosts (use https)")
+        headers: tuple[tuple[str, str], ...] = ()
+        if "headers" in t:
+            if kind == "slack":
+                said = "notify: a Slack incoming webhook takes no headers (its URL is its secret)"
+                raise r.error(t["headers"][0], said)
+            hm = r.mapping(t["headers"][1], "notify: headers", ())
+            headers = tuple((k, r.string(v, f"notify: header {k}")) for k, (_, v) in hm.items())
+        events: tuple[str, ...] = NOTIFY_EVENTS
+        if "on" in t:
+            events = r.strings(t["on"][1], "notify: on")
+            for e in events:
+                if e not in NOTIFY_EVENTS:
+                    from promoter.text import did_you_mean
+
+                    raise r.error(
+                        t["on"][1],
+                        f"notify: unknown event '{e}'{did_you_mean(e, NOTIFY_EVENTS)}; "
+                        f"known: {', '.join(NOTIFY_EVENTS)}",
+                    )
+        timeout = r.integer(t["timeout"][1], "notify: timeout", 1, 120) if "timeout" in t else 10
+        targets.append(NotifyTarget(kind, url, headers, events, timeout, item.line))
+    kw: dict[str, object] = {}
+    if "blocked_after" in m:
+        kw["blocked_after"] = r.duration(m["blocked_after"][1], "notify: blocked_after")
+    if "error_runs" in m:
+        kw["error_runs"] = r.integer(m["error_runs"][1], "notify: error_runs", 1, 1000)
+    if "state" in m:
+        ref = r.string(m["state"][1], "notify: state")
+        if not ref.startswith("refs/") or _BAD_REF.search(ref.removeprefix("refs/")):
+            raise r.error(m["state"][1], f"notify: state must be a git ref such as refs/promoter/notified, not '{ref}'")
+        kw["state"] = ref
+    return NotifyConfig(tuple(targets), **kw)  # type: ignore[arg-type]
 
 
 def _empty(node: Node) -> bool:

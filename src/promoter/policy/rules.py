@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         "untrusted",
         "waiting-for-dependency",
         "error",
+        "rollback",
     ]
 else:
     Action = str

@@ -49,6 +49,7 @@ from promoter.pipeline import apply, core
 from promoter.pipeline.edit import change
 from promoter.records import field, record
 from promoter.ship import commit as commits
+from promoter.ship.autorollback import Rollback
 from promoter.ship.decisions import OFFLINE, Decision, decide
 from promoter.ship.forge import Forge, MergeRequest, OpenRequest
 from promoter.ship.session import Session, order
@@ -75,6 +76,7 @@ class ComponentPlan:
     error_kind: Literal["person", "network", "other"] | None = None
     plans: list[Plan] = field(default_factory=list, repr=False)
     changes: list[FileChange] = field(default_factory=list, repr=False)
+    rollbacks: list[Rollback] = field(default_factory=list)  # automatic rollback (`rollback: {on: verify}`)
 
 
 @record
@@ -90,6 +92,8 @@ class Reconciled:
         bug, else 0. Held, a closed window, soaking, blocked, waiting: the policy working, 0 (a
         scheduled job stays green while production is held on purpose)."""
         kinds = {c.error_kind for c in self.components}
+        for rb in (rb for c in self.components for rb in c.rollbacks if rb.action == "error"):
+            kinds.add(rb.error_kind or "person")  # failing its checks, not rolled back by itself; or the network
         for c in self.components:
             for d in c.environments:
                 if d.action == "error" and d.exit_code != OFFLINE:
@@ -248,6 +252,8 @@ def reconcile(
         out.append(cp)
         try:
             cp.environments = decide(session, comp)
+            if any(cfg.policy(d.environment).rollback for d in cp.environments):
+                _rollbacks(session, comp, cp, push_to, remote, pushing, base)
             mine = next((r for r in remote.requests or () if r.source_branch == cp.branch), None)
             cp.url = mine.url if mine else None
             if _undecided(cp, mine):
@@ -338,6 +344,35 @@ def reconcile(
                 "network" if isinstance(exc, ExternalError) else "person" if isinstance(exc, Refused) else "other"
             )
     return Reconciled(out, pushing, max_open)
+
+
+def _rollbacks(
+    session: Session,
+    comp: Component,
+    cp: ComponentPlan,
+    push_to: str | None,
+    remote: _Remote,
+    pushing: bool,
+    base: str | None,
+) -> None:
+    """Automatic rollback (`ship.autorollback`): an environment rolling back is not promoted
+    forward in this run; its decision says why."""
+    from promoter.records import replace
+    from promoter.ship import autorollback
+
+    # the remote read as --push reads it, a preview too (one decision); none there yet: nothing remembered
+    readable = push_to is not None or (remote.tips is not None and not remote.missing)
+    cp.rollbacks = autorollback.judge(
+        session, comp, cp.environments, remote=remote.name if readable else None, pushing=pushing,
+        forge=remote.forge, base=base, unknown="" if readable else remote.unknown,
+    )  # fmt: skip
+    back = {rb.environment: rb for rb in cp.rollbacks if rb.action == "rollback"}
+    cp.environments = [
+        replace(d, action="rollback", reason=back[d.environment].reason, candidate=back[d.environment].to, until=None)
+        if d.environment in back
+        else d
+        for d in cp.environments
+    ]
 
 
 class _Unknown(Exception):
