@@ -179,14 +179,20 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test gets its own mirror cache and no user git config."""
-    monkeypatch.setenv("PROMOTER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
-    for k, v in GIT_ENV.items():
-        monkeypatch.setenv(k, v)
-    yield
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test gets its own mirror cache, no user git config, and no terminal size from where
+    the suite was started (COLUMNS, set by a shell or by pytest-xdist's workers, would wrap every
+    table): a test that wants a width sets one. Its own MonkeyPatch: a test's `monkeypatch.undo()`
+    undoes the test's patches, never this isolation."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("COLUMNS", "LINES"):
+            mp.delenv(name, raising=False)
+        mp.setenv("PROMOTER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        mp.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        for k, v in GIT_ENV.items():
+            mp.setenv(k, v)
+        yield
 
 
 RunResult = tuple[int, str, str]
