@@ -19,6 +19,7 @@ from tests.native_tree import (
     CART,
     CART_SAAS,
     CART_TEXT,
+    HASHABLE,
     SAAS,
     SAAS_TEXT,
     SHA0,
@@ -199,16 +200,21 @@ def test_promote_changes_exactly_the_ref_of_the_target(tmp_path: Path, run: Run)
 def test_promote_an_environment_keeps_quotes_and_comments_and_follows_a_ref_into_its_target_file(
     tmp_path: Path, run: Run
 ) -> None:
-    repo = native_repo(tmp_path / "ai")
+    from promoter.native.confighash import repository_reader, target_config_hash
+
+    repo = native_repo(tmp_path / "ai", HASHABLE)
     before = snapshot(repo)
     for env in ("shop-production", "shop-stage"):
         code, out, err = run("-C", repo, "promote", "acme-shop", NEW, "--env", env, "--offline", "--yes")
         assert code == 0, err
     after = snapshot(repo)
+    # east subscribes to what shop-stage publishes: its promotion_data holds shop-stage's hash now
+    stage = target_config_hash(yaml.safe_load(SAAS_TEXT), 0, 0, repository_reader(str(repo)), "862eebc")
     assert after[SAAS].decode() == (
         SAAS_TEXT.replace(f'ref: "{SHA1}"   # v1.2.3', f'ref: "{NEW}"   # v1.2.3')
         .replace(f"- ref: {SHA1}  \n", f"- ref: {NEW}  \n")
         .replace(f"ref: '{SHA1}'", f"ref: '{NEW}'")
+        .replace("target_config_hash: 0123456789abcdef", f"target_config_hash: {stage}")
     )  # tools' ref (another component) and `ref: master` (a branch) stay
     assert after[TARGET_FILE].decode() == TARGET_TEXT.replace(SHA0, NEW)
     assert {k for k in after if after[k] != before[k]} == {SAAS, TARGET_FILE}
@@ -349,7 +355,7 @@ def test_history_follows_each_target_through_the_commits(tmp_path: Path, run: Ru
 
 
 def test_check_base_judges_a_native_change_by_the_holds_at_its_base(tmp_path: Path, run: Run) -> None:
-    repo = native_repo(tmp_path / "ai")
+    repo = native_repo(tmp_path / "ai", HASHABLE)
     code, _, err = run("-C", repo, "hold", "acme-shop", "--env", "shop-production", "--reason", "incident 7")
     assert code == 0, err
     git(repo, "add", "-A")
@@ -408,7 +414,8 @@ environments:
 
 
 def test_promotion_yaml_adds_names_policy_and_targets_merged_by_url(tmp_path: Path, run: Run) -> None:
-    repo = native_repo(tmp_path / "ai", {"promotion.yaml": MERGED, ".env": f"export SHOP_TAG={SHA1[:7]}\n"})
+    env = f"export SHOP_TAG={SHA1[:7]}\n" + HASHABLE[".env"]
+    repo = native_repo(tmp_path / "ai", {**HASHABLE, "promotion.yaml": MERGED, ".env": env})
     doc = _status(run, repo)
     assert [c["component"] for c in doc["components"]] == ["shop", "cart", "tools-shop"]
     targets = _targets(doc)

@@ -104,7 +104,7 @@ class PromotionData:
 
 @record(frozen=True)
 class Promotion:
-    """A target's `promotion:` block, parsed (its policy is not applied yet: channels come later)."""
+    """A target's `promotion:` block, parsed (its semantics: native.channels, policy.channels)."""
 
     line: int
     publish: tuple[str, ...] = ()
@@ -386,6 +386,9 @@ class Location:
     end: int
     value: str
     plain_yaml: bool = False  # an unquoted YAML scalar: may need quotes for some new values
+    # what it is: "pin" (a version), or "target_config_hash" (an app-interface subscriber's
+    # promotion_data, rewritten when it moves: native.channels)
+    kind: str = "pin"
 
 
 @record(frozen=True)

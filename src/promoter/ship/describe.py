@@ -39,6 +39,11 @@ def plan_summary(p: Plan) -> list[str]:
         if not tc.locations:  # an optional target that located nothing
             state, places = "skipped", "optional, nothing located"
         lines.append(f"{tc.target.name} [{tc.target.environment}] {tc.target.where}: {state} ({places})")
+    for ch in p.changes:  # an app-interface subscriber's promotion_data, rewritten with its ref
+        for e in ch.edits:
+            if e.location.kind != "pin":
+                loc, new = e.location, e.new.strip("'\"")
+                lines.append(f"{loc.target.name}: {loc.kind} {loc.value} -> {new} ({ch.file}:{loc.line})")
     return lines
 
 
