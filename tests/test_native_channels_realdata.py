@@ -86,10 +86,7 @@ def test_the_bots_promotion_is_reproduced_byte_for_byte(base: Path, case: Path, 
     code, out, err = run("-C", repo, "--offline", "status", "-o", "json")
     assert code == 0, err
     targets = [
-        (c["component"], t)
-        for c in json.loads(out)["components"]
-        for e in c["environments"]
-        for t in e["targets"]
+        (c["component"], t) for c in json.loads(out)["components"] for e in c["environments"] for t in e["targets"]
     ]
     # the subscriber: the case's target, and (as the bot moves them together) every other target of
     # its saas file subscribed to the same channels

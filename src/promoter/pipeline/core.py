@@ -227,9 +227,7 @@ def plan(
         from promoter.native.channels import plan_edits
 
         moved = {e.location.target.name for es in by_file.values() for e in es}
-        hashed, notes = plan_edits(
-            repo.config, repo.workspace, [t for t in subscribers if t.name in moved], by_file
-        )
+        hashed, notes = plan_edits(repo.config, repo.workspace, [t for t in subscribers if t.name in moved], by_file)
         for file, edits in hashed.items():
             by_file.setdefault(file, []).extend(edits)
         warnings += notes
