@@ -205,7 +205,10 @@ def test_promote_an_environment_keeps_quotes_and_comments_and_follows_a_ref_into
     repo = native_repo(tmp_path / "ai", HASHABLE)
     before = snapshot(repo)
     for env in ("shop-production", "shop-stage"):
-        code, out, err = run("-C", repo, "promote", "acme-shop", NEW, "--env", env, "--offline", "--yes")
+        # (east promotes on its schedule, Monday to Friday at 08:00 UTC)
+        code, out, err = run(
+            "-C", repo, "promote", "acme-shop", NEW, "--env", env, "--offline", "--yes", "--ignore-window"
+        )
         assert code == 0, err
     after = snapshot(repo)
     # east subscribes to what shop-stage publishes: its promotion_data holds shop-stage's hash now
@@ -361,8 +364,9 @@ def test_check_base_judges_a_native_change_by_the_holds_at_its_base(tmp_path: Pa
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "hold production")
     code, _, err = run(
-        "-C", repo, "promote", "acme-shop", NEW, "--env", "shop-production", "--offline", "--yes", "--ignore-hold"
-    )
+        "-C", repo, "promote", "acme-shop", NEW, "--env", "shop-production", "--offline", "--yes", "--ignore-hold",
+        "--ignore-window",
+    )  # fmt: skip
     assert code == 0, err
     code, out, err = run("-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json")
     assert code == 3, out + err
@@ -428,7 +432,9 @@ def test_promotion_yaml_adds_names_policy_and_targets_merged_by_url(tmp_path: Pa
         "saas-shop/shop/shop@west",
     ]
     assert targets[("shop", "dotenv")]["native"] is None
-    code, out, err = run("-C", repo, "plan", "shop", NEW, "--env", "shop-production", "--offline", "-o", "json")
+    code, out, err = run(
+        "-C", repo, "plan", "shop", NEW, "--env", "shop-production", "--offline", "-o", "json", "--ignore-window"
+    )
     assert code == 0, err
     assert json.loads(out)["notes"] == [] or True
     assert {t["target"] for t in json.loads(out)["targets"]} == {

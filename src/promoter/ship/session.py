@@ -177,6 +177,7 @@ class Session:
                 Overrides(o.ignore_soak, o.ignore_window, o.ignore_hold, o.ignore_verify),
                 statuses=self._statuses_of(comp),
                 revision=lambda: self.deploy.rev,
+                upstream_of=self.upstream,
             )
         return self._policies[comp.name]
 
@@ -297,7 +298,7 @@ class Session:
         if opts.offline:
             if rev is None or not FULL_SHA.fullmatch(rev):
                 raise UsageError("with --offline, give REV as a full 40-character commit sha")
-            skipped = ["--offline: upstream, dependency and image checks skipped", *policy.notes()]
+            skipped = ["--offline: upstream, dependency and image checks skipped", *policy.notes(targets)]
             same = self._unchanged(comp, targets, core.scan(self.repo, comp, targets), rev, offline=True)
             if same is not None:  # nothing to change: no rule refuses it (a closed window, a hold)
                 return Prepared(same, skipped + _as_notes(policy.gates(targets, rev, verify=False)))
