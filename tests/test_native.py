@@ -320,7 +320,15 @@ def test_reconcile_decides_for_every_component_offline(tmp_path: Path, run: Run)
         for e in c["environments"]
     }
     assert decided[("cart", "shop-stage")] == ("up-to-date", "tracks main")  # a branch, never promoted
-    assert decided[("cart", "shop-production")][0] == "error"  # --offline chooses no candidate
+    # no promotion.auto: moved only by an explicit promote (tests/test_native_channels.py)
+    assert decided[("cart", "shop-production")][0] == "manual"
+    east = [
+        e
+        for c in doc["components"]
+        for e in c["environments"]
+        if e["targets"] == [{"target": "saas-shop/shop/shop@east"}]  # auto: decided apart
+    ]
+    assert [e["action"] for e in east] == ["error"]  # --offline chooses no candidate
     assert set(decided) == {
         ("acme-shop", "shop-stage"),
         ("acme-shop", "shop-production"),
@@ -567,7 +575,9 @@ def test_with_the_upstream_status_plan_and_reconcile_work_from_the_url(tmp_path:
     `url.<base>.insteadOf` (as a mirror would be), so nothing leaves the machine."""
     shas = _upstream(tmp_path / "upstream", 4)
     (Path.home() / ".gitconfig").write_text(f'[url "{tmp_path / "upstream"}"]\n\tinsteadOf = {CART}\n')
-    repo = native_repo(tmp_path / "ai", {CART_SAAS: CART_TEXT.replace(SHA_C, shas[1])})
+    # its production targets move by themselves (promotion.auto; they subscribe to no channel)
+    auto = CART_TEXT.replace(f"    ref: {SHA_C}\n", f"    ref: {shas[1]}\n    promotion:\n      auto: true\n")
+    repo = native_repo(tmp_path / "ai", {CART_SAAS: auto})
     code, out, err = run("-C", repo, "status", "cart", "-o", "json")
     assert code == 0, err
     (comp,) = json.loads(out)["components"]

@@ -356,11 +356,3 @@ def _promotion(model: Model, file: str, item: Mapping) -> Promotion | None:
         None if redeploy is None else _true(redeploy),
         tuple(data),
     )
-
-
-def automatic(native: NativeTarget | None) -> bool:
-    """Whether `reconcile` may move a target by itself: the hook for app-interface's channel
-    semantics (`promotion.auto` with `subscribe`, `soakDays`, `schedule`), which are parsed
-    (`NativeTarget.promotion`) but not applied yet. Until they are, every target is, under the
-    default policy (promotion.yaml's `environments:`, holds, blocked), as a promotion.yaml target is."""
-    return True

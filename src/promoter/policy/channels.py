@@ -267,3 +267,35 @@ def _schedule(policy: Policy, target: Target) -> Gate | None:
         state.until,
         "--ignore-window",
     )
+
+
+def candidates(policy: Policy, targets: list[Target]) -> list[str]:
+    """The versions the publishers of the subscribers among `targets` run now (a pinned one's pin,
+    a tracking one's branch tip), as commits of the subscribers' upstream, newest first: their
+    candidates (one all of them run passes the order; SAPM asks that they all run one)."""
+    up = policy.upstream
+    if up is None:
+        return []
+    found: dict[str, int] = {}
+    for target in subscribers(targets):
+        for _, pubs in followed(policy.config, target):
+            for pcomp, pub in pubs:
+                native = pub.native
+                if native is None or native.disabled or not native.ref:
+                    continue
+                sha: str | None
+                try:
+                    if _pinned(native.ref):
+                        sha = up.find(native.ref)
+                    else:
+                        from promoter.upstream.revs import validate_rev
+
+                        validate_rev(native.ref)
+                        theirs = policy.upstream_for(pcomp)
+                        sha = theirs.tip(native.ref) if theirs is not None else None
+                        sha = up.find(sha) if sha is not None else None
+                except (PromoterError, ValueError):
+                    continue  # a branch it does not have, a version this upstream does not know
+                if sha is not None and sha not in found:
+                    found[sha] = up.commit_time(sha)
+    return sorted(found, key=lambda s: -found[s])

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         "image-missing",
         "untrusted",
         "waiting-for-dependency",
+        "manual",  # an app-interface target without promotion.auto: moved by an explicit promote only
         "error",
     ]
 else:
@@ -251,6 +252,15 @@ class Policy:
                     )
                 )
         return out
+
+    def candidates(self, targets: list[Target]) -> list[str]:
+        """The candidates of app-interface subscribers (when every target of `targets` is one): the
+        versions their publishers run, newest first; [] otherwise (the branch's commits are)."""
+        if self.upstream is None or not targets or not all(t.native and t.native.subscribe for t in targets):
+            return []
+        from promoter.policy import channels
+
+        return channels.candidates(self, targets)
 
     def warnings(self, envs: Iterable[str]) -> list[str]:
         """What the judging of `envs` found wrong in the config repository's history and worked

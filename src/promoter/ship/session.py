@@ -433,7 +433,8 @@ class Session:
         def notes() -> list[str]:
             return [f"skipped {', '.join(shas)}: {why}" for why, shas in skipped.items()]
 
-        candidates = up.first_parents(up.head(), self.options.lookback)
+        # app-interface subscribers: what their publishers run; else the branch's newest commits
+        candidates = policy.candidates(targets) or up.first_parents(up.head(), self.options.lookback)
         for sha in candidates:
             if current and all(up.is_ancestor(sha, c) for c in current):
                 # what runs, or older: nothing newer passes (never moved back by itself); what runs
@@ -475,10 +476,10 @@ class Session:
             newest = newest or reasons
             skipped.setdefault("; ".join(reasons), []).append(comp.short(sha))
         said = "".join(f"\nwarning: {w}" for w in policy.warnings(t.environment for t in targets))
-        raise Refused(
-            f"{comp.name}: none of the last {len(candidates)} commits of {up.branch()} may be promoted now; "
-            f"the newest: {'; '.join(newest)}{said}"
-        )
+        which = f"the last {len(candidates)} commits of {up.branch()}"
+        if policy.candidates(targets):
+            which = f"the {len(candidates)} versions the publishers of its channels run"
+        raise Refused(f"{comp.name}: none of {which} may be promoted now; the newest: {'; '.join(newest)}{said}")
 
     def changelog(
         self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
