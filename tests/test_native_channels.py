@@ -377,3 +377,35 @@ def test_a_publisher_whose_own_promotion_data_moves_in_the_same_promotion_refuse
     code, out, err = run("-C", repo, "promote", "app", c[1], "--target", PROD, "--offline", "--yes")
     assert code == 0, err
     assert f"target_config_hash: {stage_hash(repo, TESTS)}" in (repo / DEPLOY).read_text()
+
+
+# -- codeComponents: blockedVersions and hotfixVersions ----------------------------------------------
+
+
+def test_an_apps_blocked_and_hotfix_versions_are_blocked_and_hotfix_for_its_url(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = [x * 40 for x in "abcd"]
+    app = APP + f"  blockedVersions:\n  - {c[1]}\n  hotfixVersions:\n  - {c[3]}\n"
+    scheduled = (
+        "    promotion:\n      auto: true\n      schedule: '0 8 * * 1-5'\n      subscribe:\n      - app-stage-deploy\n"
+    )
+    files = {**BASE, "data/services/app/app.yml": app, DEPLOY: deploy(c[0], c[0], scheduled)}
+    repo = config_repo(tmp_path / "ai", [("2026-03-01T00:00:00Z", files)])
+    monkeypatch.setenv("PROMOTER_NOW", "2026-03-02T08:30:00Z")  # in the schedule
+    for target in (PROD, STAGE):  # blocked for every target of the url, subscriber or not
+        code, out, err = run("-C", repo, "plan", "app", c[1], "--target", target, "--offline")
+        assert code == 3, err
+        assert f"app: {c[1][:7]} is blocked (blockedVersions at data/services/app/app.yml:9); no option lifts it" in err
+    monkeypatch.setenv("PROMOTER_NOW", "2026-03-02T10:30:00Z")  # out of the schedule
+    # a hotfix skips the order (stage never ran it) and the schedule, as saasherder's validation lets it
+    code, out, err = run("-C", repo, "plan", "app", c[3], "--target", PROD, "--offline")
+    assert code == 0, err
+    code, out, err = run("-C", repo, "plan", "app", c[2], "--target", PROD, "--offline")
+    assert code == 3 and "does not run" in err and "promotes on its schedule" in err
+    # an edit of the app's lists is an edit of the policy, said at its line
+    write_tree(repo, {"data/services/app/app.yml": app.replace(f"  - {c[1]}\n", f"  - {c[1]}\n  - {c[2]}\n")})
+    doc = _json(run, "-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json")
+    (changed,) = [p for p in doc["problems"] if p["kind"] == "policy-changed"]
+    assert (changed["file"], changed["line"], changed["level"]) == ("data/services/app/app.yml", 10, "note")
+    assert f"blocked: {c[2]} added" in changed["message"]

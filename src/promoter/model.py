@@ -239,6 +239,9 @@ class Component:
     forge_api: str | None = None  # that forge's API base (default: from the repo's URL)
     ignore: tuple[str, ...] = ()  # globs of files whose pins discover/check do not count as this component's
     trust: Trust | None = None  # signatures and provenance its image must carry
+    # where a version of `blocked`/`hotfix` comes from when an app-interface app file gives it
+    # (`codeComponents[].blockedVersions`/`hotfixVersions`): (version, file, line)
+    version_sources: tuple[tuple[str, str, int], ...] = ()
 
     def is_blocked(self, sha: str) -> str | None:
         """The `blocked:` prefix that names `sha`, if any."""

@@ -658,15 +658,18 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
         target: str | None = None,
         native: NativeTarget | None = None,
         deployment: bool = False,
+        at: tuple[str, int] | None = None,
     ) -> None:
         """A change of policy at `line` of the config file, or at `native`'s line in its saas
         file. A `deployment` (a saas file's target or component added or removed) is only a
         note: it is the saas files' everyday business, and a pin it brings is judged by the
         base's rules all the same."""
+        if at is None and native is not None:
+            at = (native.file, native.line)
         out.append(
             Problem(
-                native.file if native is not None else file,
-                native.line if native is not None else line,
+                at[0] if at is not None else file,
+                at[1] if at is not None else line,
                 f"{comp}: policy change: {what} (this change is judged by the policy at {rev})",
                 "review it: a deployment of the saas files added or removed" if deployment else hint,
                 "policy-changed",
@@ -708,7 +711,10 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
             )
             continue
         for what, key in _component_changes(b, c):
-            changed(lines("components", name, key), name, what)
+            # a version an app file's codeComponents give (blockedVersions, hotfixVersions): there
+            moved_versions = set(getattr(b, key)) ^ set(getattr(c, key)) if key in ("blocked", "hotfix") else set()
+            at = next(((f, n) for v, f, n in (*c.version_sources, *b.version_sources) if v in moved_versions), None)
+            changed(lines("components", name, key), name, what, at=at)
         for t in b.targets:
             ct = next((x for x in c.targets if x.name == t.name), None)
             if ct is None:

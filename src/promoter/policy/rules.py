@@ -113,6 +113,14 @@ class Policy:
         prefix = self.component.is_blocked(sha)
         if prefix is None:
             return None
+        where = next((f"{f}:{n}" for v, f, n in self.component.version_sources if v == prefix), None)
+        if where is not None:  # an app-interface app file's codeComponents[].blockedVersions
+            return Gate(
+                "blocked",
+                "",
+                f"{self.component.name}: {self.component.short(sha)} is blocked (blockedVersions at {where}); no "
+                "option lifts it: choose another version or edit the app file",
+            )
         return Gate(
             "blocked",
             "",
