@@ -409,3 +409,56 @@ def test_an_apps_blocked_and_hotfix_versions_are_blocked_and_hotfix_for_its_url(
     (changed,) = [p for p in doc["problems"] if p["kind"] == "policy-changed"]
     assert (changed["file"], changed["line"], changed["level"]) == ("data/services/app/app.yml", 10, "note")
     assert f"blocked: {c[2]} added" in changed["message"]
+
+
+# -- check --base: what saasherder's validate_promotions judges ----------------------------------------
+
+
+def test_check_base_judges_a_subscriber_by_its_publishers_and_its_promotion_data(tmp_path: Path, run: Run) -> None:
+    c = [x * 40 for x in "abcd"]
+    repo = config_repo(tmp_path / "ai", [("2026-03-01T00:00:00Z", {**BASE, DEPLOY: deploy(c[2], c[0])})])
+    text = deploy(c[2], c[0]).splitlines()
+    ref_line = text.index(f"    ref: {c[0]}") + 1
+    hash_line = text.index(f"          target_config_hash: {OLD_HASH}") + 1
+    want = stage_hash(repo)
+    # a hand-made change: production to a version stage never ran, the hash left as it was
+    write_tree(repo, {DEPLOY: deploy(c[2], c[3])})
+    doc = _json(run, "-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json", code=3)
+    got = {(p["kind"], p["line"]): p for p in doc["problems"]}
+    assert set(got) == {("policy-after", ref_line), ("promotion-data-stale", hash_line)}
+    after = got[("policy-after", ref_line)]
+    assert f"'{PROD}' comes after '{STAGE}' (channel 'app-stage-deploy')" in after["message"]
+    assert f"promoter promote app {c[3][:7]} --target {STAGE}" in after["hint"]
+    stale = got[("promotion-data-stale", hash_line)]
+    assert f"holds target_config_hash {OLD_HASH}, not {want}, the hash of its publisher '{STAGE}'" in stale["message"]
+    # what stage runs, with the hash left stale: the hash alone
+    write_tree(repo, {DEPLOY: deploy(c[2], c[2])})
+    doc = _json(run, "-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json", code=3)
+    assert [(p["kind"], p["line"]) for p in doc["problems"]] == [("promotion-data-stale", hash_line)]
+    write_tree(repo, {DEPLOY: deploy(c[2], c[2]).replace(OLD_HASH, want)})  # what promote writes
+    doc = _json(run, "-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json")
+    assert doc["problems"] == []
+    write_tree(repo, {".env": "export RECONCILE_IMAGE_TAG=0123abc\n"})  # a version whose recipe is unknown
+    doc = _json(run, "-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json")
+    assert [(p["kind"], p["level"]) for p in doc["problems"]] == [("promotion-data-unchecked", "note")]
+
+
+def test_a_publishers_verify_checks_are_its_deployment_success_signal(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = upstream(tmp_path / "up", ["2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z"])
+    (tmp_path / "deployed").write_text("")
+    check = f"[grep, -q, '{{sha}}', {tmp_path / 'deployed'}]"
+    config = f"version: 1\nenvironments:\n  app-stage:\n    verify:\n      - command: {check}\n"
+    repo = config_repo(
+        tmp_path / "ai", [("2026-03-01T00:00:00Z", {**BASE, DEPLOY: deploy(c[1], c[0]), "promotion.yaml": config})]
+    )
+    monkeypatch.setenv("PROMOTER_NOW", "2026-03-03T00:00:00Z")
+    decided = _decisions(_json(run, "-C", repo, "reconcile", "--dry-run", "-o", "json"))
+    prod = decided[("app-production",)]
+    assert prod["action"] == "unverified" and "app-stage: command grep" in prod["reason"]
+    code, out, err = run("-C", repo, "plan", "app", c[1], "--target", PROD)
+    assert code == 3 and "app-stage: command grep" in err
+    (tmp_path / "deployed").write_text(f"{c[1]}\n")  # stage says it runs it
+    decided = _decisions(_json(run, "-C", repo, "reconcile", "--dry-run", "-o", "json"))
+    assert decided[("app-production",)]["action"] == "promote"
