@@ -6,7 +6,13 @@ defaults and Tekton shared resources, with a policy (production after integratio
 soak; the pipelines held), then walks the SOP on it (status; plan and promote integration alone;
 merge it; what `reconcile` decides, then and two hours later; promote production) through the
 real command line (the CLI hands its entry point
-in: the demo never imports the CLI). The directory is left for the user to explore.
+in: the demo never imports the CLI). Then app-interface native: a second config repository with
+no promotion.yaml, whose saas file has a publisher (stage, pinned) and an auto subscriber
+(production, `promotion.auto`, with its `promotion_data`): `status`, what `reconcile` decides
+(production to what stage runs), its `plan` (the ref and the target_config_hash) and `promote`.
+Its upstream's url is rewritten to a local repository for git (`url.<path>.insteadOf`, through
+git's environment, for the demo's commands alone). The directories are left for the user to
+explore.
 """
 
 from __future__ import annotations
@@ -223,6 +229,108 @@ def build(base: Path) -> tuple[Path, Path, list[str]]:
     return upstream, config, shas
 
 
+# -- app-interface native: a publisher and an auto subscriber, no promotion.yaml ------------------------
+
+SHOP_URL = "https://github.com/acme/shop"
+SHOP_SAAS = "data/services/shop/cicd/saas-shop.yaml"
+SHOP_PRODUCTION = "saas-shop/shop/shop-production"
+_SHOP_COMMITS = [(2, "checkout: a first page"), (0, "cart: keep items across sessions"), (1, "cart: show totals")]
+
+
+def _shop_saas(stage: str, production: str, config_hash: str) -> str:
+    return f"""---
+$schema: /app-sre/saas-file-2.yml
+
+name: saas-shop
+description: the shop, deployed to stage, then to production
+
+app:
+  $ref: /services/shop/app.yml
+
+managedResourceTypes:
+- Deployment
+
+resourceTemplates:
+- name: shop
+  url: {SHOP_URL}
+  path: /openshift/shop.yaml
+  targets:
+  - namespace:
+      $ref: /services/shop/namespaces/shop-stage.yml
+    ref: {stage}
+    promotion:
+      publish:
+      - shop-stage-deploy-success
+  - namespace:
+      $ref: /services/shop/namespaces/shop-production.yml
+    ref: {production}
+    promotion:
+      auto: true  # reconcile moves it by itself, to what stage runs
+      subscribe:
+      - shop-stage-deploy-success
+      promotion_data:
+      - channel: shop-stage-deploy-success
+        data:
+        - parent_saas: saas-shop
+          target_config_hash: {config_hash}
+          type: parent_saas_config
+"""
+
+
+def _shop_files() -> dict[str, str]:
+    files = {
+        ".env": "# the qontract-reconcile whose recipe the target_config_hash follows\n"
+        "export RECONCILE_IMAGE_TAG=862eebc\n",
+        "data/services/shop/app.yml": f"---\n$schema: /app-sre/app-1.yml\n\nname: shop\n"
+        f"codeComponents:\n- name: shop\n  resource: upstream\n  url: {SHOP_URL}\n",
+        "data/openshift/appsres01/cluster.yml": "---\n$schema: /openshift/cluster-1.yml\n\nname: appsres01\n"
+        "serverUrl: https://api.appsres01.example.com:6443\n",
+    }
+    for env in ("stage", "production"):
+        files[f"data/services/shop/namespaces/shop-{env}.yml"] = (
+            _namespace(f"shop-{env}", "appsres01", env)
+            .replace("/services/app-interface/app.yml", "/services/shop/app.yml")
+            .replace("/products/app-interface/", "/products/shop/")
+        )
+        files[f"data/products/shop/environments/{env}.yml"] = _environment(f"shop-{env}", env)
+    return files
+
+
+def build_native(base: Path) -> tuple[Path, Path, list[str]]:
+    """The native part under `base`: the shop's upstream and an app-interface checkout with no
+    promotion.yaml (production at the first commit, with stage's hash then; stage moved to the
+    second since); returns them and the upstream's shas."""
+    from promoter.native.confighash import repository_reader, target_config_hash
+
+    upstream, config = base / "shop", base / "app-interface-native"
+    for path in (upstream, config):
+        path.mkdir(parents=True)
+        Git(path).run("init", "--quiet", "-b", "main")
+        Git(path).run("config", "core.autocrlf", "false")
+        Git(path).run("config", "user.name", "Promoter Demo")
+        Git(path).run("config", "user.email", "demo@example.com")
+    when = 1_767_225_600  # 2026-01-01
+    shas: list[str] = []
+    for i, (who, subject) in enumerate(_SHOP_COMMITS):
+        (upstream / "CHANGES").write_text("".join(f"{s}\n" for _, s in _SHOP_COMMITS[: i + 1]))
+        shas.append(_commit(Git(upstream), subject, _AUTHORS[who], when + i * 3600))
+    for rel, text in _shop_files().items():
+        (config / rel).parent.mkdir(parents=True, exist_ok=True)
+        (config / rel).write_text(text, encoding="utf-8")
+    saas = config / SHOP_SAAS
+    saas.parent.mkdir(parents=True, exist_ok=True)
+    saas.write_text(_shop_saas(shas[0], shas[0], "0" * 16), encoding="utf-8")
+    import yaml
+
+    doc = yaml.safe_load(saas.read_text(encoding="utf-8"))
+    stage_hash = target_config_hash(doc, 0, 0, repository_reader(str(config)), "862eebc", where=SHOP_SAAS)
+    saas.write_text(_shop_saas(shas[0], shas[0], stage_hash), encoding="utf-8")
+    _commit(Git(config), "deploy the shop", _AUTHORS[0], when + 86400)
+    saas.write_text(_shop_saas(shas[1], shas[0], stage_hash), encoding="utf-8")
+    _commit(Git(config), f"promote shop {shas[1][:7]} to stage", _AUTHORS[1], when + 86400 + 3600)
+    return upstream, config, shas
+
+
 NOON = "2026-01-02T09:00:00+00:00"  # the walkthrough's clock: set, so that it reads the same everywhere
 LATER = "2026-01-02T11:00:00+00:00"
 
@@ -265,7 +373,30 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         ("", ["promote", "qontract-reconcile", "--env", "production", "--yes"], LATER),
         ("", ["status", "--env", "integration", "--env", "production"], LATER),
     ]
-    saved = {var: os.environ.get(var) for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
+    shop, native, shop_shas = build_native(base)
+    given = os.environ.get("GIT_CONFIG_COUNT", "0")  # (the caller's own settings of git kept, after them)
+    n = int(given) if given.isdigit() else 0
+    rewrite = ("GIT_CONFIG_COUNT", f"GIT_CONFIG_KEY_{n}", f"GIT_CONFIG_VALUE_{n}")
+    native_steps: list[tuple[str, list[str], str]] = [
+        (
+            f"app-interface native: {native.name} has no promotion.yaml; its saas file is the config. "
+            "Stage publishes what it runs; production (promotion.auto) subscribes",
+            ["status"],
+            LATER,
+        ),
+        (
+            "what an unattended run does: production goes to what stage runs, stage is left to people",
+            ["reconcile"],
+            LATER,
+        ),
+        (
+            "the subscriber's ref, and the target_config_hash of the publisher it follows",
+            ["plan", "shop", "--target", SHOP_PRODUCTION],
+            LATER,
+        ),
+        ("", ["promote", "shop", "--target", SHOP_PRODUCTION, "--yes"], LATER),
+    ]
+    saved = {var: os.environ.get(var) for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", *rewrite)}
     try:
         for say, argv, now in steps:
             out(f"\n# {say}\n" if say else "\n")
@@ -280,11 +411,23 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
             code = command(["-C", str(config), *argv])
             if code != 0:
                 return code
+        # the shop's url, as git fetches it, is the local repository (no network)
+        os.environ.update({rewrite[0]: str(n + 1), rewrite[1]: f"url.{shop}.insteadOf", rewrite[2]: SHOP_URL})
+        out(f"\nBuilt an upstream repository ({len(shop_shas)} commits) in {shop}\n")
+        out(f"and an app-interface checkout with no promotion.yaml in {native}\n")
+        for say, argv, now in native_steps:
+            out(f"\n# {say}\n" if say else "\n")
+            for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+                os.environ[var] = now
+            out(f"$ PROMOTER_NOW={now} promoter {' '.join(argv)}\n")
+            code = command(["-C", str(native), *argv])
+            if code != 0:
+                return code
     finally:
         for var, value in saved.items():
             if value is None:
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
-    out(f"\nExplore it: cd {config} && git diff && cat promotion.yaml\n")
+    out(f"\nExplore them: cd {config} && git diff && cat promotion.yaml; cd {native} && git diff\n")
     return 0

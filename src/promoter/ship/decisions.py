@@ -115,7 +115,7 @@ def _manual(session: Session, comp: Component, env: str, targets: list[Target]) 
     tracked = list(dict.fromkeys(tr.value for ts in scans for tr in ts.tracking))
     if not runs and tracked:  # saas targets that follow a branch (`ref: master`): deployed as it moves
         return Decision(comp.name, env, runs, "up-to-date", f"tracks {', '.join(tracked)}")
-    return Decision(comp.name, env, runs, "manual", "no promotion.auto: moved only by an explicit promoter promote")
+    return Decision(comp.name, env, runs, "manual", "no promotion.auto: only an explicit promote moves it")
 
 
 def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str | None, ...]:
