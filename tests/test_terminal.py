@@ -28,12 +28,12 @@ def test_the_demo_is_in_colour_on_a_terminal_never_in_escapes(tmp_path: Path, co
     assert not CONTROL.sub("", OWN_SGR.sub("", raw).replace("\x1b[K", "")).count("\x1b")
     lines = screen(raw)
     tables = [n for n, line in enumerate(lines) if visible(line).startswith("  ENVIRONMENT ")]
-    assert len(tables) == 4  # two status tables, two reconcile tables
+    assert len(tables) == 6  # two status tables, two reconcile tables; app-interface native's one of each
     for n in tables:  # every row of each table within the terminal
         for line in lines[n : lines.index("", n)]:
             assert len(visible(line)) <= columns, line
     said = [line for line in lines if line.startswith("# ")]  # the walkthrough's own words
-    assert len(said) == 5 and all(len(line) <= 80 for line in said), said
+    assert len(said) == 8 and all(len(line) <= 80 for line in said), said
 
 
 EVIL_SUBJECT = "fix\x1b[2J\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \u202etxt.exe\x07"

@@ -378,19 +378,10 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
     n = int(given) if given.isdigit() else 0
     rewrite = ("GIT_CONFIG_COUNT", f"GIT_CONFIG_KEY_{n}", f"GIT_CONFIG_VALUE_{n}")
     native_steps: list[tuple[str, list[str], str]] = [
+        ("app-interface native: no promotion.yaml, the saas file is the config", ["status"], LATER),
+        ("production (auto) subscribes to what stage publishes: it takes what stage runs", ["reconcile"], LATER),
         (
-            f"app-interface native: {native.name} has no promotion.yaml; its saas file is the config. "
-            "Stage publishes what it runs; production (promotion.auto) subscribes",
-            ["status"],
-            LATER,
-        ),
-        (
-            "what an unattended run does: production goes to what stage runs, stage is left to people",
-            ["reconcile"],
-            LATER,
-        ),
-        (
-            "the subscriber's ref, and the target_config_hash of the publisher it follows",
+            "its ref, and the target_config_hash of the publisher it follows",
             ["plan", "shop", "--target", SHOP_PRODUCTION],
             LATER,
         ),
