@@ -462,3 +462,31 @@ def test_a_publishers_verify_checks_are_its_deployment_success_signal(
     (tmp_path / "deployed").write_text(f"{c[1]}\n")  # stage says it runs it
     decided = _decisions(_json(run, "-C", repo, "reconcile", "--dry-run", "-o", "json"))
     assert decided[("app-production",)]["action"] == "promote"
+
+
+def test_status_shows_each_part_of_an_environment_decided_apart_above_its_targets(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = upstream(tmp_path / "up", ["2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"])
+    # the stage tests: an auto subscriber in stage itself, beside the publisher it follows
+    tests = "    promotion:\n      auto: true\n      subscribe:\n      - app-stage-deploy\n"
+    repo = config_repo(
+        tmp_path / "ai",
+        [("2026-03-03T00:00:00Z", {**BASE, DEPLOY: deploy(c[1], c[0]), TESTS: checks_file(c[0], tests)})],
+    )
+    monkeypatch.setenv("PROMOTER_NOW", "2026-03-04T00:00:00Z")
+    code, out, err = run("-C", repo, "status", "-o", "wide")
+    assert code == 0, err
+    lines = out.splitlines()
+    at = lines.index(next(line for line in lines if line.lstrip().startswith("app-stage ")))
+    block = [line.strip() for line in lines[at + 1 : at + 5]]
+    assert block[0].startswith("1 target") and f"promote: to {c[1][:7]}" in block[0]  # the tests, to what stage runs
+    assert block[1].startswith(CHECK)
+    assert block[2].startswith("1 target") and "manual: no promotion.auto" in block[2]
+    assert block[3].startswith(STAGE)
+    doc = _json(run, "-C", repo, "status", "-o", "json")
+    (stage,) = [e for e in doc["components"][0]["environments"] if e["environment"] == "app-stage"]
+    assert [(d["action"], d["targets"]) for d in stage["decisions"]] == [
+        ("promote", [{"target": CHECK}]),
+        ("manual", [{"target": STAGE}]),
+    ]
