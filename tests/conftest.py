@@ -41,11 +41,16 @@ FULL_MODULES = {
     "test_forge.py",
     "test_forge_trust.py",
     "test_ci_examples.py",  # every CI command line run against a demo repository
+    "test_ci_pages.py",  # the pages jobs run against a demo repository
     "test_nonroot.py",
     "test_reconcile_sequence.py",  # many scheduled runs in random sequences
     "test_native_realdata.py",  # ../shared/realdata: the 2022 snapshot, the bot's automated promotions
     "test_native_channels_realdata.py",  # ../shared/realdata: the bot's 17 promotions replayed byte for byte
     "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
+    "test_notify.py",  # webhook and Slack servers on 127.0.0.1, many runs
+    "test_autorollback.py",  # GitHub's contract fake, many runs from fresh clones
+    "test_autorollback_preview.py",  # the same, a preview, a dry run and a push each
+    "test_status_page_states.py",  # GitHub's contract fake, the page in Chromium
     "test_previews_reconcile.py",  # every decision taken three ways, the forge fakes
     "test_shards_fleet.py",  # a fleet in shards against the GitHub fake
     "test_package.py",  # the release's artifacts: built, checked, installed (tests/dist_fixtures.py)

@@ -50,7 +50,7 @@ def _run(line: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProce
 
 def test_the_files_name_the_jobs_a_fleet_needs() -> None:
     gitlab, github = _gitlab_lines(), _github_lines()
-    assert set(gitlab) == {"reconcile", "policy"} and set(github) == {"reconcile", "policy"}
+    assert set(gitlab) == {"reconcile", "pages", "policy"} and set(github) == {"reconcile", "pages", "policy"}
     doc = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())
     on = doc.get("on", doc.get(True))  # YAML 1.1 reads the key `on` as true
     assert "schedule" in on and "workflow_dispatch" in on and "pull_request" in on
@@ -110,3 +110,16 @@ def test_gitlab_policy_job_catches_a_hand_made_change(demo: Path) -> None:
     proc = _run(line, demo, {"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "master"})
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "production is held" in proc.stdout
+
+
+def test_the_pages_jobs_write_the_fleets_pages_as_written(demo: Path) -> None:
+    """status -o html and history --all -o html, as each CI file runs them, write the pages it publishes."""
+    gitlab = " && ".join(line for line in _gitlab_lines()["pages"] if not line.startswith("git "))
+    github = " && ".join(line for line in _github_lines()["pages"] if not line.startswith("pip "))
+    for line in (gitlab, github):
+        proc = _run(f"rm -rf public && {line}", demo, {})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        status = (demo / "public" / "index.html").read_text()
+        delivery = (demo / "public" / "delivery.html").read_text()
+        assert "<h1>Promotion status</h1>" in status and 'data-component="qontract-reconcile"' in status
+        assert "<h1>Delivery of the fleet</h1>" in delivery

@@ -125,12 +125,12 @@ CASES = [
     (
         "regex-without-format",
         _cfg("      - name: t\n        file: a.txt\n        regex: 'tag=(?P<version>[0-9a-f]{7})'\n"),
-        "promotion.yaml:6: component 'c', target 't': a regex locator needs an explicit 'format' (sha or short)",
+        "promotion.yaml:6: component 'c', target 't': a regex locator needs an explicit 'format' (sha, short or tag)",
     ),
     (
         "bad-format",
         _cfg(GOOD_TARGET + "        format: long\n"),
-        "promotion.yaml:9: component 'c', target 't': format must be 'sha', 'short' or 'digest', not 'long'",
+        "promotion.yaml:9: component 'c', target 't': format must be 'sha', 'short', 'digest' or 'tag', not 'long'",
     ),
     (
         "short-length-range",

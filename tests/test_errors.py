@@ -177,7 +177,7 @@ def test_unknown_key_without_a_near_match_lists_the_keys(tmp_path: Path, run: Ru
         root,
         line_of(config, "zzz:"),
         "component 'qr': target: unknown key 'zzz'; expected one of: name, environment, file, files, format, "
-        "optional, "
+        "optional, tag_pattern, "
         "saas, env, key, path, regex",
     )
 
@@ -231,7 +231,7 @@ TARGET_ERRORS = [
         "        key: tag\n        format: sha\n",
         "        regex: 'tag: (?P<version>[0-9a-f]+)'\n",
         "- name: stage",
-        "target 'stage': a regex locator needs an explicit 'format' (sha or short)",
+        "target 'stage': a regex locator needs an explicit 'format' (sha, short or tag)",
     ),
 ]
 
@@ -335,7 +335,7 @@ def test_bad_format(tmp_path: Path, run: Run, fmt: str) -> None:
         run,
         root,
         line_of(config, f"format: {fmt}"),
-        f"component 'qr', target 'stage': format must be 'sha', 'short' or 'digest', not '{fmt}'",
+        f"component 'qr', target 'stage': format must be 'sha', 'short', 'digest' or 'tag', not '{fmt}'",
     )
 
 

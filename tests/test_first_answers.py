@@ -407,13 +407,13 @@ def test_a_release_tag_is_said_plainly_with_no_hint_to_make_it_optional(tmp_path
     _config(repo, {"app": {"repo": g.URL, "fetch": str(up), "branch": "main", "targets": targets}})
 
     said = (
-        f"{g.ARGO}: target 'argo' (key targetRevision): promoter pins commits (40-hex sha, 7-hex short sha, "
-        f"image digest); found 'v1.0.0' (a release tag?) at {g.ARGO}:11"
+        f"{g.ARGO}: target 'argo' (key targetRevision): its format sha pins commits (40-hex sha); found 'v1.0.0' "
+        f"(a release tag?) at {g.ARGO}:11: 'format: tag' pins release tags"
     )
     doc = _json(run, "-C", repo, "check", "-o", "json")
     argo, branch = [p for p in doc["problems"] if p["kind"] == "locates-nothing"]  # type: ignore[attr-defined]
     assert (argo["target"], argo["message"]) == ("argo", f"app: {said}")
-    assert "optional" not in argo["hint"] and "release tags" in argo["hint"]
+    assert "optional" not in argo["hint"] and "'format: tag'" in argo["hint"]
     assert branch["target"] == "branch" and "optional: true" in branch["hint"]  # a branch: what it was
 
     code, out, err = run("-C", repo, "plan", "app", "--env", "stage")

@@ -92,7 +92,7 @@ def held_to_the_schema(out: str, kind: str) -> dict[str, Any]:
 
 
 def test_the_readme_documents_every_kind() -> None:
-    assert set(documented()) == {"status", "plan", "changelog", "discover", "check", "history", "reconcile"}
+    assert set(documented()) == {"status", "plan", "changelog", "discover", "check", "history", "reconcile", "dora"}
 
 
 def test_every_command_speaks_one_shape(demo_repo: tuple[Path, list[str]], run: Run) -> None:
@@ -108,6 +108,7 @@ def test_every_command_speaks_one_shape(demo_repo: tuple[Path, list[str]], run: 
         (["check"], "check"),
         (["history", COMPONENT], "history"),
         (["history", COMPONENT, "--offline"], "history"),
+        (["history", "--all"], "dora"),  # the fleet's DORA measures
         (["reconcile", "--dry-run"], "reconcile"),  # the demo's held pipelines: the policy working, exit 0
     ]:
         code, out, err = run("-C", repo, *argv, "-o", "json")

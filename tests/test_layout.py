@@ -8,7 +8,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "promoter"
 FLOORS = [
-    {"errors", "records", "model", "durations", "urls", "text", "http"},  # the ground: data, errors, URLs, text, HTTP
+    # the ground: data, errors, URLs, text, HTTP, semantic versions
+    {"errors", "records", "model", "durations", "urls", "text", "http", "semver"},
     {"locate"},
     {"upstream"},
     {"pipeline", "native"},  # native: the app-interface model, read from the files like the config

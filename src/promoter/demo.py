@@ -6,19 +6,24 @@ defaults and Tekton shared resources, with a policy (production after integratio
 soak; the pipelines held), then walks the SOP on it (status; plan and promote integration alone;
 merge it; what `reconcile` decides, then and two hours later; promote production) through the
 real command line (the CLI hands its entry point
-in: the demo never imports the CLI). Then app-interface native: a second config repository with
-no promotion.yaml, whose saas file has a publisher (stage, pinned) and an auto subscriber
-(production, `promotion.auto`, with its `promotion_data`): `status`, what `reconcile` decides
-(production to what stage runs), its `plan` (the ref and the target_config_hash) and `promote`.
-Its upstream's url is rewritten to a local repository for git (`url.<path>.insteadOf`, through
-git's environment, for the demo's commands alone). The directories are left for the user to
-explore.
+in: the demo never imports the CLI). The directory is left for the user to explore.
+
+A second example follows: an upstream released by tags (`v1.4.2` … `v2.0.0`) and a GitOps
+repository pinning them in an Argo CD Application, a kustomization's `images[]` (`1.4.2`, beside
+another image's tag) and Helm values, promoted to the highest release within `constraint: ^1`.
+
+A third, app-interface native: a checkout with no promotion.yaml, whose saas file has a
+publisher (stage, pinned) and an auto subscriber (production, `promotion.auto`, with its
+`promotion_data`): `status`, what `reconcile` decides (production to what stage runs), its `plan`
+(the ref and the target_config_hash) and `promote`. Its upstream's url is rewritten to a local
+repository for git (`url.<path>.insteadOf`, in git's environment, for those commands alone).
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from promoter.upstream.git import Git
@@ -229,6 +234,105 @@ def build(base: Path) -> tuple[Path, Path, list[str]]:
     return upstream, config, shas
 
 
+_RELEASES = [  # (subject, the tags made on it)
+    ("first release", ("v1.4.2",)),
+    ("api: paginate list calls", ()),
+    ("worker: drain before exit", ("v1.5.0-rc.1",)),
+    ("release 1.5.0", ("v1.5.0",)),
+    ("fix: retry on 503", ("v1.5.1",)),
+    ("breaking: new config format", ("v2.0.0",)),
+]
+APP_URL = "https://github.com/example/app"
+
+
+def _gitops_files(version: str, upstream: Path) -> dict[str, str]:
+    return {
+        "promotion.yaml": f"""version: 1
+components:
+  app:
+    repo: {APP_URL}
+    fetch: ../{upstream.name}   # a local repository in this demo
+    branch: main
+    constraint: ^1               # releases 1.x only: v2.0.0 waits for a person
+    targets:
+      - name: argocd-staging
+        environment: staging
+        file: argocd/app-staging.yaml
+        key: targetRevision
+        format: tag              # pins release tags, written v{{semver}} (the default)
+      - name: kustomize-production
+        environment: production
+        file: kustomize/overlays/production/kustomization.yaml
+        path: $.images[?(@.name == 'app')].newTag
+        format: tag
+        tag_pattern: '{{semver}}'  # written without the v: 1.4.2
+      - name: helm-production
+        environment: production
+        file: helm/app/values-production.yaml
+        path: $.image.tag
+        format: tag
+""",
+        "argocd/app-staging.yaml": f"""apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: app-staging
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: {APP_URL}.git
+    path: deploy/manifests
+    targetRevision: v{version}  # a release tag
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: app-staging
+""",
+        "kustomize/overlays/production/kustomization.yaml": f"""apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base
+images:
+  - name: app
+    newName: quay.io/example/app
+    newTag: {version}
+  - name: nginx
+    newName: quay.io/nginx/nginx-unprivileged
+    newTag: 1.25.3
+""",
+        "helm/app/values-production.yaml": f"""# Helm values of app in production
+replicaCount: 3
+image:
+  repository: quay.io/example/app
+  tag: "v{version}"
+  pullPolicy: IfNotPresent
+""",
+    }
+
+
+def build_tags(base: Path) -> tuple[Path, Path, list[str]]:
+    """The second example under `base`: an upstream released by tags and a GitOps repository
+    pinning v1.4.2; returns them and the upstream shas."""
+    upstream, config = base / "app", base / "gitops"
+    for path in (upstream, config):
+        path.mkdir(parents=True)
+        Git(path).run("init", "--quiet", "-b", "main")
+        Git(path).run("config", "core.autocrlf", "false")
+        Git(path).run("config", "user.name", "Promoter Demo")
+        Git(path).run("config", "user.email", "demo@example.com")
+    shas: list[str] = []
+    when = 1_767_225_600
+    for i, (subject, tags) in enumerate(_RELEASES):
+        (upstream / "CHANGES").write_text("".join(f"{s}\n" for s, _ in _RELEASES[: i + 1]))
+        shas.append(_commit(Git(upstream), subject, _AUTHORS[i % len(_AUTHORS)], when + i * 3600))
+        for tag in tags:  # annotated, as release tooling makes them
+            Git(upstream).run("tag", "--annotate", "--message", f"release {tag}", tag)
+    for rel, text in _gitops_files("1.4.2", upstream).items():
+        (config / rel).parent.mkdir(parents=True, exist_ok=True)
+        (config / rel).write_text(text, encoding="utf-8")
+    _commit(Git(config), "deploy app v1.4.2", _AUTHORS[0], when + 86400)
+    return upstream, config, shas
+
+
 # -- app-interface native: a publisher and an auto subscriber, no promotion.yaml ------------------------
 
 SHOP_URL = "https://github.com/acme/shop"
@@ -341,11 +445,27 @@ def _merge(repo: Git, branch: str) -> None:
         "GIT_AUTHOR_EMAIL": "grace@example.com",
         "GIT_COMMITTER_NAME": "Grace Hopper",
         "GIT_COMMITTER_EMAIL": "grace@example.com",
-        "GIT_AUTHOR_DATE": "2026-01-02T09:05:00+00:00",
-        "GIT_COMMITTER_DATE": "2026-01-02T09:05:00+00:00",
+        "GIT_AUTHOR_DATE": NOON,
+        "GIT_COMMITTER_DATE": NOON,
     }
     repo.run("switch", "--quiet", "master")
     repo.run("merge", "--quiet", "--no-ff", "--no-edit", branch, env=env)
+
+
+def _command_line(line: str) -> str:
+    """A command as a person types it on a terminal too narrow for it: continued with ` \\`."""
+    from promoter.render.table import terminal_width
+
+    width = terminal_width()
+    if width is None or len(line) <= width:
+        return line
+    words, lines = line.split(" "), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) + 2 > width:
+            lines[-1] += " \\"
+            lines.append("    ")
+        lines[-1] += ("" if not lines[-1].strip() else " ") + word
+    return "\n".join(lines)
 
 
 def run(directory: Path | None, out: Callable[[str], None], command: Callable[[list[str]], int]) -> int:
@@ -360,8 +480,11 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         raise UsageError(f"{base} is not empty; give a new or empty directory")
     upstream, config, shas = build(base)
     os.environ.setdefault("PROMOTER_CACHE_DIR", str(base / "cache"))
-    out(f"Built an upstream repository ({len(shas)} commits) in {upstream}\n")
-    out(f"and a config repository pinning commit {shas[1][:7]} in {config}\n")
+    from promoter.render.table import flow, terminal_width
+
+    width = terminal_width()
+    out(flow(f"Built an upstream repository ({len(shas)} commits) in {upstream}", width) + "\n")
+    out(flow(f"and a config repository pinning commit {shas[1][:7]} in {config}", width) + "\n")
     merged = "promote/qontract-reconcile-d6ecb27-integration"
     steps: list[tuple[str, list[str], str]] = [
         ("where every environment stands, and what the policy lets it do next", ["status"], NOON),
@@ -373,21 +496,77 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         ("", ["promote", "qontract-reconcile", "--env", "production", "--yes"], LATER),
         ("", ["status", "--env", "integration", "--env", "production"], LATER),
     ]
-    shop, native, shop_shas = build_native(base)
-    given = os.environ.get("GIT_CONFIG_COUNT", "0")  # (the caller's own settings of git kept, after them)
-    n = int(given) if given.isdigit() else 0
-    rewrite = ("GIT_CONFIG_COUNT", f"GIT_CONFIG_KEY_{n}", f"GIT_CONFIG_VALUE_{n}")
-    native_steps: list[tuple[str, list[str], str]] = [
-        ("app-interface native: no promotion.yaml, the saas file is the config", ["status"], LATER),
-        ("production (auto) subscribes to what stage publishes: it takes what stage runs", ["reconcile"], LATER),
-        (
-            "its ref, and the target_config_hash of the publisher it follows",
-            ["plan", "shop", "--target", SHOP_PRODUCTION],
-            LATER,
-        ),
-        ("", ["promote", "shop", "--target", SHOP_PRODUCTION, "--yes"], LATER),
+    code = _walk(steps, config, out, command)
+    if code != 0:
+        return code
+    out("\n" + flow(f"Explore it: cd {config} && git diff && cat promotion.yaml", width) + "\n")
+
+    app, gitops, _ = build_tags(base)
+    out("\n# A second example: release tags as versions\n")
+    out(flow(f"Built an upstream repository released by tags (v1.4.2 ... v2.0.0) in {app}", width) + "\n")
+    out(flow(f"and a GitOps repository (Argo CD, kustomize, Helm) pinning v1.4.2 in {gitops}", width) + "\n")
+    tagged: list[tuple[str, list[str], str]] = [
+        ("each pin is a release tag, resolved to its commit through the upstream's tags", ["status"], NOON),
+        ("the highest release within ^1 (v2.0.0 is not, v1.5.0-rc.1 is a pre-release)", ["plan", "app"], NOON),
+        ("what it brings, between two tags", ["changelog", "app", "v1.5.1", "--from", "v1.4.2"], NOON),
+        ("", ["promote", "app", "--env", "staging", "--yes", "--commit"], NOON),
+        ("", ["status"], NOON),
     ]
-    saved = {var: os.environ.get(var) for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", *rewrite)}
+    code = _walk(tagged, gitops, out, command)
+    if code != 0:
+        return code
+    out("\n" + flow(f"Explore it: cd {gitops} && git log -1 && cat promotion.yaml", width) + "\n")
+
+    shop, native, shop_shas = build_native(base)
+    out("\n# A third example: app-interface native, a publisher and an auto subscriber\n")
+    out(flow(f"Built an upstream repository ({len(shop_shas)} commits) in {shop}", width) + "\n")
+    out(flow(f"and an app-interface checkout with no promotion.yaml in {native}", width) + "\n")
+    production = ["--target", SHOP_PRODUCTION]
+    channels: list[tuple[str, list[str], str]] = [
+        ("no promotion.yaml: stage publishes what it runs, production subscribes to it", ["status"], NOON),
+        ("reconcile: production (auto) takes what stage runs; stage waits for people", ["reconcile"], NOON),
+        ("its ref, and the target_config_hash of the publisher it follows", ["plan", "shop", *production], NOON),
+        ("", ["promote", "shop", *production, "--yes"], NOON),
+    ]
+    with _fetched_from(shop, SHOP_URL):  # the shop's url, as git fetches it, is the local repository
+        code = _walk(channels, native, out, command)
+    if code != 0:
+        return code
+    out("\n" + flow(f"Explore it: cd {native} && git diff", width) + "\n")
+    return 0
+
+
+@contextlib.contextmanager
+def _fetched_from(path: Path, url: str) -> Iterator[None]:
+    """Within the block, git fetches `url` from `path` (`url.<path>.insteadOf`, in git's
+    environment, after the settings the caller's environment gives it already)."""
+    import os
+
+    given = os.environ.get("GIT_CONFIG_COUNT", "0")
+    n = int(given) if given.isdigit() else 0
+    names = ("GIT_CONFIG_COUNT", f"GIT_CONFIG_KEY_{n}", f"GIT_CONFIG_VALUE_{n}")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({names[0]: str(n + 1), names[1]: f"url.{path}.insteadOf", names[2]: url})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _walk(
+    steps: list[tuple[str, list[str], str]],
+    config: Path,
+    out: Callable[[str], None],
+    command: Callable[[list[str]], int],
+) -> int:
+    """Run each step in `config` at its time, shown as `$ promoter ...`; the first failing exit code."""
+    import os
+
+    saved = {var: os.environ.get(var) for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
     try:
         for say, argv, now in steps:
             out(f"\n# {say}\n" if say else "\n")
@@ -398,20 +577,8 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
             for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):  # commits dated by it too
                 os.environ[var] = now
             shown = f"PROMOTER_NOW={now} " if now != NOON else ""
-            out(f"$ {shown}promoter {' '.join(argv)}\n")
+            out(_command_line(f"$ {shown}promoter {' '.join(argv)}") + "\n")
             code = command(["-C", str(config), *argv])
-            if code != 0:
-                return code
-        # the shop's url, as git fetches it, is the local repository (no network)
-        os.environ.update({rewrite[0]: str(n + 1), rewrite[1]: f"url.{shop}.insteadOf", rewrite[2]: SHOP_URL})
-        out(f"\nBuilt an upstream repository ({len(shop_shas)} commits) in {shop}\n")
-        out(f"and an app-interface checkout with no promotion.yaml in {native}\n")
-        for say, argv, now in native_steps:
-            out(f"\n# {say}\n" if say else "\n")
-            for var in ("PROMOTER_NOW", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
-                os.environ[var] = now
-            out(f"$ PROMOTER_NOW={now} promoter {' '.join(argv)}\n")
-            code = command(["-C", str(native), *argv])
             if code != 0:
                 return code
     finally:
@@ -420,5 +587,4 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
-    out(f"\nExplore them: cd {config} && git diff && cat promotion.yaml; cd {native} && git diff\n")
     return 0

@@ -10,7 +10,9 @@ TYPE_CHECKING = False  # typing is not imported at run time: a command's start-u
 if TYPE_CHECKING:
     from typing import Literal
 
-    Format = Literal["sha", "short", "digest"]
+    from promoter.semver import Constraint, TagPattern, Version
+
+    Format = Literal["sha", "short", "digest", "tag"]
 else:
     Format = str
 
@@ -157,11 +159,34 @@ class Target:
     format: Format
     optional: bool
     line: int  # where the target starts in the config file (a native target: in `native.file`)
+    tag_pattern: str | None = None  # format tag: how it writes a version (default v{semver})
     native: NativeTarget | None = None  # a target of the app-interface native model
 
     @property
     def where(self) -> str:
         return self.file if self.file is not None else f"{self.files} (glob)"
+
+    @property
+    def pattern(self) -> TagPattern:
+        """How a `format: tag` target writes a version (`v{semver}` unless it says otherwise)."""
+        return _pattern(self.tag_pattern)
+
+
+@record(frozen=True)
+class Release:
+    """A release of the upstream: a git tag that names a semantic version, and its commit."""
+
+    tag: str  # the git tag: v1.4.2
+    version: str  # the semantic version it names: 1.4.2
+    sha: str  # the commit it names (an annotated tag peeled)
+
+    @property
+    def semver(self) -> Version:
+        from promoter.semver import parse
+
+        v = parse(self.version)
+        assert v is not None
+        return v
 
 
 @record(frozen=True)
@@ -238,10 +263,48 @@ class Component:
     forge: str | None = None  # where its commits' statuses are read: "github" or "gitlab" (default: by host)
     forge_api: str | None = None  # that forge's API base (default: from the repo's URL)
     ignore: tuple[str, ...] = ()  # globs of files whose pins discover/check do not count as this component's
+    constraint: str | None = None  # release tags: the versions it may be promoted to (`^1.4`)
+    allow_prerelease: bool = False  # release tags: pre-releases (1.5.0-rc.1) are candidates too
     trust: Trust | None = None  # signatures and provenance its image must carry
     # where a version of `blocked`/`hotfix` comes from when an app-interface app file gives it
     # (`codeComponents[].blockedVersions`/`hotfixVersions`): (version, file, line)
     version_sources: tuple[tuple[str, str, int], ...] = ()
+
+    @property
+    def released(self) -> bool:
+        """Whether its versions are release tags: a target of it pins one (`format: tag`)."""
+        return any(t.format == "tag" for t in self.targets)
+
+    def allows(self, version: Version, asked: bool = False) -> bool:
+        """Whether a release of `version` may be promoted: within `constraint`, and no
+        pre-release unless pre-releases are allowed (`allow_prerelease`, a constraint naming one,
+        or the release `asked` for by name)."""
+        if self.constraint is not None:
+            return _constraint(self.constraint).allows(version, self.allow_prerelease or asked)
+        return not version.prerelease or self.allow_prerelease or asked
+
+    def release_version(self, value: str) -> Version | None:
+        """The version a pinned value writes, read through its release tag targets' patterns."""
+        for text in dict.fromkeys(t.tag_pattern for t in self.targets if t.format == "tag"):
+            found = _pattern(text).read(value)
+            if found is not None:
+                return found
+        return None
+
+    def version_key(self, value: str) -> str:
+        """What makes a pinned value one version among others: a release tag's semantic version
+        (`v1.4.2` and `1.4.2` are one), a sha's short prefix, else the value itself."""
+        if self.released and not _HEX.fullmatch(value):
+            found = self.release_version(value)
+            if found is not None:
+                return str(found)
+        return version_key(value, self.short_length)
+
+    def pins(self, target: Target, value: str) -> bool:
+        """Whether `value`, located by `target`, is a version it pins (else a tracking value)."""
+        if target.format == "tag":
+            return target.pattern.read(value) is not None
+        return self.pinned(value, target.format)
 
     def is_blocked(self, sha: str) -> str | None:
         """The `blocked:` prefix that names `sha`, if any."""
@@ -253,8 +316,11 @@ class Component:
     def short(self, sha: str) -> str:
         return sha[: self.short_length]
 
-    def image_tag(self, sha: str) -> str:
-        return self.tag.format(sha=sha, short=self.short(sha))
+    def image_tag(self, sha: str, release: Release | None = None) -> str:
+        """The image tag of commit `sha` (released as `release`): `tag` over {sha}, {short}, {tag}
+        and {version}."""
+        tag, version = (release.tag, release.version) if release is not None else ("", "")
+        return self.tag.format(sha=sha, short=self.short(sha), tag=tag, version=version)
 
     def render(self, sha: str, fmt: Format, digest: str | None = None) -> str:
         """The text a target of format `fmt` pins for commit `sha` (whose image has `digest`)."""
@@ -267,12 +333,48 @@ class Component:
     def pinned(self, value: str, fmt: Format) -> bool:
         if fmt == "digest":
             return _DIGEST.fullmatch(value) is not None
+        if fmt == "tag":
+            return _pattern(None).read(value) is not None
         size = 40 if fmt == "sha" else self.short_length
         return len(value) == size and _HEX.fullmatch(value) is not None
 
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _HEX = re.compile(r"[0-9a-f]+")
+_PATTERNS: dict[str | None, TagPattern] = {}
+_CONSTRAINTS: dict[str, Constraint] = {}
+
+
+def _pattern(text: str | None) -> TagPattern:
+    """The tag pattern of `text` (None: the default), parsed once (the config checked it)."""
+    if text not in _PATTERNS:
+        from promoter.semver import TagPattern
+
+        _PATTERNS[text] = TagPattern(text)
+    return _PATTERNS[text]
+
+
+def _constraint(text: str) -> Constraint:
+    if text not in _CONSTRAINTS:
+        from promoter.semver import Constraint
+
+        _CONSTRAINTS[text] = Constraint(text)
+    return _CONSTRAINTS[text]
+
+
+def same_version(a: str, b: str, short_length: int) -> bool:
+    """Whether two pinned values are one version: equal, or a sha and its short prefix (a
+    release tag is never another's prefix: `v1.4` is not `v1.4.2`)."""
+    if a == b:
+        return True
+    if _HEX.fullmatch(a) is None or _HEX.fullmatch(b) is None:
+        return False
+    return a[:short_length] == b[:short_length]
+
+
+def version_key(value: str, short_length: int) -> str:
+    """What makes a pinned value one version among others: a sha's short prefix, else the value."""
+    return value[:short_length] if _HEX.fullmatch(value) is not None else value
 
 
 @record(frozen=True)
@@ -325,6 +427,16 @@ class VerifyCheck:
 
 
 @record(frozen=True)
+class RollbackPolicy:
+    """`rollback: {on: verify, grace: 15m}`: reconcile rolls the environment back by itself when
+    what it runs, promoted and settled, fails its verify checks for longer than `grace`."""
+
+    on: Literal["verify"] = "verify"
+    grace: int = 900  # seconds
+    line: int = 0
+
+
+@record(frozen=True)
 class EnvironmentPolicy:
     """The rules of one environment (`environments:` in promotion.yaml)."""
 
@@ -334,6 +446,36 @@ class EnvironmentPolicy:
     windows: tuple[Window, ...] = ()
     verify: tuple[VerifyCheck, ...] = ()
     line: int = 0
+    rollback: RollbackPolicy | None = None  # opt-in: roll back by itself (reconcile)
+
+
+NOTIFY_EVENTS = ("opened", "updated", "merged", "rollback", "blocked")
+
+
+@record(frozen=True)
+class NotifyTarget:
+    """Where notifications go: a Slack incoming webhook, or a generic webhook (JSON)."""
+
+    kind: Literal["slack", "webhook"]
+    url: str  # may name ${VAR}s (a Slack webhook's URL is a secret)
+    headers: tuple[tuple[str, str], ...] = ()  # values may name ${VAR}s; all stay on the URL's origin
+    events: tuple[str, ...] = NOTIFY_EVENTS
+    timeout: int = 10  # seconds for the whole exchange
+    line: int = 0
+
+    def describe(self) -> str:
+        """How messages name it: never its URL, which may be a secret."""
+        return f"{self.kind} (notify.to, line {self.line})"
+
+
+@record(frozen=True)
+class NotifyConfig:
+    """`notify:` in promotion.yaml: who hears of reconcile's events, and when a stop is news."""
+
+    to: tuple[NotifyTarget, ...] = ()
+    blocked_after: int = 86400  # an environment stopped this long by the same gate is an event
+    error_runs: int = 3  # an environment in error for this many runs in a row is an event
+    state: str = "refs/promoter/notified"  # the ref, on the remote, that remembers what was sent
 
 
 @record(frozen=True)
@@ -365,6 +507,7 @@ class Config:
     # "merged": promotion.yaml's components and the saas files' merged by url
     origin: str = ""
     problems: tuple[NativeProblem, ...] = ()  # what building the native model found wrong (file, line, message)
+    notify: NotifyConfig | None = None  # notifications of reconcile's events
 
     @property
     def shown(self) -> str:
@@ -454,7 +597,10 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     digest: str | None = None  # the candidate image's digest, when a target pins it
     evidence: Evidence | None = None  # what the trust gate verified of that image
-    shas: dict[str, str] = field(default_factory=dict)  # an old value -> the full sha the upstream says it names
+    # an old value -> the full sha the upstream says it names (a short sha; a release tag: its
+    # commit, or for a tag that moved since it was promoted, the commit it was promoted as)
+    shas: dict[str, str] = field(default_factory=dict)
+    release: Release | None = None  # the release tag promoted, when its targets pin tags
 
     @property
     def empty(self) -> bool:

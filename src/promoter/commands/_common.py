@@ -163,8 +163,10 @@ def changed(result: Changed) -> None:
         )
     else:
         from promoter.render.plan import committed_line
+        from promoter.render.table import flow, terminal_width
 
-        out(committed_line(shipped.commit.sha, shipped.commit.branch, shipped.commit.subject) + "\n")
+        said = committed_line(shipped.commit.sha, shipped.commit.branch, shipped.commit.subject)
+        out(flow(said, terminal_width()) + "\n")
         for n in shipped.notes:
             err(f"note: {n}")
         if shipped.remote:
@@ -197,7 +199,10 @@ def write_out(to: str, text: str) -> None:
 # -- argument sets ------------------------------------------------------------------------------
 ENV = "only this environment (repeatable; default: every one)"
 REV = "a full sha, a unique sha prefix (7+ hex digits), a branch or a tag of the upstream (default: the newest"
-REV_PLAN = f"{REV} commit of the branch that passes every rule)"
+REV_PLAN = (
+    f"{REV} commit of the branch that passes every rule; for a component pinned by release tags, a release "
+    "such as v1.5.0 or 1.5.0, default the highest that does)"
+)
 USAGE = "2    usage or config error: "
 EXTERNAL = "4    git or the network failed (the upstream cannot be reached, say)"
 LASTING = "3    refused: the holds file is dirty, or the repository locked; nothing was written"

@@ -54,11 +54,10 @@ def run(args: argparse.Namespace) -> int:
     opened = repo(args)
     comp = core.component(opened.config, args.component)
     session = Session(opened, options(args))
-    up = session.upstream(comp)
-    sha = up.resolve(args.rev)
-    base = up.resolve(args.from_rev) if args.from_rev else None
+    sha, release = session.version(comp, args.rev)  # a component pinned by release tags: between two tags
+    base, base_release = session.version(comp, args.from_rev) if args.from_rev else (None, None)
     scans = core.scan(opened, comp, session.targets(comp))
-    log = session.changelog(comp, sha, scans, base)
+    log = session.changelog(comp, sha, scans, base, release, base_release)
     if log is None:
         raise UsageError(f"{comp.name}: no deployed commit of the upstream found; give --from REV")
     if args.output == "json":

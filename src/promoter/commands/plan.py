@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         out(render.plan_json(p, prepared.notes))
     else:
-        out(render.plan_text(p))
+        from promoter.render.table import terminal_width
+
+        out(render.plan_text(p, width=terminal_width()))
         if p.empty:
             out(render.unchanged_text(prepared))
     return CHANGES_PENDING if args.detailed_exitcode and not p.empty else 0

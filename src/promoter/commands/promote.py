@@ -93,6 +93,7 @@ def _components_and_rev(args: argparse.Namespace, opened: Repo) -> tuple[list[st
 
 def run(args: argparse.Namespace) -> int:
     from promoter.render import plan as render
+    from promoter.render.table import terminal_width
     from promoter.ship.session import Session
     from promoter.text import plural
 
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             err(f"{p.component.name}: {rev or 'the branch head'} is {p.sha}")
         if p.empty:
             return True
-        out(render.plan_text(p))
+        out(render.plan_text(p, width=terminal_width()))
         if args.dry_run or args.yes or not sys.stdin.isatty():
             return True
         return confirm(f"Write {plural(len(p.changes), 'file')}?")
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         if result.recovery is not None:
             err(render.recovery_text(result.recovery))
         # the next component starts from the branch the run started on
-        out(render.promoted_text(result, current=len(finished) == total))
+        out(render.promoted_text(result, current=len(finished) == total, width=terminal_width()))
         for n in result.shipped.notes if result.shipped else ():
             err(f"note: {n}")
 

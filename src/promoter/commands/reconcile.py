@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 
-from promoter.commands._common import USAGE, options, out, push_argument, repo
+from promoter.commands._common import USAGE, err, options, out, push_argument, repo, write_out
 from promoter.errors import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from typing import Any
+
+    from promoter.ship.reconcile import Reconciled
+    from promoter.ship.session import Session
 
 DESCRIPTION = (
     "For every component (dependency order) and environment (after: order): the newest candidate\n"
@@ -59,10 +62,12 @@ def arguments(p: Any) -> None:
         "-o",
         "--output",
         metavar="FORMAT",
-        choices=("text", "json", "markdown"),
+        choices=("text", "json", "markdown", "html"),
         default="text",
-        help="text, json, or markdown (a dashboard for an issue or a wiki page) (default: text)",
+        help="text, json, markdown (a dashboard for an issue or a wiki page), or html (the fleet's page, as "
+        "status -o html; with --out) (default: text)",
     )
+    p.add_argument("--out", metavar="FILE", help="write the output to FILE, atomically (default: standard output)")
     p.add_argument(
         "--markdown",
         metavar="FILE",
@@ -85,22 +90,61 @@ def run(args: argparse.Namespace) -> int:
         from promoter.pipeline import core
 
         core.component(opened.config, name)
+    session = Session(opened, options(args))
     result = reconcile(
-        Session(opened, options(args)),
+        session,
         list(args.components),
         push_to=args.push,
         dry_run=args.dry_run,
         max_open=args.max_open,
         shard_of=shard,
     )
+    if result.pushed and opened.config.notify is not None:
+        _notify(session, result, args.push)
     if args.markdown is not None:
-        from promoter.commands._common import write_out
-
         write_out(args.markdown, render.reconcile_markdown(result))
     if args.output == "json":
-        out(render.reconcile_json(result))
+        text = render.reconcile_json(result)
     elif args.output == "markdown":
-        out(render.reconcile_markdown(result))
+        text = render.reconcile_markdown(result)
+    elif args.output == "html":
+        text = _html(session, result)
     else:
-        out(render.reconcile_text(result, terminal_width()))
+        text = render.reconcile_text(result, None if args.out else terminal_width())
+    if args.out:
+        write_out(args.out, text)
+        out(f"wrote {args.out}\n")
+    else:
+        out(text)
     return result.exit_code
+
+
+def _notify(session: Session, result: Reconciled, remote: str) -> None:
+    """Send this run's notifications (notify: in promotion.yaml), each once; said on stderr."""
+    from promoter.errors import PromoterError
+    from promoter.ship.notify import notify
+
+    try:
+        done = notify(session, result, remote)
+    except PromoterError as exc:
+        err(f"warning: no notification sent this run: {exc}")
+        return
+    for line in done.lines():
+        err(line)
+
+
+def _html(session: Session, result: Reconciled) -> str:
+    """The fleet's page (as `status -o html`), with reconcile's decisions and merge requests."""
+    from promoter.pipeline import core
+    from promoter.render.status_html import fleet_page
+
+    config = session.repo.config
+    statuses, decisions, requests = [], {}, {}
+    for cp in result.components:
+        comp = config.components[cp.component]
+        up = None if session.options.offline else session.upstream(comp)
+        statuses.append(core.status(session.repo, comp, list(comp.targets), up))
+        decisions[cp.component] = cp.environments
+        requests[cp.component] = {"url": cp.url or "", "action": cp.action, "reason": cp.reason}
+    note = "merge requests pushed and opened" if result.pushed else "a dry run: nothing pushed"
+    return fleet_page(session.repo, statuses, decisions, requests, title="Promotions", note=note, pushed=result.pushed)

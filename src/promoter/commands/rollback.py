@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if result.prepared is not None:
         notes(result.prepared)
-        out(render.plan_text(result.prepared.plan))
+        from promoter.render.table import terminal_width
+
+        out(render.plan_text(result.prepared.plan, width=terminal_width()))
     changed(result)
     return 0

@@ -86,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         text = render.status_json(statuses, decisions)
     elif args.output == "html":
-        from promoter.render.status_html import status_html
+        from promoter.render.status_html import fleet_page
 
-        text = status_html(render.status_doc(statuses, decisions), _open_requests(opened, args.offline))
+        text = fleet_page(opened, statuses, decisions, _open_requests(opened, args.offline))
     else:
         width = None if args.output == "wide" or args.out else terminal_width()
         text = render.status_text(statuses, decisions, width, colour=False if args.out else None)
@@ -113,7 +113,7 @@ def _problems(statuses: list[ComponentStatus], decisions: dict[str, list[Decisio
     return any(d.action == "error" and d.exit_code != OFFLINE for ds in decisions.values() for d in ds)
 
 
-def _open_requests(opened: Repo, offline: bool) -> dict[str, str]:
+def _open_requests(opened: Repo, offline: bool) -> dict[str, dict[str, str]]:
     """component -> its open promotion merge request (reconcile's branch), when the config uses the
     forge's API and its token is set; nothing otherwise (a page without links)."""
     import os
@@ -141,5 +141,5 @@ def _open_requests(opened: Repo, offline: bool) -> dict[str, str]:
     for name in opened.config.components:
         found = by_branch.get(mr.reconcile_branch.format(component=name))
         if found:
-            found_for[name] = found
+            found_for[name] = {"url": found}
     return found_for

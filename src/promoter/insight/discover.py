@@ -45,6 +45,13 @@ if TYPE_CHECKING:
 _SNIFF = 8192
 _B = rb"(?<![0-9A-Za-z])"  # a value starts and ends at a boundary: not inside a longer word
 _E = rb"(?![0-9A-Za-z])"
+# what a release tag looks like (v1.4.2, 1.4.2, 1.5.0-rc.1+b.7), not inside a longer version
+_TAGLIKE = (
+    rb"v?(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)"
+    rb"(?:-[0-9A-Za-z.-]*[0-9A-Za-z])?(?:\+[0-9A-Za-z.-]*[0-9A-Za-z])?"
+)
+_TB = rb"(?<![0-9A-Za-z.+-])"
+_TE = rb"(?![0-9A-Za-z+-]|\.[0-9A-Za-z])"
 _YAML_SUFFIXES = (".yaml", ".yml")
 # bytes of one `git grep -e` pattern: Linux refuses an argument over 128 KiB, and each grep thread
 # compiles each pattern into its own automaton, whose memory grows faster than the pattern
@@ -142,6 +149,7 @@ class _Needle:
     literal: bytes
     regex: re.Pattern[bytes]
     order: int  # where two needles of a component match at one place, the first wins
+    pattern: str | None = None  # format tag: the tag pattern the value is written with
 
 
 @record(eq=False)
@@ -161,6 +169,8 @@ class _Pins:
     def wanted(self, needle: _Needle, value: str) -> Format | None:
         """The format of `value` when it is a pin this needle stands for, else None."""
         comp = self.component
+        if needle.fmt == "tag":  # a release tag: the one deployed, or any tag of the component's image
+            return "tag" if needle.kind != "version" or value == needle.matched else None
         if needle.kind == "version":
             if value == needle.matched and len(value) == comp.short_length:
                 return "short"
@@ -172,6 +182,15 @@ class _Pins:
         for fmt in ("sha", "short"):
             if comp.pinned(value, fmt) and needle.fmt in (None, fmt):
                 return fmt
+        if needle.fmt is None and comp.release_version(value) is not None:
+            return "tag"
+        return None
+
+    def pattern(self, value: str) -> str | None:
+        """The tag pattern of the component's `format: tag` targets that reads `value`."""
+        for t in self.component.targets:
+            if t.format == "tag" and t.pattern.read(value) is not None:
+                return t.tag_pattern
         return None
 
 
@@ -193,6 +212,8 @@ def _hex_value(formats: set[Format], comp: Component) -> bytes:
         alts.append(rb"[0-9a-f]{%d}" % comp.short_length)
     if "digest" in formats:
         alts.append(rb"sha256:[0-9a-f]{64}")
+    if "tag" in formats:
+        alts.append(rb"[^\s\"'#,{}\[\]]+")  # what the target's tag pattern reads (`wanted` checks)
     return b"(?:" + b"|".join(alts) + b")"
 
 
@@ -215,16 +236,23 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
                 saas_seen.update(f for f in ts.files if f not in odd)
     shas: dict[str, set[str]] = {}
     digests: set[str] = set()
+    tags = {v for v in values if comp.release_version(v) is not None and not comp.pinned(v, "short")}
     for v in values:
+        if v in tags:
+            continue
         if v.startswith("sha256:"):
             digests.add(v)
         else:
             shas.setdefault(comp.short(v), set()).update({v} if len(v) == 40 else set())
     pins = _Pins(comp, shas, covered, any_sha, saas_seen, ignore=[workspace.glob_regex(g) for g in comp.ignore])
 
-    def add(kind: str, matched: str, literal: str, pattern: bytes, fmt: Format | None = None) -> None:
-        needle = _Needle(pins, kind, matched, fmt, literal.encode(), _compiled(pattern), len(pins.needles))
+    def add(
+        kind: str, matched: str, literal: str, pattern: bytes, fmt: Format | None = None, written: str | None = None
+    ) -> None:
+        needle = _Needle(pins, kind, matched, fmt, literal.encode(), _compiled(pattern), len(pins.needles), written)
         pins.needles.append(needle)
+
+    zero = not comp.targets  # from zero: any saas file of its repo, any commit or release of its upstream
 
     if comp.image:
         image = rb"(?<![\w./-])" + _skip(comp.image)
@@ -233,6 +261,8 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
             pattern, fmt = tag
             add("image", f"{comp.image}:{comp.tag}", comp.image, image + b":" + pattern + _E, fmt)
         add("image", f"{comp.image}@sha256", comp.image, image + rb"@(?P<v>sha256:[0-9a-f]{64})" + _E, "digest")
+        if zero or comp.released:  # its image tagged with a release: `quay.io/org/app:v1.4.2`
+            add("image", f"{comp.image}:<release>", comp.image, image + b":(?P<v>" + _TAGLIKE + b")" + _TE, "tag")
         # the image named on its own, a YAML value (Helm's `repository:`): its tag is the mapping's `tag:`
         add("repository", comp.image, comp.image, image + rb"[\"']?[ \t]*(?:#[^\n]*)?(?=\r?\n|\Z)")
     keys: dict[str, set[Format]] = {}
@@ -249,10 +279,11 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
     for name, fmts in envs.items():
         value = _hex_value(fmts, comp)
         add("env", name, name, rb"(?<![\w.-])" + _skip(name) + rb"[ \t]*=[ \t]*[\"']?(?P<v>" + value + b")" + _E)
-    zero = not comp.targets  # from zero: any saas file of its repo, any commit of its upstream
     if zero or any(isinstance(t.locator, SaasLocator) for t in comp.targets):
         url = saas.repo_key(comp.repo)
         add("saas", url, url, _skip(url) + rb"(?:\.git)?/?(?![\w.-])")
+    for release in sorted(tags):
+        add("version", release, release, _TB + b"(?P<v>" + _skip(release) + b")" + _TE, "tag", pins.pattern(release))
     for digest in sorted(digests):
         add("version", digest, digest, _B + b"(?P<v>" + _skip(digest) + b")" + _E, "digest")
     for short in sorted(shas):
@@ -262,6 +293,7 @@ def _pins(comp: Component, scanned: Scanned, any_sha: bool) -> tuple[_Pins, list
         add("commit", "", "", _B + rb"(?P<v>[0-9a-f]{40})" + _E, "sha")
     if zero:
         add("commit", "", "", _B + rb"(?P<v>[0-9a-f]{%d})" % comp.short_length + _E, "short")
+        add("release", "", "", _TB + b"(?P<v>" + _TAGLIKE + b")" + _TE, "tag")  # asked of its tags
     return pins, refused
 
 
@@ -291,7 +323,7 @@ class _Literals:
         self.needles: dict[bytes, list[_Needle]] = {}
         for pins in all_pins:
             for needle in pins.needles:
-                if needle.kind != "commit":
+                if needle.kind not in ("commit", "release"):
                     self.needles.setdefault(needle.literal, []).append(needle)
         self.regex = re.compile(_trie(sorted(self.needles))) if self.needles else None
         self._starting: dict[bytes, list[_Needle]] = {}
@@ -399,6 +431,7 @@ class _Hit:
     value: str
     fmt: Format
     full: str = ""  # the whole text the needle matched
+    pattern: str | None = None  # format tag: the tag pattern it is written with (None: v{semver})
 
 
 def uncovered(
@@ -437,7 +470,7 @@ def uncovered(
     if prefilter:
         found = {f for f in grep.wait(ok=(0, 1)).split("\0") if f} if grep else set()  # 1: no match
         files = [rel for rel in files if rel in found]
-    commit_needles = [n for pins in all_pins for n in pins.needles if n.kind == "commit"]
+    commit_needles = [n for pins in all_pins for n in pins.needles if n.kind in ("commit", "release")]
     dir_fd = os.open(repo.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         for rel in files:
@@ -471,10 +504,14 @@ def uncovered(
 
                 make = Upstream
             up = make(pins.component)
-            known = _commits(up, sorted({h.value for _, _, h in pending}))
+            known = _commits(up, sorted({h.value for _, _, h in pending if h.kind == "commit"}))
+            released = _releases(up, sorted({h.value for _, _, h in pending if h.kind == "release"}))
             by_file: dict[str, tuple[bytes, list[_Hit]]] = {}
             for rel, data, hit in pending:
-                if hit.value in known:
+                if hit.kind == "release" and hit.value in released:
+                    hit.pattern = released[hit.value]
+                    by_file.setdefault(rel, (data, []))[1].append(hit)
+                elif hit.kind == "commit" and hit.value in known:
                     by_file.setdefault(rel, (data, []))[1].append(hit)
             for rel, (data, hits) in sorted(by_file.items()):
                 _File(repo, rel, data, result, None, covered).add(hits)
@@ -596,7 +633,7 @@ def _hits(rel: str, data: bytes, literals: _Literals, commit_needles: list[_Need
                 continue  # `# KEY=…` is no assignment and `# key: …` no key (a version or image there is still shown)
             vstart, vend = m.span("v")
             value = data[vstart:vend].decode("ascii")
-            fmt = pins.wanted(needle, value) if needle.kind != "commit" else needle.fmt
+            fmt = pins.wanted(needle, value) if needle.kind not in ("commit", "release") else needle.fmt
             if fmt is not None:
                 out.append(
                     _Hit(
@@ -608,9 +645,14 @@ def _hits(rel: str, data: bytes, literals: _Literals, commit_needles: list[_Need
                         value,
                         fmt,
                         m.group().decode("utf-8", "replace"),
+                        needle.pattern if needle.pattern is not None else _written(value) if fmt == "tag" else None,
                     )
                 )
     return out
+
+
+def _tag_like(value: str) -> bool:
+    return re.fullmatch(_TAGLIKE.decode(), value) is not None
 
 
 def _commented(data: bytes, offset: int) -> bool:
@@ -619,6 +661,29 @@ def _commented(data: bytes, offset: int) -> bool:
     which only hides a finding)."""
     line = data[data.rfind(b"\n", 0, offset) + 1 : offset]
     return line.lstrip().startswith(b"#") or b" #" in line or b"\t#" in line
+
+
+def _written(value: str) -> str | None:
+    """The tag pattern a release tag is written with, as far as it shows: `1.4.2` `{semver}`,
+    `v1.4.2` the default (None)."""
+    return None if value.startswith("v") else "{semver}"
+
+
+def _releases(up: Upstream, candidates: list[str]) -> dict[str, str | None]:
+    """Which of `candidates` (values that look like release tags) one of the upstream's releases
+    gives through a pattern: its tag itself (`v1.4.2`), or its version (`1.4.2` for the tag
+    `v1.4.2`); each with the tag pattern it is written with (None: `v{semver}`)."""
+    if not candidates:
+        return {}
+    from promoter.semver import tag_version
+
+    versions = {r.version for r in up.releases()}
+    out: dict[str, str | None] = {}
+    for value in candidates:
+        v = tag_version(value)
+        if v is not None and str(v) in versions:
+            out[value] = _written(value)
+    return out
 
 
 def _commits(up: Upstream, candidates: list[str]) -> set[str]:
@@ -693,7 +758,7 @@ class _File:
                 h, start, _, line = spot
                 if (self.rel, line) in self.covered or (comp.name, start) in seen:
                     continue  # a target of this component, or of another (a monorepo's), covers it
-                if h.kind == "commit" and self.commits is not None:
+                if h.kind in ("commit", "release") and self.commits is not None:
                     self.commits.setdefault(comp.name, []).append((self.rel, self.data, h))
                     continue
                 if h.kind not in ("image", "saas") and comp.image and self._other_image(start, comp.image):
@@ -753,8 +818,21 @@ class _File:
                     if not isinstance(value, Scalar) or (span := version_span(self.text, value)) is None:
                         continue
                     fmt = next((f for f in formats if comp.pinned(value.value, f)), None)
+                    written = None
+                    if fmt is None and (not comp.targets or comp.released) and _tag_like(value.value):
+                        fmt, written = "tag", _written(value.value)  # the image's release tag
                     if fmt is not None:
-                        tag = _Hit(hit.pins, "image", comp.image or "", -1, -1, value.value, fmt, f"{comp.image} {key}")
+                        tag = _Hit(
+                            hit.pins,
+                            "image",
+                            comp.image or "",
+                            -1,
+                            -1,
+                            value.value,
+                            fmt,
+                            f"{comp.image} {key}",
+                            written,
+                        )
                         out.append((tag, span[0], span[1], value.line))
                 return out
         return []
@@ -784,7 +862,7 @@ class _File:
     def _finding(self, hit: _Hit, start: int, line: int, positions: set[int]) -> Finding:
         comp = hit.pins.component
         line_start, line_text = snippets.line_around(self.text, start)
-        target = snippets.target(comp, self.rel, self.text, self.roots(), hit.fmt, start, line, positions)
+        target = snippets.target(comp, self.rel, self.text, self.roots(), hit.fmt, start, line, positions, hit.pattern)
         matched = hit.matched or hit.value
         if hit.kind in ("version", "image"):
             matched = hit.full or hit.value

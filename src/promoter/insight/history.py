@@ -41,6 +41,8 @@ Progress = Callable[[str], None]
 _RS = "\x1e"
 _FIELDS = ("%H", "%P", "%cI", "%an", "%ae", "%s")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_HEX = re.compile(r"[0-9a-f]+")
+_FULL = re.compile(r"[0-9a-f]{40}")
 _CHUNK = 512  # revisions read between two progress reports
 
 
@@ -255,8 +257,17 @@ class History:
     first_parent: bool = False  # what ran on the branch: its first-parent history (the policy's view)
     boundary: ConfigCommit | None = None  # a shallow clone's last commit, reached with the targets' files in it
     clamped: list[Clamp] = field(default_factory=list)  # first-parent commits dated after the time of judging
+    until: datetime | None = None  # the end of the period asked for (--until); None: the last change
+    landed: dict[str, datetime] = field(default_factory=dict)  # a change's commit -> when it reached the branch
     _timelines: dict[str, list[Segment]] = field(default_factory=dict)
     _versions: dict[str, str] = field(default_factory=dict)  # a short value -> the one full value it starts
+    _runs: dict[str, list[tuple[datetime, tuple[str, ...], Change, bool | None]]] = field(default_factory=dict)
+
+    def runs(self, env: str) -> list[tuple[datetime, tuple[str, ...], Change, bool | None]]:
+        """Every state `env` was in, before --since too: from when (the change's date, or when it
+        reached the branch), its values, the change that brought it, whether that was a rollback
+        (None: not known); oldest first."""
+        return self._runs.get(env, [])
 
     @property
     def environments(self) -> list[str]:
@@ -319,24 +330,56 @@ class History:
         return sorted(lags, key=lambda lag: min(lag.arrivals.values()))
 
 
-def parse_since(text: str) -> datetime:
+def parse_since(text: str, option: str = "--since") -> datetime:
     """An ISO date or date-time; without a UTC offset it is UTC."""
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--since takes an ISO date such as 2024-01-31, not '{text}'") from None
+        raise UsageError(f"{option} takes an ISO date such as 2024-01-31, not '{text}'") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def forms(values: Iterable[str]) -> tuple[str, ...]:
     """`values` with each version once, in order: a short sha is left out when a longer value among
-    them starts with it (the longest form is kept)."""
+    them starts with it (the longest form is kept; a release tag is never a form of another:
+    `v1.4` is not `v1.4.2`)."""
     vs = list(dict.fromkeys(values))
-    return tuple(v for v in vs if not any(len(w) > len(v) and w.startswith(v) for w in vs))
+    return tuple(v for v in vs if not any(_longer_form(w, v) for w in vs))
+
+
+def _longer_form(w: str, v: str) -> bool:
+    """Whether `w` is a longer form of the same version as `v` (a full sha of its short prefix)."""
+    return len(w) > len(v) and w.startswith(v) and _HEX.fullmatch(w) is not None
 
 
 def _longest(value: str, among: Iterable[str]) -> str:
-    return max((w for w in among if w.startswith(value)), key=len, default=value)
+    return max((w for w in among if w == value or _longer_form(w, value)), key=len, default=value)
+
+
+def promoted_tags(root: Path, component: str, rev: str = "HEAD") -> dict[str, str]:
+    """The release tags promoter promoted `component` to in the history of `rev` of the config
+    repository at `root`, each with the commit it named then (its promotion commit's trailer
+    `Promoted-Tag: v1.4.2 <sha>`; the newest promotion of a tag wins): what a moved tag is
+    told by."""
+    git = Git(root)
+    if not git.ok("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"):
+        return {}
+    out = git.out(
+        "log", "--fixed-strings", f"--grep=Promoted-Component: {component}", "--grep=Promoted-Tag: ", "--all-match",
+        "--format=%(trailers:key=Promoted-Component,valueonly,separator=%x1f)%x1e"
+        "%(trailers:key=Promoted-Tag,valueonly,separator=%x1f)%x1d",
+        "--end-of-options", rev, "--",
+    )  # fmt: skip
+    seen: dict[str, str] = {}
+    for entry in out.split("\x1d"):
+        names, _, tags = entry.strip().partition("\x1e")
+        if component not in names.split("\x1f"):
+            continue
+        for item in tags.split("\x1f"):
+            tag, _, sha = item.strip().partition(" ")
+            if tag and _FULL.fullmatch(sha):
+                seen.setdefault(tag, sha)
+    return seen
 
 
 class _Meter:
@@ -478,10 +521,16 @@ _TRAILERS = "%(trailers:" + ",".join(f"key={k}" for k in TRUST_TRAILERS) + ",unf
 
 
 def _log(
-    git: Git, pathspecs: list[str], rev: str = "HEAD", first_parent: bool = False, trailers: bool = False
+    git: Git,
+    pathspecs: list[str],
+    rev: str = "HEAD",
+    first_parent: bool = False,
+    trailers: bool = False,
+    exclude: str | None = None,
 ) -> list[ConfigCommit]:
-    """The commits of `rev` that touch `pathspecs`, oldest first; with `trailers`, each with the
-    trust evidence its message's trailers record (`Trusted-*`, written by a promotion)."""
+    """The commits of `rev` that touch `pathspecs`, oldest first (with `exclude`, only those it
+    does not have: `exclude..rev`); with `trailers`, each with the trust evidence its message's
+    trailers record (`Trusted-*`, written by a promotion)."""
     fields = (*_FIELDS, _TRAILERS) if trailers else _FIELDS
     out = git.run(
         "log",
@@ -495,6 +544,7 @@ def _log(
         "--format=" + "%x1e".join(fields),
         "--end-of-options",
         rev,
+        *([f"^{exclude}"] if exclude else []),
         "--",
         *pathspecs,
     ).stdout
@@ -510,6 +560,25 @@ def _log(
             ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject, trust)
         )
     return commits
+
+
+def last_change(root: Path, targets: list[Target], values: Iterable[str], rev: str = "HEAD") -> ConfigCommit | None:
+    """The newest commit of `rev` that brought one of `values` into `targets`' files (git's
+    pickaxe: a commit that changed how often the value occurs there): when what an environment
+    runs was last promoted, and by whom. One `git log -1 -S` per value; None when none did."""
+    git = Git(root)
+    specs = list(dict.fromkeys(_pathspec(t) for t in targets))
+    found: list[ConfigCommit] = []
+    for value in dict.fromkeys(values):
+        out = git.run(
+            "log", "-1", "--no-color", "--no-mailmap", "-z", "--format=" + "%x1e".join(_FIELDS), f"-S{value}",
+            "--end-of-options", rev, "--", *specs, check=False,
+        ).stdout  # fmt: skip
+        entry = out.split("\0")[0].strip("\n")
+        if entry:
+            sha, parents, date, name, email, subject = entry.split(_RS, len(_FIELDS) - 1)
+            found.append(ConfigCommit(sha, tuple(parents.split()), datetime.fromisoformat(date), name, email, subject))
+    return max(found, key=lambda c: c.date, default=None)
 
 
 def _pathspec(target: Target) -> str:
@@ -581,8 +650,17 @@ def build(
     rev: str = "HEAD",
     first_parent: bool = False,
     now: datetime | None = None,
+    until: datetime | None = None,
+    landings: bool = False,
+    exclude: str | None = None,
 ) -> History:
     """Every change of `targets`' values in the history of the config repository at `root`.
+
+    With `until`, only the commits dated up to then count (the period ends there). With
+    `landings`, each change is dated by when it reached `rev`'s first-parent history (a promotion
+    made on a branch: the date of the merge that brought it; `History.landed`), and the
+    timelines say what ran from then on. With `exclude` (a commit), only the commits `rev` has and
+    it has not (`exclude..rev`: what reached the branch since).
 
     With `first_parent`, what ran on the branch `rev`: its first-parent history only, each commit
     compared with its first parent, so a merge commit brings (at its own date) what its branch
@@ -592,7 +670,7 @@ def build(
 
     `progress`, when given, is called with a short line saying how far the work is."""
     git = Git(root)
-    history = History(comp, targets, [], since=since, first_parent=first_parent)
+    history = History(comp, targets, [], since=since, first_parent=first_parent, until=until)
     if not targets:
         return history
     if not git.ok("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"):
@@ -600,7 +678,9 @@ def build(
     if progress is not None:
         progress("reading the log of the targets' files…")
     pathspecs = list(dict.fromkeys(_pathspec(t) for t in targets))
-    commits = _log(git, pathspecs, rev, first_parent, trailers=comp.trust is not None)
+    commits = _log(git, pathspecs, rev, first_parent, trailers=comp.trust is not None, exclude=exclude)
+    if until is not None:
+        commits = [c for c in commits if c.date <= until]
     if first_parent:
         parents = {c.sha: [f"{c.sha}^1"] if c.parents else [] for c in commits}
         if commits and not commits[0].parents and commits[0].sha in _shallow(git):
@@ -643,6 +723,9 @@ def build(
                 state[tc.target] = tc.new
             pinned[ch.commit.sha] = (before, frozenset(v for vs in state.values() for v in vs))
         _upstream_facts(history, rows, pinned, upstream, progress)
+    if landings and not first_parent:
+        dates = _landings(git, rev, rows)
+    history.landed = {ch.commit.sha: dates.get(ch.commit.sha, ch.commit.date) for ch in rows}
     _timelines(history, rows, dates)
     history.changes = [ch for ch in rows if since is None or ch.commit.date >= since]
     history.earlier = [ch for ch in rows if since is not None and ch.commit.date < since]
@@ -651,6 +734,40 @@ def build(
         (n for n in notes if since is None or n.date >= since), key=lambda n: (order[n.commit], n.target)
     )
     return history
+
+
+def _landings(git: Git, rev: str, rows: list[Change]) -> dict[str, datetime]:
+    """When each change's commit reached `rev`'s first-parent history, for those not on it (made
+    on a branch): the committer date of the first first-parent commit that has it, the merge that
+    brought it. One `rev-list` of the first parents; the whole graph only when a change is off them."""
+    first: dict[str, int] = {}
+    for line in git.out("rev-list", "--first-parent", "--timestamp", "--end-of-options", rev, "--").splitlines():
+        stamp, _, sha = line.partition(" ")
+        first[sha] = int(stamp)
+    off = {ch.commit.sha for ch in rows if ch.commit.sha not in first}
+    if not off:
+        return {}
+    parents: dict[str, list[str]] = {}
+    for line in git.out("rev-list", "--parents", "--end-of-options", rev, "--").splitlines():
+        sha, *ps = line.split()
+        parents[sha] = ps
+    out: dict[str, datetime] = {}
+    seen: set[str] = set()
+    for sha in reversed(list(first)):  # oldest first: each brings what no earlier one had
+        when = datetime.fromtimestamp(first[sha], UTC)
+        stack = [sha]
+        while stack and off:
+            c = stack.pop()
+            if c in seen:
+                continue
+            seen.add(c)
+            if c in off:
+                off.discard(c)
+                out[c] = when
+            stack += [p for p in parents.get(c, ()) if p not in seen]
+        if not off:
+            break
+    return out
 
 
 def _shallow(git: Git) -> set[str]:
@@ -709,6 +826,7 @@ def _timelines(history: History, rows: list[Change], dates: dict[str, datetime] 
             flags = [tc.rollback for tc in ch.target_changes if tc.environment == env]
             rollback = True if True in flags else None if None in flags else False
             mine.append((start, values, ch, rollback))
+    history._runs = {env: list(segs[env]) for env in envs}
     since = history.since
     for env in envs:
         out: list[Segment] = []
@@ -814,6 +932,12 @@ def _upstream_facts(
                     tc.rollback = False  # a file (or its pin) came or went
                 elif new_sha is not None and known:
                     tc.rollback = any(o != new_sha and is_ancestor(new_sha, o) for o in known)
+                if news and olds and tc.rollback is not True and up.component.released:
+                    # a release tag: a lower version is a rollback, wherever its commit is
+                    new_v = up.component.release_version(news[0])
+                    old_vs = [up.component.release_version(v) for v in olds]
+                    if new_v is not None and any(o is not None and new_v < o for o in old_vs):
+                        tc.rollback = True
     except GitError as exc:
         history.upstream_error = str(exc)
     except PromoterError as exc:

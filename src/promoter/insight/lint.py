@@ -134,13 +134,14 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
     """The component's targets that locate nothing, and its environments that run several versions."""
     problems: list[Problem] = []
     values: dict[str, dict[str, list[str]]] = {}  # environment -> version -> targets
+    shown_as: dict[tuple[str, str], str] = {}  # (environment, version) -> how it is shown
     for target, scans in scanned:
         if isinstance(scans, Refused):
             tags = scans.release_tags if isinstance(scans, core.NotLocated) else set()
             for message in str(scans).splitlines():
                 hint = (
-                    f"promoter promotes commits, not release tags (not yet): pin the commit the tag names "
-                    f"(its 40-hex sha) there, or take target '{target.name}' out"
+                    f"a release tag: give target '{target.name}' 'format: tag' (and a 'tag_pattern' such as "
+                    "'{semver}' when its tags are not written v1.2.3), so that it pins release tags"
                     if message in tags
                     else f"give the target of '{target.native.resource_template}' a ref: a 40-hex commit sha, "
                     "or the branch it tracks"
@@ -165,7 +166,8 @@ def _target_problems(config: str, comp: Component, scanned: Scanned) -> list[Pro
             continue
         for ts in scans:
             for v in ts.values:
-                shown = v if v.startswith("sha256:") else comp.short(v)
+                key = v if v.startswith("sha256:") else comp.version_key(v)  # v1.4.2 and 1.4.2: one
+                shown = shown_as.setdefault((target.environment, key), key if len(v) == 40 else v)
                 names = values.setdefault(target.environment, {}).setdefault(shown, [])
                 if target.name not in names:
                     names.append(target.name)
@@ -200,7 +202,7 @@ def _ambiguous(repo: core.Repo, config: str, comp: Component, target: Target, sc
     for file in dict.fromkeys(f for ts in scans for f in ts.files):
         try:
             text = repo.workspace.read(file)
-            found = kinds(text, repo.workspace.nodes(file), comp, target.locator, target.format)
+            found = kinds(text, repo.workspace.nodes(file), comp, target.locator, target.format, target.tag_pattern)
         except (Refused, LocateError, YamlSyntaxError):
             continue  # said by the scan already
         for kind, at in found.items():

@@ -116,11 +116,13 @@ def target(
     start: int,
     line: int,
     positions: set[int],
+    pattern: str | None = None,
 ) -> dict[str, Any]:
     """A target of `comp` (as data) that locates the value at character `start` of `text` (line
     `line` of the file `rel`, whose YAML documents are `roots`, None when it is no YAML) and no
     value of the file whose start is not in `positions`, the uncovered pins of the component;
-    named after the file and what it pins, in the environment its place suggests."""
+    named after the file and what it pins, in the environment its place suggests. A release tag
+    (`fmt` tag) is read through `pattern` (None: `v{semver}`), said in the target when given."""
     line_start, line_text = line_around(text, start)
     base = stem(rel)
     environment = guess_environment(rel, text, line)
@@ -137,29 +139,37 @@ def target(
         candidates.append((env.group(1), EnvLocator(env.group(1)), "env", env.group(1)))
     patterns = _regexes(line_text, start - line_start, fmt, comp.short_length)
     label = _label(line_text[: start - line_start])
-    candidates += [(label, RegexLocator(pattern), "regex", pattern) for pattern in patterns]
+    candidates += [(label, RegexLocator(regex), "regex", regex) for regex in patterns]
+    written = {"tag_pattern": pattern} if fmt == "tag" and pattern is not None else {}
     for what, locator, kind, arg in candidates:
-        first = _works(comp, rel, text, locator, fmt, start, positions)
+        first = _works(comp, rel, text, locator, fmt, start, positions, pattern)
         if first is None:
             continue
-        if kind == "key" and roots is not None and len(kinds(text, roots, comp, locator, fmt)) > 1:
+        if kind == "key" and roots is not None and len(kinds(text, roots, comp, locator, fmt, pattern)) > 1:
             continue  # the key stands for other things too in this file: a path says which
         if kind == "regex" and not what:
             what = str(first)  # the same regex for every line it locates
         name = _clean(f"{base}-{what}") if what else base
-        return {"name": _name(comp, name), "environment": environment, "file": rel, kind: arg, "format": fmt}
+        return {"name": _name(comp, name), "environment": environment, "file": rel, kind: arg, "format": fmt, **written}
     name = f"{base}-{label or line}"
-    return {"name": _name(comp, name), "environment": environment, "file": rel, "regex": patterns[-1], "format": fmt}
+    return {
+        "name": _name(comp, name),
+        "environment": environment,
+        "file": rel,
+        "regex": patterns[-1],
+        "format": fmt,
+        **written,
+    }
 
 
 def kinds(
-    text: str, roots: list[Node], comp: Component, locator: Locator, fmt: Format
+    text: str, roots: list[Node], comp: Component, locator: Locator, fmt: Format, pattern: str | None = None
 ) -> dict[tuple[str, str | None], list[tuple[int, Place]]]:
     """The places a `key:` or `path:` locator finds in a file (pinned or not), by kind: the image
     they are the tag of, or where they name none, the shape of their key path (`$.images[*].newTag`);
     each with its line. The tags of one image are one kind wherever they stand."""
     out: dict[tuple[str, str | None], list[tuple[int, Place]]] = {}
-    t = Target("t", "t", None, None, locator, fmt, False, 0)
+    t = Target("t", "t", None, None, locator, fmt, False, 0, pattern)
     for found in find(text, comp, t, roots):
         where = place(text, roots, found.start)
         if where is not None:
@@ -224,11 +234,18 @@ def dump(target: dict[str, Any]) -> str:
 
 
 def _works(
-    comp: Component, rel: str, text: str, locator: Locator, fmt: Format, start: int, positions: set[int]
+    comp: Component,
+    rel: str,
+    text: str,
+    locator: Locator,
+    fmt: Format,
+    start: int,
+    positions: set[int],
+    pattern: str | None = None,
 ) -> int | None:
     """The first line a target with `locator` locates, when it locates the value at `start`
     and nothing that is not an uncovered pin of the component; else None."""
-    target = Target("t", "t", rel, None, locator, fmt, False, 0)
+    target = Target("t", "t", rel, None, locator, fmt, False, 0, pattern)
     try:
         located, _ = classify(text, rel, comp, target, find(text, comp, target))
     except (LocateError, YamlSyntaxError, re.error):
@@ -259,6 +276,8 @@ def _escape(text: str) -> str:
 def _version_pattern(fmt: Format, short_length: int) -> str:
     if fmt == "digest":
         return r"(?P<version>sha256:[0-9a-f]{64})"
+    if fmt == "tag":  # what a tag pattern reads: up to a quote, a space, a comment
+        return r"(?P<version>[^\s'\"#,]+)"
     size = 40 if fmt == "sha" else short_length
     return rf"(?P<version>[0-9a-f]{{{size}}})(?![0-9a-f])"
 

@@ -45,9 +45,7 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
     if isinstance(loc, SaasLocator):
         from promoter.locate import saas
 
-        return saas.find(
-            text, roots, component.repo, loc.resource_template, lambda v: component.pinned(v, target.format)
-        )
+        return saas.find(text, roots, component.repo, loc.resource_template, lambda v: component.pins(target, v))
     if isinstance(loc, SaasTargetLocator):
         from promoter.locate import saas
 
@@ -58,17 +56,17 @@ def find(text: str, component: Component, target: Target, roots: list[Node] | No
             loc.resource_template,
             (loc.namespace, loc.name, loc.selector),
             loc.occurrence,
-            lambda v: component.pinned(v, target.format),
+            lambda v: component.pins(target, v),
             shared,
         )
     if isinstance(loc, KeyLocator):
         from promoter.locate import key
 
-        return key.find(text, roots, loc.name, lambda v: component.pinned(v, target.format))
+        return key.find(text, roots, loc.name, lambda v: component.pins(target, v))
     assert isinstance(loc, PathLocator)
     from promoter.locate import path
 
-    return path.find(text, roots, loc.expr, lambda v: component.pinned(v, target.format))
+    return path.find(text, roots, loc.expr, lambda v: component.pins(target, v))
 
 
 def classify(
@@ -77,7 +75,7 @@ def classify(
     locations: list[Location] = []
     tracking: list[Tracking] = []
     for f in found:
-        if component.pinned(f.value, target.format):
+        if component.pins(target, f.value):
             column = f.start - (text.rfind("\n", 0, f.start) + 1) + 1
             locations.append(Location(target, file, f.line, column, f.start, f.end, f.value, f.plain_yaml))
         else:

@@ -104,7 +104,9 @@ def targets(items: list[Item], reserved: Iterable[str] = ()) -> list[Target]:
         taken.add(unique)
         named.append(unique)
     return [
-        Target(name, environment(item), item.file, None, item.locator, "sha", False, item.native.line, item.native)
+        Target(
+            name, environment(item), item.file, None, item.locator, "sha", False, item.native.line, native=item.native
+        )
         for name, item in zip(named, items)
     ]
 

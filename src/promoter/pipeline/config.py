@@ -20,8 +20,11 @@ from promoter.model import (
     Locator,
     MergeRequestConfig,
     NativeProblem,
+    NotifyConfig,
+    NotifyTarget,
     PathLocator,
     RegexLocator,
+    RollbackPolicy,
     SaasLocator,
     Target,
     Trust,
@@ -47,13 +50,20 @@ COMPONENT_KEYS = (
     "hotfix",
     "forge",
     "ignore",
+    "constraint",
+    "allow_prerelease",
     "trust",
     "targets",
 )
 TRUST_KEYS = ("signature", "provenance", "source", "tlog", "tlog_key")
 SIGNATURE_KEYS = ("key", "identity", "identity_regexp", "issuer", "trusted_root")
-TOP_KEYS = ("version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds", "native")
-ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify")
+TOP_KEYS = (
+    "version", "components", "merge_request", "people", "bots", "ignore", "environments", "holds", "native", "notify",
+)  # fmt: skip
+ENVIRONMENT_KEYS = ("after", "soak", "windows", "verify", "rollback")
+ROLLBACK_KEYS = ("on", "grace")
+NOTIFY_KEYS = ("to", "blocked_after", "error_runs", "state")
+NOTIFY_TARGET_KEYS = ("slack", "webhook", "headers", "on", "timeout")
 WINDOW_KEYS = ("allow", "deny", "duration", "timezone")
 VERIFY_KEYS = ("http", "expect", "headers", "command", "commit_status", "timeout", "retries")
 MR_KEYS = (
@@ -69,7 +79,7 @@ MR_KEYS = (
     "reconcile_branch",
     "sign",
 )
-TARGET_KEYS = ("name", "environment", "file", "files", "format", "optional")
+TARGET_KEYS = ("name", "environment", "file", "files", "format", "optional", "tag_pattern")
 LOCATOR_KEYS = ("saas", "env", "key", "path", "regex")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # what `git check-ref-format --branch` accepts, minus a leading '-' (which git would read as an option)
@@ -249,7 +259,10 @@ def _parse(
     ignore = _ignore(r, top["ignore"][1]) if "ignore" in top else ()
     environments = _environments(r, top["environments"][1], components) if "environments" in top else {}
     holds = r.repo_path(top["holds"][1], "holds") if "holds" in top else "promotion-holds.yaml"
-    return Config(r.file, root, components, mr, people, bots, ignore, environments, holds, origin, problems)
+    notify = _notify(r, top["notify"][1]) if "notify" in top else None
+    return Config(
+        r.file, root, components, mr, people, bots, ignore, environments, holds, origin, problems, notify=notify
+    )
 
 
 def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> dict[str, EnvironmentPolicy]:
@@ -284,7 +297,8 @@ def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> d
             if "verify" in e
             else ()
         )
-        out[name] = EnvironmentPolicy(name, after, soak, windows, verify, key.line)
+        rollback = _rollback(r, what, e["rollback"][1], verify) if "rollback" in e else None
+        out[name] = EnvironmentPolicy(name, after, soak, windows, verify, key.line, rollback)
     state: dict[str, int] = {}
 
     def visit(env: str, path: list[str]) -> None:
@@ -301,6 +315,77 @@ def _environments(r: _Reader, node: Node, components: dict[str, Component]) -> d
     for env in out:
         visit(env, [])
     return out
+
+
+def _rollback(r: _Reader, what: str, node: Node, verify: tuple[VerifyCheck, ...]) -> RollbackPolicy:
+    """`rollback: {on: verify, grace: 15m}`: opt-in rollback by reconcile when verify fails."""
+    m = r.mapping(node, f"{what}: rollback", ROLLBACK_KEYS)
+    if "on" not in m:
+        raise r.error(node, f"{what}: rollback needs 'on: verify' (what makes it roll back)")
+    on = r.string(m["on"][1], f"{what}: rollback on")
+    if on != "verify":
+        raise r.error(m["on"][1], f"{what}: rollback on '{on}': only 'verify' is known (its verify checks failing)")
+    if not verify:
+        raise r.error(m["on"][1], f"{what}: rollback on verify needs 'verify:' checks in this environment")
+    grace = r.duration(m["grace"][1], f"{what}: rollback grace") if "grace" in m else 900
+    return RollbackPolicy("verify", grace, node.line)
+
+
+def _notify(r: _Reader, node: Node) -> NotifyConfig:
+    """`notify:`: where reconcile's events go (Slack, a webhook), and when a stop is news."""
+    from promoter.model import NOTIFY_EVENTS
+
+    m = r.mapping(node, "notify", NOTIFY_KEYS)
+    if "to" not in m:
+        raise r.error(node, "notify needs 'to:': a list of '- slack: URL' or '- webhook: URL'")
+    targets = []
+    for item in _items(r, m["to"][1], "notify: to"):
+        t = r.mapping(item, "notify: to item", NOTIFY_TARGET_KEYS)
+        kinds = [k for k in ("slack", "webhook") if k in t]
+        if len(kinds) != 1:
+            found = ", ".join(kinds) or "none"
+            raise r.error(item, f"notify: each item of 'to' is one of slack or webhook (found {found})")
+        kind = kinds[0]
+        url = r.string(t[kind][1], f"notify: {kind}")
+        if "${" not in url and not url.startswith(("https://", "http://")):
+            raise r.error(t[kind][1], f"notify: {kind} must be an http(s) URL (or name one as ${{VAR}})")
+        if "${" not in url:
+            from promoter.http import plain_http_allowed
+
+            if not plain_http_allowed(url, "PROMOTER_INSECURE_WEBHOOKS"):
+                raise r.error(t[kind][1], f"notify: {kind} over plain http only to loopback hosts (use https)")
+        headers: tuple[tuple[str, str], ...] = ()
+        if "headers" in t:
+            if kind == "slack":
+                said = "notify: a Slack incoming webhook takes no headers (its URL is its secret)"
+                raise r.error(t["headers"][0], said)
+            hm = r.mapping(t["headers"][1], "notify: headers", ())
+            headers = tuple((k, r.string(v, f"notify: header {k}")) for k, (_, v) in hm.items())
+        events: tuple[str, ...] = NOTIFY_EVENTS
+        if "on" in t:
+            events = r.strings(t["on"][1], "notify: on")
+            for e in events:
+                if e not in NOTIFY_EVENTS:
+                    from promoter.text import did_you_mean
+
+                    raise r.error(
+                        t["on"][1],
+                        f"notify: unknown event '{e}'{did_you_mean(e, NOTIFY_EVENTS)}; "
+                        f"known: {', '.join(NOTIFY_EVENTS)}",
+                    )
+        timeout = r.integer(t["timeout"][1], "notify: timeout", 1, 120) if "timeout" in t else 10
+        targets.append(NotifyTarget(kind, url, headers, events, timeout, item.line))
+    kw: dict[str, object] = {}
+    if "blocked_after" in m:
+        kw["blocked_after"] = r.duration(m["blocked_after"][1], "notify: blocked_after")
+    if "error_runs" in m:
+        kw["error_runs"] = r.integer(m["error_runs"][1], "notify: error_runs", 1, 1000)
+    if "state" in m:
+        ref = r.string(m["state"][1], "notify: state")
+        if not ref.startswith("refs/") or _BAD_REF.search(ref.removeprefix("refs/")):
+            raise r.error(m["state"][1], f"notify: state must be a git ref such as refs/promoter/notified, not '{ref}'")
+        kw["state"] = ref
+    return NotifyConfig(tuple(targets), **kw)  # type: ignore[arg-type]
 
 
 def _empty(node: Node) -> bool:
@@ -527,12 +612,17 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         _branch_name(r, m["branch"][1], f"{what}: branch", branch)
     short = r.integer(m["short_length"][1], f"{what}: short_length", 4, 39) if "short_length" in m else 7
     image = r.string(m["image"][1], f"{what}: image") if "image" in m else None
-    tag = r.string(m["tag"][1], f"{what}: tag") if "tag" in m else "{short}"
+    released = _released(m)
+    tag = r.string(m["tag"][1], f"{what}: tag") if "tag" in m else "{tag}" if released else "{short}"
     if "tag" in m:
+        names = "{sha}, {short}, {tag} and {version}" if released else "{sha} and {short}"
         try:
-            sample = tag.format(sha="a" * 40, short="a" * short)
+            sample = tag.format(
+                sha="a" * 40, short="a" * short, **({"tag": "v1.0.0", "version": "1.0.0"} if released else {})
+            )
         except (KeyError, IndexError, ValueError):
-            raise r.error(m["tag"][1], f"{what}: tag may use {{sha}} and {{short}} only") from None
+            hint = "" if released else " ({tag} and {version} are for a component whose targets pin release tags)"
+            raise r.error(m["tag"][1], f"{what}: tag may use {names} only{hint}") from None
         if not _IMAGE_TAG.fullmatch(sample):
             raise r.error(
                 m["tag"][1],
@@ -552,6 +642,19 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
                 raise r.error(f["kind"][1], f"{what}: forge.kind must be 'github' or 'gitlab', not '{forge}'")
         forge_api = r.string(f["api_url"][1], f"{what}: forge.api_url") if "api_url" in f else None
     ignore = _ignore(r, m["ignore"][1], f"{what}: ignore") if "ignore" in m else ()
+    constraint = None
+    if "constraint" in m:
+        constraint = r.string(m["constraint"][1], f"{what}: constraint")
+        from promoter.semver import Constraint
+
+        try:
+            Constraint(constraint)
+        except ValueError as exc:
+            raise r.error(m["constraint"][1], f"{what}: constraint '{constraint}' {exc}") from None
+    prerelease = r.boolean(m["allow_prerelease"][1], f"{what}: allow_prerelease") if "allow_prerelease" in m else False
+    for key_ in ("constraint", "allow_prerelease"):
+        if key_ in m and not released:
+            raise r.error(m[key_][0], f"{what}: '{key_}' is for release tags, and no target of it has 'format: tag'")
     trust = _trust(r, what, m["trust"], repo) if "trust" in m else None
     if trust is not None and image is None:
         raise r.error(m["trust"][0], f"{what}: trust: verifies the component's image; give its 'image:'")
@@ -588,6 +691,8 @@ def _component(r: _Reader, name: str, key: Scalar, node: Node, root: str) -> Com
         forge,
         forge_api,
         ignore,
+        constraint,
+        prerelease,
         trust,
     )
 
@@ -677,6 +782,20 @@ def _trust(r: _Reader, what: str, pair: tuple[Scalar, Node], repo: str) -> Trust
     )
 
 
+def _released(m: dict[str, tuple[Scalar, Node]]) -> bool:
+    """Whether a target of the component's mapping `m` says `format: tag` (read before the
+    targets are, for the defaults and checks that depend on it)."""
+    tnode = m["targets"][1] if "targets" in m else None
+    if not isinstance(tnode, Sequence):
+        return False
+    for item in tnode.items:
+        if isinstance(item, Mapping):
+            for k, v in item.pairs:
+                if isinstance(k, Scalar) and k.value == "format" and isinstance(v, Scalar) and v.value == "tag":
+                    return True
+    return False
+
+
 def _prefixes(r: _Reader, node: Node, what: str) -> tuple[str, ...]:
     """Commit sha prefixes (7 to 40 lowercase hex digits)."""
     values = r.strings(node, what)
@@ -709,13 +828,25 @@ def _target(r: _Reader, comp: str, node: Node) -> Target:
     if "format" in m:
         fnode = m["format"][1]
         value = r.string(fnode, f"{what}: format")
-        if value not in ("sha", "short", "digest"):
-            raise r.error(fnode, f"{what}: format must be 'sha', 'short' or 'digest', not '{value}'")
-        fmt = "sha" if value == "sha" else "short" if value == "short" else "digest"
+        if value not in ("sha", "short", "digest", "tag"):
+            raise r.error(fnode, f"{what}: format must be 'sha', 'short', 'digest' or 'tag', not '{value}'")
+        fmt = "sha" if value == "sha" else "short" if value == "short" else "digest" if value == "digest" else "tag"
     elif kind == "regex":
-        raise r.error(node, f"{what}: a regex locator needs an explicit 'format' (sha or short)")
+        raise r.error(node, f"{what}: a regex locator needs an explicit 'format' (sha, short or tag)")
     optional = r.boolean(m["optional"][1], f"{what}: optional") if "optional" in m else False
-    return Target(name, env, file, files, locator, fmt, optional, node.line)
+    pattern = None
+    if "tag_pattern" in m:
+        pnode = m["tag_pattern"][1]
+        pattern = r.string(pnode, f"{what}: tag_pattern")
+        if fmt != "tag":
+            raise r.error(m["tag_pattern"][0], f"{what}: 'tag_pattern' goes with 'format: tag'")
+        from promoter.semver import TagPattern
+
+        try:
+            TagPattern(pattern)
+        except ValueError as exc:
+            raise r.error(pnode, f"{what}: tag_pattern '{pattern}' {exc}") from None
+    return Target(name, env, file, files, locator, fmt, optional, node.line, pattern)
 
 
 def _locator(r: _Reader, what: str, kind: str, node: Node) -> Locator:

@@ -19,10 +19,12 @@ from promoter.model import (
     Config,
     Edit,
     Plan,
+    Release,
     SaasTargetLocator,
     Target,
     TargetChange,
     TargetScan,
+    version_key,
 )
 from promoter.pipeline import apply, config
 from promoter.pipeline.edit import change, edits_for
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 class NotLocated(Refused):
     """Targets that located no pinned value, one line each; `release_tags`: the lines about a
-    target that found release tags (`v1.0.0`), which promoter cannot pin yet."""
+    target of a commit format that found release tags (`v1.0.0`): `format: tag` pins them."""
 
     def __init__(self, lines: list[str], release_tags: set[str]) -> None:
         super().__init__("\n".join(lines))
@@ -49,6 +51,7 @@ class NotLocated(Refused):
 
 # what a release tag looks like: v1.0.0, 1.4.2, 2.1, v3.0.0-rc.1
 _RELEASE_TAG = re.compile(r"v?[0-9]+\.[0-9]+(?:\.[0-9]+)*(?:[-+][0-9A-Za-z.-]+)?")
+_FORMATS = {"sha": "40-hex sha", "short": "{n}-hex short sha", "digest": "image digest"}
 
 
 @record
@@ -169,16 +172,21 @@ def scan(repo: Repo, comp: Component, targets: Iterable[Target]) -> list[TargetS
             if not locations and not (tracking and isinstance(target.locator, SaasTargetLocator)):
                 # (a native target that tracks a branch, `ref: master`, is reported, not refused)
                 released = [t for t in tracking if _RELEASE_TAG.fullmatch(t.value)]
-                if released:  # said plainly: no hint that the value may be absent, it is there
+                if released and target.format != "tag":  # said plainly: not absent, of another format
                     said = ", ".join(f"'{t.value}' (a release tag?) at {file}:{t.line}" for t in released)
                     line = (
-                        f"{file}: target '{target.name}' ({target.locator.describe()}): promoter pins commits "
-                        f"(40-hex sha, {comp.short_length}-hex short sha, image digest); found {said}"
+                        f"{file}: target '{target.name}' ({target.locator.describe()}): its format {target.format} "
+                        f"pins commits ({_FORMATS[target.format].format(n=comp.short_length)}); found {said}: "
+                        "'format: tag' pins release tags"
                     )
                     tags.add(line)
                     problems.append(line)
                     continue
-                fmt = "40-hex sha" if target.format == "sha" else f"{comp.short_length}-hex short sha"
+                fmt = (
+                    f"release tag ({target.pattern})"
+                    if target.format == "tag"
+                    else _FORMATS[target.format].format(n=comp.short_length)
+                )
                 seen = f"; found only {', '.join(repr(t.value) for t in tracking)}" if tracking else ""
                 problems.append(
                     f"{file}: target '{target.name}' ({target.locator.describe()}) located no pinned {fmt}{seen}"
@@ -197,21 +205,31 @@ def plan(
     targets: list[Target],
     digest: str | None = None,
     scans: list[TargetScan] | None = None,
+    release: Release | None = None,
 ) -> Plan:
-    """What promoting `targets` to `sha` (whose image has `digest`) changes, verified, writing nothing."""
+    """What promoting `targets` to `sha` (whose image has `digest`; released as `release`, which
+    `format: tag` targets pin) changes, verified, writing nothing."""
     if not FULL_SHA.fullmatch(sha):
         raise UsageError(f"'{sha}' is not a full 40-character commit sha")
     if digest is None and any(t.format == "digest" for t in targets):
         names = ", ".join(t.name for t in targets if t.format == "digest")
         raise UsageError(f"{comp.name}: targets {names} pin the image digest, which needs the registry (not --offline)")
+    if release is not None and release.sha != sha:
+        raise UsageError(f"{comp.name}: release {release.tag} names {release.sha}, not {sha}")
+    if release is None and any(t.format == "tag" for t in targets):
+        names = ", ".join(t.name for t in targets if t.format == "tag")
+        raise UsageError(
+            f"{comp.name}: targets {names} pin release tags: promote a release (a tag such as v1.4.2), "
+            "which needs the upstream's tags (not --offline)"
+        )
     scans = scans if scans is not None else scan(repo, comp, targets)
-    new = {ts.target.name: comp.render(sha, ts.target.format, digest) for ts in scans}
+    new = {ts.target.name: _new_value(comp, ts, sha, digest, release) for ts in scans}
     by_file: dict[str, list[Edit]] = {}
     summary: list[TargetChange] = []
     warnings: list[str] = []
     for ts in scans:
         warnings += ts.warnings
-        if len({v[: comp.short_length] for v in ts.values}) > 1:
+        if len({version_key(v, comp.short_length) for v in ts.values}) > 1:
             listed = "; ".join(f"{loc.file}:{loc.line}: {loc.value}" for loc in ts.locations)
             warnings.append(
                 f"target '{ts.target.name}' locates {len(ts.values)} different values ({listed}); if some are not "
@@ -234,7 +252,30 @@ def plan(
     changes = [
         change(file, repo.workspace.read(file), edits, comp, new) for file, edits in sorted(by_file.items()) if edits
     ]
-    return Plan(comp, sha, summary, changes, warnings, digest)
+    return Plan(comp, sha, summary, changes, warnings, digest, release=release)
+
+
+def _new_value(comp: Component, ts: TargetScan, sha: str, digest: str | None, release: Release | None) -> str:
+    """The value a target pins for the candidate: its sha, short sha or digest, or for a
+    `format: tag` target the release's version written through its tag pattern."""
+    if ts.target.format != "tag":
+        return comp.render(sha, ts.target.format, digest)
+    assert release is not None
+    pattern = ts.target.pattern
+    if not pattern.is_regex:
+        written = pattern.render(release.semver)
+        assert written is not None
+        return written
+    # a regex pattern writes the version in place of the one each value has: one text for all
+    rendered = {v: pattern.render(release.semver, like=v) for v in ts.values}
+    texts = set(rendered.values())
+    if None in texts or len(texts) > 1:
+        listed = ", ".join(f"{v} -> {r or '?'}" for v, r in rendered.items())
+        raise Refused(
+            f"{comp.name}: target '{ts.target.name}' writes {release.version} differently in its places ({listed}); "
+            "give it a tag_pattern template such as 'v{semver}', which writes one text"
+        )
+    return next(iter(texts), release.tag) or release.tag
 
 
 def apply_plan(repo: Repo, p: Plan, allow_dirty: bool = False, ours: Collection[str] = ()) -> list[str]:
@@ -289,6 +330,8 @@ class ComponentStatus:
     behind: dict[str, int | None] = field(default_factory=dict)  # deployed value -> commits behind head
     full: dict[str, str | None] = field(default_factory=dict)  # deployed value -> the commit it names
     errors: dict[str, str] = field(default_factory=dict)  # target name -> why it could not be read
+    newest: Release | None = None  # release tags: the highest release it may be promoted to
+    releases: dict[str, int | None] = field(default_factory=dict)  # a release tag that runs -> releases above it
 
 
 def status(repo: Repo, comp: Component, targets: list[Target], upstream: Upstream | None) -> ComponentStatus:
@@ -313,6 +356,13 @@ def status(repo: Repo, comp: Component, targets: list[Target], upstream: Upstrea
                 full = upstream.find(value)
                 st.full[value] = full
                 st.behind[value] = upstream.count(full, st.head) if full else None
+        if comp.released:  # how many releases within its constraint are above each release that runs
+            candidates = upstream.release_candidates(st.head)
+            st.newest = candidates[0] if candidates else None
+            for ts in st.scans:
+                for value in ts.values if ts.target.format == "tag" else ():
+                    runs = comp.release_version(value)
+                    st.releases[value] = None if runs is None else sum(1 for r in candidates if r.semver > runs)
     except PromoterError as exc:
         if not isinstance(exc, (ExternalError, Refused)):
             raise

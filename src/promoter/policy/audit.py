@@ -242,7 +242,7 @@ def _places(text: str, file: str, comp: Component, target: Target, roots: list[N
             file,
             f.line,
             f.value,
-            comp.pinned(f.value, target.format),
+            comp.pins(target, f.value),
             (file, *path_of(f.start)) if path_of is not None else (file, "#", rank),
         )
         for rank, f in enumerate(found)
@@ -548,6 +548,8 @@ class _Pins:
             if target.format == "sha"
             else "a sha256 digest"
             if target.format == "digest"
+            else f"a release tag written {target.pattern}"
+            if target.format == "tag"
             else (f"a {comp.short_length}-hex short sha")
         )
         return Problem(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from promoter.durations import format as duration
 from promoter.errors import PromoterError, Refused
-from promoter.model import Component, Config, KeyLocator, PathLocator, SaasLocator, TargetScan
+from promoter.model import Component, Config, KeyLocator, PathLocator, Release, SaasLocator, TargetScan
 from promoter.upstream.mirror import Upstream
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
@@ -41,13 +41,18 @@ def candidate(
     allow_unmerged: bool = False,
     now: float | None = None,
     read: Callable[[str], str] | None = None,
+    release: Release | None = None,
+    ran: dict[str, str] | None = None,
 ) -> list[str]:
     """Refuse a candidate that is off the branch, older than what runs, or too fresh; and refuse
     a target that pins commits of the upstream and values that are none (it located another
     component's pins too: promoting would rewrite them). `read` gives a file's text, for the
-    `path:` that selects only the component's pin."""
+    `path:` that selects only the component's pin. A `release` is older than a release tag that
+    runs when its version is lower, or its commit is in the history of that tag's. `ran` gives the
+    commit a deployed value names when it is not what the upstream says now (a moved tag: the
+    commit it named when it was promoted)."""
     comp = up.component
-    short = comp.short(sha)
+    short = release.tag if release is not None else comp.short(sha)
     notes: list[str] = []
     branch = up.branch()
     head = up.head()
@@ -58,7 +63,7 @@ def candidate(
                 "pass --allow-unmerged to promote it anyway"
             )
         notes.append(f"{short} is not on {branch} (--allow-unmerged)")
-    known = {value: up.find(value) for value in deployed(scans)}
+    known = {value: (ran or {}).get(value) or up.find(value) for value in deployed(scans)}
     _foreign_pins(comp, scans, known, read)
     running: dict[str, list[str]] = {}  # full sha -> the targets running it
     for value, names in deployed(scans).items():
@@ -67,6 +72,17 @@ def candidate(
             notes.append(f"{value} (run by {', '.join(names)}) is not a commit of the upstream; no downgrade check")
         else:
             running.setdefault(full, []).extend(n for n in names if n not in running.get(full, []))
+    if release is not None:  # a lower version than a release tag that runs: a rollback, wherever its commit is
+        for value, names in deployed(scans).items():
+            runs = comp.release_version(value)
+            if runs is None or not release.semver < runs:
+                continue
+            if not allow_downgrade:
+                raise Refused(
+                    f"{comp.name}: {release.tag} is a lower version than {value}, which {', '.join(names)} already "
+                    "run: that would be a rollback; pass --allow-downgrade to do it"
+                )
+            notes.append(f"rolling back {', '.join(names)} from {value} (--allow-downgrade)")
     for full, targets in running.items():
         if full != sha and up.is_ancestor(sha, full):
             if not allow_downgrade:
@@ -74,7 +90,9 @@ def candidate(
                     f"{comp.name}: {short} is older than {comp.short(full)}, which {', '.join(targets)} already "
                     "run: that would be a rollback; pass --allow-downgrade to do it"
                 )
-            notes.append(f"rolling back {', '.join(targets)} from {comp.short(full)} (--allow-downgrade)")
+            said = f"rolling back {', '.join(targets)} from"
+            if not any(n.startswith(said) for n in notes):
+                notes.append(f"{said} {comp.short(full)} (--allow-downgrade)")
     fresh = too_fresh(up, sha, now)
     if fresh is not None:
         raise Refused(fresh)
@@ -163,11 +181,13 @@ def dependencies(
     return notes
 
 
-def image(comp: Component, sha: str, registry: Registry, wait: float | None = None) -> str | None:
+def image(
+    comp: Component, sha: str, registry: Registry, wait: float | None = None, release: Release | None = None
+) -> str | None:
     """The digest of the candidate's image; refused when it does not exist (after `wait` seconds)."""
     if comp.image is None:
         return None
-    tag = comp.image_tag(sha)
+    tag = comp.image_tag(sha, release)
     digest = registry.digest(comp.image, tag)
     if digest is None and wait:
         digest = registry.wait(comp.image, tag, timeout=wait)
@@ -190,3 +210,66 @@ def newest_with_image(up: Upstream, registry: Registry, lookback: int = IMAGE_LO
             return sha, digest, skipped
         skipped.append(sha)
     raise Refused(f"{comp.name}: none of the last {len(skipped)} commits of {up.branch()} has an image in {comp.image}")
+
+
+# -- release tags -----------------------------------------------------------------------------------
+
+
+def release_for(up: Upstream, rev: str) -> Release:
+    """The release a REV names for a component pinned by release tags: a tag (`v1.5.0`) or a
+    version (`1.5.0`), within the component's `constraint` (a pre-release named is asked for);
+    or a commit (a sha, a branch): the highest release on exactly that commit within the
+    constraint, refused when it has none."""
+    comp = up.component
+    named = up.release_named(rev)
+    if named is not None:
+        if not comp.allows(named.semver, asked=True):
+            raise Refused(
+                f"{comp.name}: {named.tag} is outside its constraint '{comp.constraint}'; "
+                "choose a release within it, or change the constraint"
+            )
+        return named
+    sha = up.resolve(rev)
+    on_it = up.releases_at(sha)
+    allowed = [r for r in on_it if comp.allows(r.semver)]
+    if allowed:
+        return allowed[0]
+    tags = sorted(t for t, s in up.tags().items() if s == sha)
+    if on_it:
+        said = ", ".join(r.tag for r in on_it)
+        why = (
+            f"its releases {said} are pre-releases (name one to promote it)"
+            if comp.constraint is None
+            else f"its releases {said} are outside the constraint '{comp.constraint}'"
+        )
+    elif tags:
+        why = f"its tags {', '.join(tags)} name no semantic version"
+    else:
+        why = "no release tag names it"
+    raise Refused(
+        f"{comp.name}: {rev} is commit {comp.short(sha)}, and {why}; {comp.name} is pinned by release tags: "
+        "give a release (such as v1.5.0)"
+    )
+
+
+def moved(up: Upstream, release: Release, promoted: dict[str, str]) -> str | None:
+    """Why `release`'s tag is known to have moved (None when it is not): a fetch of the mirror
+    saw it name another commit before, or a promotion of the config repository pinned it when
+    it named another commit (its `Promoted-Tag:` trailer)."""
+    comp = up.component
+    seen = up.moved_tags().get(release.tag)
+    if seen:
+        before, after, when = seen[-1]
+        return (
+            f"{comp.name}: tag {release.tag} moved from {comp.short(before)} to {comp.short(after)} "
+            f"(the mirror {up.path} saw it at {when}); a moved release is not promoted: ask its owners which "
+            f"commit it is, and promote another release (or remove {up.path / 'promoter-moved-tags'} once checked)"
+        )
+    then = promoted.get(release.tag)
+    if then is not None and then != release.sha:
+        return (
+            f"{comp.name}: tag {release.tag} names {comp.short(release.sha)} now, but named {comp.short(then)} when "
+            f"it was promoted (its Promoted-Tag trailer in the config repository): it moved; a moved release is "
+            "not promoted: ask its owners which commit it is, and promote another release"
+        )
+    return None

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         "waiting-for-dependency",
         "manual",  # an app-interface target without promotion.auto: moved by an explicit promote only
         "error",
+        "rollback",
     ]
 else:
     Action = str

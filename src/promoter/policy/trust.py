@@ -30,7 +30,7 @@ import re
 from urllib.parse import urlsplit
 
 from promoter.errors import ConfigError, Refused
-from promoter.model import Component, Evidence, Trust
+from promoter.model import Component, Evidence, Release, Trust
 from promoter.records import field, record
 
 TYPE_CHECKING = False
@@ -85,14 +85,23 @@ class Signer:
 
 
 # -- the gate ---------------------------------------------------------------------------------------
-def verify(comp: Component, sha: str, digest: str, registry: Registry, files: Workspace, config_path: str) -> Evidence:
-    """The evidence that `digest` (the image of commit `sha`) is what `comp.trust` asks for;
-    Refused saying what is missing or wrong. `files` reads the key (or trusted root) inside the
-    repository; `config_path` names promotion.yaml in a ConfigError about them."""
+def verify(
+    comp: Component,
+    sha: str,
+    digest: str,
+    registry: Registry,
+    files: Workspace,
+    config_path: str,
+    release: Release | None = None,
+) -> Evidence:
+    """The evidence that `digest` (the image of commit `sha`, released as `release`) is what
+    `comp.trust` asks for; Refused saying what is missing or wrong. `files` reads the key (or
+    trusted root) inside the repository; `config_path` names promotion.yaml in a ConfigError
+    about them."""
     trust = comp.trust
     assert trust is not None and comp.image is not None
     image = comp.image
-    shown = f"{comp.name}: image {image}:{comp.image_tag(sha)} ({digest[:19]}…)"
+    shown = f"{comp.name}: image {image}:{comp.image_tag(sha, release)} ({digest[:19]}…)"
     found = Found()
     _referrers(registry, image, digest, found)
     if trust.keyless:

@@ -15,7 +15,7 @@ def changelog_text(cl: Changelog, short: int = 7) -> str:
     """Plain text: a header, one line per commit, the authors, the compare URL."""
     if not cl.commits:
         return "no new commits\n"
-    lines = [f"{commits_word(cl.count)} from {cl.base[:short]} to {cl.head[:short]}"]
+    lines = [f"{commits_word(cl.count)} from {cl.named('base', short)} to {cl.named('head', short)}"]
     for c in cl.commits:
         merge = " (merge)" if c.merge else ""
         lines.append(f"{c.sha[:short]} {c.date:%Y-%m-%d} {c.author.name}: {c.subject}{merge}")
@@ -44,8 +44,8 @@ def changelog_doc(cl: Changelog, component: str | None = None) -> dict[str, Any]
         "changelog",
         {
             "component": component,
-            "old": version(cl.base),
-            "new": version(cl.head),
+            "old": version(cl.base_tag, cl.base) if cl.base_tag else version(cl.base),
+            "new": version(cl.head_tag, cl.head) if cl.head_tag else version(cl.head),
             "count": cl.count,
             "compare_url": cl.compare_url,
             "commits": [

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from promoter.model import FileChange, Plan
 from promoter.render.document import Version, document, dumps, version
-from promoter.ship.describe import plan_summary
+from promoter.ship.describe import shown_version
 from promoter.text import Painted, plural, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time: a command's start-up is counted (bench/)
@@ -30,7 +30,7 @@ def diff(ch: FileChange) -> str:
     return "".join(out)
 
 
-def plan_text(p: Plan, colour: bool | None = None) -> Painted:
+def plan_text(p: Plan, colour: bool | None = None, width: int | None = None) -> Painted:
     """The plan's unified diff and a line per target; on a terminal (not with NO_COLOR) the diff's
     removed lines red, added lines green, headers bold. Every line is made printable before it
     is painted (a file's text is outside text)."""
@@ -43,18 +43,39 @@ def plan_text(p: Plan, colour: bool | None = None) -> Painted:
         style = next((s for k, s in styles.items() if line.startswith(k)), "") if on else ""
         body = line.rstrip("\n")
         parts.append((paint(body, style, True) if style else printable(body)) + line[len(body) :])
-    parts.append(printable("\n".join(plan_summary(p))) + "\n")
+    parts.append(summary_text(p, width) + "\n")
     return Painted("".join(parts))
+
+
+def summary_text(p: Plan, width: int | None = None) -> str:
+    """A line per target (`plan_summary`); on a terminal `width` wide, a line that would not fit
+    says the target and what changes first, and where it is on the next line (a path broken
+    after a `/` when even that is too long): the terminal never breaks a word."""
+    from promoter.render.table import flow
+    from promoter.ship.describe import summary_parts
+
+    lines = []
+    for who, where, what in summary_parts(p):
+        line = printable(f"{who} {where}: {what}")
+        if width is None or len(line) <= width:
+            lines.append(line)
+        else:
+            lines.append(
+                flow(printable(f"{who}: {what}"), width) + "\n" + flow("    " + printable(where), width, "    ")
+            )
+    return "\n".join(lines)
 
 
 def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
     """The plan as data: the candidate (`new`), per target its old and new versions, every edit."""
 
     def ver(value: str) -> Version:
-        # a value this plan writes (short or digest) is the candidate's; an old short one is the
-        # full sha another target pins, when one does
+        # a value this plan writes (short, digest or release tag) is the candidate's; an old one is
+        # the full sha the upstream says it names (`Plan.shas`), else another target pins, when one does
         if value in new_values:
             return version(value, p.sha)
+        if value in p.shas:
+            return version(value, p.shas[value])
         return version(value, next((f for f in full if f.startswith(value)), None))
 
     new_values = {tc.new_value for tc in p.targets}
@@ -63,7 +84,7 @@ def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
         "plan",
         {
             "component": p.component.name,
-            "new": version(p.sha),
+            "new": version(p.release.tag, p.sha) if p.release is not None else version(p.sha),
             "changed": not p.empty,
             "targets": [
                 {
@@ -100,11 +121,11 @@ def plan_json(p: Plan, notes: Sequence[str] = ()) -> str:
     return dumps(plan_doc(p, notes))
 
 
-def promoted_text(result: Promoted, current: bool = True) -> str:
+def promoted_text(result: Promoted, current: bool = True, width: int | None = None) -> str:
     """What `promote` did for one component, a line each: written, committed (on which branch, and
     that the working tree is on it, when it still is: `current`), pushed, opened."""
     p = result.prepared.plan
-    comp, new = p.component, p.component.short(p.sha)
+    comp, new = p.component, shown_version(p)
     if result.state == "unchanged":
         if result.reason:
             return f"{comp.name}: nothing to promote: {result.reason}\n"
@@ -128,7 +149,9 @@ def promoted_text(result: Promoted, current: bool = True) -> str:
         if shipped.merge_request:
             verb = "opened" if shipped.merge_request.created else "updated"
             lines.append(f"{verb} merge request {shipped.merge_request.url}")
-    return "\n".join(lines) + "\n"
+    from promoter.render.table import flow
+
+    return "\n".join(flow(line, width) for line in lines) + "\n"
 
 
 def unchanged_text(prepared: Prepared) -> str:
@@ -137,7 +160,7 @@ def unchanged_text(prepared: Prepared) -> str:
     p = prepared.plan
     if prepared.unchanged:
         return f"{p.component.name}: nothing to change: {prepared.unchanged}\n"
-    return f"{p.component.name}: every selected target is already at {p.component.short(p.sha)}; nothing to change\n"
+    return f"{p.component.name}: every selected target is already at {shown_version(p)}; nothing to change\n"
 
 
 def committed_line(sha: str, branch: str, subject: str, current: bool = True) -> str:

@@ -34,6 +34,11 @@ def reconcile_text(r: Reconciled, width: int | None = None) -> str:
             rows.append([d.label, d.action, _until(d), reason])
         if len(rows) > 1:
             out += fit(rows, width, ("fixed", "fixed", "fixed", "prose"))  # a reason is wrapped, never cut
+        out += [
+            f"  automatic rollback of {rb.environment}: {rb.action}{f' {rb.url}' if rb.url else ''} ({rb.reason})"
+            for rb in c.rollbacks
+            if rb.action in ("rollback", "watch", "unknown", "error")
+        ]
         out += [f"  closed {url}" for url in c.closed]
         out += [f"  not closed {said}" for said in c.not_closed]
     counts: dict[str, int] = {}
@@ -64,13 +69,29 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                     "closed": c.closed,
                     "not_closed": c.not_closed,
                 },
+                "rollbacks": [
+                    {
+                        "environment": rb.environment,
+                        "action": rb.action,
+                        "reason": rb.reason,
+                        "runs": {"value": rb.runs, "sha": rb.runs} if rb.runs else None,
+                        "to": {"value": rb.to, "sha": rb.to} if rb.to else None,
+                        "failing_since": rb.since.isoformat() if rb.since else None,
+                        "evidence": rb.evidence,
+                        "branch": rb.branch,
+                        "url": rb.url,
+                    }
+                    for rb in c.rollbacks
+                ],
                 "environments": [
                     {
                         "environment": d.environment,
                         "action": d.action,
                         "reason": d.reason,
                         "runs": [version(v, d.sha(v)) for v in d.runs],
-                        "candidate": version(d.candidate, d.candidate) if d.candidate else None,
+                        "candidate": version(d.release.tag if d.release else d.candidate, d.candidate)
+                        if d.candidate
+                        else None,
                         "until": d.until.isoformat() if d.until else None,
                         # the targets it covers, when not the whole environment (app-interface's channels)
                         "targets": [{"target": name} for name in d.targets],

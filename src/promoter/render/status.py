@@ -40,6 +40,15 @@ def _selected(st: ComponentStatus, t: Target) -> bool:
 def _state(st: ComponentStatus, values: list[str], errors: bool = False) -> str:
     if st.head is None or not values:  # nothing read (its targets are ERROR rows): nothing to say
         return ""
+    tags = [v for v in values if v in st.releases]
+    if tags:  # release tags: releases behind, and the highest one (`3 behind: v1.5.0`)
+        counts = [st.releases[v] for v in tags]
+        if any(n is None for n in counts) or any(st.full.get(v) is None for v in tags):
+            return "not in upstream"
+        most = max(n for n in counts if n is not None)
+        if most == 0:
+            return "" if errors else "up to date"
+        return f"{most} behind: {st.newest.tag}" if st.newest is not None else f"{most} behind"
     behind = [st.behind.get(v) for v in values]
     if any(b is None for b in behind):
         return "not in upstream"
@@ -63,6 +72,8 @@ def status_text(
     for st in statuses:
         if st.head:
             upstream = f"upstream head {short(st.head)}"
+            if st.component.released:
+                upstream += f", newest release {st.newest.tag}" if st.newest else ", no release to promote"
         elif st.upstream_error:
             upstream = f"upstream not checked: {st.upstream_error}"
         else:
@@ -83,7 +94,8 @@ def status_text(
         for env in _envs(st):
             scans = [ts for ts in st.scans if ts.target.environment == env]
             values = list(dict.fromkeys(v for ts in scans for v in ts.values))
-            versions = list(dict.fromkeys(short(v) for v in values))
+            keys = {st.component.version_key(v): short(v) for v in reversed(values)}  # v1.4.2 and 1.4.2: one
+            versions = list(keys.values())[::-1]
             shown = versions[0] if len(versions) == 1 else plural(len(versions), "version") if versions else "-"
             state = _state(st, values, any(t.environment == env and t.name in st.errors for t in st.component.targets))
             parts = by_env.get(env, [])
@@ -165,8 +177,15 @@ def status_doc(
                 {
                     "environment": env,
                     "versions": [version(v, st.full.get(v)) for v in values],
-                    "agree": len({short(v) for v in values}) <= 1,
-                    "behind": [{"version": version(v, st.full.get(v)), "commits": st.behind.get(v)} for v in values]
+                    "agree": len({st.component.version_key(v) for v in values}) <= 1,
+                    "behind": [
+                        {
+                            "version": version(v, st.full.get(v)),
+                            "commits": st.behind.get(v),
+                            **({"releases": st.releases[v]} if v in st.releases else {}),
+                        }
+                        for v in values
+                    ]
                     if st.head
                     else None,
                     "next": None if d is None else _next(d),
@@ -204,6 +223,11 @@ def status_doc(
                 "upstream": {
                     "head": version(st.head, st.head) if st.head else None,
                     "error": st.upstream_error,
+                    **(
+                        {"newest_release": version(st.newest.tag, st.newest.sha) if st.newest else None}
+                        if st.component.released
+                        else {}
+                    ),
                 },
                 "environments": envs,
             }
@@ -215,7 +239,7 @@ def _next(d: Decision) -> dict[str, Any]:
     return {
         "action": d.action,
         "reason": d.reason,
-        "candidate": version(d.candidate, d.candidate) if d.candidate else None,
+        "candidate": (version(d.release.tag if d.release else d.candidate, d.candidate) if d.candidate else None),
         "until": d.until.isoformat() if d.until else None,
         "warnings": list(d.warnings),
         "targets": [{"target": name} for name in d.targets],  # []: the whole environment

@@ -289,3 +289,13 @@ _SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 def _plain(line: str) -> str:
     return _SGR.sub("", line)
+
+
+def flow(text: str, width: int | None, indent: str = "    ") -> str:
+    """A line of prose for a terminal `width` wide (None: as it is): broken between words (a long
+    path after a `/`), its continuation lines indented, so the terminal never breaks a word."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        first, *rest = wrap(line, None if width is None else max(width - len(indent), 20))
+        out += [first, *(indent + r for r in rest)]
+    return "\n".join(out)

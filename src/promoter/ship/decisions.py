@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from promoter.errors import PromoterError, Refused
-from promoter.model import Component, Target
+from promoter.model import Component, Release, Target
 from promoter.pipeline import core
 from promoter.policy.rules import Action, Gate
 from promoter.records import field, record, replace
@@ -43,6 +43,7 @@ class Decision:
     exit_code: int = 0  # for an "error": the exit code of what failed (4: the network, 3: a refusal)
     warnings: tuple[str, ...] = field(default=())  # what judging it found wrong (a commit dated in the future)
     shas: tuple[str | None, ...] = field(default=())  # the full sha each of `runs` names, when known
+    release: Release | None = None  # the release tag `candidate` is promoted as (format: tag targets)
     targets: tuple[str, ...] = field(default=())  # the targets it covers, when not the whole environment
 
     @property
@@ -120,10 +121,12 @@ def _manual(session: Session, comp: Component, env: str, targets: list[Target]) 
 
 def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str | None, ...]:
     """The full sha each value names, as `status` finds it (`Upstream.find`: a short prefix
-    resolved, an ambiguous one unknown); none when the upstream cannot be read."""
+    resolved, an ambiguous one unknown; a moved release tag: the commit it was promoted as); none
+    when the upstream cannot be read."""
     up = session.upstream(comp)
     try:
-        return tuple(None if v.startswith("sha256:") else up.find(v) for v in runs)
+        ran = session.ran(comp, runs)
+        return tuple(None if v.startswith("sha256:") else ran.get(v) or up.find(v) for v in runs)
     except PromoterError:
         return ()
 
@@ -147,49 +150,66 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
                         exit_code=OFFLINE)  # fmt: skip
     up = session.upstream(comp)
     head = up.head()
-    current = [f for f in (up.find(v) for v in runs if not v.startswith("sha256:")) if f is not None]
+    ran = session.ran(comp, runs)  # a moved release tag runs the commit it was promoted as
+    current = [f for f in (ran.get(v) or up.find(v) for v in runs if not v.startswith("sha256:")) if f is not None]
+    versions = [v for v in (comp.release_version(r) for r in runs) if v is not None] if comp.released else []
     skipped: list[str] = []
     first: Gate | None = None
-    for sha in policy.candidates(targets) or up.first_parents(head, session.options.lookback):
-        if current and all(up.is_ancestor(sha, c) for c in current):
+    # app-interface subscribers: what their publishers run; else the branch's commits (or releases)
+    channel = policy.candidates(targets)
+    candidates = [(sha, None) for sha in channel] if channel else session.candidates(comp, head)
+    for sha, release in candidates:
+        shown = release.tag if release is not None else comp.short(sha)
+        lower = release is not None and bool(versions) and all(release.semver <= v for v in versions)
+        if lower or (current and all(up.is_ancestor(sha, c) for c in current)):
             # what it runs already, or older: nothing to do (never moved back by itself)
             if first is None:
-                return Decision(
-                    comp.name, env, runs, "up-to-date", f"runs {comp.short(current[0])}", skipped=tuple(skipped)
-                )
+                said = ", ".join(runs) if comp.released and versions else comp.short(current[0])
+                return Decision(comp.name, env, runs, "up-to-date", f"runs {said}", skipped=tuple(skipped))
             break
-        gate = _first_gate(session, comp, env, targets, sha)
+        gate = _first_gate(session, comp, env, targets, sha, release)
         if gate is None and any(t.native is not None and t.native.subscribe for t in targets):
             # what it writes with the ref (promotion_data): refused here, this unit alone
             core.plan(session.repo, comp, sha, targets, scans=scans)
         if gate is None:
+            to = f"{release.tag} ({comp.short(sha)})" if release is not None else comp.short(sha)
             return Decision(
-                comp.name, env, runs, "promote", f"to {comp.short(sha)}{_trusted(session, comp, sha)}",
-                candidate=sha, skipped=tuple(skipped),
+                comp.name, env, runs, "promote", f"to {to}{_trusted(session, comp, sha, release)}",
+                candidate=sha, skipped=tuple(skipped), release=release,
             )  # fmt: skip
         if gate.unreachable:  # a verify server down: no verdict on any candidate, an error of the network
             return Decision(comp.name, env, runs, "error", gate.reason, skipped=tuple(skipped), exit_code=4)
         first = first or gate
-        skipped.append(f"{comp.short(sha)}: {gate.reason}")
+        skipped.append(f"{shown}: {gate.reason}")
         if gate.action in ("window", "held"):
             break  # stops every candidate alike
-    assert first is not None
+    if first is None:  # release tags: no release on the branch within the constraint
+        from promoter.ship.session import no_releases
+
+        return Decision(comp.name, env, runs, "error", f"{comp.name}: {no_releases(up)}", exit_code=3)
     return Decision(comp.name, env, runs, first.action, first.reason, until=first.until, skipped=tuple(skipped))
 
 
-def _trusted(session: Session, comp: Component, sha: str) -> str:
-    """` (signed by …; built by … from …)`: what the trust gate verified of the candidate's image."""
+def _trusted(session: Session, comp: Component, sha: str, release: Release | None = None) -> str:
+    """` (signed by …; built by … from …)`: what the trust gate verified of the candidate's image
+    (tagged for `release`, for release tags)."""
     if comp.trust is None or comp.image is None or session.options.ignore_trust:
         return ""
-    digest = session.digest(comp.image, comp.image_tag(sha))
-    return f" ({session.trusted(comp, sha, digest).summary()})" if digest is not None else ""
+    digest = session.digest(comp.image, comp.image_tag(sha, release))
+    return f" ({session.trusted(comp, sha, digest, release).summary()})" if digest is not None else ""
 
 
-def _first_gate(session: Session, comp: Component, env: str, targets: list[Target], sha: str) -> Gate | None:
-    """The first gate that stops `sha` from entering `env` now, None when none does."""
+def _first_gate(
+    session: Session, comp: Component, env: str, targets: list[Target], sha: str, release: Release | None = None
+) -> Gate | None:
+    """The first gate that stops `sha` (released as `release`) from entering `env` now, None
+    when none does."""
     from promoter.policy import gates
 
     policy = session.policy(comp)
+    moved = session.moved(comp, release) if release is not None else None
+    if moved is not None:
+        return Gate("blocked", env, moved)
     found = policy.gates(targets, sha, verify=False)
     if found:
         return found[0]
@@ -199,12 +219,13 @@ def _first_gate(session: Session, comp: Component, env: str, targets: list[Targe
         ready = datetime.fromtimestamp(up.commit_time(sha) + comp.min_age, UTC)
         return Gate("soaking", env, fresh, ready)
     if comp.image is not None:  # a registry that fails stops this environment's search: an error (exit 4)
-        digest = session.digest(comp.image, comp.image_tag(sha))
+        tag = comp.image_tag(sha, release)
+        digest = session.digest(comp.image, tag)
         if digest is None:
-            return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{comp.image_tag(sha)} yet")
+            return Gate("image-missing", env, f"{comp.name}: no image {comp.image}:{tag} yet")
         if comp.trust is not None and not session.options.ignore_trust:  # signatures and provenance
             try:
-                session.trusted(comp, sha, digest)
+                session.trusted(comp, sha, digest, release)
             except Refused as exc:
                 return Gate("untrusted", env, str(exc), None, "--ignore-trust")
     verified = policy.verify_all(targets, sha)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from promoter.model import Plan
+from promoter.model import Plan, version_key
 from promoter.text import one_line, printable
 from promoter.urls import without_credentials
 
@@ -30,7 +30,13 @@ def commits_word(n: int) -> str:
 
 
 def plan_summary(p: Plan) -> list[str]:
-    lines = []
+    """A line per target: `saas-production [production] data/…/saas.yaml: 4e537ab -> d6ecb27 (1 place)`."""
+    return [f"{who} {where}: {what}" for who, where, what in summary_parts(p)]
+
+
+def summary_parts(p: Plan) -> list[tuple[str, str, str]]:
+    """Per target of `plan_summary`: (the target and its environment, where it is, what changes)."""
+    parts = []
     for tc in p.targets:
         old = ", ".join(short(v) for v in tc.old_values) or "-"
         shown_new = short(tc.new_value)
@@ -38,30 +44,40 @@ def plan_summary(p: Plan) -> list[str]:
         places = f"{tc.locations} place{'s' if tc.locations != 1 else ''}"
         if not tc.locations:  # an optional target that located nothing
             state, places = "skipped", "optional, nothing located"
-        lines.append(f"{tc.target.name} [{tc.target.environment}] {tc.target.where}: {state} ({places})")
+        parts.append((f"{tc.target.name} [{tc.target.environment}]", tc.target.where, f"{state} ({places})"))
     for ch in p.changes:  # an app-interface subscriber's promotion_data, rewritten with its ref
         for e in ch.edits:
             if e.location.kind != "pin":
                 loc, new = e.location, e.new.strip("'\"")
-                lines.append(f"{loc.target.name}: {loc.kind} {loc.value} -> {new} ({ch.file}:{loc.line})")
-    return lines
+                parts.append((loc.target.name, f"{ch.file}:{loc.line}", f"{loc.kind} {loc.value} -> {new}"))
+    return parts
 
 
 def _from(plan: Plan) -> tuple[str, str]:
-    """(shown old version, Promoted-From value) of the targets the plan changes."""
+    """(shown old version, Promoted-From value) of the targets the plan changes: the old
+    versions as full shas (a release tag's commit, when known)."""
     comp = plan.component
     olds = list(
         dict.fromkeys(v for tc in plan.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:"))
     )
-    shorts = list(dict.fromkeys(v[: comp.short_length] for v in olds))
-    shown = shorts[0] if len(shorts) == 1 else "several versions"
+    if plan.release is not None:  # the release tags shown (their commits in the trailer)
+        tags = [v for v in olds if comp.release_version(v) is not None]
+        olds = tags or olds
+
+    def key(value: str) -> str:  # one version: a sha and its short prefix, `v1.4.2` and `1.4.2`
+        release = comp.release_version(value) if plan.release is not None else None
+        return str(release) if release is not None else version_key(value, comp.short_length)
+
+    shorts = {key(v): v if plan.release is not None else key(v) for v in reversed(olds)}
+    shown = next(iter(shorts.values())) if len(shorts) == 1 else "several versions"
     return shown, promoted_from([plan])
 
 
 def promoted_from(plans: list[Plan]) -> str:
     """The `Promoted-From:` value of the versions the plans change, in the form of `Promoted-To:`:
-    each version once, as its full sha whenever the upstream (`Plan.shas`) or another pin of the
-    same commit in the files gives it, else as written; `-` when they changed none."""
+    each version once, as its full sha whenever the upstream (`Plan.shas`: a short sha, a release
+    tag's commit) or another pin of the same commit in the files gives it, else as written; `-`
+    when they changed none."""
     olds = list(
         dict.fromkeys(
             v for p in plans for tc in p.targets if tc.changed for v in tc.old_values if not v.startswith("sha256:")
@@ -76,14 +92,19 @@ def promoted_from(plans: list[Plan]) -> str:
     return ", ".join(dict.fromkeys(full(v) for v in olds)) or "-"
 
 
+def shown_version(plan: Plan) -> str:
+    """The version a plan promotes to, as people read it: its release tag, or its short sha."""
+    return plan.release.tag if plan.release is not None else plan.component.short(plan.sha)
+
+
 def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tuple[str, str]:
     """(subject, whole message) of a promotion commit."""
     comp = plan.component
-    shown, promoted_from = _from(plan)
+    shown, was = _from(plan)
     subject = (
-        f"promote {comp.name} from several versions to {comp.short(plan.sha)}"
+        f"promote {comp.name} from several versions to {shown_version(plan)}"
         if shown == "several versions"
-        else f"promote {comp.name} {shown} to {comp.short(plan.sha)}"
+        else f"promote {comp.name} {shown} to {shown_version(plan)}"
     )
     changed = list(dict.fromkeys(tc.target.environment for tc in plan.targets if tc.changed))
     envs = ", ".join(changed)
@@ -94,8 +115,8 @@ def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tup
     if changelog:
         parts.append(changelog.rstrip("\n"))
     trailers = (
-        f"Promoted-Component: {comp.name}\nPromoted-From: {promoted_from}\n"
-        f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}"
+        f"Promoted-Component: {comp.name}\nPromoted-From: {was}\n"
+        f"Promoted-To: {plan.sha}\nPromoted-Environments: {envs}" + tag_trailer(plan)
     )
     if plan.evidence is not None:  # what the trust gate verified (one line each: never text that breaks a trailer)
         trailers += "".join(f"\n{k}: {one_line(v)}" for k, v in plan.evidence.trailers())
@@ -103,11 +124,17 @@ def commit_message(plan: Plan, summary: list[str], changelog: str | None) -> tup
     return printable(subject), printable("\n\n".join(parts) + "\n")
 
 
+def tag_trailer(plan: Plan) -> str:
+    """`\nPromoted-Tag: v1.5.0 <full sha>` for a plan that promotes a release tag (what a later
+    run tells a moved tag by), else nothing."""
+    return f"\nPromoted-Tag: {plan.release.tag} {plan.release.sha}" if plan.release is not None else ""
+
+
 def changelog_summary(cl: Changelog, short: int = 7) -> str:
     """A few lines for a commit message: how many commits, by whom, where to compare."""
     if not cl.commits:
         return "no new commits\n"
-    lines = [f"{commits_word(cl.count)} from {cl.base[:short]} to {cl.head[:short]}"]
+    lines = [f"{commits_word(cl.count)} from {cl.named('base', short)} to {cl.named('head', short)}"]
     names = [f"{who.person.name} ({len(who.commits)})" for who in cl.contributors]
     if names:
         lines.append("by " + ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else ""))
@@ -127,6 +154,11 @@ def _md_sha(cl: Changelog, sha: str, short: int) -> str:
     return f"[`{sha[:short]}`]({pages}{sha})" if pages else f"`{sha[:short]}`"
 
 
+def _md_named(cl: Changelog, sha: str, tag: str | None, short: int) -> str:
+    """A version in markdown: `v1.4.2` ([`10ac8b5`](…)) for a release tag, else the linked short sha."""
+    return f"`{tag}` ({_md_sha(cl, sha, short)})" if tag else _md_sha(cl, sha, short)
+
+
 def _commit_pages(cl: Changelog) -> str | None:
     """`https://host/repo/commit/` (GitHub) or `https://host/repo/-/commit/` (GitLab), from the compare URL."""
     if cl.compare_url is None:
@@ -142,8 +174,8 @@ def changelog_markdown(cl: Changelog, short: int = 7) -> str:
     if not cl.commits:
         return "no new commits\n"
     lines = [
-        f"**{commits_word(cl.count)}** from {_md_sha(cl, cl.base, short)} to {_md_sha(cl, cl.head, short)}"
-        + (f" ([compare]({cl.compare_url}))" if cl.compare_url else ""),
+        f"**{commits_word(cl.count)}** from {_md_named(cl, cl.base, cl.base_tag, short)} to "
+        f"{_md_named(cl, cl.head, cl.head_tag, short)}" + (f" ([compare]({cl.compare_url}))" if cl.compare_url else ""),
         "",
         "| commit | date | author | subject |",
         "|---|---|---|---|",
@@ -183,8 +215,10 @@ def merge_request_description(p: Plan, changelog: Changelog | None) -> str:
     """Markdown for the merge request: targets old -> new, the changelog, who to tell, reminders."""
     comp = p.component
     web = without_credentials(comp.repo).rstrip("/")
+    tag = f"`{p.release.tag}` " if p.release is not None else ""
+    commit = f"[`{comp.short(p.sha)}`]({web}/commit/{p.sha})"
     lines = [
-        f"Promotes **{comp.name}** to [`{comp.short(p.sha)}`]({web}/commit/{p.sha}).",
+        f"Promotes **{comp.name}** to {tag + '(' + commit + ')' if tag else commit}.",
         "",
         "| environment | target | file | old | new |",
         "|---|---|---|---|---|",
@@ -213,5 +247,6 @@ def merge_request_description(p: Plan, changelog: Changelog | None) -> str:
     lines.append("Before merging:")
     lines.extend(SOP_REMINDERS)
     lines.append("")
-    lines.append(f"_Opened by promoter. Trailers: Promoted-Component: {comp.name}, Promoted-To: {p.sha}._")
+    tagged = f", Promoted-Tag: {p.release.tag}" if p.release is not None else ""
+    lines.append(f"_Opened by promoter. Trailers: Promoted-Component: {comp.name}, Promoted-To: {p.sha}{tagged}._")
     return printable("\n".join(lines) + "\n")

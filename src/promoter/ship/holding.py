@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from promoter.errors import Refused, UsageError
-from promoter.model import Component, FileChange, Target
+from promoter.model import Component, FileChange, Plan, Target
 from promoter.pipeline import apply, core
 from promoter.policy import holds as holds_file
 from promoter.policy.rules import load_holds
@@ -336,7 +336,8 @@ def rollback(
     shown = ", ".join(envs) or "every environment"
     scope = "-".join(envs) or "all"
     if commit or push_to is not None:  # an earlier rollback that did not finish, before `_before` reads history
-        rest = [*(["--to", to] if to is not None else []), "--reason", reason.strip(), *_shipping(push_to)]
+        lifted = ["--ignore-trust"] if session.options.ignore_trust else []
+        rest = [*(["--to", to] if to is not None else []), "--reason", reason.strip(), *lifted, *_shipping(push_to)]
         ours = _same(Git(session.repo.root), comp, envs, lambda said: said.startswith(f"rollback {comp.name} "))
         found = _resume(
             session,
@@ -370,7 +371,7 @@ def rollback(
     if prepared.plan.empty:
         raise Refused(
             f"{comp.name}: {', '.join(envs) or 'every environment'} already runs "
-            f"{comp.short(prepared.plan.sha)}; nothing to roll back"
+            f"{_shown(prepared.plan)}; nothing to roll back"
         )
     if given and session.options.offline:
         notes = _ran_after(session, comp, targets, prepared.plan.sha)
@@ -384,14 +385,20 @@ def rollback(
     old, _ = describe.commit_message(prepared.plan, describe.plan_summary(prepared.plan), None)
     subject = "rollback" + old.removeprefix("promote")
     body = "\n".join(describe.plan_summary(prepared.plan))
-    trailers = f"Promoted-From: {describe.promoted_from([prepared.plan])}\nPromoted-To: {prepared.plan.sha}\n"
+    trailers = (
+        f"Promoted-From: {describe.promoted_from([prepared.plan])}\nPromoted-To: {prepared.plan.sha}"
+        f"{describe.tag_trailer(prepared.plan)}\n"
+    )
     text = _message(subject, f"Reason: {reason.strip()}\n\n{body}", comp, envs, trailers)
     description = (
-        f"**Rollback** of {comp.name} in {shown} to `{comp.short(prepared.plan.sha)}`.\n\nReason: {reason.strip()}\n\n"
+        f"**Rollback** of {comp.name} in {shown} to `{_shown(prepared.plan)}`.\n\n"
+        f"Reason: {reason.strip()}\n\n"
         f"It also holds {shown}, so nothing promotes it forward again until `promoter release {comp.name}`.\n\n"
         + describe.merge_request_description(prepared.plan, prepared.changelog)
     )
-    rest = ["--to", prepared.plan.sha, "--reason", reason.strip(), *_shipping(push_to)]
+    back = prepared.plan.release.tag if prepared.plan.release is not None else prepared.plan.sha  # as given again
+    lifted = ["--ignore-trust"] if session.options.ignore_trust else []
+    rest = ["--to", back, "--reason", reason.strip(), *lifted, *_shipping(push_to)]
     branch, shipped = _ship(
         session,
         changes,
@@ -404,6 +411,13 @@ def rollback(
         _again(session, "rollback", comp, envs, *rest),
     )
     return Changed(subject, [new], [c.file for c in changes], branch, shipped, prepared)
+
+
+def _shown(plan: Plan) -> str:
+    """The version a plan goes to, as people read it (its release tag, or its short sha)."""
+    from promoter.ship.describe import shown_version
+
+    return shown_version(plan)
 
 
 def _before(session: Session, comp: Component, targets: list[Target]) -> tuple[str, list[str]]:
@@ -428,6 +442,9 @@ def _before(session: Session, comp: Component, targets: list[Target]) -> tuple[s
             f"{', '.join(sorted(previous))}; give --to REV"
         )
     value = previous.pop()
+    release = up.release_of(value) if up is not None and comp.released else None
+    if release is not None:  # a release tag: promoted back as that release
+        return release.tag, notes
     if len(value) != 40:
         found = None if up is None else up.find(value)
         if found is None:

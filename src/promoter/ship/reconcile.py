@@ -49,6 +49,7 @@ from promoter.pipeline import apply, core
 from promoter.pipeline.edit import change
 from promoter.records import field, record
 from promoter.ship import commit as commits
+from promoter.ship.autorollback import Rollback
 from promoter.ship.decisions import OFFLINE, Decision, decide
 from promoter.ship.forge import Forge, MergeRequest, OpenRequest
 from promoter.ship.session import Session, order
@@ -75,6 +76,7 @@ class ComponentPlan:
     error_kind: Literal["person", "network", "other"] | None = None
     plans: list[Plan] = field(default_factory=list, repr=False)
     changes: list[FileChange] = field(default_factory=list, repr=False)
+    rollbacks: list[Rollback] = field(default_factory=list)  # automatic rollback (`rollback: {on: verify}`)
 
 
 @record
@@ -90,6 +92,8 @@ class Reconciled:
         bug, else 0. Held, a closed window, soaking, blocked, waiting: the policy working, 0 (a
         scheduled job stays green while production is held on purpose)."""
         kinds = {c.error_kind for c in self.components}
+        for rb in (rb for c in self.components for rb in c.rollbacks if rb.action == "error"):
+            kinds.add(rb.error_kind or "person")  # failing its checks, not rolled back by itself; or the network
         for c in self.components:
             for d in c.environments:
                 if d.action == "error" and d.exit_code != OFFLINE:
@@ -182,7 +186,11 @@ def _merge(repo: core.Repo, comp: Component, plans: list[Plan]) -> list[FileChan
 
 
 def _subject(comp: Component, decisions: list[Decision], plans: list[Plan]) -> str:
-    moves = [f"{d.environment} to {comp.short(d.candidate or '')}" for d in decisions if d.action == "promote"]
+    moves = [
+        f"{d.environment} to {d.release.tag if d.release else comp.short(d.candidate or '')}"
+        for d in decisions
+        if d.action == "promote"
+    ]
     return f"promote {comp.name}: " + ", ".join(moves) if moves else f"promote {comp.name}"
 
 
@@ -193,9 +201,10 @@ def _message(comp: Component, decisions: list[Decision], plans: list[Plan], dige
     body = "\n".join(line for p in plans for line in describe.plan_summary(p))
     envs = ", ".join(d.environment for d in decisions if d.action == "promote")
     newest = plans[-1].sha if plans else ""
+    tags = "".join(dict.fromkeys(describe.tag_trailer(p) for p in plans))  # each release tag it pins, with its commit
     text = (
         f"{subject}\n\n{body}\n\nPromoted-Component: {comp.name}\nPromoted-From: {describe.promoted_from(plans)}\n"
-        f"Promoted-To: {newest}\nPromoted-Environments: {envs}\n{HASH_TRAILER}: {digest}\n"
+        f"Promoted-To: {newest}\nPromoted-Environments: {envs}{tags}\n{HASH_TRAILER}: {digest}\n"
     )
     return subject, text
 
@@ -243,6 +252,8 @@ def reconcile(
         out.append(cp)
         try:
             cp.environments = decide(session, comp)
+            if any(cfg.policy(d.environment).rollback for d in cp.environments):
+                _rollbacks(session, comp, cp, push_to, remote, pushing, base)
             mine = next((r for r in remote.requests or () if r.source_branch == cp.branch), None)
             cp.url = mine.url if mine else None
             if _undecided(cp, mine):
@@ -272,8 +283,8 @@ def reconcile(
                 assert d.candidate is not None
                 digest = None
                 if comp.image is not None and any(t.format == "digest" for t in targets):
-                    digest = session.digest(comp.image, comp.image_tag(d.candidate))
-                planned = core.plan(repo, comp, d.candidate, targets, digest)
+                    digest = session.digest(comp.image, comp.image_tag(d.candidate, d.release))
+                planned = core.plan(repo, comp, d.candidate, targets, digest, release=d.release)
                 planned.shas.update({v: s for v, s in zip(d.runs, d.shas) if s is not None and len(v) != 40})
                 cp.plans.append(planned)
             cp.changes = _merge(repo, comp, cp.plans)
@@ -335,6 +346,35 @@ def reconcile(
                 "network" if isinstance(exc, ExternalError) else "person" if isinstance(exc, Refused) else "other"
             )
     return Reconciled(out, pushing, max_open)
+
+
+def _rollbacks(
+    session: Session,
+    comp: Component,
+    cp: ComponentPlan,
+    push_to: str | None,
+    remote: _Remote,
+    pushing: bool,
+    base: str | None,
+) -> None:
+    """Automatic rollback (`ship.autorollback`): an environment rolling back is not promoted
+    forward in this run; its decision says why."""
+    from promoter.records import replace
+    from promoter.ship import autorollback
+
+    # the remote read as --push reads it, a preview too (one decision); none there yet: nothing remembered
+    readable = push_to is not None or (remote.tips is not None and not remote.missing)
+    cp.rollbacks = autorollback.judge(
+        session, comp, cp.environments, remote=remote.name if readable else None, pushing=pushing,
+        forge=remote.forge, base=base, unknown="" if readable else remote.unknown,
+    )  # fmt: skip
+    back = {rb.environment: rb for rb in cp.rollbacks if rb.action == "rollback"}
+    cp.environments = [
+        replace(d, action="rollback", reason=back[d.environment].reason, candidate=back[d.environment].to, until=None)
+        if d.environment in back
+        else d
+        for d in cp.environments
+    ]
 
 
 class _Unknown(Exception):

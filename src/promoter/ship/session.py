@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from promoter.errors import ExternalError, PromoterError, Refused, UsageError
-from promoter.model import Component, Evidence, Plan, Target, TargetChange, TargetScan
+from promoter.model import Component, Evidence, Plan, Release, Target, TargetChange, TargetScan, version_key
 from promoter.pipeline import apply, core
 from promoter.records import field, record
 from promoter.ship import commit as commits
@@ -127,10 +127,11 @@ class Session:
         self._registry = registry
         self._digests: dict[tuple[str, str], str | ExternalError | None] = {}
         self._unreachable: dict[str, ExternalError] = {}  # image -> why its registry could not be reached
-        self._trusted: dict[tuple[str, str, str], Evidence | PromoterError] = {}
+        self._trusted: dict[tuple[str, str, str, str], Evidence | PromoterError] = {}
         self._base_branch: str | bool | None = False  # False: not asked yet
         self._started_from: tuple[str, str] | None = None  # (the promotion branch left, its base) when moved
         self._deploy: DeployRef | None = None
+        self._promoted_tags: dict[str, dict[str, str]] = {}
         self._names: list[str] = []  # what `promote_many` promotes, as named, and its REV
         self._rev: str | None = None
 
@@ -225,16 +226,17 @@ class Session:
             raise found
         return found
 
-    def trusted(self, comp: Component, sha: str, digest: str) -> Evidence:
-        """What `policy.trust` verified of the image `digest` of commit `sha` (`comp.trust`);
-        Refused when it does not hold. Asked once per image in a session, a failure remembered."""
-        key = (comp.name, sha, digest)
+    def trusted(self, comp: Component, sha: str, digest: str, release: Release | None = None) -> Evidence:
+        """What `policy.trust` verified of the image `digest` of commit `sha` (released as
+        `release`; `comp.trust`); Refused when it does not hold. Asked once per image in a
+        session, a failure remembered."""
+        key = (comp.name, sha, digest, release.tag if release is not None else "")
         if key not in self._trusted:
             from promoter.policy import trust
 
             try:
                 self._trusted[key] = trust.verify(
-                    comp, sha, digest, self.registry(), self.repo.workspace, self.repo.config.path
+                    comp, sha, digest, self.registry(), self.repo.workspace, self.repo.config.path, release
                 )
             except (Refused, ExternalError) as exc:
                 self._trusted[key] = exc
@@ -243,25 +245,58 @@ class Session:
             raise found
         return found
 
-    def _trust(self, comp: Component, sha: str, digest: str | None, notes: list[str]) -> Evidence | None:
-        """The trust gate of a chosen candidate: its evidence, None without `trust:`, or when
-        --ignore-trust lifts it (noted)."""
+    def _trust(
+        self, comp: Component, sha: str, digest: str | None, notes: list[str], release: Release | None = None
+    ) -> Evidence | None:
+        """The trust gate of a chosen candidate (released as `release`): its evidence, None without
+        `trust:`, or when --ignore-trust lifts it (noted)."""
         if comp.trust is None or digest is None:
             return None
         if self.options.ignore_trust:
-            notes.append(f"{comp.name}: signatures and provenance of {comp.short(sha)} not verified (--ignore-trust)")
+            shown = release.tag if release is not None else comp.short(sha)
+            notes.append(f"{comp.name}: signatures and provenance of {shown} not verified (--ignore-trust)")
             return None
-        return self.trusted(comp, sha, digest)
+        return self.trusted(comp, sha, digest, release)
 
     def targets(self, comp: Component) -> list[Target]:
         return core.select(comp, self.options.envs, self.options.targets)
 
+    def promoted_tags(self, comp: Component) -> dict[str, str]:
+        """The release tags the config repository's promotions of `comp` pinned, each with the
+        commit it named then (read once)."""
+        if comp.name not in self._promoted_tags:
+            from promoter.insight.history import promoted_tags
+
+            self._promoted_tags[comp.name] = promoted_tags(self.repo.root, comp.name)
+        return self._promoted_tags[comp.name]
+
+    def moved(self, comp: Component, release: Release) -> str | None:
+        """Why `release`'s tag is known to have moved (`gates.moved`), None when it is not."""
+        from promoter.policy import gates
+
+        return gates.moved(self.upstream(comp), release, self.promoted_tags(comp))
+
+    def candidates(self, comp: Component, head: str | None = None) -> list[tuple[str, Release | None]]:
+        """What a component may move to, newest first, at most `Options.lookback`: the first-parent
+        commits of its branch; for a component pinned by release tags, its releases on the branch
+        within its constraint, highest version first."""
+        up = self.upstream(comp)
+        head = head or up.head()
+        if comp.released:
+            return [(r.sha, r) for r in up.release_candidates(head)[: self.options.lookback]]
+        return [(sha, None) for sha in up.first_parents(head, self.options.lookback)]
+
     def runs(self, comp: Component, env: str) -> str:
-        """The version environment `env` runs (a full sha when the upstream or the file knows it);
-        refused when its targets disagree or pin nothing."""
+        """The version environment `env` runs (a full sha when the upstream or the file knows it;
+        a release tag when its targets pin one); refused when its targets disagree or pin nothing."""
         scans = core.scan(self.repo, comp, core.select(comp, envs=[env]))
+        if comp.released and not self.options.offline:
+            tags = {v for ts in scans if ts.target.format == "tag" for v in ts.values}
+            found = {r.tag for r in (self.upstream(comp).release_of(v) for v in tags) if r is not None}
+            if len(found) == 1 and len(tags) == 1:
+                return found.pop()
         values = [v for ts in scans if ts.target.format != "digest" for v in ts.values]
-        versions = {v[: comp.short_length] for v in values}
+        versions = {version_key(v, comp.short_length) for v in values}
         if len(versions) != 1:
             listed = ", ".join(sorted(versions)) or "nothing"
             raise Refused(
@@ -309,25 +344,34 @@ class Session:
         up = self.upstream(comp)
         notes: list[str] = []
         digest: str | None = None
+        release: Release | None = None
         evidence: Evidence | None = None
         scans = core.scan(self.repo, comp, targets)
         if rev is None:
-            chosen, digest, notes, runs = self._choose(comp, targets, promoted_with, scans)
+            chosen, digest, notes, runs, release = self._choose(comp, targets, promoted_with, scans)
             if chosen is None:  # nothing newer than what runs may go now: nothing to change
-                return self._nothing_newer(comp, targets, scans, runs, notes)
+                return self._nothing_newer(comp, targets, scans, runs, notes, release)
             sha = chosen
-            evidence = self._trust(comp, sha, digest, notes)
+            evidence = self._trust(comp, sha, digest, notes, release)
         else:
-            sha = up.resolve(rev)
-            same = self._unchanged(comp, targets, scans, sha)
+            if comp.released:
+                release = gates.release_for(up, rev)
+                moved = self.moved(comp, release)
+                if moved is not None:  # even where its tag is pinned already: what runs is not what it names
+                    raise Refused(moved)
+                sha = release.sha
+            else:
+                sha = up.resolve(rev)
+            same = self._unchanged(comp, targets, scans, sha, release=release)
             if same is not None:  # every selected target runs it already: no rule refuses nothing
                 stopping = _as_notes(policy.gates(targets, sha, verify=False))
                 same.warnings += policy.warnings(t.environment for t in targets)
                 return Prepared(same, stopping)
             _refuse(policy.gates(targets, sha), policy.warnings(t.environment for t in targets))
             if comp.image is not None:
-                digest = gates.image(comp, sha, self.registry(), opts.wait)
-                evidence = self._trust(comp, sha, digest, notes)
+                digest = gates.image(comp, sha, self.registry(), opts.wait, release)
+                evidence = self._trust(comp, sha, digest, notes, release)
+        ran = self.ran(comp, gates.deployed(scans))
         notes += gates.candidate(
             up,
             sha,
@@ -336,7 +380,11 @@ class Session:
             allow_unmerged=opts.allow_unmerged,
             read=self.repo.workspace.read,
             now=policy.now.timestamp(),
+            release=release,
+            ran=ran,
         )
+        if comp.released:
+            notes += self._moved_runs(comp, scans) + _odd_tags(up)
         if opts.ignore_deps:
             if comp.depends_on:
                 notes.append(f"dependency check skipped (--ignore-deps): {', '.join(comp.depends_on)}")
@@ -350,30 +398,72 @@ class Session:
                 lambda dep: core.scan(self.repo, dep, dep.targets),
                 promoted_with,
             )
-        plan = core.plan(self.repo, comp, sha, targets, digest, scans)
+        plan = core.plan(self.repo, comp, sha, targets, digest, scans, release)
         plan.evidence = evidence
         plan.warnings += policy.warnings(t.environment for t in targets)
-        plan.shas.update(full_shas(up, plan))
-        return Prepared(plan, notes, self.changelog(comp, sha, scans))
+        plan.shas.update(full_shas(up, plan, ran))
+        return Prepared(plan, notes, self.changelog(comp, sha, scans, release=release))
+
+    def ran(self, comp: Component, values: Iterable[str]) -> dict[str, str]:
+        """Of the `values` that run, the release tags that name another commit now than when they
+        were promoted (moved): each with the commit it named then, which is what runs. Nothing
+        for a component not pinned by release tags."""
+        if not comp.released:
+            return {}
+        up, promoted = self.upstream(comp), self.promoted_tags(comp)
+        out = {}
+        for value in values:
+            release = up.release_of(value)
+            then = promoted.get(release.tag) if release is not None else None
+            if release is not None and then is not None and then != release.sha:
+                out[value] = then
+        return out
+
+    def _moved_runs(self, comp: Component, scans: list[TargetScan]) -> list[str]:
+        """A note for each release tag that runs and is known to have moved: what runs may be
+        the commit it named before."""
+        from promoter.policy import gates
+
+        up = self.upstream(comp)
+        notes = []
+        for value, names in gates.deployed(scans).items():
+            release = up.release_of(value)
+            why = self.moved(comp, release) if release is not None else None
+            if why is not None:
+                notes.append(f"{value}, which {', '.join(names)} run: {why.partition(': ')[2]}")
+        return notes
 
     def _unchanged(
-        self, comp: Component, targets: list[Target], scans: list[TargetScan], sha: str, offline: bool = False
+        self,
+        comp: Component,
+        targets: list[Target],
+        scans: list[TargetScan],
+        sha: str,
+        offline: bool = False,
+        release: Release | None = None,
     ) -> Plan | None:
-        """The plan of `sha` when it changes nothing (every selected target pins it already, a
-        digest target its image's digest), None when it changes something. Not on the branch of
-        that very promotion (`promote --commit` left you there): publishing it is a change, which
-        the rules judge."""
-        values = [(ts.target.format, v) for ts in scans for v in ts.values]
-        if not values or any(fmt != "digest" and v != comp.render(sha, fmt) for fmt, v in values):
+        """The plan of `sha` (released as `release`) when it changes nothing (every selected
+        target pins it already, a digest target its image's digest, a `format: tag` target its
+        release's tag), None when it changes something. Not on the branch of that very promotion
+        (`promote --commit` left you there): publishing it is a change, which the rules judge."""
+        values = [(ts.target, v) for ts in scans for v in ts.values]
+        for target, v in values:
+            if target.format == "tag":
+                read = target.pattern.read(v)
+                if release is None or release.sha != sha or read is None or str(read) != release.version:
+                    return None
+            elif target.format != "digest" and v != comp.render(sha, target.format):
+                return None
+        if not values:
             return None
         digest = None
-        if any(fmt == "digest" for fmt, _ in values):
+        if any(t.format == "digest" for t, _ in values):
             if offline or comp.image is None:
                 return None
-            digest = self.digest(comp.image, comp.image_tag(sha))
-            if digest is None or any(fmt == "digest" and v != digest for fmt, v in values):
+            digest = self.digest(comp.image, comp.image_tag(sha, release))
+            if digest is None or any(t.format == "digest" and v != digest for t, v in values):
                 return None
-        same = core.plan(self.repo, comp, sha, targets, digest, scans)
+        same = core.plan(self.repo, comp, sha, targets, digest, scans, release)
         if not same.empty or self._on_its_branch(same):
             return None
         return same
@@ -384,48 +474,70 @@ class Session:
         return commits.current_branch(Git(self.repo.root)) == commits.branch_name(self.repo.config, plan)
 
     def _nothing_newer(
-        self, comp: Component, targets: list[Target], scans: list[TargetScan], runs: list[str], notes: list[str]
+        self,
+        comp: Component,
+        targets: list[Target],
+        scans: list[TargetScan],
+        runs: list[str],
+        notes: list[str],
+        release: Release | None = None,
     ) -> Prepared:
-        """No commit newer than what the selected targets run (`runs`: the commits) may be promoted
-        now: a plan that changes nothing, each target at what it runs; the notes say what stops
-        the newer ones."""
+        """No commit newer than what the selected targets run (`runs`: the commits; `release`: the
+        release they run, for release tags) may be promoted now: a plan that changes nothing,
+        each target at what it runs; the notes say what stops the newer ones."""
         envs: dict[str, list[str]] = {}  # environment -> the versions it runs, as shown
         for ts in scans:
-            shown = [v if v.startswith("sha256:") else comp.short(v) for v in ts.values]
+            shown = [v if v.startswith("sha256:") or ts.target.format == "tag" else comp.short(v) for v in ts.values]
             envs.setdefault(ts.target.environment, []).extend(v for v in shown if v not in envs[ts.target.environment])
         they = ", ".join(f"{env} runs {', '.join(versions)}" for env, versions in envs.items())
-        newer = f"no newer commit of {self.upstream(comp).branch()} may be promoted now"
+        branch = self.upstream(comp).branch()
+        newer = (
+            f"no higher release on {branch} may be promoted now"
+            if comp.released
+            else f"no newer commit of {branch} may be promoted now"
+        )
         if len(envs) > 1:
             newer += " to all of them"
-        same = self._unchanged(comp, targets, scans, runs[0]) if len(runs) == 1 else None
+        same = self._unchanged(comp, targets, scans, runs[0], release=release) if len(runs) == 1 else None
         if same is not None:
             return Prepared(same, notes, unchanged=f"{they}; {newer}" if notes else None)
         return Prepared(Plan(comp, runs[0], _as_they_are(scans), []), notes, unchanged=f"{they}; {newer}")
 
     def _choose(
         self, comp: Component, targets: list[Target], promoted_with: Iterable[str], scans: list[TargetScan]
-    ) -> tuple[str | None, str | None, list[str], list[str]]:
-        """The newest commit of the branch that passes every gate of its own (blocked, min_age,
-        soak, image, verify, dependencies), newer than what the selected targets run: (sha, its
-        image digest, notes on the newer ones skipped and why, []); (None, None, notes, the commits
-        the targets run) when none is newer, so nothing changes (a hold stops every candidate
-        alike: said once). Refused when what runs cannot be told and none passes."""
+    ) -> tuple[str | None, str | None, list[str], list[str], Release | None]:
+        """The newest commit of the branch (for release tags, the highest release on it within the
+        constraint) that passes every gate of its own (blocked, min_age, soak, image, trust,
+        verify, dependencies; a moved tag), newer than what the selected targets run: (sha, its
+        image digest, notes on the newer ones skipped and why, [], its release); (None, None,
+        notes, the commits the targets run, the release they run) when none is newer, so nothing
+        changes (a hold stops every candidate alike: said once). Refused when what runs cannot be
+        told and none passes, or a component pinned by release tags has no release to choose."""
         from promoter.errors import PromoterError
         from promoter.policy import gates
 
         up = self.upstream(comp)
         policy = self.policy(comp)
-        # what the selected targets run, as commits; none known: no candidate counts as what runs
+        # what the selected targets run, as commits (a moved release tag: the commit it was promoted
+        # as); none known: no candidate counts as what runs
         deployed = gates.deployed(scans)
-        current = list(dict.fromkeys(f for f in (up.find(v) for v in deployed) if f is not None))
-        unknown = len(current) < len({v[: comp.short_length] for v in deployed})
-        if unknown or any(len(set(ts.values)) > 1 for ts in scans):
+        ran = self.ran(comp, deployed)
+        found = {v: ran.get(v) or up.find(v) for v in deployed}
+        current = list(dict.fromkeys(f for f in found.values() if f is not None))
+        if None in found.values() or any(len({comp.version_key(v) for v in ts.values}) > 1 for ts in scans):
             current = []  # a value the upstream cannot name, or a target at several versions
         elif len(current) == 1 and self._on_its_branch(Plan(comp, current[0], _as_they_are(scans), [])):
             current = []  # the branch of this promotion: publishing it is a change, judged as one
+        # release tags: the versions that run (a lower release is older, wherever its commit is),
+        # and the one release they run, when they run one
+        versions = [v for v in (comp.release_version(r) for r in deployed) if v is not None]
+        running = {up.release_of(r) for r in deployed if comp.release_version(r) is not None}
+        runs = running.pop() if len(running) == 1 else None
+        if runs is not None and current != [runs.sha]:
+            runs = None
         held = [g for g in (policy.held(e) for e in dict.fromkeys(t.environment for t in targets)) if g is not None]
         if held and current:  # stops every candidate alike: nothing newer than what runs may go
-            return None, None, [g.message() for g in held], current
+            return None, None, [g.message() for g in held], current, runs
         _refuse(held)
         skipped: dict[str, list[str]] = {}  # why -> the candidates skipped for it, newest first
         newest: list[str] = []
@@ -434,25 +546,31 @@ class Session:
             return [f"skipped {', '.join(shas)}: {why}" for why, shas in skipped.items()]
 
         # app-interface subscribers: what their publishers run; else the branch's newest commits
-        candidates = policy.candidates(targets) or up.first_parents(up.head(), self.options.lookback)
-        for sha in candidates:
-            if current and all(up.is_ancestor(sha, c) for c in current):
+        channel = policy.candidates(targets)
+        candidates = [(sha, None) for sha in channel] if channel else self.candidates(comp)
+        if not candidates and comp.released:
+            raise Refused(f"{comp.name}: {no_releases(up)}")
+        for sha, release in candidates:
+            lower = release is not None and bool(versions) and all(release.semver <= v for v in versions)
+            if current and (lower or all(up.is_ancestor(sha, c) for c in current)):
                 # what runs, or older: nothing newer passes (never moved back by itself); what runs
                 # itself is still the candidate when its plan would change something (a digest)
                 same = sha == current[0] and len(current) == 1
-                if not same or self._unchanged(comp, targets, scans, sha) is not None:
-                    return None, None, notes(), current
-            reasons = [g.message() for g in policy.gates(targets, sha, verify=False)]  # with what lifts each
+                if not same or self._unchanged(comp, targets, scans, sha, release=release) is not None:
+                    return None, None, notes(), current, runs
+            moved = self.moved(comp, release) if release is not None else None
+            # with what lifts each
+            reasons = [moved] if moved else [g.message() for g in policy.gates(targets, sha, verify=False)]
             fresh = gates.too_fresh(up, sha, policy.now.timestamp()) if not reasons else None
             reasons += [fresh] if fresh else []
             digest: str | None = None
             if not reasons and comp.image is not None:
-                digest = self.digest(comp.image, comp.image_tag(sha))
+                digest = self.digest(comp.image, comp.image_tag(sha, release))
                 if digest is None:
-                    reasons.append(f"no image {comp.image}:{comp.image_tag(sha)} yet")
+                    reasons.append(f"no image {comp.image}:{comp.image_tag(sha, release)} yet")
                 elif comp.trust is not None and not self.options.ignore_trust:
                     try:
-                        self.trusted(comp, sha, digest)
+                        self.trusted(comp, sha, digest, release)
                     except Refused as exc:
                         reasons.append(str(exc).partition(", or pass --ignore-trust")[0])
             if not reasons:
@@ -470,21 +588,33 @@ class Session:
                 except PromoterError as exc:
                     reasons.append(str(exc))
             if not reasons:
-                return sha, digest, notes(), []
+                return sha, digest, notes(), [], release
             if current and sha in current:  # what runs fails a gate of its own now: nothing newer passed
-                return None, None, notes(), current
+                return None, None, notes(), current, runs
             newest = newest or reasons
-            skipped.setdefault("; ".join(reasons), []).append(comp.short(sha))
+            skipped.setdefault("; ".join(reasons), []).append(release.tag if release else comp.short(sha))
         said = "".join(f"\nwarning: {w}" for w in policy.warnings(t.environment for t in targets))
-        which = f"the last {len(candidates)} commits of {up.branch()}"
-        if policy.candidates(targets):
-            which = f"the {len(candidates)} versions the publishers of its channels run"
+        which = (
+            f"the {len(candidates)} versions the publishers of its channels run"
+            if channel
+            else f"the highest {len(candidates)} releases on {up.branch()}"
+            if comp.released
+            else f"the last {len(candidates)} commits of {up.branch()}"
+        )
         raise Refused(f"{comp.name}: none of {which} may be promoted now; the newest: {'; '.join(newest)}{said}")
 
     def changelog(
-        self, comp: Component, sha: str, scans: list[TargetScan], base: str | None = None
+        self,
+        comp: Component,
+        sha: str,
+        scans: list[TargetScan],
+        base: str | None = None,
+        release: Release | None = None,
+        base_release: Release | None = None,
     ) -> Changelog | None:
-        """The commits from what the selected targets run (the oldest of them) to `sha`."""
+        """The commits from what the selected targets run (the oldest of them) to `sha`; for a
+        component pinned by release tags, named by their tags (`release`, `base_release`, else
+        the release tags that run)."""
         from promoter.policy import gates
         from promoter.upstream.changelog import DEFAULT_BOTS, build
 
@@ -494,8 +624,32 @@ class Session:
             if not runs:
                 return None
             base = min(runs, key=lambda r: (sum(not up.is_ancestor(r, o) for o in runs), up.commit_time(r)))
+            if comp.released and base_release is None:
+                tags = [r for r in (up.release_of(v) for v in gates.deployed(scans)) if r is not None]
+                base_release = next((r for r in tags if r.sha == base), None)
         cfg = self.repo.config
-        return build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
+        log = build(up.git, base, sha, comp.repo, cfg.people, cfg.bots if cfg.bots is not None else DEFAULT_BOTS)
+        log.base_tag = base_release.tag if base_release is not None else None
+        log.head_tag = release.tag if release is not None else None
+        return log
+
+    def version(self, comp: Component, rev: str | None) -> tuple[str, Release | None]:
+        """The commit REV names, and for a component pinned by release tags its release (`REV`
+        a release or a commit with one; None: the highest release on the branch within the
+        constraint; a moved tag is refused)."""
+        from promoter.policy import gates
+
+        up = self.upstream(comp)
+        if not comp.released:
+            return up.resolve(rev), None
+        if rev is None:
+            candidates = up.release_candidates()
+            if not candidates:
+                raise Refused(f"{comp.name}: {no_releases(up)}")
+            release = candidates[0]
+        else:
+            release = gates.release_for(up, rev)
+        return release.sha, release
 
     # -- shipping -----------------------------------------------------------------------------
     def message(self, prepared: Prepared) -> tuple[str, str]:
@@ -539,7 +693,7 @@ class Session:
 
     def again(self, names: list[str], sha: str | None, push_to: str | None) -> str:
         """The command that does this promotion again, as typed: what finishes a run that failed
-        half-way (its options, the candidate resolved to a full sha)."""
+        half-way (its options, the candidate resolved to a full sha, or the release tag promoted)."""
         import shlex
 
         o = self.options
@@ -559,6 +713,7 @@ class Session:
             "--ignore-window": o.ignore_window,
             "--ignore-hold": o.ignore_hold,
             "--ignore-verify": o.ignore_verify,
+            "--ignore-trust": o.ignore_trust,
         }
         words += [flag for flag, given in flags.items() if given]
         words += ["--push", push_to] if push_to is not None else ["--commit"]
@@ -570,7 +725,7 @@ class Session:
         beside the earlier ones)."""
         if len(self._names) > 1:
             return self.again(self._names, self._rev, push_to)
-        return self.again([plan.component.name], plan.sha, push_to)
+        return self.again([plan.component.name], plan.release.tag if plan.release else plan.sha, push_to)
 
     def where(self) -> list[str]:
         """`-C` and `--config` as a command run from here needs them to find this repository."""
@@ -602,7 +757,7 @@ class Session:
             self._own_branch(git, push_to or "", branch, tip)
             git.run("reset", "--quiet", "--keep", tip)
             self.repo = core.open_repo(self.repo.root, Path(self.repo.config.path))
-            again = self.prepare(comp, sha)
+            again = self.prepare(comp, prepared.plan.release.tag if prepared.plan.release else sha)
             if again.plan.empty:
                 return None
             core.apply_plan(self.repo, again.plan)
@@ -810,12 +965,12 @@ class Session:
         at_head = core.Repo(repo.root, repo.state_dir, repo.config, Workspace(repo.root, head))
         try:
             scans = core.scan(at_head, comp, targets)
-            again = core.plan(at_head, comp, plan.sha, targets, plan.digest, scans)
+            again = core.plan(at_head, comp, plan.sha, targets, plan.digest, scans, plan.release)
         except PromoterError:
             return None
         if again.empty or any(repo.workspace.read(ch.file) != ch.new_text for ch in again.changes):
             return None
-        changelog = None if self.options.offline else self.changelog(comp, plan.sha, scans)
+        changelog = None if self.options.offline else self.changelog(comp, plan.sha, scans, release=plan.release)
         return Prepared(again, prepared.notes, changelog)
 
     # -- the whole workflow ---------------------------------------------------------------------
@@ -1008,6 +1163,32 @@ class Session:
             raise
 
 
+def _odd_tags(up: Upstream) -> list[str]:
+    """Notes on the upstream's tags that are no releases: not semantic versions, or one version
+    that two tags name with different commits."""
+    odd, twice = up.not_semver(), up.ambiguous()
+    notes = []
+    if odd:
+        more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
+        notes.append(f"tags that name no semantic version are not releases: {', '.join(odd[:5])}{more}")
+    for version, tags in sorted(twice.items()):
+        notes.append(f"{' and '.join(tags)} name {version} with different commits: neither is a release")
+    return notes
+
+
+def no_releases(up: Upstream) -> str:
+    """Why a component pinned by release tags has no candidate: what its tags are."""
+    comp = up.component
+    releases = up.releases()
+    odd = up.not_semver()
+    said = f"; tags that name no semantic version are not releases: {', '.join(odd[:5])}" if odd else ""
+    if not releases:
+        return f"its upstream has no release tag (v1.2.3 or 1.2.3){said}"
+    within = f" within the constraint '{comp.constraint}'" if comp.constraint else ""
+    pre = "" if comp.allow_prerelease else " (pre-releases only with allow_prerelease: true)"
+    return f"no release on {up.branch()}{within}{pre}; the highest release: {releases[0].tag}{said}"
+
+
 def _on(git: Git) -> str:
     """The branch HEAD is on, as a message says it."""
     return commits.current_branch(git) or "a detached HEAD"
@@ -1036,14 +1217,15 @@ def _as_they_are(scans: list[TargetScan]) -> list[TargetChange]:
     return [TargetChange(ts.target, tuple(ts.values), ts.values[0], len(ts.locations)) for ts in scans if ts.values]
 
 
-def full_shas(up: Upstream, plan: Plan) -> dict[str, str]:
-    """The full sha each short value the plan changes names, when the upstream knows it (for the
-    `Promoted-From:` trailer, in the form of `Promoted-To:`)."""
+def full_shas(up: Upstream, plan: Plan, ran: dict[str, str] | None = None) -> dict[str, str]:
+    """The full sha each value the plan changes names (a short sha, a release tag), when the
+    upstream knows it; a release tag that moved since it was promoted: the commit it was promoted
+    as (`ran`), which is what runs. For the `Promoted-From:` trailer, in the form of `Promoted-To:`."""
     out: dict[str, str] = {}
     for tc in plan.targets:
         for v in tc.old_values if tc.changed else ():
             if len(v) != 40 and not v.startswith("sha256:") and v not in out:
-                found = up.find(v)
+                found = (ran or {}).get(v) or up.find(v)
                 if found is not None:
                     out[v] = found
     return out

@@ -86,10 +86,17 @@ class Changelog:
     contributors: list[Contributor]  # most commits first; no bots
     bots_left_out: list[Person]
     compare_url: str | None
+    base_tag: str | None = None  # the release tags base and head are, for a component pinned by tags
+    head_tag: str | None = None
 
     @property
     def count(self) -> int:
         return len(self.commits)
+
+    def named(self, which: str, short: int = 7) -> str:
+        """`base` or `head` as people read it: `v1.4.2 (10ac8b5)`, or the short sha."""
+        sha, tag = (self.base, self.base_tag) if which == "base" else (self.head, self.head_tag)
+        return f"{tag} ({sha[:short]})" if tag else sha[:short]
 
 
 # -- building -----------------------------------------------------------------------------------

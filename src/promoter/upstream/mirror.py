@@ -3,7 +3,14 @@
 The mirror lives under the cache directory (`$PROMOTER_CACHE_DIR`, else
 `$XDG_CACHE_HOME/promoter`, else `~/.cache/promoter`), one per `fetch` location, cloned without
 blobs. It is fetched only when something asked for is missing from it, or to learn the head of
-the branch (after a cheap `ls-remote` says it moved).
+the branch (after a cheap `ls-remote` says it moved; for a component pinned by release tags, the
+same `ls-remote` lists the tags too, and a tag added, removed or moved is fetched).
+
+Release tags: a tag `v<semver>` or `<semver>` (lightweight or annotated) names a release of the
+upstream at its commit. A fetch that finds a tag naming another commit than the mirror had (a
+tag moved: deleted and made again, or forced) writes it down in the mirror's `promoter-moved-tags`
+(tag, the commit before, the commit after, when seen; one line each), kept as long as the mirror:
+`moved_tags()` reads it, and a moved tag is never promoted.
 
 Nothing here prints: what it waits for on the network (the first clone, a fetch, asking where the
 branch is) is said to a `progress` callback, the Upstream's own or the one `reporting` sets for
@@ -20,12 +27,13 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from promoter.errors import ExternalError, Refused, UsageError
-from promoter.model import Component
+from promoter.model import Component, Release
 from promoter.upstream.git import Git, GitError
 from promoter.upstream.revs import FULL_SHA, validate_rev
 from promoter.urls import is_url, redact
 
 _HEX_PREFIX = re.compile(r"[0-9a-f]{7,40}")
+MOVED_TAGS = "promoter-moved-tags"  # in the mirror: the tags a fetch found moved
 
 
 class Unreachable(ExternalError):
@@ -68,6 +76,7 @@ class Upstream:
         self.path = (cache or cache_dir()) / "mirrors" / f"{component.name}-{key}.git"
         self.git = Git(self.path)
         self._fetched = False
+        self._tags: dict[str, str] | None = None  # tag -> the commit it names (the mirror's, read once)
 
     # -- the mirror ---------------------------------------------------------------------------
     def _say(self, text: str) -> None:
@@ -120,11 +129,21 @@ class Upstream:
 
     def fetch(self) -> None:
         self._say(f"fetching {redact(self.component.fetch)}")
+        before = self._tag_commits()
         try:
             self.git.run("fetch", "--quiet", "--prune", "--tags", "--force", "origin")
         except GitError as exc:
             raise Unreachable(f"{self.component.name}: cannot fetch {redact(self.component.fetch)}: {exc}") from None
         self._fetched = True
+        self._tags = None
+        after = self._tag_commits()
+        moved = [(tag, old, after[tag]) for tag, old in before.items() if after.get(tag, old) != old]
+        if moved:
+            from datetime import UTC, datetime
+
+            when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            with open(self.path / MOVED_TAGS, "a", encoding="utf-8") as record:
+                record.writelines(f"{tag}\t{old}\t{new}\t{when}\n" for tag, old, new in moved)
 
     def _has_commit(self, sha: str) -> bool:
         return self.git.ok("cat-file", "-e", f"{sha}^{{commit}}")
@@ -150,13 +169,24 @@ class Upstream:
         self._ensure()
         if not self._fetched:
             self._say(f"asking {redact(self.component.fetch)} where {branch} is")
-            remote = self.git.run("ls-remote", "--", "origin", f"refs/heads/{branch}", check=False)
+            released = self.component.released  # the tags too: a release made or moved is fetched
+            refs = [f"refs/heads/{branch}", *(["refs/tags/*"] if released else [])]
+            remote = self.git.run("ls-remote", "--", "origin", *refs, check=False)
             if remote.returncode != 0:
                 raise Unreachable(f"{self.component.name}: upstream {redact(self.component.fetch)} is unreachable")
-            sha = remote.stdout.split("\t", 1)[0].strip()
+            listed: dict[str, str] = {}
+            for line in remote.stdout.splitlines():
+                obj, _, ref = line.partition("\t")
+                listed[ref] = obj
+            sha = listed.get(f"refs/heads/{branch}", "")
             if not sha:
                 raise Refused(f"{self.component.name}: upstream has no branch '{branch}'")
-            if not self._has_commit(sha) or self._local(f"refs/heads/{branch}") != sha:
+            tags = {ref: obj for ref, obj in listed.items() if ref.startswith("refs/tags/") and "^" not in ref}
+            if (
+                not self._has_commit(sha)
+                or self._local(f"refs/heads/{branch}") != sha
+                or (released and tags != self._tag_objects())
+            ):
                 self.fetch()
         local = self._local(f"refs/heads/{branch}")
         if local is None:
@@ -196,7 +226,145 @@ class Upstream:
                     return sha
         if _HEX_PREFIX.fullmatch(rev):
             return self._commit_with_prefix(rev)
+        release = self.release_named(rev, fetch=False) if self.component.released else None
+        return release.sha if release is not None else None
+
+    # -- release tags -------------------------------------------------------------------------
+    def _tag_objects(self) -> dict[str, str]:
+        """Each tag ref of the mirror and the object it names (a commit, or an annotated tag)."""
+        out = self.git.out("for-each-ref", "--format=%(refname) %(objectname)", "refs/tags")
+        return {ref: obj for ref, _, obj in (line.partition(" ") for line in out.splitlines())}
+
+    def _tag_commits(self) -> dict[str, str]:
+        """Each tag of the mirror and the commit it names (annotated tags peeled; a tag of a tree
+        or a blob left out)."""
+        if not (self.path / "HEAD").exists():
+            return {}
+        fields = "%(refname:strip=2)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)"
+        out = self.git.out("for-each-ref", f"--format={fields}", "refs/tags")
+        tags: dict[str, str] = {}
+        nested: list[str] = []
+        for line in out.splitlines():
+            name, obj, kind, peeled, peeled_kind = line.split("\0")
+            if kind == "commit":
+                tags[name] = obj
+            elif kind == "tag" and peeled_kind == "commit":
+                tags[name] = peeled
+            elif kind == "tag" and peeled_kind == "tag":  # a tag of a tag: rare, peeled by git
+                nested.append(name)
+        for name in nested:
+            sha = self._local(f"refs/tags/{name}")
+            if sha:
+                tags[name] = sha
+        return tags
+
+    def tags(self) -> dict[str, str]:
+        """Each tag of the upstream and the commit it names, as the mirror has them (fetched
+        first when the remote's tags or branch changed: `head`)."""
+        if self._tags is None:
+            self.head()
+            self._tags = self._tag_commits()
+        return self._tags
+
+    def releases(self) -> list[Release]:
+        """Every release (a tag `v<semver>` or `<semver>` naming a commit), highest version first;
+        a version two tags name (`v1.4.2`, `1.4.2`) once, by its `v` tag, unless they name two
+        commits (then neither: `ambiguous` says which)."""
+        from promoter.semver import tag_version
+
+        by_version: dict[str, list[Release]] = {}
+        for name, sha in self.tags().items():
+            v = tag_version(name)
+            if v is not None:
+                by_version.setdefault(str(v), []).append(Release(name, str(v), sha))
+        out = [
+            sorted(rs, key=lambda r: not r.tag.startswith("v"))[0]
+            for rs in by_version.values()
+            if len({r.sha for r in rs}) == 1
+        ]
+        return sorted(out, key=lambda r: r.semver.key(), reverse=True)
+
+    def ambiguous(self) -> dict[str, list[str]]:
+        """The versions two tags name with different commits (`v1.4.2` and `1.4.2`): version -> tags."""
+        from promoter.semver import tag_version
+
+        seen: dict[str, dict[str, str]] = {}
+        for name, sha in self.tags().items():
+            v = tag_version(name)
+            if v is not None:
+                seen.setdefault(str(v), {})[name] = sha
+        return {v: sorted(t) for v, t in seen.items() if len(set(t.values())) > 1}
+
+    def not_semver(self) -> list[str]:
+        """The tags that name no semantic version (`latest`, `release-2`): not releases."""
+        from promoter.semver import tag_version
+
+        return sorted(name for name in self.tags() if tag_version(name) is None)
+
+    def release_named(self, rev: str, fetch: bool = True) -> Release | None:
+        """The release `rev` names: a tag (`v1.4.2`), or a version (`1.4.2`, `v1.4.2` when the
+        tag is `1.4.2`); None when none does."""
+        from promoter.semver import tag_version
+
+        version = tag_version(rev)
+        if version is None:
+            return None
+        tags = self.tags() if fetch else (self._tags if self._tags is not None else self._tag_commits())
+        if rev in tags:
+            return Release(rev, str(version), tags[rev])
+        for release in self.releases() if fetch else self._releases_in(tags):
+            if release.version == str(version):
+                return release
         return None
+
+    def _releases_in(self, tags: dict[str, str]) -> list[Release]:
+        from promoter.semver import tag_version
+
+        out = []
+        for name, sha in tags.items():
+            v = tag_version(name)
+            if v is not None:
+                out.append(Release(name, str(v), sha))
+        return out
+
+    def release_of(self, value: str) -> Release | None:
+        """The release a value pinned by a `format: tag` target names (read through the
+        component's tag patterns), None when it names none the upstream has."""
+        version = self.component.release_version(value)
+        if version is None:
+            return None
+        return next((r for r in self.releases() if r.version == str(version)), None)
+
+    def reachable_tags(self, head: str) -> set[str]:
+        """The tags whose commit is in the history of `head` (one `git for-each-ref --merged`)."""
+        out = self.git.out("for-each-ref", f"--merged={head}", "--format=%(refname:strip=2)", "refs/tags")
+        return set(out.splitlines())
+
+    def release_candidates(self, head: str | None = None) -> list[Release]:
+        """The releases the component may be promoted to, highest version first: on its branch
+        (in the history of `head`, default the branch's head), within its `constraint`, and no
+        pre-release unless it allows them."""
+        head = head or self.head()
+        on_branch = self.reachable_tags(head)
+        comp = self.component
+        return [r for r in self.releases() if r.tag in on_branch and comp.allows(r.semver)]
+
+    def releases_at(self, sha: str) -> list[Release]:
+        """The releases on exactly commit `sha`, highest version first."""
+        return [r for r in self.releases() if r.sha == sha]
+
+    def moved_tags(self) -> dict[str, list[tuple[str, str, str]]]:
+        """The tags a fetch of this mirror found moved: tag -> [(commit before, commit after, when)]."""
+        try:
+            text = (self.path / MOVED_TAGS).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for line in text.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 4:
+                out.setdefault(parts[0], []).append((parts[1], parts[2], parts[3]))
+        return out
 
     def _commit_with_prefix(self, prefix: str) -> str | None:
         """The one commit whose sha starts with `prefix`; an error when several do."""
@@ -212,10 +380,14 @@ class Upstream:
         return commits[0] if commits else None
 
     def find(self, value: str) -> str | None:
-        """The full sha a deployed value (sha or short prefix) names, when upstream knows it."""
+        """The full sha a deployed value (sha, short prefix, or a release tag its component's
+        tag targets read) names, when upstream knows it."""
         self._ensure()
         if FULL_SHA.fullmatch(value):
             return self._local(value)
+        if not _HEX_PREFIX.fullmatch(value) and self.component.released:
+            release = self.release_of(value)
+            return release.sha if release is not None else None
         try:
             return self._commit_with_prefix(value)
         except UsageError:
@@ -287,6 +459,12 @@ class Upstream:
         asked = [v for v in dict.fromkeys(values) if re.fullmatch(r"[0-9a-f]{4,40}", v)]
         found: dict[str, str] = {}
         ambiguous: set[str] = set()
+        if self.component.released:  # release tags: through the tags, read once
+            for value in dict.fromkeys(values):
+                if value not in asked:
+                    release = self.release_of(value)
+                    if release is not None:
+                        found[value] = release.sha
         if not asked:
             return found, ambiguous
         self._ensure()
