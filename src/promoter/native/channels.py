@@ -72,10 +72,6 @@ def followed(config: Config, target: Target) -> list[tuple[str, list[Publisher]]
     ]
 
 
-def subscribes(target: Target) -> bool:
-    return target.native is not None and bool(target.native.subscribe)
-
-
 # -- where a target is in its file -------------------------------------------------------------------
 
 

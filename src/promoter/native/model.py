@@ -355,7 +355,7 @@ def _true(node: Node | None) -> bool:
 
 
 def _promotion(model: Model, file: str, item: Mapping) -> Promotion | None:
-    """A target's `promotion:` block as written (its semantics come with the channels)."""
+    """A target's `promotion:` block as written (its semantics: native.channels, policy.channels)."""
     key, node = next(((k, v) for k, v in item.pairs if isinstance(k, Scalar) and k.value == "promotion"), (None, None))
     if key is None or node is None:
         return None
