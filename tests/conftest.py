@@ -45,6 +45,7 @@ FULL_MODULES = {
     "test_nonroot.py",
     "test_reconcile_sequence.py",  # many scheduled runs in random sequences
     "test_native_realdata.py",  # ../shared/realdata: the 2022 snapshot, the bot's automated promotions
+    "test_native_channels_realdata.py",  # ../shared/realdata: the bot's 17 promotions replayed byte for byte
     "test_reconcile_people.py",  # the forge fakes and a registry on 127.0.0.1, many runs
     "test_notify.py",  # webhook and Slack servers on 127.0.0.1, many runs
     "test_autorollback.py",  # GitHub's contract fake, many runs from fresh clones

@@ -155,6 +155,15 @@ FILES: dict[str, str] = {
 }
 
 
+# what computing a publisher's target_config_hash needs beyond FILES: the qontract-reconcile version
+# (.env) and the clusters' serverUrl
+HASHABLE: dict[str, str] = {
+    ".env": "export RECONCILE_IMAGE_TAG=862eebc\n",
+    "data/openshift/east/cluster.yml": "---\n$schema: /openshift/cluster-1.yml\nname: east\nserverUrl: https://east.example\n",
+    "data/openshift/west/cluster.yml": "---\n$schema: /openshift/cluster-1.yml\nname: west\nserverUrl: https://west.example\n",
+}
+
+
 def native_repo(root: Path, extra: dict[str, str] | None = None) -> Path:
     """The tree above (with `extra` files) as a git repository with one commit."""
     return make_repo(root, {**FILES, **(extra or {})})

@@ -130,6 +130,7 @@ def test_plan_json(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
                 "environment": "pipelines",
                 "old": {"value": OLD[:7], "sha": None},
                 "new": new,
+                "kind": "pin",  # (or target_config_hash: an app-interface subscriber's promotion_data)
             }
         ],
         "notes": ["--offline: upstream, dependency and image checks skipped"],

@@ -81,3 +81,36 @@ def test_demo_runs_where_git_has_no_identity(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "committed" in proc.stdout and "Author identity unknown" not in proc.stderr
+
+
+def test_demo_ends_with_app_interface_native_a_publisher_and_an_auto_subscriber(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    from promoter.native.confighash import repository_reader, target_config_hash
+
+    code, out, err = run("demo", tmp_path / "demo")
+    assert (code, err) == (0, "")
+    native = tmp_path / "demo" / "app-interface-native"
+    shop = [git(tmp_path / "demo" / "shop", "rev-parse", f"HEAD~{n}") for n in (2, 1, 0)]
+    part = out[out.index("\n# A third example: app-interface native") :]
+    assert not (native / "promotion.yaml").exists() and "no promotion.yaml" in part
+    commands = [line.split(" promoter ", 1)[1] for line in part.splitlines() if line.startswith("$ ")]
+    assert commands == [
+        "status",
+        "reconcile",
+        "plan shop --target saas-shop/shop/shop-production",
+        "promote shop --target saas-shop/shop/shop-production --yes",
+    ]
+    decided = part[part.index("promoter reconcile") : part.index("promoter plan")]
+    # production follows what stage runs (not the branch's head); stage is left to people
+    assert f"shop-production  promote         to {shop[1][:7]}" in decided
+    assert "shop-stage       manual" in decided
+    assert f"promoted shop to {shop[1][:7]} in 1 file" in part
+    saas = "data/services/shop/cicd/saas-shop.yaml"
+    assert git(native, "diff", "--name-only").splitlines() == [saas]
+    doc = yaml.safe_load((native / saas).read_text())
+    stage, production = doc["resourceTemplates"][0]["targets"]
+    assert (stage["ref"], production["ref"]) == (shop[1], shop[1])
+    hashed = target_config_hash(doc, 0, 0, repository_reader(str(native)), "862eebc")
+    assert production["promotion"]["promotion_data"][0]["data"][0]["target_config_hash"] == hashed
+    assert f"target_config_hash: {hashed}" in git(native, "diff")

@@ -19,6 +19,7 @@ from tests.native_tree import (
     CART,
     CART_SAAS,
     CART_TEXT,
+    HASHABLE,
     SAAS,
     SAAS_TEXT,
     SHA0,
@@ -199,16 +200,24 @@ def test_promote_changes_exactly_the_ref_of_the_target(tmp_path: Path, run: Run)
 def test_promote_an_environment_keeps_quotes_and_comments_and_follows_a_ref_into_its_target_file(
     tmp_path: Path, run: Run
 ) -> None:
-    repo = native_repo(tmp_path / "ai")
+    from promoter.native.confighash import repository_reader, target_config_hash
+
+    repo = native_repo(tmp_path / "ai", HASHABLE)
     before = snapshot(repo)
     for env in ("shop-production", "shop-stage"):
-        code, out, err = run("-C", repo, "promote", "acme-shop", NEW, "--env", env, "--offline", "--yes")
+        # (east promotes on its schedule, Monday to Friday at 08:00 UTC)
+        code, out, err = run(
+            "-C", repo, "promote", "acme-shop", NEW, "--env", env, "--offline", "--yes", "--ignore-window"
+        )
         assert code == 0, err
     after = snapshot(repo)
+    # east subscribes to what shop-stage publishes: its promotion_data holds shop-stage's hash now
+    stage = target_config_hash(yaml.safe_load(SAAS_TEXT), 0, 0, repository_reader(str(repo)), "862eebc")
     assert after[SAAS].decode() == (
         SAAS_TEXT.replace(f'ref: "{SHA1}"   # v1.2.3', f'ref: "{NEW}"   # v1.2.3')
         .replace(f"- ref: {SHA1}  \n", f"- ref: {NEW}  \n")
         .replace(f"ref: '{SHA1}'", f"ref: '{NEW}'")
+        .replace("target_config_hash: 0123456789abcdef", f"target_config_hash: {stage}")
     )  # tools' ref (another component) and `ref: master` (a branch) stay
     assert after[TARGET_FILE].decode() == TARGET_TEXT.replace(SHA0, NEW)
     assert {k for k in after if after[k] != before[k]} == {SAAS, TARGET_FILE}
@@ -311,7 +320,15 @@ def test_reconcile_decides_for_every_component_offline(tmp_path: Path, run: Run)
         for e in c["environments"]
     }
     assert decided[("cart", "shop-stage")] == ("up-to-date", "tracks main")  # a branch, never promoted
-    assert decided[("cart", "shop-production")][0] == "error"  # --offline chooses no candidate
+    # no promotion.auto: moved only by an explicit promote (tests/test_native_channels.py)
+    assert decided[("cart", "shop-production")][0] == "manual"
+    east = [
+        e
+        for c in doc["components"]
+        for e in c["environments"]
+        if e["targets"] == [{"target": "saas-shop/shop/shop@east"}]  # auto: decided apart
+    ]
+    assert [e["action"] for e in east] == ["error"]  # --offline chooses no candidate
     assert set(decided) == {
         ("acme-shop", "shop-stage"),
         ("acme-shop", "shop-production"),
@@ -349,14 +366,15 @@ def test_history_follows_each_target_through_the_commits(tmp_path: Path, run: Ru
 
 
 def test_check_base_judges_a_native_change_by_the_holds_at_its_base(tmp_path: Path, run: Run) -> None:
-    repo = native_repo(tmp_path / "ai")
+    repo = native_repo(tmp_path / "ai", HASHABLE)
     code, _, err = run("-C", repo, "hold", "acme-shop", "--env", "shop-production", "--reason", "incident 7")
     assert code == 0, err
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "hold production")
     code, _, err = run(
-        "-C", repo, "promote", "acme-shop", NEW, "--env", "shop-production", "--offline", "--yes", "--ignore-hold"
-    )
+        "-C", repo, "promote", "acme-shop", NEW, "--env", "shop-production", "--offline", "--yes", "--ignore-hold",
+        "--ignore-window",
+    )  # fmt: skip
     assert code == 0, err
     code, out, err = run("-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json")
     assert code == 3, out + err
@@ -408,7 +426,8 @@ environments:
 
 
 def test_promotion_yaml_adds_names_policy_and_targets_merged_by_url(tmp_path: Path, run: Run) -> None:
-    repo = native_repo(tmp_path / "ai", {"promotion.yaml": MERGED, ".env": f"export SHOP_TAG={SHA1[:7]}\n"})
+    env = f"export SHOP_TAG={SHA1[:7]}\n" + HASHABLE[".env"]
+    repo = native_repo(tmp_path / "ai", {**HASHABLE, "promotion.yaml": MERGED, ".env": env})
     doc = _status(run, repo)
     assert [c["component"] for c in doc["components"]] == ["shop", "cart", "tools-shop"]
     targets = _targets(doc)
@@ -421,7 +440,9 @@ def test_promotion_yaml_adds_names_policy_and_targets_merged_by_url(tmp_path: Pa
         "saas-shop/shop/shop@west",
     ]
     assert targets[("shop", "dotenv")]["native"] is None
-    code, out, err = run("-C", repo, "plan", "shop", NEW, "--env", "shop-production", "--offline", "-o", "json")
+    code, out, err = run(
+        "-C", repo, "plan", "shop", NEW, "--env", "shop-production", "--offline", "-o", "json", "--ignore-window"
+    )
     assert code == 0, err
     assert json.loads(out)["notes"] == [] or True
     assert {t["target"] for t in json.loads(out)["targets"]} == {
@@ -554,7 +575,9 @@ def test_with_the_upstream_status_plan_and_reconcile_work_from_the_url(tmp_path:
     `url.<base>.insteadOf` (as a mirror would be), so nothing leaves the machine."""
     shas = _upstream(tmp_path / "upstream", 4)
     (Path.home() / ".gitconfig").write_text(f'[url "{tmp_path / "upstream"}"]\n\tinsteadOf = {CART}\n')
-    repo = native_repo(tmp_path / "ai", {CART_SAAS: CART_TEXT.replace(SHA_C, shas[1])})
+    # its production targets move by themselves (promotion.auto; they subscribe to no channel)
+    auto = CART_TEXT.replace(f"    ref: {SHA_C}\n", f"    ref: {shas[1]}\n    promotion:\n      auto: true\n")
+    repo = native_repo(tmp_path / "ai", {CART_SAAS: auto})
     code, out, err = run("-C", repo, "status", "cart", "-o", "json")
     assert code == 0, err
     (comp,) = json.loads(out)["components"]

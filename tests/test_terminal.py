@@ -28,7 +28,8 @@ def test_the_demo_is_in_colour_on_a_terminal_never_in_escapes(tmp_path: Path, co
     assert not CONTROL.sub("", OWN_SGR.sub("", raw).replace("\x1b[K", "")).count("\x1b")
     lines = screen(raw)
     tables = [n for n, line in enumerate(lines) if visible(line).startswith("  ENVIRONMENT ")]
-    assert len(tables) == 6  # two status tables, two reconcile tables; the second example's two status tables
+    assert len(tables) == 8  # two status tables, two reconcile tables; the second example's two status tables;
+    # the third's status and reconcile
     for n in tables:  # every row of each table within the terminal
         for line in lines[n : lines.index("", n)]:
             assert len(visible(line)) <= columns, line
@@ -39,7 +40,8 @@ def test_the_demo_is_in_colour_on_a_terminal_never_in_escapes(tmp_path: Path, co
     too_long = [line for line in too_long if "://" not in line]  # a URL stays whole: it must stay clickable
     assert not [line for line in too_long if not visible(line).startswith(diff)], too_long
     said = [line for line in lines if line.startswith("# ")]  # the walkthrough's own words
-    assert len(said) == 9 and all(len(line) <= 80 for line in said), said  # 5, and 4 of the second example
+    # 5, 4 of the second example, 4 of the third
+    assert len(said) == 13 and all(len(line) <= 80 for line in said), said
 
 
 EVIL_SUBJECT = "fix\x1b[2J\x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \u202etxt.exe\x07"

@@ -11,12 +11,19 @@ in: the demo never imports the CLI). The directory is left for the user to explo
 A second example follows: an upstream released by tags (`v1.4.2` … `v2.0.0`) and a GitOps
 repository pinning them in an Argo CD Application, a kustomization's `images[]` (`1.4.2`, beside
 another image's tag) and Helm values, promoted to the highest release within `constraint: ^1`.
+
+A third, app-interface native: a checkout with no promotion.yaml, whose saas file has a
+publisher (stage, pinned) and an auto subscriber (production, `promotion.auto`, with its
+`promotion_data`): `status`, what `reconcile` decides (production to what stage runs), its `plan`
+(the ref and the target_config_hash) and `promote`. Its upstream's url is rewritten to a local
+repository for git (`url.<path>.insteadOf`, in git's environment, for those commands alone).
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from promoter.upstream.git import Git
@@ -326,6 +333,108 @@ def build_tags(base: Path) -> tuple[Path, Path, list[str]]:
     return upstream, config, shas
 
 
+# -- app-interface native: a publisher and an auto subscriber, no promotion.yaml ------------------------
+
+SHOP_URL = "https://github.com/acme/shop"
+SHOP_SAAS = "data/services/shop/cicd/saas-shop.yaml"
+SHOP_PRODUCTION = "saas-shop/shop/shop-production"
+_SHOP_COMMITS = [(2, "checkout: a first page"), (0, "cart: keep items across sessions"), (1, "cart: show totals")]
+
+
+def _shop_saas(stage: str, production: str, config_hash: str) -> str:
+    return f"""---
+$schema: /app-sre/saas-file-2.yml
+
+name: saas-shop
+description: the shop, deployed to stage, then to production
+
+app:
+  $ref: /services/shop/app.yml
+
+managedResourceTypes:
+- Deployment
+
+resourceTemplates:
+- name: shop
+  url: {SHOP_URL}
+  path: /openshift/shop.yaml
+  targets:
+  - namespace:
+      $ref: /services/shop/namespaces/shop-stage.yml
+    ref: {stage}
+    promotion:
+      publish:
+      - shop-stage-deploy-success
+  - namespace:
+      $ref: /services/shop/namespaces/shop-production.yml
+    ref: {production}
+    promotion:
+      auto: true  # reconcile moves it by itself, to what stage runs
+      subscribe:
+      - shop-stage-deploy-success
+      promotion_data:
+      - channel: shop-stage-deploy-success
+        data:
+        - parent_saas: saas-shop
+          target_config_hash: {config_hash}
+          type: parent_saas_config
+"""
+
+
+def _shop_files() -> dict[str, str]:
+    files = {
+        ".env": "# the qontract-reconcile whose recipe the target_config_hash follows\n"
+        "export RECONCILE_IMAGE_TAG=862eebc\n",
+        "data/services/shop/app.yml": f"---\n$schema: /app-sre/app-1.yml\n\nname: shop\n"
+        f"codeComponents:\n- name: shop\n  resource: upstream\n  url: {SHOP_URL}\n",
+        "data/openshift/appsres01/cluster.yml": "---\n$schema: /openshift/cluster-1.yml\n\nname: appsres01\n"
+        "serverUrl: https://api.appsres01.example.com:6443\n",
+    }
+    for env in ("stage", "production"):
+        files[f"data/services/shop/namespaces/shop-{env}.yml"] = (
+            _namespace(f"shop-{env}", "appsres01", env)
+            .replace("/services/app-interface/app.yml", "/services/shop/app.yml")
+            .replace("/products/app-interface/", "/products/shop/")
+        )
+        files[f"data/products/shop/environments/{env}.yml"] = _environment(f"shop-{env}", env)
+    return files
+
+
+def build_native(base: Path) -> tuple[Path, Path, list[str]]:
+    """The native part under `base`: the shop's upstream and an app-interface checkout with no
+    promotion.yaml (production at the first commit, with stage's hash then; stage moved to the
+    second since); returns them and the upstream's shas."""
+    from promoter.native.confighash import repository_reader, target_config_hash
+
+    upstream, config = base / "shop", base / "app-interface-native"
+    for path in (upstream, config):
+        path.mkdir(parents=True)
+        Git(path).run("init", "--quiet", "-b", "main")
+        Git(path).run("config", "core.autocrlf", "false")
+        Git(path).run("config", "user.name", "Promoter Demo")
+        Git(path).run("config", "user.email", "demo@example.com")
+    when = 1_767_225_600  # 2026-01-01
+    shas: list[str] = []
+    for i, (who, subject) in enumerate(_SHOP_COMMITS):
+        (upstream / "CHANGES").write_text("".join(f"{s}\n" for _, s in _SHOP_COMMITS[: i + 1]))
+        shas.append(_commit(Git(upstream), subject, _AUTHORS[who], when + i * 3600))
+    for rel, text in _shop_files().items():
+        (config / rel).parent.mkdir(parents=True, exist_ok=True)
+        (config / rel).write_text(text, encoding="utf-8")
+    saas = config / SHOP_SAAS
+    saas.parent.mkdir(parents=True, exist_ok=True)
+    saas.write_text(_shop_saas(shas[0], shas[0], "0" * 16), encoding="utf-8")
+    import yaml
+
+    doc = yaml.safe_load(saas.read_text(encoding="utf-8"))
+    stage_hash = target_config_hash(doc, 0, 0, repository_reader(str(config)), "862eebc", where=SHOP_SAAS)
+    saas.write_text(_shop_saas(shas[0], shas[0], stage_hash), encoding="utf-8")
+    _commit(Git(config), "deploy the shop", _AUTHORS[0], when + 86400)
+    saas.write_text(_shop_saas(shas[1], shas[0], stage_hash), encoding="utf-8")
+    _commit(Git(config), f"promote shop {shas[1][:7]} to stage", _AUTHORS[1], when + 86400 + 3600)
+    return upstream, config, shas
+
+
 NOON = "2026-01-02T09:00:00+00:00"  # the walkthrough's clock: set, so that it reads the same everywhere
 LATER = "2026-01-02T11:00:00+00:00"
 
@@ -407,7 +516,45 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
     if code != 0:
         return code
     out("\n" + flow(f"Explore it: cd {gitops} && git log -1 && cat promotion.yaml", width) + "\n")
+
+    shop, native, shop_shas = build_native(base)
+    out("\n# A third example: app-interface native, a publisher and an auto subscriber\n")
+    out(flow(f"Built an upstream repository ({len(shop_shas)} commits) in {shop}", width) + "\n")
+    out(flow(f"and an app-interface checkout with no promotion.yaml in {native}", width) + "\n")
+    production = ["--target", SHOP_PRODUCTION]
+    channels: list[tuple[str, list[str], str]] = [
+        ("no promotion.yaml: stage publishes what it runs, production subscribes to it", ["status"], NOON),
+        ("reconcile: production (auto) takes what stage runs; stage waits for people", ["reconcile"], NOON),
+        ("its ref, and the target_config_hash of the publisher it follows", ["plan", "shop", *production], NOON),
+        ("", ["promote", "shop", *production, "--yes"], NOON),
+    ]
+    with _fetched_from(shop, SHOP_URL):  # the shop's url, as git fetches it, is the local repository
+        code = _walk(channels, native, out, command)
+    if code != 0:
+        return code
+    out("\n" + flow(f"Explore it: cd {native} && git diff", width) + "\n")
     return 0
+
+
+@contextlib.contextmanager
+def _fetched_from(path: Path, url: str) -> Iterator[None]:
+    """Within the block, git fetches `url` from `path` (`url.<path>.insteadOf`, in git's
+    environment, after the settings the caller's environment gives it already)."""
+    import os
+
+    given = os.environ.get("GIT_CONFIG_COUNT", "0")
+    n = int(given) if given.isdigit() else 0
+    names = ("GIT_CONFIG_COUNT", f"GIT_CONFIG_KEY_{n}", f"GIT_CONFIG_VALUE_{n}")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({names[0]: str(n + 1), names[1]: f"url.{path}.insteadOf", names[2]: url})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _walk(

@@ -106,7 +106,7 @@ class PromotionData:
 
 @record(frozen=True)
 class Promotion:
-    """A target's `promotion:` block, parsed (its policy is not applied yet: channels come later)."""
+    """A target's `promotion:` block, parsed (its semantics: native.channels, policy.channels)."""
 
     line: int
     publish: tuple[str, ...] = ()
@@ -266,6 +266,9 @@ class Component:
     constraint: str | None = None  # release tags: the versions it may be promoted to (`^1.4`)
     allow_prerelease: bool = False  # release tags: pre-releases (1.5.0-rc.1) are candidates too
     trust: Trust | None = None  # signatures and provenance its image must carry
+    # where a version of `blocked`/`hotfix` comes from when an app-interface app file gives it
+    # (`codeComponents[].blockedVersions`/`hotfixVersions`): (version, file, line)
+    version_sources: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def released(self) -> bool:
@@ -529,6 +532,9 @@ class Location:
     end: int
     value: str
     plain_yaml: bool = False  # an unquoted YAML scalar: may need quotes for some new values
+    # what it is: "pin" (a version), or "target_config_hash" (an app-interface subscriber's
+    # promotion_data, rewritten when it moves: native.channels)
+    kind: str = "pin"
 
 
 @record(frozen=True)

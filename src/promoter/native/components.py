@@ -122,6 +122,23 @@ def _covers(target: Target, item: Item, glob: Callable[[str], re.Pattern[str]]) 
     return not (isinstance(loc, SaasLocator) and loc.resource_template not in (None, item.native.resource_template))
 
 
+def _versions(comp: Component, listed: list[tuple[str, str, str, int]]) -> Component:
+    """`comp` with the versions its url's codeComponents block or hotfix (as `blocked:`/`hotfix:`)."""
+    if not listed:
+        return comp
+    from promoter.records import replace
+
+    blocked = [v for kind, v, _, _ in listed if kind == "blocked" and v not in comp.blocked]
+    hotfix = [v for kind, v, _, _ in listed if kind == "hotfix" and v not in comp.hotfix]
+    sources = tuple((v, file, line) for _, v, file, line in listed)
+    return replace(
+        comp,
+        blocked=comp.blocked + tuple(blocked),
+        hotfix=comp.hotfix + tuple(hotfix),
+        version_sources=comp.version_sources + sources,
+    )
+
+
 def grouped(model: Model) -> dict[str, list[Item]]:
     """The model's items by component: repository key -> its items, in the files' order."""
     out: dict[str, list[Item]] = {}
@@ -181,18 +198,18 @@ def merge(configured: dict[str, Component], model: Model) -> tuple[dict[str, Com
         comp = comps[0]
         added = targets(extra, (t.name for t in comp.targets))
         out[comp.name] = replace(comp, targets=comp.targets + tuple(added))
+    for key, comps in by_key.items():  # the app files' blockedVersions/hotfixVersions of their url
+        for comp in comps:
+            out[comp.name] = _versions(out[comp.name], model.versions.get(key, []))
     fresh = {k: v for k, v in groups.items() if k not in by_key}
     named_by_key = names(fresh, configured)
     for key in sorted(fresh, key=lambda k: named_by_key[k]):
         items = fresh[key]
         made = targets(items)
-        out[named_by_key[key]] = Component(
-            named_by_key[key],
-            items[0].url.strip(),
-            items[0].url.strip(),
-            None,
-            7,
-            tuple(made),
-            made[0].line,
+        out[named_by_key[key]] = _versions(
+            Component(
+                named_by_key[key], items[0].url.strip(), items[0].url.strip(), None, 7, tuple(made), made[0].line
+            ),
+            model.versions.get(key, []),
         )
     return out, [p for p in model.problems if (p.file, p.line) not in settled] + notes

@@ -53,6 +53,9 @@ class Model:
     items: list[Item] = field(default_factory=list)
     problems: list[NativeProblem] = field(default_factory=list)
     saas_files: list[str] = field(default_factory=list)  # every saas file read
+    # the `blockedVersions` and `hotfixVersions` of the apps' `codeComponents[]`, by repository key:
+    # key -> [("blocked" or "hotfix", version, app file, line)], each once, in the files' order
+    versions: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -140,6 +143,7 @@ def build(source: Source) -> Model:
     """The native model of the repository `source` reads: every target of every saas file."""
     model = Model()
     resolver = _Resolver(source)
+    apps: set[str] = set()  # the app files whose codeComponents were read
     selectors: list[tuple[int, Mapping, str, int]] = []  # (item index, selector node, file, line)
     for file in source.saas_files():
         try:
@@ -159,11 +163,39 @@ def build(source: Source) -> Model:
             continue  # it names the schema elsewhere: no saas file
         model.saas_files.append(file)
         _saas_file(source, resolver, model, file, root, selectors)
+        app = ref_path(scalar(get(get(root, "app"), "$ref")) or "")
+        if app is not None and app not in apps:
+            apps.add(app)
+            _code_components(source, model, app)
     if selectors:
         from promoter.native import selectors as select
 
         select.resolve(source, resolver, model, selectors)
     return model
+
+
+def _code_components(source: Source, model: Model, app: str) -> None:
+    """The blocked and hotfix versions an app file's `codeComponents[]` give their urls (the app of
+    a saas file: what saasherder and SAPM read them from). A file that cannot be read gives none."""
+    try:
+        docs = source.nodes(app)
+    except (YamlSyntaxError, Refused):
+        return
+    items = get(docs[0] if docs else None, "codeComponents")
+    for cc in items.items if isinstance(items, Sequence) else ():
+        url = scalar(get(cc, "url"))
+        if url is None:
+            continue
+        listed = model.versions.setdefault(repo_key(url), [])
+        for kind, key in (("blocked", "blockedVersions"), ("hotfix", "hotfixVersions")):
+            node = get(cc, key)
+            for v in node.items if isinstance(node, Sequence) else ():
+                if (
+                    isinstance(v, Scalar)
+                    and v.value.strip()
+                    and (kind, v.value.strip()) not in {(k, x) for k, x, _, _ in listed}
+                ):
+                    listed.append((kind, v.value.strip(), app, v.line))
 
 
 def _claims_saas_schema(data: bytes | None) -> bool:
@@ -323,7 +355,7 @@ def _true(node: Node | None) -> bool:
 
 
 def _promotion(model: Model, file: str, item: Mapping) -> Promotion | None:
-    """A target's `promotion:` block as written (its semantics come with the channels)."""
+    """A target's `promotion:` block as written (its semantics: native.channels, policy.channels)."""
     key, node = next(((k, v) for k, v in item.pairs if isinstance(k, Scalar) and k.value == "promotion"), (None, None))
     if key is None or node is None:
         return None
@@ -356,11 +388,3 @@ def _promotion(model: Model, file: str, item: Mapping) -> Promotion | None:
         None if redeploy is None else _true(redeploy),
         tuple(data),
     )
-
-
-def automatic(native: NativeTarget | None) -> bool:
-    """Whether `reconcile` may move a target by itself: the hook for app-interface's channel
-    semantics (`promotion.auto` with `subscribe`, `soakDays`, `schedule`), which are parsed
-    (`NativeTarget.promotion`) but not applied yet. Until they are, every target is, under the
-    default policy (promotion.yaml's `environments:`, holds, blocked), as a promotion.yaml target is."""
-    return True

@@ -240,6 +240,15 @@ def plan(
             locs = [loc for loc in ts.locations if loc.file == file]
             text = repo.workspace.read(file)
             by_file.setdefault(file, []).extend(edits_for(text, locs, lambda loc: new[loc.target.name]))
+    subscribers = [ts.target for ts in scans if ts.target.native is not None and ts.target.native.subscribe]
+    if subscribers:  # app-interface subscribers: their promotion_data moves with their ref
+        from promoter.native.channels import plan_edits
+
+        moved = {e.location.target.name for es in by_file.values() for e in es}
+        hashed, notes = plan_edits(repo.config, repo.workspace, [t for t in subscribers if t.name in moved], by_file)
+        for file, edits in hashed.items():
+            by_file.setdefault(file, []).extend(edits)
+        warnings += notes
     changes = [
         change(file, repo.workspace.read(file), edits, comp, new) for file, edits in sorted(by_file.items()) if edits
     ]

@@ -176,8 +176,10 @@ def _reads_as_string(ev: yaml.ScalarEvent) -> bool:
 
 
 def _verify_relocate(file: str, new_text: str, edits: list[Edit], component: Component, new: dict[str, str]) -> None:
-    """Located again, every edited target finds exactly its new value where it found the old."""
-    targets: dict[str, Target] = {e.location.target.name: e.location.target for e in edits}
+    """Located again, every edited target finds exactly its new value where it found the old (a
+    subscriber's promotion_data hash is no pin: `_verify_yaml` proves it changed alone)."""
+    pins = [e for e in edits if e.location.kind == "pin"]
+    targets: dict[str, Target] = {e.location.target.name: e.location.target for e in pins}
     for target in targets.values():
         want = new[target.name]
         try:
@@ -185,7 +187,7 @@ def _verify_relocate(file: str, new_text: str, edits: list[Edit], component: Com
         except (LocateError, YamlSyntaxError) as exc:
             raise Refused(f"{file}: re-reading the edited file failed ({exc}); nothing written") from None
         locations, _ = classify(new_text, file, component, target, found)
-        before = sum(1 for e in edits if e.location.target.name == target.name)
+        before = sum(1 for e in pins if e.location.target.name == target.name)
         if sum(1 for loc in locations if loc.value == want) < before or any(loc.value != want for loc in locations):
             quoted = [e for e in edits if e.location.target.name == target.name and e.new != want]
             hint = (

@@ -47,6 +47,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: a command's start-u
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from promoter.native.channels import Hashes
     from promoter.upstream.mirror import Upstream
 
 
@@ -378,6 +379,7 @@ class _Pins:
         self.moved = False  # a pin changed, appeared, or turned into a non-pin
         self.judged: set[tuple[str, int]] = set()  # (file, line) of the new pins judged as a base target's
         self._policies: dict[str, Policy] = {}
+        self._hashes: Hashes | None = None  # publishers' target_config_hash, as the change leaves the files
 
     def policy(self, comp: Component) -> Policy:
         if comp.name not in self._policies:
@@ -387,12 +389,14 @@ class _Pins:
 
     def judge(self) -> list[Problem]:
         problems: list[Problem | _Group] = []
-        groups: dict[tuple[str, str, str], _Group] = {}
+        groups: dict[tuple[str, str, str, str], _Group] = {}
 
         def place(policy: Policy, target: Target, p: _Place) -> None:
             """The new pin at `p`, judged with the other places that pin the same version for the
             same environment: one problem lists them all."""
-            key = (policy.component.name, target.environment, p.value)
+            # (an app-interface subscriber is judged on its own: its channels are its own rules)
+            own = target.name if target.native is not None and target.native.subscribe else ""
+            key = (policy.component.name, target.environment, p.value, own)
             if key not in groups:
                 groups[key] = _Group(policy, p.value, [])
                 problems.append(groups[key])
@@ -429,6 +433,8 @@ class _Pins:
                 problems += lost
                 for p in new:
                     place(self.policy(bcomp), target, p)
+                if new and ccomp is not None:
+                    problems += self._promotion_data(ccomp, ctarget or target, new[0].value)
                 self.judged |= {(p.file, p.line) for p in new}
                 self.moved = self.moved or bool(new or lost)
         for ccomp in change.components.values():  # targets the base does not have
@@ -443,12 +449,67 @@ class _Pins:
                 for p in new:
                     if (p.file, p.line) not in self.judged:  # a place a target of the base judged already
                         place(self.policy(judged_as), ctarget, p)
+                if new:
+                    problems += self._promotion_data(ccomp, ctarget, new[0].value)
                 self.moved = self.moved or bool(new)
         rev = self.base.rev
         return [
             q
             for item in problems
             for q in (_judge(item.policy, item.places, item.value, rev) if isinstance(item, _Group) else [item])
+        ]
+
+    def _promotion_data(self, comp: Component, target: Target, value: str) -> list[Problem]:
+        """An app-interface subscriber the change moves: each target_config_hash of its promotion_data
+        must be its publisher's as the change leaves the files (saasherder's validation compares it
+        with what the publisher deployed). One that cannot be computed is a note: not judged."""
+        if target.native is None or not target.native.subscribe:
+            return []
+        from promoter.native.channels import Hashes, hash_locations
+
+        ws = self.repo.workspace
+        file = target.native.file
+        if self._hashes is None:
+            self._hashes = Hashes(ws)
+        try:
+            located, _ = hash_locations(self.repo.config, self._hashes, target, ws.read(file), ws.nodes(file))
+        except (PromoterError, YamlSyntaxError) as exc:
+            return [
+                Problem(
+                    file,
+                    target.native.line,
+                    f"{comp.name}: target '{target.name}' now pins {value}, and whether its promotion_data is current "
+                    f"is not judged: {exc}",
+                    f"promoter promote {comp.name} {value} --target {target.name} writes the ref and the "
+                    "target_config_hash together, or says why it cannot",
+                    "promotion-data-unchecked",
+                    comp.name,
+                    target.name,
+                    target.environment,
+                    value,
+                    value if len(value) == 40 else None,
+                    note=True,
+                )
+            ]
+        return [
+            Problem(
+                loc.file,
+                loc.line,
+                f"{comp.name}: target '{target.name}' now pins {value}, and its promotion_data holds "
+                f"target_config_hash {loc.value}, not {want}, the hash of its publisher '{pub.name}' as the change "
+                "leaves it: "
+                "saasherder's validation would fail the merge request",
+                f"write {want} there (promoter promote {comp.name} {value} --target {target.name} writes the ref and "
+                "the hash together)",
+                "promotion-data-stale",
+                comp.name,
+                target.name,
+                target.environment,
+                value,
+                value if len(value) == 40 else None,
+            )
+            for loc, want, pub in located
+            if loc.value != want
         ]
 
     def _unpinned(self, comp: Component, target: Target, before: _Located, after: _Located) -> list[Problem]:
@@ -530,6 +591,11 @@ def _hint(gate: Gate, comp: Component, env: str, value: str, rev: str) -> str:
         return f"merge it when the promotion window of {env} opens{when}"
     if gate.action == "blocked":
         return f"pin another version: {short} is listed in `blocked:` at {rev}"
+    if gate.rule == "after" and gate.publisher:  # an app-interface channel's publisher
+        return (
+            f"promote {short} to {gate.publisher} first (promoter promote {comp.name} {short} --target "
+            f"{gate.publisher}), or pin a version it runs"
+        )
     if gate.rule == "after" and gate.before:
         return (
             f"promote {short} to {gate.before} first (promoter promote {comp.name} {short} --env {gate.before}) "
@@ -660,15 +726,18 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
         target: str | None = None,
         native: NativeTarget | None = None,
         deployment: bool = False,
+        at: tuple[str, int] | None = None,
     ) -> None:
         """A change of policy at `line` of the config file, or at `native`'s line in its saas
         file. A `deployment` (a saas file's target or component added or removed) is only a
         note: it is the saas files' everyday business, and a pin it brings is judged by the
         base's rules all the same."""
+        if at is None and native is not None:
+            at = (native.file, native.line)
         out.append(
             Problem(
-                native.file if native is not None else file,
-                native.line if native is not None else line,
+                at[0] if at is not None else file,
+                at[1] if at is not None else line,
                 f"{comp}: policy change: {what} (this change is judged by the policy at {rev})",
                 "review it: a deployment of the saas files added or removed" if deployment else hint,
                 "policy-changed",
@@ -710,7 +779,10 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
             )
             continue
         for what, key in _component_changes(b, c):
-            changed(lines("components", name, key), name, what)
+            # a version an app file's codeComponents give (blockedVersions, hotfixVersions): there
+            moved_versions = set(getattr(b, key)) ^ set(getattr(c, key)) if key in ("blocked", "hotfix") else set()
+            at = next(((f, n) for v, f, n in (*c.version_sources, *b.version_sources) if v in moved_versions), None)
+            changed(lines("components", name, key), name, what, at=at)
         for t in b.targets:
             ct = next((x for x in c.targets if x.name == t.name), None)
             if ct is None:

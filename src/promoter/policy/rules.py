@@ -9,6 +9,8 @@ Gates, in the order they are judged (`Policy.gates`):
   `soak:` yet; measured on what ran: the first-parent history of the deploy branch (`policy.soak`,
   `ship.deploy`), or of the base with `check --base`;
 - unverified: a `verify:` check of the environment fails for the candidate.
+- channels: an app-interface subscriber's order after its channels' publishers, its soakDays and
+  its schedule (`policy.channels`).
 A `hotfix:` candidate skips windows and soak, never holds or blocked. Offline, soak and verify
 are not judged (a note says so).
 """
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
         "image-missing",
         "untrusted",
         "waiting-for-dependency",
+        "manual",  # an app-interface target without promotion.auto: moved by an explicit promote only
         "error",
         "rollback",
     ]
@@ -66,6 +69,7 @@ class Gate:
     # the candidate: no time alone lifts it), told apart from the time a soak takes (`soak`)
     rule: str | None = None
     before: str | None = None  # for the soak's gates: the environment of `after:` it waits on
+    publisher: str | None = None  # for an app-interface channel's order: the publisher target it waits on
 
     def message(self) -> str:
         lift = f"; pass {self.override} to promote anyway" if self.override else ""
@@ -96,7 +100,12 @@ class Policy:
     # the revision whose first-parent history says what ran: the deploy branch (`ship.deploy`,
     # asked for when first needed), or the base of `check --base`
     revision: str | Callable[[], str] = "HEAD"
+    # the upstream of another component (an app-interface channel's publisher may be one): None
+    # asks for an Upstream of its own; offline (`upstream` None) there is none
+    upstream_of: Callable[[Component], Upstream] | None = None
     _histories: dict[tuple[str, str], History] = field(default_factory=dict)
+    _target_histories: dict[tuple[str, str, str], History] = field(default_factory=dict)
+    _upstreams: dict[str, Upstream] = field(default_factory=dict)
     _deepened: list[str] = field(default_factory=list)  # how the shallow history was deepened
     _verified: dict[tuple[str, str], list[Gate]] = field(default_factory=dict)
 
@@ -105,6 +114,14 @@ class Policy:
         prefix = self.component.is_blocked(sha)
         if prefix is None:
             return None
+        where = next((f"{f}:{n}" for v, f, n in self.component.version_sources if v == prefix), None)
+        if where is not None:  # an app-interface app file's codeComponents[].blockedVersions
+            return Gate(
+                "blocked",
+                "",
+                f"{self.component.name}: {self.component.short(sha)} is blocked (blockedVersions at {where}); no "
+                "option lifts it: choose another version or edit the app file",
+            )
         return Gate(
             "blocked",
             "",
@@ -163,6 +180,33 @@ class Policy:
             )
         return self._histories[key]
 
+    def upstream_for(self, comp: Component) -> Upstream | None:
+        """The upstream of `comp` (this component's, or another's), None offline."""
+        if self.upstream is None:
+            return None
+        if comp.name == self.component.name:
+            return self.upstream
+        if comp.name not in self._upstreams:
+            if self.upstream_of is not None:
+                self._upstreams[comp.name] = self.upstream_of(comp)
+            else:
+                from promoter.upstream.mirror import Upstream
+
+                self._upstreams[comp.name] = Upstream(comp)
+        return self._upstreams[comp.name]
+
+    def target_history(self, comp: Component, target: Target) -> History:
+        """What one target of `comp` ran (an app-interface publisher): the first-parent history of
+        `rev` (read once per target)."""
+        key = (self.rev, comp.name, target.name)
+        if key not in self._target_histories:
+            from promoter.insight import history
+
+            self._target_histories[key] = history.build(
+                self.root, comp, [target], self.upstream_for(comp), rev=self.rev, first_parent=True, now=self.now
+            )
+        return self._target_histories[key]
+
     def soak(self, env: str, sha: str) -> list[Gate]:
         rules = self.config.policy(env)
         if not rules.after or self.overrides.soak or self.component.is_hotfix(sha) or self.upstream is None:
@@ -218,6 +262,15 @@ class Policy:
                 )
         return out
 
+    def candidates(self, targets: list[Target]) -> list[str]:
+        """The candidates of app-interface subscribers (when every target of `targets` is one): the
+        versions their publishers run, newest first; [] otherwise (the branch's commits are)."""
+        if self.upstream is None or not targets or not all(t.native and t.native.subscribe for t in targets):
+            return []
+        from promoter.policy import channels
+
+        return channels.candidates(self, targets)
+
     def warnings(self, envs: Iterable[str]) -> list[str]:
         """What the judging of `envs` found wrong in the config repository's history and worked
         around (a commit dated in the future), once each."""
@@ -257,8 +310,15 @@ class Policy:
         return self._verified[key]
 
     def verify_all(self, targets: list[Target], sha: str) -> list[Gate]:
-        """The `verify:` checks of the environments of `targets` that `sha` fails."""
-        return [g for env in dict.fromkeys(t.environment for t in targets) for g in self.verify(env, sha)]
+        """The `verify:` checks of the environments of `targets` that `sha` fails, and those of the
+        environments of the publishers that app-interface subscribers among them follow (their
+        deployment-success signal)."""
+        envs = list(dict.fromkeys(t.environment for t in targets))
+        if any(t.native is not None and t.native.subscribe for t in targets):
+            from promoter.policy import channels
+
+            envs = list(dict.fromkeys([*envs, *channels.publisher_environments(self, targets)]))
+        return [g for env in envs for g in self.verify(env, sha)]
 
     # -- all of them -----------------------------------------------------------------------------
     def gates(self, targets: list[Target], sha: str, verify: bool = True) -> list[Gate]:
@@ -274,14 +334,28 @@ class Policy:
             out += self.soak(env, sha)
             if verify:
                 out += self.verify(env, sha)
+        if any(t.native is not None and t.native.subscribe for t in targets):  # app-interface's channels
+            from promoter.policy import channels
+
+            out += channels.gates(self, targets, sha)
+            if verify:
+                mine = {t.environment for t in targets}
+                out += [g for env in channels.publisher_environments(self, targets) if env not in mine
+                        for g in self.verify(env, sha)]  # fmt: skip
         return out
 
-    def notes(self) -> list[str]:
-        """What was not judged, and why (offline)."""
+    def notes(self, targets: Iterable[Target] = ()) -> list[str]:
+        """What was not judged, and why (offline); for `targets`, their channels' too."""
         if self.upstream is not None:
             return []
         judged = [e for e, p in self.config.environments.items() if p.soak or p.verify]
-        return [f"--offline: soak and verify not judged ({', '.join(judged)})"] if judged else []
+        out = [f"--offline: soak and verify not judged ({', '.join(judged)})"] if judged else []
+        chosen = [t for t in targets if t.native is not None and t.native.subscribe]
+        if chosen:
+            from promoter.policy import channels
+
+            out += channels.notes(self, chosen)
+        return out
 
 
 def _on(rev: str) -> str:

@@ -106,6 +106,7 @@ def plan_doc(p: Plan, notes: Sequence[str] = ()) -> dict[str, Any]:
                     "environment": e.location.target.environment,
                     "old": ver(e.location.value),
                     "new": ver(e.new),
+                    "kind": e.location.kind,  # pin, or target_config_hash (a subscriber's promotion_data)
                 }
                 for ch in p.changes
                 for e in ch.edits

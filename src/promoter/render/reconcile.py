@@ -31,7 +31,7 @@ def reconcile_text(r: Reconciled, width: int | None = None) -> str:
         rows = [["ENVIRONMENT", "ACTION", "UNTIL", "REASON"]]
         for d in c.environments:
             reason = "as above" if d.action == "error" and d.reason in shared else d.reason
-            rows.append([d.environment, d.action, _until(d), reason])
+            rows.append([d.label, d.action, _until(d), reason])
         if len(rows) > 1:
             out += fit(rows, width, ("fixed", "fixed", "fixed", "prose"))  # a reason is wrapped, never cut
         out += [
@@ -93,6 +93,8 @@ def reconcile_doc(r: Reconciled) -> dict[str, Any]:
                         if d.candidate
                         else None,
                         "until": d.until.isoformat() if d.until else None,
+                        # the targets it covers, when not the whole environment (app-interface's channels)
+                        "targets": [{"target": name} for name in d.targets],
                     }
                     for d in c.environments
                 ],
@@ -122,7 +124,7 @@ def reconcile_markdown(r: Reconciled) -> str:
             mr += f": {_md(c.reason)}"
         for i, d in enumerate(c.environments or []):
             lines.append(
-                f"| {_md(c.component) if i == 0 else ''} | {_md(d.environment)} | `{d.action}` | {_until(d)} | "
+                f"| {_md(c.component) if i == 0 else ''} | {_md(d.label)} | `{d.action}` | {_until(d)} | "
                 f"{_md(d.reason)} | {mr if i == 0 else ''} |"
             )
         if not c.environments:

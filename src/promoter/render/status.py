@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from promoter.ship.decisions import Decision
 
-_ACTION_STYLE = {"promote": "warn", "up-to-date": "ok", "error": "bad", "blocked": "bad"}
+_ACTION_STYLE = {"promote": "warn", "up-to-date": "ok", "error": "bad", "blocked": "bad", "manual": "dim"}
 
 
 def _envs(st: ComponentStatus) -> list[str]:
@@ -83,7 +83,9 @@ def status_text(
         out.append(paint(name, "bold", on) + first[len(name) :] if first.startswith(name) else first)
         out += ["  " + line for line in wrap(" ".join(rest), None if width is None else width - 2) if line]
         decided = (decisions or {}).get(st.component.name, ())
-        by_env = {d.environment: d for d in decided}
+        by_env: dict[str, list[Decision]] = {}
+        for each in decided:
+            by_env.setdefault(each.environment, []).append(each)
         shared = shared_errors(decided)
         for reason in shared:
             lines = wrap(f"error: {printable(reason)}", None if width is None else width - 4)
@@ -96,28 +98,38 @@ def status_text(
             versions = list(keys.values())[::-1]
             shown = versions[0] if len(versions) == 1 else plural(len(versions), "version") if versions else "-"
             state = _state(st, values, any(t.environment == env and t.name in st.errors for t in st.component.targets))
-            d = by_env.get(env)
-            nxt = "" if d is None else "error: as above" if d.action == "error" and d.reason in shared else (
-                f"{d.action}: {d.reason}"
-            )  # fmt: skip
+            parts = by_env.get(env, [])
+            d = parts[0] if len(parts) == 1 else None  # several: each said above its own targets
             rows.append(
                 [
                     Cell(env, "bold"),
                     Cell(shown, "bad" if len(versions) > 1 else ""),
                     Cell(state, "ok" if state == "up to date" else "warn" if "behind" in state else ""),
-                    Cell(nxt, _ACTION_STYLE.get(d.action, "warn") if d else ""),
+                    _next_cell(d, shared) if d is not None else "",
                 ]
             )
             for w in d.warnings if d is not None else ():
                 rows.append(["", "", Cell("warning", "warn"), w])
-            for ts in scans:
-                rows += _target_rows(ts)
+            if d is not None or not parts:
+                for ts in scans:
+                    rows += _target_rows(ts)
+            for part in parts if d is None else []:  # app-interface: the environment's targets decided apart
+                rows.append(["  " + plural(len(part.targets), "target"), "", "", _next_cell(part, shared)])
+                rows += [["", "", Cell("warning", "warn"), w] for w in part.warnings]
+                for ts in scans:
+                    if not part.targets or ts.target.name in part.targets:
+                        rows += [[f"  {row[0]}", *row[1:]] for row in _target_rows(ts)]
             for t in st.component.targets:
                 if t.environment == env and t.name in st.errors:  # prose, under NEXT as every message
                     rows.append([f"  {t.name}", "-", Cell("ERROR", "bad"), st.errors[t.name].replace("\n", "; ")])
         out += fit(rows, width, _KINDS, colour=on)
         out.append("")
     return Painted("\n".join(out))
+
+
+def _next_cell(d: Decision, shared: list[str]) -> Cell:
+    said = "error: as above" if d.action == "error" and d.reason in shared else f"{d.action}: {d.reason}"
+    return Cell(said, _ACTION_STYLE.get(d.action, "warn"))
 
 
 _HEADER = ("ENVIRONMENT", "VERSION", "STATE", "NEXT  (a target: FILE:LINE)")
@@ -152,12 +164,15 @@ def status_doc(
 ) -> dict[str, Any]:
     comps = []
     for st in statuses:
-        by_env = {d.environment: d for d in (decisions or {}).get(st.component.name, ())}
+        by_env: dict[str, list[Decision]] = {}
+        for each in (decisions or {}).get(st.component.name, ()):
+            by_env.setdefault(each.environment, []).append(each)
         envs = []
         for env in _envs(st):
             scans = [ts for ts in st.scans if ts.target.environment == env]
             values = list(dict.fromkeys(v for ts in scans for v in ts.values))
-            d = by_env.get(env)
+            ds = by_env.get(env, [])
+            d = ds[0] if ds else None
             envs.append(
                 {
                     "environment": env,
@@ -173,17 +188,9 @@ def status_doc(
                     ]
                     if st.head
                     else None,
-                    "next": None
-                    if d is None
-                    else {
-                        "action": d.action,
-                        "reason": d.reason,
-                        "candidate": (
-                            version(d.release.tag if d.release else d.candidate, d.candidate) if d.candidate else None
-                        ),
-                        "until": d.until.isoformat() if d.until else None,
-                        "warnings": list(d.warnings),
-                    },
+                    "next": None if d is None else _next(d),
+                    # app-interface: each part of the environment decided apart (its targets)
+                    "decisions": [_next(x) for x in ds],
                     "targets": [
                         {
                             "target": ts.target.name,
@@ -226,6 +233,17 @@ def status_doc(
             }
         )
     return {"schema_version": SCHEMA_VERSION, "kind": "status", "components": comps}
+
+
+def _next(d: Decision) -> dict[str, Any]:
+    return {
+        "action": d.action,
+        "reason": d.reason,
+        "candidate": (version(d.release.tag if d.release else d.candidate, d.candidate) if d.candidate else None),
+        "until": d.until.isoformat() if d.until else None,
+        "warnings": list(d.warnings),
+        "targets": [{"target": name} for name in d.targets],  # []: the whole environment
+    }
 
 
 def native_doc(native: NativeTarget | None) -> dict[str, Any] | None:

@@ -7,6 +7,13 @@ passes every gate of its own for that environment (blocked, min_age, soak, image
 dependencies). When that is what the environment runs, or older (promoter never moves an
 environment back by itself), it is up to date; when nothing passes, the newest commit's first
 gate says why, and when it may change.
+
+The targets of app-interface's saas files (native ones) move by themselves only with
+`promotion.auto: true`, as SAPM moves them: an environment's auto subscribers are decided apart,
+one decision per set of channels (their candidates: the versions their publishers run, newest
+first, `Policy.candidates`); its other auto targets with promotion.yaml's own targets; the rest
+are `manual` (promoted by an explicit `promote` only; one tracking a branch is up to date). A
+decision that covers part of an environment names its targets (`Decision.targets`).
 """
 
 from __future__ import annotations
@@ -37,6 +44,15 @@ class Decision:
     warnings: tuple[str, ...] = field(default=())  # what judging it found wrong (a commit dated in the future)
     shas: tuple[str | None, ...] = field(default=())  # the full sha each of `runs` names, when known
     release: Release | None = None  # the release tag `candidate` is promoted as (format: tag targets)
+    targets: tuple[str, ...] = field(default=())  # the targets it covers, when not the whole environment
+
+    @property
+    def label(self) -> str:
+        """The environment, and the targets when the decision covers only some of it."""
+        if not self.targets:
+            return self.environment
+        first = self.targets[0] if len(self.targets) == 1 else f"{len(self.targets)} targets: {self.targets[0]}, …"
+        return f"{self.environment} ({first})"
 
     def sha(self, value: str) -> str | None:
         """The full sha `value` (one of `runs`) names, when the upstream knows it."""
@@ -53,18 +69,54 @@ def decide(session: Session, comp: Component) -> list[Decision]:
     after = {name: p.after for name, p in session.repo.config.environments.items()}
     out: list[Decision] = []
     for env in environments(comp, after):
-        targets = [t for t in comp.targets if t.environment == env]
-        try:
-            decided = _decide(session, comp, env, targets)
-        except PromoterError as exc:
-            decided = Decision(comp.name, env, (), "error", str(exc), exit_code=exc.exit_code)
-        warnings = session.policy(comp).warnings([env]) if not session.options.offline else []
-        if warnings:
-            decided = replace(decided, warnings=tuple(warnings))
-        if decided.runs and not session.options.offline and decided.action != "error":
-            decided = replace(decided, shas=_shas(session, comp, decided.runs))
-        out.append(decided)
+        every = [t for t in comp.targets if t.environment == env]
+        for targets, kind in units(every):
+            names = () if len(targets) == len(every) else tuple(t.name for t in targets)
+            try:
+                if kind == "manual":
+                    decided = _manual(session, comp, env, targets)
+                else:
+                    decided = _decide(session, comp, env, targets)
+            except PromoterError as exc:
+                decided = Decision(comp.name, env, (), "error", str(exc), exit_code=exc.exit_code)
+            decided = replace(decided, targets=names)
+            warnings = session.policy(comp).warnings([env]) if not session.options.offline else []
+            if warnings:
+                decided = replace(decided, warnings=tuple(warnings))
+            if decided.runs and not session.options.offline and decided.action != "error":
+                decided = replace(decided, shas=_shas(session, comp, decided.runs))
+            out.append(decided)
     return out
+
+
+def units(targets: list[Target]) -> list[tuple[list[Target], str]]:
+    """An environment's targets as they are decided: promotion.yaml's and the auto native ones
+    that subscribe to nothing together ("auto"); the auto subscribers apart, one unit per set of
+    channels, soakDays and schedule ("channels"); the native ones without `promotion.auto`
+    ("manual"). Empty units are left out."""
+    plain = [t for t in targets if t.native is None or (t.native.auto and not t.native.subscribe)]
+    out: list[tuple[list[Target], str]] = [(plain, "auto")] if plain else []
+    groups: dict[tuple[object, ...], list[Target]] = {}
+    for t in targets:
+        if t.native is not None and t.native.auto and t.native.subscribe:
+            p = t.native.promotion
+            key = (tuple(sorted(set(t.native.subscribe))), p.soak_days if p else None, p.schedule if p else None)
+            groups.setdefault(key, []).append(t)
+    out += [(ts, "channels") for ts in groups.values()]
+    manual = [t for t in targets if t.native is not None and not t.native.auto]
+    if manual:
+        out.append((manual, "manual"))
+    return out
+
+
+def _manual(session: Session, comp: Component, env: str, targets: list[Target]) -> Decision:
+    """Native targets without `promotion.auto`: `reconcile` leaves them to an explicit `promote`."""
+    scans = core.scan(session.repo, comp, targets)
+    runs = tuple(dict.fromkeys(v for ts in scans for v in ts.values))
+    tracked = list(dict.fromkeys(tr.value for ts in scans for tr in ts.tracking))
+    if not runs and tracked:  # saas targets that follow a branch (`ref: master`): deployed as it moves
+        return Decision(comp.name, env, runs, "up-to-date", f"tracks {', '.join(tracked)}")
+    return Decision(comp.name, env, runs, "manual", "no promotion.auto: only an explicit promote moves it")
 
 
 def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str | None, ...]:
@@ -80,9 +132,6 @@ def _shas(session: Session, comp: Component, runs: tuple[str, ...]) -> tuple[str
 
 
 def _decide(session: Session, comp: Component, env: str, targets: list[Target]) -> Decision:
-    from promoter.native.model import automatic
-
-    targets = [t for t in targets if automatic(t.native)]  # (app-interface's `promotion.auto`: to come)
     scans = core.scan(session.repo, comp, targets)
     runs = tuple(dict.fromkeys(v for ts in scans for v in ts.values))
     tracked = list(dict.fromkeys(tr.value for ts in scans for tr in ts.tracking))
@@ -106,7 +155,9 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
     versions = [v for v in (comp.release_version(r) for r in runs) if v is not None] if comp.released else []
     skipped: list[str] = []
     first: Gate | None = None
-    candidates = session.candidates(comp, head)
+    # app-interface subscribers: what their publishers run; else the branch's commits (or releases)
+    channel = policy.candidates(targets)
+    candidates = [(sha, None) for sha in channel] if channel else session.candidates(comp, head)
     for sha, release in candidates:
         shown = release.tag if release is not None else comp.short(sha)
         lower = release is not None and bool(versions) and all(release.semver <= v for v in versions)
@@ -117,6 +168,9 @@ def _decide(session: Session, comp: Component, env: str, targets: list[Target]) 
                 return Decision(comp.name, env, runs, "up-to-date", f"runs {said}", skipped=tuple(skipped))
             break
         gate = _first_gate(session, comp, env, targets, sha, release)
+        if gate is None and any(t.native is not None and t.native.subscribe for t in targets):
+            # what it writes with the ref (promotion_data): refused here, this unit alone
+            core.plan(session.repo, comp, sha, targets, scans=scans)
         if gate is None:
             to = f"{release.tag} ({comp.short(sha)})" if release is not None else comp.short(sha)
             return Decision(

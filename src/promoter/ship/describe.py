@@ -45,6 +45,11 @@ def summary_parts(p: Plan) -> list[tuple[str, str, str]]:
         if not tc.locations:  # an optional target that located nothing
             state, places = "skipped", "optional, nothing located"
         parts.append((f"{tc.target.name} [{tc.target.environment}]", tc.target.where, f"{state} ({places})"))
+    for ch in p.changes:  # an app-interface subscriber's promotion_data, rewritten with its ref
+        for e in ch.edits:
+            if e.location.kind != "pin":
+                loc, new = e.location, e.new.strip("'\"")
+                parts.append((loc.target.name, f"{ch.file}:{loc.line}", f"{loc.kind} {loc.value} -> {new}"))
     return parts
 
 

@@ -278,6 +278,8 @@ def reconcile(
                 continue
             for d in moving:
                 targets = [t for t in comp.targets if t.environment == d.environment]
+                if d.targets:  # a decision for some of the environment's targets (app-interface's channels)
+                    targets = [t for t in targets if t.name in d.targets]
                 assert d.candidate is not None
                 digest = None
                 if comp.image is not None and any(t.format == "digest" for t in targets):

@@ -178,6 +178,7 @@ class Session:
                 Overrides(o.ignore_soak, o.ignore_window, o.ignore_hold, o.ignore_verify),
                 statuses=self._statuses_of(comp),
                 revision=lambda: self.deploy.rev,
+                upstream_of=self.upstream,
             )
         return self._policies[comp.name]
 
@@ -332,7 +333,7 @@ class Session:
         if opts.offline:
             if rev is None or not FULL_SHA.fullmatch(rev):
                 raise UsageError("with --offline, give REV as a full 40-character commit sha")
-            skipped = ["--offline: upstream, dependency and image checks skipped", *policy.notes()]
+            skipped = ["--offline: upstream, dependency and image checks skipped", *policy.notes(targets)]
             same = self._unchanged(comp, targets, core.scan(self.repo, comp, targets), rev, offline=True)
             if same is not None:  # nothing to change: no rule refuses it (a closed window, a hold)
                 return Prepared(same, skipped + _as_notes(policy.gates(targets, rev, verify=False)))
@@ -544,7 +545,9 @@ class Session:
         def notes() -> list[str]:
             return [f"skipped {', '.join(shas)}: {why}" for why, shas in skipped.items()]
 
-        candidates = self.candidates(comp)
+        # app-interface subscribers: what their publishers run; else the branch's newest commits
+        channel = policy.candidates(targets)
+        candidates = [(sha, None) for sha in channel] if channel else self.candidates(comp)
         if not candidates and comp.released:
             raise Refused(f"{comp.name}: {no_releases(up)}")
         for sha, release in candidates:
@@ -592,7 +595,9 @@ class Session:
             skipped.setdefault("; ".join(reasons), []).append(release.tag if release else comp.short(sha))
         said = "".join(f"\nwarning: {w}" for w in policy.warnings(t.environment for t in targets))
         which = (
-            f"the highest {len(candidates)} releases on {up.branch()}"
+            f"the {len(candidates)} versions the publishers of its channels run"
+            if channel
+            else f"the highest {len(candidates)} releases on {up.branch()}"
             if comp.released
             else f"the last {len(candidates)} commits of {up.branch()}"
         )

@@ -161,7 +161,12 @@ class Upstream:
     def head(self) -> str:
         """The newest commit of the component's branch (fetched when the remote moved)."""
         self._ensure()
-        branch = self.branch()
+        return self.tip(self.branch())
+
+    def tip(self, branch: str) -> str:
+        """The newest commit of `branch` (fetched when the remote moved): the component's branch,
+        or another (an app-interface target that tracks `ref: main`)."""
+        self._ensure()
         if not self._fetched:
             self._say(f"asking {redact(self.component.fetch)} where {branch} is")
             released = self.component.released  # the tags too: a release made or moved is fetched
@@ -408,6 +413,23 @@ class Upstream:
                 sha, when = line.split()
                 out[sha] = int(when)
         return sorted(out.items(), key=lambda kv: -kv[1])
+
+    def landed(self, sha: str, branch: str) -> int | None:
+        """When `sha` landed on `branch`: the commit time of the first first-parent commit of the
+        branch that holds it (itself, or the merge that brought it); None when the branch does not
+        hold it. One rev-list, and a bisection of its first parents with merge-base."""
+        tip = self.tip(branch)
+        if not self.is_ancestor(sha, tip):
+            return None
+        chain = self.git.out("rev-list", "--first-parent", "--end-of-options", tip, "--").split()
+        low, high = 0, len(chain) - 1  # chain[low] holds it; find the oldest one that does
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.is_ancestor(sha, chain[mid]):
+                low = mid
+            else:
+                high = mid - 1
+        return self.commit_time(chain[low])
 
     def first_parents(self, head: str, limit: int) -> list[str]:
         """`head` and its first-parent ancestors, newest first, at most `limit`."""
