@@ -206,7 +206,7 @@ def test_registry_gate(misbehaving: Callable[..., Misbehaving], answer: str) -> 
         """
     )
     assert got == {
-        "error": "ExternalError",
+        "error": "Unreachable",
         "message": f"registry {server.host}: HEAD /v2/app/manifests/1.0 no complete answer within 1s, "
         f"the deadline ({WAITING}) after 1 try",
         "exit": 4,
@@ -229,7 +229,7 @@ def test_registry_token_endpoint(misbehaving: Callable[..., Misbehaving], answer
         outcome(lambda: client.Registry(retries=0).digest("{server.host}/app", "1.0"))
         """
     )
-    assert got["error"] == "ExternalError" and got["exit"] == 4
+    assert got["error"] == "Unreachable" and got["exit"] == 4
     assert got["message"] == (
         f"token service {server.host} of registry {server.host}: GET /token no complete answer within 1s, "
         f"the deadline ({WAITING}) after 1 try"
