@@ -5,8 +5,13 @@ git repositories): under a minute on two cores. `pytest --full` (what `./test` a
 the tests marked `full`: the reliability suite (crashes, concurrency, hostile input, network
 faults, secrets, fuzzing), everything that starts the real OCI registry, the HTTP, forge and CI
 example suites (servers on 127.0.0.1 that misbehave on purpose), the non-root user's checks, the
-headless-Chromium checks and the replays of ../shared/realdata. The marking is done here, by rule, so that a new
-test in one of those places is in the full tier without anyone remembering to mark it.
+headless-Chromium checks and the replays of ../shared/realdata. The marking is done here, by
+rule, so that a new test in one of those places is in the full tier without anyone remembering
+to mark it.
+
+Temp dirs are made in /dev/shm when TMPDIR is not set and it is there: every promotion fsyncs
+what it writes (and git its objects), and on a virtual disk those syncs, not the work, would be
+most of the run. Nothing here tests durability across a power cut; set TMPDIR to choose.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -22,6 +28,9 @@ from typing import IO
 import pytest
 
 from promoter.cli import main
+
+if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK | os.X_OK):
+    os.environ["TMPDIR"] = tempfile.tempdir = "/dev/shm"
 
 # the real OCI registry and fake servers: fixtures for every test module
 pytest.register_assert_rewrite("tests.registry_fixtures", "tests.dist_fixtures")
@@ -59,6 +68,18 @@ FULL_MODULES = {
     "test_github_action.py",  # action.yml: its steps run, the wheel installed in a fresh venv
     "test_completion.py",  # each completion script run by its shell (bash, zsh, fish)
     "test_precommit.py",  # pre-commit try-repo: the hook installed from a copy of this checkout
+    "test_upstream_e2e.py",  # whole runs: a real upstream, the CLI as a user types it
+    "test_terminal.py",  # the CLI on a pty, every command's screen
+    "test_width.py",  # the same at 40 to 200 columns
+    "test_progress.py",  # progress lines on a pty
+    "test_demo.py",  # promoter demo, whole
+    "test_demo_tags.py",
+    "test_reconcile.py",  # many reconcile runs from fresh clones
+    "test_commit_failures.py",  # promote --commit failing at every step, a repository per case
+    "test_tags_meet_main.py",  # release tags through every command
+    "test_commit_sequence_meets_main.py",
+    "test_history_upstream.py",
+    "test_dora.py",
 }
 FULL_FIXTURES = {"registry", "auth_registry", "token_front", "dist"}  # docker-registry; python -m build
 

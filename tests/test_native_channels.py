@@ -449,7 +449,7 @@ def test_a_publishers_verify_checks_are_its_deployment_success_signal(
     c = upstream(tmp_path / "up", ["2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z"])
     (tmp_path / "deployed").write_text("")
     check = f"[grep, -q, '{{sha}}', {tmp_path / 'deployed'}]"
-    config = f"version: 1\nenvironments:\n  app-stage:\n    verify:\n      - command: {check}\n"
+    config = f"version: 1\nenvironments:\n  app-stage:\n    verify:\n      - command: {check}\n        retries: 0\n"
     repo = config_repo(
         tmp_path / "ai", [("2026-03-01T00:00:00Z", {**BASE, DEPLOY: deploy(c[1], c[0]), "promotion.yaml": config})]
     )

@@ -136,8 +136,11 @@ def test_tag_promotion_is_byte_exact(case: Case) -> None:
 
 def test_a_regex_pattern_that_writes_the_version_two_ways_is_refused() -> None:
     promote = promoter(target(KeyLocator("v"), pattern=r"(?P<version>[0-9.]+)(-[a-z]+)?"))
-    with pytest.raises(Refused, match=r"writes 1\.10\.0 differently in its places"):
-        promote("a:\n  v: 1.4.2-alpine\nb:\n  v: 1.4.2-slim\n", release("1.10.0"))
+    try:
+        with pytest.raises(Refused, match=r"writes 1\.10\.0 differently in its places"):
+            promote("a:\n  v: 1.4.2-alpine\nb:\n  v: 1.4.2-slim\n", release("1.10.0"))
+    finally:
+        shutil.rmtree(promote.root)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
