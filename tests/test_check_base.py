@@ -218,6 +218,21 @@ def test_a_change_of_policy_alone_passes_with_notes(tmp_path: Path, run: Any) ->
     assert "soak 1d -> 2d" in out and out.endswith("ok: no problems; 2 notes\n"), out
 
 
+def test_a_change_of_automatic_rollback_is_a_policy_change(tmp_path: Path, run: Any) -> None:
+    verify = '    verify:\n      - command: ["true"]\n'
+    w = World(tmp_path, {"windows": verify + "    rollback: {on: verify, grace: 15m}\n"})
+    w.change({"windows": verify + "    rollback: {on: verify, grace: 1d}\n"})
+    code, doc = check(run, w.repo, "--base", "main")
+    assert code == 0, doc
+    ((p),) = doc["problems"]
+    assert (p["kind"], p["level"], p["line"]) == (
+        "policy-changed",
+        "note",
+        line_of(w.repo, "promotion.yaml", "    rollback:"),
+    ), doc
+    assert "rollback on verify, grace 15m -> on verify, grace 1d" in p["message"]
+
+
 def test_the_same_promotion_without_a_policy_edit_passes(tmp_path: Path, run: Any) -> None:
     w = World(tmp_path, {})
     w.change(prod=w.c[2])  # c3 has soaked 30 h

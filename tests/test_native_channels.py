@@ -443,6 +443,33 @@ def test_check_base_judges_a_subscriber_by_its_publishers_and_its_promotion_data
     assert [(p["kind"], p["level"]) for p in doc["problems"]] == [("promotion-data-unchecked", "note")]
 
 
+def test_check_base_judges_a_subscriber_by_the_bases_channels_and_shows_the_change_of_them(
+    tmp_path: Path, run: Run
+) -> None:
+    c = [x * 40 for x in "abcd"]
+    repo = config_repo(tmp_path / "ai", [("2026-03-01T00:00:00Z", {**BASE, DEPLOY: deploy(c[2], c[0])})])
+    # the change unsubscribes production (no channel, no soakDays: nothing to wait for) and moves it
+    # to a version stage never ran, in one merge request
+    loose = "    promotion:\n      auto: true\n"
+    text = deploy(c[2], c[3], promotion=loose)
+    write_tree(repo, {DEPLOY: text})
+    lines = text.splitlines()
+    ref_line = lines.index(f"    ref: {c[3]}") + 1
+    doc = _json(run, "-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json", code=3)
+    got = {p["kind"]: p for p in doc["problems"]}
+    assert got["policy-after"]["line"] == ref_line and got["policy-after"]["level"] == "error"
+    assert f"'{PROD}' comes after '{STAGE}' (channel 'app-stage-deploy')" in got["policy-after"]["message"]
+    changed = got["policy-changed"]
+    assert (changed["file"], changed["line"], changed["level"]) == (DEPLOY, ref_line + 1, "error")
+    assert "subscribe [app-stage-deploy] -> []" in changed["message"]
+    assert "split it into two merge requests" in changed["hint"]
+    # the policy change alone (no pin moves): a note, judged once merged
+    write_tree(repo, {DEPLOY: deploy(c[2], c[0], promotion=loose + "      soakDays: 2\n")})
+    doc = _json(run, "-C", repo, "check", "--base", "HEAD", "--offline", "-o", "json")
+    ((note),) = [p for p in doc["problems"] if p["kind"] == "policy-changed"]
+    assert note["level"] == "note" and "soakDays none -> 2" in note["message"]
+
+
 def test_a_publishers_verify_checks_are_its_deployment_success_signal(
     tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,7 +33,17 @@ from promoter.errors import ConfigError, PromoterError, UsageError
 from promoter.insight.lint import Problem, Rule
 from promoter.locate import LocateError, find
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence, YamlSyntaxError, compose
-from promoter.model import YAML_LOCATORS, Component, Config, EnvironmentPolicy, NativeTarget, Target, Trust, Window
+from promoter.model import (
+    YAML_LOCATORS,
+    Component,
+    Config,
+    EnvironmentPolicy,
+    NativeTarget,
+    RollbackPolicy,
+    Target,
+    Trust,
+    Window,
+)
 from promoter.pipeline import config as config_file
 from promoter.pipeline import core
 from promoter.pipeline.workspace import Workspace, glob_regex
@@ -795,7 +805,8 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
                     native=t.native,
                     deployment=bool(t.native),
                 )
-            elif ct.environment != t.environment:
+                continue
+            if ct.environment != t.environment:
                 changed(
                     lines("components", name, "targets", ("name", t.name), "environment"),
                     name,
@@ -804,6 +815,10 @@ def policy_changes(repo: core.Repo, base: Base, moved: bool) -> list[Problem]:
                     t.name,
                     native=ct.native,  # its namespace (or that namespace's environment) changed
                 )
+            rules = _channel_changes(t, ct)
+            if rules is not None and ct.native is not None:  # its `promotion:` block, at its line
+                at = (ct.native.file, ct.native.promotion.line if ct.native.promotion else ct.native.line)
+                changed(0, name, f"target '{t.name}': promotion {rules}", t.environment, t.name, at=at)
         for ct in c.targets:
             if all(t.name != ct.name for t in b.targets):
                 changed(
@@ -852,7 +867,51 @@ def _environment_changes(
     for v in c.verify:
         if replace(v, line=0) not in old_checks:
             out.append((f"{what}: verify {v.describe()} is added", v.line or lines("environments", env, "verify")))
+    if _rollback_rule(b.rollback) != _rollback_rule(c.rollback):
+        out.append(
+            (
+                f"{what}: rollback {_rollback_said(b.rollback)} -> {_rollback_said(c.rollback)}",
+                (c.rollback.line if c.rollback else 0) or lines("environments", env, "rollback"),
+            )
+        )
     return out
+
+
+def _rollback_rule(r: RollbackPolicy | None) -> RollbackPolicy | None:
+    return replace(r, line=0) if r is not None else None
+
+
+def _rollback_said(r: RollbackPolicy | None) -> str:
+    return f"on {r.on}, grace {durations.format(r.grace)}" if r is not None else "none"
+
+
+def _channel_rules(t: Target) -> tuple[object, ...]:
+    """What an app-interface target's `promotion:` block and `disable:` decide about when it moves
+    (the lines aside; promotion_data is data, not a rule)."""
+    n = t.native
+    if n is None:
+        return ()
+    p = n.promotion
+    rules = (
+        (tuple(p.publish), tuple(p.subscribe), p.auto, p.soak_days, p.schedule) if p else ((), (), False, None, None)
+    )
+    return (*rules, n.disabled)
+
+
+def _channel_changes(b: Target, c: Target) -> str | None:
+    """How the change alters what decides when an app-interface target moves, said plainly."""
+    old, new = _channel_rules(b), _channel_rules(c)
+    if old == new or not old or not new:
+        return None
+    names = ("publish", "subscribe", "auto", "soakDays", "schedule", "disabled")
+    said = [f"{name} {_shown(o)} -> {_shown(n)}" for name, o, n in zip(names, old, new, strict=True) if o != n]
+    return "; ".join(said)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return _listed(tuple(str(v) for v in value))
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _rules(p: EnvironmentPolicy) -> str:
