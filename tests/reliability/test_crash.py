@@ -11,6 +11,7 @@ import errno
 import os
 import shutil
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,6 +103,18 @@ def test_keyboard_interrupt_at_every_step_rolls_back_at_once(tmp_path: Path, poi
     no_leftovers(root)
 
 
+def delivered(pid: int, limit: float = 10.0) -> None:
+    """Wait until no signal is pending for process `pid` (the kernel handed it to a thread)."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        status = Path(f"/proc/{pid}/status").read_text()
+        pending = [line.split()[1] for line in status.splitlines() if line.startswith(("ShdPnd:", "SigPnd:"))]
+        if all(int(mask, 16) == 0 for mask in pending):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"a signal to {pid} still pending after {limit} s")
+
+
 def test_real_sigint_between_renames(tmp_path: Path) -> None:
     """A real Ctrl-C (SIGINT) while the files are half replaced: every file is restored, exit 130.
 
@@ -115,7 +128,10 @@ def test_real_sigint_between_renames(tmp_path: Path) -> None:
     with open(fifo, "wb"):  # returns when the run has reached renamed:1 and waits there
         assert (root / ORDER[0]).read_bytes() == as_bytes(AFTER)[ORDER[0]]  # half replaced
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        delivered(proc.pid)
+    # let go only once the signal is taken: the kernel may hand it to a thread other than the
+    # one reading the FIFO, whose read then goes on; the interpreter raises it at its next step
+    out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert err.endswith("promoter: interrupted; every file restored, nothing written\n"), err
     assert snapshot(root) == before
