@@ -11,6 +11,8 @@ import errno
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -124,7 +126,16 @@ def test_real_sigint_between_renames(tmp_path: Path) -> None:
     before = snapshot(root)
     fifo = tmp_path / "hold"
     os.mkfifo(fifo)
-    proc = start(root, *PROMOTE, env={**fault("renamed:1", "wait"), "PROMOTER_FAULT_FIFO": str(fifo)})
+    # Ctrl-C as a terminal gives it: a run started from a background job of a shell without job
+    # control (nohup ... &, some CI runners) inherits SIGINT ignored, and rightly keeps ignoring it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", "-C", str(root), *PROMOTE],
+        env={**os.environ, **fault("renamed:1", "wait"), "PROMOTER_FAULT_FIFO": str(fifo)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     with open(fifo, "wb"):  # returns when the run has reached renamed:1 and waits there
         assert (root / ORDER[0]).read_bytes() == as_bytes(AFTER)[ORDER[0]]  # half replaced
         proc.send_signal(signal.SIGINT)
