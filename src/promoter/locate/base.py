@@ -18,6 +18,13 @@ class LocateError(Exception):
 
 def single(mapping: Mapping, key: str) -> Node | None:
     """The value of `key` in `mapping`, refused when the key is written more than once."""
+    found: Node | None = None
+    count = 0
+    for k, v in mapping.pairs:  # (the common case, by the thousand: one pass, no list)
+        if type(k) is Scalar and k.value == key:
+            found, count = v, count + 1
+    if count < 2:
+        return found
     pairs = [(k, v) for k, v in mapping.pairs if isinstance(k, Scalar) and k.value == key]
     if len(pairs) > 1:
         lines = [str(k.line) for k, _ in pairs]

@@ -211,20 +211,28 @@ def compose(text: str) -> list[Node]:
                 parent.pairs.append((key, node))
                 pending_key[-1] = None
 
+    scalar_event, alias_event, document_start = yaml.ScalarEvent, yaml.AliasEvent, yaml.DocumentStartEvent
+    sequence_start, mapping_start = yaml.SequenceStartEvent, yaml.MappingStartEvent
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    ev: Any  # (by the thousand: the event's class compared, not narrowed by isinstance; marks read once)
     for ev in parse_events(text):
-        s, line = mark(ev.start_mark)
-        e, _ = mark(ev.end_mark)
+        kind = type(ev)
+        start_mark, end_mark = ev.start_mark, ev.end_mark
+        if start_mark is None or end_mark is None:  # pragma: no cover - libyaml always sets both
+            (s, line), (e, _) = mark(start_mark), mark(end_mark)
+        else:
+            s, line, e = start_mark.index, start_mark.line + 1, end_mark.index
         s, e = s + shift, e + shift
-        if isinstance(ev, yaml.ScalarEvent):
+        if kind is scalar_event:
             node: Node = Scalar(s, e, line, ev.anchor, ev.tag, ev.value, ev.style or "", bool(ev.implicit[0]))
             if ev.anchor:
                 anchors[ev.anchor] = node
             add(node)
-        elif isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+        elif kind is mapping_start or kind is sequence_start:
             flow = bool(ev.flow_style)
             node = (
                 Sequence(s, e, line, ev.anchor, ev.tag, flow=flow)
-                if isinstance(ev, yaml.SequenceStartEvent)
+                if kind is sequence_start
                 else Mapping(s, e, line, ev.anchor, ev.tag, flow=flow)
             )
             if ev.anchor:
@@ -232,17 +240,17 @@ def compose(text: str) -> list[Node]:
             add(node)
             stack.append(node)
             pending_key.append(None)
-        elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+        elif kind in ends:
             done = stack.pop()
             pending_key.pop()
             done.end = e
-        elif isinstance(ev, yaml.AliasEvent):
+        elif kind is alias_event:
             name = ev.anchor or ""
             target = anchors.get(name)
             if target is not None:
                 target.aliased = True
             add(Alias(s, e, line, name, target))
-        elif isinstance(ev, yaml.DocumentStartEvent):
+        elif kind is document_start:
             anchors = {}
     return roots
 

@@ -81,9 +81,9 @@ class WorkTree(Source):
         return self.files_with(*_SAAS_GREP)
 
     def text(self, path: str) -> str | None:
+        """The file's text; None when it is missing, no file, outside the repository or unreadable
+        (read refuses each of them)."""
         try:
-            if not self.workspace.exists(path):
-                return None
             return self.workspace.read(path)
         except Refused:
             return None

@@ -24,25 +24,44 @@ class Workspace:
         self._texts: dict[str, str] = dict(texts or {})
         self._nodes: dict[str, list[Node]] = {}  # the YAML documents of a file, composed once
         self._dirs: dict[str, str] = {}  # a directory (repo-relative) -> its real path
+        self._real: dict[str, Path] = {}  # a file (repo-relative) -> its real path, resolved once
 
     def inside(self, rel: str) -> Path:
         """The real path of `rel`, refused when it (or a symlink on the way) leaves the repo.
         Each directory is resolved once (the native model reads hundreds of files from a few
-        dozen directories); a file that is itself a symlink is resolved in full."""
+        dozen directories); a file that is itself a symlink is resolved in full, once."""
+        known = self._real.get(rel)
+        if known is not None:
+            return known
         parent, _, name = rel.rpartition("/")
-        if name in ("", ".", ".."):
+        if name in ("", ".", "..") or rel.startswith("/"):  # (an absolute path: resolved as it is)
             real = os.path.realpath(self.root / rel)
         else:
-            top = self._dirs.get(parent)
-            if top is None:
-                top = self._dirs[parent] = os.path.realpath(self.root / parent)
-            real = os.path.join(top, name)
+            real = os.path.join(self._dir(parent), name)
             if os.path.islink(real):
                 real = os.path.realpath(real)
         root = str(self.root)
         if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
             raise Refused(f"{rel}: resolves to {real}, outside the repository {self.root}")
-        return Path(real)
+        path = self._real[rel] = Path(real)
+        return path
+
+    def _dir(self, rel: str) -> str:
+        """The real path of the directory `rel` (repo-relative; "" the root), each directory on the
+        way resolved once: one lstat for a directory whose parent is known."""
+        real = self._dirs.get(rel)
+        if real is None:
+            parent, _, name = rel.rpartition("/")
+            if not rel:
+                real = str(self.root)
+            elif name in ("", ".", ".."):
+                real = os.path.realpath(self.root / rel)
+            else:
+                real = os.path.join(self._dir(parent), name)
+                if os.path.islink(real):
+                    real = os.path.realpath(real)
+            self._dirs[rel] = real
+        return real
 
     def files_of(self, target: Target) -> list[str]:
         """The repo-relative files a target names; a glob must match at least one file.
