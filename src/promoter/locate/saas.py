@@ -86,8 +86,8 @@ _INDEXED = 1024  # files kept indexed (a fleet has hundreds; history reads many 
 
 
 def _index(roots: list[Node], keep: bool) -> dict[object, object]:
-    """(template name, repo key) -> [(identity, its ref node or None)] in the file's order, or the
-    LocateError reading them raised (None: one that concerns every template of the file); `keep`
+    """(template name, repo key) -> {identity: [its ref node or None, in the file's order]}, or
+    the LocateError reading them raised (None: one that concerns every template of the file); `keep`
     it for the next target of the same composed file (not for documents composed for one use)."""
     kept = _INDEXES.get(id(roots))
     if kept is not None and kept[0] is roots:
@@ -108,8 +108,8 @@ def _index(roots: list[Node], keep: bool) -> dict[object, object]:
                 if not (isinstance(name, Scalar) and isinstance(url, Scalar)):
                     continue
                 key = (name.value, repo_key(url.value))
-                entry = index.setdefault(key, [])
-                if not isinstance(entry, list):
+                entry = index.setdefault(key, {})
+                if not isinstance(entry, dict):
                     continue  # a LocateError already
                 try:
                     targets = _one(rt, "targets")
@@ -118,7 +118,7 @@ def _index(roots: list[Node], keep: bool) -> dict[object, object]:
                     for t in targets.items:
                         no_alias(t, "a saas target")
                         if isinstance(t, Mapping):
-                            entry.append((target_identity(t), single(t, "ref")))
+                            entry.setdefault(target_identity(t), []).append(single(t, "ref"))
                 except LocateError as exc:
                     index[key] = exc
     except LocateError as exc:
@@ -154,7 +154,7 @@ def find_target(
             if isinstance(failed, LocateError):
                 raise failed
         entry = index.get((template, repo_key(repo)))
-        refs = [ref for ident, ref in entry if ident == identity] if isinstance(entry, list) else []
+        refs = entry.get(identity, []) if isinstance(entry, dict) else []
     node = refs[occurrence] if occurrence < len(refs) else None
     if node is None:
         return []

@@ -77,7 +77,10 @@ class Scalar(Node):
         style: str,  # "" plain, "'" or '"' quoted, "|" or ">" block
         plain_implicit: bool,
     ) -> None:
-        super().__init__(start, end, line, anchor, tag)
+        # Node's fields set here, not through super().__init__: scalars are made by the ten thousand
+        self.start, self.end, self.line, self.anchor, self.tag = start, end, line, anchor, tag
+        self.owner: Node | None = None
+        self.aliased = False
         self.value = value
         self.style = style
         self.plain_implicit = plain_implicit
@@ -194,16 +197,15 @@ def compose(text: str) -> list[Node]:
     pending_key: list[Node | None] = []
 
     def add(node: Node) -> None:
-        if stack:
-            parent = stack[-1]
-            node.owner = parent if parent.anchor else parent.owner
         if not stack:
             roots.append(node)
             return
-        parent = stack[-1]
-        if isinstance(parent, Sequence):
+        parent = stack[-1]  # a Sequence or a Mapping
+        node.owner = parent if parent.anchor else parent.owner
+        if type(parent) is Sequence:
             parent.items.append(node)
-        elif isinstance(parent, Mapping):
+        else:
+            assert isinstance(parent, Mapping)
             key = pending_key[-1]
             if key is None:
                 pending_key[-1] = node
