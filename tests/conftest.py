@@ -88,6 +88,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--full", action="store_true", help="run every test, the slow tier (marked full) too")
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fast tier does not import the full tier's modules at all (seconds of each worker's
+    start-up: the registry, sigstore, cryptography...); a module named on the command line is
+    collected as ever (and then left out by the rule below, unless --full)."""
+    if config.getoption("--full") or config.getoption("markexpr"):
+        return None
+    if collection_path.name not in FULL_MODULES and not (
+        collection_path.name == "reliability" and collection_path.parent.name == "tests"
+    ):
+        return None
+    named = {Path(arg.split("::")[0]).resolve() for arg in config.args}
+    return None if collection_path.resolve() in named else True
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     fast: list[pytest.Item] = []
     slow: list[pytest.Item] = []
