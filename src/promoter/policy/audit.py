@@ -892,10 +892,10 @@ def _channel_rules(t: Target) -> tuple[object, ...]:
     if n is None:
         return ()
     p = n.promotion
-    rules = (
-        (tuple(p.publish), tuple(p.subscribe), p.auto, p.soak_days, p.schedule) if p else ((), (), False, None, None)
-    )
-    return (*rules, n.disabled)
+    if p is None:
+        return ((), (), False, None, None, n.disabled)
+    channels = tuple(sorted(set(p.publish))), tuple(sorted(set(p.subscribe)))  # (order and repeats aside)
+    return (*channels, p.auto, p.soak_days, p.schedule, n.disabled)
 
 
 def _channel_changes(b: Target, c: Target) -> str | None:
