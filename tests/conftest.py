@@ -28,6 +28,7 @@ from typing import IO
 import pytest
 
 from promoter.cli import main
+from tests.ptys import drained
 
 if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK | os.X_OK):
     os.environ["TMPDIR"] = tempfile.tempdir = "/dev/shm"
@@ -192,16 +193,7 @@ def stderr_on_a_terminal(cmd: list[str], stdout: IO[bytes]) -> tuple[int, bytes]
     leader, follower = os.openpty()
     child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=follower)
     os.close(follower)
-    err = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed its end of the terminal
-            break
-        if not chunk:
-            break
-        err += chunk
-    os.close(leader)
+    err = drained(leader)
     return child.wait(timeout=60), err
 
 

@@ -34,6 +34,13 @@ def on_a_terminal(
         env={**base, "TERM": "xterm", **(env or {})},
     )
     os.close(follower)
+    data = drained(leader)
+    return child.wait(timeout=120), data.decode("utf-8")
+
+
+def drained(leader: int) -> bytes:
+    """Everything written on a pseudo-terminal, read from its leader until the child closed its
+    end; the leader is closed then."""
     data = b""
     while True:
         try:
@@ -44,7 +51,7 @@ def on_a_terminal(
             break
         data += chunk
     os.close(leader)
-    return child.wait(timeout=120), data.decode("utf-8")
+    return data
 
 
 def screen(raw: str) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.ci_demo import hand_made_change_past_a_hold
 from tests.conftest import git
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ci"
@@ -96,17 +97,7 @@ def test_github_reconcile_and_the_policy_jobs_run_as_written(demo: Path) -> None
 
 def test_gitlab_policy_job_catches_a_hand_made_change(demo: Path) -> None:
     (line,) = [r for r in _gitlab_lines()["policy"] if r.startswith("promoter ")]
-    hold = _run("promoter hold qontract-reconcile --env production --reason freeze --commit", demo, {})
-    assert hold.returncode == 0, hold.stderr
-    git(demo, "switch", "-q", "master")
-    git(demo, "merge", "-q", "hold/qontract-reconcile-production")
-    git(demo, "push", "-q", "origin", "master")
-    git(demo, "switch", "-q", "-c", "by-hand")
-    saas = demo / "data/services/app-interface/cicd/ci-ext/saas-qontract-reconcile.yaml"
-    head = git(demo.parent / "qontract-reconcile", "rev-parse", "HEAD")
-    old = re.search(r"ref: ([0-9a-f]{40})\n", saas.read_text())
-    assert old is not None
-    saas.write_text(saas.read_text().replace(old.group(1), head))
+    hand_made_change_past_a_hold(demo)
     proc = _run(line, demo, {"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "master"})
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "production is held" in proc.stdout

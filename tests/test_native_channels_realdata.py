@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import git
+from tests.test_native_realdata import committed_snapshot
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "app-interface"
-SNAPSHOT = SHARED / "snapshot-2022-05-11.tar.gz"
 AUTO = SHARED / "auto-promotions"
 CASES = sorted(p for p in AUTO.iterdir() if (p / "case.json").is_file()) if AUTO.is_dir() else []
 
@@ -32,16 +31,7 @@ CASES = sorted(p for p in AUTO.iterdir() if (p / "case.json").is_file()) if AUTO
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The whole snapshot, committed once (each case is laid over it on a branch of its own)."""
-    if not SNAPSHOT.is_file():
-        pytest.skip("../shared/realdata is absent")
-    root = tmp_path_factory.mktemp("snapshot")
-    with tarfile.open(SNAPSHOT) as tar:
-        tar.extractall(root, filter="data")
-    repo = root / "app-interface"
-    assert not (repo / "promotion.yaml").exists()
-    git(repo, "init", "-q", "-b", "master")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "snapshot 2022-05-11")
+    repo = committed_snapshot(tmp_path_factory)
     git(repo, "tag", "snapshot")
     return repo
 

@@ -37,9 +37,9 @@ def _load(path: Path) -> Any:
     return yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # every scalar a string, as written
 
 
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole snapshot, committed, with no promotion.yaml."""
+def committed_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole 2022 snapshot unpacked and committed on master, with no promotion.yaml (the test
+    skipped when ../shared/realdata is absent)."""
     if not SNAPSHOT.is_file():
         pytest.skip("../shared/realdata is absent")
     base = tmp_path_factory.mktemp("snapshot")
@@ -49,8 +49,14 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert not (repo / "promotion.yaml").exists()
     git(repo, "init", "-q", "-b", "master")
     git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "snapshot")
+    git(repo, "commit", "-qm", "snapshot 2022-05-11")
     return repo
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole snapshot, committed, with no promotion.yaml."""
+    return committed_snapshot(tmp_path_factory)
 
 
 def _independently(repo: Path) -> dict[tuple[str, str, str], str]:

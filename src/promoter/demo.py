@@ -483,8 +483,19 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
     from promoter.render.table import flow, terminal_width
 
     width = terminal_width()
-    out(flow(f"Built an upstream repository ({len(shas)} commits) in {upstream}", width) + "\n")
-    out(flow(f"and a config repository pinning commit {shas[1][:7]} in {config}", width) + "\n")
+
+    def part(built: list[str], steps: list[tuple[str, list[str], str]], repo: Path, explore: str) -> int:
+        """One example: what was built, its steps run in `repo`, then where to look."""
+        out("".join(flow(line, width) + "\n" for line in built))
+        code = _walk(steps, repo, out, command)
+        if code == 0:
+            out("\n" + flow(f"Explore it: cd {repo} && {explore}", width) + "\n")
+        return code
+
+    built = [
+        f"Built an upstream repository ({len(shas)} commits) in {upstream}",
+        f"and a config repository pinning commit {shas[1][:7]} in {config}",
+    ]
     merged = "promote/qontract-reconcile-d6ecb27-integration"
     steps: list[tuple[str, list[str], str]] = [
         ("where every environment stands, and what the policy lets it do next", ["status"], NOON),
@@ -496,15 +507,16 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         ("", ["promote", "qontract-reconcile", "--env", "production", "--yes"], LATER),
         ("", ["status", "--env", "integration", "--env", "production"], LATER),
     ]
-    code = _walk(steps, config, out, command)
+    code = part(built, steps, config, "git diff && cat promotion.yaml")
     if code != 0:
         return code
-    out("\n" + flow(f"Explore it: cd {config} && git diff && cat promotion.yaml", width) + "\n")
 
     app, gitops, _ = build_tags(base)
     out("\n# A second example: release tags as versions\n")
-    out(flow(f"Built an upstream repository released by tags (v1.4.2 ... v2.0.0) in {app}", width) + "\n")
-    out(flow(f"and a GitOps repository (Argo CD, kustomize, Helm) pinning v1.4.2 in {gitops}", width) + "\n")
+    built = [
+        f"Built an upstream repository released by tags (v1.4.2 ... v2.0.0) in {app}",
+        f"and a GitOps repository (Argo CD, kustomize, Helm) pinning v1.4.2 in {gitops}",
+    ]
     tagged: list[tuple[str, list[str], str]] = [
         ("each pin is a release tag, resolved to its commit through the upstream's tags", ["status"], NOON),
         ("the highest release within ^1 (v2.0.0 is not, v1.5.0-rc.1 is a pre-release)", ["plan", "app"], NOON),
@@ -512,15 +524,16 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         ("", ["promote", "app", "--env", "staging", "--yes", "--commit"], NOON),
         ("", ["status"], NOON),
     ]
-    code = _walk(tagged, gitops, out, command)
+    code = part(built, tagged, gitops, "git log -1 && cat promotion.yaml")
     if code != 0:
         return code
-    out("\n" + flow(f"Explore it: cd {gitops} && git log -1 && cat promotion.yaml", width) + "\n")
 
     shop, native, shop_shas = build_native(base)
     out("\n# A third example: app-interface native, a publisher and an auto subscriber\n")
-    out(flow(f"Built an upstream repository ({len(shop_shas)} commits) in {shop}", width) + "\n")
-    out(flow(f"and an app-interface checkout with no promotion.yaml in {native}", width) + "\n")
+    built = [
+        f"Built an upstream repository ({len(shop_shas)} commits) in {shop}",
+        f"and an app-interface checkout with no promotion.yaml in {native}",
+    ]
     production = ["--target", SHOP_PRODUCTION]
     channels: list[tuple[str, list[str], str]] = [
         ("no promotion.yaml: stage publishes what it runs, production subscribes to it", ["status"], NOON),
@@ -529,11 +542,7 @@ def run(directory: Path | None, out: Callable[[str], None], command: Callable[[l
         ("", ["promote", "shop", *production, "--yes"], NOON),
     ]
     with _fetched_from(shop, SHOP_URL):  # the shop's url, as git fetches it, is the local repository
-        code = _walk(channels, native, out, command)
-    if code != 0:
-        return code
-    out("\n" + flow(f"Explore it: cd {native} && git diff", width) + "\n")
-    return 0
+        return part(built, channels, native, "git diff")
 
 
 @contextlib.contextmanager

@@ -102,9 +102,9 @@ def yaml_text(draw: st.DrawFn, junk: bool = True) -> str:
     return ("\ufeff" if draw(st.booleans()) else "") + text
 
 
-def _yaml_oracle(text: str) -> set[int]:
+def _yaml_oracle(text: str, old: str = OLD) -> set[int]:
     """Start offsets (in `text`) of the scalars a promotion should change: values of a mapping key
-    `ref` (any quoting) that read OLD, found by walking PyYAML's own events, not promoter's."""
+    `ref` (any quoting) that read `old`, found by walking PyYAML's own events, not promoter's."""
     shift = 1 if text.startswith("\ufeff") else 0
     stack: list[list[object]] = []  # [kind, expecting_key, last_key]
     out: set[int] = set()
@@ -112,7 +112,7 @@ def _yaml_oracle(text: str) -> set[int]:
         top = stack[-1] if stack else None
         is_value = top is not None and top[0] == "map" and not top[1]
         node = isinstance(ev, (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent))
-        if isinstance(ev, yaml.ScalarEvent) and is_value and top is not None and top[2] == "ref" and ev.value == OLD:
+        if isinstance(ev, yaml.ScalarEvent) and is_value and top is not None and top[2] == "ref" and ev.value == old:
             out.add(ev.start_mark.index + shift)
         if node and top is not None and top[0] == "map":
             if top[1]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from promoter.locate.base import Found, LocateError, no_alias, refuse_anchor, single, yaml_value
 from promoter.locate.yamlnodes import Mapping, Node, Scalar, Sequence
@@ -21,8 +21,8 @@ def _one(mapping: Mapping, key: str) -> Node | None:
     return no_alias(single(mapping, key), f"'{key}'")
 
 
-def find(text: str, roots: list[Node], repo: str, template: str | None, pinned: Callable[[str], bool]) -> list[Found]:
-    out: list[Found] = []
+def _templates(roots: list[Node]) -> Iterator[Mapping]:
+    """The resource templates of a saas file's documents, in order (an alias refused)."""
     for root in roots:
         if not isinstance(root, Mapping):
             continue
@@ -31,29 +31,39 @@ def find(text: str, roots: list[Node], repo: str, template: str | None, pinned: 
             continue
         for rt in templates.items:
             no_alias(rt, "a resource template")
-            if not isinstance(rt, Mapping):
+            if isinstance(rt, Mapping):
+                yield rt
+
+
+def _targets(rt: Mapping) -> Iterator[Mapping]:
+    """The target items of a resource template, in order (an alias refused)."""
+    targets = _one(rt, "targets")
+    if not isinstance(targets, Sequence):
+        return
+    for t in targets.items:
+        no_alias(t, "a saas target")
+        if isinstance(t, Mapping):
+            yield t
+
+
+def find(text: str, roots: list[Node], repo: str, template: str | None, pinned: Callable[[str], bool]) -> list[Found]:
+    out: list[Found] = []
+    for rt in _templates(roots):
+        url = _one(rt, "url")
+        if not (isinstance(url, Scalar) and same_repo(url.value, repo)):
+            continue
+        if template is not None:
+            name = _one(rt, "name")
+            if not (isinstance(name, Scalar) and name.value == template):
                 continue
-            url = _one(rt, "url")
-            if not (isinstance(url, Scalar) and same_repo(url.value, repo)):
+        for t in _targets(rt):
+            ref = single(t, "ref")
+            if ref is None:
                 continue
-            if template is not None:
-                name = _one(rt, "name")
-                if not (isinstance(name, Scalar) and name.value == template):
-                    continue
-            targets = _one(rt, "targets")
-            if not isinstance(targets, Sequence):
-                continue
-            for t in targets.items:
-                no_alias(t, "a saas target")
-                if not isinstance(t, Mapping):
-                    continue
-                ref = single(t, "ref")
-                if ref is None:
-                    continue
-                found = yaml_value(text, ref, "ref")
-                if pinned(found.value):
-                    refuse_anchor(ref, "ref")
-                out.append(found)
+            found = yaml_value(text, ref, "ref")
+            if pinned(found.value):
+                refuse_anchor(ref, "ref")
+            out.append(found)
     return out
 
 
@@ -94,33 +104,19 @@ def _index(roots: list[Node], keep: bool) -> dict[object, object]:
         return kept[1]
     index: dict[object, object] = {}
     try:
-        for root in roots:
-            if not isinstance(root, Mapping):
+        for rt in _templates(roots):
+            name, url = _one(rt, "name"), _one(rt, "url")
+            if not (isinstance(name, Scalar) and isinstance(url, Scalar)):
                 continue
-            templates = _one(root, "resourceTemplates")
-            if not isinstance(templates, Sequence):
-                continue
-            for rt in templates.items:
-                no_alias(rt, "a resource template")
-                if not isinstance(rt, Mapping):
-                    continue
-                name, url = _one(rt, "name"), _one(rt, "url")
-                if not (isinstance(name, Scalar) and isinstance(url, Scalar)):
-                    continue
-                key = (name.value, repo_key(url.value))
-                entry = index.setdefault(key, {})
-                if not isinstance(entry, dict):
-                    continue  # a LocateError already
-                try:
-                    targets = _one(rt, "targets")
-                    if not isinstance(targets, Sequence):
-                        continue
-                    for t in targets.items:
-                        no_alias(t, "a saas target")
-                        if isinstance(t, Mapping):
-                            entry.setdefault(target_identity(t), []).append(single(t, "ref"))
-                except LocateError as exc:
-                    index[key] = exc
+            key = (name.value, repo_key(url.value))
+            entry = index.setdefault(key, {})
+            if not isinstance(entry, dict):
+                continue  # a LocateError already
+            try:
+                for t in _targets(rt):
+                    entry.setdefault(target_identity(t), []).append(single(t, "ref"))
+            except LocateError as exc:
+                index[key] = exc
     except LocateError as exc:
         index[None] = exc
     if keep:

@@ -81,16 +81,11 @@ def failing_ref(comp: str, env: str) -> str:
 
 
 def _read_failing(git: Git, remote: str, ref: str) -> tuple[dict[str, object] | None, str]:
-    proc = git.run("ls-remote", "--", remote, ref, check=False)
-    if proc.returncode != 0:
-        raise ExternalError(f"git ls-remote {remote} {ref}: {proc.stderr.strip() or 'failed'}")
-    tip = next((line.split("\t")[0] for line in proc.stdout.splitlines() if line.endswith(f"\t{ref}")), "")
+    from promoter.ship.notify import remote_tip
+
+    tip = remote_tip(git, remote, ref, "refs/promoter/fetched/failing")
     if not tip:
         return None, ""
-    if not git.ok("cat-file", "-e", f"{tip}^{{commit}}"):
-        fetched = git.run("fetch", "--quiet", "--no-tags", remote, f"+{ref}:refs/promoter/fetched/failing", check=False)
-        if fetched.returncode != 0:
-            raise ExternalError(f"git fetch {ref} from {remote}: {fetched.stderr.strip() or 'failed'}")
     try:
         doc = json.loads(git.out("log", "-1", "--format=%b", tip))
         return (doc if isinstance(doc, dict) else None), tip

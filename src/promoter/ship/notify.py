@@ -135,20 +135,26 @@ def key(*parts: str) -> str:
 
 
 # -- the state on the remote ----------------------------------------------------------------------
-def read_state(git: Git, remote: str, ref: str) -> tuple[State | None, str]:
-    """The state the remote's `ref` holds (None: there is none yet), and the commit it is at
-    ("" when none: the lease of the next write)."""
+def remote_tip(git: Git, remote: str, ref: str, fetched_as: str) -> str:
+    """The commit the remote's `ref` is at ("" when there is none), fetched (as `fetched_as`) when
+    this repository does not have it yet."""
     proc = git.run("ls-remote", "--", remote, ref, check=False)
     if proc.returncode != 0:
         raise ExternalError(f"git ls-remote {remote} {ref}: {proc.stderr.strip() or 'failed'}")
     tip = next((line.split("\t")[0] for line in proc.stdout.splitlines() if line.endswith(f"\t{ref}")), "")
-    if not tip:
-        return None, ""
-    if not git.ok("cat-file", "-e", f"{tip}^{{commit}}"):
-        into = f"+{ref}:refs/promoter/fetched/notified"
-        fetched = git.run("fetch", "--quiet", "--no-tags", remote, into, check=False)
+    if tip and not git.ok("cat-file", "-e", f"{tip}^{{commit}}"):
+        fetched = git.run("fetch", "--quiet", "--no-tags", remote, f"+{ref}:{fetched_as}", check=False)
         if fetched.returncode != 0:
             raise ExternalError(f"git fetch {ref} from {remote}: {fetched.stderr.strip() or 'failed'}")
+    return tip
+
+
+def read_state(git: Git, remote: str, ref: str) -> tuple[State | None, str]:
+    """The state the remote's `ref` holds (None: there is none yet), and the commit it is at
+    ("" when none: the lease of the next write)."""
+    tip = remote_tip(git, remote, ref, "refs/promoter/fetched/notified")
+    if not tip:
+        return None, ""
     raw = git.run("cat-file", "blob", f"{tip}:{STATE_FILE}", check=False)
     try:
         doc = json.loads(raw.stdout) if raw.returncode == 0 else {}
